@@ -1,0 +1,90 @@
+#include "actors/client.hpp"
+
+#include <thread>
+
+#include <caf/all.hpp>
+
+namespace nexus {
+
+client::client(caf::actor_system& sys, orchestrator_actor orchestrator,
+               std::shared_ptr<blob_store> store, std::chrono::milliseconds timeout)
+  : self_(sys), orchestrator_(std::move(orchestrator)), store_(std::move(store)),
+    timeout_(timeout) {
+}
+
+template <class Reply, class... Ts>
+caf::expected<Reply> client::ask(Ts&&... xs) {
+  caf::expected<Reply> out{caf::error{}};
+  self_->request(orchestrator_, timeout_, std::forward<Ts>(xs)...)
+    .receive([&](Reply& reply) { out = std::move(reply); },
+             [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
+caf::expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor b,
+                                              task_request options) {
+  options.workload = workload_kind::matmul;
+  options.matmul.a = store_->put(std::move(a));
+  options.matmul.b = store_->put(std::move(b));
+  return submit(options);
+}
+
+caf::expected<task_ack> client::submit(const task_request& req) {
+  auto reply = ask<wire::task_accepted>(submit_atom::value, wire::encode(req));
+  if (!reply)
+    return reply.error();
+  return wire::decode(*reply);
+}
+
+caf::expected<task_report> client::status(uint64_t task_id) {
+  auto reply = ask<wire::task_status>(status_atom::value, task_id);
+  if (!reply)
+    return reply.error();
+  return wire::decode(*reply);
+}
+
+caf::expected<std::vector<task_report>> client::tasks() {
+  auto reply = ask<wire::task_list>(tasks_atom::value);
+  if (!reply)
+    return reply.error();
+  return wire::decode(*reply);
+}
+
+caf::expected<std::vector<node_report>> client::nodes() {
+  auto reply = ask<wire::node_list>(nodes_atom::value);
+  if (!reply)
+    return reply.error();
+  return wire::decode(*reply);
+}
+
+caf::expected<compute::tensor> client::result(uint64_t task_id) {
+  auto reply = ask<wire::final_output>(result_atom::value, task_id);
+  if (!reply)
+    return reply.error();
+  auto out = wire::decode(*reply);
+  if (!out)
+    return out.error();
+  return std::move(out->output);
+}
+
+caf::expected<task_report> client::wait(uint64_t task_id, const progress_fn& progress,
+                                        std::optional<std::chrono::milliseconds> limit,
+                                        std::chrono::milliseconds poll) {
+  auto deadline = limit ? std::chrono::steady_clock::now() + *limit
+                        : std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    auto report = status(task_id);
+    if (!report)
+      return report.error();
+    if (progress)
+      progress(*report);
+    if (report->finished())
+      return report;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return make_error(errc::timeout, "task " + std::to_string(task_id)
+                                         + " still " + to_string(report->state));
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+} // namespace nexus

@@ -1,0 +1,66 @@
+// A submitter's view of a network: submit tasks, follow them, fetch their outputs.
+//
+// Wraps request/reply with the orchestrator behind blocking calls with time-outs, for
+// programs that are not actors themselves (nexus-shell, tests, benchmarks). Operands go
+// into the node's blob store; tasks carry only their digests. Not thread-safe: one
+// client per thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/blob_store.hpp"
+#include "actors/interfaces.hpp"
+
+namespace nexus {
+
+class client {
+public:
+  using progress_fn = std::function<void(const task_report&)>;
+
+  client(caf::actor_system& sys, orchestrator_actor orchestrator,
+         std::shared_ptr<blob_store> store,
+         std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+  /// Puts A and B in the store and submits their product.
+  caf::expected<task_ack> submit_matmul(compute::tensor a, compute::tensor b,
+                                        task_request options = {});
+
+  caf::expected<task_ack> submit(const task_request& req);
+
+  caf::expected<task_report> status(uint64_t task_id);
+
+  caf::expected<std::vector<task_report>> tasks();
+
+  caf::expected<std::vector<node_report>> nodes();
+
+  /// The output of a finished task.
+  caf::expected<compute::tensor> result(uint64_t task_id);
+
+  /// Polls until the task finishes (or `limit` passes: errc::timeout), calling
+  /// `progress` after every poll. Returns the final report.
+  caf::expected<task_report> wait(uint64_t task_id, const progress_fn& progress = {},
+                                  std::optional<std::chrono::milliseconds> limit = {},
+                                  std::chrono::milliseconds poll = std::chrono::milliseconds{50});
+
+  blob_store& store() noexcept {
+    return *store_;
+  }
+
+private:
+  template <class Reply, class... Ts>
+  caf::expected<Reply> ask(Ts&&... xs);
+
+  caf::scoped_actor self_;
+  orchestrator_actor orchestrator_;
+  std::shared_ptr<blob_store> store_;
+  std::chrono::milliseconds timeout_;
+};
+
+} // namespace nexus

@@ -1,0 +1,68 @@
+// The typed interfaces of NexusChain's actors and the atoms they speak.
+//
+// Every message that could cross a process is an envelope from messages/; the only other
+// elements are atoms, task ids and actor handles. A task's path:
+//
+//   shell --submit--> orchestrator --assign--> worker --check--> validator
+//                          ^   ^                                    |  \
+//                          |   +-------------- verdict -------------+   merge
+//                          +------------ final output ------- aggregator <-+
+#pragma once
+
+#include <cstdint>
+
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/codec.hpp"
+
+namespace nexus {
+
+using assign_atom = caf::atom_constant<caf::atom("assign")>;
+using check_atom = caf::atom_constant<caf::atom("check")>;
+using merge_atom = caf::atom_constant<caf::atom("merge")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using tasks_atom = caf::atom_constant<caf::atom("tasks")>;
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+using result_atom = caf::atom_constant<caf::atom("result")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using verdict_atom = caf::atom_constant<caf::atom("verdict")>;
+using output_atom = caf::atom_constant<caf::atom("output")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// Checks a worker's result against its assignment; sends the verdict to the
+/// orchestrator and, when valid, the result to the aggregator.
+using validator_actor = caf::typed_actor<
+  caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result>>;
+
+/// Merges validated shard results into a task's output; forgets a task on drop.
+using aggregator_actor = caf::typed_actor<
+  caf::reacts_to<merge_atom, wire::shard_assignment, wire::shard_result, wire::verdict>,
+  caf::reacts_to<drop_atom, uint64_t>>;
+
+/// Computes an assigned shard and hands the result to the named validator.
+using worker_actor = caf::typed_actor<
+  caf::reacts_to<assign_atom, wire::shard_assignment, validator_actor>>;
+
+/// Owns every task's state: plans, assigns, re-issues, and answers the shell.
+using orchestrator_actor = caf::typed_actor<
+  caf::replies_to<submit_atom, wire::task_submission>::with<wire::task_accepted>,
+  caf::replies_to<status_atom, uint64_t>::with<wire::task_status>,
+  caf::replies_to<tasks_atom>::with<wire::task_list>,
+  caf::replies_to<nodes_atom>::with<wire::node_list>,
+  caf::replies_to<result_atom, uint64_t>::with<wire::final_output>,
+  caf::reacts_to<join_atom, wire::node_announcement, worker_actor>,
+  caf::reacts_to<join_atom, wire::node_announcement, validator_actor>,
+  caf::reacts_to<join_atom, wire::node_announcement, aggregator_actor>,
+  caf::reacts_to<verdict_atom, wire::verdict>,
+  caf::reacts_to<output_atom, wire::final_output>,
+  caf::reacts_to<tick_atom>>;
+
+/// Registers every message type and actor handle with `cfg`; call it on every process
+/// before the actor_system is built.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace nexus

@@ -1,0 +1,76 @@
+#include "actors/network.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/all.hpp>
+
+namespace nexus {
+
+void register_types(caf::actor_system_config& cfg) {
+  wire::register_message_types(cfg);
+  cfg.add_message_type<worker_actor>("nexus::worker_actor");
+  cfg.add_message_type<validator_actor>("nexus::validator_actor");
+  cfg.add_message_type<aggregator_actor>("nexus::aggregator_actor");
+  cfg.add_message_type<orchestrator_actor>("nexus::orchestrator_actor");
+}
+
+caf::error check(const embedded_options& opts) {
+  if (opts.workers == 0 || opts.validators == 0)
+    return make_error(errc::invalid_input, "a network needs at least one worker and one "
+                                           "validator");
+  if (opts.faulty_workers > opts.workers)
+    return make_error(errc::invalid_input,
+                      std::to_string(opts.faulty_workers) + " faulty workers out of "
+                        + std::to_string(opts.workers));
+  if (opts.workers > 1024 || opts.validators > 1024)
+    return make_error(errc::invalid_input, "at most 1024 workers and 1024 validators");
+  return caf::none;
+}
+
+embedded_network start_embedded(caf::actor_system& sys, const embedded_options& opts) {
+  embedded_network net;
+  net.store = std::make_shared<blob_store>();
+  net.orchestrator = sys.spawn(orchestrator, opts.limits);
+  net.aggregator = sys.spawn(aggregator, net.orchestrator);
+  caf::anon_send(net.orchestrator, join_atom::value,
+                 wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),
+                 net.aggregator);
+  for (std::size_t i = 0; i < opts.validators; ++i) {
+    validator_config cfg{"validator-" + std::to_string(i + 1), net.store, net.orchestrator,
+                         net.aggregator};
+    auto info = describe_validator(cfg);
+    auto handle = spawn_validator(sys, std::move(cfg));
+    caf::anon_send(net.orchestrator, join_atom::value, wire::encode(info), handle);
+    net.validators.push_back(handle);
+  }
+  auto honest = opts.workers - opts.faulty_workers;
+  for (std::size_t i = 0; i < opts.workers; ++i) {
+    worker_config cfg;
+    cfg.store = net.store;
+    if (i < honest) {
+      cfg.name = "worker-" + std::to_string(i + 1);
+    } else {
+      cfg.name = "faulty-worker-" + std::to_string(i - honest + 1);
+      cfg.fault = worker_fault::corrupt;
+      cfg.seed = i;
+    }
+    auto info = describe_worker(cfg);
+    auto handle = spawn_worker(sys, std::move(cfg));
+    caf::anon_send(net.orchestrator, join_atom::value, wire::encode(info), handle);
+    net.workers.push_back(handle);
+  }
+  return net;
+}
+
+void embedded_network::stop() {
+  auto kill = [](const auto& handle) {
+    caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  };
+  for (auto& w : workers)
+    kill(w);
+  for (auto& v : validators)
+    kill(v);
+  kill(aggregator);
+  kill(orchestrator);
+}
+
+} // namespace nexus

@@ -1,0 +1,45 @@
+// An embedded network: every role in one actor_system, wired exactly as a distributed
+// deployment wires them (nodes join the orchestrator; all traffic is envelopes).
+// nexus-shell runs one by default; tests and benchmarks use it too.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/aggregator.hpp"
+#include "actors/blob_store.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/orchestrator.hpp"
+#include "actors/validator.hpp"
+#include "actors/worker.hpp"
+
+namespace nexus {
+
+struct embedded_options {
+  std::size_t workers = 4;        // in all, faulty ones included
+  std::size_t validators = 2;
+  std::size_t faulty_workers = 0; // of `workers`, these corrupt their results
+  scheduler_limits limits;
+};
+
+struct embedded_network {
+  std::shared_ptr<blob_store> store;
+  orchestrator_actor orchestrator;
+  aggregator_actor aggregator;
+  std::vector<worker_actor> workers;
+  std::vector<validator_actor> validators;
+
+  /// Stops every actor of the network (the actor_system then shuts down cleanly).
+  void stop();
+};
+
+/// Checks the options (at least one worker and one validator; faulty <= workers).
+caf::error check(const embedded_options& opts);
+
+/// Spawns and joins every role. Workers are named worker-K, faulty ones
+/// faulty-worker-K, validators validator-K.
+embedded_network start_embedded(caf::actor_system& sys, const embedded_options& opts);
+
+} // namespace nexus

@@ -1,0 +1,127 @@
+#include "actors/orchestrator.hpp"
+
+#include <caf/all.hpp>
+
+namespace nexus {
+
+namespace {
+
+using self_pointer = orchestrator_actor::stateful_pointer<orchestrator_state>;
+
+// Sends out every shard the table can place now.
+void dispatch(self_pointer self) {
+  auto& st = self->state;
+  for (auto& d : st.table.schedule(clock_type::now()))
+    self->send(st.workers.at(d.worker), assign_atom::value, wire::encode(d.shard),
+               st.validators.at(d.validator));
+}
+
+// Registers a node that joined and watches it: its death re-queues its shards.
+template <class Handle>
+caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& msg,
+                             const Handle& handle, node_role expected) {
+  auto info = wire::decode(msg);
+  if (!info)
+    return info.error();
+  if (info->role != expected)
+    return make_error(errc::invalid_input, "node " + info->name + " joined as "
+                                             + to_string(info->role) + " through the "
+                                             + to_string(expected) + " interface");
+  auto id = self->state.table.add_node(*info);
+  self->state.node_of[handle.address()] = id;
+  self->monitor(handle);
+  return id;
+}
+
+} // namespace
+
+orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limits limits) {
+  self->state.table = task_table{limits};
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto i = st.node_of.find(msg.source);
+    if (i == st.node_of.end())
+      return;
+    st.table.remove_node(i->second);
+    st.workers.erase(i->second);
+    st.validators.erase(i->second);
+    st.node_of.erase(i);
+    dispatch(self);
+  });
+  self->delayed_send(self, orchestrator_tick, tick_atom::value);
+  return {
+    [self](submit_atom, const wire::task_submission& msg) -> caf::result<wire::task_accepted> {
+      auto req = wire::decode(msg);
+      if (!req)
+        return req.error();
+      auto ack = self->state.table.add_task(*req, clock_type::now());
+      if (!ack)
+        return ack.error();
+      dispatch(self);
+      return wire::encode(*ack);
+    },
+    [self](status_atom, uint64_t task_id) -> caf::result<wire::task_status> {
+      auto report = self->state.table.report(task_id, clock_type::now());
+      if (!report)
+        return make_error(errc::not_found, "no task " + std::to_string(task_id));
+      return wire::encode(*report);
+    },
+    [self](tasks_atom) { return wire::encode(self->state.table.reports(clock_type::now())); },
+    [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
+    [self](result_atom, uint64_t task_id) -> caf::result<wire::final_output> {
+      auto& st = self->state;
+      if (auto i = st.outputs.find(task_id); i != st.outputs.end())
+        return i->second;
+      auto report = st.table.report(task_id, clock_type::now());
+      if (!report)
+        return make_error(errc::not_found, "no task " + std::to_string(task_id));
+      if (report->state == task_state::failed)
+        return make_error(errc::failed, "task " + std::to_string(task_id)
+                                          + " failed: " + report->reason);
+      return make_error(errc::unavailable, "task " + std::to_string(task_id) + " is "
+                                             + to_string(report->state));
+    },
+    [self](join_atom, const wire::node_announcement& msg, const worker_actor& handle) {
+      if (auto id = admit(self, msg, handle, node_role::worker)) {
+        self->state.workers[*id] = handle;
+        dispatch(self);
+      }
+    },
+    [self](join_atom, const wire::node_announcement& msg, const validator_actor& handle) {
+      if (auto id = admit(self, msg, handle, node_role::validator)) {
+        self->state.validators[*id] = handle;
+        dispatch(self);
+      }
+    },
+    [self](join_atom, const wire::node_announcement& msg, const aggregator_actor& handle) {
+      if (admit(self, msg, handle, node_role::aggregator))
+        self->state.aggregator = handle;
+    },
+    [self](verdict_atom, const wire::verdict& msg) {
+      auto v = wire::decode(msg);
+      if (!v)
+        return;
+      if (self->state.table.on_verdict(*v) == verdict_effect::task_failed)
+        self->send(self->state.aggregator, drop_atom::value, v->task_id);
+      dispatch(self);
+    },
+    [self](output_atom, const wire::final_output& msg) {
+      auto& st = self->state;
+      auto task_id = msg.read([](schema::FinalOutput::Reader r) -> caf::expected<uint64_t> {
+        return r.getTaskId();
+      });
+      if (!task_id || !st.table.all_validated(*task_id))
+        return;
+      // TODO(limits): bound the outputs kept in memory; spill old ones to the data dir.
+      st.outputs.emplace(*task_id, msg);
+      st.table.on_output(*task_id, clock_type::now());
+    },
+    [self](tick_atom) {
+      if (self->state.table.expire(clock_type::now()) > 0)
+        dispatch(self);
+      self->delayed_send(self, orchestrator_tick, tick_atom::value);
+    },
+  };
+}
+
+} // namespace nexus

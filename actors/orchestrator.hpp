@@ -1,0 +1,41 @@
+// The orchestrator actor: the one owner of every task's state.
+//
+// It plans tasks into shards, assigns them to workers within a bounded window per
+// worker, picks a validator for each (never the worker's own node), re-issues shards
+// whose results were rejected, whose worker or validator died, or that missed their
+// deadline, and fails a task only past its retry bound, with the reason. The decisions
+// live in task_table; this actor turns them into messages. It keeps each finished
+// task's output for `result` requests.
+#pragma once
+
+#include <chrono>
+#include <map>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/interfaces.hpp"
+#include "actors/task_table.hpp"
+
+namespace nexus {
+
+/// How often the orchestrator looks for shards past their deadline.
+constexpr std::chrono::milliseconds orchestrator_tick{500};
+
+struct orchestrator_state {
+  // Not an aggregate: CAF would otherwise construct it from the actor pointer.
+  orchestrator_state() = default;
+
+  task_table table;
+  aggregator_actor aggregator; // the one that joined last
+  std::map<node_id, worker_actor> workers;
+  std::map<node_id, validator_actor> validators;
+  std::map<caf::actor_addr, node_id> node_of;
+  std::map<uint64_t, wire::final_output> outputs; // finished tasks
+  static inline const char* name = "nexus.orchestrator";
+};
+
+orchestrator_actor::behavior_type
+orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
+             scheduler_limits limits);
+
+} // namespace nexus

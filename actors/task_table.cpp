@@ -1,0 +1,335 @@
+#include "actors/task_table.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include "compute/errc.hpp"
+#include "compute/gemm.hpp"
+
+namespace nexus {
+
+namespace {
+
+uint64_t nanos(clock_type::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
+} // namespace
+
+// -- nodes ----------------------------------------------------------------------------
+
+node_id task_table::add_node(node_info info) {
+  nodes_.push_back({std::move(info)});
+  return static_cast<node_id>(nodes_.size() - 1);
+}
+
+void task_table::remove_node(node_id id) {
+  if (id >= nodes_.size() || !nodes_[id].alive)
+    return;
+  nodes_[id].alive = false;
+  for (auto& [task_id, task] : tasks_) {
+    if (task.state != task_state::running)
+      continue;
+    for (auto& shard : task.shards) {
+      std::vector<uint32_t> lost;
+      for (auto& [attempt, where] : shard.running)
+        if (where.first == id || where.second == id)
+          lost.push_back(attempt);
+      for (auto attempt : lost)
+        settle_attempt(shard, attempt);
+      if (!lost.empty() && shard.state == shard_state::in_flight && shard.running.empty()) {
+        shard.state = shard_state::pending;
+        ++task.reissued;
+      }
+    }
+  }
+}
+
+std::vector<node_report> task_table::node_reports() const {
+  std::vector<node_report> out;
+  for (const auto& node : nodes_)
+    out.push_back({node.info, node.alive, node.in_flight, node.done, node.rejected});
+  return out;
+}
+
+std::size_t task_table::alive_workers() const {
+  return static_cast<std::size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](auto& n) {
+    return n.alive && n.info.role == node_role::worker;
+  }));
+}
+
+// -- tasks ----------------------------------------------------------------------------
+
+caf::expected<task_ack> task_table::add_task(const task_request& req,
+                                             clock_type::time_point now) {
+  auto plan = compute::matmul::make_plan(req.matmul.a.shape, req.matmul.b.shape,
+                                         std::max<std::size_t>(1, alive_workers()),
+                                         req.shards);
+  if (!plan)
+    return plan.error();
+  if (req.max_attempts > 100 || req.verify_rounds > 64
+      || !(req.tolerance >= 0 && req.tolerance < 1))
+    return make_error(errc::invalid_input,
+                      "attempts, verification rounds or tolerance out of range");
+  task_entry task;
+  task.id = next_task_id_++;
+  task.request = req;
+  if (task.request.max_attempts == 0)
+    task.request.max_attempts = limits_.max_attempts;
+  if (task.request.verify_rounds == 0)
+    task.request.verify_rounds = compute::matmul::default_rounds;
+  if (task.request.tolerance == 0)
+    task.request.tolerance = compute::matmul::default_tolerance;
+  for (const auto& range : plan->shards)
+    task.shards.push_back({range});
+  task.plan = std::move(*plan);
+  task.started = now;
+  auto ack = task_ack{task.id, static_cast<uint32_t>(task.shards.size())};
+  tasks_.emplace(task.id, std::move(task));
+  return ack;
+}
+
+std::optional<node_id> task_table::pick_worker(const shard_entry& shard) const {
+  std::optional<node_id> best;
+  auto score = [&](node_id id) {
+    const auto& n = nodes_[id];
+    // Workers whose results were rejected go last; then the least loaded.
+    double reject_rate = static_cast<double>(n.rejected) / (n.done + n.rejected + 1.0);
+    return std::make_tuple(reject_rate, n.in_flight, id);
+  };
+  for (node_id id = 0; id < nodes_.size(); ++id) {
+    const auto& n = nodes_[id];
+    if (!n.alive || n.info.role != node_role::worker
+        || n.in_flight >= limits_.window_per_worker || shard.failed_on.contains(id))
+      continue;
+    bool running_here = std::any_of(shard.running.begin(), shard.running.end(),
+                                    [&](auto& kv) { return kv.second.first == id; });
+    if (running_here)
+      continue;
+    if (!best || score(id) < score(*best))
+      best = id;
+  }
+  return best;
+}
+
+std::optional<node_id> task_table::pick_validator(node_id worker) const {
+  std::optional<node_id> best;
+  for (node_id id = 0; id < nodes_.size(); ++id) {
+    const auto& n = nodes_[id];
+    // A validator never checks work of its own node.
+    if (!n.alive || n.info.role != node_role::validator
+        || n.info.name == nodes_[worker].info.name)
+      continue;
+    if (!best || n.in_flight < nodes_[*best].in_flight)
+      best = id;
+  }
+  return best;
+}
+
+std::vector<shard_dispatch> task_table::schedule(clock_type::time_point now) {
+  std::vector<shard_dispatch> out;
+  // Round-robin across running tasks, oldest first, one shard per task per pass.
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (auto& [task_id, task] : tasks_) {
+      if (task.state != task_state::planned && task.state != task_state::running)
+        continue;
+      auto shard = std::find_if(task.shards.begin(), task.shards.end(), [](auto& s) {
+        return s.state == shard_state::pending;
+      });
+      if (shard == task.shards.end())
+        continue;
+      auto worker = pick_worker(*shard);
+      if (!worker) {
+        // Fail only when no worker that has not failed this shard could ever take it.
+        bool any_eligible = false;
+        for (node_id id = 0; id < nodes_.size(); ++id)
+          any_eligible |= nodes_[id].alive && nodes_[id].info.role == node_role::worker
+                          && !shard->failed_on.contains(id);
+        if (!any_eligible && !shard->failed_on.empty() && alive_workers() > 0)
+          finish(task, task_state::failed,
+                 "shard " + std::to_string(shard->range.id)
+                   + " was rejected on every available worker",
+                 now);
+        continue;
+      }
+      auto validator = pick_validator(*worker);
+      if (!validator)
+        continue;
+      ++shard->attempts;
+      shard->state = shard_state::in_flight;
+      shard->running[shard->attempts] = {*worker, *validator};
+      shard->deadline = now + limits_.shard_deadline;
+      ++nodes_[*worker].in_flight;
+      ++nodes_[*validator].in_flight;
+      task.state = task_state::running;
+      shard_task st;
+      st.task_id = task.id;
+      st.shard_id = shard->range.id;
+      st.attempt = shard->attempts;
+      st.shard_count = static_cast<uint32_t>(task.shards.size());
+      st.row_begin = shard->range.row_begin;
+      st.row_end = shard->range.row_end;
+      st.tolerance = task.request.tolerance;
+      st.verify_rounds = task.request.verify_rounds;
+      st.workload = task.request.workload;
+      st.matmul = task.request.matmul;
+      out.push_back({task.id, std::move(st), *worker, *validator});
+      progress = true;
+    }
+  }
+  return out;
+}
+
+void task_table::release(node_id node) {
+  if (node < nodes_.size() && nodes_[node].in_flight > 0)
+    --nodes_[node].in_flight;
+}
+
+void task_table::settle_attempt(shard_entry& shard, uint32_t attempt) {
+  auto i = shard.running.find(attempt);
+  if (i == shard.running.end())
+    return;
+  release(i->second.first);
+  release(i->second.second);
+  shard.running.erase(i);
+}
+
+verdict_effect task_table::on_verdict(const verdict_info& v) {
+  auto t = tasks_.find(v.task_id);
+  if (t == tasks_.end() || v.shard_id >= t->second.shards.size())
+    return verdict_effect::stale;
+  auto& task = t->second;
+  auto& shard = task.shards[v.shard_id];
+  auto where = shard.running.find(v.attempt);
+  if (where == shard.running.end())
+    return verdict_effect::stale; // its worker or validator was given up on
+  auto worker = where->second.first;
+  settle_attempt(shard, v.attempt);
+  if (task.state != task_state::running || shard.state == shard_state::validated)
+    return verdict_effect::stale;
+  if (v.valid) {
+    ++nodes_[worker].done;
+    shard.state = shard_state::validated;
+    ++task.validated;
+    return verdict_effect::accepted;
+  }
+  ++nodes_[worker].rejected;
+  ++task.rejected;
+  shard.failed_on.insert(worker);
+  if (!shard.running.empty())
+    return verdict_effect::reissue; // another attempt is still under way
+  if (shard.attempts >= task.request.max_attempts) {
+    finish(task, task_state::failed,
+           "shard " + std::to_string(v.shard_id) + " rejected "
+             + std::to_string(shard.attempts) + " times (last from " + v.worker + ": "
+             + v.reason + ")",
+           clock_type::now());
+    return verdict_effect::task_failed;
+  }
+  shard.state = shard_state::pending;
+  ++task.reissued;
+  return verdict_effect::reissue;
+}
+
+std::size_t task_table::expire(clock_type::time_point now) {
+  std::size_t count = 0;
+  for (auto& [task_id, task] : tasks_) {
+    if (task.state != task_state::running)
+      continue;
+    for (auto& shard : task.shards) {
+      if (shard.state != shard_state::in_flight || shard.deadline > now)
+        continue;
+      shard.deadline = now + limits_.shard_deadline;
+      if (shard.attempts >= task.request.max_attempts)
+        continue;
+      // Speculative re-issue: the late attempt keeps running; the first valid wins.
+      shard.state = shard_state::pending;
+      ++task.reissued;
+      ++count;
+    }
+  }
+  return count;
+}
+
+void task_table::on_output(uint64_t task_id, clock_type::time_point now) {
+  auto t = tasks_.find(task_id);
+  if (t != tasks_.end() && t->second.state == task_state::running)
+    finish(t->second, task_state::done, {}, now);
+}
+
+void task_table::fail(uint64_t task_id, std::string reason, clock_type::time_point now) {
+  auto t = tasks_.find(task_id);
+  if (t != tasks_.end() && (t->second.state == task_state::running
+                            || t->second.state == task_state::planned))
+    finish(t->second, task_state::failed, std::move(reason), now);
+}
+
+void task_table::finish(task_entry& task, task_state state, std::string reason,
+                        clock_type::time_point now) {
+  task.state = state;
+  task.reason = std::move(reason);
+  task.finished = now;
+  for (auto& shard : task.shards)
+    while (!shard.running.empty())
+      settle_attempt(shard, shard.running.begin()->first);
+}
+
+bool task_table::all_validated(uint64_t task_id) const {
+  auto t = tasks_.find(task_id);
+  return t != tasks_.end() && t->second.validated == t->second.shards.size();
+}
+
+std::string task_table::waiting_reason() const {
+  bool validator = std::any_of(nodes_.begin(), nodes_.end(), [](auto& n) {
+    return n.alive && n.info.role == node_role::validator;
+  });
+  if (alive_workers() == 0)
+    return "waiting for a worker to join";
+  if (!validator)
+    return "waiting for a validator to join";
+  return {};
+}
+
+task_report task_table::make_report(const task_entry& task,
+                                    clock_type::time_point now) const {
+  task_report r;
+  r.task_id = task.id;
+  r.label = task.request.label;
+  r.state = task.state;
+  r.shard_count = static_cast<uint32_t>(task.shards.size());
+  r.shards_validated = task.validated;
+  for (const auto& shard : task.shards)
+    r.shards_in_flight += shard.state == shard_state::in_flight ? 1 : 0;
+  r.results_rejected = task.rejected;
+  r.shards_reissued = task.reissued;
+  r.reason = task.reason;
+  if (r.reason.empty() && !r.finished()) {
+    r.reason = waiting_reason();
+    if (r.reason.empty() && task.validated == task.shards.size())
+      r.reason = "merging the validated shards";
+  }
+  auto end = r.finished() ? task.finished : now;
+  r.elapsed_ns = nanos(end - task.started);
+  r.flops = compute::gemm_flops(task.plan.m, task.plan.k, task.plan.n);
+  r.output_shape = {task.plan.m, task.plan.n};
+  return r;
+}
+
+std::optional<task_report> task_table::report(uint64_t task_id,
+                                              clock_type::time_point now) const {
+  auto t = tasks_.find(task_id);
+  if (t == tasks_.end())
+    return std::nullopt;
+  return make_report(t->second, now);
+}
+
+std::vector<task_report> task_table::reports(clock_type::time_point now) const {
+  std::vector<task_report> out;
+  for (const auto& [id, task] : tasks_)
+    out.push_back(make_report(task, now));
+  return out;
+}
+
+} // namespace nexus

@@ -1,0 +1,148 @@
+// The orchestrator's bookkeeping, kept out of the actor so tests can drive it directly.
+//
+// Owns every task and shard the orchestrator knows: their state machine
+// (pending -> in flight -> validated, per shard; planned -> running -> done / failed,
+// per task), the nodes that joined, which shard runs where, retries and deadlines.
+// It decides; the orchestrator actor only carries the decisions out as messages.
+// Not thread-safe: one owner (the orchestrator actor) calls it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "compute/workloads/matmul.hpp"
+#include "messages/types.hpp"
+
+namespace nexus {
+
+using node_id = uint32_t;
+using clock_type = std::chrono::steady_clock;
+
+struct scheduler_limits {
+  uint32_t max_attempts = 5;         // issues of one shard before its task fails
+  uint32_t window_per_worker = 2;    // shards in flight on one worker at once
+  std::chrono::milliseconds shard_deadline{120'000}; // before a shard is re-issued
+};
+
+/// One decision of the table: send shard `shard_id` of `task_id` to `worker`, and its
+/// result to `validator`.
+struct shard_dispatch {
+  uint64_t task_id = 0;
+  shard_task shard;
+  node_id worker = 0;
+  node_id validator = 0;
+};
+
+/// What a verdict did.
+enum class verdict_effect {
+  accepted,   // the shard is validated
+  reissue,    // rejected; the shard goes back to the queue
+  task_failed,// rejected past the bound; the task failed
+  stale,      // the shard or task was already settled, or the verdict is unknown
+};
+
+class task_table {
+public:
+  explicit task_table(scheduler_limits limits = {}) : limits_(limits) {
+  }
+
+  // -- nodes --------------------------------------------------------------------------
+
+  node_id add_node(node_info info);
+
+  /// Marks a node dead; its shards in flight go back to the queue.
+  void remove_node(node_id id);
+
+  std::vector<node_report> node_reports() const;
+
+  std::size_t alive_workers() const;
+
+  // -- tasks --------------------------------------------------------------------------
+
+  /// Plans and queues a task. Checks the request (shapes, limits) first.
+  caf::expected<task_ack> add_task(const task_request& req, clock_type::time_point now);
+
+  /// Fills every worker's window with queued shards, across tasks round-robin.
+  std::vector<shard_dispatch> schedule(clock_type::time_point now);
+
+  /// Applies a validator's verdict. On task_failed, failed_task() says which.
+  verdict_effect on_verdict(const verdict_info& v);
+
+  /// Re-queues shards past their deadline; returns how many.
+  std::size_t expire(clock_type::time_point now);
+
+  /// The aggregator delivered the whole output: the task is done.
+  void on_output(uint64_t task_id, clock_type::time_point now);
+
+  /// Fails a task with `reason` (e.g. its operands could not be read).
+  void fail(uint64_t task_id, std::string reason, clock_type::time_point now);
+
+  std::optional<task_report> report(uint64_t task_id, clock_type::time_point now) const;
+
+  std::vector<task_report> reports(clock_type::time_point now) const;
+
+  /// True once every shard of the task is validated.
+  bool all_validated(uint64_t task_id) const;
+
+  const scheduler_limits& limits() const noexcept {
+    return limits_;
+  }
+
+private:
+  enum class shard_state : uint8_t { pending, in_flight, validated };
+
+  struct shard_entry {
+    compute::matmul::shard_range range;
+    shard_state state = shard_state::pending;
+    uint32_t attempts = 0; // issues so far
+    std::map<uint32_t, std::pair<node_id, node_id>> running; // attempt -> worker, validator
+    std::set<node_id> failed_on;         // workers whose result was rejected
+    clock_type::time_point deadline;
+  };
+
+  struct task_entry {
+    uint64_t id = 0;
+    task_request request;
+    compute::matmul::plan plan;
+    std::vector<shard_entry> shards;
+    task_state state = task_state::planned;
+    uint32_t validated = 0;
+    uint32_t rejected = 0;
+    uint32_t reissued = 0;
+    std::string reason;
+    clock_type::time_point started;
+    clock_type::time_point finished;
+  };
+
+  struct node_entry {
+    node_info info;
+    bool alive = true;
+    uint32_t in_flight = 0;
+    uint32_t done = 0;
+    uint32_t rejected = 0;
+  };
+
+  std::optional<node_id> pick_worker(const shard_entry& shard) const;
+  std::optional<node_id> pick_validator(node_id worker) const;
+  void release(node_id node);
+  void settle_attempt(shard_entry& shard, uint32_t attempt);
+  std::string waiting_reason() const;
+  task_report make_report(const task_entry& task, clock_type::time_point now) const;
+  void finish(task_entry& task, task_state state, std::string reason,
+              clock_type::time_point now);
+
+  scheduler_limits limits_;
+  std::vector<node_entry> nodes_;
+  std::map<uint64_t, task_entry> tasks_;
+  uint64_t next_task_id_ = 1;
+  uint32_t next_validator_ = 0;
+};
+
+} // namespace nexus

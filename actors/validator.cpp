@@ -1,0 +1,96 @@
+#include "actors/validator.hpp"
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+namespace nexus {
+
+namespace {
+
+constexpr std::size_t probes_kept = 8;
+
+// The verdict on one result; `reason` says why it was rejected.
+verdict_info judge(validator_state& st, const shard_task& task, const shard_output& result) {
+  verdict_info v{task.task_id, task.shard_id, task.attempt, result.worker,
+                 st.config.name, false, {}, 0};
+  auto start = std::chrono::steady_clock::now();
+  auto finish = [&](caf::error err) {
+    v.valid = !err;
+    v.reason = err ? describe(err) : std::string{};
+    v.check_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now()
+                                                           - start)
+        .count());
+    return v;
+  };
+  if (result.task_id != task.task_id || result.shard_id != task.shard_id
+      || result.attempt != task.attempt)
+    return finish(make_error(errc::rejected, "result does not match its assignment"));
+  if (!result.error.empty())
+    return finish(make_error(errc::rejected, "worker failed: " + result.error));
+  auto a = st.config.store->get(task.matmul.a);
+  auto b = st.config.store->get(task.matmul.b);
+  if (!a || !b)
+    return finish(make_error(errc::unavailable, "validator lacks operands: "
+                                                  + describe(!a ? a.error() : b.error())));
+  if (auto err = compute::matmul::check_operands((*a)->shape(), (*b)->shape()))
+    return finish(err);
+  auto probe = st.probe_for(task.task_id, task.matmul.b, **b, task.verify_rounds);
+  compute::matmul::shard_range range{task.shard_id, task.row_begin, task.row_end};
+  return finish(probe->verify(**a, range, result.output, task.tolerance));
+}
+
+} // namespace
+
+std::shared_ptr<const compute::matmul::freivalds_probe>
+validator_state::probe_for(uint64_t task_id, const blob_ref& b_ref, const compute::tensor& b,
+                           unsigned rounds) {
+  for (const auto& cached : probes)
+    if (cached.task_id == task_id && cached.b == b_ref.id && cached.probe->rounds() == rounds)
+      return cached.probe;
+  auto probe = std::make_shared<const compute::matmul::freivalds_probe>(b, rounds, rng());
+  probes.push_front({task_id, b_ref.id, probe});
+  if (probes.size() > probes_kept)
+    probes.pop_back();
+  return probe;
+}
+
+node_info describe_validator(const validator_config& config) {
+  return node_info{config.name, node_role::validator, "cpu:eigen", 1, 0.0, 4};
+}
+
+validator_actor::behavior_type
+validator(validator_actor::stateful_pointer<validator_state> self, validator_config config) {
+  self->state.config = std::move(config);
+  return {
+    [self](check_atom, const wire::shard_assignment& assignment,
+           const wire::shard_result& result) {
+      auto& st = self->state;
+      auto task = wire::decode(assignment);
+      if (!task) {
+        caf::aout(self) << st.config.name << ": dropped a malformed assignment: "
+                        << describe(task.error()) << "\n";
+        return;
+      }
+      auto output = wire::decode(result);
+      verdict_info v;
+      if (output) {
+        v = judge(st, *task, *output);
+      } else {
+        v = {task->task_id, task->shard_id, task->attempt, "?", st.config.name, false,
+             describe(output.error()), 0};
+      }
+      auto msg = wire::encode(v);
+      self->send(st.config.orchestrator, verdict_atom::value, msg);
+      if (v.valid)
+        self->send(st.config.aggregator, merge_atom::value, assignment, result, msg);
+    },
+  };
+}
+
+validator_actor spawn_validator(caf::actor_system& sys, validator_config config) {
+  return sys.spawn<caf::detached>(validator, std::move(config));
+}
+
+} // namespace nexus

@@ -1,0 +1,59 @@
+// The validator actor: checks every shard result before it counts.
+//
+// For matmul it runs Freivalds' check with a secret random probe drawn per task (kept
+// for the last few tasks, so B*X is computed once per task, not once per shard). It sends
+// its verdict to the orchestrator and, when the result is valid, the result itself to
+// the aggregator. A validator blocks while it checks, so spawn it detached.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/blob_store.hpp"
+#include "actors/interfaces.hpp"
+#include "compute/workloads/matmul.hpp"
+
+namespace nexus {
+
+struct validator_config {
+  std::string name;
+  std::shared_ptr<blob_store> store; // must be non-null
+  orchestrator_actor orchestrator;
+  aggregator_actor aggregator;
+};
+
+struct validator_state {
+  // Not an aggregate: CAF would otherwise construct it from the actor pointer.
+  validator_state() = default;
+
+  struct cached_probe {
+    uint64_t task_id;
+    chain::digest b;
+    std::shared_ptr<const compute::matmul::freivalds_probe> probe;
+  };
+
+  validator_config config;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::deque<cached_probe> probes; // most recent first
+  static inline const char* name = "nexus.validator";
+
+  /// The probe for (task, B, rounds), drawn and cached on first use.
+  std::shared_ptr<const compute::matmul::freivalds_probe>
+  probe_for(uint64_t task_id, const blob_ref& b_ref, const compute::tensor& b,
+            unsigned rounds);
+};
+
+validator_actor::behavior_type
+validator(validator_actor::stateful_pointer<validator_state> self, validator_config config);
+
+/// Spawns a validator on its own thread.
+validator_actor spawn_validator(caf::actor_system& sys, validator_config config);
+
+node_info describe_validator(const validator_config& config);
+
+} // namespace nexus

@@ -1,0 +1,84 @@
+#include "actors/worker.hpp"
+
+#include <chrono>
+#include <random>
+
+#include <caf/all.hpp>
+#include <tbb/info.h>
+
+#include "compute/workloads/matmul.hpp"
+
+namespace nexus {
+
+namespace {
+
+// Computes one shard, or says why it could not.
+shard_output run_shard(const shard_task& task, const blob_store& store) {
+  shard_output out{task.task_id, task.shard_id, task.attempt, {}, {}, 0, {}};
+  auto a = store.get(task.matmul.a);
+  auto b = store.get(task.matmul.b);
+  if (!a || !b) {
+    out.error = describe(!a ? a.error() : b.error());
+    return out;
+  }
+  if (auto err = compute::matmul::check_operands((*a)->shape(), (*b)->shape())) {
+    out.error = describe(err);
+    return out;
+  }
+  auto start = std::chrono::steady_clock::now();
+  compute::matmul::shard_range range{task.shard_id, task.row_begin, task.row_end};
+  out.output = compute::matmul::execute(**a, **b, range);
+  out.compute_ns = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now()
+                                                         - start)
+      .count());
+  return out;
+}
+
+// Changes a few elements by far more than rounding could: what a cheating or broken
+// worker might return.
+void corrupt(compute::tensor& block, uint64_t seed) {
+  if (block.empty())
+    return;
+  std::mt19937_64 rng{seed};
+  std::uniform_int_distribution<std::size_t> pick{0, block.size() - 1};
+  for (int i = 0; i < 3; ++i) {
+    auto& x = block.data()[pick(rng)];
+    x = x * 1.5f + 1.0f;
+  }
+}
+
+} // namespace
+
+node_info describe_worker(const worker_config& config) {
+  return node_info{config.name, node_role::worker, "cpu:eigen+tbb",
+                   static_cast<uint32_t>(tbb::info::default_concurrency()), 0.0, 2};
+}
+
+worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> self,
+                                   worker_config config) {
+  self->state.config = std::move(config);
+  return {
+    [self](assign_atom, const wire::shard_assignment& msg, const validator_actor& validator) {
+      auto& st = self->state;
+      auto task = wire::decode(msg);
+      if (!task) {
+        // Without ids there is no one to answer; the shard's deadline re-issues it.
+        caf::aout(self) << st.config.name << ": dropped a malformed assignment: "
+                        << describe(task.error()) << "\n";
+        return;
+      }
+      auto out = run_shard(*task, *st.config.store);
+      out.worker = st.config.name;
+      if (st.config.fault == worker_fault::corrupt && out.error.empty())
+        corrupt(out.output, st.config.seed + st.corruptions++);
+      self->send(validator, check_atom::value, msg, wire::encode(out));
+    },
+  };
+}
+
+worker_actor spawn_worker(caf::actor_system& sys, worker_config config) {
+  return sys.spawn<caf::detached>(worker, std::move(config));
+}
+
+} // namespace nexus

@@ -1,0 +1,49 @@
+// The worker actor: computes the shards the orchestrator assigns to it.
+//
+// It reads the operands from its node's blob store, runs the workload on the CPU
+// backend, and sends the result to the validator named in the assignment. A worker
+// blocks while it computes, so spawn it detached (spawn_worker does). A worker with a
+// fault mode misbehaves on purpose, for tests and demonstrations.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/blob_store.hpp"
+#include "actors/interfaces.hpp"
+
+namespace nexus {
+
+enum class worker_fault : uint8_t {
+  none,
+  corrupt, // returns blocks with wrong elements
+};
+
+struct worker_config {
+  std::string name;
+  std::shared_ptr<blob_store> store; // must be non-null
+  worker_fault fault = worker_fault::none;
+  uint64_t seed = 0;                 // drives which elements a faulty worker corrupts
+};
+
+struct worker_state {
+  // Not an aggregate: CAF would otherwise construct it from the actor pointer.
+  worker_state() = default;
+
+  worker_config config;
+  uint64_t corruptions = 0;
+  static inline const char* name = "nexus.worker";
+};
+
+worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> self,
+                                   worker_config config);
+
+/// Spawns a worker on its own thread.
+worker_actor spawn_worker(caf::actor_system& sys, worker_config config);
+
+/// What the worker says of itself when it joins.
+node_info describe_worker(const worker_config& config);
+
+} // namespace nexus

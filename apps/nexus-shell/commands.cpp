@@ -1,0 +1,457 @@
+#include "apps/nexus-shell/commands.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include "compute/errc.hpp"
+#include "compute/npy.hpp"
+#include "compute/workloads/matmul.hpp"
+
+namespace nexus::shell {
+
+namespace {
+
+struct command_spec {
+  std::string_view name;                 // "submit matmul", "status", ...
+  std::set<std::string_view> valued;     // flags that take a value
+  std::set<std::string_view> switches;   // flags that do not
+  std::string_view usage;
+};
+
+const std::vector<command_spec>& specs() {
+  static const std::vector<command_spec> all{
+    {"submit matmul",
+     {"a", "b", "m", "k", "n", "seed", "shards", "out", "rounds", "tolerance", "attempts",
+      "label"},
+     {"detach"},
+     "submit matmul --a A.npy --b B.npy [--out C.npy] [--shards N] [--detach]\n"
+     "submit matmul --m M --k K --n N [--seed S] ...   (random operands)\n"
+     "    options: --rounds R (Freivalds rounds), --tolerance T, --attempts N, --label L"},
+    {"status", {}, {}, "status [TASK]          one task in detail, or every task"},
+    {"tasks", {}, {}, "tasks                  every task, a line each"},
+    {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
+    {"result", {"out"}, {}, "result TASK --out FILE write a finished task's output (.npy)"},
+    {"wait", {}, {}, "wait TASK              block until a task finishes"},
+    {"help", {}, {}, "help                   this text"},
+    {"quit", {}, {}, "quit                   leave (also: exit, Ctrl-D)"},
+  };
+  return all;
+}
+
+caf::error fail(std::string what) {
+  return make_error(errc::invalid_input, std::move(what));
+}
+
+// Checks `cmd` against its spec; returns the spec's name for messages.
+caf::expected<const command_spec*> match(const command_line& cmd) {
+  std::string name = cmd.words[0];
+  if (name == "exit")
+    name = "quit";
+  if (name == "submit") {
+    if (cmd.words.size() < 2)
+      return fail("submit: which workload? (submit matmul ...)");
+    name += " " + cmd.words[1];
+  }
+  for (const auto& spec : specs()) {
+    if (spec.name != name)
+      continue;
+    for (const auto& [flag, value] : cmd.flags) {
+      if (spec.valued.contains(flag)) {
+        if (value.empty())
+          return fail(name + ": --" + flag + " needs a value");
+      } else if (spec.switches.contains(flag)) {
+        if (!value.empty())
+          return fail(name + ": --" + flag + " takes no value");
+      } else {
+        return fail(name + ": unknown flag --" + flag + " (try: help)");
+      }
+    }
+    return &spec;
+  }
+  if (cmd.words[0] == "submit")
+    return fail("submit: unknown workload '" + cmd.words[1] + "' (known: matmul)");
+  return fail("unknown command '" + cmd.words[0] + "' (try: help)");
+}
+
+caf::expected<uint64_t> to_uint(std::string_view what, const std::string& text,
+                                uint64_t max = UINT32_MAX) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value > max)
+    return fail(std::string{what} + " expects a whole number up to " + std::to_string(max)
+                + ", got '" + text + "'");
+  return value;
+}
+
+caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
+                                  uint64_t fallback, uint64_t max = UINT32_MAX) {
+  auto i = cmd.flags.find(flag);
+  if (i == cmd.flags.end())
+    return fallback;
+  return to_uint("--" + flag, i->second, max);
+}
+
+caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name) {
+  if (cmd.words.size() != 2)
+    return fail(std::string{name} + ": expects one task id (e.g. " + std::string{name}
+                + " 1)");
+  return to_uint(std::string{name} + ": task id", cmd.words[1], UINT64_MAX);
+}
+
+std::string seconds(uint64_t ns) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(ns < 10'000'000'000 ? 2 : 1) << ns / 1e9 << " s";
+  return out.str();
+}
+
+std::string summary(const task_report& r) {
+  std::ostringstream out;
+  out << "task " << r.task_id << " " << to_string(r.state) << " in " << seconds(r.elapsed_ns)
+      << ": " << r.shards_validated << "/" << r.shard_count << " shards validated";
+  if (r.results_rejected > 0 || r.shards_reissued > 0)
+    out << ", " << r.results_rejected << " results rejected, " << r.shards_reissued
+        << " shards re-issued";
+  if (r.state == task_state::done && r.elapsed_ns > 0)
+    out << " (" << std::fixed << std::setprecision(1) << r.flops / r.elapsed_ns
+        << " GFLOP/s)";
+  if (!r.reason.empty() && r.finished())
+    out << "\n  reason: " << r.reason;
+  return out.str();
+}
+
+std::string progress_bar(const task_report& r) {
+  constexpr int width = 30;
+  auto total = std::max<uint32_t>(1, r.shard_count);
+  int filled = static_cast<int>(width * r.shards_validated / total);
+  std::ostringstream out;
+  out << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] "
+      << r.shards_validated << "/" << r.shard_count << " validated, " << r.shards_in_flight
+      << " in flight";
+  if (r.results_rejected > 0)
+    out << ", " << r.results_rejected << " rejected";
+  out << ", " << seconds(r.elapsed_ns);
+  if (r.elapsed_ns > 0)
+    out << ", " << std::fixed << std::setprecision(1)
+        << r.shards_validated / (r.elapsed_ns / 1e9) << " shards/s";
+  if (!r.reason.empty())
+    out << " (" << r.reason << ")";
+  out << "\033[K" << std::flush; // clear what a longer line left
+  return out.str();
+}
+
+// Flags that never take a value, in any command.
+bool is_switch(const std::string& name) {
+  for (const auto& spec : specs())
+    if (spec.switches.contains(name))
+      return true;
+  return false;
+}
+
+} // namespace
+
+caf::expected<command_line> tokenize(std::string_view line) {
+  std::vector<std::string> tokens;
+  std::string current;
+  bool in_token = false;
+  char quote = 0;
+  for (char c : line) {
+    if (quote) {
+      if (c == quote)
+        quote = 0;
+      else
+        current += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_token = true;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (in_token)
+        tokens.push_back(std::move(current)), current.clear(), in_token = false;
+    } else if (c == '#' && !in_token) {
+      break; // a comment runs to the end of the line
+    } else {
+      current += c;
+      in_token = true;
+    }
+  }
+  if (quote)
+    return fail(std::string{"unclosed quote "} + quote);
+  if (in_token)
+    tokens.push_back(std::move(current));
+  command_line cmd;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto& tok = tokens[i];
+    if (tok.size() > 2 && tok.starts_with("--")) {
+      auto eq = tok.find('=');
+      std::string name = tok.substr(2, eq == std::string::npos ? eq : eq - 2);
+      std::string value;
+      if (eq != std::string::npos)
+        value = tok.substr(eq + 1);
+      else if (i + 1 < tokens.size() && !tokens[i + 1].starts_with("--")
+               && !is_switch(name))
+        value = tokens[++i];
+      if (cmd.flags.contains(name))
+        return fail("--" + name + " given twice");
+      cmd.flags[name] = value;
+    } else {
+      cmd.words.push_back(tok);
+    }
+  }
+  return cmd;
+}
+
+session::session(client& api, std::ostream& out, bool interactive)
+  : api_(api), out_(out), interactive_(interactive) {
+}
+
+caf::error session::execute(std::string_view line) {
+  auto cmd = tokenize(line);
+  if (!cmd)
+    return cmd.error();
+  if (cmd->words.empty()) {
+    if (!cmd->flags.empty())
+      return fail("a command comes before its flags (try: help)");
+    return caf::none;
+  }
+  auto spec = match(*cmd);
+  if (!spec)
+    return spec.error();
+  auto name = (*spec)->name;
+  if (name == "help") {
+    help();
+  } else if (name == "quit") {
+    finished_ = true;
+  } else if (name == "submit matmul") {
+    return submit(*cmd);
+  } else if (name == "status") {
+    return status(*cmd);
+  } else if (name == "tasks") {
+    return tasks();
+  } else if (name == "nodes") {
+    return nodes();
+  } else if (name == "result") {
+    return result(*cmd);
+  } else if (name == "wait") {
+    return wait(*cmd);
+  }
+  return caf::none;
+}
+
+void session::help() {
+  out_ << "commands:\n";
+  for (const auto& spec : specs()) {
+    std::string usage{spec.usage};
+    for (std::size_t i = usage.find('\n'); i != std::string::npos; i = usage.find('\n', i + 1))
+      usage.insert(i + 1, "  ");
+    out_ << "  " << usage << "\n";
+  }
+  out_ << "Flags take a value as --name VALUE or --name=VALUE. Lines starting with # are "
+          "comments.\n";
+}
+
+caf::error session::submit(const command_line& cmd) {
+  auto prefix = [](const caf::error& err) {
+    return make_error(static_cast<errc>(err.code()), "submit matmul: " + describe(err));
+  };
+  if (cmd.words.size() > 2)
+    return fail("submit matmul: unexpected argument '" + cmd.words[2] + "'");
+  bool files = cmd.flags.contains("a") || cmd.flags.contains("b");
+  bool random = cmd.flags.contains("m") || cmd.flags.contains("k") || cmd.flags.contains("n");
+  if (files == random)
+    return fail("submit matmul: give either --a A.npy --b B.npy or --m M --k K --n N");
+  compute::tensor a;
+  compute::tensor b;
+  std::string label;
+  if (files) {
+    if (!cmd.flags.contains("a") || !cmd.flags.contains("b"))
+      return fail("submit matmul: both --a and --b are needed");
+    auto ra = compute::read_npy(cmd.flags.at("a"));
+    if (!ra)
+      return prefix(ra.error());
+    auto rb = compute::read_npy(cmd.flags.at("b"));
+    if (!rb)
+      return prefix(rb.error());
+    a = std::move(*ra);
+    b = std::move(*rb);
+    label = cmd.flags.at("a") + " * " + cmd.flags.at("b");
+  } else {
+    constexpr uint64_t max_dim = 1 << 20;
+    auto m = flag_uint(cmd, "m", 0, max_dim);
+    auto k = flag_uint(cmd, "k", 0, max_dim);
+    auto n = flag_uint(cmd, "n", 0, max_dim);
+    auto seed = flag_uint(cmd, "seed", 1, UINT64_MAX);
+    for (auto* x : {&m, &k, &n, &seed})
+      if (!*x)
+        return prefix(x->error());
+    if (*m == 0 || *k == 0 || *n == 0)
+      return fail("submit matmul: --m, --k and --n are all needed, each at least 1");
+    if (static_cast<double>(*m) * static_cast<double>(*k) > (1 << 28)
+        || static_cast<double>(*k) * static_cast<double>(*n) > (1 << 28)
+        || static_cast<double>(*m) * static_cast<double>(*n) > (1 << 28))
+      return fail("submit matmul: operands above 2^28 elements (1 GiB) are not supported");
+    a = compute::random_tensor({*m, *k}, *seed);
+    b = compute::random_tensor({*k, *n}, *seed + 1);
+    label = "random " + std::to_string(*m) + "x" + std::to_string(*k) + "x"
+            + std::to_string(*n);
+  }
+  if (auto err = compute::matmul::check_operands(a.shape(), b.shape()))
+    return prefix(err);
+  task_request req;
+  req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : label;
+  req.submitter = "nexus-shell";
+  auto shards = flag_uint(cmd, "shards", 0, 1 << 20);
+  auto rounds = flag_uint(cmd, "rounds", 0, 64);
+  auto attempts = flag_uint(cmd, "attempts", 0, 100);
+  for (auto* x : {&shards, &rounds, &attempts})
+    if (!*x)
+      return prefix(x->error());
+  req.shards = static_cast<uint32_t>(*shards);
+  req.verify_rounds = static_cast<uint32_t>(*rounds);
+  req.max_attempts = static_cast<uint32_t>(*attempts);
+  if (auto i = cmd.flags.find("tolerance"); i != cmd.flags.end()) {
+    char* end = nullptr;
+    req.tolerance = std::strtod(i->second.c_str(), &end);
+    if (end != i->second.c_str() + i->second.size() || !(req.tolerance > 0)
+        || !(req.tolerance < 1))
+      return fail("submit matmul: --tolerance expects a number in (0, 1), got '"
+                  + i->second + "'");
+  }
+  auto shape_a = compute::to_string(a.shape());
+  auto shape_b = compute::to_string(b.shape());
+  auto ack = api_.submit_matmul(std::move(a), std::move(b), req);
+  if (!ack)
+    return prefix(ack.error());
+  out_ << "task " << ack->task_id << ": matmul " << shape_a << " * " << shape_b << " in "
+       << ack->shard_count << " shards" << std::endl;
+  if (cmd.flags.contains("detach")) {
+    if (cmd.flags.contains("out"))
+      out_ << "  (detached: fetch it with: result " << ack->task_id << " --out "
+           << cmd.flags.at("out") << ")\n";
+    return caf::none;
+  }
+  return follow(ack->task_id, cmd.flags.contains("out") ? cmd.flags.at("out") : "");
+}
+
+caf::error session::follow(uint64_t task_id, const std::string& out_path) {
+  client::progress_fn draw;
+  if (interactive_)
+    draw = [this](const task_report& r) { out_ << progress_bar(r); };
+  auto report = api_.wait(task_id, draw);
+  if (interactive_)
+    out_ << "\r\033[K";
+  if (!report)
+    return report.error();
+  out_ << summary(*report) << std::endl;
+  if (report->state != task_state::done)
+    return make_error(errc::failed, "task " + std::to_string(task_id) + " "
+                                      + to_string(report->state) + ": " + report->reason);
+  if (out_path.empty())
+    return caf::none;
+  auto output = api_.result(task_id);
+  if (!output)
+    return output.error();
+  if (auto err = compute::write_npy(out_path, *output))
+    return err;
+  out_ << "wrote " << out_path << " (" << compute::to_string(output->shape()) << ")\n";
+  return caf::none;
+}
+
+caf::error session::status(const command_line& cmd) {
+  if (cmd.words.size() == 1)
+    return tasks();
+  auto id = task_arg(cmd, "status");
+  if (!id)
+    return id.error();
+  auto r = api_.status(*id);
+  if (!r)
+    return r.error();
+  out_ << "task " << r->task_id << " (" << r->label << ")\n"
+       << "  state:     " << to_string(r->state) << "\n"
+       << "  output:    " << compute::to_string(r->output_shape) << "\n"
+       << "  shards:    " << r->shards_validated << "/" << r->shard_count << " validated, "
+       << r->shards_in_flight << " in flight\n"
+       << "  rejected:  " << r->results_rejected << " results, " << r->shards_reissued
+       << " shards re-issued\n"
+       << "  elapsed:   " << seconds(r->elapsed_ns) << "\n";
+  if (!r->reason.empty())
+    out_ << "  reason:    " << r->reason << "\n";
+  return caf::none;
+}
+
+caf::error session::tasks() {
+  auto list = api_.tasks();
+  if (!list)
+    return list.error();
+  if (list->empty()) {
+    out_ << "no tasks yet (try: submit matmul --m 512 --k 512 --n 512)\n";
+    return caf::none;
+  }
+  out_ << std::left << std::setw(6) << "TASK" << std::setw(12) << "STATE" << std::setw(12)
+       << "SHARDS" << std::setw(10) << "REJECTED" << std::setw(10) << "ELAPSED"
+       << "LABEL\n";
+  for (const auto& r : *list)
+    out_ << std::setw(6) << r.task_id << std::setw(12) << to_string(r.state)
+         << std::setw(12)
+         << (std::to_string(r.shards_validated) + "/" + std::to_string(r.shard_count))
+         << std::setw(10) << r.results_rejected << std::setw(10) << seconds(r.elapsed_ns)
+         << r.label << "\n";
+  return caf::none;
+}
+
+caf::error session::nodes() {
+  auto list = api_.nodes();
+  if (!list)
+    return list.error();
+  out_ << std::left << std::setw(18) << "NODE" << std::setw(14) << "ROLE" << std::setw(16)
+       << "DEVICE" << std::setw(9) << "THREADS" << std::setw(7) << "STATE" << std::setw(10)
+       << "IN-FLIGHT" << std::setw(6) << "DONE" << "REJECTED\n";
+  for (const auto& n : *list)
+    out_ << std::setw(18) << n.info.name << std::setw(14) << to_string(n.info.role)
+         << std::setw(16) << n.info.device << std::setw(9) << n.info.threads << std::setw(7)
+         << (n.alive ? "alive" : "dead") << std::setw(10) << n.in_flight << std::setw(6)
+         << n.shards_done << n.shards_rejected << "\n";
+  return caf::none;
+}
+
+caf::error session::result(const command_line& cmd) {
+  auto id = task_arg(cmd, "result");
+  if (!id)
+    return id.error();
+  if (!cmd.flags.contains("out"))
+    return fail("result: where to? (result " + cmd.words[1] + " --out C.npy)");
+  auto report = api_.wait(*id);
+  if (!report)
+    return report.error();
+  if (report->state != task_state::done)
+    return make_error(errc::failed, "result: task " + std::to_string(*id) + " "
+                                      + to_string(report->state) + ": " + report->reason);
+  auto output = api_.result(*id);
+  if (!output)
+    return output.error();
+  if (auto err = compute::write_npy(cmd.flags.at("out"), *output))
+    return err;
+  out_ << "wrote " << cmd.flags.at("out") << " (" << compute::to_string(output->shape())
+       << ")\n";
+  return caf::none;
+}
+
+caf::error session::wait(const command_line& cmd) {
+  auto id = task_arg(cmd, "wait");
+  if (!id)
+    return id.error();
+  auto report = api_.wait(*id);
+  if (!report)
+    return report.error();
+  out_ << summary(*report) << std::endl;
+  return report->state == task_state::done
+           ? caf::none
+           : make_error(errc::failed, "task " + std::to_string(*id) + " "
+                                        + to_string(report->state));
+}
+
+} // namespace nexus::shell

@@ -1,0 +1,57 @@
+// nexus-shell's commands: parsing a line into a command and carrying it out through a
+// client. Separate from main.cpp so tests can drive the shell without a terminal.
+#pragma once
+
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/client.hpp"
+
+namespace nexus::shell {
+
+/// A line split into words and --flags. `--name value` and `--name=value` both work;
+/// flags that take no value are listed per command.
+struct command_line {
+  std::vector<std::string> words;              // command, subcommand, positional args
+  std::map<std::string, std::string> flags;    // without the leading "--"
+};
+
+/// Splits a line, honouring single and double quotes. Errors on an unclosed quote.
+caf::expected<command_line> tokenize(std::string_view line);
+
+class session {
+public:
+  /// `interactive`: draw progress bars (standard output is a terminal).
+  session(client& api, std::ostream& out, bool interactive);
+
+  /// Runs one line. Returns none on success; the error's text is what the user sees
+  /// after "error: ".
+  caf::error execute(std::string_view line);
+
+  /// True after `quit`.
+  bool finished() const noexcept {
+    return finished_;
+  }
+
+private:
+  caf::error submit(const command_line& cmd);
+  caf::error status(const command_line& cmd);
+  caf::error tasks();
+  caf::error nodes();
+  caf::error result(const command_line& cmd);
+  caf::error wait(const command_line& cmd);
+  caf::error follow(uint64_t task_id, const std::string& out_path);
+  void help();
+
+  client& api_;
+  std::ostream& out_;
+  bool interactive_;
+  bool finished_ = false;
+};
+
+} // namespace nexus::shell

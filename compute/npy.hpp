@@ -1,0 +1,33 @@
+// NumPy .npy files (format versions 1.0, 2.0 and 3.0).
+//
+// Reads C-order float32 ('<f4') and float64 ('<f8', converted to float32) arrays of any
+// rank; writes float32. Everything else (other dtypes, big-endian data, Fortran order,
+// truncated or malformed headers) is an errc::invalid_input error that names the problem.
+// Nothing is trusted: the header is parsed with bounds checks and the payload size is
+// compared with the shape before a byte is copied.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "compute/tensor.hpp"
+
+namespace nexus::compute {
+
+/// Parses the bytes of a whole .npy file.
+caf::expected<tensor> parse_npy(std::span<const uint8_t> bytes);
+
+/// Reads a .npy file; errors name the path.
+caf::expected<tensor> read_npy(const std::string& path);
+
+/// Serializes as a float32, C-order .npy (version 1.0).
+std::vector<uint8_t> serialize_npy(const tensor& x);
+
+/// Writes a .npy file atomically (temporary file + rename); errors name the path.
+caf::error write_npy(const std::string& path, const tensor& x);
+
+} // namespace nexus::compute

@@ -1,0 +1,76 @@
+#include "compute/tensor.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <random>
+
+namespace nexus::compute {
+
+std::size_t element_count(const shape_t& shape) noexcept {
+  if (shape.empty())
+    return 0;
+  return std::accumulate(shape.begin(), shape.end(), std::size_t{1},
+                         std::multiplies<>{});
+}
+
+tensor::tensor(shape_t shape)
+  : shape_(std::move(shape)), data_(element_count(shape_), 0.0f) {
+}
+
+tensor::tensor(shape_t shape, std::vector<float> values)
+  : shape_(std::move(shape)), data_(std::move(values)) {
+  assert(data_.size() == element_count(shape_));
+}
+
+std::size_t tensor::cols() const noexcept {
+  if (shape_.size() < 2)
+    return shape_.empty() ? 0 : 1;
+  return std::accumulate(shape_.begin() + 1, shape_.end(), std::size_t{1},
+                         std::multiplies<>{});
+}
+
+tensor tensor::slice_rows(std::size_t begin, std::size_t end) const {
+  assert(begin <= end && end <= rows());
+  auto shape = shape_;
+  shape[0] = end - begin;
+  auto width = cols();
+  std::vector<float> values(data_.begin() + begin * width, data_.begin() + end * width);
+  return tensor{std::move(shape), std::move(values)};
+}
+
+std::string to_string(const shape_t& shape) {
+  std::string out;
+  for (auto dim : shape) {
+    if (!out.empty())
+      out += 'x';
+    out += std::to_string(dim);
+  }
+  return out.empty() ? "scalar" : out;
+}
+
+tensor random_tensor(shape_t shape, uint64_t seed) {
+  tensor out{std::move(shape)};
+  std::mt19937_64 rng{seed};
+  std::uniform_real_distribution<float> dist{-1.0f, 1.0f};
+  for (auto& x : out.values())
+    x = dist(rng);
+  return out;
+}
+
+double max_relative_difference(const tensor& a, const tensor& b) {
+  assert(a.shape() == b.shape());
+  double worst = 0;
+  double scale = 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto diff = std::abs(double{a.data()[i]} - double{b.data()[i]});
+    if (!(diff <= worst)) // NaN propagates instead of being skipped
+      worst = diff;
+    scale = std::max(scale, std::abs(double{b.data()[i]}));
+  }
+  return worst / scale;
+}
+
+} // namespace nexus::compute

@@ -1,0 +1,106 @@
+#include "compute/workloads/matmul.hpp"
+
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "compute/errc.hpp"
+#include "compute/gemm.hpp"
+
+namespace nexus::compute::matmul {
+
+caf::error check_operands(const shape_t& a, const shape_t& b) {
+  if (a.size() != 2 || b.size() != 2)
+    return make_error(errc::invalid_input, "A is " + to_string(a) + " and B is "
+                                             + to_string(b) + " (both must be matrices)");
+  if (a[0] == 0 || a[1] == 0 || b[1] == 0)
+    return make_error(errc::invalid_input, "A is " + to_string(a) + " and B is "
+                                             + to_string(b) + " (empty operand)");
+  if (a[1] != b[0])
+    return make_error(errc::invalid_input, "A is " + to_string(a) + " but B is "
+                                             + to_string(b) + " (inner dimensions differ)");
+  return caf::none;
+}
+
+caf::expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers,
+                              std::size_t requested) {
+  if (auto err = check_operands(a, b))
+    return err;
+  plan out{a[0], a[1], b[1], {}};
+  std::size_t count = requested;
+  if (count == 0) {
+    count = std::max<std::size_t>(1, workers) * shards_per_worker;
+    count = std::min(count, std::max<std::size_t>(1, out.m / min_rows_per_shard));
+  }
+  count = std::min(count, out.m);
+  auto base = out.m / count;
+  auto extra = out.m % count;
+  std::size_t row = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    auto rows = base + (i < extra ? 1 : 0);
+    out.shards.push_back({static_cast<uint32_t>(i), row, row + rows});
+    row += rows;
+  }
+  assert(row == out.m);
+  return out;
+}
+
+tensor execute(const tensor& a, const tensor& b, shard_range r) {
+  assert(r.row_end <= a.rows() && a.cols() == b.rows());
+  tensor c{r.rows(), b.cols()};
+  gemm(a.data() + r.row_begin * a.cols(), b.data(), c.data(), r.rows(), a.cols(),
+       b.cols());
+  return c;
+}
+
+freivalds_probe::freivalds_probe(const tensor& b, unsigned rounds, uint64_t seed) {
+  auto n = static_cast<Eigen::Index>(b.cols());
+  x_.resize(n, std::max(1u, rounds));
+  std::mt19937_64 rng{seed};
+  for (Eigen::Index i = 0; i < x_.size(); ++i)
+    x_.data()[i] = (rng() & 1) ? 1.0 : -1.0;
+  auto bm = b.as_matrix().cast<double>();
+  bx_.noalias() = bm * x_;
+  b_row_abs_ = bm.cwiseAbs().rowwise().sum();
+}
+
+caf::error freivalds_probe::verify(const tensor& a, shard_range r, const tensor& c_block,
+                                   double tolerance) const {
+  auto n = x_.rows();
+  if (c_block.rank() != 2 || c_block.rows() != r.rows()
+      || static_cast<Eigen::Index>(c_block.cols()) != n)
+    return make_error(errc::rejected, "block is " + to_string(c_block.shape())
+                                        + ", expected " + std::to_string(r.rows()) + "x"
+                                        + std::to_string(n));
+  auto rows = static_cast<Eigen::Index>(r.rows());
+  auto k = static_cast<Eigen::Index>(a.cols());
+  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
+    a_block{a.data() + r.row_begin * a.cols(), rows, k};
+  auto a_d = a_block.cast<double>();
+  dmatrix diff = a_d * bx_;
+  diff.noalias() -= c_block.as_matrix().cast<double>() * x_;
+  Eigen::VectorXd bound = a_d.cwiseAbs() * b_row_abs_;
+  auto scale = tolerance / std::sqrt(static_cast<double>(n));
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    auto limit = scale * bound(i);
+    for (Eigen::Index j = 0; j < diff.cols(); ++j) {
+      auto d = std::abs(diff(i, j));
+      if (!(d <= limit)) // also rejects NaN and infinity
+        return make_error(errc::rejected,
+                          "Freivalds check failed at row "
+                            + std::to_string(r.row_begin + static_cast<std::size_t>(i))
+                            + " (deviation " + std::to_string(d) + " > bound "
+                            + std::to_string(limit) + ")");
+    }
+  }
+  return caf::none;
+}
+
+void merge(tensor& c, shard_range r, const tensor& c_block) {
+  assert(c_block.rows() == r.rows() && c_block.cols() == c.cols());
+  std::memcpy(c.data() + r.row_begin * c.cols(), c_block.data(),
+              c_block.size() * sizeof(float));
+}
+
+} // namespace nexus::compute::matmul

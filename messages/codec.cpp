@@ -1,0 +1,477 @@
+#include "messages/codec.hpp"
+
+#include <cstring>
+#include <limits>
+
+#include <capnp/message.h>
+
+namespace nexus {
+
+std::string to_string(workload_kind x) {
+  switch (x) {
+    case workload_kind::matmul: return "matmul";
+  }
+  return "unknown";
+}
+
+std::string to_string(task_state x) {
+  switch (x) {
+    case task_state::planned: return "planned";
+    case task_state::running: return "running";
+    case task_state::validating: return "validating";
+    case task_state::done: return "done";
+    case task_state::failed: return "failed";
+    case task_state::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::string to_string(node_role x) {
+  switch (x) {
+    case node_role::orchestrator: return "orchestrator";
+    case node_role::worker: return "worker";
+    case node_role::validator: return "validator";
+    case node_role::aggregator: return "aggregator";
+    case node_role::ledger: return "ledger";
+  }
+  return "unknown";
+}
+
+} // namespace nexus
+
+namespace nexus::wire {
+
+#define NEXUS_ENVELOPE_NAME(alias)                                                     \
+  template <>                                                                          \
+  const char* alias::type_name() {                                                     \
+    return "nexus::" #alias;                                                           \
+  }
+NEXUS_ENVELOPE_NAME(task_submission)
+NEXUS_ENVELOPE_NAME(task_accepted)
+NEXUS_ENVELOPE_NAME(shard_assignment)
+NEXUS_ENVELOPE_NAME(shard_result)
+NEXUS_ENVELOPE_NAME(verdict)
+NEXUS_ENVELOPE_NAME(final_output)
+NEXUS_ENVELOPE_NAME(task_status)
+NEXUS_ENVELOPE_NAME(task_list)
+NEXUS_ENVELOPE_NAME(node_announcement)
+NEXUS_ENVELOPE_NAME(node_list)
+#undef NEXUS_ENVELOPE_NAME
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<task_submission>(task_submission::type_name());
+  cfg.add_message_type<task_accepted>(task_accepted::type_name());
+  cfg.add_message_type<shard_assignment>(shard_assignment::type_name());
+  cfg.add_message_type<shard_result>(shard_result::type_name());
+  cfg.add_message_type<verdict>(verdict::type_name());
+  cfg.add_message_type<final_output>(final_output::type_name());
+  cfg.add_message_type<task_status>(task_status::type_name());
+  cfg.add_message_type<task_list>(task_list::type_name());
+  cfg.add_message_type<node_announcement>(node_announcement::type_name());
+  cfg.add_message_type<node_list>(node_list::type_name());
+}
+
+namespace {
+
+// -- helpers shared by several messages ---------------------------------------------
+
+caf::error corrupted(std::string what) {
+  return make_error(errc::corrupted, std::move(what));
+}
+
+void set_shape(capnp::List<uint64_t>::Builder out, const compute::shape_t& shape) {
+  for (unsigned i = 0; i < shape.size(); ++i)
+    out.set(i, shape[i]);
+}
+
+caf::expected<compute::shape_t> get_shape(capnp::List<uint64_t>::Reader in) {
+  if (in.size() > 8)
+    return corrupted("tensor of rank " + std::to_string(in.size()) + " (at most 8)");
+  compute::shape_t shape;
+  std::size_t count = 1;
+  for (auto dim : in) {
+    if (dim > max_tensor_elements || (dim > 0 && count > max_tensor_elements / dim))
+      return corrupted("tensor shape too large");
+    count *= dim;
+    shape.push_back(dim);
+  }
+  return shape;
+}
+
+void set_tensor(schema::Tensor::Builder out, const compute::tensor& x) {
+  set_shape(out.initShape(static_cast<unsigned>(x.rank())), x.shape());
+  auto data = out.initData(static_cast<unsigned>(x.size() * sizeof(float)));
+  std::memcpy(data.begin(), x.data(), x.size() * sizeof(float));
+}
+
+caf::expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {
+  auto shape = get_shape(in.getShape());
+  if (!shape)
+    return shape.error();
+  auto count = compute::element_count(*shape);
+  auto data = in.getData();
+  if (data.size() != count * sizeof(float))
+    return corrupted("tensor " + compute::to_string(*shape) + " carries "
+                     + std::to_string(data.size()) + " bytes, expected "
+                     + std::to_string(count * sizeof(float)));
+  std::vector<float> values(count);
+  std::memcpy(values.data(), data.begin(), data.size());
+  return compute::tensor{std::move(*shape), std::move(values)};
+}
+
+void set_blob(schema::BlobRef::Builder out, const blob_ref& x) {
+  out.setId(capnp::Data::Reader{x.id.data(), x.id.size()});
+  set_shape(out.initShape(static_cast<unsigned>(x.shape.size())), x.shape);
+}
+
+caf::expected<blob_ref> get_blob(schema::BlobRef::Reader in) {
+  blob_ref out;
+  auto id = in.getId();
+  if (id.size() != out.id.size())
+    return corrupted("blob id of " + std::to_string(id.size()) + " bytes (expected 32)");
+  std::memcpy(out.id.data(), id.begin(), id.size());
+  auto shape = get_shape(in.getShape());
+  if (!shape)
+    return shape.error();
+  out.shape = std::move(*shape);
+  return out;
+}
+
+void set_operands(schema::MatmulOperands::Builder out, const matmul_operands& x) {
+  set_blob(out.initA(), x.a);
+  set_blob(out.initB(), x.b);
+}
+
+caf::expected<matmul_operands> get_operands(schema::MatmulOperands::Reader in) {
+  auto a = get_blob(in.getA());
+  if (!a)
+    return a.error();
+  auto b = get_blob(in.getB());
+  if (!b)
+    return b.error();
+  return matmul_operands{std::move(*a), std::move(*b)};
+}
+
+caf::expected<workload_kind> get_workload(schema::Workload in) {
+  switch (in) {
+    case schema::Workload::MATMUL: return workload_kind::matmul;
+  }
+  return corrupted("unknown workload " + std::to_string(static_cast<int>(in)));
+}
+
+template <class Enum>
+caf::expected<Enum> get_enum(uint16_t raw, uint16_t last, const char* what) {
+  if (raw > last)
+    return corrupted(std::string{"unknown "} + what + " " + std::to_string(raw));
+  return static_cast<Enum>(raw);
+}
+
+std::string get_text(capnp::Text::Reader in) {
+  return {in.begin(), in.size()};
+}
+
+void set_report(schema::TaskStatus::Builder out, const task_report& x) {
+  out.setTaskId(x.task_id);
+  out.setLabel(x.label);
+  out.setState(static_cast<schema::TaskState>(x.state));
+  out.setShardCount(x.shard_count);
+  out.setShardsValidated(x.shards_validated);
+  out.setShardsInFlight(x.shards_in_flight);
+  out.setResultsRejected(x.results_rejected);
+  out.setShardsReissued(x.shards_reissued);
+  out.setReason(x.reason);
+  out.setElapsedNanos(x.elapsed_ns);
+  out.setFlops(x.flops);
+  set_shape(out.initOutputShape(static_cast<unsigned>(x.output_shape.size())),
+            x.output_shape);
+}
+
+caf::expected<task_report> get_report(schema::TaskStatus::Reader in) {
+  task_report out;
+  auto state = get_enum<task_state>(static_cast<uint16_t>(in.getState()),
+                                    static_cast<uint16_t>(task_state::cancelled),
+                                    "task state");
+  if (!state)
+    return state.error();
+  auto shape = get_shape(in.getOutputShape());
+  if (!shape)
+    return shape.error();
+  out.task_id = in.getTaskId();
+  out.label = get_text(in.getLabel());
+  out.state = *state;
+  out.shard_count = in.getShardCount();
+  out.shards_validated = in.getShardsValidated();
+  out.shards_in_flight = in.getShardsInFlight();
+  out.results_rejected = in.getResultsRejected();
+  out.shards_reissued = in.getShardsReissued();
+  out.reason = get_text(in.getReason());
+  out.elapsed_ns = in.getElapsedNanos();
+  out.flops = in.getFlops();
+  out.output_shape = std::move(*shape);
+  return out;
+}
+
+void set_node(schema::NodeInfo::Builder out, const node_info& x) {
+  out.setName(x.name);
+  out.setRole(static_cast<schema::Role>(x.role));
+  out.setDevice(x.device);
+  out.setThreads(x.threads);
+  out.setGflops(x.gflops);
+  out.setSlots(x.slots);
+}
+
+caf::expected<node_info> get_node(schema::NodeInfo::Reader in) {
+  auto role = get_enum<node_role>(static_cast<uint16_t>(in.getRole()),
+                                  static_cast<uint16_t>(node_role::ledger), "role");
+  if (!role)
+    return role.error();
+  if (in.getName().size() == 0 || in.getName().size() > 256)
+    return corrupted("node name of " + std::to_string(in.getName().size()) + " bytes");
+  return node_info{get_text(in.getName()), *role,           get_text(in.getDevice()),
+                   in.getThreads(),        in.getGflops(), in.getSlots()};
+}
+
+} // namespace
+
+// -- task submission ------------------------------------------------------------------
+
+task_submission encode(const task_request& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::TaskSubmission>();
+  out.setLabel(x.label);
+  out.setSubmitter(x.submitter);
+  out.setShards(x.shards);
+  out.setVerifyRounds(x.verify_rounds);
+  out.setTolerance(x.tolerance);
+  out.setMaxAttempts(x.max_attempts);
+  out.setWorkload(static_cast<schema::Workload>(x.workload));
+  set_operands(out.initMatmul(), x.matmul);
+  return task_submission{builder};
+}
+
+caf::expected<task_request> decode(const task_submission& x) {
+  return x.read([](schema::TaskSubmission::Reader in) -> caf::expected<task_request> {
+    task_request out;
+    auto kind = get_workload(in.getWorkload());
+    if (!kind)
+      return kind.error();
+    auto operands = get_operands(in.getMatmul());
+    if (!operands)
+      return operands.error();
+    out.label = get_text(in.getLabel());
+    out.submitter = get_text(in.getSubmitter());
+    out.shards = in.getShards();
+    out.verify_rounds = in.getVerifyRounds();
+    out.tolerance = in.getTolerance();
+    out.max_attempts = in.getMaxAttempts();
+    out.workload = *kind;
+    out.matmul = std::move(*operands);
+    return out;
+  });
+}
+
+task_accepted encode(const task_ack& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::TaskAccepted>();
+  out.setTaskId(x.task_id);
+  out.setShardCount(x.shard_count);
+  return task_accepted{builder};
+}
+
+caf::expected<task_ack> decode(const task_accepted& x) {
+  return x.read([](schema::TaskAccepted::Reader in) -> caf::expected<task_ack> {
+    return task_ack{in.getTaskId(), in.getShardCount()};
+  });
+}
+
+// -- shards ---------------------------------------------------------------------------
+
+shard_assignment encode(const shard_task& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::ShardAssignment>();
+  out.setTaskId(x.task_id);
+  out.setShardId(x.shard_id);
+  out.setAttempt(x.attempt);
+  out.setShardCount(x.shard_count);
+  out.setRowBegin(x.row_begin);
+  out.setRowEnd(x.row_end);
+  out.setTolerance(x.tolerance);
+  out.setVerifyRounds(x.verify_rounds);
+  out.setWorkload(static_cast<schema::Workload>(x.workload));
+  set_operands(out.initMatmul(), x.matmul);
+  return shard_assignment{builder};
+}
+
+caf::expected<shard_task> decode(const shard_assignment& x) {
+  return x.read([](schema::ShardAssignment::Reader in) -> caf::expected<shard_task> {
+    shard_task out;
+    auto kind = get_workload(in.getWorkload());
+    if (!kind)
+      return kind.error();
+    auto operands = get_operands(in.getMatmul());
+    if (!operands)
+      return operands.error();
+    out.task_id = in.getTaskId();
+    out.shard_id = in.getShardId();
+    out.attempt = in.getAttempt();
+    out.shard_count = in.getShardCount();
+    out.row_begin = in.getRowBegin();
+    out.row_end = in.getRowEnd();
+    out.tolerance = in.getTolerance();
+    out.verify_rounds = in.getVerifyRounds();
+    out.workload = *kind;
+    out.matmul = std::move(*operands);
+    const auto& a = out.matmul.a.shape;
+    if (out.row_begin > out.row_end || a.empty() || out.row_end > a[0])
+      return corrupted("shard rows [" + std::to_string(out.row_begin) + ", "
+                       + std::to_string(out.row_end) + ") outside A ("
+                       + compute::to_string(a) + ")");
+    if (out.shard_id >= out.shard_count)
+      return corrupted("shard " + std::to_string(out.shard_id) + " of "
+                       + std::to_string(out.shard_count));
+    if (!(out.tolerance >= 0 && out.tolerance < 1) || out.verify_rounds > 64)
+      return corrupted("tolerance or verification rounds out of range");
+    return out;
+  });
+}
+
+shard_result encode(const shard_output& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::ShardResult>();
+  out.setTaskId(x.task_id);
+  out.setShardId(x.shard_id);
+  out.setAttempt(x.attempt);
+  out.setWorker(x.worker);
+  set_tensor(out.initOutput(), x.output);
+  out.setComputeNanos(x.compute_ns);
+  out.setError(x.error);
+  return shard_result{builder};
+}
+
+caf::expected<shard_output> decode(const shard_result& x) {
+  return x.read([](schema::ShardResult::Reader in) -> caf::expected<shard_output> {
+    auto output = get_tensor(in.getOutput());
+    if (!output)
+      return output.error();
+    return shard_output{in.getTaskId(),           in.getShardId(),
+                        in.getAttempt(),          get_text(in.getWorker()),
+                        std::move(*output),       in.getComputeNanos(),
+                        get_text(in.getError())};
+  });
+}
+
+verdict encode(const verdict_info& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::Verdict>();
+  out.setTaskId(x.task_id);
+  out.setShardId(x.shard_id);
+  out.setAttempt(x.attempt);
+  out.setWorker(x.worker);
+  out.setValidator(x.validator);
+  out.setValid(x.valid);
+  out.setReason(x.reason);
+  out.setCheckNanos(x.check_ns);
+  return verdict{builder};
+}
+
+caf::expected<verdict_info> decode(const verdict& x) {
+  return x.read([](schema::Verdict::Reader in) -> caf::expected<verdict_info> {
+    return verdict_info{in.getTaskId(),
+                        in.getShardId(),
+                        in.getAttempt(),
+                        get_text(in.getWorker()),
+                        get_text(in.getValidator()),
+                        in.getValid(),
+                        get_text(in.getReason()),
+                        in.getCheckNanos()};
+  });
+}
+
+final_output encode(const task_output& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::FinalOutput>();
+  out.setTaskId(x.task_id);
+  set_tensor(out.initOutput(), x.output);
+  return final_output{builder};
+}
+
+caf::expected<task_output> decode(const final_output& x) {
+  return x.read([](schema::FinalOutput::Reader in) -> caf::expected<task_output> {
+    auto output = get_tensor(in.getOutput());
+    if (!output)
+      return output.error();
+    return task_output{in.getTaskId(), std::move(*output)};
+  });
+}
+
+// -- status reports -------------------------------------------------------------------
+
+task_status encode(const task_report& x) {
+  capnp::MallocMessageBuilder builder;
+  set_report(builder.initRoot<schema::TaskStatus>(), x);
+  return task_status{builder};
+}
+
+caf::expected<task_report> decode(const task_status& x) {
+  return x.read(get_report);
+}
+
+task_list encode(const std::vector<task_report>& x) {
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<schema::TaskList>().initTasks(static_cast<unsigned>(x.size()));
+  for (unsigned i = 0; i < x.size(); ++i)
+    set_report(list[i], x[i]);
+  return task_list{builder};
+}
+
+caf::expected<std::vector<task_report>> decode(const task_list& x) {
+  return x.read([](schema::TaskList::Reader in) -> caf::expected<std::vector<task_report>> {
+    std::vector<task_report> out;
+    for (auto item : in.getTasks()) {
+      auto report = get_report(item);
+      if (!report)
+        return report.error();
+      out.push_back(std::move(*report));
+    }
+    return out;
+  });
+}
+
+node_announcement encode(const node_info& x) {
+  capnp::MallocMessageBuilder builder;
+  set_node(builder.initRoot<schema::NodeInfo>(), x);
+  return node_announcement{builder};
+}
+
+caf::expected<node_info> decode(const node_announcement& x) {
+  return x.read(get_node);
+}
+
+node_list encode(const std::vector<node_report>& x) {
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<schema::NodeList>().initNodes(static_cast<unsigned>(x.size()));
+  for (unsigned i = 0; i < x.size(); ++i) {
+    set_node(list[i].initInfo(), x[i].info);
+    list[i].setAlive(x[i].alive);
+    list[i].setInFlight(x[i].in_flight);
+    list[i].setShardsDone(x[i].shards_done);
+    list[i].setShardsRejected(x[i].shards_rejected);
+  }
+  return node_list{builder};
+}
+
+caf::expected<std::vector<node_report>> decode(const node_list& x) {
+  return x.read([](schema::NodeList::Reader in) -> caf::expected<std::vector<node_report>> {
+    std::vector<node_report> out;
+    for (auto item : in.getNodes()) {
+      auto info = get_node(item.getInfo());
+      if (!info)
+        return info.error();
+      out.push_back({std::move(*info), item.getAlive(), item.getInFlight(),
+                     item.getShardsDone(), item.getShardsRejected()});
+    }
+    return out;
+  });
+}
+
+} // namespace nexus::wire

@@ -1,0 +1,60 @@
+// The envelope types of messages/task.capnp and their conversion to and from the plain
+// values of types.hpp.
+//
+// decode() checks every field before handing it on: tensor payloads against their shape,
+// digests for their length, enums for known values, sizes against limits. A malformed
+// message gives errc::corrupted and never a crash.
+#pragma once
+
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/envelope.hpp"
+#include "messages/task.capnp.h"
+#include "messages/types.hpp"
+
+namespace nexus::wire {
+
+using task_submission = envelope<schema::TaskSubmission>;
+using task_accepted = envelope<schema::TaskAccepted>;
+using shard_assignment = envelope<schema::ShardAssignment>;
+using shard_result = envelope<schema::ShardResult>;
+using verdict = envelope<schema::Verdict>;
+using final_output = envelope<schema::FinalOutput>;
+using task_status = envelope<schema::TaskStatus>;
+using task_list = envelope<schema::TaskList>;
+using node_announcement = envelope<schema::NodeInfo>;
+using node_list = envelope<schema::NodeList>;
+
+/// Largest tensor a message may carry, in elements (2 GiB of float32).
+constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
+
+task_submission encode(const task_request& x);
+task_accepted encode(const task_ack& x);
+shard_assignment encode(const shard_task& x);
+shard_result encode(const shard_output& x);
+verdict encode(const verdict_info& x);
+final_output encode(const task_output& x);
+task_status encode(const task_report& x);
+task_list encode(const std::vector<task_report>& x);
+node_announcement encode(const node_info& x);
+node_list encode(const std::vector<node_report>& x);
+
+caf::expected<task_request> decode(const task_submission& x);
+caf::expected<task_ack> decode(const task_accepted& x);
+caf::expected<shard_task> decode(const shard_assignment& x);
+caf::expected<shard_output> decode(const shard_result& x);
+caf::expected<verdict_info> decode(const verdict& x);
+caf::expected<task_output> decode(const final_output& x);
+caf::expected<task_report> decode(const task_status& x);
+caf::expected<std::vector<task_report>> decode(const task_list& x);
+caf::expected<node_info> decode(const node_announcement& x);
+caf::expected<std::vector<node_report>> decode(const node_list& x);
+
+/// Registers every envelope type with `cfg`. Call it on every process, before the
+/// actor_system is built.
+void register_message_types(caf::actor_system_config& cfg);
+
+} // namespace nexus::wire

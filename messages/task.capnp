@@ -1,0 +1,140 @@
+# Messages of a task's life: submission, shard assignment and result, verdict, final
+# output, and the status reports the shell reads. Every message that crosses a process
+# is defined here. Add fields with new ordinals; never renumber or reuse one.
+@0xe53678cd3e7ce8c3;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("nexus::schema");
+
+struct Tensor {
+  shape @0 :List(UInt64);
+  data @1 :Data;              # row-major float32, little-endian; 4 * product(shape) bytes
+}
+
+# A tensor held in a node's content-addressed blob store, named by its digest.
+struct BlobRef {
+  id @0 :Data;                # 32-byte SHA-256 of the raw float32 values
+  shape @1 :List(UInt64);
+}
+
+enum Workload {
+  matmul @0;
+}
+
+struct MatmulOperands {
+  a @0 :BlobRef;              # m x k
+  b @1 :BlobRef;              # k x n
+}
+
+struct TaskSubmission {
+  label @0 :Text;             # what the submitter calls it, for listings
+  submitter @1 :Text;
+  shards @2 :UInt32;          # 0: the planner chooses from the number of workers
+  verifyRounds @3 :UInt32;    # Freivalds rounds; 0: the default
+  tolerance @4 :Float64;      # relative; 0: the default
+  maxAttempts @5 :UInt32;     # per shard, before the task fails; 0: the default
+  workload @6 :Workload;
+  matmul @7 :MatmulOperands;  # when workload is matmul
+}
+
+struct TaskAccepted {
+  taskId @0 :UInt64;
+  shardCount @1 :UInt32;
+}
+
+struct ShardAssignment {
+  taskId @0 :UInt64;
+  shardId @1 :UInt32;
+  attempt @2 :UInt32;         # 1 for the first issue, +1 for each re-issue
+  shardCount @3 :UInt32;
+  rowBegin @4 :UInt64;        # rows [rowBegin, rowEnd) of the output
+  rowEnd @5 :UInt64;
+  tolerance @6 :Float64;
+  verifyRounds @7 :UInt32;
+  workload @8 :Workload;
+  matmul @9 :MatmulOperands;  # when workload is matmul
+}
+
+struct ShardResult {
+  taskId @0 :UInt64;
+  shardId @1 :UInt32;
+  attempt @2 :UInt32;
+  worker @3 :Text;
+  output @4 :Tensor;
+  computeNanos @5 :UInt64;
+  error @6 :Text;             # why the worker could not compute it; output is then empty
+}
+
+struct Verdict {
+  taskId @0 :UInt64;
+  shardId @1 :UInt32;
+  attempt @2 :UInt32;
+  worker @3 :Text;
+  validator @4 :Text;
+  valid @5 :Bool;
+  reason @6 :Text;            # why a result was rejected; empty when valid
+  checkNanos @7 :UInt64;
+}
+
+struct FinalOutput {
+  taskId @0 :UInt64;
+  output @1 :Tensor;
+}
+
+enum TaskState {
+  planned @0;
+  running @1;
+  validating @2;
+  done @3;
+  failed @4;
+  cancelled @5;
+}
+
+struct TaskStatus {
+  taskId @0 :UInt64;
+  label @1 :Text;
+  state @2 :TaskState;
+  shardCount @3 :UInt32;
+  shardsValidated @4 :UInt32;
+  shardsInFlight @5 :UInt32;
+  resultsRejected @6 :UInt32;
+  shardsReissued @7 :UInt32;
+  reason @8 :Text;            # why the task failed, or what it waits for
+  elapsedNanos @9 :UInt64;
+  flops @10 :Float64;
+  outputShape @11 :List(UInt64);
+}
+
+struct TaskList {
+  tasks @0 :List(TaskStatus);
+}
+
+enum Role {
+  orchestrator @0;
+  worker @1;
+  validator @2;
+  aggregator @3;
+  ledger @4;
+}
+
+# What a node says of itself when it joins the orchestrator.
+struct NodeInfo {
+  name @0 :Text;
+  role @1 :Role;
+  device @2 :Text;            # e.g. "cpu:eigen+tbb"
+  threads @3 :UInt32;
+  gflops @4 :Float64;         # measured, 0 if unknown
+  slots @5 :UInt32;           # shards it takes at once
+}
+
+struct NodeStatus {
+  info @0 :NodeInfo;
+  alive @1 :Bool;
+  inFlight @2 :UInt32;
+  shardsDone @3 :UInt32;      # results computed (worker) or checked (validator)
+  shardsRejected @4 :UInt32;  # results of this worker that failed verification
+}
+
+struct NodeList {
+  nodes @0 :List(NodeStatus);
+}

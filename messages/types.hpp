@@ -1,0 +1,129 @@
+// The plain C++ values behind the messages of messages/task.capnp.
+//
+// Actors work with these; codec.hpp turns them into envelopes and back, checking every
+// field on the way in. Nothing here knows Cap'n Proto or CAF.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "chain/hash.hpp"
+#include "compute/tensor.hpp"
+
+namespace nexus {
+
+enum class workload_kind : uint8_t { matmul };
+
+enum class task_state : uint8_t { planned, running, validating, done, failed, cancelled };
+
+enum class node_role : uint8_t { orchestrator, worker, validator, aggregator, ledger };
+
+std::string to_string(workload_kind x);
+std::string to_string(task_state x);
+std::string to_string(node_role x);
+
+/// A tensor in a blob store, named by the SHA-256 of its raw values.
+struct blob_ref {
+  chain::digest id{};
+  compute::shape_t shape;
+};
+
+struct matmul_operands {
+  blob_ref a; // m x k
+  blob_ref b; // k x n
+};
+
+struct task_request {
+  std::string label;
+  std::string submitter;
+  uint32_t shards = 0;        // 0: chosen by the planner
+  uint32_t verify_rounds = 0; // 0: the workload's default
+  double tolerance = 0;       // 0: the workload's default
+  uint32_t max_attempts = 0;  // 0: the orchestrator's default
+  workload_kind workload = workload_kind::matmul;
+  matmul_operands matmul;
+};
+
+struct task_ack {
+  uint64_t task_id = 0;
+  uint32_t shard_count = 0;
+};
+
+struct shard_task {
+  uint64_t task_id = 0;
+  uint32_t shard_id = 0;
+  uint32_t attempt = 1;
+  uint32_t shard_count = 0;
+  uint64_t row_begin = 0;
+  uint64_t row_end = 0;
+  double tolerance = 0;
+  uint32_t verify_rounds = 0;
+  workload_kind workload = workload_kind::matmul;
+  matmul_operands matmul;
+};
+
+struct shard_output {
+  uint64_t task_id = 0;
+  uint32_t shard_id = 0;
+  uint32_t attempt = 0;
+  std::string worker;
+  compute::tensor output;
+  uint64_t compute_ns = 0;
+  std::string error; // set when the worker could not compute the shard
+};
+
+struct verdict_info {
+  uint64_t task_id = 0;
+  uint32_t shard_id = 0;
+  uint32_t attempt = 0;
+  std::string worker;
+  std::string validator;
+  bool valid = false;
+  std::string reason;
+  uint64_t check_ns = 0;
+};
+
+struct task_output {
+  uint64_t task_id = 0;
+  compute::tensor output;
+};
+
+struct task_report {
+  uint64_t task_id = 0;
+  std::string label;
+  task_state state = task_state::planned;
+  uint32_t shard_count = 0;
+  uint32_t shards_validated = 0;
+  uint32_t shards_in_flight = 0;
+  uint32_t results_rejected = 0;
+  uint32_t shards_reissued = 0;
+  std::string reason;
+  uint64_t elapsed_ns = 0;
+  double flops = 0;
+  compute::shape_t output_shape;
+
+  bool finished() const noexcept {
+    return state == task_state::done || state == task_state::failed
+           || state == task_state::cancelled;
+  }
+};
+
+struct node_info {
+  std::string name;
+  node_role role = node_role::worker;
+  std::string device;
+  uint32_t threads = 0;
+  double gflops = 0;
+  uint32_t slots = 1;
+};
+
+struct node_report {
+  node_info info;
+  bool alive = true;
+  uint32_t in_flight = 0;
+  uint32_t shards_done = 0;
+  uint32_t shards_rejected = 0;
+};
+
+} // namespace nexus
