@@ -76,7 +76,9 @@ private:
 
 caf::expected<shape_t> parse_shape(std::string_view text) {
   // text is "(...)"
+  constexpr uint64_t max_elements = uint64_t{1} << 40;
   shape_t shape;
+  uint64_t count = 1;
   std::size_t pos = 1;
   while (pos < text.size() - 1) {
     while (pos < text.size() && (text[pos] == ' ' || text[pos] == ','))
@@ -94,6 +96,9 @@ caf::expected<shape_t> parse_shape(std::string_view text) {
     }
     if (!any)
       return bad("cannot read shape " + std::string{text});
+    if (dim > 0 && count > max_elements / dim)
+      return bad("shape " + std::string{text} + " is too large");
+    count *= dim;
     shape.push_back(dim);
   }
   return shape;

@@ -1,0 +1,149 @@
+#include <catch2/catch.hpp>
+
+#include "actors/task_table.hpp"
+
+using namespace nexus;
+
+namespace {
+
+node_info worker(std::string name) {
+  return {std::move(name), node_role::worker, "cpu", 1, 0, 2};
+}
+
+node_info validator(std::string name) {
+  return {std::move(name), node_role::validator, "cpu", 1, 0, 2};
+}
+
+task_request matmul_request(std::size_t m, uint32_t shards, uint32_t attempts = 0) {
+  task_request req;
+  req.shards = shards;
+  req.max_attempts = attempts;
+  req.matmul.a.shape = {m, 8};
+  req.matmul.b.shape = {8, 8};
+  return req;
+}
+
+verdict_info verdict_for(const shard_dispatch& d, bool valid) {
+  return {d.task_id, d.shard.shard_id, d.shard.attempt, "w", "v", valid,
+          valid ? "" : "bad", 0};
+}
+
+} // namespace
+
+TEST_CASE("shards wait for workers and fill each worker's window", "[actors][table]") {
+  task_table table{{5, 2, std::chrono::seconds{60}}};
+  auto now = clock_type::now();
+  auto ack = table.add_task(matmul_request(100, 10), now);
+  REQUIRE(ack);
+  CHECK(table.schedule(now).empty());
+  CHECK(table.report(ack->task_id, now)->reason == "waiting for a worker to join");
+  table.add_node(worker("w1"));
+  table.add_node(worker("w2"));
+  CHECK(table.schedule(now).empty());
+  CHECK(table.report(ack->task_id, now)->reason == "waiting for a validator to join");
+  table.add_node(validator("v1"));
+  auto sent = table.schedule(now);
+  CHECK(sent.size() == 4); // two workers, a window of two each
+  for (const auto& d : sent)
+    CHECK(table.node_reports()[d.worker].info.role == node_role::worker);
+}
+
+TEST_CASE("a rejected shard goes to a different worker", "[actors][table]") {
+  task_table table;
+  auto now = clock_type::now();
+  auto w1 = table.add_node(worker("w1"));
+  table.add_node(worker("w2"));
+  table.add_node(validator("v1"));
+  auto ack = table.add_task(matmul_request(10, 1), now).value();
+  auto first = table.schedule(now);
+  REQUIRE(first.size() == 1);
+  CHECK(table.on_verdict(verdict_for(first[0], false)) == verdict_effect::reissue);
+  auto second = table.schedule(now);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].worker != first[0].worker);
+  CHECK(second[0].shard.attempt == 2);
+  CHECK(table.on_verdict(verdict_for(second[0], true)) == verdict_effect::accepted);
+  CHECK(table.all_validated(ack.task_id));
+  auto r = table.report(ack.task_id, now).value();
+  CHECK(r.results_rejected == 1);
+  CHECK(r.shards_reissued == 1);
+  (void) w1;
+}
+
+TEST_CASE("a task fails with the reason once a shard's attempts are spent",
+          "[actors][table]") {
+  task_table table;
+  auto now = clock_type::now();
+  for (int i = 0; i < 5; ++i)
+    table.add_node(worker("w" + std::to_string(i)));
+  table.add_node(validator("v"));
+  auto ack = table.add_task(matmul_request(10, 1, 3), now).value();
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto sent = table.schedule(now);
+    REQUIRE(sent.size() == 1);
+    auto effect = table.on_verdict(verdict_for(sent[0], false));
+    CHECK(effect == (attempt < 3 ? verdict_effect::reissue : verdict_effect::task_failed));
+  }
+  auto r = table.report(ack.task_id, now).value();
+  CHECK(r.state == task_state::failed);
+  CHECK_THAT(r.reason, Catch::Contains("shard 0 rejected 3 times"));
+  CHECK(table.schedule(now).empty());
+}
+
+TEST_CASE("a dead worker's shards are re-issued; its late verdicts are stale",
+          "[actors][table]") {
+  task_table table;
+  auto now = clock_type::now();
+  auto w1 = table.add_node(worker("w1"));
+  table.add_node(validator("v"));
+  table.add_task(matmul_request(10, 2), now).value();
+  auto sent = table.schedule(now);
+  REQUIRE(sent.size() == 2);
+  table.remove_node(w1);
+  CHECK(table.schedule(now).empty()); // nobody left
+  table.add_node(worker("w2"));
+  auto again = table.schedule(now);
+  CHECK(again.size() == 2);
+  CHECK(table.on_verdict(verdict_for(sent[0], true)) == verdict_effect::stale);
+}
+
+TEST_CASE("a late shard is re-issued speculatively and the first valid result wins",
+          "[actors][table]") {
+  task_table table{{5, 2, std::chrono::milliseconds{100}}};
+  auto now = clock_type::now();
+  table.add_node(worker("w1"));
+  table.add_node(worker("w2"));
+  table.add_node(validator("v"));
+  auto ack = table.add_task(matmul_request(10, 1), now).value();
+  auto first = table.schedule(now);
+  REQUIRE(first.size() == 1);
+  CHECK(table.expire(now + std::chrono::milliseconds{50}) == 0);
+  CHECK(table.expire(now + std::chrono::milliseconds{150}) == 1);
+  auto second = table.schedule(now);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].worker != first[0].worker);
+  CHECK(table.on_verdict(verdict_for(second[0], true)) == verdict_effect::accepted);
+  CHECK(table.on_verdict(verdict_for(first[0], true)) == verdict_effect::stale);
+  CHECK(table.report(ack.task_id, now)->shards_validated == 1);
+}
+
+TEST_CASE("a validator never checks its own node's work", "[actors][table]") {
+  task_table table;
+  auto now = clock_type::now();
+  table.add_node(worker("node-a"));
+  table.add_node(validator("node-a"));
+  table.add_task(matmul_request(10, 1), now).value();
+  CHECK(table.schedule(now).empty());
+  auto other = table.add_node(validator("node-b"));
+  auto sent = table.schedule(now);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].validator == other);
+}
+
+TEST_CASE("bad requests are refused before anything is queued", "[actors][table]") {
+  task_table table;
+  auto bad = matmul_request(10, 1);
+  bad.matmul.b.shape = {9, 8};
+  CHECK_FALSE(table.add_task(bad, clock_type::now()));
+  CHECK(table.reports(clock_type::now()).empty());
+}

@@ -1,0 +1,115 @@
+// nexus-shell in batch mode, as a real process: commands on standard input, results on
+// standard output, errors on standard error, exit status 1 if any command failed.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sys/wait.h>
+
+#include "compute/gemm.hpp"
+#include "compute/npy.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace nexus;
+
+namespace {
+
+struct run_result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the shell with `script` on its standard input (bounded by timeout(1)).
+run_result run_shell(const test::temp_dir& dir, const std::string& script,
+                     const std::string& args = "") {
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  {
+    std::ofstream in{dir.file("script.txt")};
+    in << script;
+  }
+  auto cmd = "timeout 120 " + std::string{shell} + " " + args + " < " + dir.file("script.txt")
+             + " > " + dir.file("out.txt") + " 2> " + dir.file("err.txt");
+  run_result r;
+  auto rc = std::system(cmd.c_str());
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  auto slurp = [](const std::string& path) {
+    std::ifstream in{path};
+    return std::string{std::istreambuf_iterator<char>{in}, {}};
+  };
+  r.out = slurp(dir.file("out.txt"));
+  r.err = slurp(dir.file("err.txt"));
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("the shell multiplies .npy files and writes the product", "[apps][shell]") {
+  test::temp_dir dir;
+  auto a = compute::random_tensor({123, 45}, 1);
+  auto b = compute::random_tensor({45, 67}, 2);
+  REQUIRE_FALSE(compute::write_npy(dir.file("a.npy"), a));
+  REQUIRE_FALSE(compute::write_npy(dir.file("b.npy"), b));
+  auto r = run_shell(dir, "submit matmul --a " + dir.file("a.npy") + " --b "
+                            + dir.file("b.npy") + " --shards 5 --out " + dir.file("c.npy")
+                            + "\nstatus 1\ntasks\nnodes\n");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK_THAT(r.out, Catch::Contains("in 5 shards"));
+  CHECK_THAT(r.out, Catch::Contains("5/5 shards validated"));
+  CHECK_THAT(r.out, Catch::Contains("worker-4"));
+  auto c = compute::read_npy(dir.file("c.npy"));
+  REQUIRE(c);
+  CHECK(compute::max_relative_difference(*c, compute::multiply(a, b)) < 1e-6);
+}
+
+TEST_CASE("bad input gets one error line each and the shell goes on", "[apps][shell]") {
+  test::temp_dir dir;
+  REQUIRE_FALSE(compute::write_npy(dir.file("a.npy"), compute::tensor{512, 300}));
+  REQUIRE_FALSE(compute::write_npy(dir.file("b.npy"), compute::tensor{200, 512}));
+  {
+    std::ofstream junk{dir.file("junk.npy")};
+    junk << "not numpy";
+  }
+  auto r = run_shell(dir, "frobnicate\n"
+                          "submit matmul --a " + dir.file("a.npy") + " --b " + dir.file("b.npy") + "\n"
+                          "submit matmul --a " + dir.file("junk.npy") + " --b " + dir.file("b.npy") + "\n"
+                          "submit matmul --a /nonexistent.npy --b " + dir.file("b.npy") + "\n"
+                          "submit matmul --m 4 --k 4 --n 4 --colour red\n"
+                          "submit matmul --m 4 --k 4\n"
+                          "status 77\n"
+                          "submit matmul --m 8 --k 4 --n 4\n");
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("error: unknown command 'frobnicate'"));
+  CHECK_THAT(r.err, Catch::Contains("error: submit matmul: A is 512x300 but B is 200x512"));
+  CHECK_THAT(r.err, Catch::Contains("not an .npy file"));
+  CHECK_THAT(r.err, Catch::Contains("cannot open /nonexistent.npy"));
+  CHECK_THAT(r.err, Catch::Contains("unknown flag --colour"));
+  CHECK_THAT(r.err, Catch::Contains("--m, --k and --n are all needed"));
+  CHECK_THAT(r.err, Catch::Contains("no task 77"));
+  CHECK_THAT(r.out, Catch::Contains("task 1 done")); // the last line still ran
+}
+
+TEST_CASE("with faulty workers the shell reports rejected and re-issued results",
+          "[apps][shell]") {
+  test::temp_dir dir;
+  auto r = run_shell(dir, "submit matmul --m 300 --k 200 --n 100 --shards 8\nstatus 1\n",
+                     "--workers 4 --faulty-workers 2");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("8/8 shards validated"));
+  CHECK_THAT(r.out, Catch::Matches("(.|\n)*rejected: +[1-9][0-9]* results, [1-9][0-9]* shards re-issued(.|\n)*"));
+}
+
+TEST_CASE("the shell refuses bad options with status 2", "[apps][shell]") {
+  test::temp_dir dir;
+  CHECK(run_shell(dir, "", "--workers many").status == 2);
+  CHECK(run_shell(dir, "", "--workers 2 --faulty-workers 3").status == 2);
+  auto help = run_shell(dir, "", "--help");
+  CHECK(help.status == 0);
+  CHECK_THAT(help.out, Catch::Contains("usage: nexus-shell"));
+}
