@@ -207,6 +207,7 @@ verdict_effect task_table::on_verdict(const verdict_info& v) {
     return verdict_effect::stale; // its worker or validator was given up on
   auto worker = where->second.first;
   settle_attempt(shard, v.attempt);
+  task.verify_ns += v.check_ns;
   if (task.state != task_state::running || shard.state == shard_state::validated)
     return verdict_effect::stale;
   if (v.valid) {
@@ -314,6 +315,7 @@ task_report task_table::make_report(const task_entry& task,
   r.elapsed_ns = nanos(end - task.started);
   r.flops = compute::gemm_flops(task.plan.m, task.plan.k, task.plan.n);
   r.output_shape = {task.plan.m, task.plan.n};
+  r.verify_ns = task.verify_ns;
   return r;
 }
 

@@ -116,6 +116,7 @@ private:
     uint32_t validated = 0;
     uint32_t rejected = 0;
     uint32_t reissued = 0;
+    uint64_t verify_ns = 0;
     std::string reason;
     clock_type::time_point started;
     clock_type::time_point finished;

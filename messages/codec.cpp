@@ -184,6 +184,7 @@ void set_report(schema::TaskStatus::Builder out, const task_report& x) {
   out.setFlops(x.flops);
   set_shape(out.initOutputShape(static_cast<unsigned>(x.output_shape.size())),
             x.output_shape);
+  out.setVerifyNanos(x.verify_ns);
 }
 
 caf::expected<task_report> get_report(schema::TaskStatus::Reader in) {
@@ -208,6 +209,7 @@ caf::expected<task_report> get_report(schema::TaskStatus::Reader in) {
   out.elapsed_ns = in.getElapsedNanos();
   out.flops = in.getFlops();
   out.output_shape = std::move(*shape);
+  out.verify_ns = in.getVerifyNanos();
   return out;
 }
 

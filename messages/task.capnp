@@ -73,7 +73,7 @@ struct Verdict {
   validator @4 :Text;
   valid @5 :Bool;
   reason @6 :Text;            # why a result was rejected; empty when valid
-  checkNanos @7 :UInt64;
+  checkNanos @7 :UInt64;     # CPU time the check took
 }
 
 struct FinalOutput {
@@ -103,6 +103,7 @@ struct TaskStatus {
   elapsedNanos @9 :UInt64;
   flops @10 :Float64;
   outputShape @11 :List(UInt64);
+  verifyNanos @12 :UInt64;    # validators' CPU time spent checking this task's results
 }
 
 struct TaskList {

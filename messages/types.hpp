@@ -102,6 +102,7 @@ struct task_report {
   uint64_t elapsed_ns = 0;
   double flops = 0;
   compute::shape_t output_shape;
+  uint64_t verify_ns = 0; // validators' checking time, summed
 
   bool finished() const noexcept {
     return state == task_state::done || state == task_state::failed

@@ -59,8 +59,8 @@ freivalds_probe::freivalds_probe(const tensor& b, unsigned rounds, uint64_t seed
   x_.resize(n, std::max(1u, rounds));
   std::mt19937_64 rng{seed};
   for (Eigen::Index i = 0; i < x_.size(); ++i)
-    x_.data()[i] = (rng() & 1) ? 1.0 : -1.0;
-  auto bm = b.as_matrix().cast<double>();
+    x_.data()[i] = (rng() & 1) ? 1.0f : -1.0f;
+  auto bm = b.as_matrix();
   bx_.noalias() = bm * x_;
   b_row_abs_ = bm.cwiseAbs().rowwise().sum();
 }
@@ -77,15 +77,18 @@ caf::error freivalds_probe::verify(const tensor& a, shard_range r, const tensor&
   auto k = static_cast<Eigen::Index>(a.cols());
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
     a_block{a.data() + r.row_begin * a.cols(), rows, k};
-  auto a_d = a_block.cast<double>();
-  dmatrix diff = a_d * bx_;
-  diff.noalias() -= c_block.as_matrix().cast<double>() * x_;
-  Eigen::VectorXd bound = a_d.cwiseAbs() * b_row_abs_;
+  // float products: their rounding error is of the order of the honest error, far
+  // below the bound (see the header).
+  fmatrix axb;
+  axb.noalias() = a_block * bx_;
+  fmatrix cx;
+  cx.noalias() = c_block.as_matrix() * x_;
+  Eigen::VectorXf bound = a_block.cwiseAbs() * b_row_abs_;
   auto scale = tolerance / std::sqrt(static_cast<double>(n));
   for (Eigen::Index i = 0; i < rows; ++i) {
     auto limit = scale * bound(i);
-    for (Eigen::Index j = 0; j < diff.cols(); ++j) {
-      auto d = std::abs(diff(i, j));
+    for (Eigen::Index j = 0; j < axb.cols(); ++j) {
+      auto d = std::abs(double{axb(i, j)} - double{cx(i, j)});
       if (!(d <= limit)) // also rejects NaN and infinity
         return make_error(errc::rejected,
                           "Freivalds check failed at row "

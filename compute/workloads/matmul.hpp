@@ -64,7 +64,7 @@ caf::expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t wo
 /// Computes rows `r` of A * B.
 tensor execute(const tensor& a, const tensor& b, shard_range r);
 
-/// A validator's secret for one task: X and B*X, in double precision.
+/// A validator's secret for one task: X and B*X.
 class freivalds_probe {
 public:
   /// Draws X from `seed`; seeds must be secret from workers and fresh per task.
@@ -80,10 +80,10 @@ public:
                     double tolerance) const;
 
 private:
-  using dmatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  dmatrix x_;                 // n x rounds, entries +-1
-  dmatrix bx_;                // k x rounds
-  Eigen::VectorXd b_row_abs_; // k: sum_j |B_lj|
+  using fmatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  fmatrix x_;                 // n x rounds, entries +-1
+  fmatrix bx_;                // k x rounds
+  Eigen::VectorXf b_row_abs_; // k: sum_j |B_lj|
 };
 
 /// Copies a verified block into its rows of the output C (m x n).
