@@ -4,9 +4,9 @@
 // elements are atoms, task ids and actor handles. A task's path:
 //
 //   shell --submit--> orchestrator --assign--> worker --check--> validator
-//                          ^   ^                                    |  \
-//                          |   +-------------- verdict -------------+   merge
-//                          +------------ final output ------- aggregator <-+
+//                       ^    ^                                     |    |
+//                       |    +------------ verdict ----------------+    | merge
+//                       +----------- final output ------------ aggregator <-+
 #pragma once
 
 #include <cstdint>

@@ -80,8 +80,11 @@ caf::expected<task_ack> task_table::add_task(const task_request& req,
     task.request.verify_rounds = compute::matmul::default_rounds;
   if (task.request.tolerance == 0)
     task.request.tolerance = compute::matmul::default_tolerance;
-  for (const auto& range : plan->shards)
-    task.shards.push_back({range});
+  for (const auto& range : plan->shards) {
+    shard_entry shard;
+    shard.range = range;
+    task.shards.push_back(std::move(shard));
+  }
   task.plan = std::move(*plan);
   task.started = now;
   auto ack = task_ack{task.id, static_cast<uint32_t>(task.shards.size())};
