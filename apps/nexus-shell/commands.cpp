@@ -352,12 +352,16 @@ caf::error session::follow(uint64_t task_id, const std::string& out_path) {
                                       + to_string(report->state) + ": " + report->reason);
   if (out_path.empty())
     return caf::none;
+  return save_output(task_id, out_path);
+}
+
+caf::error session::save_output(uint64_t task_id, const std::string& path) {
   auto output = api_.result(task_id);
   if (!output)
     return output.error();
-  if (auto err = compute::write_npy(out_path, *output))
+  if (auto err = compute::write_npy(path, *output))
     return err;
-  out_ << "wrote " << out_path << " (" << compute::to_string(output->shape()) << ")\n";
+  out_ << "wrote " << path << " (" << compute::to_string(output->shape()) << ")\n";
   return caf::none;
 }
 
@@ -430,14 +434,7 @@ caf::error session::result(const command_line& cmd) {
   if (report->state != task_state::done)
     return make_error(errc::failed, "result: task " + std::to_string(*id) + " "
                                       + to_string(report->state) + ": " + report->reason);
-  auto output = api_.result(*id);
-  if (!output)
-    return output.error();
-  if (auto err = compute::write_npy(cmd.flags.at("out"), *output))
-    return err;
-  out_ << "wrote " << cmd.flags.at("out") << " (" << compute::to_string(output->shape())
-       << ")\n";
-  return caf::none;
+  return save_output(*id, cmd.flags.at("out"));
 }
 
 caf::error session::wait(const command_line& cmd) {
