@@ -8,12 +8,15 @@ namespace {
 
 using self_pointer = orchestrator_actor::stateful_pointer<orchestrator_state>;
 
-// Sends out every shard the table can place now.
+// Sends out every shard the table can place now, and lets the aggregator forget the
+// partial outputs of tasks that failed.
 void dispatch(self_pointer self) {
   auto& st = self->state;
   for (auto& d : st.table.schedule(clock_type::now()))
     self->send(st.workers.at(d.worker), assign_atom::value, wire::encode(d.shard),
                st.validators.at(d.validator));
+  for (auto task_id : st.table.take_failed())
+    self->send(st.aggregator, drop_atom::value, task_id);
 }
 
 // Registers a node that joined and watches it: its death re-queues its shards.
@@ -101,8 +104,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       auto v = wire::decode(msg);
       if (!v)
         return;
-      if (self->state.table.on_verdict(*v) == verdict_effect::task_failed)
-        self->send(self->state.aggregator, drop_atom::value, v->task_id);
+      self->state.table.on_verdict(*v);
       dispatch(self);
     },
     [self](output_atom, const wire::final_output& msg) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
@@ -274,10 +275,16 @@ void task_table::finish(task_entry& task, task_state state, std::string reason,
                         clock_type::time_point now) {
   task.state = state;
   task.reason = std::move(reason);
+  if (state == task_state::failed)
+    failed_.push_back(task.id);
   task.finished = now;
   for (auto& shard : task.shards)
     while (!shard.running.empty())
       settle_attempt(shard, shard.running.begin()->first);
+}
+
+std::vector<uint64_t> task_table::take_failed() {
+  return std::exchange(failed_, {});
 }
 
 bool task_table::all_validated(uint64_t task_id) const {

@@ -88,6 +88,9 @@ public:
 
   std::vector<task_report> reports(clock_type::time_point now) const;
 
+  /// Tasks that failed since the last call, for whoever holds their partial state.
+  std::vector<uint64_t> take_failed();
+
   /// True once every shard of the task is validated.
   bool all_validated(uint64_t task_id) const;
 
@@ -142,6 +145,7 @@ private:
   scheduler_limits limits_;
   std::vector<node_entry> nodes_;
   std::map<uint64_t, task_entry> tasks_;
+  std::vector<uint64_t> failed_; // since the last take_failed()
   uint64_t next_task_id_ = 1;
   uint32_t next_validator_ = 0;
 };

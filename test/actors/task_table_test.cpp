@@ -88,6 +88,8 @@ TEST_CASE("a task fails with the reason once a shard's attempts are spent",
   CHECK(r.state == task_state::failed);
   CHECK_THAT(r.reason, Catch::Contains("shard 0 rejected 3 times"));
   CHECK(table.schedule(now).empty());
+  CHECK(table.take_failed() == std::vector<uint64_t>{ack.task_id});
+  CHECK(table.take_failed().empty());
 }
 
 TEST_CASE("a dead worker's shards are re-issued; its late verdicts are stale",
@@ -125,6 +127,21 @@ TEST_CASE("a late shard is re-issued speculatively and the first valid result wi
   CHECK(table.on_verdict(verdict_for(second[0], true)) == verdict_effect::accepted);
   CHECK(table.on_verdict(verdict_for(first[0], true)) == verdict_effect::stale);
   CHECK(table.report(ack.task_id, now)->shards_validated == 1);
+}
+
+TEST_CASE("a task whose shard failed on every worker fails when scheduled",
+          "[actors][table]") {
+  task_table table;
+  auto now = clock_type::now();
+  table.add_node(worker("w1"));
+  table.add_node(validator("v"));
+  auto ack = table.add_task(matmul_request(10, 1), now).value();
+  auto sent = table.schedule(now);
+  REQUIRE(sent.size() == 1);
+  CHECK(table.on_verdict(verdict_for(sent[0], false)) == verdict_effect::reissue);
+  CHECK(table.schedule(now).empty());
+  CHECK(table.report(ack.task_id, now)->state == task_state::failed);
+  CHECK(table.take_failed() == std::vector<uint64_t>{ack.task_id});
 }
 
 TEST_CASE("a validator never checks its own node's work", "[actors][table]") {
