@@ -1,5 +1,7 @@
 #include "actors/aggregator.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 
 #include "compute/workloads/matmul.hpp"

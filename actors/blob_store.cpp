@@ -30,14 +30,4 @@ caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) const {
   return i->second;
 }
 
-void blob_store::erase(const chain::digest& id) {
-  std::lock_guard guard{mtx_};
-  blobs_.erase(id);
-}
-
-std::size_t blob_store::size() const {
-  std::lock_guard guard{mtx_};
-  return blobs_.size();
-}
-
 } // namespace nexus

@@ -29,11 +29,6 @@ public:
   /// shape differs from the one the reference claims.
   caf::expected<blob> get(const blob_ref& ref) const;
 
-  /// Drops a blob; shards still holding it keep their copy alive.
-  void erase(const chain::digest& id);
-
-  std::size_t size() const;
-
   /// Digest of a tensor's raw values, the blob id.
   static chain::digest id_of(const compute::tensor& x);
 

@@ -23,27 +23,4 @@ std::string to_hex(const digest& d) {
   return out;
 }
 
-std::optional<digest> digest_from_hex(std::string_view text) {
-  if (text.size() != 64)
-    return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
-  digest out{};
-  for (std::size_t i = 0; i < 32; ++i) {
-    auto hi = nibble(text[2 * i]);
-    auto lo = nibble(text[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return out;
-}
-
 } // namespace nexus::chain

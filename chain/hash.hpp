@@ -3,10 +3,8 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 
 namespace nexus::chain {
 
@@ -16,8 +14,5 @@ digest sha256(std::span<const uint8_t> bytes);
 
 /// Lowercase hex, 64 characters.
 std::string to_hex(const digest& d);
-
-/// Parses 64 hex characters; nullopt for anything else.
-std::optional<digest> digest_from_hex(std::string_view hex);
 
 } // namespace nexus::chain

@@ -32,15 +32,6 @@ std::size_t tensor::cols() const noexcept {
                          std::multiplies<>{});
 }
 
-tensor tensor::slice_rows(std::size_t begin, std::size_t end) const {
-  assert(begin <= end && end <= rows());
-  auto shape = shape_;
-  shape[0] = end - begin;
-  auto width = cols();
-  std::vector<float> values(data_.begin() + begin * width, data_.begin() + end * width);
-  return tensor{std::move(shape), std::move(values)};
-}
-
 std::string to_string(const shape_t& shape) {
   std::string out;
   for (auto dim : shape) {

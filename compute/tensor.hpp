@@ -82,9 +82,6 @@ public:
     return data_[row * cols() + col];
   }
 
-  /// Rows [begin, end) as a new tensor of the same trailing shape.
-  tensor slice_rows(std::size_t begin, std::size_t end) const;
-
   /// Views as a rows() x cols() Eigen matrix.
   matrix_map as_matrix() noexcept {
     return {data_.data(), static_cast<Eigen::Index>(rows()),
