@@ -1,12 +1,27 @@
 #include "actors/blob_store.hpp"
 
+#include <algorithm>
+#include <vector>
+
+#include <tbb/parallel_for.h>
+
 #include "compute/errc.hpp"
 
 namespace nexus {
 
 chain::digest blob_store::id_of(const compute::tensor& x) {
+  // A two-level digest so that the chunks hash on every core at once: SHA-256 over the
+  // SHA-256 digests of consecutive 1 MiB chunks of the raw values.
+  constexpr std::size_t chunk = std::size_t{1} << 20;
   auto bytes = std::span{reinterpret_cast<const uint8_t*>(x.data()), x.size() * sizeof(float)};
-  return chain::sha256(bytes);
+  auto chunks = std::max<std::size_t>(1, (bytes.size() + chunk - 1) / chunk);
+  std::vector<chain::digest> digests(chunks);
+  tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t i) {
+    auto begin = i * chunk;
+    digests[i] = chain::sha256(bytes.subspan(begin, std::min(chunk, bytes.size() - begin)));
+  });
+  return chain::sha256(std::span{reinterpret_cast<const uint8_t*>(digests.data()),
+                                 digests.size() * sizeof(chain::digest)});
 }
 
 blob_ref blob_store::put(compute::tensor x) {

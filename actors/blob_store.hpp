@@ -22,14 +22,15 @@ class blob_store {
 public:
   using blob = std::shared_ptr<const compute::tensor>;
 
-  /// Stores `x` under the SHA-256 of its values and returns the reference.
+  /// Stores `x` under the digest of its values (id_of) and returns the reference.
   blob_ref put(compute::tensor x);
 
   /// The blob named by `ref`; errc::not_found if absent, errc::corrupted if the stored
   /// shape differs from the one the reference claims.
   caf::expected<blob> get(const blob_ref& ref) const;
 
-  /// Digest of a tensor's raw values, the blob id.
+  /// The blob id: SHA-256 over the SHA-256 digests of the raw values' 1 MiB chunks,
+  /// computed in parallel.
   static chain::digest id_of(const compute::tensor& x);
 
 private:

@@ -22,6 +22,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 #include <kj/exception.h>
+#include <kj/io.h>
 
 #include "compute/errc.hpp"
 
@@ -40,9 +41,10 @@ public:
 
   /// Flattens a finished builder.
   explicit envelope(capnp::MessageBuilder& builder) {
-    auto words = capnp::messageToFlatArray(builder);
-    auto bytes = words.asBytes();
-    bytes_.assign(bytes.begin(), bytes.end());
+    // Written straight into the vector: one copy of the segments, not two.
+    bytes_.resize(capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word));
+    kj::ArrayOutputStream out{kj::arrayPtr(bytes_.data(), bytes_.size())};
+    capnp::writeMessage(out, builder);
   }
 
   /// Adopts bytes received from elsewhere; nothing is checked until read().
