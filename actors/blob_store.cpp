@@ -32,7 +32,12 @@ blob_ref blob_store::put(compute::tensor x) {
   return ref;
 }
 
-caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) const {
+void blob_store::set_source(source_fn source) {
+  std::lock_guard guard{mtx_};
+  source_ = std::move(source);
+}
+
+caf::expected<blob_store::blob> blob_store::find(const blob_ref& ref) const {
   std::lock_guard guard{mtx_};
   auto i = blobs_.find(ref.id);
   if (i == blobs_.end())
@@ -43,6 +48,32 @@ caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) const {
                                          + " is " + compute::to_string(i->second->shape())
                                          + ", not " + compute::to_string(ref.shape));
   return i->second;
+}
+
+caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) {
+  auto found = find(ref);
+  if (found || !is(found.error(), errc::not_found))
+    return found;
+  source_fn source;
+  {
+    std::lock_guard guard{mtx_};
+    source = source_;
+  }
+  if (!source)
+    return found;
+  std::lock_guard fetching{fetch_mtx_};
+  if (auto again = find(ref); again || !is(again.error(), errc::not_found))
+    return again; // fetched by another thread meanwhile
+  auto fetched = source(ref);
+  if (!fetched)
+    return fetched.error();
+  if (fetched->shape() != ref.shape || id_of(*fetched) != ref.id)
+    return make_error(errc::corrupted, "blob " + chain::to_hex(ref.id).substr(0, 12)
+                                         + " arrived with other contents than its digest");
+  auto ptr = std::make_shared<const compute::tensor>(std::move(*fetched));
+  std::lock_guard guard{mtx_};
+  blobs_.try_emplace(ref.id, ptr);
+  return blob{ptr};
 }
 
 } // namespace nexus

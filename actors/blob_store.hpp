@@ -3,9 +3,12 @@
 // Shards name the blobs they need by digest instead of carrying them, so a 64 MB operand
 // crosses the wire at most once per node, never once per shard. Thread-safe: the shell,
 // workers and validators of one process share one store. Blobs are immutable once put.
+// A store with a source fetches the blobs it lacks from there (another node's gateway)
+// and keeps them only if their contents match their digest.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,21 +24,31 @@ namespace nexus {
 class blob_store {
 public:
   using blob = std::shared_ptr<const compute::tensor>;
+  using source_fn = std::function<caf::expected<compute::tensor>(const blob_ref&)>;
+
+  /// Where get() fetches blobs this store lacks; called on the getter's thread, one
+  /// fetch at a time.
+  void set_source(source_fn source);
 
   /// Stores `x` under the digest of its values (id_of) and returns the reference.
   blob_ref put(compute::tensor x);
 
-  /// The blob named by `ref`; errc::not_found if absent, errc::corrupted if the stored
-  /// shape differs from the one the reference claims.
-  caf::expected<blob> get(const blob_ref& ref) const;
+  /// The blob named by `ref`, fetched from the source if absent; errc::not_found if it
+  /// is absent and there is no source, errc::corrupted if the stored or fetched blob
+  /// differs from what the reference claims. Blocks while it fetches.
+  caf::expected<blob> get(const blob_ref& ref);
 
   /// The blob id: SHA-256 over the SHA-256 digests of the raw values' 1 MiB chunks,
   /// computed in parallel.
   static chain::digest id_of(const compute::tensor& x);
 
 private:
+  caf::expected<blob> find(const blob_ref& ref) const;
+
   mutable std::mutex mtx_;
   std::map<chain::digest, blob> blobs_;
+  source_fn source_;                // guarded by mtx_
+  std::mutex fetch_mtx_;            // one fetch at a time: no blob comes twice
 };
 
 } // namespace nexus

@@ -24,9 +24,31 @@ caf::expected<Reply> client::ask(Ts&&... xs) {
 caf::expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor b,
                                               task_request options) {
   options.workload = workload_kind::matmul;
-  options.matmul.a = store_->put(std::move(a));
-  options.matmul.b = store_->put(std::move(b));
+  auto a_ref = put(std::move(a));
+  if (!a_ref)
+    return a_ref.error();
+  auto b_ref = put(std::move(b));
+  if (!b_ref)
+    return b_ref.error();
+  options.matmul.a = std::move(*a_ref);
+  options.matmul.b = std::move(*b_ref);
   return submit(options);
+}
+
+caf::expected<blob_ref> client::put(compute::tensor x) {
+  auto ref = store_->put(std::move(x));
+  if (!upstream_)
+    return ref;
+  auto stored = store_->get(ref);
+  if (!stored)
+    return stored.error();
+  caf::expected<blob_ref> out{caf::error{}};
+  // Uploads are large: allow them a minute per 64 MiB on top of the usual time-out.
+  auto limit = timeout_ + std::chrono::seconds{60 * (1 + (*stored)->size() / (16u << 20))};
+  self_->request(upstream_, limit, store_atom::value, wire::encode(blob_payload{ref, **stored}))
+    .receive([&](wire::blob_name& reply) { out = wire::decode(reply); },
+             [&](caf::error& err) { out = std::move(err); });
+  return out;
 }
 
 caf::expected<task_ack> client::submit(const task_request& req) {

@@ -2,7 +2,8 @@
 //
 // Wraps request/reply with the orchestrator behind blocking calls with time-outs, for
 // programs that are not actors themselves (nexus-shell, tests, benchmarks). Operands go
-// into the node's blob store; tasks carry only their digests. Not thread-safe: one
+// into the local blob store and, for a remote network, up to the orchestrator node's
+// store through its gateway; tasks carry only their digests. Not thread-safe: one
 // client per thread.
 #pragma once
 
@@ -28,7 +29,12 @@ public:
          std::shared_ptr<blob_store> store,
          std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
-  /// Puts A and B in the store and submits their product.
+  /// Sends operands to this gateway's store too (a network in other processes).
+  void set_upstream(gateway_actor gateway) {
+    upstream_ = std::move(gateway);
+  }
+
+  /// Puts A and B in the store (and upstream) and submits their product.
   caf::expected<task_ack> submit_matmul(compute::tensor a, compute::tensor b,
                                         task_request options = {});
 
@@ -57,8 +63,11 @@ private:
   template <class Reply, class... Ts>
   caf::expected<Reply> ask(Ts&&... xs);
 
+  caf::expected<blob_ref> put(compute::tensor x);
+
   caf::scoped_actor self_;
   orchestrator_actor orchestrator_;
+  gateway_actor upstream_;
   std::shared_ptr<blob_store> store_;
   std::chrono::milliseconds timeout_;
 };

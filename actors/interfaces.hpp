@@ -7,6 +7,10 @@
 //                       ^    ^                                     |    |
 //                       |    +------------ verdict ----------------+    | merge
 //                       +----------- final output ------------ aggregator <-+
+//
+// The orchestrator routes each shard: its assignment names the validator that checks
+// the result and the aggregator that merges it. Across processes, each node publishes one
+// gateway: it hands out the orchestrator to nodes that join, and serves the node's blobs.
 #pragma once
 
 #include <cstdint>
@@ -32,20 +36,23 @@ using join_atom = caf::atom_constant<caf::atom("join")>;
 using verdict_atom = caf::atom_constant<caf::atom("verdict")>;
 using output_atom = caf::atom_constant<caf::atom("output")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-
-/// Checks a worker's result against its assignment; sends the verdict to the
-/// orchestrator and, when valid, the result to the aggregator.
-using validator_actor = caf::typed_actor<
-  caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result>>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using store_atom = caf::atom_constant<caf::atom("store")>;
 
 /// Merges validated shard results into a task's output; forgets a task on drop.
 using aggregator_actor = caf::typed_actor<
   caf::reacts_to<merge_atom, wire::shard_assignment, wire::shard_result, wire::verdict>,
   caf::reacts_to<drop_atom, uint64_t>>;
 
+/// Checks a worker's result against its assignment; sends the verdict to the
+/// orchestrator and, when valid, the result to the given aggregator.
+using validator_actor = caf::typed_actor<
+  caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result, aggregator_actor>>;
+
 /// Computes an assigned shard and hands the result to the named validator.
 using worker_actor = caf::typed_actor<
-  caf::reacts_to<assign_atom, wire::shard_assignment, validator_actor>>;
+  caf::reacts_to<assign_atom, wire::shard_assignment, validator_actor, aggregator_actor>>;
 
 /// Owns every task's state: plans, assigns, re-issues, and answers the shell.
 using orchestrator_actor = caf::typed_actor<
@@ -60,6 +67,13 @@ using orchestrator_actor = caf::typed_actor<
   caf::reacts_to<verdict_atom, wire::verdict>,
   caf::reacts_to<output_atom, wire::final_output>,
   caf::reacts_to<tick_atom>>;
+
+/// The one actor a node process publishes. `lookup` gives the orchestrator (an error on
+/// a node without one); `fetch` and `store` move blobs between nodes' stores.
+using gateway_actor = caf::typed_actor<
+  caf::replies_to<lookup_atom>::with<orchestrator_actor>,
+  caf::replies_to<fetch_atom, wire::blob_name>::with<wire::blob>,
+  caf::replies_to<store_atom, wire::blob>::with<wire::blob_name>>;
 
 /// Registers every message type and actor handle with `cfg`; call it on every process
 /// before the actor_system is built.

@@ -11,6 +11,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<validator_actor>("nexus::validator_actor");
   cfg.add_message_type<aggregator_actor>("nexus::aggregator_actor");
   cfg.add_message_type<orchestrator_actor>("nexus::orchestrator_actor");
+  cfg.add_message_type<gateway_actor>("nexus::gateway_actor");
 }
 
 caf::error check(const embedded_options& opts) {
@@ -35,8 +36,7 @@ embedded_network start_embedded(caf::actor_system& sys, const embedded_options& 
                  wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),
                  net.aggregator);
   for (std::size_t i = 0; i < opts.validators; ++i) {
-    validator_config cfg{"validator-" + std::to_string(i + 1), net.store, net.orchestrator,
-                         net.aggregator};
+    validator_config cfg{"validator-" + std::to_string(i + 1), net.store, net.orchestrator};
     auto info = describe_validator(cfg);
     auto handle = spawn_validator(sys, std::move(cfg));
     caf::anon_send(net.orchestrator, join_atom::value, wire::encode(info), handle);

@@ -12,9 +12,11 @@ using self_pointer = orchestrator_actor::stateful_pointer<orchestrator_state>;
 // partial outputs of tasks that failed.
 void dispatch(self_pointer self) {
   auto& st = self->state;
+  if (!st.aggregator)
+    return; // shards wait until an aggregator can take their results
   for (auto& d : st.table.schedule(clock_type::now()))
     self->send(st.workers.at(d.worker), assign_atom::value, wire::encode(d.shard),
-               st.validators.at(d.validator));
+               st.validators.at(d.validator), st.aggregator);
   for (auto task_id : st.table.take_failed())
     self->send(st.aggregator, drop_atom::value, task_id);
 }
@@ -49,6 +51,11 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
     st.workers.erase(i->second);
     st.validators.erase(i->second);
     st.node_of.erase(i);
+    if (st.aggregator && msg.source == st.aggregator.address()) {
+      // Its partial outputs died with it: validated shards of running tasks run again.
+      st.aggregator = nullptr;
+      st.table.unmerge_running();
+    }
     dispatch(self);
   });
   self->delayed_send(self, orchestrator_tick, tick_atom::value);
@@ -97,8 +104,10 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       }
     },
     [self](join_atom, const wire::node_announcement& msg, const aggregator_actor& handle) {
-      if (admit(self, msg, handle, node_role::aggregator))
+      if (admit(self, msg, handle, node_role::aggregator)) {
         self->state.aggregator = handle;
+        dispatch(self);
+      }
     },
     [self](verdict_atom, const wire::verdict& msg) {
       auto v = wire::decode(msg);

@@ -48,8 +48,18 @@ void task_table::remove_node(node_id id) {
 
 std::vector<node_report> task_table::node_reports() const {
   std::vector<node_report> out;
-  for (const auto& node : nodes_)
-    out.push_back({node.info, node.alive, node.in_flight, node.done, node.rejected});
+  for (const auto& node : nodes_) {
+    // A node that left and joined again is listed once, as it is now.
+    bool replaced = !node.alive && std::any_of(nodes_.begin(), nodes_.end(), [&](auto& n) {
+      return n.alive && n.info.name == node.info.name && n.info.role == node.info.role;
+    });
+    if (replaced)
+      continue;
+    auto state = !node.alive   ? node_state::dead
+                 : node.suspect ? node_state::suspect
+                                : node_state::alive;
+    out.push_back({node.info, state, node.in_flight, node.done, node.rejected});
+  }
   return out;
 }
 
@@ -209,7 +219,10 @@ verdict_effect task_table::on_verdict(const verdict_info& v) {
   auto where = shard.running.find(v.attempt);
   if (where == shard.running.end())
     return verdict_effect::stale; // its worker or validator was given up on
-  auto worker = where->second.first;
+  auto [worker, validator] = where->second;
+  nodes_[worker].suspect = false; // both answered
+  nodes_[validator].suspect = false;
+  ++nodes_[validator].done; // checked, whatever the verdict
   settle_attempt(shard, v.attempt);
   task.verify_ns += v.check_ns;
   if (task.state != task_state::running || shard.state == shard_state::validated)
@@ -247,6 +260,10 @@ std::size_t task_table::expire(clock_type::time_point now) {
       if (shard.state != shard_state::in_flight || shard.deadline > now)
         continue;
       shard.deadline = now + limits_.shard_deadline;
+      for (auto& [attempt, where] : shard.running) {
+        nodes_[where.first].suspect = true;
+        nodes_[where.second].suspect = true;
+      }
       if (shard.attempts >= task.request.max_attempts)
         continue;
       // Speculative re-issue: the late attempt keeps running; the first valid wins.
@@ -256,6 +273,20 @@ std::size_t task_table::expire(clock_type::time_point now) {
     }
   }
   return count;
+}
+
+void task_table::unmerge_running() {
+  for (auto& [task_id, task] : tasks_) {
+    if (task.state != task_state::running)
+      continue;
+    for (auto& shard : task.shards) {
+      if (shard.state != shard_state::validated)
+        continue;
+      shard.state = shard_state::pending;
+      ++task.reissued;
+    }
+    task.validated = 0;
+  }
 }
 
 void task_table::on_output(uint64_t task_id, clock_type::time_point now) {

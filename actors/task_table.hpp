@@ -78,6 +78,10 @@ public:
   /// Re-queues shards past their deadline; returns how many.
   std::size_t expire(clock_type::time_point now);
 
+  /// The aggregator holding the partial outputs was lost: every validated shard of a
+  /// running task goes back to the queue.
+  void unmerge_running();
+
   /// The aggregator delivered the whole output: the task is done.
   void on_output(uint64_t task_id, clock_type::time_point now);
 
@@ -128,6 +132,7 @@ private:
   struct node_entry {
     node_info info;
     bool alive = true;
+    bool suspect = false; // missed a shard deadline; cleared by its next answer
     uint32_t in_flight = 0;
     uint32_t done = 0;
     uint32_t rejected = 0;

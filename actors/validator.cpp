@@ -70,7 +70,7 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
   self->state.config = std::move(config);
   return {
     [self](check_atom, const wire::shard_assignment& assignment,
-           const wire::shard_result& result) {
+           const wire::shard_result& result, const aggregator_actor& aggregator) {
       auto& st = self->state;
       auto task = wire::decode(assignment);
       if (!task) {
@@ -89,7 +89,7 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
       auto msg = wire::encode(v);
       self->send(st.config.orchestrator, verdict_atom::value, msg);
       if (v.valid)
-        self->send(st.config.aggregator, merge_atom::value, assignment, result, msg);
+        self->send(aggregator, merge_atom::value, assignment, result, msg);
     },
   };
 }

@@ -3,7 +3,7 @@
 // For matmul it runs Freivalds' check with a secret random probe drawn per task (kept
 // for the last few tasks, so B*X is computed once per task, not once per shard). It sends
 // its verdict to the orchestrator and, when the result is valid, the result itself to
-// the aggregator. A validator blocks while it checks, so spawn it detached.
+// the aggregator the assignment names. A validator blocks while it checks, so spawn it detached.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +24,6 @@ struct validator_config {
   std::string name;
   std::shared_ptr<blob_store> store; // must be non-null
   orchestrator_actor orchestrator;
-  aggregator_actor aggregator;
 };
 
 struct validator_state {

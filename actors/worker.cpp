@@ -13,7 +13,7 @@ namespace nexus {
 namespace {
 
 // Computes one shard, or says why it could not.
-shard_output run_shard(const shard_task& task, const blob_store& store) {
+shard_output run_shard(const shard_task& task, blob_store& store) {
   shard_output out{task.task_id, task.shard_id, task.attempt, {}, {}, 0, {}};
   auto a = store.get(task.matmul.a);
   auto b = store.get(task.matmul.b);
@@ -59,7 +59,8 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
                                    worker_config config) {
   self->state.config = std::move(config);
   return {
-    [self](assign_atom, const wire::shard_assignment& msg, const validator_actor& validator) {
+    [self](assign_atom, const wire::shard_assignment& msg, const validator_actor& validator,
+           const aggregator_actor& aggregator) {
       auto& st = self->state;
       auto task = wire::decode(msg);
       if (!task) {
@@ -72,7 +73,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       out.worker = st.config.name;
       if (st.config.fault == worker_fault::corrupt && out.error.empty())
         corrupt(out.output, st.config.seed + st.corruptions++);
-      self->send(validator, check_atom::value, msg, wire::encode(out));
+      self->send(validator, check_atom::value, msg, wire::encode(out), aggregator);
     },
   };
 }

@@ -39,6 +39,11 @@ inline caf::error make_error(errc x, std::string reason) {
                     caf::make_message(std::move(reason))};
 }
 
+/// True if `err` is ours and has code `x`, whatever its reason.
+inline bool is(const caf::error& err, errc x) {
+  return err.category() == errc_category && err.code() == static_cast<uint8_t>(x);
+}
+
 /// The reason of an error as a user reads it: our own errors give their text,
 /// CAF's give the name of their code (e.g. "request_timeout").
 std::string describe(const caf::error& err);

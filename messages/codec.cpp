@@ -37,6 +37,15 @@ std::string to_string(node_role x) {
   return "unknown";
 }
 
+std::string to_string(node_state x) {
+  switch (x) {
+    case node_state::alive: return "alive";
+    case node_state::suspect: return "suspect";
+    case node_state::dead: return "dead";
+  }
+  return "unknown";
+}
+
 } // namespace nexus
 
 namespace nexus::wire {
@@ -56,6 +65,8 @@ NEXUS_ENVELOPE_NAME(task_status)
 NEXUS_ENVELOPE_NAME(task_list)
 NEXUS_ENVELOPE_NAME(node_announcement)
 NEXUS_ENVELOPE_NAME(node_list)
+NEXUS_ENVELOPE_NAME(blob_name)
+NEXUS_ENVELOPE_NAME(blob)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -69,6 +80,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<task_list>(task_list::type_name());
   cfg.add_message_type<node_announcement>(node_announcement::type_name());
   cfg.add_message_type<node_list>(node_list::type_name());
+  cfg.add_message_type<blob_name>(blob_name::type_name());
+  cfg.add_message_type<blob>(blob::type_name());
 }
 
 namespace {
@@ -454,7 +467,12 @@ node_list encode(const std::vector<node_report>& x) {
   auto list = builder.initRoot<schema::NodeList>().initNodes(static_cast<unsigned>(x.size()));
   for (unsigned i = 0; i < x.size(); ++i) {
     set_node(list[i].initInfo(), x[i].info);
-    list[i].setAlive(x[i].alive);
+    list[i].setAlive(x[i].state != node_state::dead);
+    switch (x[i].state) {
+      case node_state::alive: list[i].setState(schema::NodeState::ALIVE); break;
+      case node_state::suspect: list[i].setState(schema::NodeState::SUSPECT); break;
+      case node_state::dead: list[i].setState(schema::NodeState::DEAD); break;
+    }
     list[i].setInFlight(x[i].in_flight);
     list[i].setShardsDone(x[i].shards_done);
     list[i].setShardsRejected(x[i].shards_rejected);
@@ -469,10 +487,51 @@ caf::expected<std::vector<node_report>> decode(const node_list& x) {
       auto info = get_node(item.getInfo());
       if (!info)
         return info.error();
-      out.push_back({std::move(*info), item.getAlive(), item.getInFlight(),
-                     item.getShardsDone(), item.getShardsRejected()});
+      node_state state;
+      switch (item.getState()) {
+        case schema::NodeState::ALIVE: state = node_state::alive; break;
+        case schema::NodeState::SUSPECT: state = node_state::suspect; break;
+        case schema::NodeState::DEAD: state = node_state::dead; break;
+        default: return corrupted("unknown node state");
+      }
+      out.push_back({std::move(*info), state, item.getInFlight(), item.getShardsDone(),
+                     item.getShardsRejected()});
     }
     return out;
+  });
+}
+
+blob_name encode(const blob_ref& x) {
+  capnp::MallocMessageBuilder builder;
+  set_blob(builder.initRoot<schema::BlobRef>(), x);
+  return blob_name{builder};
+}
+
+caf::expected<blob_ref> decode(const blob_name& x) {
+  return x.read(get_blob);
+}
+
+blob encode(const blob_payload& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::Blob>();
+  set_blob(out.initRef(), x.ref);
+  set_tensor(out.initTensor(), x.tensor);
+  return blob{builder};
+}
+
+caf::expected<blob_payload> decode(const blob& x) {
+  return x.read([](schema::Blob::Reader in) -> caf::expected<blob_payload> {
+    auto ref = get_blob(in.getRef());
+    if (!ref)
+      return ref.error();
+    auto tensor = get_tensor(in.getTensor());
+    if (!tensor)
+      return tensor.error();
+    if (tensor->shape() != ref->shape)
+      return corrupted("blob " + chain::to_hex(ref->id).substr(0, 12) + " claims "
+                       + compute::to_string(ref->shape) + " but carries "
+                       + compute::to_string(tensor->shape()));
+    return blob_payload{std::move(*ref), std::move(*tensor)};
   });
 }
 

@@ -27,6 +27,8 @@ using task_status = envelope<schema::TaskStatus>;
 using task_list = envelope<schema::TaskList>;
 using node_announcement = envelope<schema::NodeInfo>;
 using node_list = envelope<schema::NodeList>;
+using blob_name = envelope<schema::BlobRef>;
+using blob = envelope<schema::Blob>;
 
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
@@ -41,6 +43,8 @@ task_status encode(const task_report& x);
 task_list encode(const std::vector<task_report>& x);
 node_announcement encode(const node_info& x);
 node_list encode(const std::vector<node_report>& x);
+blob_name encode(const blob_ref& x);
+blob encode(const blob_payload& x);
 
 caf::expected<task_request> decode(const task_submission& x);
 caf::expected<task_ack> decode(const task_accepted& x);
@@ -52,6 +56,8 @@ caf::expected<task_report> decode(const task_status& x);
 caf::expected<std::vector<task_report>> decode(const task_list& x);
 caf::expected<node_info> decode(const node_announcement& x);
 caf::expected<std::vector<node_report>> decode(const node_list& x);
+caf::expected<blob_ref> decode(const blob_name& x);
+caf::expected<blob_payload> decode(const blob& x);
 
 /// Registers every envelope type with `cfg`. Call it on every process, before the
 /// actor_system is built.

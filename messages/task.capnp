@@ -17,6 +17,12 @@ struct BlobRef {
   shape @1 :List(UInt64);
 }
 
+# A blob's contents, for the data plane between the nodes' stores.
+struct Blob {
+  ref @0 :BlobRef;
+  tensor @1 :Tensor;          # its shape equals ref.shape
+}
+
 enum Workload {
   matmul @0;
 }
@@ -128,12 +134,19 @@ struct NodeInfo {
   slots @5 :UInt32;           # shards it takes at once
 }
 
+enum NodeState {
+  alive @0;
+  suspect @1;                 # missed a shard's deadline and has not answered since
+  dead @2;                    # its connection was lost
+}
+
 struct NodeStatus {
   info @0 :NodeInfo;
-  alive @1 :Bool;
+  alive @1 :Bool;             # state != dead
   inFlight @2 :UInt32;
   shardsDone @3 :UInt32;      # results computed (worker) or checked (validator)
   shardsRejected @4 :UInt32;  # results of this worker that failed verification
+  state @5 :NodeState;
 }
 
 struct NodeList {

@@ -19,14 +19,23 @@ enum class task_state : uint8_t { planned, running, validating, done, failed, ca
 
 enum class node_role : uint8_t { orchestrator, worker, validator, aggregator, ledger };
 
+enum class node_state : uint8_t { alive, suspect, dead };
+
 std::string to_string(workload_kind x);
 std::string to_string(task_state x);
 std::string to_string(node_role x);
+std::string to_string(node_state x);
 
-/// A tensor in a blob store, named by the SHA-256 of its raw values.
+/// A tensor in a blob store, named by the digest of its raw values.
 struct blob_ref {
   chain::digest id{};
   compute::shape_t shape;
+};
+
+/// A blob's contents on their way between two nodes' stores.
+struct blob_payload {
+  blob_ref ref;
+  compute::tensor tensor;
 };
 
 struct matmul_operands {
@@ -121,7 +130,7 @@ struct node_info {
 
 struct node_report {
   node_info info;
-  bool alive = true;
+  node_state state = node_state::alive;
   uint32_t in_flight = 0;
   uint32_t shards_done = 0;
   uint32_t shards_rejected = 0;

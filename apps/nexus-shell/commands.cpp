@@ -412,12 +412,12 @@ caf::error session::nodes() {
   if (!list)
     return list.error();
   out_ << std::left << std::setw(18) << "NODE" << std::setw(14) << "ROLE" << std::setw(16)
-       << "DEVICE" << std::setw(9) << "THREADS" << std::setw(7) << "STATE" << std::setw(10)
+       << "DEVICE" << std::setw(9) << "THREADS" << std::setw(9) << "STATE" << std::setw(10)
        << "IN-FLIGHT" << std::setw(6) << "DONE" << "REJECTED\n";
   for (const auto& n : *list)
     out_ << std::setw(18) << n.info.name << std::setw(14) << to_string(n.info.role)
-         << std::setw(16) << n.info.device << std::setw(9) << n.info.threads << std::setw(7)
-         << (n.alive ? "alive" : "dead") << std::setw(10) << n.in_flight << std::setw(6)
+         << std::setw(16) << n.info.device << std::setw(9) << n.info.threads << std::setw(9)
+         << to_string(n.state) << std::setw(10) << n.in_flight << std::setw(6)
          << n.shards_done << n.shards_rejected << "\n";
   return caf::none;
 }

@@ -1,7 +1,8 @@
 // nexus-shell: submit tasks to a NexusChain network and follow them.
 //
 // By default it starts an embedded network (every role in this process, wired exactly
-// as a distributed deployment). On a terminal it offers line editing and history
+// as a distributed deployment); with --topology or --connect it attaches to a running
+// network of nexus-node processes instead. On a terminal it offers line editing and history
 // (libedit); otherwise it reads commands line by line, prints their results, and exits
 // with status 1 if any command failed.
 #include <cstdio>
@@ -16,6 +17,7 @@
 
 #include "actors/client.hpp"
 #include "actors/network.hpp"
+#include "actors/node.hpp"
 #include "apps/nexus-shell/commands.hpp"
 
 namespace {
@@ -23,9 +25,14 @@ namespace {
 constexpr const char* usage = R"(usage: nexus-shell [options]
 
 Starts an embedded NexusChain network (orchestrator, workers, validators, aggregator in
-this process) and reads commands: interactively on a terminal, line by line otherwise.
+this process), or attaches to a running one, and reads commands: interactively on a
+terminal, line by line otherwise.
 
 options:
+  --topology FILE      attach to the network of this topology (its orchestrator node,
+                       with the topology's TLS client certificate)
+  --connect HOST:PORT  attach to the node at HOST:PORT (with --topology: over its TLS;
+                       without: plain TCP)
   --workers N          workers in the embedded network (default 4)
   --validators N       validators (default 2)
   --faulty-workers N   of the workers, N return corrupted results (default 0)
@@ -39,6 +46,8 @@ Type `help` at the prompt for the commands. Exit status: 0 if every command succ
 struct options {
   nexus::embedded_options network;
   std::vector<std::string> commands;
+  std::string topology;
+  std::string connect; // HOST:PORT
 };
 
 // Parses our own flags; CAF never sees argv.
@@ -72,6 +81,12 @@ bool parse(int argc, char** argv, options& opts) {
     } else if (arg == "--faulty-workers") {
       if (!count(i, arg, opts.network.faulty_workers))
         return false;
+    } else if (arg == "--topology" || arg == "--connect") {
+      if (i + 1 >= argc) {
+        std::cerr << "nexus-shell: " << arg << " needs a value\n";
+        return false;
+      }
+      (arg == "--topology" ? opts.topology : opts.connect) = argv[++i];
     } else if (arg == "-c" || arg == "--command") {
       if (i + 1 >= argc) {
         std::cerr << "nexus-shell: " << arg << " needs a command line\n";
@@ -105,6 +120,48 @@ bool run_line(nexus::shell::session& s, const std::string& line) {
   return true;
 }
 
+
+// Where a remote network is: host, port and the process's TLS settings.
+struct remote {
+  std::string host;
+  uint16_t port = 0;
+  nexus::network_settings settings;
+  std::string description;
+};
+
+caf::expected<remote> find_remote(const options& opts) {
+  remote r;
+  if (!opts.topology.empty()) {
+    auto topo = nexus::load_topology(opts.topology);
+    if (!topo)
+      return topo.error();
+    if (topo->tls && topo->client.cert.empty())
+      return nexus::make_error(nexus::errc::invalid_input,
+                               opts.topology + ": tls needs a client certificate for the shell");
+    r.settings = nexus::settings_for(*topo, nullptr);
+    r.host = topo->orchestrator().host;
+    r.port = topo->orchestrator().port;
+    r.description = "network " + topo->network;
+  }
+  if (!opts.connect.empty()) {
+    auto colon = opts.connect.rfind(':');
+    char* end = nullptr;
+    auto port = colon == std::string::npos
+                  ? 0
+                  : std::strtoul(opts.connect.c_str() + colon + 1, &end, 10);
+    if (port == 0 || port > 65535 || *end != '\0' || colon == 0)
+      return nexus::make_error(nexus::errc::invalid_input,
+                               "--connect expects HOST:PORT, got '" + opts.connect + "'");
+    r.host = opts.connect.substr(0, colon);
+    r.port = static_cast<uint16_t>(port);
+  }
+  r.description += (r.description.empty() ? "" : " at ") + r.host + ":" + std::to_string(r.port);
+  return r;
+}
+
+// Runs the session until quit, end of input or the last -c command.
+bool run_session(nexus::client& api, const options& opts, const std::string& banner);
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -112,12 +169,44 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, opts))
     return 2;
   caf::actor_system_config cfg;
-  nexus::register_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.console", caf::atom("none"));
+  if (opts.topology.empty() && opts.connect.empty()) {
+    nexus::register_types(cfg);
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+    cfg.set("logger.console", caf::atom("none"));
+    caf::actor_system sys{cfg};
+    auto net = nexus::start_embedded(sys, opts.network);
+    nexus::client api{sys, net.orchestrator, net.store};
+    auto ok = run_session(api, opts,
+                          "embedded network of " + std::to_string(opts.network.workers)
+                            + " workers (" + std::to_string(opts.network.faulty_workers)
+                            + " faulty), " + std::to_string(opts.network.validators)
+                            + " validators");
+    net.stop();
+    return ok ? 0 : 1;
+  }
+  auto where = find_remote(opts);
+  if (!where) {
+    std::cerr << "nexus-shell: " << nexus::describe(where.error()) << "\n";
+    return 2;
+  }
+  nexus::configure(cfg, where->settings);
   caf::actor_system sys{cfg};
-  auto net = nexus::start_embedded(sys, opts.network);
-  nexus::client api{sys, net.orchestrator, net.store};
+  auto gateway = nexus::connect_gateway(sys, where->host, where->port, where->settings.tls);
+  auto orchestrator = gateway ? nexus::lookup_orchestrator(sys, *gateway)
+                              : caf::expected<nexus::orchestrator_actor>{gateway.error()};
+  if (!orchestrator) {
+    std::cerr << "nexus-shell: cannot attach to " << where->description << ": "
+              << sys.render(orchestrator.error()) << "\n";
+    return 1;
+  }
+  nexus::client api{sys, *orchestrator, std::make_shared<nexus::blob_store>()};
+  api.set_upstream(*gateway);
+  return run_session(api, opts, where->description) ? 0 : 1;
+}
+
+namespace {
+
+bool run_session(nexus::client& api, const options& opts, const std::string& banner) {
   bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && opts.commands.empty();
   nexus::shell::session session{api, std::cout, isatty(STDOUT_FILENO) != 0};
   bool all_ok = true;
@@ -126,9 +215,7 @@ int main(int argc, char** argv) {
       if (!session.finished())
         all_ok &= run_line(session, line);
   } else if (terminal) {
-    std::cout << "NexusChain shell: embedded network of " << opts.network.workers
-              << " workers (" << opts.network.faulty_workers << " faulty), "
-              << opts.network.validators << " validators. Type help.\n";
+    std::cout << "NexusChain shell: " << banner << ". Type help.\n";
     auto history = history_file();
     using_history();
     if (!history.empty())
@@ -153,6 +240,7 @@ int main(int argc, char** argv) {
     while (!session.finished() && std::getline(std::cin, line))
       all_ok &= run_line(session, line);
   }
-  net.stop();
-  return all_ok ? 0 : 1;
+  return all_ok;
 }
+
+} // namespace

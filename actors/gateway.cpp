@@ -1,0 +1,39 @@
+#include "actors/gateway.hpp"
+
+#include <caf/all.hpp>
+
+namespace nexus {
+
+gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
+                                     std::shared_ptr<blob_store> store,
+                                     orchestrator_actor orchestrator) {
+  self->state.store = std::move(store);
+  self->state.orchestrator = std::move(orchestrator);
+  return {
+    [self](lookup_atom) -> caf::result<orchestrator_actor> {
+      if (!self->state.orchestrator)
+        return make_error(errc::not_found, "this node runs no orchestrator");
+      return self->state.orchestrator;
+    },
+    [self](fetch_atom, const wire::blob_name& msg) -> caf::result<wire::blob> {
+      auto ref = wire::decode(msg);
+      if (!ref)
+        return ref.error();
+      auto found = self->state.store->get(*ref);
+      if (!found)
+        return found.error();
+      return wire::encode(blob_payload{*ref, **found});
+    },
+    [self](store_atom, const wire::blob& msg) -> caf::result<wire::blob_name> {
+      auto payload = wire::decode(msg);
+      if (!payload)
+        return payload.error();
+      if (blob_store::id_of(payload->tensor) != payload->ref.id)
+        return make_error(errc::corrupted, "blob " + chain::to_hex(payload->ref.id).substr(0, 12)
+                                             + " does not match its digest");
+      return wire::encode(self->state.store->put(std::move(payload->tensor)));
+    },
+  };
+}
+
+} // namespace nexus

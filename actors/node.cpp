@@ -1,0 +1,255 @@
+#include "actors/node.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include "actors/aggregator.hpp"
+#include "actors/gateway.hpp"
+#include "actors/orchestrator.hpp"
+#include "actors/validator.hpp"
+#include "actors/worker.hpp"
+
+namespace nexus {
+
+namespace detail {
+
+extern bool tls_error_queue_fix; // actors/tls_error_queue.cpp
+
+} // namespace detail
+
+namespace {
+
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+
+constexpr std::chrono::seconds rejoin_interval{1};
+constexpr std::chrono::seconds lookup_timeout{10};
+constexpr std::chrono::minutes fetch_timeout{5};
+
+struct agent_state {
+  // Not an aggregate: CAF would otherwise construct it from the actor pointer.
+  agent_state() = default;
+
+  node_options opts;
+  std::shared_ptr<blob_store> store;
+  orchestrator_actor local;        // set on the orchestrator's own node
+  orchestrator_actor orchestrator; // the one the roles joined
+  std::vector<caf::actor> roles;
+  std::string last_problem;        // printed once until it changes
+  static inline const char* name = "nexus.node-agent";
+};
+
+using agent_pointer = caf::stateful_actor<agent_state>*;
+
+void say(agent_pointer self, const std::string& line) {
+  caf::aout(self) << self->state.opts.spec.name << ": " << line << "\n";
+}
+
+// Spawns this node's roles for `orchestrator` and joins them to it.
+void attach(agent_pointer self, orchestrator_actor orchestrator) {
+  auto& st = self->state;
+  auto& sys = self->system();
+  const auto& spec = st.opts.spec;
+  st.orchestrator = orchestrator;
+  st.last_problem.clear();
+  uint64_t seed = std::hash<std::string>{}(spec.name);
+  for (auto role : spec.roles) {
+    switch (role) {
+      case node_role::worker: {
+        worker_config cfg{spec.name, st.store, spec.fault, seed};
+        auto info = describe_worker(cfg);
+        info.device = spec.device == "cpu" || spec.device == "auto" ? info.device : spec.device;
+        if (spec.threads > 0)
+          info.threads = spec.threads;
+        auto h = spawn_worker(sys, std::move(cfg));
+        self->send(orchestrator, join_atom::value, wire::encode(info), h);
+        st.roles.push_back(caf::actor_cast<caf::actor>(h));
+        break;
+      }
+      case node_role::validator: {
+        validator_config cfg{spec.name, st.store, orchestrator};
+        auto info = describe_validator(cfg);
+        auto h = spawn_validator(sys, std::move(cfg));
+        self->send(orchestrator, join_atom::value, wire::encode(info), h);
+        st.roles.push_back(caf::actor_cast<caf::actor>(h));
+        break;
+      }
+      case node_role::aggregator: {
+        auto h = sys.spawn(aggregator, orchestrator);
+        self->send(orchestrator, join_atom::value,
+                   wire::encode(node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0}), h);
+        st.roles.push_back(caf::actor_cast<caf::actor>(h));
+        break;
+      }
+      case node_role::orchestrator: // spawned by node::start
+      case node_role::ledger:       // not yet a role of its own
+        break;
+    }
+  }
+  self->monitor(orchestrator);
+}
+
+// Tries to reach the orchestrator; on failure tries again a second later.
+void connect(agent_pointer self) {
+  auto& st = self->state;
+  if (st.local) {
+    attach(self, st.local);
+    return;
+  }
+  auto retry = [self](const std::string& problem) {
+    auto& st = self->state;
+    if (problem != st.last_problem)
+      say(self, "waiting for the orchestrator at " + st.opts.orchestrator_host + ":"
+                  + std::to_string(st.opts.orchestrator_port) + " (" + problem + ")");
+    st.last_problem = problem;
+    self->delayed_send(self, rejoin_interval, reconnect_atom::value);
+  };
+  auto gw = connect_gateway(self->system(), st.opts.orchestrator_host,
+                            st.opts.orchestrator_port, st.opts.tls);
+  if (!gw) {
+    retry(describe(gw.error()));
+    return;
+  }
+  self->request(*gw, lookup_timeout, lookup_atom::value)
+    .then(
+      [self, gw = *gw](const orchestrator_actor& orchestrator) {
+        self->state.store->set_source(fetch_from(self->system(), gw));
+        attach(self, orchestrator);
+        say(self, "joined the orchestrator at " + self->state.opts.orchestrator_host + ":"
+                    + std::to_string(self->state.opts.orchestrator_port));
+      },
+      [retry](const caf::error& err) { retry(describe(err)); });
+}
+
+caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
+                    std::shared_ptr<blob_store> store, orchestrator_actor local) {
+  self->state.opts = std::move(opts);
+  self->state.store = std::move(store);
+  self->state.local = std::move(local);
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    if (msg.source != st.orchestrator.address())
+      return;
+    say(self, "lost the orchestrator (" + describe(msg.reason) + "); joining again");
+    for (auto& role : st.roles)
+      self->send_exit(role, caf::exit_reason::user_shutdown);
+    st.roles.clear();
+    st.orchestrator = nullptr;
+    self->delayed_send(self, rejoin_interval, reconnect_atom::value);
+  });
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    for (auto& role : self->state.roles)
+      self->send_exit(role, msg.reason);
+    self->state.roles.clear();
+    self->quit(msg.reason);
+  });
+  self->send(self, reconnect_atom::value);
+  return {
+    [self](reconnect_atom) {
+      if (!self->state.orchestrator)
+        connect(self);
+    },
+  };
+}
+
+} // namespace
+
+network_settings settings_for(const topology& t, const node_spec* node) {
+  network_settings s;
+  s.tls = t.tls;
+  s.ca = t.ca;
+  s.identity = node ? node->tls : t.client;
+  s.heartbeat = t.heartbeat;
+  return s;
+}
+
+void configure(caf::actor_system_config& cfg, const network_settings& s) {
+  register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  if (s.tls) {
+    [[maybe_unused]] volatile bool linked = detail::tls_error_queue_fix; // keep the fix in
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = s.identity.cert;
+    cfg.openssl_key = s.identity.key;
+    cfg.openssl_cafile = s.ca;
+  }
+  // Off by default in CAF 0.17: without them a frozen peer is never noticed.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{s.heartbeat.interval});
+  cfg.set("middleman.connection-timeout", caf::timespan{s.heartbeat.timeout});
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("logger.console", caf::atom("none"));
+}
+
+caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& host,
+                                             uint16_t port, bool tls) {
+  if (tls)
+    return caf::openssl::remote_actor<gateway_actor>(sys, host, port);
+  return sys.middleman().remote_actor<gateway_actor>(host, port);
+}
+
+caf::expected<orchestrator_actor> lookup_orchestrator(caf::actor_system& sys,
+                                                      const gateway_actor& gateway) {
+  caf::scoped_actor self{sys};
+  caf::expected<orchestrator_actor> out{caf::error{}};
+  self->request(gateway, lookup_timeout, lookup_atom::value)
+    .receive([&](orchestrator_actor& o) { out = std::move(o); },
+             [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
+blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) {
+  return [&sys, gateway](const blob_ref& ref) -> caf::expected<compute::tensor> {
+    caf::scoped_actor self{sys};
+    caf::expected<compute::tensor> out{caf::error{}};
+    self->request(gateway, fetch_timeout, fetch_atom::value, wire::encode(ref))
+      .receive(
+        [&](wire::blob& msg) {
+          auto payload = wire::decode(msg);
+          if (payload)
+            out = std::move(payload->tensor);
+          else
+            out = payload.error();
+        },
+        [&](caf::error& err) { out = std::move(err); });
+    return out;
+  };
+}
+
+caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
+  std::unique_ptr<node> n{new node};
+  n->store_ = std::make_shared<blob_store>();
+  if (opts.spec.has(node_role::orchestrator))
+    n->orchestrator_ = sys.spawn(nexus::orchestrator, opts.limits);
+  n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_);
+  const char* bind = opts.spec.host.c_str();
+  auto port = opts.tls ? caf::openssl::publish(n->gateway_, opts.spec.port, bind, true)
+                       : sys.middleman().publish(n->gateway_, opts.spec.port, bind, true);
+  if (!port) {
+    n->stop();
+    return make_error(errc::unavailable, "node " + opts.spec.name + ": cannot listen on "
+                                           + opts.spec.host + ":"
+                                           + std::to_string(opts.spec.port) + ": "
+                                           + sys.render(port.error()));
+  }
+  n->port_ = *port;
+  n->agent_ = sys.spawn<caf::detached>(agent, std::move(opts), n->store_, n->orchestrator_);
+  return n;
+}
+
+node::~node() {
+  stop();
+}
+
+void node::stop() {
+  if (agent_)
+    caf::anon_send_exit(agent_, caf::exit_reason::user_shutdown);
+  if (gateway_)
+    caf::anon_send_exit(gateway_, caf::exit_reason::user_shutdown);
+  if (orchestrator_)
+    caf::anon_send_exit(orchestrator_, caf::exit_reason::user_shutdown);
+  agent_ = nullptr;
+  gateway_ = nullptr;
+  orchestrator_ = nullptr;
+}
+
+} // namespace nexus

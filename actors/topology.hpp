@@ -1,0 +1,74 @@
+// A network's topology: which node runs which roles where, and the TLS material they use.
+//
+// Loaded from YAML (docs/topology.md describes the format). The loader checks every field
+// and reports the first problem as `FILE:LINE:COLUMN: what`, e.g.
+// `config/local.yaml:14:9: node "w2": unknown role "wroker"`. Relative paths in the file
+// are taken from the file's own directory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/task_table.hpp"
+#include "actors/worker.hpp"
+#include "messages/types.hpp"
+
+namespace nexus {
+
+struct tls_files {
+  std::string cert; // PEM certificate signed by the network's CA
+  std::string key;  // its PEM private key
+};
+
+struct node_spec {
+  std::string name;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::vector<node_role> roles;
+  uint32_t threads = 0;       // 0: every core
+  std::string device = "cpu"; // auto, cpu, opencl[:N]
+  std::string data_dir;
+  tls_files tls;              // empty without TLS
+  worker_fault fault = worker_fault::none; // for tests and demonstrations
+
+  bool has(node_role r) const;
+};
+
+struct heartbeat_settings {
+  std::chrono::milliseconds interval{500};
+  std::chrono::milliseconds timeout{2000}; // a silent peer is dropped after this
+};
+
+struct topology {
+  std::string file;                // where it was loaded from
+  std::string network;
+  bool tls = false;
+  std::string ca;                  // CA certificate every node trusts
+  std::string ca_key;              // the CA's key; only `nexus-node certs` uses it
+  tls_files client;                // what a shell presents
+  scheduler_limits limits;
+  heartbeat_settings heartbeat;
+  std::vector<node_spec> nodes;
+
+  /// The node called `name`, or null.
+  const node_spec* find(const std::string& name) const;
+
+  /// The node that runs the orchestrator (a valid topology has exactly one).
+  const node_spec& orchestrator() const;
+};
+
+/// Reads and checks a topology file.
+caf::expected<topology> load_topology(const std::string& path);
+
+/// Checks a topology given as text; `path` names it in errors and anchors relative paths.
+caf::expected<topology> parse_topology(const std::string& text, const std::string& path);
+
+/// Parses a role name ("worker", ...).
+std::optional<node_role> parse_role(const std::string& name);
+
+} // namespace nexus

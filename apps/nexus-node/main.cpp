@@ -1,0 +1,229 @@
+// nexus-node: runs a node of a NexusChain network, or every local node of a topology.
+//
+//   nexus-node --topology FILE --node NAME   run that node's roles in this process
+//   nexus-node up FILE                       start every local node as a child process
+//   nexus-node certs FILE                    create test TLS material for the topology
+//
+// A thin program over actors/node.hpp: everything it does, a CAF application can do.
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include "actors/node.hpp"
+#include "apps/nexus-node/certs.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage:
+  nexus-node --topology FILE --node NAME   run node NAME of the topology in this process
+  nexus-node up FILE                       start every node of FILE whose host is this
+                                           machine, as child processes; Ctrl-C or SIGTERM
+                                           stops them all
+  nexus-node certs FILE                    create a CA and a certificate and key for every
+                                           node (and the shell) where FILE names them
+  nexus-node --help
+
+A node prints where it listens and when it joins or loses the orchestrator. The topology
+format is described in docs/topology.md. Exit status: 0 after a clean stop, 1 when the
+node cannot start, 2 for bad options.
+)";
+
+// Blocks the signals we wait for, in every thread started from here on.
+sigset_t block_signals(bool children) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (children)
+    sigaddset(&set, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+std::string roles_of(const nexus::node_spec& spec) {
+  std::string out;
+  for (auto r : spec.roles)
+    out += (out.empty() ? "" : ",") + nexus::to_string(r);
+  return out;
+}
+
+int run_node(const std::string& file, const std::string& name) {
+  auto topo = nexus::load_topology(file);
+  if (!topo) {
+    std::cerr << "nexus-node: " << nexus::describe(topo.error()) << "\n";
+    return 1;
+  }
+  const auto* spec = topo->find(name);
+  if (!spec) {
+    std::cerr << "nexus-node: " << file << " has no node \"" << name << "\"\n";
+    return 1;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(spec->data_dir, ec);
+  if (ec) {
+    std::cerr << "nexus-node: " << name << ": cannot create the data directory "
+              << spec->data_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  auto signals = block_signals(false);
+  caf::actor_system_config cfg;
+  nexus::configure(cfg, nexus::settings_for(*topo, spec));
+  caf::actor_system sys{cfg};
+  const auto& hub = topo->orchestrator();
+  nexus::node_options opts{*spec, hub.host, hub.port, topo->limits, topo->tls};
+  auto node = nexus::node::start(sys, opts);
+  if (!node) {
+    std::cerr << "nexus-node: " << nexus::describe(node.error()) << "\n";
+    return 1;
+  }
+  std::cout << name << ": listening on " << spec->host << ":" << (*node)->port() << " ("
+            << roles_of(*spec) << (topo->tls ? ", mutual TLS" : ", no TLS") << ")"
+            << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cout << name << ": stopping (" << strsignal(sig) << ")" << std::endl;
+  (*node)->stop();
+  return 0;
+}
+
+bool is_local(const std::string& host) {
+  if (host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0")
+    return true;
+  char name[256] = {};
+  return gethostname(name, sizeof(name) - 1) == 0 && host == name;
+}
+
+int up(const std::string& file) {
+  auto topo = nexus::load_topology(file);
+  if (!topo) {
+    std::cerr << "nexus-node: " << nexus::describe(topo.error()) << "\n";
+    return 1;
+  }
+  auto signals = block_signals(true);
+  // The orchestrator's node first; the others would wait for it anyway.
+  std::vector<const nexus::node_spec*> order;
+  order.push_back(&topo->orchestrator());
+  for (const auto& n : topo->nodes)
+    if (&n != order.front())
+      order.push_back(&n);
+  std::map<pid_t, std::string> children;
+  auto stop_all = [&](int first_signal) {
+    for (auto& [pid, name] : children)
+      kill(pid, first_signal);
+    for (int waited = 0; !children.empty() && waited < 100; ++waited) { // 10 s at most
+      int status = 0;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        children.erase(pid);
+      if (!children.empty())
+        usleep(100'000);
+    }
+    for (auto& [pid, name] : children) {
+      std::cerr << "nexus-node: " << name << " did not stop; killing it\n";
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    children.clear();
+  };
+  for (const auto* spec : order) {
+    if (!is_local(spec->host))
+      continue;
+    pid_t pid = fork();
+    if (pid < 0) {
+      std::cerr << "nexus-node: fork failed: " << std::strerror(errno) << "\n";
+      stop_all(SIGTERM);
+      return 1;
+    }
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM); // never outlive `up`
+      sigprocmask(SIG_UNBLOCK, &signals, nullptr);
+      execl("/proc/self/exe", "nexus-node", "--topology", file.c_str(), "--node",
+            spec->name.c_str(), static_cast<char*>(nullptr));
+      std::perror("nexus-node: exec");
+      _exit(127);
+    }
+    children[pid] = spec->name;
+    std::cout << "up: started " << spec->name << " (pid " << pid << ") for " << spec->host
+              << ":" << spec->port << std::endl;
+  }
+  if (children.empty()) {
+    std::cerr << "nexus-node: no node of " << file << " runs on this host\n";
+    return 1;
+  }
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGCHLD) {
+      int status = 0;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        auto name = children[pid];
+        children.erase(pid);
+        std::cout << "up: " << name << " exited ("
+                  << (WIFSIGNALED(status) ? std::string{"signal "} + strsignal(WTERMSIG(status))
+                                          : "status " + std::to_string(WEXITSTATUS(status)))
+                  << "); " << children.size() << " node(s) still running" << std::endl;
+      }
+      if (children.empty())
+        return 1;
+      continue;
+    }
+    std::cout << "up: stopping " << children.size() << " node(s)" << std::endl;
+    stop_all(SIGTERM);
+    return 0;
+  }
+}
+
+int certs(const std::string& file) {
+  auto topo = nexus::load_topology(file);
+  if (!topo) {
+    std::cerr << "nexus-node: " << nexus::describe(topo.error()) << "\n";
+    return 1;
+  }
+  if (auto err = nexus::node_app::make_certificates(*topo, std::cout)) {
+    std::cerr << "nexus-node: " << nexus::describe(err) << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const auto& a : args)
+    if (a == "-h" || a == "--help") {
+      std::cout << usage;
+      return 0;
+    }
+  if (args.size() == 2 && args[0] == "up")
+    return up(args[1]);
+  if (args.size() == 2 && args[0] == "certs")
+    return certs(args[1]);
+  std::string file;
+  std::string name;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--topology" || args[i] == "--node") && i + 1 < args.size()) {
+      (args[i] == "--topology" ? file : name) = args[i + 1];
+      ++i;
+    } else {
+      std::cerr << "nexus-node: unexpected '" << args[i] << "' (try --help)\n";
+      return 2;
+    }
+  }
+  if (file.empty() || name.empty()) {
+    std::cerr << "nexus-node: needs --topology FILE and --node NAME (try --help)\n";
+    return 2;
+  }
+  return run_node(file, name);
+}
