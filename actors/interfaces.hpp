@@ -69,9 +69,12 @@ using orchestrator_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>>;
 
 /// The one actor a node process publishes. `lookup` gives the orchestrator (an error on
-/// a node without one); `fetch` and `store` move blobs between nodes' stores.
+/// a node without one); `fetch` and `store` move blobs between nodes' stores; `check`
+/// relays a worker's result to its validator (see worker_config::relay).
 using gateway_actor = caf::typed_actor<
   caf::replies_to<lookup_atom>::with<orchestrator_actor>,
+  caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result, validator_actor,
+                 aggregator_actor>,
   caf::replies_to<fetch_atom, wire::blob_name>::with<wire::blob>,
   caf::replies_to<store_atom, wire::blob>::with<wire::blob_name>>;
 

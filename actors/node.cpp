@@ -45,8 +45,9 @@ void say(agent_pointer self, const std::string& line) {
   caf::aout(self) << self->state.opts.spec.name << ": " << line << "\n";
 }
 
-// Spawns this node's roles for `orchestrator` and joins them to it.
-void attach(agent_pointer self, orchestrator_actor orchestrator) {
+// Spawns this node's roles for `orchestrator` (reached through `gateway`, null on the
+// orchestrator's own node) and joins them to it.
+void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor gateway) {
   auto& st = self->state;
   auto& sys = self->system();
   const auto& spec = st.opts.spec;
@@ -56,7 +57,7 @@ void attach(agent_pointer self, orchestrator_actor orchestrator) {
   for (auto role : spec.roles) {
     switch (role) {
       case node_role::worker: {
-        worker_config cfg{spec.name, st.store, spec.fault, seed};
+        worker_config cfg{spec.name, st.store, spec.fault, seed, gateway};
         auto info = describe_worker(cfg);
         info.device = spec.device == "cpu" || spec.device == "auto" ? info.device : spec.device;
         if (spec.threads > 0)
@@ -93,7 +94,7 @@ void attach(agent_pointer self, orchestrator_actor orchestrator) {
 void connect(agent_pointer self) {
   auto& st = self->state;
   if (st.local) {
-    attach(self, st.local);
+    attach(self, st.local, gateway_actor{});
     return;
   }
   auto retry = [self](const std::string& problem) {
@@ -114,7 +115,7 @@ void connect(agent_pointer self) {
     .then(
       [self, gw = *gw](const orchestrator_actor& orchestrator) {
         self->state.store->set_source(fetch_from(self->system(), gw));
-        attach(self, orchestrator);
+        attach(self, orchestrator, gw);
         say(self, "joined the orchestrator at " + self->state.opts.orchestrator_host + ":"
                     + std::to_string(self->state.opts.orchestrator_port));
       },
@@ -199,18 +200,29 @@ caf::expected<orchestrator_actor> lookup_orchestrator(caf::actor_system& sys,
 
 blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) {
   return [&sys, gateway](const blob_ref& ref) -> caf::expected<compute::tensor> {
+    // Not request(): a request to a node that went away fails only by its time-out,
+    // which would hold the store's fetch for minutes. A monitor notices at once.
     caf::scoped_actor self{sys};
+    self->monitor(gateway);
+    self->send(gateway, fetch_atom::value, wire::encode(ref));
     caf::expected<compute::tensor> out{caf::error{}};
-    self->request(gateway, fetch_timeout, fetch_atom::value, wire::encode(ref))
-      .receive(
-        [&](wire::blob& msg) {
-          auto payload = wire::decode(msg);
-          if (payload)
-            out = std::move(payload->tensor);
-          else
-            out = payload.error();
-        },
-        [&](caf::error& err) { out = std::move(err); });
+    self->receive(
+      [&](wire::blob& msg) {
+        auto payload = wire::decode(msg);
+        if (payload)
+          out = std::move(payload->tensor);
+        else
+          out = payload.error();
+      },
+      [&](caf::error& err) { out = std::move(err); },
+      [&](caf::down_msg&) {
+        out = make_error(errc::unavailable, "the node serving the operands went away");
+      },
+      caf::after(fetch_timeout) >> [&] {
+        out = make_error(errc::timeout, "fetching operands took longer than "
+                                          + std::to_string(fetch_timeout.count()) + " min");
+      });
+    self->demonitor(gateway.address());
     return out;
   };
 }

@@ -73,7 +73,11 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       out.worker = st.config.name;
       if (st.config.fault == worker_fault::corrupt && out.error.empty())
         corrupt(out.output, st.config.seed + st.corruptions++);
-      self->send(validator, check_atom::value, msg, wire::encode(out), aggregator);
+      if (st.config.relay)
+        self->send(st.config.relay, check_atom::value, msg, wire::encode(out), validator,
+                   aggregator);
+      else
+        self->send(validator, check_atom::value, msg, wire::encode(out), aggregator);
     },
   };
 }

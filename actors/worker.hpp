@@ -26,6 +26,10 @@ struct worker_config {
   std::shared_ptr<blob_store> store; // must be non-null
   worker_fault fault = worker_fault::none;
   uint64_t seed = 0;                 // drives which elements a faulty worker corrupts
+  // Across processes, results go through the orchestrator node's gateway: CAF 0.17 keeps
+  // stale routes to third nodes after a reconnect and drops what it sends on them, while
+  // the link to the orchestrator's node is always fresh. Null: send straight on.
+  gateway_actor relay;
 };
 
 struct worker_state {
