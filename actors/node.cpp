@@ -90,6 +90,17 @@ void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor g
   self->monitor(orchestrator);
 }
 
+// Stops the roles. CAF's registry keeps every actor whose handle went to another node
+// until that node says it dropped it, which a lost node never says; a detached role left
+// there is never destroyed, and the actor_system's destructor waits for it forever.
+void stop_roles(agent_pointer self, const caf::error& reason) {
+  for (auto& role : self->state.roles) {
+    self->send_exit(role, reason);
+    self->system().registry().erase(role->id());
+  }
+  self->state.roles.clear();
+}
+
 // Tries to reach the orchestrator; on failure tries again a second later.
 void connect(agent_pointer self) {
   auto& st = self->state;
@@ -132,16 +143,12 @@ caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
     if (msg.source != st.orchestrator.address())
       return;
     say(self, "lost the orchestrator (" + describe(msg.reason) + "); joining again");
-    for (auto& role : st.roles)
-      self->send_exit(role, caf::exit_reason::user_shutdown);
-    st.roles.clear();
+    stop_roles(self, caf::exit_reason::user_shutdown);
     st.orchestrator = nullptr;
     self->delayed_send(self, rejoin_interval, reconnect_atom::value);
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
-    for (auto& role : self->state.roles)
-      self->send_exit(role, msg.reason);
-    self->state.roles.clear();
+    stop_roles(self, msg.reason);
     self->quit(msg.reason);
   });
   self->send(self, reconnect_atom::value);

@@ -1,0 +1,259 @@
+// Networks of real nexus-node processes on 127.0.0.1 with mutual TLS: a matmul that
+// survives killed and frozen nodes and a node that joins mid-task, certificates from a
+// foreign CA refused, and `nexus-node up` leaving no process behind. Every loop is
+// bounded in time; every process is reaped.
+#include <catch2/catch.hpp>
+
+#include <caf/all.hpp>
+
+#include "actors/client.hpp"
+#include "actors/node.hpp"
+#include "compute/gemm.hpp"
+#include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace nexus;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string node_binary() {
+  const char* path = std::getenv("NEXUS_NODE");
+  REQUIRE(path != nullptr);
+  return path;
+}
+
+struct node_line {
+  std::string name;
+  std::string roles;
+};
+
+// Writes a TLS topology of `nodes` on free loopback ports, with short deadlines and
+// heartbeats so that failures show within seconds, and creates its certificates.
+std::string write_topology(const test::temp_dir& dir, const std::string& file,
+                           const std::vector<node_line>& nodes,
+                           const std::string& ca = "certs/ca") {
+  auto ports = test::free_ports(nodes.size());
+  std::ofstream out{dir.file(file)};
+  out << "network: test\n"
+      << "tls:\n  ca: " << ca << ".pem\n  ca_key: " << ca << ".key\n"
+      << "  client: {cert: " << ca << "-shell.pem, key: " << ca << "-shell.key}\n"
+      << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: 2}\n"
+      << "heartbeat: {interval_ms: 200, timeout_ms: 1200}\n"
+      << "nodes:\n";
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    out << "  - name: " << nodes[i].name << "\n    host: 127.0.0.1\n    port: " << ports[i]
+        << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << nodes[i].name
+        << "\n    tls: {cert: " << ca << "-" << nodes[i].name << ".pem, key: " << ca << "-"
+        << nodes[i].name << ".key}\n";
+  out.close();
+  test::process certs{{node_binary(), "certs", dir.file(file)}, dir.file("certs.log")};
+  REQUIRE(certs.wait_for(20s) == 0);
+  return dir.file(file);
+}
+
+std::unique_ptr<test::process> start_node(const test::temp_dir& dir, const std::string& topo,
+                                          const std::string& name) {
+  return std::make_unique<test::process>(
+    std::vector<std::string>{node_binary(), "--topology", topo, "--node", name},
+    dir.file(name + ".log"));
+}
+
+// A submitter in this process, attached to the topology's orchestrator.
+struct submitter {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<client> api;
+
+  explicit submitter(const topology& t) {
+    configure(cfg, settings_for(t, nullptr));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    const auto& hub = t.orchestrator();
+    caf::expected<orchestrator_actor> orchestrator{caf::error{}};
+    caf::expected<gateway_actor> gateway{caf::error{}};
+    for (int i = 0; i < 100 && !orchestrator; ++i) { // 10 s at most
+      gateway = connect_gateway(*sys, hub.host, hub.port, t.tls);
+      if (gateway)
+        orchestrator = lookup_orchestrator(*sys, *gateway);
+      if (!orchestrator)
+        std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE(orchestrator);
+    api = std::make_unique<client>(*sys, *orchestrator, std::make_shared<blob_store>(), 60s);
+    api->set_upstream(*gateway);
+  }
+
+  // Waits until `workers` workers and `validators` validators are alive.
+  bool wait_nodes(std::size_t workers, std::size_t validators) {
+    for (int i = 0; i < 150; ++i) { // 15 s at most
+      auto list = api->nodes();
+      if (list) {
+        std::size_t w = 0;
+        std::size_t v = 0;
+        for (const auto& n : *list) {
+          if (n.state == node_state::dead)
+            continue;
+          w += n.info.role == node_role::worker;
+          v += n.info.role == node_role::validator;
+        }
+        if (w >= workers && v >= validators)
+          return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a matmul across processes survives killed and frozen nodes", "[cluster]") {
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"},
+                              {"w1", "worker"},
+                              {"w2", "worker"},
+                              {"w3", "worker"},
+                              {"w4", "worker"},
+                              {"v1", "validator"},
+                              {"v2", "validator"}});
+  auto topo = load_topology(file);
+  REQUIRE(topo);
+  std::map<std::string, std::unique_ptr<test::process>> nodes;
+  for (auto name : {"hub", "w1", "w2", "w3", "v1", "v2"})
+    nodes[name] = start_node(dir, file, name);
+  submitter s{*topo};
+  REQUIRE(s.wait_nodes(3, 2));
+
+  auto a = compute::random_tensor({3000, 2000}, 11);
+  auto b = compute::random_tensor({2000, 1800}, 12);
+  auto expected = compute::multiply(a, b);
+  task_request req;
+  req.shards = 30;
+  auto ack = s.api->submit_matmul(a, b, req);
+  REQUIRE(ack);
+
+  // Once the task is under way: kill a worker and a validator, freeze another worker,
+  // and let a new worker join.
+  bool under_way = false;
+  for (int i = 0; i < 600 && !under_way; ++i) { // 30 s at most
+    auto r = s.api->status(ack->task_id);
+    REQUIRE(r);
+    under_way = r->shards_validated >= 2;
+    if (!under_way)
+      std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(under_way);
+  nodes["w1"]->signal(SIGKILL);
+  nodes["v1"]->signal(SIGKILL);
+  nodes["w2"]->signal(SIGSTOP);
+  nodes["w4"] = start_node(dir, file, "w4");
+
+  auto report = s.api->wait(ack->task_id, {}, 120s);
+  nodes["w2"]->signal(SIGCONT);
+  REQUIRE(report);
+  CHECK(report->state == task_state::done);
+  CHECK(report->shards_reissued > 0);
+  auto out = s.api->result(ack->task_id);
+  REQUIRE(out);
+  CHECK(compute::max_relative_difference(*out, expected) <= 1e-5);
+
+  auto list = s.api->nodes();
+  REQUIRE(list);
+  std::map<std::string, node_report> by_name;
+  for (const auto& n : *list)
+    by_name[n.info.name] = n;
+  CHECK(by_name["w1"].state == node_state::dead);
+  CHECK(by_name["v1"].state == node_state::dead);
+  CHECK(by_name["w4"].shards_done > 0); // joined mid-task and took shards
+
+  // A clean stop: every node still running exits on SIGTERM.
+  for (auto& [name, p] : nodes) {
+    p->signal(SIGTERM);
+  }
+  for (auto& [name, p] : nodes) {
+    INFO(name << ":\n" << p->output());
+    CHECK(p->wait_for(15s).has_value());
+  }
+}
+
+TEST_CASE("certificates from another CA are refused", "[tls]") {
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"}, {"w1", "worker"}});
+  auto topo = load_topology(file);
+  REQUIRE(topo);
+  auto hub = start_node(dir, file, "hub");
+  REQUIRE(hub->wait_output("listening", 10s));
+  // The same network, with every certificate from a rogue CA.
+  std::string text;
+  {
+    std::ifstream in{file};
+    text.assign(std::istreambuf_iterator<char>{in}, {});
+  }
+  for (std::size_t at; (at = text.find("certs/ca")) != std::string::npos;)
+    text.replace(at, 8, "rogue/ca");
+  {
+    std::ofstream out{dir.file("rogue.yaml")};
+    out << text;
+  }
+  test::process certs{{node_binary(), "certs", dir.file("rogue.yaml")}, dir.file("rc.log")};
+  REQUIRE(certs.wait_for(20s) == 0);
+
+  // A rogue shell cannot attach.
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  test::process rogue_shell{{shell, "--topology", dir.file("rogue.yaml"), "-c", "nodes"},
+                            dir.file("rogue-shell.log")};
+  auto status = rogue_shell.wait_for(30s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 1);
+  CHECK_THAT(rogue_shell.output(), Catch::Contains("cannot attach"));
+
+  // A rogue worker never joins, while an honest one does.
+  auto rogue = start_node(dir, dir.file("rogue.yaml"), "w1");
+  REQUIRE(rogue->wait_output("waiting for the orchestrator", 10s));
+  submitter s{*topo};
+  auto list = s.api->nodes();
+  REQUIRE(list);
+  for (const auto& n : *list)
+    CHECK(n.info.role != node_role::worker);
+  rogue->signal(SIGTERM);
+  REQUIRE(rogue->wait_for(10s));
+  auto honest = start_node(dir, file, "w1");
+  CHECK(honest->wait_output("joined the orchestrator", 10s));
+}
+
+TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"},
+                              {"w1", "worker"},
+                              {"v1", "validator"}});
+  test::process up{{node_binary(), "up", file}, dir.file("up.log")};
+  for (auto name : {"w1", "v1"})
+    REQUIRE(up.wait_output(std::string{name} + ": joined the orchestrator", 15s));
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  test::process run{{shell, "--topology", file, "-c", "submit matmul --m 200 --k 100 --n 50",
+                     "-c", "nodes"},
+                    dir.file("shell.log")};
+  auto status = run.wait_for(60s);
+  REQUIRE(status);
+  INFO(run.output());
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK_THAT(run.output(), Catch::Contains("done"));
+
+  // Every child's pid, from "up: started NAME (pid P)".
+  std::vector<pid_t> children;
+  auto log = up.output();
+  for (std::size_t at = 0; (at = log.find("(pid ", at)) != std::string::npos; ++at)
+    children.push_back(static_cast<pid_t>(std::stol(log.substr(at + 5))));
+  REQUIRE(children.size() == 3);
+  up.signal(SIGTERM);
+  auto up_status = up.wait_for(20s);
+  REQUIRE(up_status);
+  CHECK(WEXITSTATUS(*up_status) == 0);
+  for (auto pid : children)
+    CHECK(::kill(pid, 0) == -1); // gone and reaped
+}
