@@ -12,12 +12,13 @@ using self_pointer = orchestrator_actor::stateful_pointer<orchestrator_state>;
 // partial outputs of tasks that failed.
 void dispatch(self_pointer self) {
   auto& st = self->state;
+  auto failed = st.table.take_failed();
   if (!st.aggregator)
     return; // shards wait until an aggregator can take their results
   for (auto& d : st.table.schedule(clock_type::now()))
     self->send(st.workers.at(d.worker), assign_atom::value, wire::encode(d.shard),
                st.validators.at(d.validator), st.aggregator);
-  for (auto task_id : st.table.take_failed())
+  for (auto task_id : failed)
     self->send(st.aggregator, drop_atom::value, task_id);
 }
 
@@ -128,8 +129,8 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       st.table.on_output(*task_id, clock_type::now());
     },
     [self](tick_atom) {
-      if (self->state.table.expire(clock_type::now()) > 0)
-        dispatch(self);
+      self->state.table.expire(clock_type::now());
+      dispatch(self); // re-issued shards, and the partial outputs of timed-out tasks
       self->delayed_send(self, orchestrator_tick, tick_atom::value);
     },
   };

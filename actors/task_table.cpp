@@ -140,57 +140,83 @@ std::optional<node_id> task_table::pick_validator(node_id worker) const {
   return best;
 }
 
+std::optional<shard_dispatch> task_table::place_one(task_entry& task,
+                                                    clock_type::time_point now) {
+  auto shard = std::find_if(task.shards.begin(), task.shards.end(), [](auto& s) {
+    return s.state == shard_state::pending;
+  });
+  if (shard == task.shards.end())
+    return std::nullopt;
+  auto worker = pick_worker(*shard);
+  if (!worker) {
+    // Fail only when no worker that has not failed this shard could ever take it.
+    bool any_eligible = false;
+    for (node_id id = 0; id < nodes_.size(); ++id)
+      any_eligible |= nodes_[id].alive && nodes_[id].info.role == node_role::worker
+                      && !shard->failed_on.contains(id);
+    if (!any_eligible && !shard->failed_on.empty() && alive_workers() > 0)
+      finish(task, task_state::failed,
+             "shard " + std::to_string(shard->range.id)
+               + " was rejected on every available worker",
+             now);
+    return std::nullopt;
+  }
+  auto validator = pick_validator(*worker);
+  if (!validator)
+    return std::nullopt;
+  ++shard->attempts;
+  shard->state = shard_state::in_flight;
+  shard->running[shard->attempts] = {*worker, *validator};
+  shard->deadline = now + limits_.shard_deadline;
+  ++nodes_[*worker].in_flight;
+  ++nodes_[*validator].in_flight;
+  task.state = task_state::running;
+  shard_task st;
+  st.task_id = task.id;
+  st.shard_id = shard->range.id;
+  st.attempt = shard->attempts;
+  st.shard_count = static_cast<uint32_t>(task.shards.size());
+  st.row_begin = shard->range.row_begin;
+  st.row_end = shard->range.row_end;
+  st.tolerance = task.request.tolerance;
+  st.verify_rounds = task.request.verify_rounds;
+  st.workload = task.request.workload;
+  st.matmul = task.request.matmul;
+  return shard_dispatch{task.id, std::move(st), *worker, *validator};
+}
+
 std::vector<shard_dispatch> task_table::schedule(clock_type::time_point now) {
   std::vector<shard_dispatch> out;
-  // Round-robin across running tasks, oldest first, one shard per task per pass.
+  // Weighted round-robin across open tasks, oldest first: per pass, each task places
+  // shards in proportion to its weight, its --priority or else its remaining shards.
+  auto weight = [](const task_entry& t) -> double {
+    if (t.request.priority > 0)
+      return t.request.priority;
+    return static_cast<double>(t.shards.size() - t.validated);
+  };
+  std::vector<task_entry*> open;
+  double lightest = 0;
+  for (auto& [task_id, task] : tasks_) {
+    if (task.state != task_state::planned && task.state != task_state::running)
+      continue;
+    open.push_back(&task);
+    auto w = std::max(1.0, weight(task));
+    lightest = lightest == 0 ? w : std::min(lightest, w);
+  }
   bool progress = true;
   while (progress) {
     progress = false;
-    for (auto& [task_id, task] : tasks_) {
-      if (task.state != task_state::planned && task.state != task_state::running)
-        continue;
-      auto shard = std::find_if(task.shards.begin(), task.shards.end(), [](auto& s) {
-        return s.state == shard_state::pending;
-      });
-      if (shard == task.shards.end())
-        continue;
-      auto worker = pick_worker(*shard);
-      if (!worker) {
-        // Fail only when no worker that has not failed this shard could ever take it.
-        bool any_eligible = false;
-        for (node_id id = 0; id < nodes_.size(); ++id)
-          any_eligible |= nodes_[id].alive && nodes_[id].info.role == node_role::worker
-                          && !shard->failed_on.contains(id);
-        if (!any_eligible && !shard->failed_on.empty() && alive_workers() > 0)
-          finish(task, task_state::failed,
-                 "shard " + std::to_string(shard->range.id)
-                   + " was rejected on every available worker",
-                 now);
-        continue;
+    for (auto* task : open) {
+      auto quota = std::clamp(std::lround(weight(*task) / lightest), 1L, 64L);
+      for (long i = 0; i < quota; ++i) {
+        if (task->state != task_state::planned && task->state != task_state::running)
+          break;
+        auto d = place_one(*task, now);
+        if (!d)
+          break;
+        out.push_back(std::move(*d));
+        progress = true;
       }
-      auto validator = pick_validator(*worker);
-      if (!validator)
-        continue;
-      ++shard->attempts;
-      shard->state = shard_state::in_flight;
-      shard->running[shard->attempts] = {*worker, *validator};
-      shard->deadline = now + limits_.shard_deadline;
-      ++nodes_[*worker].in_flight;
-      ++nodes_[*validator].in_flight;
-      task.state = task_state::running;
-      shard_task st;
-      st.task_id = task.id;
-      st.shard_id = shard->range.id;
-      st.attempt = shard->attempts;
-      st.shard_count = static_cast<uint32_t>(task.shards.size());
-      st.row_begin = shard->range.row_begin;
-      st.row_end = shard->range.row_end;
-      st.tolerance = task.request.tolerance;
-      st.verify_rounds = task.request.verify_rounds;
-      st.workload = task.request.workload;
-      st.matmul = task.request.matmul;
-      out.push_back({task.id, std::move(st), *worker, *validator});
-      progress = true;
     }
   }
   return out;
@@ -254,6 +280,18 @@ verdict_effect task_table::on_verdict(const verdict_info& v) {
 std::size_t task_table::expire(clock_type::time_point now) {
   std::size_t count = 0;
   for (auto& [task_id, task] : tasks_) {
+    auto limit = std::chrono::seconds{task.request.timeout_s};
+    if ((task.state == task_state::running || task.state == task_state::planned)
+        && task.request.timeout_s > 0 && now - task.started >= limit) {
+      auto waiting = waiting_reason();
+      finish(task, task_state::failed,
+             "timed out after " + std::to_string(task.request.timeout_s) + " s with "
+               + std::to_string(task.validated) + " of "
+               + std::to_string(task.shards.size()) + " shards validated"
+               + (waiting.empty() ? "" : " (" + waiting + ")"),
+             now);
+      continue;
+    }
     if (task.state != task_state::running)
       continue;
     for (auto& shard : task.shards) {

@@ -69,13 +69,15 @@ public:
   /// Plans and queues a task. Checks the request (shapes, limits) first.
   caf::expected<task_ack> add_task(const task_request& req, clock_type::time_point now);
 
-  /// Fills every worker's window with queued shards, across tasks round-robin.
+  /// Fills every worker's window with queued shards, across tasks by weighted
+  /// round-robin (a task's priority, else its remaining shards).
   std::vector<shard_dispatch> schedule(clock_type::time_point now);
 
   /// Applies a validator's verdict. On task_failed, failed_task() says which.
   verdict_effect on_verdict(const verdict_info& v);
 
-  /// Re-queues shards past their deadline; returns how many.
+  /// Re-queues shards past their deadline and fails tasks past their time-out; returns
+  /// how many shards it re-queued.
   std::size_t expire(clock_type::time_point now);
 
   /// The aggregator holding the partial outputs was lost: every validated shard of a
@@ -138,6 +140,7 @@ private:
     uint32_t rejected = 0;
   };
 
+  std::optional<shard_dispatch> place_one(task_entry& task, clock_type::time_point now);
   std::optional<node_id> pick_worker(const shard_entry& shard) const;
   std::optional<node_id> pick_validator(node_id worker) const;
   void release(node_id node);

@@ -259,6 +259,8 @@ task_submission encode(const task_request& x) {
   out.setVerifyRounds(x.verify_rounds);
   out.setTolerance(x.tolerance);
   out.setMaxAttempts(x.max_attempts);
+  out.setPriority(x.priority);
+  out.setTimeoutSeconds(x.timeout_s);
   out.setWorkload(static_cast<schema::Workload>(x.workload));
   set_operands(out.initMatmul(), x.matmul);
   return task_submission{builder};
@@ -279,6 +281,8 @@ caf::expected<task_request> decode(const task_submission& x) {
     out.verify_rounds = in.getVerifyRounds();
     out.tolerance = in.getTolerance();
     out.max_attempts = in.getMaxAttempts();
+    out.priority = in.getPriority();
+    out.timeout_s = in.getTimeoutSeconds();
     out.workload = *kind;
     out.matmul = std::move(*operands);
     return out;

@@ -41,6 +41,8 @@ struct TaskSubmission {
   maxAttempts @5 :UInt32;     # per shard, before the task fails; 0: the default
   workload @6 :Workload;
   matmul @7 :MatmulOperands;  # when workload is matmul
+  priority @8 :UInt32;        # share of the workers against other tasks; 0: by remaining work
+  timeoutSeconds @9 :UInt32;  # fail the task if not done by then; 0: never
 }
 
 struct TaskAccepted {

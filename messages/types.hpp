@@ -50,6 +50,8 @@ struct task_request {
   uint32_t verify_rounds = 0; // 0: the workload's default
   double tolerance = 0;       // 0: the workload's default
   uint32_t max_attempts = 0;  // 0: the orchestrator's default
+  uint32_t priority = 0;      // share of the workers; 0: in proportion to remaining work
+  uint32_t timeout_s = 0;     // fail if not done by then; 0: never
   workload_kind workload = workload_kind::matmul;
   matmul_operands matmul;
 };

@@ -28,11 +28,13 @@ const std::vector<command_spec>& specs() {
   static const std::vector<command_spec> all{
     {"submit matmul",
      {"a", "b", "m", "k", "n", "seed", "shards", "out", "rounds", "tolerance", "attempts",
-      "label"},
+      "label", "priority", "timeout"},
      {"detach"},
      "submit matmul --a A.npy --b B.npy [--out C.npy] [--shards N] [--detach]\n"
      "submit matmul --m M --k K --n N [--seed S] ...   (random operands)\n"
-     "    options: --rounds R (Freivalds rounds), --tolerance T, --attempts N, --label L"},
+     "    options: --rounds R (Freivalds rounds), --tolerance T, --attempts N, --label L,\n"
+     "             --priority P (share of the workers against other tasks),\n"
+     "             --timeout SECONDS (fail the task if not done by then)"},
     {"status", {}, {}, "status [TASK]          one task in detail, or every task"},
     {"tasks", {}, {}, "tasks                  every task, a line each"},
     {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
@@ -307,12 +309,16 @@ caf::error session::submit(const command_line& cmd) {
   auto shards = flag_uint(cmd, "shards", 0, 1 << 20);
   auto rounds = flag_uint(cmd, "rounds", 0, 64);
   auto attempts = flag_uint(cmd, "attempts", 0, 100);
-  for (auto* x : {&shards, &rounds, &attempts})
+  auto priority = flag_uint(cmd, "priority", 0, 1000);
+  auto timeout = flag_uint(cmd, "timeout", 0, 7 * 24 * 3600);
+  for (auto* x : {&shards, &rounds, &attempts, &priority, &timeout})
     if (!*x)
       return prefix(x->error());
   req.shards = static_cast<uint32_t>(*shards);
   req.verify_rounds = static_cast<uint32_t>(*rounds);
   req.max_attempts = static_cast<uint32_t>(*attempts);
+  req.priority = static_cast<uint32_t>(*priority);
+  req.timeout_s = static_cast<uint32_t>(*timeout);
   if (auto i = cmd.flags.find("tolerance"); i != cmd.flags.end()) {
     char* end = nullptr;
     req.tolerance = std::strtod(i->second.c_str(), &end);

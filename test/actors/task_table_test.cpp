@@ -164,3 +164,52 @@ TEST_CASE("bad requests are refused before anything is queued", "[actors][table]
   CHECK_FALSE(table.add_task(bad, clock_type::now()));
   CHECK(table.reports(clock_type::now()).empty());
 }
+
+TEST_CASE("tasks share the workers by priority, else by remaining work", "[actors][table]") {
+  auto count_for = [](const std::vector<shard_dispatch>& sent, uint64_t task) {
+    return std::count_if(sent.begin(), sent.end(), [&](auto& d) { return d.task_id == task; });
+  };
+  auto now = clock_type::now();
+  SECTION("by priority") {
+    task_table table{{5, 8, std::chrono::seconds{60}}};
+    table.add_node(worker("w1"));
+    table.add_node(validator("v1"));
+    auto low = matmul_request(400, 20);
+    low.priority = 1;
+    auto high = matmul_request(400, 20);
+    high.priority = 3;
+    auto a = table.add_task(low, now).value();
+    auto b = table.add_task(high, now).value();
+    auto sent = table.schedule(now); // one worker, a window of 8
+    REQUIRE(sent.size() == 8);
+    CHECK(count_for(sent, a.task_id) == 2);
+    CHECK(count_for(sent, b.task_id) == 6);
+  }
+  SECTION("by remaining shards") {
+    task_table table{{5, 6, std::chrono::seconds{60}}};
+    table.add_node(worker("w1"));
+    table.add_node(validator("v1"));
+    auto small = table.add_task(matmul_request(100, 5), now).value();
+    auto large = table.add_task(matmul_request(400, 10), now).value();
+    auto sent = table.schedule(now);
+    REQUIRE(sent.size() == 6);
+    CHECK(count_for(sent, small.task_id) == 2);
+    CHECK(count_for(sent, large.task_id) == 4);
+  }
+}
+
+TEST_CASE("a task past its time-out fails with what it waited for", "[actors][table]") {
+  task_table table;
+  auto now = clock_type::now();
+  auto req = matmul_request(100, 4);
+  req.timeout_s = 5;
+  auto ack = table.add_task(req, now).value();
+  table.expire(now + std::chrono::seconds{4});
+  CHECK(table.report(ack.task_id, now)->state == task_state::planned);
+  table.expire(now + std::chrono::seconds{5});
+  auto r = table.report(ack.task_id, now);
+  CHECK(r->state == task_state::failed);
+  CHECK(r->reason == "timed out after 5 s with 0 of 4 shards validated (waiting for a worker "
+                     "to join)");
+  CHECK(table.take_failed() == std::vector<uint64_t>{ack.task_id});
+}
