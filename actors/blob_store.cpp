@@ -32,6 +32,11 @@ blob_ref blob_store::put(compute::tensor x) {
   return ref;
 }
 
+std::size_t blob_store::size() const {
+  std::lock_guard guard{mtx_};
+  return blobs_.size();
+}
+
 void blob_store::set_source(source_fn source) {
   std::lock_guard guard{mtx_};
   source_ = std::move(source);

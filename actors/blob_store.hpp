@@ -38,6 +38,9 @@ public:
   /// differs from what the reference claims. Blocks while it fetches.
   caf::expected<blob> get(const blob_ref& ref);
 
+  /// How many blobs the store holds.
+  std::size_t size() const;
+
   /// The blob id: SHA-256 over the SHA-256 digests of the raw values' 1 MiB chunks,
   /// computed in parallel.
   static chain::digest id_of(const compute::tensor& x);

@@ -149,6 +149,7 @@ caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     stop_roles(self, msg.reason);
+    self->system().registry().erase(self->id()); // it sent requests to other nodes
     self->quit(msg.reason);
   });
   self->send(self, reconnect_atom::value);
