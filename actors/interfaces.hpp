@@ -39,6 +39,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using store_atom = caf::atom_constant<caf::atom("store")>;
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 
 /// Merges validated shard results into a task's output; forgets a task on drop.
 using aggregator_actor = caf::typed_actor<
@@ -61,9 +62,10 @@ using orchestrator_actor = caf::typed_actor<
   caf::replies_to<tasks_atom>::with<wire::task_list>,
   caf::replies_to<nodes_atom>::with<wire::node_list>,
   caf::replies_to<result_atom, uint64_t>::with<wire::final_output>,
-  caf::reacts_to<join_atom, wire::node_announcement, worker_actor>,
-  caf::reacts_to<join_atom, wire::node_announcement, validator_actor>,
-  caf::reacts_to<join_atom, wire::node_announcement, aggregator_actor>,
+  caf::replies_to<challenge_atom>::with<wire::challenge>,
+  caf::replies_to<join_atom, wire::node_announcement, worker_actor>::with<uint32_t>,
+  caf::replies_to<join_atom, wire::node_announcement, validator_actor>::with<uint32_t>,
+  caf::replies_to<join_atom, wire::node_announcement, aggregator_actor>::with<uint32_t>,
   caf::reacts_to<verdict_atom, wire::verdict>,
   caf::reacts_to<output_atom, wire::final_output>,
   caf::reacts_to<tick_atom>>;

@@ -30,7 +30,7 @@ caf::error check(const embedded_options& opts) {
 embedded_network start_embedded(caf::actor_system& sys, const embedded_options& opts) {
   embedded_network net;
   net.store = std::make_shared<blob_store>();
-  net.orchestrator = sys.spawn(orchestrator, opts.limits);
+  net.orchestrator = sys.spawn(orchestrator, opts.limits, std::vector<member>{});
   net.aggregator = sys.spawn(aggregator, net.orchestrator);
   caf::anon_send(net.orchestrator, join_atom::value,
                  wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),

@@ -24,6 +24,7 @@ using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 
 constexpr std::chrono::seconds rejoin_interval{1};
 constexpr std::chrono::seconds lookup_timeout{10};
+constexpr std::chrono::seconds join_timeout{10};
 constexpr std::chrono::minutes fetch_timeout{5};
 
 struct agent_state {
@@ -45,14 +46,33 @@ void say(agent_pointer self, const std::string& line) {
   caf::aout(self) << self->state.opts.spec.name << ": " << line << "\n";
 }
 
-// Spawns this node's roles for `orchestrator` (reached through `gateway`, null on the
-// orchestrator's own node) and joins them to it.
-void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor gateway) {
+// Joins one role, proving the node's key when it has one; says so if refused.
+template <class Handle>
+void join(agent_pointer self, node_info info, const Handle& handle,
+          const std::vector<uint8_t>& nonce) {
+  auto& st = self->state;
+  if (st.opts.key) {
+    const auto& key = st.opts.key->public_bytes();
+    info.public_key.assign(key.begin(), key.end());
+    info.nonce = nonce;
+    auto sig = st.opts.key->sign(wire::join_statement(info));
+    info.signature.assign(sig.begin(), sig.end());
+  }
+  auto role = to_string(info.role);
+  self->request(st.orchestrator, join_timeout, join_atom::value, wire::encode(info), handle)
+    .then([self, role](uint32_t) { say(self, "joined as " + role); },
+          [self, role](const caf::error& err) {
+            say(self, "the orchestrator did not take it as " + role + ": " + describe(err));
+          });
+  st.roles.push_back(caf::actor_cast<caf::actor>(handle));
+}
+
+// Spawns this node's roles and joins them; `gateway` is null on the orchestrator's node.
+void spawn_roles(agent_pointer self, const gateway_actor& gateway,
+                 const std::vector<uint8_t>& nonce) {
   auto& st = self->state;
   auto& sys = self->system();
   const auto& spec = st.opts.spec;
-  st.orchestrator = orchestrator;
-  st.last_problem.clear();
   uint64_t seed = std::hash<std::string>{}(spec.name);
   for (auto role : spec.roles) {
     switch (role) {
@@ -62,32 +82,48 @@ void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor g
         info.device = spec.device == "cpu" || spec.device == "auto" ? info.device : spec.device;
         if (spec.threads > 0)
           info.threads = spec.threads;
-        auto h = spawn_worker(sys, std::move(cfg));
-        self->send(orchestrator, join_atom::value, wire::encode(info), h);
-        st.roles.push_back(caf::actor_cast<caf::actor>(h));
+        join(self, std::move(info), spawn_worker(sys, std::move(cfg)), nonce);
         break;
       }
       case node_role::validator: {
-        validator_config cfg{spec.name, st.store, orchestrator};
+        validator_config cfg{spec.name, st.store, st.orchestrator};
         auto info = describe_validator(cfg);
-        auto h = spawn_validator(sys, std::move(cfg));
-        self->send(orchestrator, join_atom::value, wire::encode(info), h);
-        st.roles.push_back(caf::actor_cast<caf::actor>(h));
+        join(self, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
         break;
       }
-      case node_role::aggregator: {
-        auto h = sys.spawn(aggregator, orchestrator);
-        self->send(orchestrator, join_atom::value,
-                   wire::encode(node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0}), h);
-        st.roles.push_back(caf::actor_cast<caf::actor>(h));
+      case node_role::aggregator:
+        join(self, node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0},
+             sys.spawn(aggregator, st.orchestrator), nonce);
         break;
-      }
       case node_role::orchestrator: // spawned by node::start
       case node_role::ledger:       // not yet a role of its own
         break;
     }
   }
+}
+
+// Takes `orchestrator` as this node's, and joins the roles to it (after a challenge when
+// the node has a key).
+void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor gateway) {
+  auto& st = self->state;
+  st.orchestrator = orchestrator;
+  st.last_problem.clear();
   self->monitor(orchestrator);
+  if (!st.opts.key) {
+    spawn_roles(self, gateway, {});
+    return;
+  }
+  self->request(orchestrator, join_timeout, challenge_atom::value)
+    .then(
+      [self, gateway](const wire::challenge& msg) {
+        auto nonce = wire::decode(msg);
+        if (!nonce) {
+          say(self, "malformed challenge: " + describe(nonce.error()));
+          return;
+        }
+        spawn_roles(self, gateway, *nonce);
+      },
+      [self](const caf::error& err) { say(self, "no challenge: " + describe(err)); });
 }
 
 // Stops the roles. CAF's registry keeps every actor whose handle went to another node
@@ -127,7 +163,7 @@ void connect(agent_pointer self) {
       [self, gw = *gw](const orchestrator_actor& orchestrator) {
         self->state.store->set_source(fetch_from(self->system(), gw));
         attach(self, orchestrator, gw);
-        say(self, "joined the orchestrator at " + self->state.opts.orchestrator_host + ":"
+        say(self, "reached the orchestrator at " + self->state.opts.orchestrator_host + ":"
                     + std::to_string(self->state.opts.orchestrator_port));
       },
       [retry](const caf::error& err) { retry(describe(err)); });
@@ -239,7 +275,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_op
   std::unique_ptr<node> n{new node};
   n->store_ = std::make_shared<blob_store>();
   if (opts.spec.has(node_role::orchestrator))
-    n->orchestrator_ = sys.spawn(nexus::orchestrator, opts.limits);
+    n->orchestrator_ = sys.spawn(nexus::orchestrator, opts.limits, opts.members);
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_);
   const char* bind = opts.spec.host.c_str();
   auto port = opts.tls ? caf::openssl::publish(n->gateway_, opts.spec.port, bind, true)

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -22,6 +23,7 @@
 
 #include "actors/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/orchestrator.hpp"
 #include "actors/topology.hpp"
 
 namespace nexus {
@@ -58,6 +60,8 @@ struct node_options {
   std::string orchestrator_host; // where to join; unused on the orchestrator's node
   uint16_t orchestrator_port = 0;
   scheduler_limits limits;       // the orchestrator's, on its node
+  std::vector<member> members;   // the orchestrator admits only these (empty: anyone)
+  std::optional<chain::node_key> key; // proves this node's name when it joins
   bool tls = false;
 };
 

@@ -1,6 +1,9 @@
 #include "actors/orchestrator.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
+#include <openssl/rand.h>
 
 namespace nexus {
 
@@ -22,6 +25,44 @@ void dispatch(self_pointer self) {
     self->send(st.aggregator, drop_atom::value, task_id);
 }
 
+constexpr std::chrono::seconds challenge_lifetime{60};
+
+// Checks that a joining node is a member of the topology, in a role it may take, and
+// proves its key by a signature over a challenge this orchestrator issued.
+caf::error check_membership(self_pointer self, const node_info& info) {
+  auto& st = self->state;
+  auto refuse = [&](const std::string& why) {
+    caf::aout(self) << "orchestrator: refused " << info.name << " as " << to_string(info.role)
+                    << ": " << why << "\n";
+    return make_error(errc::rejected, "join refused: " + why);
+  };
+  if (st.members.empty() && info.public_key.empty())
+    return caf::none;
+  if (info.public_key.size() != 32 || info.signature.size() != 64)
+    return refuse("the network requires a node key and a signed challenge");
+  auto challenge = st.challenges.find(info.nonce);
+  if (challenge == st.challenges.end() || challenge->second < clock_type::now())
+    return refuse("unknown or expired challenge");
+  chain::public_key key{};
+  chain::signature sig{};
+  std::copy(info.public_key.begin(), info.public_key.end(), key.begin());
+  std::copy(info.signature.begin(), info.signature.end(), sig.begin());
+  if (!chain::verify(key, wire::join_statement(info), sig))
+    return refuse("the signature does not match the node key");
+  if (st.members.empty())
+    return caf::none;
+  auto m = st.members.find(info.name);
+  if (m == st.members.end())
+    return refuse("no node of that name in the topology");
+  if (m->second.key != key)
+    return refuse("its key " + chain::to_hex(key).substr(0, 16)
+                  + "... is not the one the topology lists");
+  if (std::find(m->second.roles.begin(), m->second.roles.end(), info.role)
+      == m->second.roles.end())
+    return refuse("the topology does not give it that role");
+  return caf::none;
+}
+
 // Registers a node that joined and watches it: its death re-queues its shards.
 template <class Handle>
 caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& msg,
@@ -33,6 +74,8 @@ caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& m
     return make_error(errc::invalid_input, "node " + info->name + " joined as "
                                              + to_string(info->role) + " through the "
                                              + to_string(expected) + " interface");
+  if (auto err = check_membership(self, *info))
+    return err;
   auto id = self->state.table.add_node(*info);
   self->state.node_of[handle.address()] = id;
   self->monitor(handle);
@@ -41,8 +84,11 @@ caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& m
 
 } // namespace
 
-orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limits limits) {
+orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limits limits,
+                                               std::vector<member> members) {
   self->state.table = task_table{limits};
+  for (auto& m : members)
+    self->state.members[m.name] = std::move(m);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.node_of.find(msg.source);
@@ -92,23 +138,41 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       return make_error(errc::unavailable, "task " + std::to_string(task_id) + " is "
                                              + to_string(report->state));
     },
-    [self](join_atom, const wire::node_announcement& msg, const worker_actor& handle) {
-      if (auto id = admit(self, msg, handle, node_role::worker)) {
-        self->state.workers[*id] = handle;
-        dispatch(self);
-      }
+    [self](challenge_atom) {
+      auto& st = self->state;
+      auto now = clock_type::now();
+      std::erase_if(st.challenges, [now](auto& kv) { return kv.second < now; });
+      std::vector<uint8_t> nonce(32);
+      RAND_bytes(nonce.data(), static_cast<int>(nonce.size()));
+      st.challenges[nonce] = now + challenge_lifetime;
+      return wire::encode_challenge(nonce);
     },
-    [self](join_atom, const wire::node_announcement& msg, const validator_actor& handle) {
-      if (auto id = admit(self, msg, handle, node_role::validator)) {
-        self->state.validators[*id] = handle;
-        dispatch(self);
-      }
+    [self](join_atom, const wire::node_announcement& msg,
+           const worker_actor& handle) -> caf::result<uint32_t> {
+      auto id = admit(self, msg, handle, node_role::worker);
+      if (!id)
+        return id.error();
+      self->state.workers[*id] = handle;
+      dispatch(self);
+      return *id;
     },
-    [self](join_atom, const wire::node_announcement& msg, const aggregator_actor& handle) {
-      if (admit(self, msg, handle, node_role::aggregator)) {
-        self->state.aggregator = handle;
-        dispatch(self);
-      }
+    [self](join_atom, const wire::node_announcement& msg,
+           const validator_actor& handle) -> caf::result<uint32_t> {
+      auto id = admit(self, msg, handle, node_role::validator);
+      if (!id)
+        return id.error();
+      self->state.validators[*id] = handle;
+      dispatch(self);
+      return *id;
+    },
+    [self](join_atom, const wire::node_announcement& msg,
+           const aggregator_actor& handle) -> caf::result<uint32_t> {
+      auto id = admit(self, msg, handle, node_role::aggregator);
+      if (!id)
+        return id.error();
+      self->state.aggregator = handle;
+      dispatch(self);
+      return *id;
     },
     [self](verdict_atom, const wire::verdict& msg) {
       auto v = wire::decode(msg);

@@ -10,16 +10,27 @@
 
 #include <chrono>
 #include <map>
+#include <string>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/interfaces.hpp"
 #include "actors/task_table.hpp"
+#include "chain/identity.hpp"
 
 namespace nexus {
 
 /// How often the orchestrator looks for shards past their deadline.
 constexpr std::chrono::milliseconds orchestrator_tick{500};
+
+/// A node the topology admits: its key and the roles it may take. An orchestrator given
+/// members admits only them, each proving its key by signing a fresh challenge.
+struct member {
+  std::string name;
+  chain::public_key key{};
+  std::vector<node_role> roles;
+};
 
 struct orchestrator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
@@ -31,11 +42,13 @@ struct orchestrator_state {
   std::map<node_id, validator_actor> validators;
   std::map<caf::actor_addr, node_id> node_of;
   std::map<uint64_t, wire::final_output> outputs; // finished tasks
+  std::map<std::string, member> members;          // empty: anyone with a certificate
+  std::map<std::vector<uint8_t>, clock_type::time_point> challenges; // nonce -> expiry
   static inline const char* name = "nexus.orchestrator";
 };
 
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
-             scheduler_limits limits);
+             scheduler_limits limits, std::vector<member> members);
 
 } // namespace nexus

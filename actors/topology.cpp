@@ -118,6 +118,12 @@ public:
                     + std::to_string(count(node_role::orchestrator)) + ")");
     if (count(node_role::aggregator) == 0)
       fail(nodes, "nodes: no node has the aggregator role");
+    auto keyed = std::count_if(t.nodes.begin(), t.nodes.end(), [](auto& n) { return !n.key.empty(); });
+    if (keyed > 0 && keyed < static_cast<long>(t.nodes.size()))
+      for (std::size_t i = 0; i < t.nodes.size(); ++i)
+        if (t.nodes[i].key.empty())
+          fail(nodes[i], "node \"" + t.nodes[i].name
+                           + "\": missing \"key\" (the other nodes list theirs)");
     return t;
   }
 
@@ -190,7 +196,7 @@ private:
     if (!std::all_of(spec.name.begin(), spec.name.end(),
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }))
       fail(n["name"], ctx + "a name has only letters, digits, '-' and '_'");
-    keys(n, {"name", "host", "port", "roles", "resources", "data", "tls", "fault"}, ctx);
+    keys(n, {"name", "host", "port", "roles", "resources", "data", "tls", "fault", "key"}, ctx);
     if (n["host"])
       spec.host = text(n["host"], ctx + "host: ");
     spec.port = static_cast<uint16_t>(number(required(n, "port", ctx), 1, 65535));
@@ -230,6 +236,14 @@ private:
     } else if (tls) {
       fail(n, ctx + "missing \"tls\" (cert and key), required when the network uses TLS");
     }
+    if (auto k = n["key"]) {
+      spec.key = text(k, ctx + "key: ");
+      if (spec.key.size() == 64 && std::all_of(spec.key.begin(), spec.key.end(), ::isxdigit)) {
+        // the key itself
+      } else {
+        spec.key = file(k);
+      }
+    }
     if (auto f = n["fault"]) {
       auto what = text(f, ctx + "fault: ");
       if (what != "corrupt" && what != "none")
@@ -263,6 +277,33 @@ caf::expected<topology> parse_topology(const std::string& text, const std::strin
   } catch (const YAML::Exception& e) {
     return located(path, e.mark, e.msg);
   }
+}
+
+caf::expected<chain::public_key> listed_key(const node_spec& spec) {
+  if (spec.key.size() == 64 && std::all_of(spec.key.begin(), spec.key.end(), ::isxdigit))
+    return chain::public_key_from_hex(spec.key);
+  std::ifstream in{spec.key};
+  std::string hex;
+  if (!in || !(in >> hex))
+    return make_error(errc::not_found, "node \"" + spec.name + "\": cannot read its key file "
+                                         + spec.key + " (nexus-node certs creates it)");
+  auto key = chain::public_key_from_hex(hex);
+  if (!key)
+    return make_error(errc::invalid_input, spec.key + ": " + describe(key.error()));
+  return key;
+}
+
+caf::expected<std::vector<member>> members_of(const topology& t) {
+  std::vector<member> out;
+  for (const auto& n : t.nodes) {
+    if (n.key.empty())
+      continue;
+    auto key = listed_key(n);
+    if (!key)
+      return key.error();
+    out.push_back({n.name, *key, n.roles});
+  }
+  return out;
 }
 
 caf::expected<topology> load_topology(const std::string& path) {

@@ -14,6 +14,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/orchestrator.hpp"
 #include "actors/task_table.hpp"
 #include "actors/worker.hpp"
 #include "messages/types.hpp"
@@ -35,6 +36,7 @@ struct node_spec {
   std::string data_dir;
   tls_files tls;              // empty without TLS
   worker_fault fault = worker_fault::none; // for tests and demonstrations
+  std::string key;            // its Ed25519 public key: 64 hex digits, or a file of them
 
   bool has(node_role r) const;
 };
@@ -61,6 +63,13 @@ struct topology {
   /// The node that runs the orchestrator (a valid topology has exactly one).
   const node_spec& orchestrator() const;
 };
+
+/// The public key a node entry lists (read from its file if it names one).
+caf::expected<chain::public_key> listed_key(const node_spec& spec);
+
+/// Every node the topology admits with its key and roles, for the orchestrator; empty
+/// when the topology lists no keys (then any node with a certificate may join).
+caf::expected<std::vector<member>> members_of(const topology& t);
 
 /// Reads and checks a topology file.
 caf::expected<topology> load_topology(const std::string& path);

@@ -67,6 +67,7 @@ NEXUS_ENVELOPE_NAME(node_announcement)
 NEXUS_ENVELOPE_NAME(node_list)
 NEXUS_ENVELOPE_NAME(blob_name)
 NEXUS_ENVELOPE_NAME(blob)
+NEXUS_ENVELOPE_NAME(challenge)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -82,6 +83,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<node_list>(node_list::type_name());
   cfg.add_message_type<blob_name>(blob_name::type_name());
   cfg.add_message_type<blob>(blob::type_name());
+  cfg.add_message_type<challenge>(challenge::type_name());
 }
 
 namespace {
@@ -233,6 +235,9 @@ void set_node(schema::NodeInfo::Builder out, const node_info& x) {
   out.setThreads(x.threads);
   out.setGflops(x.gflops);
   out.setSlots(x.slots);
+  out.setPublicKey(capnp::Data::Reader{x.public_key.data(), x.public_key.size()});
+  out.setNonce(capnp::Data::Reader{x.nonce.data(), x.nonce.size()});
+  out.setSignature(capnp::Data::Reader{x.signature.data(), x.signature.size()});
 }
 
 caf::expected<node_info> get_node(schema::NodeInfo::Reader in) {
@@ -242,8 +247,14 @@ caf::expected<node_info> get_node(schema::NodeInfo::Reader in) {
     return role.error();
   if (in.getName().size() == 0 || in.getName().size() > 256)
     return corrupted("node name of " + std::to_string(in.getName().size()) + " bytes");
-  return node_info{get_text(in.getName()), *role,           get_text(in.getDevice()),
-                   in.getThreads(),        in.getGflops(), in.getSlots()};
+  auto bytes = [](capnp::Data::Reader d) { return std::vector<uint8_t>(d.begin(), d.end()); };
+  node_info out{get_text(in.getName()), *role,           get_text(in.getDevice()),
+                in.getThreads(),        in.getGflops(), in.getSlots(),
+                bytes(in.getPublicKey()), bytes(in.getNonce()), bytes(in.getSignature())};
+  if ((!out.public_key.empty() && out.public_key.size() != 32) || out.nonce.size() > 64
+      || (!out.signature.empty() && out.signature.size() != 64))
+    return corrupted("node " + out.name + ": malformed key, challenge or signature");
+  return out;
 }
 
 } // namespace
@@ -537,6 +548,29 @@ caf::expected<blob_payload> decode(const blob& x) {
                        + compute::to_string(tensor->shape()));
     return blob_payload{std::move(*ref), std::move(*tensor)};
   });
+}
+
+challenge encode_challenge(const std::vector<uint8_t>& nonce) {
+  capnp::MallocMessageBuilder builder;
+  builder.initRoot<schema::Challenge>().setNonce(
+    capnp::Data::Reader{nonce.data(), nonce.size()});
+  return challenge{builder};
+}
+
+caf::expected<std::vector<uint8_t>> decode(const challenge& x) {
+  return x.read([](schema::Challenge::Reader in) -> caf::expected<std::vector<uint8_t>> {
+    auto nonce = in.getNonce();
+    if (nonce.size() < 16 || nonce.size() > 64)
+      return corrupted("challenge of " + std::to_string(nonce.size()) + " bytes");
+    return std::vector<uint8_t>(nonce.begin(), nonce.end());
+  });
+}
+
+std::vector<uint8_t> join_statement(const node_info& x) {
+  std::string text = "nexus-join\n" + x.name + "\n" + to_string(x.role) + "\n";
+  std::vector<uint8_t> out(text.begin(), text.end());
+  out.insert(out.end(), x.nonce.begin(), x.nonce.end());
+  return out;
 }
 
 } // namespace nexus::wire

@@ -29,6 +29,7 @@ using node_announcement = envelope<schema::NodeInfo>;
 using node_list = envelope<schema::NodeList>;
 using blob_name = envelope<schema::BlobRef>;
 using blob = envelope<schema::Blob>;
+using challenge = envelope<schema::Challenge>;
 
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
@@ -58,6 +59,13 @@ caf::expected<node_info> decode(const node_announcement& x);
 caf::expected<std::vector<node_report>> decode(const node_list& x);
 caf::expected<blob_ref> decode(const blob_name& x);
 caf::expected<blob_payload> decode(const blob& x);
+
+challenge encode_challenge(const std::vector<uint8_t>& nonce);
+caf::expected<std::vector<uint8_t>> decode(const challenge& x);
+
+/// What a node signs with its key to join: its name, the role, and the orchestrator's
+/// challenge, so that a signature proves one join and cannot be replayed for another.
+std::vector<uint8_t> join_statement(const node_info& x);
 
 /// Registers every envelope type with `cfg`. Call it on every process, before the
 /// actor_system is built.

@@ -134,6 +134,14 @@ struct NodeInfo {
   threads @3 :UInt32;
   gflops @4 :Float64;         # measured, 0 if unknown
   slots @5 :UInt32;           # shards it takes at once
+  publicKey @6 :Data;         # the node's Ed25519 key (32 bytes), or empty
+  nonce @7 :Data;             # the orchestrator's challenge this join answers
+  signature @8 :Data;         # by publicKey, over the join statement (codec.hpp)
+}
+
+# A fresh random value a node signs to prove its key when it joins.
+struct Challenge {
+  nonce @0 :Data;
 }
 
 enum NodeState {

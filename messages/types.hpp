@@ -128,6 +128,11 @@ struct node_info {
   uint32_t threads = 0;
   double gflops = 0;
   uint32_t slots = 1;
+  // Proof of the node's key, empty when it has none: its Ed25519 public key (32 bytes),
+  // the orchestrator's challenge, and the signature of wire::join_statement (64 bytes).
+  std::vector<uint8_t> public_key;
+  std::vector<uint8_t> nonce;
+  std::vector<uint8_t> signature;
 };
 
 struct node_report {

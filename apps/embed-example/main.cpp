@@ -36,7 +36,8 @@ constexpr const char* usage =
   "usage: nexus-embed-example --topology FILE --join NODE [--name NAME] [--seconds N]\n"
   "Runs a small CAF application with a NexusChain worker embedded in it; the worker\n"
   "joins the orchestrator on node NODE of the topology (with its TLS settings; the\n"
-  "worker presents the certificate of node NAME, by default the client's).\n";
+  "worker presents the certificate and node key of node NAME, by default the client's\n"
+  "certificate and a fresh key, which a topology that lists keys refuses).\n";
 
 } // namespace
 
@@ -102,6 +103,16 @@ int main(int argc, char** argv) {
   opts.orchestrator_host = target->host;
   opts.orchestrator_port = target->port;
   opts.tls = topo->tls;
+  // Its identity: the key of node NAME of the topology if there is one (a topology that
+  // lists keys admits only those), else a fresh one.
+  const auto* self_entry = topo->find(name);
+  auto key = self_entry ? nexus::chain::node_key::load_or_create(self_entry->data_dir)
+                        : nexus::chain::node_key::generate();
+  if (!key) {
+    std::cerr << nexus::describe(key.error()) << "\n";
+    return 1;
+  }
+  opts.key = *key;
   auto node = nexus::node::start(sys, opts);
   if (!node) {
     std::cerr << nexus::describe(node.error()) << "\n";

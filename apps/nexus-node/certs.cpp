@@ -1,6 +1,7 @@
 #include "apps/nexus-node/certs.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <ostream>
 
@@ -10,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include "chain/identity.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus::node_app {
@@ -163,7 +165,26 @@ caf::error make_certificates(const topology& t, std::ostream& log) {
   for (const auto& n : t.nodes)
     if (auto err = issue(n.name, n.tls))
       return err;
-  return issue("shell", t.client);
+  if (auto err = issue("shell", t.client))
+    return err;
+  // Node keys: each node's own, in its data directory; its public half where the
+  // topology looks for it.
+  for (const auto& n : t.nodes) {
+    if (n.key.empty() || n.key.size() == 64)
+      continue;
+    auto key = chain::node_key::load_or_create(n.data_dir);
+    if (!key)
+      return key.error();
+    if (auto err = ensure_dir(n.key))
+      return err;
+    std::ofstream out{n.key};
+    out << chain::to_hex(key->public_bytes()) << "\n";
+    if (!out)
+      return failed("cannot write " + n.key);
+    log << "node key of " << n.name << " (id " << key->id() << ") in " << n.data_dir
+        << "/node.key, public key in " << n.key << "\n";
+  }
+  return caf::error{};
 }
 
 } // namespace nexus::node_app

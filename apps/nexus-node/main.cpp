@@ -84,7 +84,34 @@ int run_node(const std::string& file, const std::string& name) {
   nexus::configure(cfg, nexus::settings_for(*topo, spec));
   caf::actor_system sys{cfg};
   const auto& hub = topo->orchestrator();
-  nexus::node_options opts{*spec, hub.host, hub.port, topo->limits, topo->tls};
+  auto key = nexus::chain::node_key::load_or_create(spec->data_dir);
+  if (!key) {
+    std::cerr << "nexus-node: " << name << ": " << nexus::describe(key.error()) << "\n";
+    return 1;
+  }
+  std::cout << name << ": node id " << key->id() << " (key in " << spec->data_dir
+            << "/node.key)" << std::endl;
+  if (!spec->key.empty()) {
+    auto listed = nexus::listed_key(*spec);
+    if (listed && *listed != key->public_bytes())
+      std::cout << name << ": warning: the topology lists another key for this node; the "
+                << "orchestrator will refuse it" << std::endl;
+  }
+  nexus::node_options opts;
+  opts.spec = *spec;
+  opts.orchestrator_host = hub.host;
+  opts.orchestrator_port = hub.port;
+  opts.limits = topo->limits;
+  opts.key = *key;
+  opts.tls = topo->tls;
+  if (spec->has(nexus::node_role::orchestrator)) {
+    auto members = nexus::members_of(*topo);
+    if (!members) {
+      std::cerr << "nexus-node: " << nexus::describe(members.error()) << "\n";
+      return 1;
+    }
+    opts.members = std::move(*members);
+  }
   auto node = nexus::node::start(sys, opts);
   if (!node) {
     std::cerr << "nexus-node: " << nexus::describe(node.error()) << "\n";

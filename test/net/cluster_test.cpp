@@ -29,7 +29,8 @@ struct node_line {
 };
 
 // Writes a TLS topology of `nodes` on free loopback ports, with short deadlines and
-// heartbeats so that failures show within seconds, and creates its certificates.
+// heartbeats so that failures show within seconds, and creates its certificates and
+// node keys.
 std::string write_topology(const test::temp_dir& dir, const std::string& file,
                            const std::vector<node_line>& nodes,
                            const std::string& ca = "certs/ca") {
@@ -45,7 +46,7 @@ std::string write_topology(const test::temp_dir& dir, const std::string& file,
     out << "  - name: " << nodes[i].name << "\n    host: 127.0.0.1\n    port: " << ports[i]
         << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << nodes[i].name
         << "\n    tls: {cert: " << ca << "-" << nodes[i].name << ".pem, key: " << ca << "-"
-        << nodes[i].name << ".key}\n";
+        << nodes[i].name << ".key}\n    key: keys/" << nodes[i].name << ".pub\n";
   out.close();
   test::process certs{{node_binary(), "certs", dir.file(file)}, dir.file("certs.log")};
   REQUIRE(certs.wait_for(20s) == 0);
@@ -220,8 +221,24 @@ TEST_CASE("certificates from another CA are refused", "[tls]") {
     CHECK(n.info.role != node_role::worker);
   rogue->signal(SIGTERM);
   REQUIRE(rogue->wait_for(10s));
+
+  // A node whose key is not the one the topology lists is refused, with the reason.
+  std::filesystem::rename(dir.file("data/w1/node.key"), dir.file("w1.key"));
+  auto impostor = start_node(dir, file, "w1");
+  CHECK(impostor->wait_output("did not take it as worker: join refused: its key", 10s));
+  CHECK(hub->wait_output("refused w1 as worker", 5s));
+  list = s.api->nodes();
+  REQUIRE(list);
+  for (const auto& n : *list)
+    CHECK(n.info.role != node_role::worker);
+  impostor->signal(SIGTERM);
+  REQUIRE(impostor->wait_for(10s));
+
+  // With its own key back, it joins.
+  std::filesystem::rename(dir.file("w1.key"), dir.file("data/w1/node.key"));
   auto honest = start_node(dir, file, "w1");
-  CHECK(honest->wait_output("joined the orchestrator", 10s));
+  CHECK(honest->wait_output("joined as worker", 10s));
+  CHECK(s.wait_nodes(1, 0));
 }
 
 TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
@@ -232,7 +249,7 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
                               {"v1", "validator"}});
   test::process up{{node_binary(), "up", file}, dir.file("up.log")};
   for (auto name : {"w1", "v1"})
-    REQUIRE(up.wait_output(std::string{name} + ": joined the orchestrator", 15s));
+    REQUIRE(up.wait_output(std::string{name} + ": joined as", 15s));
   const char* shell = std::getenv("NEXUS_SHELL");
   REQUIRE(shell != nullptr);
   test::process run{{shell, "--topology", file, "-c", "submit matmul --m 200 --k 100 --n 50",
@@ -243,6 +260,17 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   INFO(run.output());
   CHECK(WEXITSTATUS(*status) == 0);
   CHECK_THAT(run.output(), Catch::Contains("done"));
+
+  // An application with a worker embedded joins the same network and exits cleanly.
+  const char* example = std::getenv("NEXUS_EMBED_EXAMPLE");
+  REQUIRE(example != nullptr);
+  test::process embedded{{example, "--topology", file, "--join", "hub", "--name", "w1",
+                          "--seconds", "3"},
+                         dir.file("embedded.log")};
+  CHECK(embedded.wait_output("w1: joined as worker", 10s));
+  auto embedded_status = embedded.wait_for(20s);
+  REQUIRE(embedded_status);
+  CHECK(WEXITSTATUS(*embedded_status) == 0);
 
   // Every child's pid, from "up: started NAME (pid P)".
   std::vector<pid_t> children;

@@ -1,0 +1,138 @@
+#include "chain/identity.hpp"
+
+#include <cstdio>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "chain/hash.hpp"
+#include "compute/errc.hpp"
+
+namespace nexus::chain {
+
+struct node_key::impl {
+  EVP_PKEY* key = nullptr;
+  ~impl() {
+    EVP_PKEY_free(key);
+  }
+};
+
+namespace {
+
+caf::expected<node_key> failed(const std::string& what) {
+  return make_error(errc::failed, what);
+}
+
+} // namespace
+
+caf::expected<node_key> node_key::generate() {
+  auto* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+  EVP_PKEY* pkey = nullptr;
+  bool ok = ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pkey) == 1;
+  EVP_PKEY_CTX_free(ctx);
+  if (!ok)
+    return failed("cannot generate an Ed25519 key");
+  node_key out;
+  out.impl_ = std::make_shared<impl>();
+  out.impl_->key = pkey;
+  std::size_t len = out.public_.size();
+  EVP_PKEY_get_raw_public_key(pkey, out.public_.data(), &len);
+  return out;
+}
+
+caf::expected<node_key> node_key::load_or_create(const std::filesystem::path& dir) {
+  auto path = dir / "node.key";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      return failed("cannot create " + dir.string() + ": " + ec.message());
+    auto key = generate();
+    if (!key)
+      return key;
+    auto old = umask(077);
+    FILE* f = std::fopen(path.c_str(), "wx");
+    umask(old);
+    if (!f)
+      return failed("cannot write " + path.string());
+    bool ok = PEM_write_PrivateKey(f, key->impl_->key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    ok &= std::fclose(f) == 0;
+    if (!ok)
+      return failed("cannot write the node key to " + path.string());
+    return key;
+  }
+  struct stat st{};
+  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    return make_error(errc::invalid_input, path.string() + " may be read by others (mode "
+                                             + std::to_string(st.st_mode & 0777)
+                                             + "); chmod 600 it");
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f)
+    return failed("cannot read " + path.string());
+  EVP_PKEY* pkey = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!pkey || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+    EVP_PKEY_free(pkey);
+    return make_error(errc::corrupted, path.string() + " is not an Ed25519 private key");
+  }
+  node_key out;
+  out.impl_ = std::make_shared<impl>();
+  out.impl_->key = pkey;
+  std::size_t len = out.public_.size();
+  EVP_PKEY_get_raw_public_key(pkey, out.public_.data(), &len);
+  return out;
+}
+
+std::string node_key::id() const {
+  return to_hex(sha256(public_)).substr(0, 32);
+}
+
+signature node_key::sign(std::span<const uint8_t> message) const {
+  signature sig{};
+  auto* ctx = EVP_MD_CTX_new();
+  std::size_t len = sig.size();
+  EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, impl_->key);
+  EVP_DigestSign(ctx, sig.data(), &len, message.data(), message.size());
+  EVP_MD_CTX_free(ctx);
+  return sig;
+}
+
+bool verify(const public_key& key, std::span<const uint8_t> message, const signature& sig) {
+  auto* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size());
+  if (!pkey)
+    return false;
+  auto* ctx = EVP_MD_CTX_new();
+  bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1
+            && EVP_DigestVerify(ctx, sig.data(), sig.size(), message.data(), message.size())
+                 == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pkey);
+  return ok;
+}
+
+caf::expected<public_key> public_key_from_hex(std::string_view hex) {
+  public_key out{};
+  if (hex.size() != 64)
+    return make_error(errc::invalid_input, "a public key is 64 hex digits, not "
+                                             + std::to_string(hex.size()) + " characters");
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = value(hex[2 * i]);
+    int lo = value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return make_error(errc::invalid_input, "not a hex digit in a public key");
+    out[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return out;
+}
+
+} // namespace nexus::chain

@@ -1,0 +1,55 @@
+// A node's identity: an Ed25519 key pair (OpenSSL), kept in the node's data directory.
+//
+// The private key lives in DIR/node.key (PEM, mode 0600), created on first start. The
+// node id is derived from the public key, so it cannot be claimed without the key: the
+// first 16 bytes of SHA-256(public key), in hex. Signatures are 64 bytes over any bytes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "chain/hash.hpp"
+
+namespace nexus::chain {
+
+using public_key = std::array<uint8_t, 32>;
+using signature = std::array<uint8_t, 64>;
+
+class node_key {
+public:
+  /// A new random key pair (not stored).
+  static caf::expected<node_key> generate();
+
+  /// The key in `dir`/node.key, created (with the directory) if absent. A file that is
+  /// not an Ed25519 PEM key, or that others may read, is an error, never replaced.
+  static caf::expected<node_key> load_or_create(const std::filesystem::path& dir);
+
+  const public_key& public_bytes() const noexcept {
+    return public_;
+  }
+
+  /// The node id: hex of the first 16 bytes of SHA-256(public key).
+  std::string id() const;
+
+  signature sign(std::span<const uint8_t> message) const;
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+  public_key public_{};
+};
+
+/// True if `sig` is `key`'s signature of `message`.
+bool verify(const public_key& key, std::span<const uint8_t> message, const signature& sig);
+
+/// A public key from its 64 hex digits (chain::to_hex gives them: a public key has the
+/// digest's type).
+caf::expected<public_key> public_key_from_hex(std::string_view hex);
+
+} // namespace nexus::chain
