@@ -37,8 +37,8 @@ caf::expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor
 
 caf::expected<blob_ref> client::put(compute::tensor x) {
   auto ref = store_->put(std::move(x));
-  if (!upstream_)
-    return ref;
+  if (!upstream_ || uploaded_.contains(ref.id))
+    return ref; // content-addressed: the hub keeps what it was given once
   auto stored = store_->get(ref);
   if (!stored)
     return stored.error();
@@ -46,7 +46,12 @@ caf::expected<blob_ref> client::put(compute::tensor x) {
   // Uploads are large: allow them a minute per 64 MiB on top of the usual time-out.
   auto limit = timeout_ + std::chrono::seconds{60 * (1 + (*stored)->size() / (16u << 20))};
   self_->request(upstream_, limit, store_atom::value, wire::encode(blob_payload{ref, **stored}))
-    .receive([&](wire::blob_name& reply) { out = wire::decode(reply); },
+    .receive(
+      [&](wire::blob_name& reply) {
+        out = wire::decode(reply);
+        if (out)
+          uploaded_.insert(ref.id);
+      },
              [&](caf::error& err) { out = std::move(err); });
   return out;
 }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -32,6 +33,7 @@ public:
   /// Sends operands to this gateway's store too (a network in other processes).
   void set_upstream(gateway_actor gateway) {
     upstream_ = std::move(gateway);
+    uploaded_.clear();
   }
 
   /// Puts A and B in the store (and upstream) and submits their product.
@@ -68,6 +70,7 @@ private:
   caf::scoped_actor self_;
   orchestrator_actor orchestrator_;
   gateway_actor upstream_;
+  std::set<chain::digest> uploaded_; // blobs upstream already holds
   std::shared_ptr<blob_store> store_;
   std::chrono::milliseconds timeout_;
 };

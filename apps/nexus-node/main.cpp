@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <caf/all.hpp>
+#include <tbb/global_control.h>
 
 #include "actors/node.hpp"
 #include "apps/nexus-node/certs.hpp"
@@ -79,6 +81,10 @@ int run_node(const std::string& file, const std::string& name) {
               << spec->data_dir << ": " << ec.message() << "\n";
     return 1;
   }
+  // resources.threads: how many cores this node's computations may use.
+  std::optional<tbb::global_control> threads;
+  if (spec->threads > 0)
+    threads.emplace(tbb::global_control::max_allowed_parallelism, spec->threads);
   auto signals = block_signals(false);
   caf::actor_system_config cfg;
   nexus::configure(cfg, nexus::settings_for(*topo, spec));

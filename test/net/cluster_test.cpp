@@ -9,6 +9,7 @@
 #include "actors/client.hpp"
 #include "actors/node.hpp"
 #include "compute/gemm.hpp"
+#include "test/support/cluster.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -23,86 +24,21 @@ std::string node_binary() {
   return path;
 }
 
-struct node_line {
-  std::string name;
-  std::string roles;
-};
-
-// Writes a TLS topology of `nodes` on free loopback ports, with short deadlines and
-// heartbeats so that failures show within seconds, and creates its certificates and
-// node keys.
 std::string write_topology(const test::temp_dir& dir, const std::string& file,
-                           const std::vector<node_line>& nodes,
-                           const std::string& ca = "certs/ca") {
-  auto ports = test::free_ports(nodes.size());
-  std::ofstream out{dir.file(file)};
-  out << "network: test\n"
-      << "tls:\n  ca: " << ca << ".pem\n  ca_key: " << ca << ".key\n"
-      << "  client: {cert: " << ca << "-shell.pem, key: " << ca << "-shell.key}\n"
-      << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: 2}\n"
-      << "heartbeat: {interval_ms: 200, timeout_ms: 1200}\n"
-      << "nodes:\n";
-  for (std::size_t i = 0; i < nodes.size(); ++i)
-    out << "  - name: " << nodes[i].name << "\n    host: 127.0.0.1\n    port: " << ports[i]
-        << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << nodes[i].name
-        << "\n    tls: {cert: " << ca << "-" << nodes[i].name << ".pem, key: " << ca << "-"
-        << nodes[i].name << ".key}\n    key: keys/" << nodes[i].name << ".pub\n";
-  out.close();
-  test::process certs{{node_binary(), "certs", dir.file(file)}, dir.file("certs.log")};
-  REQUIRE(certs.wait_for(20s) == 0);
-  return dir.file(file);
+                           const std::vector<test::node_line>& nodes) {
+  auto path = test::write_topology(dir, file, node_binary(), nodes);
+  REQUIRE(path);
+  return *path;
 }
 
 std::unique_ptr<test::process> start_node(const test::temp_dir& dir, const std::string& topo,
                                           const std::string& name) {
-  return std::make_unique<test::process>(
-    std::vector<std::string>{node_binary(), "--topology", topo, "--node", name},
-    dir.file(name + ".log"));
+  return test::start_node(node_binary(), dir, topo, name);
 }
 
-// A submitter in this process, attached to the topology's orchestrator.
-struct submitter {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<client> api;
-
-  explicit submitter(const topology& t) {
-    configure(cfg, settings_for(t, nullptr));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    const auto& hub = t.orchestrator();
-    caf::expected<orchestrator_actor> orchestrator{caf::error{}};
-    caf::expected<gateway_actor> gateway{caf::error{}};
-    for (int i = 0; i < 100 && !orchestrator; ++i) { // 10 s at most
-      gateway = connect_gateway(*sys, hub.host, hub.port, t.tls);
-      if (gateway)
-        orchestrator = lookup_orchestrator(*sys, *gateway);
-      if (!orchestrator)
-        std::this_thread::sleep_for(100ms);
-    }
-    REQUIRE(orchestrator);
-    api = std::make_unique<client>(*sys, *orchestrator, std::make_shared<blob_store>(), 60s);
-    api->set_upstream(*gateway);
-  }
-
-  // Waits until `workers` workers and `validators` validators are alive.
-  bool wait_nodes(std::size_t workers, std::size_t validators) {
-    for (int i = 0; i < 150; ++i) { // 15 s at most
-      auto list = api->nodes();
-      if (list) {
-        std::size_t w = 0;
-        std::size_t v = 0;
-        for (const auto& n : *list) {
-          if (n.state == node_state::dead)
-            continue;
-          w += n.info.role == node_role::worker;
-          v += n.info.role == node_role::validator;
-        }
-        if (w >= workers && v >= validators)
-          return true;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
+struct submitter : test::submitter {
+  explicit submitter(const topology& t) : test::submitter(t) {
+    REQUIRE(api);
   }
 };
 

@@ -1,0 +1,112 @@
+// Networks of real nexus-node processes for tests and benchmarks: a TLS topology with node
+// keys on free loopback ports, node processes, and a submitter in the calling process.
+#pragma once
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/client.hpp"
+#include "actors/node.hpp"
+#include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
+
+namespace nexus::test {
+
+struct node_line {
+  std::string name;
+  std::string roles; // e.g. "orchestrator, aggregator"
+};
+
+/// Writes a TLS topology of `nodes` to `dir`/`file`, with short deadlines and heartbeats
+/// so that failures show within seconds, and creates its certificates and node keys with
+/// `nexus-node certs`. Returns the file's path, or nothing if `certs` failed.
+inline std::optional<std::string> write_topology(const temp_dir& dir, const std::string& file,
+                                                 const std::string& node_binary,
+                                                 const std::vector<node_line>& nodes,
+                                                 unsigned window = 2) {
+  auto ports = free_ports(nodes.size());
+  std::ofstream out{dir.file(file)};
+  out << "network: test\n"
+      << "tls:\n  ca: certs/ca.pem\n  ca_key: certs/ca.key\n"
+      << "  client: {cert: certs/ca-shell.pem, key: certs/ca-shell.key}\n"
+      << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: " << window << "}\n"
+      << "heartbeat: {interval_ms: 200, timeout_ms: 1200}\n"
+      << "nodes:\n";
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto& n = nodes[i].name;
+    out << "  - name: " << n << "\n    host: 127.0.0.1\n    port: " << ports[i]
+        << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << n
+        << "\n    tls: {cert: certs/ca-" << n << ".pem, key: certs/ca-" << n << ".key}"
+        << "\n    key: keys/" << n << ".pub\n";
+  }
+  out.close();
+  process certs{{node_binary, "certs", dir.file(file)}, dir.file("certs.log")};
+  if (certs.wait_for(std::chrono::seconds{20}) != 0)
+    return std::nullopt;
+  return dir.file(file);
+}
+
+inline std::unique_ptr<process> start_node(const std::string& node_binary, const temp_dir& dir,
+                                           const std::string& topo, const std::string& name) {
+  return std::make_unique<process>(
+    std::vector<std::string>{node_binary, "--topology", topo, "--node", name},
+    dir.file(name + ".log"));
+}
+
+/// A submitter in this process, attached to the topology's orchestrator (within 10 s;
+/// `api` stays null otherwise).
+struct submitter {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<client> api;
+
+  explicit submitter(const topology& t) {
+    configure(cfg, settings_for(t, nullptr));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    const auto& hub = t.orchestrator();
+    caf::expected<orchestrator_actor> orchestrator{caf::error{}};
+    caf::expected<gateway_actor> gateway{caf::error{}};
+    for (int i = 0; i < 100 && !orchestrator; ++i) {
+      gateway = connect_gateway(*sys, hub.host, hub.port, t.tls);
+      if (gateway)
+        orchestrator = lookup_orchestrator(*sys, *gateway);
+      if (!orchestrator)
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+    if (!orchestrator)
+      return;
+    api = std::make_unique<client>(*sys, *orchestrator, std::make_shared<blob_store>(),
+                                   std::chrono::seconds{60});
+    api->set_upstream(*gateway);
+  }
+
+  /// Waits (15 s at most) until `workers` workers and `validators` validators are alive.
+  bool wait_nodes(std::size_t workers, std::size_t validators) {
+    for (int i = 0; i < 150; ++i) {
+      auto list = api->nodes();
+      if (list) {
+        std::size_t w = 0;
+        std::size_t v = 0;
+        for (const auto& n : *list) {
+          if (n.state == node_state::dead)
+            continue;
+          w += n.info.role == node_role::worker;
+          v += n.info.role == node_role::validator;
+        }
+        if (w >= workers && v >= validators)
+          return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+    return false;
+  }
+};
+
+} // namespace nexus::test
