@@ -1,5 +1,6 @@
 #include "apps/nexus-node/certs.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -117,9 +118,9 @@ caf::expected<cert_ptr> read_cert(const std::string& path) {
 
 } // namespace
 
-caf::error make_certificates(const topology& t, std::ostream& log) {
-  if (!t.tls)
-    return failed(t.file + " has no tls section; nothing to create");
+namespace {
+
+caf::error make_tls_material(const topology& t, std::ostream& log) {
   if (t.ca_key.empty())
     return failed(t.file + ": tls needs \"ca_key\" to sign certificates");
   key_ptr ca_key;
@@ -165,10 +166,12 @@ caf::error make_certificates(const topology& t, std::ostream& log) {
   for (const auto& n : t.nodes)
     if (auto err = issue(n.name, n.tls))
       return err;
-  if (auto err = issue("shell", t.client))
-    return err;
-  // Node keys: each node's own, in its data directory; its public half where the
-  // topology looks for it.
+  return issue("shell", t.client);
+}
+
+// Node keys: each node's own, in its data directory; its public half where the topology
+// looks for it.
+caf::error make_node_keys(const topology& t, std::ostream& log) {
   for (const auto& n : t.nodes) {
     if (n.key.empty() || n.key.size() == 64)
       continue;
@@ -185,6 +188,18 @@ caf::error make_certificates(const topology& t, std::ostream& log) {
         << "/node.key, public key in " << n.key << "\n";
   }
   return caf::error{};
+}
+
+} // namespace
+
+caf::error make_certificates(const topology& t, std::ostream& log) {
+  bool keys = std::any_of(t.nodes.begin(), t.nodes.end(), [](auto& n) { return !n.key.empty(); });
+  if (!t.tls && !keys)
+    return failed(t.file + " has no tls section and lists no node keys; nothing to create");
+  if (t.tls)
+    if (auto err = make_tls_material(t, log))
+      return err;
+  return make_node_keys(t, log);
 }
 
 } // namespace nexus::node_app

@@ -25,8 +25,8 @@ std::string node_binary() {
 }
 
 std::string write_topology(const test::temp_dir& dir, const std::string& file,
-                           const std::vector<test::node_line>& nodes) {
-  auto path = test::write_topology(dir, file, node_binary(), nodes);
+                           const std::vector<test::node_line>& nodes, bool tls = true) {
+  auto path = test::write_topology(dir, file, node_binary(), nodes, 2, 0, tls);
   REQUIRE(path);
   return *path;
 }
@@ -53,14 +53,15 @@ TEST_CASE("a matmul across processes survives killed and frozen nodes", "[cluste
                               {"w3", "worker"},
                               {"w4", "worker"},
                               {"v1", "validator"},
-                              {"v2", "validator"}});
+                              {"v2", "validator"},
+                              {"v3", "validator"}});
   auto topo = load_topology(file);
   REQUIRE(topo);
   std::map<std::string, std::unique_ptr<test::process>> nodes;
-  for (auto name : {"hub", "w1", "w2", "w3", "v1", "v2"})
+  for (auto name : {"hub", "w1", "w2", "w3", "v1", "v2", "v3"})
     nodes[name] = start_node(dir, file, name);
   submitter s{*topo};
-  REQUIRE(s.wait_nodes(3, 2));
+  REQUIRE(s.wait_nodes(3, 3));
 
   auto a = compute::random_tensor({3000, 2000}, 11);
   auto b = compute::random_tensor({2000, 1800}, 12);
@@ -70,8 +71,8 @@ TEST_CASE("a matmul across processes survives killed and frozen nodes", "[cluste
   auto ack = s.api->submit_matmul(a, b, req);
   REQUIRE(ack);
 
-  // Once the task is under way: kill a worker and a validator, freeze another worker,
-  // and let a new worker join.
+  // Once the task is under way: kill a worker and a validator, freeze another worker
+  // and another validator, and let a new worker join.
   bool under_way = false;
   for (int i = 0; i < 600 && !under_way; ++i) { // 30 s at most
     auto r = s.api->status(ack->task_id);
@@ -84,10 +85,12 @@ TEST_CASE("a matmul across processes survives killed and frozen nodes", "[cluste
   nodes["w1"]->signal(SIGKILL);
   nodes["v1"]->signal(SIGKILL);
   nodes["w2"]->signal(SIGSTOP);
+  nodes["v2"]->signal(SIGSTOP);
   nodes["w4"] = start_node(dir, file, "w4");
 
   auto report = s.api->wait(ack->task_id, {}, 120s);
   nodes["w2"]->signal(SIGCONT);
+  nodes["v2"]->signal(SIGCONT);
   REQUIRE(report);
   CHECK(report->state == task_state::done);
   CHECK(report->shards_reissued > 0);
@@ -220,4 +223,50 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   CHECK(WEXITSTATUS(*up_status) == 0);
   for (auto pid : children)
     CHECK(::kill(pid, 0) == -1); // gone and reaped
+}
+
+TEST_CASE("nodes join again when the orchestrator restarts; a shell attaches with --connect",
+          "[rejoin]") {
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"},
+                              {"w1", "worker"},
+                              {"v1", "validator"}},
+                             false); // plain TCP: --connect needs no certificate
+  auto topo = load_topology(file);
+  REQUIRE(topo);
+  auto hub = start_node(dir, file, "hub");
+  auto w1 = start_node(dir, file, "w1");
+  auto v1 = start_node(dir, file, "v1");
+  REQUIRE(w1->wait_output("joined as worker", 15s));
+  REQUIRE(v1->wait_output("joined as validator", 15s));
+  hub->signal(SIGKILL);
+  REQUIRE(hub->wait_for(5s));
+  REQUIRE(w1->wait_output("lost the orchestrator", 10s));
+  hub = start_node(dir, file, "hub");
+  auto joined_twice = [](test::process& p, const std::string& what) {
+    for (int i = 0; i < 150; ++i) { // 15 s at most
+      auto out = p.output();
+      auto first = out.find(what);
+      if (first != std::string::npos && out.find(what, first + 1) != std::string::npos)
+        return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  CHECK(joined_twice(*w1, "joined as worker"));
+  CHECK(joined_twice(*v1, "joined as validator"));
+
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  auto where = "127.0.0.1:" + std::to_string(topo->orchestrator().port);
+  test::process run{{shell, "--connect", where, "-c", "submit matmul --m 300 --k 200 --n 100",
+                     "-c", "nodes"},
+                    dir.file("shell.log")};
+  auto status = run.wait_for(60s);
+  REQUIRE(status);
+  INFO(run.output());
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK_THAT(run.output(), Catch::Contains("done"));
+  CHECK_THAT(run.output(), Catch::Contains("alive"));
 }

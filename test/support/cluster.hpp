@@ -24,27 +24,34 @@ struct node_line {
   std::string roles; // e.g. "orchestrator, aggregator"
 };
 
-/// Writes a TLS topology of `nodes` to `dir`/`file`, with short deadlines and heartbeats
-/// so that failures show within seconds, and creates its certificates and node keys with
-/// `nexus-node certs`. Returns the file's path, or nothing if `certs` failed.
+/// Writes a topology of `nodes` to `dir`/`file` (with TLS unless `tls` is false), with
+/// short deadlines and heartbeats so that failures show within seconds, and creates its
+/// certificates and node keys with `nexus-node certs`. Returns the file's path, or
+/// nothing if `certs` failed.
 inline std::optional<std::string> write_topology(const temp_dir& dir, const std::string& file,
                                                  const std::string& node_binary,
                                                  const std::vector<node_line>& nodes,
-                                                 unsigned window = 2) {
+                                                 unsigned window = 2,
+                                                 unsigned worker_threads = 0,
+                                                 bool tls = true) {
   auto ports = free_ports(nodes.size());
   std::ofstream out{dir.file(file)};
-  out << "network: test\n"
-      << "tls:\n  ca: certs/ca.pem\n  ca_key: certs/ca.key\n"
-      << "  client: {cert: certs/ca-shell.pem, key: certs/ca-shell.key}\n"
-      << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: " << window << "}\n"
+  out << "network: test\n";
+  if (tls)
+    out << "tls:\n  ca: certs/ca.pem\n  ca_key: certs/ca.key\n"
+        << "  client: {cert: certs/ca-shell.pem, key: certs/ca-shell.key}\n";
+  out << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: " << window << "}\n"
       << "heartbeat: {interval_ms: 200, timeout_ms: 1200}\n"
       << "nodes:\n";
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i].name;
     out << "  - name: " << n << "\n    host: 127.0.0.1\n    port: " << ports[i]
-        << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << n
-        << "\n    tls: {cert: certs/ca-" << n << ".pem, key: certs/ca-" << n << ".key}"
-        << "\n    key: keys/" << n << ".pub\n";
+        << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << n;
+    if (tls)
+      out << "\n    tls: {cert: certs/ca-" << n << ".pem, key: certs/ca-" << n << ".key}";
+    out << "\n    key: keys/" << n << ".pub\n";
+    if (worker_threads > 0 && nodes[i].roles == "worker")
+      out << "    resources: {threads: " << worker_threads << "}\n";
   }
   out.close();
   process certs{{node_binary, "certs", dir.file(file)}, dir.file("certs.log")};
