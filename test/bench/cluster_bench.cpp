@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
                                     {"w3", "worker"},
                                     {"v1", "validator"},
                                     {"v2", "validator"}},
-                                   64, std::getenv("WT") ? std::atoi(std::getenv("WT")) : 0);
+                                   64);
   if (!file) {
     std::fprintf(stderr, "cannot create the topology's certificates\n");
     return 1;

@@ -26,7 +26,7 @@ std::string node_binary() {
 
 std::string write_topology(const test::temp_dir& dir, const std::string& file,
                            const std::vector<test::node_line>& nodes, bool tls = true) {
-  auto path = test::write_topology(dir, file, node_binary(), nodes, 2, 0, tls);
+  auto path = test::write_topology(dir, file, node_binary(), nodes, 2, tls);
   REQUIRE(path);
   return *path;
 }

@@ -31,9 +31,7 @@ struct node_line {
 inline std::optional<std::string> write_topology(const temp_dir& dir, const std::string& file,
                                                  const std::string& node_binary,
                                                  const std::vector<node_line>& nodes,
-                                                 unsigned window = 2,
-                                                 unsigned worker_threads = 0,
-                                                 bool tls = true) {
+                                                 unsigned window = 2, bool tls = true) {
   auto ports = free_ports(nodes.size());
   std::ofstream out{dir.file(file)};
   out << "network: test\n";
@@ -50,8 +48,6 @@ inline std::optional<std::string> write_topology(const temp_dir& dir, const std:
     if (tls)
       out << "\n    tls: {cert: certs/ca-" << n << ".pem, key: certs/ca-" << n << ".key}";
     out << "\n    key: keys/" << n << ".pub\n";
-    if (worker_threads > 0 && nodes[i].roles == "worker")
-      out << "    resources: {threads: " << worker_threads << "}\n";
   }
   out.close();
   process certs{{node_binary, "certs", dir.file(file)}, dir.file("certs.log")};
