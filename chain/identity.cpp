@@ -26,6 +26,15 @@ caf::expected<node_key> failed(const std::string& what) {
 
 } // namespace
 
+node_key node_key::adopt(EVP_PKEY* pkey) {
+  node_key out;
+  out.impl_ = std::make_shared<impl>();
+  out.impl_->key = pkey;
+  std::size_t len = out.public_.size();
+  EVP_PKEY_get_raw_public_key(pkey, out.public_.data(), &len);
+  return out;
+}
+
 caf::expected<node_key> node_key::generate() {
   auto* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
   EVP_PKEY* pkey = nullptr;
@@ -33,12 +42,7 @@ caf::expected<node_key> node_key::generate() {
   EVP_PKEY_CTX_free(ctx);
   if (!ok)
     return failed("cannot generate an Ed25519 key");
-  node_key out;
-  out.impl_ = std::make_shared<impl>();
-  out.impl_->key = pkey;
-  std::size_t len = out.public_.size();
-  EVP_PKEY_get_raw_public_key(pkey, out.public_.data(), &len);
-  return out;
+  return adopt(pkey);
 }
 
 caf::expected<node_key> node_key::load_or_create(const std::filesystem::path& dir) {
@@ -76,12 +80,7 @@ caf::expected<node_key> node_key::load_or_create(const std::filesystem::path& di
     EVP_PKEY_free(pkey);
     return make_error(errc::corrupted, path.string() + " is not an Ed25519 private key");
   }
-  node_key out;
-  out.impl_ = std::make_shared<impl>();
-  out.impl_->key = pkey;
-  std::size_t len = out.public_.size();
-  EVP_PKEY_get_raw_public_key(pkey, out.public_.data(), &len);
-  return out;
+  return adopt(pkey);
 }
 
 std::string node_key::id() const {

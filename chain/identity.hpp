@@ -16,6 +16,8 @@
 
 #include "chain/hash.hpp"
 
+struct evp_pkey_st; // OpenSSL's EVP_PKEY
+
 namespace nexus::chain {
 
 using public_key = std::array<uint8_t, 32>;
@@ -41,6 +43,8 @@ public:
 
 private:
   struct impl;
+  static node_key adopt(evp_pkey_st* pkey); // takes ownership
+
   std::shared_ptr<impl> impl_;
   public_key public_{};
 };

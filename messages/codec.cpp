@@ -257,6 +257,18 @@ caf::expected<node_info> get_node(schema::NodeInfo::Reader in) {
   return out;
 }
 
+// The workload and its operands, which submissions and assignments share.
+template <class Reader>
+caf::expected<std::pair<workload_kind, matmul_operands>> get_work(Reader in) {
+  auto kind = get_workload(in.getWorkload());
+  if (!kind)
+    return kind.error();
+  auto operands = get_operands(in.getMatmul());
+  if (!operands)
+    return operands.error();
+  return std::make_pair(*kind, std::move(*operands));
+}
+
 } // namespace
 
 // -- task submission ------------------------------------------------------------------
@@ -280,12 +292,9 @@ task_submission encode(const task_request& x) {
 caf::expected<task_request> decode(const task_submission& x) {
   return x.read([](schema::TaskSubmission::Reader in) -> caf::expected<task_request> {
     task_request out;
-    auto kind = get_workload(in.getWorkload());
-    if (!kind)
-      return kind.error();
-    auto operands = get_operands(in.getMatmul());
-    if (!operands)
-      return operands.error();
+    auto work = get_work(in);
+    if (!work)
+      return work.error();
     out.label = get_text(in.getLabel());
     out.submitter = get_text(in.getSubmitter());
     out.shards = in.getShards();
@@ -294,8 +303,7 @@ caf::expected<task_request> decode(const task_submission& x) {
     out.max_attempts = in.getMaxAttempts();
     out.priority = in.getPriority();
     out.timeout_s = in.getTimeoutSeconds();
-    out.workload = *kind;
-    out.matmul = std::move(*operands);
+    std::tie(out.workload, out.matmul) = std::move(*work);
     return out;
   });
 }
@@ -335,12 +343,9 @@ shard_assignment encode(const shard_task& x) {
 caf::expected<shard_task> decode(const shard_assignment& x) {
   return x.read([](schema::ShardAssignment::Reader in) -> caf::expected<shard_task> {
     shard_task out;
-    auto kind = get_workload(in.getWorkload());
-    if (!kind)
-      return kind.error();
-    auto operands = get_operands(in.getMatmul());
-    if (!operands)
-      return operands.error();
+    auto work = get_work(in);
+    if (!work)
+      return work.error();
     out.task_id = in.getTaskId();
     out.shard_id = in.getShardId();
     out.attempt = in.getAttempt();
@@ -349,8 +354,7 @@ caf::expected<shard_task> decode(const shard_assignment& x) {
     out.row_end = in.getRowEnd();
     out.tolerance = in.getTolerance();
     out.verify_rounds = in.getVerifyRounds();
-    out.workload = *kind;
-    out.matmul = std::move(*operands);
+    std::tie(out.workload, out.matmul) = std::move(*work);
     const auto& a = out.matmul.a.shape;
     if (out.row_begin > out.row_end || a.empty() || out.row_end > a[0])
       return corrupted("shard rows [" + std::to_string(out.row_begin) + ", "
