@@ -8,7 +8,7 @@
 //    one-row shards. Target: at least 10,000 shards/s. Peer: Dask distributed with 2
 //    worker processes running trivial tasks (test/bench/dask_peer.py), in the same run.
 //
-// usage: cluster_bench NEXUS_NODE_BINARY [SIZE] [SHARDS] [DASK_PEER_SCRIPT]
+// usage: cluster_bench NEXUS_NODE_BINARY [SIZE] [SHARDS] [DASK_PEER_SCRIPT] [tls|plain]
 #include <cstdio>
 #include <cstdlib>
 
@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   std::size_t n = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 4096;
   uint32_t small_shards = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 20000;
   std::string peer = argc > 4 ? argv[4] : "";
+  bool tls = argc <= 5 || std::string{argv[5]} != "plain";
 
   test::temp_dir dir;
   auto file = test::write_topology(dir, "bench.yaml", node_binary,
@@ -76,7 +77,7 @@ int main(int argc, char** argv) {
                                     {"w3", "worker"},
                                     {"v1", "validator"},
                                     {"v2", "validator"}},
-                                   64);
+                                   64, tls);
   if (!file) {
     std::fprintf(stderr, "cannot create the topology's certificates\n");
     return 1;
@@ -114,8 +115,8 @@ int main(int argc, char** argv) {
     network = std::min(network, t);
   }
   auto flops = compute::gemm_flops(n, n, n);
-  std::printf("matmul %zux%zux%zu across processes (3 workers, 2 validators, TLS), best of 2\n",
-              n, n, n);
+  std::printf("matmul %zux%zux%zu across processes (3 workers, 2 validators, %s), best of 2\n",
+              n, n, n, tls ? "mutual TLS" : "plain TCP");
   std::printf("  direct Eigen+oneTBB product: %8.3f s  %7.1f GFLOP/s\n", direct,
               flops / direct / 1e9);
   std::printf("  network:                     %8.3f s  %7.1f GFLOP/s\n", network,
