@@ -1,0 +1,103 @@
+// Ledger records: transactions and the signed, hash-chained blocks that hold them.
+//
+// A transaction's id is the SHA-256 of its canonical body (everything but the signature),
+// signed by the node that states it: the validator for a verdict, the ledger's proposer
+// for contributions, rewards and penalties, the submitter for a submission. A block's
+// header commits to the previous block's hash and to the Merkle root of its transaction
+// ids, and is signed by its proposer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "chain/hash.hpp"
+#include "chain/identity.hpp"
+
+namespace nexus::chain {
+
+enum class tx_kind : uint8_t {
+  submission = 1,   // a submitter's task and budget
+  contribution = 2, // a worker computed a shard (work units from the planner)
+  verdict = 3,      // a validator judged a shard's result
+  reward = 4,       // MCC paid to an account
+  penalty = 5,      // MCC taken from an account
+};
+
+std::string to_string(tx_kind x);
+
+struct transaction {
+  tx_kind kind = tx_kind::contribution;
+  uint64_t task_id = 0;
+  uint32_t shard_id = 0;
+  uint32_t attempt = 0;
+  std::string worker;    // contribution, verdict: who computed
+  std::string validator; // verdict: who judged
+  std::string account;   // reward, penalty, submission: whose balance
+  uint64_t work_units = 0;
+  digest result{};       // contribution, verdict: the result's digest
+  bool valid = false;    // verdict
+  int64_t amount = 0;    // reward, penalty, submission budget; in micro-MCC
+  uint64_t time_ms = 0;
+  public_key signer{};
+  signature sig{};
+
+  /// The canonical body: every field but the signature.
+  std::vector<uint8_t> body() const;
+
+  /// The id: SHA-256 of the body.
+  digest id() const;
+
+  /// Signs the body with `key` (and sets `signer`).
+  void sign_with(const node_key& key);
+
+  bool signature_valid() const;
+
+  friend bool operator==(const transaction&, const transaction&) = default;
+};
+
+struct block_header {
+  uint64_t height = 0;
+  digest prev{};        // hash of the previous block's header; zero for height 0
+  digest merkle_root{}; // over the transactions' ids
+  uint64_t time_ms = 0;
+  uint32_t tx_count = 0;
+  public_key proposer{};
+  signature sig{};
+
+  std::vector<uint8_t> body() const;
+
+  /// The block's hash: SHA-256 of the header body.
+  digest hash() const;
+
+  friend bool operator==(const block_header&, const block_header&) = default;
+};
+
+struct block {
+  block_header header;
+  std::vector<transaction> txs;
+
+  friend bool operator==(const block&, const block&) = default;
+};
+
+/// Builds and signs block `height` on top of `prev` from `txs`.
+block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
+           uint64_t time_ms, const node_key& proposer);
+
+/// Checks a block by itself: Merkle root, transaction count, the header's and every
+/// transaction's signature. errc::corrupted with what is wrong.
+caf::error check(const block& b);
+
+/// Canonical bytes of a whole block, and back (errc::corrupted for bad bytes).
+std::vector<uint8_t> encode(const block& b);
+caf::expected<block> decode_block(std::span<const uint8_t> bytes);
+
+/// Canonical bytes of a transaction, and back.
+std::vector<uint8_t> encode(const transaction& t);
+caf::expected<transaction> decode_transaction(std::span<const uint8_t> bytes);
+
+} // namespace nexus::chain

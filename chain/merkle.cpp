@@ -1,0 +1,74 @@
+#include "chain/merkle.hpp"
+
+#include <array>
+
+namespace nexus::chain {
+
+namespace {
+
+digest inner(const digest& left, const digest& right) {
+  std::array<uint8_t, 1 + 2 * sizeof(digest)> buf{};
+  buf[0] = 0x01;
+  std::copy(left.begin(), left.end(), buf.begin() + 1);
+  std::copy(right.begin(), right.end(), buf.begin() + 1 + left.size());
+  return sha256(buf);
+}
+
+// The next level up; a node without a sibling moves up as it is.
+std::vector<digest> level_up(const std::vector<digest>& level) {
+  std::vector<digest> up;
+  up.reserve((level.size() + 1) / 2);
+  for (std::size_t i = 0; i < level.size(); i += 2)
+    up.push_back(i + 1 < level.size() ? inner(level[i], level[i + 1]) : level[i]);
+  return up;
+}
+
+std::vector<digest> leaves(const std::vector<digest>& items) {
+  std::vector<digest> out;
+  out.reserve(items.size());
+  for (const auto& item : items)
+    out.push_back(merkle_leaf(item));
+  return out;
+}
+
+} // namespace
+
+digest merkle_leaf(const digest& item) {
+  std::array<uint8_t, 1 + sizeof(digest)> buf{};
+  buf[0] = 0x00;
+  std::copy(item.begin(), item.end(), buf.begin() + 1);
+  return sha256(buf);
+}
+
+digest merkle_root(const std::vector<digest>& items) {
+  if (items.empty())
+    return sha256({});
+  auto level = leaves(items);
+  while (level.size() > 1)
+    level = level_up(level);
+  return level.front();
+}
+
+merkle_proof merkle_prove(const std::vector<digest>& items, std::size_t index) {
+  merkle_proof proof;
+  if (index >= items.size())
+    return proof;
+  auto level = leaves(items);
+  while (level.size() > 1) {
+    auto sibling = index ^ 1;
+    if (sibling < level.size())
+      proof.push_back({level[sibling], sibling < index});
+    level = level_up(level);
+    index /= 2;
+  }
+  return proof;
+}
+
+bool merkle_verify(const digest& item, const merkle_proof& proof, const digest& root) {
+  auto at = merkle_leaf(item);
+  for (const auto& step : proof)
+    at = step.left ? inner(step.sibling, at) : inner(at, step.sibling);
+  return at == root;
+}
+
+} // namespace nexus::chain

@@ -1,0 +1,163 @@
+#include "chain/store.hpp"
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include "chain/encoding.hpp"
+#include "compute/errc.hpp"
+
+namespace nexus::chain {
+
+namespace {
+
+const std::string head_key = "m:head";
+
+std::string be64(uint64_t x) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>(x >> (8 * (7 - i)));
+  return out;
+}
+
+uint64_t read_be64(std::string_view s) {
+  uint64_t x = 0;
+  for (int i = 0; i < 8; ++i)
+    x = (x << 8) | static_cast<uint8_t>(s[i]);
+  return x;
+}
+
+std::string block_key(uint64_t height) {
+  return "b" + be64(height);
+}
+
+std::string tx_key(const digest& id) {
+  return "t" + std::string(id.begin(), id.end());
+}
+
+std::string account_key(const std::string& account) {
+  return "a" + account;
+}
+
+std::string encode_balance(int64_t x) {
+  return be64(static_cast<uint64_t>(x));
+}
+
+caf::error from_status(const leveldb::Status& s, const std::string& what) {
+  if (s.ok())
+    return caf::none;
+  auto text = s.ToString();
+  if (s.IsIOError() && text.find("lock") != std::string::npos)
+    return make_error(errc::unavailable, what + ": " + text + " (is another node using it?)");
+  return make_error(s.IsCorruption() ? errc::corrupted : errc::failed, what + ": " + text);
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<store>> store::open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return make_error(errc::failed, "cannot create " + dir.string() + ": " + ec.message());
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  leveldb::DB* raw = nullptr;
+  if (auto err = from_status(leveldb::DB::Open(options, dir.string(), &raw),
+                             "ledger store " + dir.string()))
+    return err;
+  std::unique_ptr<store> s{new store};
+  s->db_.reset(raw);
+  std::string head;
+  auto status = s->db_->Get(leveldb::ReadOptions{}, head_key, &head);
+  if (status.IsNotFound())
+    return s; // a new, empty ledger
+  if (auto err = from_status(status, "ledger head"))
+    return err;
+  if (head.size() != 8 + 32 + 8)
+    return make_error(errc::corrupted, "ledger head record of " + std::to_string(head.size())
+                                         + " bytes");
+  s->head_.height = read_be64(head);
+  std::copy(head.begin() + 8, head.begin() + 40, s->head_.hash.begin());
+  s->head_.blocks = read_be64(std::string_view{head}.substr(40));
+  auto top = s->get(s->head_.height);
+  if (!top)
+    return make_error(errc::corrupted, "the ledger's head block " + std::to_string(s->head_.height)
+                                         + " cannot be read: " + describe(top.error()));
+  if (top->header.hash() != s->head_.hash)
+    return make_error(errc::corrupted, "the ledger's head block "
+                                         + std::to_string(s->head_.height)
+                                         + " does not have the recorded hash");
+  return s;
+}
+
+store::~store() = default;
+
+caf::error store::append(const block& b, const balance_deltas& deltas) {
+  auto expected_height = head_.blocks == 0 ? 0 : head_.height + 1;
+  digest expected_prev = head_.blocks == 0 ? digest{} : head_.hash;
+  if (b.header.height != expected_height || b.header.prev != expected_prev)
+    return make_error(errc::rejected, "block " + std::to_string(b.header.height)
+                                        + " does not extend the head at height "
+                                        + std::to_string(head_.height));
+  if (auto err = check(b))
+    return make_error(errc::rejected, describe(err));
+  leveldb::WriteBatch batch;
+  auto bytes = encode(b);
+  batch.Put(block_key(b.header.height),
+            leveldb::Slice{reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  for (uint32_t i = 0; i < b.txs.size(); ++i)
+    batch.Put(tx_key(b.txs[i].id()), be64(b.header.height) + be64(i));
+  for (const auto& [account, delta] : deltas)
+    batch.Put(account_key(account), encode_balance(balance(account) + delta));
+  head_info next{b.header.height, b.header.hash(), head_.blocks + 1};
+  batch.Put(head_key, be64(next.height) + std::string(next.hash.begin(), next.hash.end())
+                        + be64(next.blocks));
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  if (auto err = from_status(db_->Write(sync, &batch), "writing block "
+                                                          + std::to_string(b.header.height)))
+    return err;
+  head_ = next;
+  return caf::none;
+}
+
+caf::expected<block> store::get(uint64_t height) const {
+  std::string bytes;
+  auto status = db_->Get(leveldb::ReadOptions{}, block_key(height), &bytes);
+  if (status.IsNotFound())
+    return make_error(errc::not_found, "no block " + std::to_string(height));
+  if (auto err = from_status(status, "reading block " + std::to_string(height)))
+    return err;
+  auto b = decode_block({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  if (b && b->header.height != height)
+    return make_error(errc::corrupted, "block stored at height " + std::to_string(height)
+                                         + " says it is " + std::to_string(b->header.height));
+  return b;
+}
+
+std::optional<std::pair<uint64_t, uint32_t>> store::find(const digest& tx_id) const {
+  std::string where;
+  if (!db_->Get(leveldb::ReadOptions{}, tx_key(tx_id), &where).ok() || where.size() != 16)
+    return std::nullopt;
+  return std::make_pair(read_be64(where),
+                        static_cast<uint32_t>(read_be64(std::string_view{where}.substr(8))));
+}
+
+int64_t store::balance(const std::string& account) const {
+  std::string value;
+  if (!db_->Get(leveldb::ReadOptions{}, account_key(account), &value).ok() || value.size() != 8)
+    return 0;
+  return static_cast<int64_t>(read_be64(value));
+}
+
+std::map<std::string, int64_t> store::balances() const {
+  std::map<std::string, int64_t> out;
+  std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek("a"); it->Valid() && it->key().starts_with("a"); it->Next())
+    if (it->value().size() == 8)
+      out[it->key().ToString().substr(1)] =
+        static_cast<int64_t>(read_be64(it->value().ToString()));
+  return out;
+}
+
+} // namespace nexus::chain
