@@ -1,0 +1,80 @@
+// The reward contract: a pure, versioned function from the chain to payments.
+//
+// Inputs are contributions (a worker computed shard S of task T, attempt A, with W work
+// units from the planner and a result digest) and verdicts (a validator's signed judgment
+// of that attempt). For each block the contract derives the reward and penalty
+// transactions those inputs earn, given everything before:
+//
+//   valid verdict on a contribution of (T, S) not yet paid
+//       -> reward the worker W * rate * (1 - validator_share),
+//          reward the validator W * rate * validator_share
+//   invalid verdict on a contribution
+//       -> penalty of `penalty` on the worker
+//   anything else (a second valid verdict for a paid (T, S), a verdict with no matching
+//   contribution, a replayed verdict) -> nothing
+//
+// so each (task, shard) is paid once however often it is re-issued, reported or
+// replayed, and replaying the chain from height 0 reproduces every balance.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <caf/error.hpp>
+
+#include "chain/block.hpp"
+#include "chain/store.hpp"
+
+namespace nexus::chain {
+
+struct contract_rules {
+  uint32_t version = 1;
+  int64_t micro_mcc_per_work_unit = 1; // 1 MCC = 1,000,000 micro-MCC
+  uint32_t validator_share_permille = 100;
+  int64_t penalty_micro_mcc = 1'000'000;
+};
+
+/// What the contract remembers between blocks.
+class contract_state {
+public:
+  explicit contract_state(contract_rules rules = {}) : rules_(rules) {
+  }
+
+  const contract_rules& rules() const noexcept {
+    return rules_;
+  }
+
+  /// The reward and penalty transactions that `inputs` (contributions and verdicts, in
+  /// order) earn, unsigned and with time 0. Takes note of them: call once per block.
+  std::vector<transaction> settle(const std::vector<transaction>& inputs);
+
+  /// Checks that `b` holds its inputs followed by exactly the payments settle() derives
+  /// for them, and applies it; returns the balance changes. errc::corrupted otherwise.
+  caf::expected<balance_deltas> replay(const block& b);
+
+  const std::map<std::string, int64_t>& balances() const noexcept {
+    return balances_;
+  }
+
+  bool paid(uint64_t task, uint32_t shard) const {
+    return paid_.contains({task, shard});
+  }
+
+private:
+  using attempt_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, attempt
+
+  contract_rules rules_;
+  std::map<attempt_key, transaction> contributions_; // not yet judged
+  std::set<std::pair<uint64_t, uint32_t>> paid_;
+  std::set<attempt_key> judged_;
+  std::map<std::string, int64_t> balances_;
+};
+
+/// Payments, input or neither.
+bool is_payment(const transaction& t);
+
+} // namespace nexus::chain

@@ -1,0 +1,53 @@
+#include "chain/ledger.hpp"
+
+#include "compute/errc.hpp"
+
+namespace nexus::chain {
+
+caf::expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
+                                                    contract_rules rules, node_key proposer) {
+  auto s = store::open(dir);
+  if (!s)
+    return s.error();
+  std::unique_ptr<ledger> out{new ledger{std::move(*s), rules, std::move(proposer)}};
+  for (uint64_t h = 0; h < out->store_->head().blocks; ++h) {
+    auto b = out->store_->get(h);
+    if (!b)
+      return b.error();
+    if (auto deltas = out->contract_.replay(*b); !deltas)
+      return deltas.error();
+  }
+  return out;
+}
+
+caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (is_payment(inputs[i]))
+      return make_error(errc::rejected, "input " + std::to_string(i)
+                                          + " is a payment; only the contract makes those");
+    if (!inputs[i].signature_valid())
+      return make_error(errc::rejected, "input " + std::to_string(i) + " ("
+                                          + to_string(inputs[i].kind)
+                                          + ") has a bad signature");
+  }
+  // Settle on a copy: if storing fails, the contract has not moved.
+  auto next = contract_;
+  auto payments = next.settle(inputs);
+  balance_deltas deltas;
+  for (auto& p : payments) {
+    p.time_ms = time_ms;
+    p.sign_with(key_);
+    deltas[p.account] += p.kind == tx_kind::reward ? p.amount : -p.amount;
+  }
+  inputs.insert(inputs.end(), payments.begin(), payments.end());
+  auto head = store_->head();
+  auto height = head.blocks == 0 ? 0 : head.height + 1;
+  auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(inputs), time_ms,
+                key_);
+  if (auto err = store_->append(b, deltas))
+    return err;
+  contract_ = std::move(next);
+  return b;
+}
+
+} // namespace nexus::chain
