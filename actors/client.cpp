@@ -84,6 +84,13 @@ caf::expected<std::vector<node_report>> client::nodes() {
   return wire::decode(*reply);
 }
 
+caf::expected<std::vector<std::string>> client::ledger(const ledger_query& q) {
+  auto reply = ask<wire::ledger_reply>(ledger_atom::value, wire::encode(q));
+  if (!reply)
+    return reply.error();
+  return wire::decode(*reply);
+}
+
 caf::expected<compute::tensor> client::result(uint64_t task_id) {
   auto reply = ask<wire::final_output>(result_atom::value, task_id);
   if (!reply)

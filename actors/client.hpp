@@ -48,6 +48,9 @@ public:
 
   caf::expected<std::vector<node_report>> nodes();
 
+  /// Asks the network's ledger; returns the lines of its answer.
+  caf::expected<std::vector<std::string>> ledger(const ledger_query& q);
+
   /// The output of a finished task.
   caf::expected<compute::tensor> result(uint64_t task_id);
 

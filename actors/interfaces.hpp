@@ -40,6 +40,8 @@ using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using store_atom = caf::atom_constant<caf::atom("store")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
+using record_atom = caf::atom_constant<caf::atom("record")>;
+using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
 
 /// Merges validated shard results into a task's output; forgets a task on drop.
 using aggregator_actor = caf::typed_actor<
@@ -50,6 +52,13 @@ using aggregator_actor = caf::typed_actor<
 /// orchestrator and, when valid, the result to the given aggregator.
 using validator_actor = caf::typed_actor<
   caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result, aggregator_actor>>;
+
+/// The single writer of the ledger: records contributions and signed verdicts in blocks
+/// and answers the shell's questions.
+using ledger_actor = caf::typed_actor<
+  caf::reacts_to<record_atom, wire::ledger_records>,
+  caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
+  caf::reacts_to<tick_atom>>; // seals what is pending
 
 /// Computes an assigned shard and hands the result to the named validator.
 using worker_actor = caf::typed_actor<
@@ -66,6 +75,8 @@ using orchestrator_actor = caf::typed_actor<
   caf::replies_to<join_atom, wire::node_announcement, worker_actor>::with<uint32_t>,
   caf::replies_to<join_atom, wire::node_announcement, validator_actor>::with<uint32_t>,
   caf::replies_to<join_atom, wire::node_announcement, aggregator_actor>::with<uint32_t>,
+  caf::replies_to<join_atom, wire::node_announcement, ledger_actor>::with<uint32_t>,
+  caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
   caf::reacts_to<verdict_atom, wire::verdict>,
   caf::reacts_to<output_atom, wire::final_output>,
   caf::reacts_to<tick_atom>>;

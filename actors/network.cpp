@@ -12,6 +12,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<aggregator_actor>("nexus::aggregator_actor");
   cfg.add_message_type<orchestrator_actor>("nexus::orchestrator_actor");
   cfg.add_message_type<gateway_actor>("nexus::gateway_actor");
+  cfg.add_message_type<ledger_actor>("nexus::ledger_actor");
 }
 
 caf::error check(const embedded_options& opts) {
@@ -27,16 +28,38 @@ caf::error check(const embedded_options& opts) {
   return caf::none;
 }
 
-embedded_network start_embedded(caf::actor_system& sys, const embedded_options& opts) {
+caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
+                                               const embedded_options& opts) {
   embedded_network net;
   net.store = std::make_shared<blob_store>();
-  net.orchestrator = sys.spawn(orchestrator, opts.limits, std::vector<member>{});
+  std::optional<chain::node_key> key;
+  uint64_t last_task = 0;
+  if (!opts.data_dir.empty()) {
+    auto k = chain::node_key::load_or_create(opts.data_dir);
+    if (!k)
+      return k.error();
+    key = *k;
+    ledger_config config{opts.data_dir / "ledger"};
+    auto ledger = chain::ledger::open(config.dir, config.rules, *key);
+    if (!ledger)
+      return ledger.error();
+    last_task = (*ledger)->contract().last_task();
+    net.ledger = spawn_ledger(sys, config, std::move(*ledger));
+  }
+  net.orchestrator = sys.spawn(orchestrator, opts.limits, std::vector<member>{}, key,
+                               last_task);
   net.aggregator = sys.spawn(aggregator, net.orchestrator);
   caf::anon_send(net.orchestrator, join_atom::value,
                  wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),
                  net.aggregator);
+  if (net.ledger)
+    caf::anon_send(net.orchestrator, join_atom::value,
+                   wire::encode(node_info{"ledger-1", node_role::ledger, "cpu", 1, 0, 0}),
+                   net.ledger);
   for (std::size_t i = 0; i < opts.validators; ++i) {
     validator_config cfg{"validator-" + std::to_string(i + 1), net.store, net.orchestrator};
+    if (key)
+      cfg.key = chain::node_key::generate().value(); // each validator signs as itself
     auto info = describe_validator(cfg);
     auto handle = spawn_validator(sys, std::move(cfg));
     caf::anon_send(net.orchestrator, join_atom::value, wire::encode(info), handle);
@@ -70,6 +93,8 @@ void embedded_network::stop() {
   for (auto& v : validators)
     kill(v);
   kill(aggregator);
+  if (ledger)
+    kill(ledger);
   kill(orchestrator);
 }
 

@@ -3,6 +3,7 @@
 // nexus-shell runs one by default; tests and benchmarks use it too.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "actors/aggregator.hpp"
 #include "actors/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/ledger.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/validator.hpp"
 #include "actors/worker.hpp"
@@ -22,6 +24,7 @@ struct embedded_options {
   std::size_t validators = 2;
   std::size_t faulty_workers = 0; // of `workers`, these corrupt their results
   scheduler_limits limits;
+  std::filesystem::path data_dir;  // the ledger's store and the network's key; empty: none
 };
 
 struct embedded_network {
@@ -30,6 +33,7 @@ struct embedded_network {
   aggregator_actor aggregator;
   std::vector<worker_actor> workers;
   std::vector<validator_actor> validators;
+  ledger_actor ledger; // null without a data directory
 
   /// Stops every actor of the network (the actor_system then shuts down cleanly).
   void stop();
@@ -39,7 +43,9 @@ struct embedded_network {
 caf::error check(const embedded_options& opts);
 
 /// Spawns and joins every role. Workers are named worker-K, faulty ones
-/// faulty-worker-K, validators validator-K.
-embedded_network start_embedded(caf::actor_system& sys, const embedded_options& opts);
+/// faulty-worker-K, validators validator-K. With a data directory it also runs a ledger
+/// there (DATA/ledger, signed with DATA/node.key); errors if that store cannot be opened.
+caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
+                                               const embedded_options& opts);
 
 } // namespace nexus

@@ -6,6 +6,7 @@
 
 #include "actors/aggregator.hpp"
 #include "actors/gateway.hpp"
+#include "actors/ledger.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/validator.hpp"
 #include "actors/worker.hpp"
@@ -95,8 +96,19 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
         join(self, node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0},
              sys.spawn(aggregator, st.orchestrator), nonce);
         break;
+      case node_role::ledger: {
+        auto key = st.opts.key ? *st.opts.key : chain::node_key::generate().value();
+        ledger_config config{std::filesystem::path{spec.data_dir} / "ledger"};
+        auto ledger = chain::ledger::open(config.dir, config.rules, key);
+        if (!ledger) {
+          say(self, "cannot open the ledger: " + describe(ledger.error()));
+          break;
+        }
+        join(self, node_info{spec.name, node_role::ledger, "cpu", 1, 0, 0},
+             spawn_ledger(sys, config, std::move(*ledger)), nonce);
+        break;
+      }
       case node_role::orchestrator: // spawned by node::start
-      case node_role::ledger:       // not yet a role of its own
         break;
     }
   }
@@ -275,7 +287,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_op
   std::unique_ptr<node> n{new node};
   n->store_ = std::make_shared<blob_store>();
   if (opts.spec.has(node_role::orchestrator))
-    n->orchestrator_ = sys.spawn(nexus::orchestrator, opts.limits, opts.members);
+    n->orchestrator_ = sys.spawn(nexus::orchestrator, opts.limits, opts.members, opts.key, uint64_t{0});
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_);
   const char* bind = opts.spec.host.c_str();
   auto port = opts.tls ? caf::openssl::publish(n->gateway_, opts.spec.port, bind, true)

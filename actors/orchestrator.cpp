@@ -5,6 +5,8 @@
 #include <caf/all.hpp>
 #include <openssl/rand.h>
 
+#include "chain/block.hpp"
+
 namespace nexus {
 
 namespace {
@@ -82,11 +84,35 @@ caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& m
   return id;
 }
 
+// Passes a verdict to the ledger with the contribution it judged: the validator's signed
+// record and the work units the planner assigned, stated and signed by this orchestrator.
+void record(self_pointer self, const verdict_info& v, uint64_t units) {
+  auto& st = self->state;
+  if (!st.ledger || !st.key || v.record.empty())
+    return;
+  chain::transaction c;
+  c.kind = chain::tx_kind::contribution;
+  c.task_id = v.task_id;
+  c.shard_id = v.shard_id;
+  c.attempt = v.attempt;
+  c.worker = v.worker;
+  c.validator = v.validator;
+  c.work_units = units;
+  c.result = v.result;
+  c.sign_with(*st.key);
+  self->send(st.ledger, record_atom::value,
+             wire::encode_records({chain::encode(c), v.record}));
+}
+
 } // namespace
 
 orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limits limits,
-                                               std::vector<member> members) {
+                                               std::vector<member> members,
+                                               std::optional<chain::node_key> key,
+                                               uint64_t last_task) {
+  self->state.key = std::move(key);
   self->state.table = task_table{limits};
+  self->state.table.skip_task_ids(last_task);
   for (auto& m : members)
     self->state.members[m.name] = std::move(m);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -175,11 +201,36 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       return *id;
     },
     [self](verdict_atom, const wire::verdict& msg) {
+      auto& st = self->state;
       auto v = wire::decode(msg);
       if (!v)
         return;
-      self->state.table.on_verdict(*v);
+      auto units = st.table.work_units(v->task_id, v->shard_id);
+      if (st.table.on_verdict(*v) != verdict_effect::stale)
+        record(self, *v, units);
       dispatch(self);
+    },
+    [self](join_atom, const wire::node_announcement& msg,
+           const ledger_actor& handle) -> caf::result<uint32_t> {
+      auto id = admit(self, msg, handle, node_role::ledger);
+      if (!id)
+        return id.error();
+      self->state.ledger = handle;
+      // Task ids go on from the ledger's last one: a shard of "task 1" of an earlier run
+      // was paid already, and the contract pays each (task, shard) once.
+      self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
+                    wire::encode(ledger_query{"last-task"}))
+        .then([self](const wire::ledger_reply& reply) {
+          auto lines = wire::decode(reply);
+          if (lines && lines->size() == 1)
+            self->state.table.skip_task_ids(std::strtoull(lines->front().c_str(), nullptr, 10));
+        });
+      return *id;
+    },
+    [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
+      if (!self->state.ledger)
+        return make_error(errc::unavailable, "this network keeps no ledger");
+      return self->delegate(self->state.ledger, ledger_atom::value, msg);
     },
     [self](output_atom, const wire::final_output& msg) {
       auto& st = self->state;

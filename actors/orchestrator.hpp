@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,11 +45,14 @@ struct orchestrator_state {
   std::map<uint64_t, wire::final_output> outputs; // finished tasks
   std::map<std::string, member> members;          // empty: anyone with a certificate
   std::map<std::vector<uint8_t>, clock_type::time_point> challenges; // nonce -> expiry
+  ledger_actor ledger;                     // null: no ledger joined
+  std::optional<chain::node_key> key;      // signs the contributions it records
   static inline const char* name = "nexus.orchestrator";
 };
 
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
-             scheduler_limits limits, std::vector<member> members);
+             scheduler_limits limits, std::vector<member> members,
+             std::optional<chain::node_key> key, uint64_t last_task);
 
 } // namespace nexus

@@ -1,6 +1,7 @@
 #include "actors/task_table.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 #include <utility>
 
@@ -311,6 +312,15 @@ std::size_t task_table::expire(clock_type::time_point now) {
     }
   }
   return count;
+}
+
+uint64_t task_table::work_units(uint64_t task_id, uint32_t shard_id) const {
+  auto t = tasks_.find(task_id);
+  if (t == tasks_.end() || shard_id >= t->second.shards.size())
+    return 0;
+  const auto& task = t->second;
+  auto flops = compute::gemm_flops(task.shards[shard_id].range.rows(), task.plan.k, task.plan.n);
+  return std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(flops / 1e6)));
 }
 
 void task_table::unmerge_running() {

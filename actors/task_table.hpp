@@ -94,8 +94,16 @@ public:
 
   std::vector<task_report> reports(clock_type::time_point now) const;
 
+  /// Numbers new tasks above `last` (ids the ledger has recorded already).
+  void skip_task_ids(uint64_t last) {
+    next_task_id_ = std::max(next_task_id_, last + 1);
+  }
+
   /// Tasks that failed since the last call, for whoever holds their partial state.
   std::vector<uint64_t> take_failed();
+
+  /// The work units of a shard, from the planner: its MFLOP, at least 1 (0 if unknown).
+  uint64_t work_units(uint64_t task_id, uint32_t shard_id) const;
 
   /// True once every shard of the task is validated.
   bool all_validated(uint64_t task_id) const;

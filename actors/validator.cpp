@@ -5,6 +5,8 @@
 
 #include <caf/all.hpp>
 
+#include "chain/block.hpp"
+
 namespace nexus {
 
 namespace {
@@ -44,6 +46,21 @@ verdict_info judge(validator_state& st, const shard_task& task, const shard_outp
   auto probe = st.probe_for(task.task_id, task.matmul.b, **b, task.verify_rounds);
   compute::matmul::shard_range range{task.shard_id, task.row_begin, task.row_end};
   return finish(probe->verify(**a, range, result.output, task.tolerance));
+}
+
+// The verdict as a ledger transaction, signed by this validator.
+chain::transaction ledger_record(const verdict_info& v, const chain::node_key& key) {
+  chain::transaction t;
+  t.kind = chain::tx_kind::verdict;
+  t.task_id = v.task_id;
+  t.shard_id = v.shard_id;
+  t.attempt = v.attempt;
+  t.worker = v.worker;
+  t.validator = v.validator;
+  t.result = v.result;
+  t.valid = v.valid;
+  t.sign_with(key);
+  return t;
 }
 
 } // namespace
@@ -86,6 +103,13 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
         v = {task->task_id, task->shard_id, task->attempt, "?", st.config.name, false,
              describe(output.error()), 0};
       }
+      if (output) {
+        const auto& block = output->output;
+        v.result = chain::sha256({reinterpret_cast<const uint8_t*>(block.data()),
+                                  block.size() * sizeof(float)});
+      }
+      if (st.config.key)
+        v.record = chain::encode(ledger_record(v, *st.config.key));
       auto msg = wire::encode(v);
       self->send(st.config.orchestrator, verdict_atom::value, msg);
       if (v.valid)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -16,6 +17,7 @@
 
 #include "actors/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "chain/identity.hpp"
 #include "compute/workloads/matmul.hpp"
 
 namespace nexus {
@@ -24,6 +26,7 @@ struct validator_config {
   std::string name;
   std::shared_ptr<blob_store> store; // must be non-null
   orchestrator_actor orchestrator;
+  std::optional<chain::node_key> key; // signs the ledger record of each verdict
 };
 
 struct validator_state {

@@ -39,6 +39,7 @@ bool same_payment(const transaction& derived, const transaction& stored) {
 std::vector<transaction> contract_state::settle(const std::vector<transaction>& inputs) {
   std::vector<transaction> out;
   for (const auto& t : inputs) {
+    last_task_ = std::max(last_task_, t.task_id);
     attempt_key key{t.task_id, t.shard_id, t.attempt};
     if (t.kind == tx_kind::contribution) {
       if (!judged_.contains(key))

@@ -33,7 +33,7 @@ namespace nexus::chain {
 
 struct contract_rules {
   uint32_t version = 1;
-  int64_t micro_mcc_per_work_unit = 1; // 1 MCC = 1,000,000 micro-MCC
+  int64_t micro_mcc_per_work_unit = 1000; // per MFLOP; 1 MCC = 1,000,000 micro-MCC
   uint32_t validator_share_permille = 100;
   int64_t penalty_micro_mcc = 1'000'000;
 };
@@ -64,6 +64,12 @@ public:
     return paid_.contains({task, shard});
   }
 
+  /// The highest task id any input named (0 if none): a restarted orchestrator numbers
+  /// its tasks above it, so that no task id is paid for twice.
+  uint64_t last_task() const noexcept {
+    return last_task_;
+  }
+
 private:
   using attempt_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, attempt
 
@@ -72,6 +78,7 @@ private:
   std::set<std::pair<uint64_t, uint32_t>> paid_;
   std::set<attempt_key> judged_;
   std::map<std::string, int64_t> balances_;
+  uint64_t last_task_ = 0;
 };
 
 /// Payments, input or neither.

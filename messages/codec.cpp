@@ -68,6 +68,9 @@ NEXUS_ENVELOPE_NAME(node_list)
 NEXUS_ENVELOPE_NAME(blob_name)
 NEXUS_ENVELOPE_NAME(blob)
 NEXUS_ENVELOPE_NAME(challenge)
+NEXUS_ENVELOPE_NAME(ledger_records)
+NEXUS_ENVELOPE_NAME(ledger_request)
+NEXUS_ENVELOPE_NAME(ledger_reply)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -84,6 +87,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<blob_name>(blob_name::type_name());
   cfg.add_message_type<blob>(blob::type_name());
   cfg.add_message_type<challenge>(challenge::type_name());
+  cfg.add_message_type<ledger_records>(ledger_records::type_name());
+  cfg.add_message_type<ledger_request>(ledger_request::type_name());
+  cfg.add_message_type<ledger_reply>(ledger_reply::type_name());
 }
 
 namespace {
@@ -405,19 +411,31 @@ verdict encode(const verdict_info& x) {
   out.setValid(x.valid);
   out.setReason(x.reason);
   out.setCheckNanos(x.check_ns);
+  out.setResultDigest(capnp::Data::Reader{x.result.data(), x.result.size()});
+  out.setRecord(capnp::Data::Reader{x.record.data(), x.record.size()});
   return verdict{builder};
 }
 
 caf::expected<verdict_info> decode(const verdict& x) {
   return x.read([](schema::Verdict::Reader in) -> caf::expected<verdict_info> {
-    return verdict_info{in.getTaskId(),
-                        in.getShardId(),
-                        in.getAttempt(),
-                        get_text(in.getWorker()),
-                        get_text(in.getValidator()),
-                        in.getValid(),
-                        get_text(in.getReason()),
-                        in.getCheckNanos()};
+    verdict_info out{in.getTaskId(),
+                     in.getShardId(),
+                     in.getAttempt(),
+                     get_text(in.getWorker()),
+                     get_text(in.getValidator()),
+                     in.getValid(),
+                     get_text(in.getReason()),
+                     in.getCheckNanos()};
+    auto digest = in.getResultDigest();
+    if (digest.size() != 0 && digest.size() != out.result.size())
+      return corrupted("verdict with a result digest of " + std::to_string(digest.size())
+                       + " bytes");
+    std::copy(digest.begin(), digest.end(), out.result.begin());
+    auto record = in.getRecord();
+    if (record.size() > 4096)
+      return corrupted("verdict record of " + std::to_string(record.size()) + " bytes");
+    out.record.assign(record.begin(), record.end());
+    return out;
   });
 }
 
@@ -575,6 +593,63 @@ std::vector<uint8_t> join_statement(const node_info& x) {
   std::vector<uint8_t> out(text.begin(), text.end());
   out.insert(out.end(), x.nonce.begin(), x.nonce.end());
   return out;
+}
+
+ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records) {
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<schema::LedgerRecords>().initRecords(
+    static_cast<unsigned>(records.size()));
+  for (unsigned i = 0; i < records.size(); ++i)
+    list.set(i, capnp::Data::Reader{records[i].data(), records[i].size()});
+  return ledger_records{builder};
+}
+
+caf::expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x) {
+  return x.read(
+    [](schema::LedgerRecords::Reader in) -> caf::expected<std::vector<std::vector<uint8_t>>> {
+      std::vector<std::vector<uint8_t>> out;
+      for (auto r : in.getRecords()) {
+        if (r.size() > 4096)
+          return corrupted("ledger record of " + std::to_string(r.size()) + " bytes");
+        out.emplace_back(r.begin(), r.end());
+      }
+      return out;
+    });
+}
+
+ledger_request encode(const ledger_query& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::LedgerQuery>();
+  out.setKind(x.kind);
+  out.setAccount(x.account);
+  out.setHeight(x.height);
+  out.setCount(x.count);
+  return ledger_request{builder};
+}
+
+caf::expected<ledger_query> decode(const ledger_request& x) {
+  return x.read([](schema::LedgerQuery::Reader in) -> caf::expected<ledger_query> {
+    return ledger_query{get_text(in.getKind()), get_text(in.getAccount()), in.getHeight(),
+                        in.getCount()};
+  });
+}
+
+ledger_reply encode_lines(const std::vector<std::string>& lines) {
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<schema::LedgerReply>().initLines(
+    static_cast<unsigned>(lines.size()));
+  for (unsigned i = 0; i < lines.size(); ++i)
+    list.set(i, lines[i]);
+  return ledger_reply{builder};
+}
+
+caf::expected<std::vector<std::string>> decode(const ledger_reply& x) {
+  return x.read([](schema::LedgerReply::Reader in) -> caf::expected<std::vector<std::string>> {
+    std::vector<std::string> out;
+    for (auto line : in.getLines())
+      out.push_back(get_text(line));
+    return out;
+  });
 }
 
 } // namespace nexus::wire

@@ -30,6 +30,9 @@ using node_list = envelope<schema::NodeList>;
 using blob_name = envelope<schema::BlobRef>;
 using blob = envelope<schema::Blob>;
 using challenge = envelope<schema::Challenge>;
+using ledger_records = envelope<schema::LedgerRecords>;
+using ledger_request = envelope<schema::LedgerQuery>;
+using ledger_reply = envelope<schema::LedgerReply>;
 
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
@@ -62,6 +65,17 @@ caf::expected<blob_payload> decode(const blob& x);
 
 challenge encode_challenge(const std::vector<uint8_t>& nonce);
 caf::expected<std::vector<uint8_t>> decode(const challenge& x);
+
+/// Ledger transactions as canonical bytes (chain/block.hpp), checked when decoded there.
+ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records);
+caf::expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x);
+
+ledger_request encode(const ledger_query& x);
+caf::expected<ledger_query> decode(const ledger_request& x);
+
+/// The ledger's answer, as lines of text for the shell.
+ledger_reply encode_lines(const std::vector<std::string>& lines);
+caf::expected<std::vector<std::string>> decode(const ledger_reply& x);
 
 /// What a node signs with its key to join: its name, the role, and the orchestrator's
 /// challenge, so that a signature proves one join and cannot be replayed for another.

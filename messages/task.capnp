@@ -82,6 +82,26 @@ struct Verdict {
   valid @5 :Bool;
   reason @6 :Text;            # why a result was rejected; empty when valid
   checkNanos @7 :UInt64;     # CPU time the check took
+  resultDigest @8 :Data;      # SHA-256 of the result's raw values
+  record @9 :Data;            # the validator's signed ledger transaction of this verdict
+}
+
+# Ledger transactions (chain/block.hpp's canonical bytes), for the ledger to record.
+struct LedgerRecords {
+  records @0 :List(Data);
+}
+
+# A question to the ledger, as the shell asks it: balance [ACCOUNT], history ACCOUNT,
+# block HEIGHT, tail [COUNT], verify.
+struct LedgerQuery {
+  kind @0 :Text;
+  account @1 :Text;
+  height @2 :UInt64;
+  count @3 :UInt32;
+}
+
+struct LedgerReply {
+  lines @0 :List(Text);
 }
 
 struct FinalOutput {

@@ -93,6 +93,15 @@ struct verdict_info {
   bool valid = false;
   std::string reason;
   uint64_t check_ns = 0;
+  chain::digest result{};      // of the result's raw values
+  std::vector<uint8_t> record; // the validator's signed ledger transaction, or empty
+};
+
+struct ledger_query {
+  std::string kind; // balance, history, block, tail, verify
+  std::string account;
+  uint64_t height = 0;
+  uint32_t count = 0;
 };
 
 struct task_output {

@@ -23,6 +23,7 @@
 #include <tbb/global_control.h>
 
 #include "actors/node.hpp"
+#include "chain/audit.hpp"
 #include "apps/nexus-node/certs.hpp"
 
 namespace {
@@ -34,6 +35,9 @@ constexpr const char* usage = R"(usage:
                                            stops them all
   nexus-node certs FILE                    create a CA and a certificate and key for every
                                            node (and the shell) where FILE names them
+  nexus-node ledger verify --data DIR      audit the ledger of a stopped node (or of
+                                           nexus-shell's --data): re-hash every block,
+                                           re-check signatures, replay the contract
   nexus-node --help
 
 A node prints where it listens and when it joins or loses the orchestrator. The topology
@@ -229,6 +233,22 @@ int up(const std::string& file) {
   }
 }
 
+int verify_ledger(const std::string& dir) {
+  auto path = std::filesystem::path{dir} / "ledger";
+  if (!std::filesystem::exists(path)) {
+    std::cerr << "nexus-node: " << path.string() << " holds no ledger\n";
+    return 1;
+  }
+  auto store = nexus::chain::store::open(path);
+  if (!store) {
+    std::cerr << "nexus-node: " << nexus::describe(store.error()) << "\n";
+    return 1;
+  }
+  auto report = nexus::chain::audit(**store, nexus::chain::contract_rules{});
+  std::cout << nexus::chain::describe_audit(report) << std::endl;
+  return report ? 0 : 1;
+}
+
 int certs(const std::string& file) {
   auto topo = nexus::load_topology(file);
   if (!topo) {
@@ -255,6 +275,12 @@ int main(int argc, char** argv) {
     return up(args[1]);
   if (args.size() == 2 && args[0] == "certs")
     return certs(args[1]);
+  if (args.size() == 4 && args[0] == "ledger" && args[1] == "verify" && args[2] == "--data")
+    return verify_ledger(args[3]);
+  if (!args.empty() && args[0] == "ledger") {
+    std::cerr << "nexus-node: usage: nexus-node ledger verify --data DIR\n";
+    return 2;
+  }
   std::string file;
   std::string name;
   for (std::size_t i = 0; i < args.size(); ++i) {

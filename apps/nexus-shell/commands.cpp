@@ -40,6 +40,12 @@ const std::vector<command_spec>& specs() {
     {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
     {"result", {"out"}, {}, "result TASK --out FILE write a finished task's output (.npy)"},
     {"wait", {}, {}, "wait TASK              block until a task finishes"},
+    {"ledger", {}, {},
+     "ledger balance [NODE]  MCC balances (every account, or one)\n"
+     "ledger history NODE    every contribution, verdict and payment of a node\n"
+     "ledger block HEIGHT    one block: hashes, proposer, transactions\n"
+     "ledger tail [N]        the last N blocks (default 10)\n"
+     "ledger verify          re-hash every block, re-check signatures, replay the contract"},
     {"help", {}, {}, "help                   this text"},
     {"quit", {}, {}, "quit                   leave (also: exit, Ctrl-D)"},
   };
@@ -240,7 +246,45 @@ caf::error session::execute(std::string_view line) {
     return result(*cmd);
   } else if (name == "wait") {
     return wait(*cmd);
+  } else if (name == "ledger") {
+    return ledger(*cmd);
   }
+  return caf::none;
+}
+
+caf::error session::ledger(const command_line& cmd) {
+  static const std::set<std::string> kinds{"balance", "history", "block", "tail", "verify"};
+  if (cmd.words.size() < 2 || !kinds.contains(cmd.words[1]))
+    return fail("ledger: balance, history, block, tail or verify? (try: help)");
+  ledger_query q;
+  q.kind = cmd.words[1];
+  auto arg = cmd.words.size() > 2 ? cmd.words[2] : std::string{};
+  if (cmd.words.size() > 3)
+    return fail("ledger " + q.kind + ": one argument at most");
+  if (q.kind == "history" && arg.empty())
+    return fail("ledger history: whose? (ledger history worker-1)");
+  if (q.kind == "block" || q.kind == "tail") {
+    if (q.kind == "block" && arg.empty())
+      return fail("ledger block: which height? (ledger block 0)");
+    if (!arg.empty()) {
+      char* end = nullptr;
+      auto n = std::strtoull(arg.c_str(), &end, 10);
+      if (*end != '\0' || arg[0] == '-' || (q.kind == "tail" && n > 100000))
+        return fail("ledger " + q.kind + ": expects a number, got '" + arg + "'");
+      q.height = n;
+      q.count = static_cast<uint32_t>(std::min<unsigned long long>(n, 100000));
+    }
+  } else {
+    q.account = arg;
+  }
+  auto lines = api_.ledger(q);
+  if (!lines)
+    return lines.error();
+  for (const auto& line : *lines)
+    out_ << line << "\n";
+  if (!lines->empty() && (lines->front().starts_with("error: ")
+                          || lines->front().starts_with("ledger BAD")))
+    return fail("ledger " + q.kind + " failed");
   return caf::none;
 }
 

@@ -45,6 +45,7 @@ private:
   caf::error nodes();
   caf::error result(const command_line& cmd);
   caf::error wait(const command_line& cmd);
+  caf::error ledger(const command_line& cmd);
   caf::error follow(uint64_t task_id, const std::string& out_path);
   caf::error save_output(uint64_t task_id, const std::string& path);
   void help();

@@ -33,6 +33,8 @@ options:
                        with the topology's TLS client certificate)
   --connect HOST:PORT  attach to the node at HOST:PORT (with --topology: over its TLS;
                        without: plain TCP)
+  --data DIR           the embedded network's ledger and key (default
+                       $XDG_DATA_HOME/nexuschain, else ~/.local/share/nexuschain)
   --workers N          workers in the embedded network (default 4)
   --validators N       validators (default 2)
   --faulty-workers N   of the workers, N return corrupted results (default 0)
@@ -49,6 +51,15 @@ struct options {
   std::string topology;
   std::string connect; // HOST:PORT
 };
+
+// Where the embedded network keeps its ledger between runs.
+std::filesystem::path default_data_dir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return std::filesystem::path{xdg} / "nexuschain";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path{home} / ".local/share/nexuschain";
+  return "nexuschain-data";
+}
 
 // Parses our own flags; CAF never sees argv.
 bool parse(int argc, char** argv, options& opts) {
@@ -81,6 +92,12 @@ bool parse(int argc, char** argv, options& opts) {
     } else if (arg == "--faulty-workers") {
       if (!count(i, arg, opts.network.faulty_workers))
         return false;
+    } else if (arg == "--data") {
+      if (i + 1 >= argc) {
+        std::cerr << "nexus-shell: --data needs a directory\n";
+        return false;
+      }
+      opts.network.data_dir = argv[++i];
     } else if (arg == "--topology" || arg == "--connect") {
       if (i + 1 >= argc) {
         std::cerr << "nexus-shell: " << arg << " needs a value\n";
@@ -98,6 +115,8 @@ bool parse(int argc, char** argv, options& opts) {
       return false;
     }
   }
+  if (opts.network.data_dir.empty())
+    opts.network.data_dir = default_data_dir();
   if (auto err = nexus::check(opts.network)) {
     std::cerr << "nexus-shell: " << nexus::describe(err) << "\n";
     return false;
@@ -174,7 +193,12 @@ int main(int argc, char** argv) {
     cfg.set("scheduler.policy", caf::atom("sharing"));
     cfg.set("logger.console", caf::atom("none"));
     caf::actor_system sys{cfg};
-    auto net = nexus::start_embedded(sys, opts.network);
+    auto started = nexus::start_embedded(sys, opts.network);
+    if (!started) {
+      std::cerr << "nexus-shell: " << nexus::describe(started.error()) << "\n";
+      return 1;
+    }
+    auto& net = *started;
     nexus::client api{sys, net.orchestrator, net.store};
     auto ok = run_session(api, opts,
                           "embedded network of " + std::to_string(opts.network.workers)

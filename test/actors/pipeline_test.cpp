@@ -15,7 +15,9 @@ namespace {
 
 struct fixture {
   explicit fixture(embedded_options opts) : sys(init(cfg)) {
-    net = start_embedded(sys, opts);
+    auto started = start_embedded(sys, opts);
+    REQUIRE(started);
+    net = std::move(*started);
     api = std::make_unique<client>(sys, net.orchestrator, net.store, 10s);
   }
 

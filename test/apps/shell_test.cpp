@@ -30,7 +30,8 @@ run_result run_shell(const test::temp_dir& dir, const std::string& script,
     std::ofstream in{dir.file("script.txt")};
     in << script;
   }
-  auto cmd = "timeout 120 " + std::string{shell} + " " + args + " < " + dir.file("script.txt")
+  auto cmd = "timeout 120 " + std::string{shell} + " --data " + dir.file("data") + " " + args
+             + " < " + dir.file("script.txt")
              + " > " + dir.file("out.txt") + " 2> " + dir.file("err.txt");
   run_result r;
   auto rc = std::system(cmd.c_str());
@@ -112,4 +113,51 @@ TEST_CASE("the shell refuses bad options with status 2", "[apps][shell]") {
   auto help = run_shell(dir, "", "--help");
   CHECK(help.status == 0);
   CHECK_THAT(help.out, Catch::Contains("usage: nexus-shell"));
+}
+
+TEST_CASE("the ledger pays validated work once, penalizes rejected work, and keeps both",
+          "[apps][ledger-shell]") {
+  test::temp_dir dir;
+  auto balance_of = [](const std::string& out, const std::string& account) {
+    auto at = out.find("\n" + account + "  ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(out.substr(at + account.size() + 3));
+  };
+  auto r = run_shell(dir, "submit matmul --m 512 --k 256 --n 128 --shards 8\n"
+                          "ledger balance\nledger verify\nledger tail 5\n"
+                          "ledger history faulty-worker-1\n",
+                     "--faulty-workers 1");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  auto out = "\n" + r.out;
+  CHECK(balance_of(out, "faulty-worker-1") < 0);
+  // 8 shards of 64x256x128: 4.2 MFLOP, 5 work units each, 1000 micro-MCC per unit.
+  double paid = 0;
+  for (auto w : {"worker-1", "worker-2", "worker-3"})
+    paid += balance_of(out, w);
+  paid += balance_of(out, "validator-1") + balance_of(out, "validator-2");
+  CHECK(paid == Approx(8 * 5 * 0.001));
+  CHECK_THAT(r.out, Catch::Contains("ledger OK: 1 blocks"));
+  CHECK_THAT(r.out, Catch::Contains("INVALID, faulty-worker-1"));
+  CHECK_THAT(r.out, Catch::Contains("penalty"));
+
+  // The same data directory: balances survive, and grow with the next task.
+  auto again = run_shell(dir, "submit matmul --m 512 --k 256 --n 128 --shards 8\n"
+                              "ledger balance\nledger verify\n");
+  INFO(again.out << again.err);
+  CHECK(again.status == 0);
+  auto out2 = "\n" + again.out;
+  double paid2 = 0;
+  for (auto w : {"worker-1", "worker-2", "worker-3", "worker-4", "validator-1", "validator-2"})
+    if (out2.find("\n" + std::string{w} + "  ") != std::string::npos)
+      paid2 += balance_of(out2, w);
+  CHECK(paid2 == Approx(paid + 8 * 5 * 0.001));
+  CHECK_THAT(again.out, Catch::Contains("ledger OK: 2 blocks"));
+  CHECK(balance_of(out2, "faulty-worker-1") == balance_of(out, "faulty-worker-1"));
+
+  auto bad = run_shell(dir, "ledger block 99\nledger frobnicate\nledger history\n");
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.out, Catch::Contains("no block 99"));
+  CHECK_THAT(bad.err, Catch::Contains("ledger: balance, history, block, tail or verify?"));
+  CHECK_THAT(bad.err, Catch::Contains("ledger history: whose?"));
 }

@@ -3,7 +3,7 @@
 // kernel the workers use), both measured in this run. Prints the ratio and the share of
 // the pipeline's time the validators spent checking.
 //
-// usage: matmul_pipeline_bench [SIZE] [REPEATS]
+// usage: matmul_pipeline_bench [SIZE] [REPEATS] [LEDGER_DATA_DIR]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,7 +41,17 @@ int main(int argc, char** argv) {
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{cfg};
-  auto net = start_embedded(sys, {4, 2, 0, {}});
+  embedded_options opts;
+  opts.workers = 4;
+  opts.validators = 2;
+  if (argc > 3)
+    opts.data_dir = argv[3]; // with a ledger recording every verdict
+  auto started = start_embedded(sys, opts);
+  if (!started) {
+    std::fprintf(stderr, "%s\n", describe(started.error()).c_str());
+    return 1;
+  }
+  auto& net = *started;
   client api{sys, net.orchestrator, net.store, std::chrono::seconds{120}};
 
   compute::multiply(a, b); // warm up caches and oneTBB's threads

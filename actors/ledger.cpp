@@ -1,0 +1,166 @@
+#include "actors/ledger.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include <caf/all.hpp>
+
+#include "chain/audit.hpp"
+
+namespace nexus {
+
+namespace {
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+}
+
+std::string mcc(int64_t micro) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s%" PRId64 ".%06" PRId64 " MCC", micro < 0 ? "-" : "",
+                (micro < 0 ? -micro : micro) / 1'000'000, (micro < 0 ? -micro : micro) % 1'000'000);
+  return buf;
+}
+
+std::string describe_tx(const chain::transaction& t) {
+  auto where = "task " + std::to_string(t.task_id) + " shard " + std::to_string(t.shard_id)
+               + " attempt " + std::to_string(t.attempt);
+  switch (t.kind) {
+    case chain::tx_kind::contribution:
+      return "contribution  " + where + "  by " + t.worker + ", "
+             + std::to_string(t.work_units) + " work units";
+    case chain::tx_kind::verdict:
+      return "verdict       " + where + "  " + (t.valid ? "valid" : "INVALID") + ", " + t.worker
+             + " judged by " + t.validator;
+    case chain::tx_kind::reward:
+      return "reward        " + where + "  " + mcc(t.amount) + " to " + t.account;
+    case chain::tx_kind::penalty:
+      return "penalty       " + where + "  " + mcc(t.amount) + " from " + t.account;
+    case chain::tx_kind::submission:
+      return "submission    task " + std::to_string(t.task_id) + " by " + t.account;
+  }
+  return "unknown";
+}
+
+bool involves(const chain::transaction& t, const std::string& account) {
+  return t.worker == account || t.validator == account || t.account == account;
+}
+
+// Seals what is pending into a block.
+void flush(ledger_actor::stateful_pointer<ledger_state> self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.pending.empty())
+    return;
+  auto inputs = std::move(st.pending);
+  st.pending.clear();
+  auto b = st.ledger->commit(std::move(inputs), now_ms());
+  if (!b)
+    caf::aout(self) << "ledger: a block was refused: " << describe(b.error()) << "\n";
+}
+
+} // namespace
+
+std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query& q) {
+  const auto& store = ledger.chain();
+  std::vector<std::string> out;
+  auto head = store.head();
+  if (q.kind == "balance") {
+    if (!q.account.empty()) {
+      out.push_back(q.account + "  " + mcc(store.balance(q.account)));
+      return out;
+    }
+    for (const auto& [account, micro] : store.balances())
+      out.push_back(account + "  " + mcc(micro));
+    if (out.empty())
+      out.push_back("no balances yet");
+    return out;
+  }
+  if (q.kind == "history") {
+    for (uint64_t h = 0; h < head.blocks; ++h)
+      if (auto b = store.get(h))
+        for (const auto& t : b->txs)
+          if (involves(t, q.account))
+            out.push_back("block " + std::to_string(h) + "  " + describe_tx(t));
+    if (out.empty())
+      out.push_back("nothing recorded for " + q.account);
+    return out;
+  }
+  if (q.kind == "block") {
+    auto b = store.get(q.height);
+    if (!b)
+      return {"error: " + describe(b.error())};
+    out.push_back("block " + std::to_string(q.height) + "  hash "
+                  + chain::to_hex(b->header.hash()) + "\n  previous "
+                  + chain::to_hex(b->header.prev) + "\n  merkle root "
+                  + chain::to_hex(b->header.merkle_root) + "\n  proposer "
+                  + chain::to_hex(b->header.proposer).substr(0, 16) + "...  "
+                  + std::to_string(b->txs.size()) + " transactions");
+    for (const auto& t : b->txs)
+      out.push_back("  " + describe_tx(t));
+    return out;
+  }
+  if (q.kind == "tail") {
+    uint64_t count = q.count == 0 ? 10 : q.count;
+    uint64_t first = head.blocks > count ? head.blocks - count : 0;
+    for (uint64_t h = first; h < head.blocks; ++h)
+      if (auto b = store.get(h))
+        out.push_back("block " + std::to_string(h) + "  "
+                      + chain::to_hex(b->header.hash()).substr(0, 16) + "  "
+                      + std::to_string(b->txs.size()) + " transactions");
+    if (out.empty())
+      out.push_back("the ledger is empty");
+    return out;
+  }
+  if (q.kind == "last-task")
+    return {std::to_string(ledger.contract().last_task())};
+  if (q.kind == "verify")
+    return {chain::describe_audit(chain::audit(store, ledger.contract().rules()))};
+  return {"error: unknown ledger question \"" + q.kind + "\""};
+}
+
+ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
+                          std::shared_ptr<chain::ledger> ledger) {
+  auto fn = [config, ledger](ledger_actor::stateful_pointer<ledger_state> self) mutable
+    -> ledger_actor::behavior_type {
+    self->state.config = config;
+    self->state.ledger = ledger;
+    return {
+      [self](record_atom, const wire::ledger_records& msg) {
+        auto& st = self->state;
+        auto records = wire::decode(msg);
+        if (!records)
+          return;
+        for (const auto& bytes : *records) {
+          auto t = chain::decode_transaction(bytes);
+          if (!t || !t->signature_valid() || chain::is_payment(*t)) {
+            caf::aout(self) << "ledger: refused a record: "
+                            << (t ? "bad signature or a payment" : describe(t.error()))
+                            << "\n";
+            continue;
+          }
+          st.pending.push_back(std::move(*t));
+        }
+        if (st.pending.size() >= st.config.batch) {
+          flush(self);
+        } else if (!st.pending.empty() && !st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->delayed_send(self, st.config.interval, tick_atom::value);
+        }
+      },
+      [self](tick_atom) { flush(self); },
+      [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
+        auto q = wire::decode(msg);
+        if (!q)
+          return q.error();
+        flush(self); // answer with everything received so far
+        return wire::encode_lines(answer(*self->state.ledger, *q));
+      },
+    };
+  };
+  return sys.spawn<caf::detached>(fn);
+}
+
+} // namespace nexus

@@ -1,0 +1,49 @@
+// The ledger actor: the single writer of a node's chain store.
+//
+// It takes contributions (from the orchestrator) and signed verdicts (from validators,
+// passed on by the orchestrator) as ledger transactions, checks every signature, and seals
+// a block every `batch` transactions or `interval`, whichever comes first; the contract
+// adds the payments they earn (chain/ledger.hpp). It answers the shell's questions:
+// balance, history, block, tail and verify. It blocks on synced writes, so spawn it
+// detached (spawn_ledger does).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/interfaces.hpp"
+#include "chain/ledger.hpp"
+
+namespace nexus {
+
+struct ledger_config {
+  std::filesystem::path dir;           // the store, e.g. DATA/ledger
+  chain::contract_rules rules;
+  std::size_t batch = 1000;            // transactions per block at most
+  std::chrono::milliseconds interval{200};
+};
+
+struct ledger_state {
+  // Not an aggregate: CAF would otherwise construct it from the actor pointer.
+  ledger_state() = default;
+
+  ledger_config config;
+  std::shared_ptr<chain::ledger> ledger;
+  std::vector<chain::transaction> pending;
+  bool flush_scheduled = false;
+  static inline const char* name = "nexus.ledger";
+};
+
+/// Spawns the actor on its own thread over an opened ledger (chain::ledger::open replays
+/// the store into the contract).
+ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
+                          std::shared_ptr<chain::ledger> ledger);
+
+/// Answers one query against a store: the lines the shell prints.
+std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query& q);
+
+} // namespace nexus
