@@ -22,6 +22,20 @@ caf::expected<audit_report> audit(const store& s, const contract_rules& rules) {
       return bad(describe(err));
     if (auto deltas = contract.replay(*b); !deltas)
       return bad(describe(deltas.error()));
+    for (uint32_t i = 0; i < b->txs.size(); ++i) {
+      auto id = b->txs[i].id();
+      auto where = s.find(id);
+      if (!where)
+        return bad("transaction " + std::to_string(i) + " is missing from the index");
+      if (*where == std::make_pair(h, i))
+        continue;
+      // The same bytes recorded again later: the index names the later copy.
+      auto other = s.get(where->first);
+      if (!other || where->second >= other->txs.size()
+          || other->txs[where->second].id() != id)
+        return bad("the index entry of transaction " + std::to_string(i)
+                   + " points elsewhere");
+    }
     prev = b->header.hash();
     ++report.blocks;
     report.transactions += b->txs.size();

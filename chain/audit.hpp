@@ -1,8 +1,8 @@
 // `ledger verify`: an audit anyone can run over a store.
 //
 // Re-reads every block from height 0, re-hashes it and checks its link to the previous
-// one, its Merkle root and every signature, replays the reward contract, and compares
-// every balance the contract yields with the stored one.
+// one, its Merkle root, every signature and every transaction's index entry, replays the
+// reward contract, and compares every balance the contract yields with the stored one.
 #pragma once
 
 #include <cstdint>

@@ -169,6 +169,23 @@ TEST_CASE("a block that pays twice, or a changed stored byte, fails the audit",
       CHECK_THAT(describe_audit(report), Catch::StartsWith("ledger BAD at height 2:"));
       path = dir.path() / "ledger";
     }
+    {
+      // A changed byte in a transaction's index entry.
+      auto s = store::open(path);
+      REQUIRE(s);
+      auto b1 = (*s)->get(1);
+      REQUIRE(b1);
+      auto id = b1->txs[0].id();
+      s->reset();
+      test::temp_dir copy;
+      std::filesystem::copy(path, copy.path() / "l", std::filesystem::copy_options::recursive);
+      path = copy.path() / "l";
+      corrupt("t" + std::string(id.begin(), id.end()), 7);
+      auto t = store::open(path);
+      REQUIRE(t);
+      CHECK_THAT(describe_audit(audit(**t, f.rules)), Catch::StartsWith("ledger BAD at height 1:"));
+      path = dir.path() / "ledger";
+    }
     corrupt("aw1", 7);
     auto s = store::open(path);
     REQUIRE(s);
