@@ -103,13 +103,12 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
         v = {task->task_id, task->shard_id, task->attempt, "?", st.config.name, false,
              describe(output.error()), 0};
       }
-      if (output) {
+      if (st.config.key && output) { // the ledger records the result by its digest
         const auto& block = output->output;
         v.result = chain::sha256({reinterpret_cast<const uint8_t*>(block.data()),
                                   block.size() * sizeof(float)});
-      }
-      if (st.config.key)
         v.record = chain::encode(ledger_record(v, *st.config.key));
+      }
       auto msg = wire::encode(v);
       self->send(st.config.orchestrator, verdict_atom::value, msg);
       if (v.valid)

@@ -88,8 +88,9 @@ struct block {
 block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
            uint64_t time_ms, const node_key& proposer);
 
-/// Checks a block by itself: Merkle root, transaction count, the header's and every
-/// transaction's signature. errc::corrupted with what is wrong.
+/// Checks a block by itself: Merkle root, transaction count, the header's signature and
+/// every input's (payments are the contract's, covered by the header). errc::corrupted
+/// with what is wrong. Checks signatures on every core.
 caf::error check(const block& b);
 
 /// Canonical bytes of a whole block, and back (errc::corrupted for bad bytes).

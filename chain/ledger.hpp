@@ -23,7 +23,8 @@ public:
                                                      contract_rules rules, node_key proposer);
 
   /// Seals `inputs` and the payments they earn into the next block and stores it.
-  /// Inputs with a bad signature are refused (errc::rejected) and nothing is stored.
+  /// Inputs with a bad signature are refused (errc::rejected, from the store's check of
+  /// the block) and nothing is stored.
   caf::expected<block> commit(std::vector<transaction> inputs, uint64_t time_ms);
 
   const store& chain() const noexcept {
