@@ -87,7 +87,7 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
         break;
       }
       case node_role::validator: {
-        validator_config cfg{spec.name, st.store, st.orchestrator};
+        validator_config cfg{spec.name, st.store, st.orchestrator, st.opts.key};
         auto info = describe_validator(cfg);
         join(self, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
         break;
@@ -98,7 +98,7 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
         break;
       case node_role::ledger: {
         auto key = st.opts.key ? *st.opts.key : chain::node_key::generate().value();
-        ledger_config config{std::filesystem::path{spec.data_dir} / "ledger"};
+        ledger_config config{std::filesystem::path{spec.data_dir} / "ledger", st.opts.rules};
         auto ledger = chain::ledger::open(config.dir, config.rules, key);
         if (!ledger) {
           say(self, "cannot open the ledger: " + describe(ledger.error()));

@@ -60,6 +60,7 @@ struct node_options {
   std::string orchestrator_host; // where to join; unused on the orchestrator's node
   uint16_t orchestrator_port = 0;
   scheduler_limits limits;       // the orchestrator's, on its node
+  chain::contract_rules rules;   // the ledger's, on its node
   std::vector<member> members;   // the orchestrator admits only these (empty: anyone)
   std::optional<chain::node_key> key; // proves this node's name when it joins
   bool tls = false;

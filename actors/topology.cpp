@@ -57,7 +57,7 @@ public:
 
   topology load(const YAML::Node& root) {
     expect_map(root, "the topology");
-    keys(root, {"network", "tls", "scheduler", "heartbeat", "nodes"}, "");
+    keys(root, {"network", "tls", "scheduler", "heartbeat", "ledger", "nodes"}, "");
     topology t;
     t.file = path_;
     t.network = required(root, "network", "").as<std::string>();
@@ -90,6 +90,17 @@ public:
         t.heartbeat.timeout = std::chrono::milliseconds{number(h["timeout_ms"], 10, 3'600'000)};
       if (t.heartbeat.timeout <= t.heartbeat.interval)
         fail(h, "heartbeat: timeout_ms must exceed interval_ms");
+    }
+    if (auto l = root["ledger"]) {
+      expect_map(l, "ledger");
+      keys(l, {"micro_mcc_per_work_unit", "validator_share_permille", "penalty_micro_mcc"},
+           "ledger: ");
+      if (l["micro_mcc_per_work_unit"])
+        t.rules.micro_mcc_per_work_unit = number(l["micro_mcc_per_work_unit"], 0, 1'000'000'000);
+      if (l["validator_share_permille"])
+        t.rules.validator_share_permille = number(l["validator_share_permille"], 0, 1000);
+      if (l["penalty_micro_mcc"])
+        t.rules.penalty_micro_mcc = number(l["penalty_micro_mcc"], 0, 1'000'000'000);
     }
     auto nodes = required(root, "nodes", "");
     if (!nodes.IsSequence() || nodes.size() == 0)

@@ -17,6 +17,7 @@
 #include "actors/orchestrator.hpp"
 #include "actors/task_table.hpp"
 #include "actors/worker.hpp"
+#include "chain/contract.hpp"
 #include "messages/types.hpp"
 
 namespace nexus {
@@ -55,6 +56,7 @@ struct topology {
   tls_files client;                // what a shell presents
   scheduler_limits limits;
   heartbeat_settings heartbeat;
+  chain::contract_rules rules;     // the ledger's reward contract
   std::vector<node_spec> nodes;
 
   /// The node called `name`, or null.

@@ -35,9 +35,11 @@ constexpr const char* usage = R"(usage:
                                            stops them all
   nexus-node certs FILE                    create a CA and a certificate and key for every
                                            node (and the shell) where FILE names them
-  nexus-node ledger verify --data DIR      audit the ledger of a stopped node (or of
+  nexus-node ledger verify --data DIR [--topology FILE]
+                                           audit the ledger of a stopped node (or of
                                            nexus-shell's --data): re-hash every block,
-                                           re-check signatures, replay the contract
+                                           re-check signatures, replay the contract (with
+                                           the topology's ledger rules, else the defaults)
   nexus-node --help
 
 A node prints where it listens and when it joins or loses the orchestrator. The topology
@@ -112,6 +114,7 @@ int run_node(const std::string& file, const std::string& name) {
   opts.orchestrator_host = hub.host;
   opts.orchestrator_port = hub.port;
   opts.limits = topo->limits;
+  opts.rules = topo->rules;
   opts.key = *key;
   opts.tls = topo->tls;
   if (spec->has(nexus::node_role::orchestrator)) {
@@ -233,7 +236,16 @@ int up(const std::string& file) {
   }
 }
 
-int verify_ledger(const std::string& dir) {
+int verify_ledger(const std::string& dir, const std::string& file) {
+  nexus::chain::contract_rules rules;
+  if (!file.empty()) {
+    auto topo = nexus::load_topology(file);
+    if (!topo) {
+      std::cerr << "nexus-node: " << nexus::describe(topo.error()) << "\n";
+      return 1;
+    }
+    rules = topo->rules;
+  }
   auto path = std::filesystem::path{dir} / "ledger";
   if (!std::filesystem::exists(path)) {
     std::cerr << "nexus-node: " << path.string() << " holds no ledger\n";
@@ -244,7 +256,7 @@ int verify_ledger(const std::string& dir) {
     std::cerr << "nexus-node: " << nexus::describe(store.error()) << "\n";
     return 1;
   }
-  auto report = nexus::chain::audit(**store, nexus::chain::contract_rules{});
+  auto report = nexus::chain::audit(**store, rules);
   std::cout << nexus::chain::describe_audit(report) << std::endl;
   return report ? 0 : 1;
 }
@@ -276,9 +288,12 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && args[0] == "certs")
     return certs(args[1]);
   if (args.size() == 4 && args[0] == "ledger" && args[1] == "verify" && args[2] == "--data")
-    return verify_ledger(args[3]);
+    return verify_ledger(args[3], "");
+  if (args.size() == 6 && args[0] == "ledger" && args[1] == "verify" && args[2] == "--data"
+      && args[4] == "--topology")
+    return verify_ledger(args[3], args[5]);
   if (!args.empty() && args[0] == "ledger") {
-    std::cerr << "nexus-node: usage: nexus-node ledger verify --data DIR\n";
+    std::cerr << "nexus-node: usage: nexus-node ledger verify --data DIR [--topology FILE]\n";
     return 2;
   }
   std::string file;

@@ -183,7 +183,7 @@ TEST_CASE("certificates from another CA are refused", "[tls]") {
 TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   test::temp_dir dir;
   auto file = write_topology(dir, "net.yaml",
-                             {{"hub", "orchestrator, aggregator"},
+                             {{"hub", "orchestrator, aggregator, ledger"},
                               {"w1", "worker"},
                               {"v1", "validator"}});
   test::process up{{node_binary(), "up", file}, dir.file("up.log")};
@@ -192,13 +192,15 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   const char* shell = std::getenv("NEXUS_SHELL");
   REQUIRE(shell != nullptr);
   test::process run{{shell, "--topology", file, "-c", "submit matmul --m 200 --k 100 --n 50",
-                     "-c", "nodes"},
+                     "-c", "nodes", "-c", "ledger balance w1", "-c", "ledger verify"},
                     dir.file("shell.log")};
   auto status = run.wait_for(60s);
   REQUIRE(status);
   INFO(run.output());
   CHECK(WEXITSTATUS(*status) == 0);
   CHECK_THAT(run.output(), Catch::Contains("done"));
+  CHECK_THAT(run.output(), Catch::Contains("ledger OK: 1 blocks"));
+  CHECK_THAT(run.output(), !Catch::Contains("w1  0.000000 MCC"));
 
   // An application with a worker embedded joins the same network and exits cleanly.
   const char* example = std::getenv("NEXUS_EMBED_EXAMPLE");
@@ -223,6 +225,16 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   CHECK(WEXITSTATUS(*up_status) == 0);
   for (auto pid : children)
     CHECK(::kill(pid, 0) == -1); // gone and reaped
+
+  // The hub's ledger, audited offline.
+  test::process verify{{node_binary(), "ledger", "verify", "--data", dir.file("data/hub"),
+                        "--topology", file},
+                       dir.file("verify.log")};
+  auto verified = verify.wait_for(30s);
+  REQUIRE(verified);
+  INFO(verify.output());
+  CHECK(WEXITSTATUS(*verified) == 0);
+  CHECK_THAT(verify.output(), Catch::StartsWith("ledger OK: 1 blocks"));
 }
 
 TEST_CASE("nodes join again when the orchestrator restarts; a shell attaches with --connect",

@@ -36,6 +36,8 @@ TEST_CASE("config/local.yaml loads", "[topology]") {
   CHECK(t->nodes.size() == 6);
   CHECK(t->orchestrator().name == "hub");
   CHECK(t->heartbeat.timeout == std::chrono::milliseconds{2000});
+  CHECK(t->rules.micro_mcc_per_work_unit == 1000);
+  CHECK(t->nodes[0].has(node_role::ledger));
   const auto* w1 = t->find("w1");
   REQUIRE(w1 != nullptr);
   CHECK(w1->has(node_role::worker));
