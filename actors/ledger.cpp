@@ -44,10 +44,6 @@ std::string describe_tx(const chain::transaction& t) {
   return "unknown";
 }
 
-bool involves(const chain::transaction& t, const std::string& account) {
-  return t.worker == account || t.validator == account || t.account == account;
-}
-
 // Seals what is pending into a block.
 void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   auto& st = self->state;
@@ -79,11 +75,17 @@ std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query&
     return out;
   }
   if (q.kind == "history") {
-    for (uint64_t h = 0; h < head.blocks; ++h)
-      if (auto b = store.get(h))
-        for (const auto& t : b->txs)
-          if (involves(t, q.account))
-            out.push_back("block " + std::to_string(h) + "  " + describe_tx(t));
+    std::optional<chain::block> b;
+    for (auto [height, index] : store.history(q.account)) {
+      if (!b || b->header.height != height) {
+        auto got = store.get(height);
+        if (!got)
+          return {"error: " + describe(got.error())};
+        b = std::move(*got);
+      }
+      if (index < b->txs.size())
+        out.push_back("block " + std::to_string(height) + "  " + describe_tx(b->txs[index]));
+    }
     if (out.empty())
       out.push_back("nothing recorded for " + q.account);
     return out;

@@ -1,5 +1,7 @@
 #include "chain/store.hpp"
 
+#include <set>
+
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
@@ -26,16 +28,33 @@ uint64_t read_be64(std::string_view s) {
   return x;
 }
 
+// Keys are built by appending: GCC 12 warns falsely (-Wrestrict) on "x" + std::string&&.
+std::string prefixed(char prefix, std::string_view rest) {
+  std::string out(1, prefix);
+  out += rest;
+  return out;
+}
+
 std::string block_key(uint64_t height) {
-  return "b" + be64(height);
+  return prefixed('b', be64(height));
 }
 
 std::string tx_key(const digest& id) {
-  return "t" + std::string(id.begin(), id.end());
+  return prefixed('t', {reinterpret_cast<const char*>(id.data()), id.size()});
 }
 
 std::string account_key(const std::string& account) {
-  return "a" + account;
+  return prefixed('a', account);
+}
+
+// h <account> 0x00 <height> <index>: accounts hold no 0x00, so one account's entries
+// sort together and in chain order.
+std::string history_key(const std::string& account, uint64_t height, uint32_t index) {
+  auto key = prefixed('h', account);
+  key += '\0';
+  key += be64(height);
+  key += be64(index);
+  return key;
 }
 
 std::string encode_balance(int64_t x) {
@@ -105,8 +124,14 @@ caf::error store::append(const block& b, const balance_deltas& deltas) {
   auto bytes = encode(b);
   batch.Put(block_key(b.header.height),
             leveldb::Slice{reinterpret_cast<const char*>(bytes.data()), bytes.size()});
-  for (uint32_t i = 0; i < b.txs.size(); ++i)
-    batch.Put(tx_key(b.txs[i].id()), be64(b.header.height) + be64(i));
+  for (uint32_t i = 0; i < b.txs.size(); ++i) {
+    const auto& t = b.txs[i];
+    batch.Put(tx_key(t.id()), be64(b.header.height) + be64(i));
+    std::set<std::string> named{t.worker, t.validator, t.account};
+    for (const auto& account : named)
+      if (!account.empty() && account.find('\0') == std::string::npos)
+        batch.Put(history_key(account, b.header.height, i), "");
+  }
   for (const auto& [account, delta] : deltas)
     batch.Put(account_key(account), encode_balance(balance(account) + delta));
   head_info next{b.header.height, b.header.hash(), head_.blocks + 1};
@@ -141,6 +166,24 @@ std::optional<std::pair<uint64_t, uint32_t>> store::find(const digest& tx_id) co
     return std::nullopt;
   return std::make_pair(read_be64(where),
                         static_cast<uint32_t>(read_be64(std::string_view{where}.substr(8))));
+}
+
+std::vector<std::pair<uint64_t, uint32_t>> store::history(const std::string& account,
+                                                          std::size_t limit) const {
+  std::vector<std::pair<uint64_t, uint32_t>> out;
+  auto prefix = prefixed('h', account);
+  prefix += '\0';
+  std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto key = it->key().ToString();
+    if (key.size() != prefix.size() + 16)
+      continue;
+    out.emplace_back(read_be64(std::string_view{key}.substr(prefix.size())),
+                     static_cast<uint32_t>(read_be64(std::string_view{key}.substr(prefix.size() + 8))));
+  }
+  if (out.size() > limit)
+    out.erase(out.begin(), out.end() - static_cast<long>(limit));
+  return out;
 }
 
 int64_t store::balance(const std::string& account) const {

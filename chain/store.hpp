@@ -1,4 +1,5 @@
-// The ledger's store: blocks by height, transactions by id, balances, in LevelDB.
+// The ledger's store: blocks by height, transactions by id, balances and each account's
+// history, in LevelDB.
 //
 // One writer. Each block and all its effects (its transactions' index entries, the
 // balances it changes, the new head) go in one synced WriteBatch, so a crash leaves
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -56,6 +58,11 @@ public:
 
   /// Where a transaction is: (height, index), or nothing.
   std::optional<std::pair<uint64_t, uint32_t>> find(const digest& tx_id) const;
+
+  /// Where the transactions naming `account` (as worker, validator or account) are, in
+  /// chain order: (height, index) pairs, the last `limit` of them.
+  std::vector<std::pair<uint64_t, uint32_t>> history(const std::string& account,
+                                                     std::size_t limit = 1000) const;
 
   /// An account's stored balance (0 if it never had one).
   int64_t balance(const std::string& account) const;

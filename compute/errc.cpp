@@ -28,8 +28,10 @@ std::string describe(const caf::error& err) {
   }
   if (err.category() == caf::atom("system")) {
     auto text = caf::to_string(static_cast<caf::sec>(err.code()));
-    if (!ctx.empty())
-      text += " " + caf::to_string(ctx);
+    if (!ctx.empty()) {
+      text += ' ';
+      text += caf::to_string(ctx);
+    }
     return text;
   }
   return caf::to_string(err);

@@ -197,9 +197,8 @@ std::vector<uint8_t> serialize_npy(const tensor& x) {
   auto total = magic.size() + 4 + dict.size() + 1;
   dict.append((64 - total % 64) % 64, ' ');
   dict += '\n';
-  std::vector<uint8_t> out;
+  std::vector<uint8_t> out(magic.begin(), magic.end());
   out.reserve(10 + dict.size() + x.size() * 4);
-  out.insert(out.end(), magic.begin(), magic.end());
   out.push_back(1);
   out.push_back(0);
   out.push_back(static_cast<uint8_t>(dict.size() & 0xff));
