@@ -59,6 +59,18 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
 
 } // namespace
 
+chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind) {
+  chain::transaction t;
+  t.kind = kind;
+  t.task_id = v.task_id;
+  t.shard_id = v.shard_id;
+  t.attempt = v.attempt;
+  t.worker = v.worker;
+  t.validator = v.validator;
+  t.result = v.result;
+  return t;
+}
+
 std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query& q) {
   const auto& store = ledger.chain();
   std::vector<std::string> out;

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <openssl/rand.h>
 
+#include "actors/ledger.hpp"
 #include "chain/block.hpp"
 
 namespace nexus {
@@ -90,15 +91,8 @@ void record(self_pointer self, const verdict_info& v, uint64_t units) {
   auto& st = self->state;
   if (!st.ledger || !st.key || v.record.empty())
     return;
-  chain::transaction c;
-  c.kind = chain::tx_kind::contribution;
-  c.task_id = v.task_id;
-  c.shard_id = v.shard_id;
-  c.attempt = v.attempt;
-  c.worker = v.worker;
-  c.validator = v.validator;
+  auto c = ledger_transaction(v, chain::tx_kind::contribution);
   c.work_units = units;
-  c.result = v.result;
   c.sign_with(*st.key);
   self->send(st.ledger, record_atom::value,
              wire::encode_records({chain::encode(c), v.record}));

@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/ledger.hpp"
 #include "chain/block.hpp"
 
 namespace nexus {
@@ -50,14 +51,7 @@ verdict_info judge(validator_state& st, const shard_task& task, const shard_outp
 
 // The verdict as a ledger transaction, signed by this validator.
 chain::transaction ledger_record(const verdict_info& v, const chain::node_key& key) {
-  chain::transaction t;
-  t.kind = chain::tx_kind::verdict;
-  t.task_id = v.task_id;
-  t.shard_id = v.shard_id;
-  t.attempt = v.attempt;
-  t.worker = v.worker;
-  t.validator = v.validator;
-  t.result = v.result;
+  auto t = ledger_transaction(v, chain::tx_kind::verdict);
   t.valid = v.valid;
   t.sign_with(key);
   return t;
