@@ -43,8 +43,12 @@ caf::error check_membership(self_pointer self, const node_info& info) {
     return caf::none;
   if (info.public_key.size() != 32 || info.signature.size() != 64)
     return refuse("the network requires a node key and a signed challenge");
-  auto challenge = st.challenges.find(info.nonce);
-  if (challenge == st.challenges.end() || challenge->second < clock_type::now())
+  chain::digest nonce{};
+  if (info.nonce.size() == nonce.size())
+    std::copy(info.nonce.begin(), info.nonce.end(), nonce.begin());
+  auto challenge = st.challenges.find(nonce);
+  if (info.nonce.size() != nonce.size() || challenge == st.challenges.end()
+      || challenge->second < clock_type::now())
     return refuse("unknown or expired challenge");
   chain::public_key key{};
   chain::signature sig{};
@@ -162,10 +166,10 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       auto& st = self->state;
       auto now = clock_type::now();
       std::erase_if(st.challenges, [now](auto& kv) { return kv.second < now; });
-      std::vector<uint8_t> nonce(32);
+      chain::digest nonce{};
       RAND_bytes(nonce.data(), static_cast<int>(nonce.size()));
       st.challenges[nonce] = now + challenge_lifetime;
-      return wire::encode_challenge(nonce);
+      return wire::encode_challenge({nonce.begin(), nonce.end()});
     },
     [self](join_atom, const wire::node_announcement& msg,
            const worker_actor& handle) -> caf::result<uint32_t> {

@@ -44,7 +44,7 @@ struct orchestrator_state {
   std::map<caf::actor_addr, node_id> node_of;
   std::map<uint64_t, wire::final_output> outputs; // finished tasks
   std::map<std::string, member> members;          // empty: anyone with a certificate
-  std::map<std::vector<uint8_t>, clock_type::time_point> challenges; // nonce -> expiry
+  std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry
   ledger_actor ledger;                     // null: no ledger joined
   std::optional<chain::node_key> key;      // signs the contributions it records
   static inline const char* name = "nexus.orchestrator";
