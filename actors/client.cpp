@@ -45,7 +45,7 @@ caf::expected<blob_ref> client::put(compute::tensor x) {
   caf::expected<blob_ref> out{caf::error{}};
   // Uploads are large: allow them a minute per 64 MiB on top of the usual time-out.
   auto limit = timeout_ + std::chrono::seconds{60 * (1 + (*stored)->size() / (16u << 20))};
-  self_->request(upstream_, limit, store_atom::value, wire::encode(blob_payload{ref, **stored}))
+  self_->request(upstream_, limit, store_atom::value, wire::encode(ref, **stored))
     .receive(
       [&](wire::blob_name& reply) {
         out = wire::decode(reply);

@@ -27,7 +27,7 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
       auto found = self->state.store->get(*ref);
       if (!found)
         return found.error();
-      return wire::encode(blob_payload{*ref, **found});
+      return wire::encode(*ref, **found);
     },
     [self](store_atom, const wire::blob& msg) -> caf::result<wire::blob_name> {
       auto payload = wire::decode(msg);

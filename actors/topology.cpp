@@ -19,6 +19,11 @@ bool node_spec::has(node_role r) const {
   return std::find(roles.begin(), roles.end(), r) != roles.end();
 }
 
+bool node_spec::key_is_file() const {
+  return !key.empty()
+         && !(key.size() == 64 && std::all_of(key.begin(), key.end(), ::isxdigit));
+}
+
 const node_spec* topology::find(const std::string& name) const {
   for (const auto& n : nodes)
     if (n.name == name)
@@ -249,11 +254,8 @@ private:
     }
     if (auto k = n["key"]) {
       spec.key = text(k, ctx + "key: ");
-      if (spec.key.size() == 64 && std::all_of(spec.key.begin(), spec.key.end(), ::isxdigit)) {
-        // the key itself
-      } else {
-        spec.key = file(k);
-      }
+      if (spec.key_is_file())
+        spec.key = file(k); // relative to the topology file
     }
     if (auto f = n["fault"]) {
       auto what = text(f, ctx + "fault: ");
@@ -291,7 +293,7 @@ caf::expected<topology> parse_topology(const std::string& text, const std::strin
 }
 
 caf::expected<chain::public_key> listed_key(const node_spec& spec) {
-  if (spec.key.size() == 64 && std::all_of(spec.key.begin(), spec.key.end(), ::isxdigit))
+  if (!spec.key_is_file())
     return chain::public_key_from_hex(spec.key);
   std::ifstream in{spec.key};
   std::string hex;

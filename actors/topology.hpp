@@ -40,6 +40,9 @@ struct node_spec {
   std::string key;            // its Ed25519 public key: 64 hex digits, or a file of them
 
   bool has(node_role r) const;
+
+  /// True if `key` names a file rather than holding the key itself.
+  bool key_is_file() const;
 };
 
 struct heartbeat_settings {

@@ -548,11 +548,11 @@ caf::expected<blob_ref> decode(const blob_name& x) {
   return x.read(get_blob);
 }
 
-blob encode(const blob_payload& x) {
+blob encode(const blob_ref& ref, const compute::tensor& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::Blob>();
-  set_blob(out.initRef(), x.ref);
-  set_tensor(out.initTensor(), x.tensor);
+  set_blob(out.initRef(), ref);
+  set_tensor(out.initTensor(), x);
   return blob{builder};
 }
 

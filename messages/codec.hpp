@@ -48,7 +48,7 @@ task_list encode(const std::vector<task_report>& x);
 node_announcement encode(const node_info& x);
 node_list encode(const std::vector<node_report>& x);
 blob_name encode(const blob_ref& x);
-blob encode(const blob_payload& x);
+blob encode(const blob_ref& ref, const compute::tensor& x); // decodes to a blob_payload
 
 caf::expected<task_request> decode(const task_submission& x);
 caf::expected<task_ack> decode(const task_accepted& x);

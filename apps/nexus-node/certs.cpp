@@ -173,7 +173,7 @@ caf::error make_tls_material(const topology& t, std::ostream& log) {
 // looks for it.
 caf::error make_node_keys(const topology& t, std::ostream& log) {
   for (const auto& n : t.nodes) {
-    if (n.key.empty() || n.key.size() == 64)
+    if (!n.key_is_file())
       continue;
     auto key = chain::node_key::load_or_create(n.data_dir);
     if (!key)
