@@ -11,6 +11,9 @@
 // usage: cluster_bench NEXUS_NODE_BINARY [SIZE] [SHARDS] [DASK_PEER_SCRIPT] [tls|plain]
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+
+#include <unistd.h>
 
 #include "compute/gemm.hpp"
 #include "test/support/cluster.hpp"
@@ -19,6 +22,25 @@ using namespace nexus;
 using clock_type_ = std::chrono::steady_clock;
 
 namespace {
+
+// CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f)
+    return 0;
+  char buf[1024] = {};
+  auto n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const char* p = std::strrchr(buf, ')');
+  unsigned long utime = 0, stime = 0;
+  if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                        &utime, &stime) != 2)
+    return 0;
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
 
 double since(clock_type_::time_point start) {
   return std::chrono::duration<double>(clock_type_::now() - start).count();
@@ -107,11 +129,20 @@ int main(int argc, char** argv) {
     direct = std::min(direct, since(start));
   }
   double network = 1e30;
+  const char* names[] = {"hub", "w1", "w2", "w3", "v1", "v2"};
   for (int i = 0; i < 2; ++i) {
+    std::vector<double> cpu_before;
+    for (auto& p : nodes)
+      cpu_before.push_back(cpu_seconds(p->pid()));
+    auto self_before = cpu_seconds(getpid());
     auto t = run_task(*s.api, a, b, 0, &expected);
     if (t < 0)
       return 1;
     std::printf("  run %d: %.3f s%s\n", i, t, i == 0 ? " (operands uploaded and fetched)" : "");
+    std::printf("    CPU seconds:");
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+      std::printf(" %s %.2f", names[k], cpu_seconds(nodes[k]->pid()) - cpu_before[k]);
+    std::printf(" submitter %.2f\n", cpu_seconds(getpid()) - self_before);
     network = std::min(network, t);
   }
   auto flops = compute::gemm_flops(n, n, n);
