@@ -54,9 +54,10 @@ using validator_actor = caf::typed_actor<
   caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result, aggregator_actor>>;
 
 /// The single writer of the ledger: records contributions and signed verdicts in blocks
-/// and answers the shell's questions.
+/// (answering each batch with a receipt once its block is stored) and answers the
+/// shell's questions.
 using ledger_actor = caf::typed_actor<
-  caf::reacts_to<record_atom, wire::ledger_records>,
+  caf::replies_to<record_atom, wire::ledger_records>::with<wire::ledger_receipt>,
   caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
   caf::reacts_to<tick_atom>>; // seals what is pending
 
@@ -78,6 +79,7 @@ using orchestrator_actor = caf::typed_actor<
   caf::replies_to<join_atom, wire::node_announcement, ledger_actor>::with<uint32_t>,
   caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
   caf::reacts_to<verdict_atom, wire::verdict>,
+  caf::reacts_to<record_atom, wire::ledger_records>, // a validator's signed verdicts
   caf::reacts_to<output_atom, wire::final_output>,
   caf::reacts_to<tick_atom>>;
 

@@ -48,13 +48,28 @@ std::string describe_tx(const chain::transaction& t) {
 void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.pending.empty())
+  if (st.pending.empty()) { // nothing to store: every waiting record was refused
+    for (auto& [promise, receipt] : st.waiting)
+      promise.deliver(wire::encode(receipt));
+    st.waiting.clear();
     return;
+  }
   auto inputs = std::move(st.pending);
   st.pending.clear();
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
   auto b = st.ledger->commit(std::move(inputs), now_ms());
   if (!b)
     caf::aout(self) << "ledger: a block was refused: " << describe(b.error()) << "\n";
+  for (auto& [promise, receipt] : waiting) {
+    if (!b) {
+      promise.deliver(b.error());
+      continue;
+    }
+    receipt.height = b->header.height;
+    receipt.block_hash = b->header.hash();
+    promise.deliver(wire::encode(receipt));
+  }
 }
 
 } // namespace
@@ -142,27 +157,44 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
     self->state.config = config;
     self->state.ledger = ledger;
     return {
-      [self](record_atom, const wire::ledger_records& msg) {
+      [self](record_atom,
+             const wire::ledger_records& msg) -> caf::result<wire::ledger_receipt> {
         auto& st = self->state;
         auto records = wire::decode(msg);
         if (!records)
-          return;
+          return records.error();
+        ledger_receipt_info receipt;
+        std::vector<chain::transaction> txs;
         for (const auto& bytes : *records) {
           auto t = chain::decode_transaction(bytes);
-          if (!t || !t->signature_valid() || chain::is_payment(*t)) {
-            caf::aout(self) << "ledger: refused a record: "
-                            << (t ? "bad signature or a payment" : describe(t.error()))
-                            << "\n";
+          if (!t || chain::is_payment(*t)) {
+            receipt.refused.push_back(t ? "a payment (only the contract makes those): "
+                                            + describe_tx(*t)
+                                        : describe(t.error()));
             continue;
           }
-          st.pending.push_back(std::move(*t));
+          txs.push_back(std::move(*t));
         }
+        auto good = chain::signatures_valid(txs);
+        for (std::size_t i = 0; i < txs.size(); ++i) {
+          if (!good[i]) {
+            receipt.refused.push_back("a bad signature: " + describe_tx(txs[i]));
+            continue;
+          }
+          st.pending.push_back(std::move(txs[i]));
+          ++receipt.recorded;
+        }
+        for (const auto& why : receipt.refused)
+          caf::aout(self) << "ledger: refused a record: " << why << "\n";
+        auto promise = self->make_response_promise<wire::ledger_receipt>();
+        st.waiting.emplace_back(promise, std::move(receipt));
         if (st.pending.size() >= st.config.batch) {
           flush(self);
-        } else if (!st.pending.empty() && !st.flush_scheduled) {
+        } else if (!st.flush_scheduled) {
           st.flush_scheduled = true;
           self->delayed_send(self, st.config.interval, tick_atom::value);
         }
+        return promise;
       },
       [self](tick_atom) { flush(self); },
       [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {

@@ -3,7 +3,9 @@
 // It takes contributions (from the orchestrator) and signed verdicts (from validators,
 // passed on by the orchestrator) as ledger transactions, checks every signature, and seals
 // a block every `batch` transactions or `interval`, whichever comes first; the contract
-// adds the payments they earn (chain/ledger.hpp). It answers the shell's questions:
+// adds the payments they earn (chain/ledger.hpp). Each batch of records is answered with
+// a receipt once the block holding it is stored: its height and hash, and the records
+// refused, with why. It answers the shell's questions:
 // balance, history, block, tail and verify. It blocks on synced writes, so spawn it
 // detached (spawn_ledger does).
 #pragma once
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
 #include "chain/ledger.hpp"
@@ -34,6 +37,9 @@ struct ledger_state {
   ledger_config config;
   std::shared_ptr<chain::ledger> ledger;
   std::vector<chain::transaction> pending;
+  // Who waits for the block holding their records, with what they were told so far.
+  std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>,
+                        ledger_receipt_info>> waiting;
   bool flush_scheduled = false;
   static inline const char* name = "nexus.ledger";
 };

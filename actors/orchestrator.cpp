@@ -39,8 +39,8 @@ caf::error check_membership(self_pointer self, const node_info& info) {
                     << ": " << why << "\n";
     return make_error(errc::rejected, "join refused: " + why);
   };
-  if (st.members.empty() && info.public_key.empty())
-    return caf::none;
+  if (st.members.empty() && info.signature.empty())
+    return caf::none; // an open network; a key it names only checks what it signs
   if (info.public_key.size() != 32 || info.signature.size() != 64)
     return refuse("the network requires a node key and a signed challenge");
   chain::digest nonce{};
@@ -85,21 +85,93 @@ caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& m
     return err;
   auto id = self->state.table.add_node(*info);
   self->state.node_of[handle.address()] = id;
+  if (info->public_key.size() == 32) {
+    chain::public_key key{};
+    std::copy(info->public_key.begin(), info->public_key.end(), key.begin());
+    self->state.identities[id] = {info->name, key};
+  }
   self->monitor(handle);
   return id;
 }
 
-// Passes a verdict to the ledger with the contribution it judged: the validator's signed
-// record and the work units the planner assigned, stated and signed by this orchestrator.
-void record(self_pointer self, const verdict_info& v, uint64_t units) {
+// Remembers an accepted verdict until its validator's signed record arrives.
+void expect_record(self_pointer self, const verdict_info& v, uint64_t units) {
   auto& st = self->state;
-  if (!st.ledger || !st.key || v.record.empty())
+  if (!st.ledger || !st.key)
     return;
-  auto c = ledger_transaction(v, chain::tx_kind::contribution);
-  c.work_units = units;
-  c.sign_with(*st.key);
-  self->send(st.ledger, record_atom::value,
-             wire::encode_records({chain::encode(c), v.record}));
+  auto from = st.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (from == st.node_of.end())
+    return;
+  st.unrecorded[{v.task_id, v.shard_id, v.attempt}] =
+    unrecorded_verdict{v.worker, from->second, v.result, v.valid, units, clock_type::now()};
+}
+
+// Why the orchestrator does not pass `t` on from validator `from`, or empty when it does.
+std::string refusal(const orchestrator_state& st, const chain::transaction& t, node_id from) {
+  auto id = st.identities.find(from);
+  if (id == st.identities.end())
+    return "its validator joined without a key";
+  if (t.kind != chain::tx_kind::verdict)
+    return "a " + to_string(t.kind) + " from a validator";
+  if (t.signer != id->second.second || t.validator != id->second.first)
+    return "signed by another key or in another validator's name";
+  auto v = st.unrecorded.find({t.task_id, t.shard_id, t.attempt});
+  if (v == st.unrecorded.end() || v->second.validator != from)
+    return "no verdict of this validator on that attempt waits for a record";
+  if (v->second.worker != t.worker || v->second.result != t.result
+      || v->second.valid != t.valid)
+    return "it differs from the verdict the validator sent";
+  return {};
+}
+
+// Passes a validator's signed verdicts to the ledger, each with the contribution it
+// judged (the worker and the work units the planner assigned), stated by this
+// orchestrator and signed as one batch.
+void record(self_pointer self, const wire::ledger_records& msg) {
+  auto& st = self->state;
+  auto from = st.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  auto records = wire::decode(msg);
+  if (!st.ledger || !st.key || from == st.node_of.end() || !records)
+    return;
+  std::vector<chain::transaction> contributions;
+  std::vector<std::vector<uint8_t>> verdicts;
+  for (auto& bytes : *records) {
+    auto t = chain::decode_transaction(bytes);
+    auto why = t ? refusal(st, *t, from->second) : describe(t.error());
+    if (!why.empty()) {
+      caf::aout(self) << "orchestrator: did not record a verdict: " << why << "\n";
+      continue;
+    }
+    auto v = st.unrecorded.extract({t->task_id, t->shard_id, t->attempt});
+    auto c = *t;
+    c.kind = chain::tx_kind::contribution;
+    c.valid = false;
+    c.work_units = v.mapped().units;
+    contributions.push_back(std::move(c));
+    verdicts.push_back(std::move(bytes));
+  }
+  if (contributions.empty())
+    return;
+  chain::sign_batch(contributions, *st.key);
+  std::vector<std::vector<uint8_t>> out;
+  out.reserve(2 * contributions.size());
+  for (const auto& c : contributions) // contributions first: a verdict judges one
+    out.push_back(chain::encode(c));
+  std::move(verdicts.begin(), verdicts.end(), std::back_inserter(out));
+  self->request(st.ledger, std::chrono::seconds{60}, record_atom::value,
+                wire::encode_records(out))
+    .then(
+      [self](const wire::ledger_receipt& msg) {
+        auto receipt = wire::decode(msg);
+        if (!receipt)
+          return;
+        for (const auto& why : receipt->refused)
+          caf::aout(self) << "orchestrator: the ledger refused a record: " << why << "\n";
+      },
+      [self](const caf::error& err) {
+        caf::aout(self) << "orchestrator: the ledger did not acknowledge records: "
+                        << describe(err) << "\n";
+      });
 }
 
 } // namespace
@@ -205,9 +277,10 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
         return;
       auto units = st.table.work_units(v->task_id, v->shard_id);
       if (st.table.on_verdict(*v) != verdict_effect::stale)
-        record(self, *v, units);
+        expect_record(self, *v, units);
       dispatch(self);
     },
+    [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
     [self](join_atom, const wire::node_announcement& msg,
            const ledger_actor& handle) -> caf::result<uint32_t> {
       auto id = admit(self, msg, handle, node_role::ledger);
@@ -242,7 +315,10 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       st.table.on_output(*task_id, clock_type::now());
     },
     [self](tick_atom) {
-      self->state.table.expire(clock_type::now());
+      auto now = clock_type::now();
+      std::erase_if(self->state.unrecorded,
+                    [now](const auto& kv) { return kv.second.at + record_wait < now; });
+      self->state.table.expire(now);
       dispatch(self); // re-issued shards, and the partial outputs of timed-out tasks
       self->delayed_send(self, orchestrator_tick, tick_atom::value);
     },

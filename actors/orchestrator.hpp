@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -33,6 +34,20 @@ struct member {
   std::vector<node_role> roles;
 };
 
+/// A verdict the orchestrator accepted whose validator has not yet sent its signed
+/// record: what the record must say for the ledger to get it, with the contribution.
+struct unrecorded_verdict {
+  std::string worker;
+  node_id validator = 0;
+  chain::digest result{};
+  bool valid = false;
+  uint64_t units = 0; // from the planner
+  clock_type::time_point at;
+};
+
+/// How long a verdict waits for its validator's record before it is forgotten.
+constexpr std::chrono::minutes record_wait{5};
+
 struct orchestrator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
   orchestrator_state() = default;
@@ -47,6 +62,8 @@ struct orchestrator_state {
   std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry
   ledger_actor ledger;                     // null: no ledger joined
   std::optional<chain::node_key> key;      // signs the contributions it records
+  std::map<node_id, std::pair<std::string, chain::public_key>> identities; // name, key
+  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, unrecorded_verdict> unrecorded;
   static inline const char* name = "nexus.orchestrator";
 };
 

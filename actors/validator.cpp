@@ -49,12 +49,18 @@ verdict_info judge(validator_state& st, const shard_task& task, const shard_outp
   return finish(probe->verify(**a, range, result.output, task.tolerance));
 }
 
-// The verdict as a ledger transaction, signed by this validator.
-chain::transaction ledger_record(const verdict_info& v, const chain::node_key& key) {
-  auto t = ledger_transaction(v, chain::tx_kind::verdict);
-  t.valid = v.valid;
-  t.sign_with(key);
-  return t;
+// Signs the verdicts not yet sent to the ledger, together, and sends them on.
+void send_records(validator_actor::stateful_pointer<validator_state> self) {
+  auto& st = self->state;
+  if (st.unsigned_records.empty() || !st.config.key)
+    return;
+  chain::sign_batch(st.unsigned_records, *st.config.key);
+  std::vector<std::vector<uint8_t>> bytes;
+  bytes.reserve(st.unsigned_records.size());
+  for (const auto& t : st.unsigned_records)
+    bytes.push_back(chain::encode(t));
+  st.unsigned_records.clear();
+  self->send(st.config.orchestrator, record_atom::value, wire::encode_records(bytes));
 }
 
 } // namespace
@@ -73,7 +79,12 @@ validator_state::probe_for(uint64_t task_id, const blob_ref& b_ref, const comput
 }
 
 node_info describe_validator(const validator_config& config) {
-  return node_info{config.name, node_role::validator, "cpu:eigen", 1, 0.0, 4};
+  node_info info{config.name, node_role::validator, "cpu:eigen", 1, 0.0, 4};
+  if (config.key) { // the key its records are signed with (proven when it joins remotely)
+    auto key = config.key->public_bytes();
+    info.public_key.assign(key.begin(), key.end());
+  }
+  return info;
 }
 
 validator_actor::behavior_type
@@ -101,12 +112,19 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
         const auto& block = output->output;
         v.result = chain::sha256({reinterpret_cast<const uint8_t*>(block.data()),
                                   block.size() * sizeof(float)});
-        v.record = chain::encode(ledger_record(v, *st.config.key));
       }
       auto msg = wire::encode(v);
+      // The verdict first: the orchestrator matches the record against it.
       self->send(st.config.orchestrator, verdict_atom::value, msg);
       if (v.valid)
         self->send(aggregator, merge_atom::value, assignment, result, msg);
+      if (st.config.key && output) {
+        auto t = ledger_transaction(v, chain::tx_kind::verdict);
+        t.valid = v.valid;
+        st.unsigned_records.push_back(std::move(t));
+        if (self->mailbox().empty() || st.unsigned_records.size() >= records_per_signature)
+          send_records(self);
+      }
     },
   };
 }

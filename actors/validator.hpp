@@ -3,7 +3,10 @@
 // For matmul it runs Freivalds' check with a secret random probe drawn per task (kept
 // for the last few tasks, so B*X is computed once per task, not once per shard). It sends
 // its verdict to the orchestrator and, when the result is valid, the result itself to
-// the aggregator the assignment names. A validator blocks while it checks, so spawn it detached.
+// the aggregator the assignment names. A validator with a key also sends the orchestrator
+// its verdicts as ledger records, signed together (one signature over a Merkle root) when
+// they come faster than it signs: whenever its mailbox is empty, or every
+// `records_per_signature` verdicts. A validator blocks while it checks, so spawn it detached.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,7 @@
 
 #include "actors/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "chain/block.hpp"
 #include "chain/identity.hpp"
 #include "compute/workloads/matmul.hpp"
 
@@ -26,8 +30,11 @@ struct validator_config {
   std::string name;
   std::shared_ptr<blob_store> store; // must be non-null
   orchestrator_actor orchestrator;
-  std::optional<chain::node_key> key; // signs the ledger record of each verdict
+  std::optional<chain::node_key> key; // signs the ledger records of its verdicts
 };
+
+/// The most verdicts a validator signs with one signature.
+constexpr std::size_t records_per_signature = 256;
 
 struct validator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
@@ -42,6 +49,7 @@ struct validator_state {
   validator_config config;
   std::mt19937_64 rng{std::random_device{}()};
   std::deque<cached_probe> probes; // most recent first
+  std::vector<chain::transaction> unsigned_records;
   static inline const char* name = "nexus.validator";
 
   /// The probe for (task, B, rounds), drawn and cached on first use.

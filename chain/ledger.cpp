@@ -10,14 +10,21 @@ caf::expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path&
   if (!s)
     return s.error();
   std::unique_ptr<ledger> out{new ledger{std::move(*s), rules, std::move(proposer)}};
-  for (uint64_t h = 0; h < out->store_->head().blocks; ++h) {
-    auto b = out->store_->get(h);
+  if (auto err = out->replay())
+    return err;
+  return out;
+}
+
+caf::error ledger::replay() {
+  contract_ = contract_state{contract_.rules()};
+  for (uint64_t h = 0; h < store_->head().blocks; ++h) {
+    auto b = store_->get(h);
     if (!b)
       return b.error();
-    if (auto deltas = out->contract_.replay(*b); !deltas)
+    if (auto deltas = contract_.replay(*b); !deltas)
       return deltas.error();
   }
-  return out;
+  return caf::none;
 }
 
 caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
@@ -25,9 +32,9 @@ caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t ti
     if (is_payment(inputs[i]))
       return make_error(errc::rejected, "input " + std::to_string(i)
                                           + " is a payment; only the contract makes those");
-  // Settle on a copy: if storing fails, the contract has not moved.
-  auto next = contract_;
-  auto payments = next.settle(inputs);
+  // The contract moves on first; if storing fails, it is rebuilt from the store (rare,
+  // and O(chain), where copying the contract for every block would be O(chain) always).
+  auto payments = contract_.settle(inputs);
   balance_deltas deltas;
   for (auto& p : payments) {
     p.time_ms = time_ms;
@@ -39,9 +46,12 @@ caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t ti
   auto height = head.blocks == 0 ? 0 : head.height + 1;
   auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(inputs), time_ms,
                 key_);
-  if (auto err = store_->append(b, deltas))
+  if (auto err = store_->append(b, deltas)) {
+    if (auto replay_err = replay())
+      return make_error(errc::corrupted, describe(err) + "; then replaying the store failed: "
+                                           + describe(replay_err));
     return err;
-  contract_ = std::move(next);
+  }
   return b;
 }
 

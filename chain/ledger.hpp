@@ -36,6 +36,9 @@ public:
   }
 
 private:
+  /// Rebuilds the contract's state from the stored chain.
+  caf::error replay();
+
   ledger(std::unique_ptr<store> s, contract_rules rules, node_key key)
     : store_(std::move(s)), contract_(rules), key_(std::move(key)) {
   }

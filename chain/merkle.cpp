@@ -1,5 +1,6 @@
 #include "chain/merkle.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace nexus::chain {
@@ -64,11 +65,34 @@ merkle_proof merkle_prove(const std::vector<digest>& items, std::size_t index) {
   return proof;
 }
 
-bool merkle_verify(const digest& item, const merkle_proof& proof, const digest& root) {
+std::vector<merkle_proof> merkle_prove_all(const std::vector<digest>& items) {
+  std::vector<merkle_proof> proofs(items.size());
+  auto level = leaves(items);
+  std::size_t span = 1; // items under each node of `level`
+  while (level.size() > 1) {
+    for (std::size_t node = 0; node < level.size(); ++node) {
+      auto sibling = node ^ 1;
+      if (sibling >= level.size())
+        continue;
+      auto end = std::min(items.size(), (node + 1) * span);
+      for (auto i = node * span; i < end; ++i)
+        proofs[i].push_back({level[sibling], sibling < node});
+    }
+    level = level_up(level);
+    span *= 2;
+  }
+  return proofs;
+}
+
+digest merkle_climb(const digest& item, const merkle_proof& proof) {
   auto at = merkle_leaf(item);
   for (const auto& step : proof)
     at = step.left ? inner(step.sibling, at) : inner(at, step.sibling);
-  return at == root;
+  return at;
+}
+
+bool merkle_verify(const digest& item, const merkle_proof& proof, const digest& root) {
+  return merkle_climb(item, proof) == root;
 }
 
 } // namespace nexus::chain

@@ -32,6 +32,13 @@ digest merkle_root(const std::vector<digest>& items);
 /// The proof that items[index] is in the tree; empty if index is out of range.
 merkle_proof merkle_prove(const std::vector<digest>& items, std::size_t index);
 
+/// The proofs of every item, in order: O(n log n), where n calls of merkle_prove are
+/// O(n^2).
+std::vector<merkle_proof> merkle_prove_all(const std::vector<digest>& items);
+
+/// The root that `proof` leads to from `item`.
+digest merkle_climb(const digest& item, const merkle_proof& proof);
+
 /// True if `proof` leads from `item` to `root`.
 bool merkle_verify(const digest& item, const merkle_proof& proof, const digest& root);
 

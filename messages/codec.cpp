@@ -71,6 +71,7 @@ NEXUS_ENVELOPE_NAME(challenge)
 NEXUS_ENVELOPE_NAME(ledger_records)
 NEXUS_ENVELOPE_NAME(ledger_request)
 NEXUS_ENVELOPE_NAME(ledger_reply)
+NEXUS_ENVELOPE_NAME(ledger_receipt)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -90,6 +91,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ledger_records>(ledger_records::type_name());
   cfg.add_message_type<ledger_request>(ledger_request::type_name());
   cfg.add_message_type<ledger_reply>(ledger_reply::type_name());
+  cfg.add_message_type<ledger_receipt>(ledger_receipt::type_name());
 }
 
 namespace {
@@ -412,7 +414,6 @@ verdict encode(const verdict_info& x) {
   out.setReason(x.reason);
   out.setCheckNanos(x.check_ns);
   out.setResultDigest(capnp::Data::Reader{x.result.data(), x.result.size()});
-  out.setRecord(capnp::Data::Reader{x.record.data(), x.record.size()});
   return verdict{builder};
 }
 
@@ -431,10 +432,6 @@ caf::expected<verdict_info> decode(const verdict& x) {
       return corrupted("verdict with a result digest of " + std::to_string(digest.size())
                        + " bytes");
     std::copy(digest.begin(), digest.end(), out.result.begin());
-    auto record = in.getRecord();
-    if (record.size() > 4096)
-      return corrupted("verdict record of " + std::to_string(record.size()) + " bytes");
-    out.record.assign(record.begin(), record.end());
     return out;
   });
 }
@@ -615,6 +612,34 @@ caf::expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x)
       }
       return out;
     });
+}
+
+ledger_receipt encode(const ledger_receipt_info& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::LedgerReceipt>();
+  out.setHeight(x.height);
+  out.setBlockHash(capnp::Data::Reader{x.block_hash.data(), x.block_hash.size()});
+  out.setRecorded(x.recorded);
+  auto refused = out.initRefused(static_cast<unsigned>(x.refused.size()));
+  for (unsigned i = 0; i < x.refused.size(); ++i)
+    refused.set(i, x.refused[i]);
+  return ledger_receipt{builder};
+}
+
+caf::expected<ledger_receipt_info> decode(const ledger_receipt& x) {
+  return x.read([](schema::LedgerReceipt::Reader in) -> caf::expected<ledger_receipt_info> {
+    ledger_receipt_info out;
+    out.height = in.getHeight();
+    auto hash = in.getBlockHash();
+    if (hash.size() != out.block_hash.size())
+      return corrupted("ledger receipt with a block hash of " + std::to_string(hash.size())
+                       + " bytes");
+    std::copy(hash.begin(), hash.end(), out.block_hash.begin());
+    out.recorded = in.getRecorded();
+    for (auto line : in.getRefused())
+      out.refused.push_back(get_text(line));
+    return out;
+  });
 }
 
 ledger_request encode(const ledger_query& x) {

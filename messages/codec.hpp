@@ -33,6 +33,7 @@ using challenge = envelope<schema::Challenge>;
 using ledger_records = envelope<schema::LedgerRecords>;
 using ledger_request = envelope<schema::LedgerQuery>;
 using ledger_reply = envelope<schema::LedgerReply>;
+using ledger_receipt = envelope<schema::LedgerReceipt>;
 
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
@@ -69,6 +70,9 @@ caf::expected<std::vector<uint8_t>> decode(const challenge& x);
 /// Ledger transactions as canonical bytes (chain/block.hpp), checked when decoded there.
 ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records);
 caf::expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x);
+
+ledger_receipt encode(const ledger_receipt_info& x);
+caf::expected<ledger_receipt_info> decode(const ledger_receipt& x);
 
 ledger_request encode(const ledger_query& x);
 caf::expected<ledger_query> decode(const ledger_request& x);

@@ -83,12 +83,21 @@ struct Verdict {
   reason @6 :Text;            # why a result was rejected; empty when valid
   checkNanos @7 :UInt64;     # CPU time the check took
   resultDigest @8 :Data;      # SHA-256 of the result's raw values
-  record @9 :Data;            # the validator's signed ledger transaction of this verdict
 }
 
-# Ledger transactions (chain/block.hpp's canonical bytes), for the ledger to record.
+# Ledger transactions (chain/block.hpp's canonical bytes), for the ledger to record:
+# a validator's signed verdicts (to the orchestrator), or those with the contributions
+# they judged (from the orchestrator to the ledger).
 struct LedgerRecords {
   records @0 :List(Data);
+}
+
+# The ledger's answer to LedgerRecords, once the block holding them is stored.
+struct LedgerReceipt {
+  height @0 :UInt64;          # the block that holds the recorded ones
+  blockHash @1 :Data;
+  recorded @2 :UInt32;
+  refused @3 :List(Text);     # one line per record refused, with why
 }
 
 # A question to the ledger, as the shell asks it: balance [ACCOUNT], history ACCOUNT,

@@ -93,8 +93,15 @@ struct verdict_info {
   bool valid = false;
   std::string reason;
   uint64_t check_ns = 0;
-  chain::digest result{};      // of the result's raw values
-  std::vector<uint8_t> record; // the validator's signed ledger transaction, or empty
+  chain::digest result{}; // of the result's raw values
+};
+
+/// What the ledger stored of one batch of records.
+struct ledger_receipt_info {
+  uint64_t height = 0; // the block holding the recorded ones
+  chain::digest block_hash{};
+  uint32_t recorded = 0;
+  std::vector<std::string> refused; // why, one line per refused record
 };
 
 struct ledger_query {

@@ -56,6 +56,10 @@ TEST_CASE("Merkle proofs hold for every leaf and fail for anything else", "[ledg
         CHECK_FALSE(merkle_verify(items[i], bent, root));
       }
     }
+    auto all = merkle_prove_all(items);
+    REQUIRE(all.size() == items.size());
+    for (int i = 0; i < n; ++i)
+      CHECK(all[i] == merkle_prove(items, static_cast<std::size_t>(i)));
     auto other = items;
     other.back() = item(99);
     CHECK(merkle_root(other) != root);
@@ -120,6 +124,60 @@ TEST_CASE("a sealed block checks; forged or altered records do not", "[ledger]")
     CHECK(back->id() == txs[0].id());
     bytes[1] = 9; // unknown kind
     CHECK_FALSE(decode_transaction(bytes));
+  }
+}
+
+TEST_CASE("a batch signature covers each of its transactions and nothing else", "[ledger]") {
+  auto orchestrator = make_key();
+  auto other = make_key();
+  std::vector<transaction> txs;
+  for (uint32_t shard = 0; shard < 37; ++shard)
+    txs.push_back(contribution(other, shard));
+  sign_batch(txs, orchestrator);
+  for (const auto& t : txs) {
+    REQUIRE(t.batch);
+    CHECK(t.signer == orchestrator.public_bytes());
+    CHECK(t.sig == txs[0].sig); // one signature for all
+    CHECK(t.signature_valid());
+  }
+  auto b = seal(0, digest{}, txs, 5, orchestrator);
+  CHECK_FALSE(check(b));
+
+  SECTION("round trip through bytes, alone and in a block") {
+    auto back = decode_transaction(encode(txs[5]));
+    REQUIRE(back);
+    CHECK(*back == txs[5]);
+    CHECK(back->signature_valid());
+    auto block_back = decode_block(encode(b));
+    REQUIRE(block_back);
+    CHECK(*block_back == b);
+  }
+  SECTION("a changed transaction no longer climbs to the signed root") {
+    b.txs[11].work_units += 1;
+    CHECK_FALSE(b.txs[11].signature_valid());
+    CHECK_THAT(describe(check(b)), Catch::Contains("transaction 11 (contribution) has a bad signature"));
+  }
+  SECTION("a proof taken from another transaction does not fit") {
+    b.txs[3].batch = b.txs[4].batch;
+    CHECK_FALSE(b.txs[3].signature_valid());
+  }
+  SECTION("a forged transaction cannot borrow the batch's signature") {
+    auto forged = contribution(other, 99);
+    forged.signer = orchestrator.public_bytes();
+    forged.sig = txs[0].sig;
+    forged.batch = txs[0].batch;
+    CHECK_FALSE(forged.signature_valid());
+    forged.batch.reset();
+    CHECK_FALSE(forged.signature_valid());
+  }
+  SECTION("signatures_valid judges each transaction, sharing one verification per batch") {
+    auto mixed = txs;
+    mixed.push_back(contribution(other, 200)); // signed alone
+    mixed[2].shard_id = 1000;                  // broken
+    auto good = signatures_valid(mixed);
+    REQUIRE(good.size() == mixed.size());
+    for (std::size_t i = 0; i < mixed.size(); ++i)
+      CHECK(good[i] == (i != 2));
   }
 }
 
