@@ -17,12 +17,6 @@ uint64_t now_ms() {
                                  .count());
 }
 
-std::string mcc(int64_t micro) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%s%" PRId64 ".%06" PRId64 " MCC", micro < 0 ? "-" : "",
-                (micro < 0 ? -micro : micro) / 1'000'000, (micro < 0 ? -micro : micro) % 1'000'000);
-  return buf;
-}
 
 std::string describe_tx(const chain::transaction& t) {
   auto where = "task " + std::to_string(t.task_id) + " shard " + std::to_string(t.shard_id)
@@ -35,11 +29,14 @@ std::string describe_tx(const chain::transaction& t) {
       return "verdict       " + where + "  " + (t.valid ? "valid" : "INVALID") + ", " + t.worker
              + " judged by " + t.validator;
     case chain::tx_kind::reward:
-      return "reward        " + where + "  " + mcc(t.amount) + " to " + t.account;
+      return "reward        " + where + "  " + chain::format_mcc(t.amount) + " to " + t.account;
     case chain::tx_kind::penalty:
-      return "penalty       " + where + "  " + mcc(t.amount) + " from " + t.account;
+      return "penalty       " + where + "  " + chain::format_mcc(t.amount) + " from " + t.account;
+    case chain::tx_kind::charge:
+      return "charge        " + where + "  " + chain::format_mcc(t.amount) + " from " + t.account;
     case chain::tx_kind::submission:
-      return "submission    task " + std::to_string(t.task_id) + " by " + t.account;
+      return "submission    task " + std::to_string(t.task_id) + " by " + t.account + ", budget "
+             + (t.amount == 0 ? std::string{"unlimited"} : chain::format_mcc(t.amount));
   }
   return "unknown";
 }
@@ -92,11 +89,11 @@ std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query&
   auto head = store.head();
   if (q.kind == "balance") {
     if (!q.account.empty()) {
-      out.push_back(q.account + "  " + mcc(store.balance(q.account)));
+      out.push_back(q.account + "  " + chain::format_mcc(store.balance(q.account)));
       return out;
     }
     for (const auto& [account, micro] : store.balances())
-      out.push_back(account + "  " + mcc(micro));
+      out.push_back(account + "  " + chain::format_mcc(micro));
     if (out.empty())
       out.push_back("no balances yet");
     return out;

@@ -34,6 +34,7 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
   net.store = std::make_shared<blob_store>();
   std::optional<chain::node_key> key;
   uint64_t last_task = 0;
+  auto limits = opts.limits;
   if (!opts.data_dir.empty()) {
     auto k = chain::node_key::load_or_create(opts.data_dir);
     if (!k)
@@ -45,8 +46,10 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
       return ledger.error();
     last_task = (*ledger)->contract().last_task();
     net.ledger = spawn_ledger(sys, config, std::move(*ledger));
+    // Budgets are priced by the ledger's contract rules.
+    limits.micro_mcc_per_work_unit = config.rules.micro_mcc_per_work_unit;
   }
-  net.orchestrator = sys.spawn(orchestrator, opts.limits, std::vector<member>{}, key,
+  net.orchestrator = sys.spawn(orchestrator, limits, std::vector<member>{}, key,
                                last_task);
   net.aggregator = sys.spawn(aggregator, net.orchestrator);
   caf::anon_send(net.orchestrator, join_atom::value,

@@ -286,8 +286,12 @@ blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
   std::unique_ptr<node> n{new node};
   n->store_ = std::make_shared<blob_store>();
-  if (opts.spec.has(node_role::orchestrator))
-    n->orchestrator_ = sys.spawn(nexus::orchestrator, opts.limits, opts.members, opts.key, uint64_t{0});
+  if (opts.spec.has(node_role::orchestrator)) {
+    auto limits = opts.limits; // budgets are priced by the network's contract rules
+    limits.micro_mcc_per_work_unit = opts.rules.micro_mcc_per_work_unit;
+    n->orchestrator_ =
+      sys.spawn(nexus::orchestrator, limits, opts.members, opts.key, uint64_t{0});
+  }
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_);
   const char* bind = opts.spec.host.c_str();
   auto port = opts.tls ? caf::openssl::publish(n->gateway_, opts.spec.port, bind, true)

@@ -124,6 +124,24 @@ std::string refusal(const orchestrator_state& st, const chain::transaction& t, n
   return {};
 }
 
+// Sends records to the ledger and reports what its receipt says was refused.
+void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records) {
+  self->request(self->state.ledger, std::chrono::seconds{60}, record_atom::value,
+                wire::encode_records(records))
+    .then(
+      [self](const wire::ledger_receipt& msg) {
+        auto receipt = wire::decode(msg);
+        if (!receipt)
+          return;
+        for (const auto& why : receipt->refused)
+          caf::aout(self) << "orchestrator: the ledger refused a record: " << why << "\n";
+      },
+      [self](const caf::error& err) {
+        caf::aout(self) << "orchestrator: the ledger did not acknowledge records: "
+                        << describe(err) << "\n";
+      });
+}
+
 // Passes a validator's signed verdicts to the ledger, each with the contribution it
 // judged (the worker and the work units the planner assigned), stated by this
 // orchestrator and signed as one batch.
@@ -158,20 +176,22 @@ void record(self_pointer self, const wire::ledger_records& msg) {
   for (const auto& c : contributions) // contributions first: a verdict judges one
     out.push_back(chain::encode(c));
   std::move(verdicts.begin(), verdicts.end(), std::back_inserter(out));
-  self->request(st.ledger, std::chrono::seconds{60}, record_atom::value,
-                wire::encode_records(out))
-    .then(
-      [self](const wire::ledger_receipt& msg) {
-        auto receipt = wire::decode(msg);
-        if (!receipt)
-          return;
-        for (const auto& why : receipt->refused)
-          caf::aout(self) << "orchestrator: the ledger refused a record: " << why << "\n";
-      },
-      [self](const caf::error& err) {
-        caf::aout(self) << "orchestrator: the ledger did not acknowledge records: "
-                        << describe(err) << "\n";
-      });
+  send_to_ledger(self, std::move(out));
+}
+
+// Records that a task was accepted: who submitted it and its budget, which the
+// contract charges for the work it pays.
+void record_submission(self_pointer self, uint64_t task_id, const task_request& req) {
+  auto& st = self->state;
+  if (!st.ledger || !st.key)
+    return;
+  chain::transaction t;
+  t.kind = chain::tx_kind::submission;
+  t.task_id = task_id;
+  t.account = req.submitter.empty() ? std::string{"anonymous"} : req.submitter;
+  t.amount = req.budget;
+  t.sign_with(*st.key);
+  send_to_ledger(self, {chain::encode(t)});
 }
 
 } // namespace
@@ -210,6 +230,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       auto ack = self->state.table.add_task(*req, clock_type::now());
       if (!ack)
         return ack.error();
+      record_submission(self, ack->task_id, *req);
       dispatch(self);
       return wire::encode(*ack);
     },

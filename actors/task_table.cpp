@@ -5,6 +5,7 @@
 #include <tuple>
 #include <utility>
 
+#include "chain/contract.hpp"
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
 
@@ -72,6 +73,11 @@ std::size_t task_table::alive_workers() const {
 
 // -- tasks ----------------------------------------------------------------------------
 
+uint64_t shard_work_units(std::size_t rows, std::size_t k, std::size_t n) {
+  auto flops = compute::gemm_flops(rows, k, n);
+  return std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(flops / 1e6)));
+}
+
 caf::expected<task_ack> task_table::add_task(const task_request& req,
                                              clock_type::time_point now) {
   auto plan = compute::matmul::make_plan(req.matmul.a.shape, req.matmul.b.shape,
@@ -83,6 +89,18 @@ caf::expected<task_ack> task_table::add_task(const task_request& req,
       || !(req.tolerance >= 0 && req.tolerance < 1))
     return make_error(errc::invalid_input,
                       "attempts, verification rounds or tolerance out of range");
+  if (req.budget > 0 && limits_.micro_mcc_per_work_unit > 0) {
+    uint64_t units = 0;
+    for (const auto& range : plan->shards)
+      units += shard_work_units(range.rows(), plan->k, plan->n);
+    auto cost = static_cast<int64_t>(units) * limits_.micro_mcc_per_work_unit;
+    if (cost > req.budget)
+      return make_error(errc::rejected, "the task costs " + chain::format_mcc(cost) + " ("
+                                          + std::to_string(units) + " work units at "
+                                          + chain::format_mcc(limits_.micro_mcc_per_work_unit)
+                                          + " each), above its budget of "
+                                          + chain::format_mcc(req.budget));
+  }
   task_entry task;
   task.id = next_task_id_++;
   task.request = req;
@@ -319,8 +337,7 @@ uint64_t task_table::work_units(uint64_t task_id, uint32_t shard_id) const {
   if (t == tasks_.end() || shard_id >= t->second.shards.size())
     return 0;
   const auto& task = t->second;
-  auto flops = compute::gemm_flops(task.shards[shard_id].range.rows(), task.plan.k, task.plan.n);
-  return std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(flops / 1e6)));
+  return shard_work_units(task.shards[shard_id].range.rows(), task.plan.k, task.plan.n);
 }
 
 void task_table::unmerge_running() {

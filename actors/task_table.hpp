@@ -29,7 +29,13 @@ struct scheduler_limits {
   uint32_t max_attempts = 5;         // issues of one shard before its task fails
   uint32_t window_per_worker = 2;    // shards in flight on one worker at once
   std::chrono::milliseconds shard_deadline{120'000}; // before a shard is re-issued
+  int64_t micro_mcc_per_work_unit = 0; // the ledger's price, to refuse tasks over budget;
+                                       // 0: tasks are not priced
 };
+
+/// The work units of a shard of `rows` rows of an m x k by k x n product: its MFLOP,
+/// at least 1. The ledger pays by them.
+uint64_t shard_work_units(std::size_t rows, std::size_t k, std::size_t n);
 
 /// One decision of the table: send shard `shard_id` of `task_id` to `worker`, and its
 /// result to `validator`.

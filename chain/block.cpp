@@ -45,7 +45,7 @@ bool read_tx(reader& r, transaction& t) {
   if (r.u8() != format_version)
     return false;
   auto kind = r.u8();
-  if (kind < 1 || kind > 5)
+  if (kind < 1 || kind > 6)
     return false;
   t.kind = static_cast<tx_kind>(kind);
   t.task_id = r.u64();
@@ -128,8 +128,22 @@ std::string to_string(tx_kind x) {
     case tx_kind::verdict: return "verdict";
     case tx_kind::reward: return "reward";
     case tx_kind::penalty: return "penalty";
+    case tx_kind::charge: return "charge";
   }
   return "unknown";
+}
+
+bool is_payment(const transaction& t) {
+  return t.kind == tx_kind::reward || t.kind == tx_kind::penalty || t.kind == tx_kind::charge;
+}
+
+int64_t balance_change(const transaction& t) {
+  switch (t.kind) {
+    case tx_kind::reward: return t.amount;
+    case tx_kind::penalty:
+    case tx_kind::charge: return -t.amount;
+    default: return 0;
+  }
 }
 
 std::vector<uint8_t> transaction::body() const {
@@ -256,8 +270,7 @@ caf::error check(const block& b) {
   std::vector<const transaction*> inputs;
   std::vector<std::size_t> position;
   for (std::size_t i = 0; i < b.txs.size(); ++i) {
-    auto kind = b.txs[i].kind;
-    if (kind != tx_kind::reward && kind != tx_kind::penalty) {
+    if (!is_payment(b.txs[i])) {
       inputs.push_back(&b.txs[i]);
       position.push_back(i);
     }

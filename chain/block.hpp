@@ -2,7 +2,7 @@
 //
 // A transaction's id is the SHA-256 of its canonical body (everything but the signature),
 // signed by the node that states it: the validator for a verdict, the orchestrator for a
-// contribution, the submitter for a submission; rewards and penalties are the contract's,
+// contribution and for the submission it accepted; rewards, penalties and charges are the contract's,
 // covered by the proposer's signature of the block. A block's header commits to the
 // previous block's hash and to the Merkle root of its transaction ids, and is signed by
 // its proposer.
@@ -35,7 +35,8 @@ enum class tx_kind : uint8_t {
   contribution = 2, // a worker computed a shard (work units from the planner)
   verdict = 3,      // a validator judged a shard's result
   reward = 4,       // MCC paid to an account
-  penalty = 5,      // MCC taken from an account
+  penalty = 5,      // MCC taken from an account for rejected work
+  charge = 6,       // MCC taken from a submitter for the work its task was paid
 };
 
 std::string to_string(tx_kind x);
@@ -47,11 +48,11 @@ struct transaction {
   uint32_t attempt = 0;
   std::string worker;    // contribution, verdict: who computed
   std::string validator; // verdict: who judged
-  std::string account;   // reward, penalty, submission: whose balance
+  std::string account;   // reward, penalty, charge, submission: whose balance
   uint64_t work_units = 0;
   digest result{};       // contribution, verdict: the result's digest
   bool valid = false;    // verdict
-  int64_t amount = 0;    // reward, penalty, submission budget; in micro-MCC
+  int64_t amount = 0;    // payments; a submission's budget (0: none); in micro-MCC
   uint64_t time_ms = 0;
   public_key signer{};
   signature sig{};
@@ -76,6 +77,14 @@ struct transaction {
 
   friend bool operator==(const transaction&, const transaction&) = default;
 };
+
+struct transaction;
+
+/// Rewards, penalties and charges: what the contract derives (never an input).
+bool is_payment(const transaction& t);
+
+/// What a payment adds to its account's balance (negative for penalties and charges).
+int64_t balance_change(const transaction& t);
 
 /// Signs every transaction of `txs` with one signature of `key` over the Merkle root of
 /// their ids (sets signer, sig and batch).

@@ -1,11 +1,37 @@
 #include "chain/contract.hpp"
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
 
-bool is_payment(const transaction& t) {
-  return t.kind == tx_kind::reward || t.kind == tx_kind::penalty;
+std::string format_mcc(int64_t micro) {
+  char buf[64];
+  auto magnitude = micro < 0 ? -static_cast<uint64_t>(micro) : static_cast<uint64_t>(micro);
+  std::snprintf(buf, sizeof(buf), "%s%" PRIu64 ".%06" PRIu64 " MCC", micro < 0 ? "-" : "",
+                magnitude / 1'000'000, magnitude % 1'000'000);
+  return buf;
+}
+
+caf::expected<int64_t> parse_mcc(const std::string& text) {
+  auto bad = [&] {
+    return make_error(errc::invalid_input, "expected an amount of MCC such as 2 or 0.25 "
+                                           "(at most six decimals), got '" + text + "'");
+  };
+  auto dot = text.find('.');
+  auto whole = text.substr(0, dot);
+  auto frac = dot == std::string::npos ? std::string{} : text.substr(dot + 1);
+  auto digits = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 12 || frac.size() > 6 || !digits(whole) || !digits(frac)
+      || (dot != std::string::npos && frac.empty()))
+    return bad();
+  frac.resize(6, '0');
+  return std::stoll(whole) * 1'000'000 + std::stoll(frac);
 }
 
 namespace {
@@ -41,13 +67,17 @@ std::vector<transaction> contract_state::settle(const std::vector<transaction>& 
   for (const auto& t : inputs) {
     last_task_ = std::max(last_task_, t.task_id);
     attempt_key key{t.task_id, t.shard_id, t.attempt};
+    if (t.kind == tx_kind::submission) {
+      submissions_.try_emplace(t.task_id, funding{t.account, t.amount, 0}); // first wins
+      continue;
+    }
     if (t.kind == tx_kind::contribution) {
       if (!judged_.contains(key))
         contributions_.try_emplace(key, t);
       continue;
     }
     if (t.kind != tx_kind::verdict || judged_.contains(key))
-      continue; // submissions pay nothing here; a replayed verdict counts once
+      continue; // a replayed verdict counts once
     auto c = contributions_.find(key);
     if (c == contributions_.end() || c->second.worker != t.worker
         || c->second.result != t.result)
@@ -55,11 +85,18 @@ std::vector<transaction> contract_state::settle(const std::vector<transaction>& 
     judged_.insert(key);
     auto units = static_cast<int64_t>(c->second.work_units);
     if (t.valid) {
-      if (paid_.insert({t.task_id, t.shard_id}).second) {
-        auto total = units * rules_.micro_mcc_per_work_unit;
+      auto total = units * rules_.micro_mcc_per_work_unit;
+      auto funds = submissions_.find(t.task_id);
+      bool affordable = funds == submissions_.end() || funds->second.budget == 0
+                        || funds->second.spent + total <= funds->second.budget;
+      if (affordable && paid_.insert({t.task_id, t.shard_id}).second) {
         auto to_validator = total * rules_.validator_share_permille / 1000;
         out.push_back(payment(tx_kind::reward, t, t.worker, total - to_validator));
         out.push_back(payment(tx_kind::reward, t, t.validator, to_validator));
+        if (funds != submissions_.end()) {
+          funds->second.spent += total;
+          out.push_back(payment(tx_kind::charge, t, funds->second.submitter, total));
+        }
       }
     } else {
       out.push_back(payment(tx_kind::penalty, t, t.worker, rules_.penalty_micro_mcc));
@@ -67,7 +104,7 @@ std::vector<transaction> contract_state::settle(const std::vector<transaction>& 
     contributions_.erase(c);
   }
   for (const auto& p : out)
-    balances_[p.account] += p.kind == tx_kind::reward ? p.amount : -p.amount;
+    balances_[p.account] += balance_change(p);
   return out;
 }
 
@@ -95,8 +132,7 @@ caf::expected<balance_deltas> contract_state::replay(const block& b) {
                                            + ": payment " + std::to_string(i) + " to "
                                            + payments[i].account
                                            + " is not what the contract derives");
-    deltas[derived[i].account] +=
-      derived[i].kind == tx_kind::reward ? derived[i].amount : -derived[i].amount;
+    deltas[derived[i].account] += balance_change(derived[i]);
   }
   return deltas;
 }

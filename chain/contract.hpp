@@ -5,16 +5,20 @@
 // of that attempt). For each block the contract derives the reward and penalty
 // transactions those inputs earn, given everything before:
 //
-//   valid verdict on a contribution of (T, S) not yet paid
+//   submission of task T by account X with budget B (0: no limit)
+//       -> nothing yet; the first submission of T counts
+//   valid verdict on a contribution of (T, S) not yet paid, within T's budget
 //       -> reward the worker W * rate * (1 - validator_share),
-//          reward the validator W * rate * validator_share
+//          reward the validator W * rate * validator_share,
+//          charge the submitter W * rate (when T has a submission)
 //   invalid verdict on a contribution
 //       -> penalty of `penalty` on the worker
 //   anything else (a second valid verdict for a paid (T, S), a verdict with no matching
-//   contribution, a replayed verdict) -> nothing
+//   contribution, a replayed verdict, a shard past its task's budget) -> nothing
 //
 // so each (task, shard) is paid once however often it is re-issued, reported or
-// replayed, and replaying the chain from height 0 reproduces every balance.
+// replayed, what providers earn for a task is what its submitter is charged, and
+// replaying the chain from height 0 reproduces every balance.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 #include "chain/block.hpp"
 #include "chain/store.hpp"
@@ -37,6 +42,13 @@ struct contract_rules {
   uint32_t validator_share_permille = 100;
   int64_t penalty_micro_mcc = 1'000'000;
 };
+
+/// "12.000345 MCC" from micro-MCC.
+std::string format_mcc(int64_t micro);
+
+/// Micro-MCC from a decimal amount of MCC ("2", "0.5", "12.000345"); errc::invalid_input
+/// for anything else, negative amounts, more than six decimals, or above 10^12 MCC.
+caf::expected<int64_t> parse_mcc(const std::string& text);
 
 /// What the contract remembers between blocks.
 class contract_state {
@@ -73,15 +85,19 @@ public:
 private:
   using attempt_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, attempt
 
+  struct funding {
+    std::string submitter;
+    int64_t budget = 0; // 0: no limit
+    int64_t spent = 0;
+  };
+
   contract_rules rules_;
+  std::map<uint64_t, funding> submissions_;          // by task
   std::map<attempt_key, transaction> contributions_; // not yet judged
   std::set<std::pair<uint64_t, uint32_t>> paid_;
   std::set<attempt_key> judged_;
   std::map<std::string, int64_t> balances_;
   uint64_t last_task_ = 0;
 };
-
-/// Payments, input or neither.
-bool is_payment(const transaction& t);
 
 } // namespace nexus::chain

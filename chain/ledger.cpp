@@ -39,7 +39,7 @@ caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t ti
   for (auto& p : payments) {
     p.time_ms = time_ms;
     p.signer = key_.public_bytes(); // signed through the header: see chain::check
-    deltas[p.account] += p.kind == tx_kind::reward ? p.amount : -p.amount;
+    deltas[p.account] += balance_change(p);
   }
   inputs.insert(inputs.end(), payments.begin(), payments.end());
   auto head = store_->head();

@@ -292,6 +292,7 @@ task_submission encode(const task_request& x) {
   out.setMaxAttempts(x.max_attempts);
   out.setPriority(x.priority);
   out.setTimeoutSeconds(x.timeout_s);
+  out.setBudget(x.budget);
   out.setWorkload(static_cast<schema::Workload>(x.workload));
   set_operands(out.initMatmul(), x.matmul);
   return task_submission{builder};
@@ -311,6 +312,9 @@ caf::expected<task_request> decode(const task_submission& x) {
     out.max_attempts = in.getMaxAttempts();
     out.priority = in.getPriority();
     out.timeout_s = in.getTimeoutSeconds();
+    out.budget = in.getBudget();
+    if (out.budget < 0)
+      return corrupted("task submission with a negative budget");
     std::tie(out.workload, out.matmul) = std::move(*work);
     return out;
   });

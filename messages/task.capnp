@@ -43,6 +43,7 @@ struct TaskSubmission {
   matmul @7 :MatmulOperands;  # when workload is matmul
   priority @8 :UInt32;        # share of the workers against other tasks; 0: by remaining work
   timeoutSeconds @9 :UInt32;  # fail the task if not done by then; 0: never
+  budget @10 :Int64;          # most micro-MCC the submitter pays for it; 0: no limit
 }
 
 struct TaskAccepted {

@@ -52,6 +52,7 @@ struct task_request {
   uint32_t max_attempts = 0;  // 0: the orchestrator's default
   uint32_t priority = 0;      // share of the workers; 0: in proportion to remaining work
   uint32_t timeout_s = 0;     // fail if not done by then; 0: never
+  int64_t budget = 0;         // most micro-MCC the submitter pays; 0: no limit
   workload_kind workload = workload_kind::matmul;
   matmul_operands matmul;
 };

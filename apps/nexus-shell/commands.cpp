@@ -3,12 +3,14 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <optional>
 #include <ostream>
 #include <set>
 #include <sstream>
 
+#include "chain/contract.hpp"
 #include "compute/errc.hpp"
 #include "compute/npy.hpp"
 #include "compute/workloads/matmul.hpp"
@@ -28,13 +30,14 @@ const std::vector<command_spec>& specs() {
   static const std::vector<command_spec> all{
     {"submit matmul",
      {"a", "b", "m", "k", "n", "seed", "shards", "out", "rounds", "tolerance", "attempts",
-      "label", "priority", "timeout"},
+      "label", "priority", "timeout", "budget"},
      {"detach"},
      "submit matmul --a A.npy --b B.npy [--out C.npy] [--shards N] [--detach]\n"
      "submit matmul --m M --k K --n N [--seed S] ...   (random operands)\n"
      "    options: --rounds R (Freivalds rounds), --tolerance T, --attempts N, --label L,\n"
      "             --priority P (share of the workers against other tasks),\n"
-     "             --timeout SECONDS (fail the task if not done by then)"},
+     "             --timeout SECONDS (fail the task if not done by then),\n"
+     "             --budget MCC (the most its submitter pays; refused if it costs more)"},
     {"status", {}, {}, "status [TASK]          one task in detail, or every task"},
     {"tasks", {}, {}, "tasks                  every task, a line each"},
     {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
@@ -349,7 +352,8 @@ caf::error session::submit(const command_line& cmd) {
     return prefix(err);
   task_request req;
   req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : label;
-  req.submitter = "nexus-shell";
+  const char* user = std::getenv("USER");
+  req.submitter = user && *user ? user : "nexus-shell"; // the account charged for the work
   auto shards = flag_uint(cmd, "shards", 0, 1 << 20);
   auto rounds = flag_uint(cmd, "rounds", 0, 64);
   auto attempts = flag_uint(cmd, "attempts", 0, 100);
@@ -363,6 +367,13 @@ caf::error session::submit(const command_line& cmd) {
   req.max_attempts = static_cast<uint32_t>(*attempts);
   req.priority = static_cast<uint32_t>(*priority);
   req.timeout_s = static_cast<uint32_t>(*timeout);
+  if (auto i = cmd.flags.find("budget"); i != cmd.flags.end()) {
+    auto budget = chain::parse_mcc(i->second);
+    if (!budget || *budget == 0)
+      return fail("submit matmul: --budget " + (budget ? std::string{"must be above 0"}
+                                                        : describe(budget.error())));
+    req.budget = *budget;
+  }
   if (auto i = cmd.flags.find("tolerance"); i != cmd.flags.end()) {
     char* end = nullptr;
     req.tolerance = std::strtod(i->second.c_str(), &end);

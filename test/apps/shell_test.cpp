@@ -2,6 +2,8 @@
 // standard output, errors on standard error, exit status 1 if any command failed.
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -125,7 +127,7 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
   };
   auto r = run_shell(dir, "submit matmul --m 512 --k 256 --n 128 --shards 8\n"
                           "ledger balance\nledger verify\nledger tail 5\n"
-                          "ledger history faulty-worker-1\n",
+                          "ledger history faulty-worker-1\nledger block 0\n",
                      "--faulty-workers 1");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
@@ -137,7 +139,16 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
     paid += balance_of(out, w);
   paid += balance_of(out, "validator-1") + balance_of(out, "validator-2");
   CHECK(paid == Approx(8 * 5 * 0.001));
-  CHECK_THAT(r.out, Catch::Contains("ledger OK: 1 blocks"));
+  // The submitter is charged what the providers earned: the balances other than the
+  // penalized worker's sum to zero.
+  double sum = 0;
+  std::istringstream lines{r.out};
+  for (std::string line; std::getline(lines, line);)
+    if (line.ends_with(" MCC") && !line.starts_with("faulty-worker-1 "))
+      sum += std::stod(line.substr(line.find("  ") + 2));
+  CHECK(sum == Approx(0).margin(1e-9));
+  CHECK_THAT(r.out, Catch::Contains("submission    task 1 by"));
+  CHECK_THAT(r.out, Catch::Contains("ledger OK: "));
   CHECK_THAT(r.out, Catch::Contains("INVALID, faulty-worker-1"));
   CHECK_THAT(r.out, Catch::Contains("penalty"));
 
@@ -152,8 +163,18 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
     if (out2.find("\n" + std::string{w} + "  ") != std::string::npos)
       paid2 += balance_of(out2, w);
   CHECK(paid2 == Approx(paid + 8 * 5 * 0.001));
-  CHECK_THAT(again.out, Catch::Contains("ledger OK: 2 blocks"));
+  CHECK_THAT(again.out, Catch::Contains("ledger OK: "));
   CHECK(balance_of(out2, "faulty-worker-1") == balance_of(out, "faulty-worker-1"));
+
+  // A budget below the task's cost is refused before any work; one above it is charged.
+  auto budget = run_shell(dir, "submit matmul --m 512 --k 256 --n 128 --shards 8 --budget 0.01\n"
+                               "submit matmul --m 512 --k 256 --n 128 --budget 0.5\n"
+                               "submit matmul --m 8 --k 8 --n 8 --budget 1.2.3\n");
+  CHECK(budget.status == 1);
+  CHECK_THAT(budget.err, Catch::Contains("the task costs 0.040000 MCC (40 work units at "
+                                         "0.001000 MCC each), above its budget of 0.010000 MCC"));
+  CHECK_THAT(budget.out, Catch::Contains("task 3 done"));
+  CHECK_THAT(budget.err, Catch::Contains("expected an amount of MCC"));
 
   auto bad = run_shell(dir, "ledger block 99\nledger frobnicate\nledger history\n");
   CHECK(bad.status == 1);

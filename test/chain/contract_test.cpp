@@ -77,6 +77,46 @@ TEST_CASE("each shard is paid once, rejected work is penalized", "[ledger]") {
   CHECK(contract.balances().at("faulty") == -500);
 }
 
+TEST_CASE("a submitter is charged what its task pays, within the task's budget",
+          "[ledger]") {
+  fixture f;
+  contract_state contract{f.rules};
+  transaction submission;
+  submission.kind = tx_kind::submission;
+  submission.task_id = 9;
+  submission.account = "alice";
+  submission.amount = 4500; // two shards of 2000 micro-MCC fit, a third does not
+  submission.sign_with(f.proposer);
+  auto second = submission;
+  second.account = "mallory"; // a later submission of the same task changes nothing
+  second.amount = 0;
+  std::vector<transaction> inputs{submission, second};
+  for (uint32_t shard = 0; shard < 3; ++shard) {
+    auto c = f.contribution(9, shard, 1, "w1");
+    inputs.push_back(c);
+    inputs.push_back(f.verdict(c, true));
+  }
+  auto paid = contract.settle(inputs);
+  REQUIRE(paid.size() == 6); // worker, validator and charge, for two shards
+  CHECK(paid[2].kind == tx_kind::charge);
+  CHECK(paid[2].account == "alice");
+  CHECK(paid[2].amount == 2000);
+  CHECK(contract.balances().at("alice") == -4000);
+  CHECK(contract.balances().at("w1") + contract.balances().at("v1") == 4000);
+  CHECK_FALSE(contract.balances().contains("mallory"));
+  CHECK_FALSE(contract.paid(9, 2));
+}
+
+TEST_CASE("money amounts are parsed and printed exactly", "[ledger]") {
+  CHECK(parse_mcc("2").value() == 2'000'000);
+  CHECK(parse_mcc("0.25").value() == 250'000);
+  CHECK(parse_mcc("12.000345").value() == 12'000'345);
+  for (auto bad : {"", "-1", "1.", ".5", "1.0000001", "1e3", "abc", "1.2.3", "9999999999999"})
+    CHECK_FALSE(parse_mcc(bad));
+  CHECK(format_mcc(12'000'345) == "12.000345 MCC");
+  CHECK(format_mcc(-1'500'000) == "-1.500000 MCC");
+}
+
 TEST_CASE("the ledger commits blocks that the audit replays to the same balances",
           "[ledger]") {
   fixture f;
