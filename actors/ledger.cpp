@@ -153,6 +153,10 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
     -> ledger_actor::behavior_type {
     self->state.config = config;
     self->state.ledger = ledger;
+    self->set_exit_handler([self](caf::exit_msg& msg) {
+      flush(self); // what was received is stored before the ledger stops
+      self->quit(msg.reason);
+    });
     return {
       [self](record_atom,
              const wire::ledger_records& msg) -> caf::result<wire::ledger_receipt> {

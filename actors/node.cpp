@@ -36,7 +36,8 @@ struct agent_state {
   std::shared_ptr<blob_store> store;
   orchestrator_actor local;        // set on the orchestrator's own node
   orchestrator_actor orchestrator; // the one the roles joined
-  std::vector<caf::actor> roles;
+  std::vector<caf::actor> roles; // stopped when the orchestrator is lost
+  ledger_actor ledger; // kept across rejoins: it holds the store's lock and nothing else's handle
   std::string last_problem;        // printed once until it changes
   static inline const char* name = "nexus.node-agent";
 };
@@ -65,7 +66,8 @@ void join(agent_pointer self, node_info info, const Handle& handle,
           [self, role](const caf::error& err) {
             say(self, "the orchestrator did not take it as " + role + ": " + describe(err));
           });
-  st.roles.push_back(caf::actor_cast<caf::actor>(handle));
+  if (info.role != node_role::ledger)
+    st.roles.push_back(caf::actor_cast<caf::actor>(handle));
 }
 
 // Spawns this node's roles and joins them; `gateway` is null on the orchestrator's node.
@@ -97,15 +99,17 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
              sys.spawn(aggregator, st.orchestrator), nonce);
         break;
       case node_role::ledger: {
-        auto key = st.opts.key ? *st.opts.key : chain::node_key::generate().value();
-        ledger_config config{std::filesystem::path{spec.data_dir} / "ledger", st.opts.rules};
-        auto ledger = chain::ledger::open(config.dir, config.rules, key);
-        if (!ledger) {
-          say(self, "cannot open the ledger: " + describe(ledger.error()));
-          break;
+        if (!st.ledger) { // opened once: a second open would wait for the first's lock
+          auto key = st.opts.key ? *st.opts.key : chain::node_key::generate().value();
+          ledger_config config{std::filesystem::path{spec.data_dir} / "ledger", st.opts.rules};
+          auto ledger = chain::ledger::open(config.dir, config.rules, key);
+          if (!ledger) {
+            say(self, "cannot open the ledger: " + describe(ledger.error()));
+            break;
+          }
+          st.ledger = spawn_ledger(sys, config, std::move(*ledger));
         }
-        join(self, node_info{spec.name, node_role::ledger, "cpu", 1, 0, 0},
-             spawn_ledger(sys, config, std::move(*ledger)), nonce);
+        join(self, node_info{spec.name, node_role::ledger, "cpu", 1, 0, 0}, st.ledger, nonce);
         break;
       }
       case node_role::orchestrator: // spawned by node::start
@@ -197,6 +201,10 @@ caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     stop_roles(self, msg.reason);
+    if (auto& ledger = self->state.ledger) { // stores what it holds, then stops
+      self->send_exit(ledger, msg.reason);
+      self->system().registry().erase(ledger->id());
+    }
     self->system().registry().erase(self->id()); // it sent requests to other nodes
     self->quit(msg.reason);
   });

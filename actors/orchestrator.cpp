@@ -194,6 +194,42 @@ void record_submission(self_pointer self, uint64_t task_id, const task_request& 
   send_to_ledger(self, {chain::encode(t)});
 }
 
+// Accepts a task: plans and queues it, and records its submission on the ledger.
+caf::expected<wire::task_accepted> accept(self_pointer self,
+                                          const wire::task_submission& msg) {
+  auto req = wire::decode(msg);
+  if (!req)
+    return req.error();
+  auto ack = self->state.table.add_task(*req, clock_type::now());
+  if (!ack)
+    return ack.error();
+  record_submission(self, ack->task_id, *req);
+  dispatch(self);
+  return wire::encode(*ack);
+}
+
+// Answers the submissions held for the ledger: accepted once it is ready, refused when
+// they waited too long.
+void release_held(self_pointer self, clock_type::time_point now) {
+  auto& st = self->state;
+  auto held = std::move(st.held);
+  st.held.clear();
+  for (auto& h : held) {
+    if (st.ledger_ready) {
+      auto ack = accept(self, h.msg);
+      if (ack)
+        h.promise.deliver(std::move(*ack));
+      else
+        h.promise.deliver(ack.error());
+    } else if (h.since + ledger_wait < now) {
+      h.promise.deliver(make_error(errc::unavailable, "the network's ledger has not joined"
+                                                      " the orchestrator; try again later"));
+    } else {
+      st.held.push_back(std::move(h));
+    }
+  }
+}
+
 } // namespace
 
 orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limits limits,
@@ -203,8 +239,11 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
   self->state.key = std::move(key);
   self->state.table = task_table{limits};
   self->state.table.skip_task_ids(last_task);
-  for (auto& m : members)
+  for (auto& m : members) {
+    if (std::find(m.roles.begin(), m.roles.end(), node_role::ledger) != m.roles.end())
+      self->state.ledger_expected = true;
     self->state.members[m.name] = std::move(m);
+  }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.node_of.find(msg.source);
@@ -214,6 +253,10 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
     st.workers.erase(i->second);
     st.validators.erase(i->second);
     st.node_of.erase(i);
+    if (st.ledger && msg.source == st.ledger.address()) {
+      st.ledger = nullptr; // records wait for it; submissions too, when it is expected
+      st.ledger_ready = false;
+    }
     if (st.aggregator && msg.source == st.aggregator.address()) {
       // Its partial outputs died with it: validated shards of running tasks run again.
       st.aggregator = nullptr;
@@ -224,15 +267,16 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
   self->delayed_send(self, orchestrator_tick, tick_atom::value);
   return {
     [self](submit_atom, const wire::task_submission& msg) -> caf::result<wire::task_accepted> {
-      auto req = wire::decode(msg);
-      if (!req)
-        return req.error();
-      auto ack = self->state.table.add_task(*req, clock_type::now());
-      if (!ack)
-        return ack.error();
-      record_submission(self, ack->task_id, *req);
-      dispatch(self);
-      return wire::encode(*ack);
+      auto& st = self->state;
+      if (!st.ledger_expected || st.ledger_ready) {
+        auto ack = accept(self, msg);
+        if (!ack)
+          return ack.error();
+        return std::move(*ack);
+      }
+      auto promise = self->make_response_promise<wire::task_accepted>();
+      st.held.push_back({promise, msg, clock_type::now()});
+      return promise;
     },
     [self](status_atom, uint64_t task_id) -> caf::result<wire::task_status> {
       auto report = self->state.table.report(task_id, clock_type::now());
@@ -312,11 +356,19 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       // was paid already, and the contract pays each (task, shard) once.
       self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
                     wire::encode(ledger_query{"last-task"}))
-        .then([self](const wire::ledger_reply& reply) {
-          auto lines = wire::decode(reply);
-          if (lines && lines->size() == 1)
+        .then(
+          [self](const wire::ledger_reply& reply) {
+            auto lines = wire::decode(reply);
+            if (!lines || lines->size() != 1)
+              return;
             self->state.table.skip_task_ids(std::strtoull(lines->front().c_str(), nullptr, 10));
-        });
+            self->state.ledger_ready = true;
+            release_held(self, clock_type::now());
+          },
+          [self](const caf::error& err) {
+            caf::aout(self) << "orchestrator: the ledger did not say its last task: "
+                            << describe(err) << "\n";
+          });
       return *id;
     },
     [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
@@ -339,6 +391,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       auto now = clock_type::now();
       std::erase_if(self->state.unrecorded,
                     [now](const auto& kv) { return kv.second.at + record_wait < now; });
+      release_held(self, now);
       self->state.table.expire(now);
       dispatch(self); // re-issued shards, and the partial outputs of timed-out tasks
       self->delayed_send(self, orchestrator_tick, tick_atom::value);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
 #include "actors/task_table.hpp"
@@ -45,6 +46,9 @@ struct unrecorded_verdict {
   clock_type::time_point at;
 };
 
+/// How long a submission waits for the topology's ledger to join before it is refused.
+constexpr std::chrono::seconds ledger_wait{30};
+
 /// How long a verdict waits for its validator's record before it is forgotten.
 constexpr std::chrono::minutes record_wait{5};
 
@@ -61,6 +65,15 @@ struct orchestrator_state {
   std::map<std::string, member> members;          // empty: anyone with a certificate
   std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry
   ledger_actor ledger;                     // null: no ledger joined
+  bool ledger_expected = false; // the topology names a ledger node
+  bool ledger_ready = false;    // it joined and task ids go on from its last one
+  // Submissions that wait for the expected ledger, so that no task id is used twice.
+  struct held_submission {
+    caf::typed_response_promise<wire::task_accepted> promise;
+    wire::task_submission msg;
+    clock_type::time_point since;
+  };
+  std::vector<held_submission> held;
   std::optional<chain::node_key> key;      // signs the contributions it records
   std::map<node_id, std::pair<std::string, chain::public_key>> identities; // name, key
   std::map<std::tuple<uint64_t, uint32_t, uint32_t>, unrecorded_verdict> unrecorded;

@@ -4,6 +4,8 @@
 // bounded in time; every process is reaped.
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 #include <caf/all.hpp>
 
 #include "actors/client.hpp"
@@ -243,15 +245,38 @@ TEST_CASE("nodes join again when the orchestrator restarts; a shell attaches wit
   auto file = write_topology(dir, "net.yaml",
                              {{"hub", "orchestrator, aggregator"},
                               {"w1", "worker"},
-                              {"v1", "validator"}},
+                              {"v1", "validator"},
+                              {"l1", "ledger"}},
                              false); // plain TCP: --connect needs no certificate
   auto topo = load_topology(file);
   REQUIRE(topo);
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  auto where = "127.0.0.1:" + std::to_string(topo->orchestrator().port);
+  auto run_shell = [&](const std::string& log, std::vector<std::string> commands) {
+    std::vector<std::string> args{shell, "--connect", where};
+    for (auto& c : commands) {
+      args.push_back("-c");
+      args.push_back(std::move(c));
+    }
+    auto run = std::make_unique<test::process>(args, dir.file(log));
+    auto status = run->wait_for(60s);
+    REQUIRE(status);
+    INFO(run->output());
+    CHECK(WEXITSTATUS(*status) == 0);
+    return run->output();
+  };
+
   auto hub = start_node(dir, file, "hub");
   auto w1 = start_node(dir, file, "w1");
   auto v1 = start_node(dir, file, "v1");
+  auto l1 = start_node(dir, file, "l1");
   REQUIRE(w1->wait_output("joined as worker", 15s));
   REQUIRE(v1->wait_output("joined as validator", 15s));
+  REQUIRE(l1->wait_output("joined as ledger", 15s));
+  CHECK_THAT(run_shell("shell1.log", {"submit matmul --m 300 --k 200 --n 100"}),
+             Catch::Contains("task 1 done"));
+
   hub->signal(SIGKILL);
   REQUIRE(hub->wait_for(5s));
   REQUIRE(w1->wait_output("lost the orchestrator", 10s));
@@ -268,17 +293,18 @@ TEST_CASE("nodes join again when the orchestrator restarts; a shell attaches wit
   };
   CHECK(joined_twice(*w1, "joined as worker"));
   CHECK(joined_twice(*v1, "joined as validator"));
+  CHECK(joined_twice(*l1, "joined as ledger")); // the same store, never opened twice
+  CHECK_THAT(l1->output(), !Catch::Contains("cannot open the ledger"));
 
-  const char* shell = std::getenv("NEXUS_SHELL");
-  REQUIRE(shell != nullptr);
-  auto where = "127.0.0.1:" + std::to_string(topo->orchestrator().port);
-  test::process run{{shell, "--connect", where, "-c", "submit matmul --m 300 --k 200 --n 100",
-                     "-c", "nodes"},
-                    dir.file("shell.log")};
-  auto status = run.wait_for(60s);
-  REQUIRE(status);
-  INFO(run.output());
-  CHECK(WEXITSTATUS(*status) == 0);
-  CHECK_THAT(run.output(), Catch::Contains("done"));
-  CHECK_THAT(run.output(), Catch::Contains("alive"));
+  // The restarted orchestrator numbers tasks after the ledger's last one, and the ledger
+  // pays for work before and after the restart.
+  auto out = run_shell("shell2.log", {"submit matmul --m 300 --k 200 --n 100", "nodes",
+                                      "ledger balance w1", "ledger verify"});
+  CHECK_THAT(out, Catch::Contains("task 2 done"));
+  CHECK_THAT(out, Catch::Contains("alive"));
+  CHECK_THAT(out, Catch::Contains("ledger OK: "));
+  std::smatch balance;
+  REQUIRE(std::regex_search(out, balance, std::regex{"\nw1  ([0-9.]+) MCC"}));
+  // Two tasks of 300x200x100 (12 MFLOP each) at 0.001 MCC per work unit, 90 % to w1.
+  CHECK(std::stod(balance[1].str()) == Approx(2 * 12 * 0.0009).epsilon(0.05));
 }
