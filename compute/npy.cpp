@@ -106,6 +106,39 @@ caf::expected<shape_t> parse_shape(std::string_view text) {
 
 } // namespace
 
+namespace {
+
+// How to turn `count` little-endian elements at `from` into float32.
+struct element_type {
+  std::size_t size;
+  void (*convert)(const uint8_t* from, std::size_t count, float* to);
+};
+
+template <class T>
+void convert_from(const uint8_t* from, std::size_t count, float* to) {
+  for (std::size_t i = 0; i < count; ++i) {
+    T x;
+    std::memcpy(&x, from + i * sizeof(T), sizeof(T));
+    to[i] = static_cast<float>(x);
+  }
+}
+
+std::optional<element_type> element_type_of(std::string_view descr) {
+  static const std::pair<std::string_view, element_type> known[] = {
+    {"<f4", {4, convert_from<float>}},    {"<f8", {8, convert_from<double>}},
+    {"|u1", {1, convert_from<uint8_t>}},  {"|i1", {1, convert_from<int8_t>}},
+    {"<u2", {2, convert_from<uint16_t>}}, {"<i2", {2, convert_from<int16_t>}},
+    {"<u4", {4, convert_from<uint32_t>}}, {"<i4", {4, convert_from<int32_t>}},
+    {"<u8", {8, convert_from<uint64_t>}}, {"<i8", {8, convert_from<int64_t>}},
+  };
+  for (const auto& [name, type] : known)
+    if (name == descr)
+      return type;
+  return std::nullopt;
+}
+
+} // namespace
+
 caf::expected<tensor> parse_npy(std::span<const uint8_t> bytes) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), magic.data(), magic.size()) != 0)
     return bad("missing the \\x93NUMPY magic (not an .npy file)");
@@ -138,14 +171,12 @@ caf::expected<tensor> parse_npy(std::span<const uint8_t> bytes) {
   if (*fortran != "False")
     return make_error(errc::invalid_input,
                       "unsupported .npy: Fortran order (save with np.ascontiguousarray)");
-  std::size_t elem_size;
-  if (*descr == "<f4")
-    elem_size = 4;
-  else if (*descr == "<f8")
-    elem_size = 8;
-  else
+  auto type = element_type_of(*descr);
+  if (!type)
     return make_error(errc::invalid_input, "unsupported .npy dtype '" + std::string{*descr}
-                                             + "' (only float32 '<f4' and float64 '<f8')");
+                                             + "' (float32, float64, or integers of 1, 2, 4 "
+                                               "or 8 bytes, little-endian)");
+  auto elem_size = type->size;
   auto shape = parse_shape(*shape_text);
   if (!shape)
     return shape.error();
@@ -161,15 +192,7 @@ caf::expected<tensor> parse_npy(std::span<const uint8_t> bytes) {
   if (shape->empty())
     shape->push_back(1); // a 0-d array becomes a 1-element vector
   std::vector<float> values(count);
-  if (elem_size == 4) {
-    std::memcpy(values.data(), payload.data(), count * 4);
-  } else {
-    for (std::size_t i = 0; i < count; ++i) {
-      double x;
-      std::memcpy(&x, payload.data() + i * 8, 8);
-      values[i] = static_cast<float>(x);
-    }
-  }
+  type->convert(payload.data(), count, values.data());
   return tensor{std::move(*shape), std::move(values)};
 }
 

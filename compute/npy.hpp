@@ -1,7 +1,8 @@
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0).
 //
-// Reads C-order float32 ('<f4') and float64 ('<f8', converted to float32) arrays of any
-// rank; writes float32. Everything else (other dtypes, big-endian data, Fortran order,
+// Reads C-order float32 ('<f4'), float64 ('<f8') and little-endian integer arrays of any
+// rank (numpy's default int64 labels, uint8 images...), converted to float32; writes
+// float32. Everything else (other dtypes, big-endian data, Fortran order,
 // truncated or malformed headers) is an errc::invalid_input error that names the problem.
 // Nothing is trusted: the header is parsed with bounds checks and the payload size is
 // compared with the shape before a byte is copied.

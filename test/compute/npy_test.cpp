@@ -76,13 +76,32 @@ TEST_CASE("version 2 headers are read", "[compute][npy]") {
   CHECK(x->shape() == shape_t{3});
 }
 
+TEST_CASE("integer arrays (labels) are read as float32", "[compute][npy]") {
+  auto bytes = npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", 0);
+  for (int64_t v : {int64_t{7}, int64_t{-2}, int64_t{1} << 40}) {
+    auto p = reinterpret_cast<const uint8_t*>(&v);
+    bytes.insert(bytes.end(), p, p + 8);
+  }
+  auto x = parse_npy(bytes);
+  REQUIRE(x);
+  CHECK(x->values()[0] == 7.0f);
+  CHECK(x->values()[1] == -2.0f);
+  CHECK(x->values()[2] == static_cast<float>(int64_t{1} << 40));
+  auto bytes8 = npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", 0);
+  bytes8.push_back(255);
+  bytes8.push_back(3);
+  auto y = parse_npy(bytes8);
+  REQUIRE(y);
+  CHECK(y->values()[0] == 255.0f);
+}
+
 TEST_CASE("every malformed or unsupported file gets a clear error", "[compute][npy]") {
   auto good = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24);
   SECTION("other dtypes") {
-    auto x = parse_npy(npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", 24));
+    auto x = parse_npy(npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3), }", 48));
     REQUIRE_FALSE(x);
     CHECK(x.error() == errc::invalid_input);
-    CHECK_THAT(reason(x.error()), Catch::Contains("dtype '<i4'"));
+    CHECK_THAT(reason(x.error()), Catch::Contains("dtype '<c8'"));
   }
   SECTION("big-endian data") {
     auto x = parse_npy(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24));
