@@ -1,0 +1,50 @@
+// Labelled data sets for the AI workloads: IDX files (MNIST's format, gzip or raw) and
+// pairs of .npy files.
+//
+// A data set is a matrix of float32 samples (one row each; images scaled to [0, 1]) and
+// one integer class label per row. Specs, as users write them:
+//   fashion-mnist         the 60,000 training images of Debian's dataset-fashion-mnist
+//   fashion-mnist:test    its 10,000 test images
+//   X.npy,y.npy           samples (N x features) and labels (N), any numeric dtype
+// Nothing in a file is trusted: magic numbers, dimensions and sizes are checked before
+// anything is allocated, and every error names the file and what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "compute/tensor.hpp"
+
+namespace nexus::compute::nn {
+
+struct dataset {
+  std::string name;
+  tensor x;                  // N x features
+  std::vector<int32_t> y;    // N labels in [0, classes)
+  std::size_t classes = 0;   // 1 + the largest label
+
+  std::size_t size() const noexcept {
+    return y.size();
+  }
+};
+
+/// Where Debian's dataset-fashion-mnist puts its files; NEXUS_FASHION_MNIST overrides it.
+std::string fashion_mnist_dir();
+
+/// Reads an IDX file (gzip-compressed or not) of unsigned bytes: images (3 dimensions,
+/// returned as N x rows*cols) or labels (1 dimension, N x 1). Values are not scaled.
+caf::expected<tensor> read_idx(const std::string& path);
+
+/// Reads images and labels; images are scaled to [0, 1].
+caf::expected<dataset> read_idx_pair(const std::string& images, const std::string& labels);
+
+/// Loads a data set from its spec (see above).
+caf::expected<dataset> load_dataset(const std::string& spec);
+
+/// Rows [begin, end) of a data set, copied.
+dataset slice(const dataset& d, std::size_t begin, std::size_t end);
+
+} // namespace nexus::compute::nn
