@@ -160,6 +160,8 @@ caf::expected<dataset> load_dataset(const std::string& spec) {
       return d.error();
     }
     d->name = spec;
+    for (auto& v : d->x.values()) // standardized with the training images' statistics
+      v = (v - fashion_mnist_mean) / fashion_mnist_std;
     return d;
   }
   auto comma = spec.find(',');

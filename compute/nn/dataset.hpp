@@ -1,10 +1,13 @@
 // Labelled data sets for the AI workloads: IDX files (MNIST's format, gzip or raw) and
 // pairs of .npy files.
 //
-// A data set is a matrix of float32 samples (one row each; images scaled to [0, 1]) and
-// one integer class label per row. Specs, as users write them:
+// A data set is a matrix of float32 samples (one row each) and one integer class label
+// per row. Specs, as users write them:
 //   fashion-mnist         the 60,000 training images of Debian's dataset-fashion-mnist
 //   fashion-mnist:test    its 10,000 test images
+//                         (pixels scaled to [0, 1], then standardized with the training
+//                         set's mean and deviation: PyTorch's
+//                         Normalize((0.2860,), (0.3530,)) after ToTensor())
 //   X.npy,y.npy           samples (N x features) and labels (N), any numeric dtype
 // Nothing in a file is trusted: magic numbers, dimensions and sizes are checked before
 // anything is allocated, and every error names the file and what is wrong.
@@ -30,6 +33,9 @@ struct dataset {
     return y.size();
   }
 };
+
+constexpr float fashion_mnist_mean = 0.2860f;
+constexpr float fashion_mnist_std = 0.3530f;
 
 /// Where Debian's dataset-fashion-mnist puts its files; NEXUS_FASHION_MNIST overrides it.
 std::string fashion_mnist_dir();
