@@ -1,40 +1,40 @@
 #include "actors/aggregator.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <caf/all.hpp>
 
-#include "compute/workloads/matmul.hpp"
 
 namespace nexus {
 
 namespace {
 
+constexpr std::size_t finished_kept = 1024;
+
 // Merges one validated result; returns the finished output once every shard is in.
 caf::expected<std::optional<compute::tensor>>
 merge_result(aggregator_state& st, const shard_task& task, const shard_output& result) {
-  const auto& a = task.matmul.a.shape;
-  const auto& b = task.matmul.b.shape;
-  if (a.size() != 2 || b.size() != 2 || task.shard_count == 0)
-    return make_error(errc::corrupted, "assignment without matrix shapes");
-  auto [it, fresh] = st.tasks.try_emplace(task.task_id);
-  auto& p = it->second;
-  if (fresh) {
-    p.output = compute::tensor{a[0], b[1]};
-    p.merged.assign(task.shard_count, false);
-    p.remaining = task.shard_count;
+  auto it = st.tasks.find(task.task_id);
+  if (it == st.tasks.end()
+      && std::find(st.finished.begin(), st.finished.end(), task.task_id) != st.finished.end())
+    return std::optional<compute::tensor>{}; // a late duplicate of a finished task
+  if (it == st.tasks.end()) {
+    auto builder = output_builder::start(task);
+    if (!builder)
+      return builder.error();
+    it = st.tasks.emplace(task.task_id, std::move(*builder)).first;
   }
-  if (task.shard_id >= p.merged.size() || p.merged[task.shard_id])
-    return std::optional<compute::tensor>{}; // a duplicate of a re-issued shard
-  compute::matmul::shard_range range{task.shard_id, task.row_begin, task.row_end};
-  if (result.output.rows() != range.rows() || result.output.cols() != b[1])
-    return make_error(errc::corrupted, "validated block has the wrong shape");
-  compute::matmul::merge(p.output, range, result.output);
-  p.merged[task.shard_id] = true;
-  if (--p.remaining > 0)
+  auto added = it->second.add(task, result.output);
+  if (!added)
+    return added.error();
+  if (!it->second.complete())
     return std::optional<compute::tensor>{};
-  auto out = std::move(p.output);
+  auto out = it->second.take();
   st.tasks.erase(it);
+  st.finished.push_back(task.task_id);
+  if (st.finished.size() > finished_kept)
+    st.finished.pop_front();
   return std::optional<compute::tensor>{std::move(out)};
 }
 

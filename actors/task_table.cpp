@@ -73,26 +73,16 @@ std::size_t task_table::alive_workers() const {
 
 // -- tasks ----------------------------------------------------------------------------
 
-uint64_t shard_work_units(std::size_t rows, std::size_t k, std::size_t n) {
-  auto flops = compute::gemm_flops(rows, k, n);
-  return std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(flops / 1e6)));
-}
-
-caf::expected<task_ack> task_table::add_task(const task_request& req,
-                                             clock_type::time_point now) {
-  auto plan = compute::matmul::make_plan(req.matmul.a.shape, req.matmul.b.shape,
-                                         std::max<std::size_t>(1, alive_workers()),
-                                         req.shards);
+caf::expected<task_ack> task_table::add_task(task_request req, clock_type::time_point now) {
+  if (auto err = complete_request(req))
+    return err;
+  auto plan = plan_work(req, alive_workers());
   if (!plan)
     return plan.error();
-  if (req.max_attempts > 100 || req.verify_rounds > 64
-      || !(req.tolerance >= 0 && req.tolerance < 1))
-    return make_error(errc::invalid_input,
-                      "attempts, verification rounds or tolerance out of range");
   if (req.budget > 0 && limits_.micro_mcc_per_work_unit > 0) {
     uint64_t units = 0;
     for (const auto& range : plan->shards)
-      units += shard_work_units(range.rows(), plan->k, plan->n);
+      units += nexus::work_units(range.rows(), plan->flops_per_row);
     auto cost = static_cast<int64_t>(units) * limits_.micro_mcc_per_work_unit;
     if (cost > req.budget)
       return make_error(errc::rejected, "the task costs " + chain::format_mcc(cost) + " ("
@@ -103,13 +93,9 @@ caf::expected<task_ack> task_table::add_task(const task_request& req,
   }
   task_entry task;
   task.id = next_task_id_++;
-  task.request = req;
+  task.request = std::move(req);
   if (task.request.max_attempts == 0)
     task.request.max_attempts = limits_.max_attempts;
-  if (task.request.verify_rounds == 0)
-    task.request.verify_rounds = compute::matmul::default_rounds;
-  if (task.request.tolerance == 0)
-    task.request.tolerance = compute::matmul::default_tolerance;
   for (const auto& range : plan->shards) {
     shard_entry shard;
     shard.range = range;
@@ -201,6 +187,7 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
   st.verify_rounds = task.request.verify_rounds;
   st.workload = task.request.workload;
   st.matmul = task.request.matmul;
+  st.model = task.request.model;
   return shard_dispatch{task.id, std::move(st), *worker, *validator};
 }
 
@@ -337,7 +324,7 @@ uint64_t task_table::work_units(uint64_t task_id, uint32_t shard_id) const {
   if (t == tasks_.end() || shard_id >= t->second.shards.size())
     return 0;
   const auto& task = t->second;
-  return shard_work_units(task.shards[shard_id].range.rows(), task.plan.k, task.plan.n);
+  return nexus::work_units(task.shards[shard_id].range.rows(), task.plan.flops_per_row);
 }
 
 void task_table::unmerge_running() {
@@ -419,8 +406,9 @@ task_report task_table::make_report(const task_entry& task,
   }
   auto end = r.finished() ? task.finished : now;
   r.elapsed_ns = nanos(end - task.started);
-  r.flops = compute::gemm_flops(task.plan.m, task.plan.k, task.plan.n);
-  r.output_shape = {task.plan.m, task.plan.n};
+  r.flops = task.plan.flops();
+  r.output_shape = task.plan.output_shape;
+  r.workload = task.request.workload;
   r.verify_ns = task.verify_ns;
   return r;
 }

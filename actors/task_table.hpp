@@ -17,6 +17,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/workloads.hpp"
 #include "compute/workloads/matmul.hpp"
 #include "messages/types.hpp"
 
@@ -33,9 +34,7 @@ struct scheduler_limits {
                                        // 0: tasks are not priced
 };
 
-/// The work units of a shard of `rows` rows of an m x k by k x n product: its MFLOP,
-/// at least 1. The ledger pays by them.
-uint64_t shard_work_units(std::size_t rows, std::size_t k, std::size_t n);
+
 
 /// One decision of the table: send shard `shard_id` of `task_id` to `worker`, and its
 /// result to `validator`.
@@ -73,7 +72,7 @@ public:
   // -- tasks --------------------------------------------------------------------------
 
   /// Plans and queues a task. Checks the request (shapes, limits) first.
-  caf::expected<task_ack> add_task(const task_request& req, clock_type::time_point now);
+  caf::expected<task_ack> add_task(task_request req, clock_type::time_point now);
 
   /// Fills every worker's window with queued shards, across tasks by weighted
   /// round-robin (a task's priority, else its remaining shards).
@@ -133,7 +132,7 @@ private:
   struct task_entry {
     uint64_t id = 0;
     task_request request;
-    compute::matmul::plan plan;
+    work_plan plan;
     std::vector<shard_entry> shards;
     task_state state = task_state::planned;
     uint32_t validated = 0;

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/ledger.hpp"
+#include "actors/workloads.hpp"
 #include "chain/block.hpp"
 
 namespace nexus {
@@ -37,6 +38,8 @@ verdict_info judge(validator_state& st, const shard_task& task, const shard_outp
     return finish(make_error(errc::rejected, "result does not match its assignment"));
   if (!result.error.empty())
     return finish(make_error(errc::rejected, "worker failed: " + result.error));
+  if (task.workload != workload_kind::matmul)
+    return finish(check_model_shard(task, result, *st.config.store, st.rng));
   auto a = st.config.store->get(task.matmul.a);
   auto b = st.config.store->get(task.matmul.b);
   if (!a || !b)

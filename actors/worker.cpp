@@ -6,34 +6,11 @@
 #include <caf/all.hpp>
 #include <tbb/info.h>
 
-#include "compute/workloads/matmul.hpp"
+#include "actors/workloads.hpp"
 
 namespace nexus {
 
 namespace {
-
-// Computes one shard, or says why it could not.
-shard_output run_shard(const shard_task& task, blob_store& store) {
-  shard_output out{task.task_id, task.shard_id, task.attempt, {}, {}, 0, {}};
-  auto a = store.get(task.matmul.a);
-  auto b = store.get(task.matmul.b);
-  if (!a || !b) {
-    out.error = describe(!a ? a.error() : b.error());
-    return out;
-  }
-  if (auto err = compute::matmul::check_operands((*a)->shape(), (*b)->shape())) {
-    out.error = describe(err);
-    return out;
-  }
-  auto start = std::chrono::steady_clock::now();
-  compute::matmul::shard_range range{task.shard_id, task.row_begin, task.row_end};
-  out.output = compute::matmul::execute(**a, **b, range);
-  out.compute_ns = static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now()
-                                                         - start)
-      .count());
-  return out;
-}
 
 // Changes a few elements by far more than rounding could: what a cheating or broken
 // worker might return.

@@ -10,6 +10,9 @@ namespace nexus {
 std::string to_string(workload_kind x) {
   switch (x) {
     case workload_kind::matmul: return "matmul";
+    case workload_kind::infer: return "infer";
+    case workload_kind::train_step: return "train step";
+    case workload_kind::train: return "train";
   }
   return "unknown";
 }
@@ -175,9 +178,83 @@ caf::expected<matmul_operands> get_operands(schema::MatmulOperands::Reader in) {
   return matmul_operands{std::move(*a), std::move(*b)};
 }
 
+void set_model(schema::ModelOperands::Builder out, const model_operands& x) {
+  out.setSpec(x.spec);
+  set_blob(out.initWeights(), x.weights);
+  set_blob(out.initX(), x.x);
+  set_blob(out.initY(), x.y);
+  out.setSeed(x.seed);
+  out.setEpoch(x.epoch);
+  out.setBatchBegin(x.batch_begin);
+  out.setBatchRows(x.batch_rows);
+  out.setMicroRows(x.micro_rows);
+  out.setSampleRate(x.sample_rate);
+}
+
+// A blob reference that may be unset (no id at all).
+caf::expected<blob_ref> get_optional_blob(schema::BlobRef::Reader in) {
+  if (in.getId().size() == 0 && in.getShape().size() == 0)
+    return blob_ref{};
+  return get_blob(in);
+}
+
+caf::expected<model_operands> get_model(schema::ModelOperands::Reader in) {
+  model_operands out;
+  out.spec = std::string{in.getSpec().begin(), in.getSpec().size()};
+  if (out.spec.size() > 4096)
+    return corrupted("model spec of " + std::to_string(out.spec.size()) + " bytes");
+  for (auto [to, from] : {std::pair{&out.weights, in.getWeights()}, std::pair{&out.x, in.getX()},
+                          std::pair{&out.y, in.getY()}}) {
+    auto ref = get_optional_blob(from);
+    if (!ref)
+      return ref.error();
+    *to = std::move(*ref);
+  }
+  out.seed = in.getSeed();
+  out.epoch = in.getEpoch();
+  out.batch_begin = in.getBatchBegin();
+  out.batch_rows = in.getBatchRows();
+  out.micro_rows = in.getMicroRows();
+  out.sample_rate = in.getSampleRate();
+  if (!(out.sample_rate >= 0 && out.sample_rate <= 1))
+    return corrupted("sample rate out of [0, 1]");
+  return out;
+}
+
+void set_train(schema::TrainOptions::Builder out, const train_options& x) {
+  out.setEpochs(x.epochs);
+  out.setBatch(x.batch);
+  out.setLr(x.lr);
+  out.setOptimizer(x.optimizer);
+  out.setSchedule(x.schedule);
+  out.setSeed(x.seed);
+  set_blob(out.initTestX(), x.test_x);
+  set_blob(out.initTestY(), x.test_y);
+}
+
+caf::expected<train_options> get_train(schema::TrainOptions::Reader in) {
+  train_options out;
+  out.epochs = in.getEpochs();
+  out.batch = in.getBatch();
+  out.lr = in.getLr();
+  out.optimizer = std::string{in.getOptimizer().begin(), in.getOptimizer().size()};
+  out.schedule = std::string{in.getSchedule().begin(), in.getSchedule().size()};
+  out.seed = in.getSeed();
+  auto tx = get_optional_blob(in.getTestX());
+  auto ty = get_optional_blob(in.getTestY());
+  if (!tx || !ty)
+    return !tx ? tx.error() : ty.error();
+  out.test_x = std::move(*tx);
+  out.test_y = std::move(*ty);
+  return out;
+}
+
 caf::expected<workload_kind> get_workload(schema::Workload in) {
   switch (in) {
     case schema::Workload::MATMUL: return workload_kind::matmul;
+    case schema::Workload::INFER: return workload_kind::infer;
+    case schema::Workload::TRAIN_STEP: return workload_kind::train_step;
+    case schema::Workload::TRAIN: return workload_kind::train;
   }
   return corrupted("unknown workload " + std::to_string(static_cast<int>(in)));
 }
@@ -208,6 +285,19 @@ void set_report(schema::TaskStatus::Builder out, const task_report& x) {
   set_shape(out.initOutputShape(static_cast<unsigned>(x.output_shape.size())),
             x.output_shape);
   out.setVerifyNanos(x.verify_ns);
+  out.setWorkload(static_cast<schema::Workload>(x.workload));
+  auto epochs = out.initEpochs(static_cast<unsigned>(x.epochs.size()));
+  for (unsigned i = 0; i < x.epochs.size(); ++i) {
+    const auto& e = x.epochs[i];
+    epochs[i].setEpoch(e.epoch);
+    epochs[i].setLoss(e.loss);
+    epochs[i].setTrainAccuracy(e.train_accuracy);
+    epochs[i].setTestAccuracy(e.test_accuracy);
+    epochs[i].setSeconds(e.seconds);
+  }
+  auto curve = out.initLossCurve(static_cast<unsigned>(x.loss_curve.size()));
+  for (unsigned i = 0; i < x.loss_curve.size(); ++i)
+    curve.set(i, x.loss_curve[i]);
 }
 
 caf::expected<task_report> get_report(schema::TaskStatus::Reader in) {
@@ -233,6 +323,15 @@ caf::expected<task_report> get_report(schema::TaskStatus::Reader in) {
   out.flops = in.getFlops();
   out.output_shape = std::move(*shape);
   out.verify_ns = in.getVerifyNanos();
+  auto workload = get_workload(in.getWorkload());
+  if (!workload)
+    return workload.error();
+  out.workload = *workload;
+  for (auto e : in.getEpochs())
+    out.epochs.push_back({e.getEpoch(), e.getLoss(), e.getTrainAccuracy(), e.getTestAccuracy(),
+                          e.getSeconds()});
+  for (auto v : in.getLossCurve())
+    out.loss_curve.push_back(v);
   return out;
 }
 
@@ -267,14 +366,24 @@ caf::expected<node_info> get_node(schema::NodeInfo::Reader in) {
 
 // The workload and its operands, which submissions and assignments share.
 template <class Reader>
-caf::expected<std::pair<workload_kind, matmul_operands>> get_work(Reader in) {
+caf::expected<std::tuple<workload_kind, matmul_operands, model_operands>> get_work(Reader in) {
   auto kind = get_workload(in.getWorkload());
   if (!kind)
     return kind.error();
-  auto operands = get_operands(in.getMatmul());
-  if (!operands)
-    return operands.error();
-  return std::make_pair(*kind, std::move(*operands));
+  matmul_operands matmul;
+  model_operands model;
+  if (*kind == workload_kind::matmul) {
+    auto operands = get_operands(in.getMatmul());
+    if (!operands)
+      return operands.error();
+    matmul = std::move(*operands);
+  } else {
+    auto operands = get_model(in.getModel());
+    if (!operands)
+      return operands.error();
+    model = std::move(*operands);
+  }
+  return std::make_tuple(*kind, std::move(matmul), std::move(model));
 }
 
 } // namespace
@@ -294,7 +403,12 @@ task_submission encode(const task_request& x) {
   out.setTimeoutSeconds(x.timeout_s);
   out.setBudget(x.budget);
   out.setWorkload(static_cast<schema::Workload>(x.workload));
-  set_operands(out.initMatmul(), x.matmul);
+  if (x.workload == workload_kind::matmul)
+    set_operands(out.initMatmul(), x.matmul);
+  else
+    set_model(out.initModel(), x.model);
+  if (x.workload == workload_kind::train)
+    set_train(out.initTrain(), x.train);
   return task_submission{builder};
 }
 
@@ -315,7 +429,13 @@ caf::expected<task_request> decode(const task_submission& x) {
     out.budget = in.getBudget();
     if (out.budget < 0)
       return corrupted("task submission with a negative budget");
-    std::tie(out.workload, out.matmul) = std::move(*work);
+    std::tie(out.workload, out.matmul, out.model) = std::move(*work);
+    if (out.workload == workload_kind::train) {
+      auto train = get_train(in.getTrain());
+      if (!train)
+        return train.error();
+      out.train = std::move(*train);
+    }
     return out;
   });
 }
@@ -348,7 +468,10 @@ shard_assignment encode(const shard_task& x) {
   out.setTolerance(x.tolerance);
   out.setVerifyRounds(x.verify_rounds);
   out.setWorkload(static_cast<schema::Workload>(x.workload));
-  set_operands(out.initMatmul(), x.matmul);
+  if (x.workload == workload_kind::matmul)
+    set_operands(out.initMatmul(), x.matmul);
+  else
+    set_model(out.initModel(), x.model);
   return shard_assignment{builder};
 }
 
@@ -366,12 +489,20 @@ caf::expected<shard_task> decode(const shard_assignment& x) {
     out.row_end = in.getRowEnd();
     out.tolerance = in.getTolerance();
     out.verify_rounds = in.getVerifyRounds();
-    std::tie(out.workload, out.matmul) = std::move(*work);
-    const auto& a = out.matmul.a.shape;
-    if (out.row_begin > out.row_end || a.empty() || out.row_end > a[0])
+    std::tie(out.workload, out.matmul, out.model) = std::move(*work);
+    // The rows a shard may name: rows of A, of the samples, or micro-batches of the batch.
+    std::size_t rows = 0;
+    if (out.workload == workload_kind::matmul && !out.matmul.a.shape.empty())
+      rows = out.matmul.a.shape[0];
+    else if (out.workload == workload_kind::infer && !out.model.x.shape.empty())
+      rows = out.model.x.shape[0];
+    else if (out.workload == workload_kind::train_step && out.model.micro_rows > 0)
+      rows = (std::size_t{out.model.batch_rows} + out.model.micro_rows - 1) / out.model.micro_rows;
+    if (out.row_begin > out.row_end || out.row_end > rows)
       return corrupted("shard rows [" + std::to_string(out.row_begin) + ", "
-                       + std::to_string(out.row_end) + ") outside A ("
-                       + compute::to_string(a) + ")");
+                       + std::to_string(out.row_end) + ") outside the "
+                       + std::to_string(rows) + " rows of its " + to_string(out.workload)
+                       + " task");
     if (out.shard_id >= out.shard_count)
       return corrupted("shard " + std::to_string(out.shard_id) + " of "
                        + std::to_string(out.shard_count));

@@ -25,6 +25,43 @@ struct Blob {
 
 enum Workload {
   matmul @0;
+  infer @1;                   # class probabilities of rows of samples
+  trainStep @2;               # gradients of micro-batches of one training batch
+  train @3;                   # a training run: the orchestrator drives its steps
+}
+
+# An MLP's operands (infer, trainStep, train); see compute/workloads/model.hpp.
+struct ModelOperands {
+  spec @0 :Text;              # mlp:784-256-128-10
+  weights @1 :BlobRef;        # 1 x parameters (infer, trainStep)
+  x @2 :BlobRef;              # samples, N x features
+  y @3 :BlobRef;              # labels, N x 1 (trainStep, train)
+  seed @4 :UInt64;            # trainStep: the epoch's sample order
+  epoch @5 :UInt32;
+  batchBegin @6 :UInt64;      # trainStep: the batch's offset in the epoch's order
+  batchRows @7 :UInt32;
+  microRows @8 :UInt32;       # trainStep: a shard's rows are micro-batches of this many
+  sampleRate @9 :Float64;     # share of rows the validator recomputes; 0: the default
+}
+
+# A training run's settings (workload train).
+struct TrainOptions {
+  epochs @0 :UInt32;
+  batch @1 :UInt32;
+  lr @2 :Float64;
+  optimizer @3 :Text;         # adam, sgd
+  schedule @4 :Text;          # constant, cosine
+  seed @5 :UInt64;
+  testX @6 :BlobRef;          # a test set to report accuracy on after each epoch; may be unset
+  testY @7 :BlobRef;
+}
+
+struct EpochStats {
+  epoch @0 :UInt32;
+  loss @1 :Float64;
+  trainAccuracy @2 :Float64;
+  testAccuracy @3 :Float64;   # -1: no test set
+  seconds @4 :Float64;
 }
 
 struct MatmulOperands {
@@ -44,6 +81,8 @@ struct TaskSubmission {
   priority @8 :UInt32;        # share of the workers against other tasks; 0: by remaining work
   timeoutSeconds @9 :UInt32;  # fail the task if not done by then; 0: never
   budget @10 :Int64;          # most micro-MCC the submitter pays for it; 0: no limit
+  model @11 :ModelOperands;   # when workload is infer or train
+  train @12 :TrainOptions;    # when workload is train
 }
 
 struct TaskAccepted {
@@ -62,6 +101,7 @@ struct ShardAssignment {
   verifyRounds @7 :UInt32;
   workload @8 :Workload;
   matmul @9 :MatmulOperands;  # when workload is matmul
+  model @10 :ModelOperands;   # when workload is infer or trainStep
 }
 
 struct ShardResult {
@@ -142,6 +182,9 @@ struct TaskStatus {
   flops @10 :Float64;
   outputShape @11 :List(UInt64);
   verifyNanos @12 :UInt64;    # validators' CPU time spent checking this task's results
+  workload @13 :Workload;
+  epochs @14 :List(EpochStats); # a training run's finished epochs
+  lossCurve @15 :List(Float32); # a training run's mean loss over each stretch of steps
 }
 
 struct TaskList {

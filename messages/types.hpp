@@ -13,7 +13,7 @@
 
 namespace nexus {
 
-enum class workload_kind : uint8_t { matmul };
+enum class workload_kind : uint8_t { matmul, infer, train_step, train };
 
 enum class task_state : uint8_t { planned, running, validating, done, failed, cancelled };
 
@@ -43,6 +43,40 @@ struct matmul_operands {
   blob_ref b; // k x n
 };
 
+/// An MLP's operands (see compute/workloads/model.hpp).
+struct model_operands {
+  std::string spec;       // mlp:784-256-128-10
+  blob_ref weights;       // 1 x parameters (infer, train_step)
+  blob_ref x;             // N x features
+  blob_ref y;             // N x 1 labels (train_step, train)
+  uint64_t seed = 0;      // train_step: the epoch's order
+  uint32_t epoch = 0;
+  uint64_t batch_begin = 0;
+  uint32_t batch_rows = 0;
+  uint32_t micro_rows = 0;
+  double sample_rate = 0; // 0: the workload's default
+};
+
+/// A training run's settings.
+struct train_options {
+  uint32_t epochs = 10;
+  uint32_t batch = 128;
+  double lr = 1e-3;
+  std::string optimizer = "adam";
+  std::string schedule = "constant";
+  uint64_t seed = 1;
+  blob_ref test_x; // unset (empty shape): no test set
+  blob_ref test_y;
+};
+
+struct epoch_stats {
+  uint32_t epoch = 0;
+  double loss = 0;
+  double train_accuracy = 0;
+  double test_accuracy = -1; // -1: no test set
+  double seconds = 0;
+};
+
 struct task_request {
   std::string label;
   std::string submitter;
@@ -55,6 +89,8 @@ struct task_request {
   int64_t budget = 0;         // most micro-MCC the submitter pays; 0: no limit
   workload_kind workload = workload_kind::matmul;
   matmul_operands matmul;
+  model_operands model; // infer, train
+  train_options train;  // train
 };
 
 struct task_ack {
@@ -73,6 +109,7 @@ struct shard_task {
   uint32_t verify_rounds = 0;
   workload_kind workload = workload_kind::matmul;
   matmul_operands matmul;
+  model_operands model; // infer, train_step
 };
 
 struct shard_output {
@@ -131,6 +168,9 @@ struct task_report {
   double flops = 0;
   compute::shape_t output_shape;
   uint64_t verify_ns = 0; // validators' checking time, summed
+  workload_kind workload = workload_kind::matmul;
+  std::vector<epoch_stats> epochs; // a training run's finished epochs
+  std::vector<float> loss_curve;   // a training run's loss, a point per stretch of steps
 
   bool finished() const noexcept {
     return state == task_state::done || state == task_state::failed

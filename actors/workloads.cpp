@@ -1,0 +1,266 @@
+#include "actors/workloads.hpp"
+
+#include <chrono>
+#include <algorithm>
+#include <cmath>
+
+#include "compute/errc.hpp"
+#include "compute/gemm.hpp"
+#include "compute/nn/model.hpp"
+#include "compute/workloads/model.hpp"
+
+namespace nexus {
+
+namespace {
+
+namespace mw = compute::model_workload;
+
+constexpr std::size_t min_rows_per_infer_shard = 256;
+
+caf::error invalid(const std::string& why) {
+  return make_error(errc::invalid_input, why);
+}
+
+mw::batch_ref batch_of(const model_operands& m) {
+  return {m.seed, m.epoch, m.batch_begin, m.batch_rows, m.micro_rows};
+}
+
+// Rows [0, rows) in `count` shards whose sizes differ by at most one.
+std::vector<compute::matmul::shard_range> split(std::size_t rows, std::size_t count) {
+  count = std::clamp<std::size_t>(count, 1, std::max<std::size_t>(rows, 1));
+  std::vector<compute::matmul::shard_range> out;
+  std::size_t row = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    auto n = rows / count + (i < rows % count ? 1 : 0);
+    out.push_back({static_cast<uint32_t>(i), row, row + n});
+    row += n;
+  }
+  return out;
+}
+
+caf::error check_model_operands(const task_request& req, const compute::nn::model_spec& spec) {
+  const auto& m = req.model;
+  if (m.x.shape.size() != 2 || m.x.shape[0] == 0)
+    return invalid("the samples must be a non-empty matrix, got " + compute::to_string(m.x.shape));
+  if (m.x.shape[1] != spec.inputs())
+    return invalid(spec.text() + " takes " + std::to_string(spec.inputs())
+                   + " features, the samples have " + std::to_string(m.x.shape[1]));
+  bool needs_labels = req.workload != workload_kind::infer;
+  if (needs_labels && (m.y.shape.empty() || m.y.shape[0] != m.x.shape[0]
+                       || compute::element_count(m.y.shape) != m.x.shape[0]))
+    return invalid("the labels must be one per sample: " + std::to_string(m.x.shape[0])
+                   + " samples, labels of shape " + compute::to_string(m.y.shape));
+  if (req.workload != workload_kind::train
+      && compute::element_count(m.weights.shape) != spec.parameter_count())
+    return invalid("the weights hold " + std::to_string(compute::element_count(m.weights.shape))
+                   + " values; " + spec.text() + " has "
+                   + std::to_string(spec.parameter_count()) + " parameters");
+  return caf::none;
+}
+
+} // namespace
+
+uint64_t work_units(std::size_t rows, double flops_per_row) {
+  return std::max<uint64_t>(
+    1, static_cast<uint64_t>(std::ceil(static_cast<double>(rows) * flops_per_row / 1e6)));
+}
+
+caf::error complete_request(task_request& req) {
+  if (req.max_attempts > 100 || req.verify_rounds > 64
+      || !(req.tolerance >= 0 && req.tolerance < 1))
+    return invalid("attempts, verification rounds or tolerance out of range");
+  if (req.workload == workload_kind::matmul) {
+    if (auto err = compute::matmul::check_operands(req.matmul.a.shape, req.matmul.b.shape))
+      return err;
+    if (req.verify_rounds == 0)
+      req.verify_rounds = compute::matmul::default_rounds;
+    if (req.tolerance == 0)
+      req.tolerance = compute::matmul::default_tolerance;
+    return caf::none;
+  }
+  auto spec = compute::nn::parse_model_spec(req.model.spec);
+  if (!spec)
+    return spec.error();
+  if (auto err = check_model_operands(req, *spec))
+    return err;
+  auto& m = req.model;
+  if (!(m.sample_rate >= 0 && m.sample_rate <= 1))
+    return invalid("the sample rate must be in [0, 1]");
+  if (m.sample_rate == 0)
+    m.sample_rate = req.workload == workload_kind::infer ? mw::default_infer_sample
+                                                         : mw::default_train_sample;
+  if (req.tolerance == 0)
+    req.tolerance = mw::default_tolerance;
+  if (req.workload == workload_kind::train_step) {
+    if (m.micro_rows == 0)
+      m.micro_rows = mw::default_micro_rows;
+    if (m.batch_rows == 0 || m.batch_begin + m.batch_rows > m.x.shape[0])
+      return invalid("the batch lies outside the samples");
+  }
+  return caf::none;
+}
+
+caf::expected<work_plan> plan_work(const task_request& req, std::size_t workers) {
+  workers = std::max<std::size_t>(workers, 1);
+  work_plan p;
+  switch (req.workload) {
+    case workload_kind::matmul: {
+      auto mp = compute::matmul::make_plan(req.matmul.a.shape, req.matmul.b.shape, workers,
+                                           req.shards);
+      if (!mp)
+        return mp.error();
+      p.rows = mp->m;
+      p.flops_per_row = 2.0 * static_cast<double>(mp->k) * static_cast<double>(mp->n);
+      p.output_shape = {mp->m, mp->n};
+      p.shards = std::move(mp->shards);
+      return p;
+    }
+    case workload_kind::infer: {
+      auto spec = compute::nn::parse_model_spec(req.model.spec);
+      if (!spec)
+        return spec.error();
+      p.rows = req.model.x.shape[0];
+      p.flops_per_row = spec->forward_flops();
+      p.output_shape = {p.rows, spec->outputs()};
+      auto count = req.shards ? req.shards
+                              : std::min(workers * compute::matmul::shards_per_worker,
+                                         std::max<std::size_t>(1, p.rows / min_rows_per_infer_shard));
+      p.shards = split(p.rows, count);
+      return p;
+    }
+    case workload_kind::train_step: {
+      auto spec = compute::nn::parse_model_spec(req.model.spec);
+      if (!spec)
+        return spec.error();
+      p.rows = batch_of(req.model).micro_batches();
+      // Forward and backward: about three forward passes.
+      p.flops_per_row = 3.0 * spec->forward_flops() * req.model.micro_rows;
+      p.output_shape = {1, spec->parameter_count() + 2};
+      p.shards = split(p.rows, req.shards ? req.shards : workers);
+      return p;
+    }
+    case workload_kind::train:
+      break;
+  }
+  return invalid("a training run has no shards of its own");
+}
+
+shard_output run_shard(const shard_task& task, blob_store& store) {
+  shard_output out{task.task_id, task.shard_id, task.attempt, {}, {}, 0, {}};
+  auto start = std::chrono::steady_clock::now();
+  auto fail = [&](const caf::error& err) {
+    out.error = describe(err);
+    return out;
+  };
+  if (task.workload == workload_kind::matmul) {
+    auto a = store.get(task.matmul.a);
+    auto b = store.get(task.matmul.b);
+    if (!a || !b)
+      return fail(!a ? a.error() : b.error());
+    if (auto err = compute::matmul::check_operands((*a)->shape(), (*b)->shape()))
+      return fail(err);
+    out.output = compute::matmul::execute(**a, **b, {task.shard_id, task.row_begin, task.row_end});
+  } else {
+    const auto& m = task.model;
+    auto spec = compute::nn::parse_model_spec(m.spec);
+    if (!spec)
+      return fail(spec.error());
+    auto weights = store.get(m.weights);
+    auto x = store.get(m.x);
+    if (!weights || !x)
+      return fail(!weights ? weights.error() : x.error());
+    auto model = mw::with_weights(*spec, **weights);
+    if (!model)
+      return fail(model.error());
+    if (task.workload == workload_kind::infer) {
+      out.output = mw::infer(*model, **x, task.row_begin, task.row_end);
+    } else {
+      auto y = store.get(m.y);
+      if (!y)
+        return fail(y.error());
+      out.output = mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end);
+    }
+  }
+  out.compute_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - start)
+                                           .count());
+  return out;
+}
+
+caf::error check_model_shard(const shard_task& task, const shard_output& result,
+                             blob_store& store, std::mt19937_64& rng) {
+  const auto& m = task.model;
+  auto spec = compute::nn::parse_model_spec(m.spec);
+  if (!spec)
+    return spec.error();
+  auto weights = store.get(m.weights);
+  auto x = store.get(m.x);
+  if (!weights || !x)
+    return make_error(errc::unavailable, "validator lacks operands: "
+                                           + describe(!weights ? weights.error() : x.error()));
+  auto model = mw::with_weights(*spec, **weights);
+  if (!model)
+    return model.error();
+  if (task.workload == workload_kind::infer)
+    return mw::check_infer(*model, **x, task.row_begin, task.row_end, result.output,
+                           m.sample_rate, task.tolerance, rng);
+  auto y = store.get(m.y);
+  if (!y)
+    return make_error(errc::unavailable, "validator lacks operands: " + describe(y.error()));
+  return mw::check_train(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
+                         result.output, m.sample_rate, task.tolerance, rng);
+}
+
+caf::expected<output_builder> output_builder::start(const shard_task& task) {
+  output_builder b;
+  b.kind_ = task.workload;
+  if (task.shard_count == 0)
+    return make_error(errc::corrupted, "assignment of a task without shards");
+  switch (task.workload) {
+    case workload_kind::matmul: {
+      const auto& a = task.matmul.a.shape;
+      const auto& bs = task.matmul.b.shape;
+      if (a.size() != 2 || bs.size() != 2)
+        return make_error(errc::corrupted, "assignment without matrix shapes");
+      b.output_ = compute::tensor{a[0], bs[1]};
+      break;
+    }
+    case workload_kind::infer:
+    case workload_kind::train_step: {
+      auto spec = compute::nn::parse_model_spec(task.model.spec);
+      if (!spec)
+        return spec.error();
+      if (task.workload == workload_kind::infer)
+        b.output_ = compute::tensor{task.model.x.shape.at(0), spec->outputs()};
+      else
+        b.output_ = compute::tensor{1, spec->parameter_count() + 2};
+      break;
+    }
+    case workload_kind::train:
+      return make_error(errc::corrupted, "a training run has no shards");
+  }
+  b.merged_.assign(task.shard_count, false);
+  b.remaining_ = task.shard_count;
+  return b;
+}
+
+caf::expected<bool> output_builder::add(const shard_task& task, const compute::tensor& block) {
+  if (task.shard_id >= merged_.size() || merged_[task.shard_id])
+    return false; // a duplicate of a re-issued shard
+  auto rows = task.row_end - task.row_begin;
+  if (block.rows() != rows || block.cols() != output_.cols())
+    return make_error(errc::corrupted, "validated block has the wrong shape");
+  if (kind_ == workload_kind::train_step) {
+    auto sum = output_.as_matrix().row(0);
+    auto b = block.as_matrix();
+    for (Eigen::Index r = 0; r < b.rows(); ++r)
+      sum += b.row(r);
+  } else {
+    compute::matmul::merge(output_, {task.shard_id, task.row_begin, task.row_end}, block);
+  }
+  merged_[task.shard_id] = true;
+  --remaining_;
+  return true;
+}
+
+} // namespace nexus

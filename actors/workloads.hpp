@@ -1,0 +1,82 @@
+// Each workload's rules in one place, for the actors that carry them out: how a task is
+// checked and planned into shards (orchestrator), how a shard runs (worker), how its
+// result is judged (validator), and how validated results combine (aggregator).
+//
+//   matmul      rows of C = A * B; Freivalds' check; rows placed into C
+//   infer       rows of class probabilities; sampled rows recomputed; rows placed
+//   train_step  micro-batch gradient rows; sampled micro-batches recomputed; rows summed
+//               into one (the batch's gradient, loss and correct count)
+//   train       a training run: no shards of its own; the orchestrator drives its steps
+//               (actors/trainer.hpp)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/blob_store.hpp"
+#include "compute/workloads/matmul.hpp"
+#include "messages/types.hpp"
+
+namespace nexus {
+
+/// How a task splits: `rows` units of `flops_per_row` each, cut into shards.
+struct work_plan {
+  std::size_t rows = 0;
+  double flops_per_row = 0;
+  compute::shape_t output_shape;
+  std::vector<compute::matmul::shard_range> shards;
+
+  double flops() const noexcept {
+    return static_cast<double>(rows) * flops_per_row;
+  }
+};
+
+/// Checks a request's operands and fills in the workload's defaults (tolerance,
+/// verification rounds or sample rate).
+caf::error complete_request(task_request& req);
+
+/// Plans a checked request for `workers` workers.
+caf::expected<work_plan> plan_work(const task_request& req, std::size_t workers);
+
+/// Work units of `rows` rows at `flops_per_row`: their MFLOP, at least 1. The ledger
+/// pays by them.
+uint64_t work_units(std::size_t rows, double flops_per_row);
+
+/// Computes one shard from the operands in `store`; the output's error says why not.
+shard_output run_shard(const shard_task& task, blob_store& store);
+
+/// A validator's judgment of a model workload's result (matmul is the validator's own,
+/// with its cached probes); `rng` must be secret from workers.
+caf::error check_model_shard(const shard_task& task, const shard_output& result,
+                             blob_store& store, std::mt19937_64& rng);
+
+/// A task's output as validated shards arrive.
+class output_builder {
+public:
+  /// The output of `task`'s whole task, from one of its shards.
+  static caf::expected<output_builder> start(const shard_task& task);
+
+  /// Adds a validated shard once; true if it was new.
+  caf::expected<bool> add(const shard_task& task, const compute::tensor& block);
+
+  bool complete() const noexcept {
+    return remaining_ == 0;
+  }
+
+  compute::tensor take() {
+    return std::move(output_);
+  }
+
+private:
+  workload_kind kind_ = workload_kind::matmul;
+  compute::tensor output_;
+  std::vector<bool> merged_;
+  uint32_t remaining_ = 0;
+};
+
+} // namespace nexus
