@@ -32,6 +32,11 @@ blob_ref blob_store::put(compute::tensor x) {
   return ref;
 }
 
+void blob_store::erase(const chain::digest& id) {
+  std::lock_guard guard{mtx_};
+  blobs_.erase(id);
+}
+
 std::size_t blob_store::size() const {
   std::lock_guard guard{mtx_};
   return blobs_.size();
@@ -77,7 +82,18 @@ caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) {
                                          + " arrived with other contents than its digest");
   auto ptr = std::make_shared<const compute::tensor>(std::move(*fetched));
   std::lock_guard guard{mtx_};
-  blobs_.try_emplace(ref.id, ptr);
+  if (blobs_.try_emplace(ref.id, ptr).second) {
+    fetched_.push_back(ref.id);
+    fetched_bytes_ += ptr->size() * sizeof(float);
+    while (fetched_bytes_ > fetched_bytes_kept && fetched_.size() > 1) {
+      auto old = blobs_.find(fetched_.front());
+      if (old != blobs_.end()) {
+        fetched_bytes_ -= old->second->size() * sizeof(float);
+        blobs_.erase(old);
+      }
+      fetched_.pop_front();
+    }
+  }
   return blob{ptr};
 }
 

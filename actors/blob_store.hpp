@@ -4,11 +4,13 @@
 // crosses the wire at most once per node, never once per shard. Thread-safe: the shell,
 // workers and validators of one process share one store. Blobs are immutable once put.
 // A store with a source fetches the blobs it lacks from there (another node's gateway)
-// and keeps them only if their contents match their digest.
+// and keeps them only if their contents match their digest, and only so many bytes of
+// them (fetched_bytes_kept).
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,8 +40,15 @@ public:
   /// differs from what the reference claims. Blocks while it fetches.
   caf::expected<blob> get(const blob_ref& ref);
 
+  /// Forgets a blob (those holding it keep their copy).
+  void erase(const chain::digest& id);
+
   /// How many blobs the store holds.
   std::size_t size() const;
+
+  /// Fetched blobs are kept up to this many bytes; past it the least recently fetched
+  /// go first (a training run fetches new weights every step). Blobs put here stay.
+  static constexpr std::size_t fetched_bytes_kept = std::size_t{2} << 30;
 
   /// The blob id: SHA-256 over the SHA-256 digests of the raw values' 1 MiB chunks,
   /// computed in parallel.
@@ -50,6 +59,8 @@ private:
 
   mutable std::mutex mtx_;
   std::map<chain::digest, blob> blobs_;
+  std::deque<chain::digest> fetched_; // oldest first; guarded by mtx_
+  std::size_t fetched_bytes_ = 0;
   source_fn source_;                // guarded by mtx_
   std::mutex fetch_mtx_;            // one fetch at a time: no blob comes twice
 };

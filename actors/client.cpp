@@ -35,6 +35,47 @@ caf::expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor
   return submit(options);
 }
 
+namespace {
+
+compute::tensor labels_of(const compute::nn::dataset& d) {
+  return compute::tensor{compute::shape_t{d.size(), 1}, {d.y.begin(), d.y.end()}};
+}
+
+} // namespace
+
+caf::expected<task_ack> client::submit_train(const compute::nn::dataset& train,
+                                             const compute::nn::dataset* test,
+                                             task_request options) {
+  options.workload = workload_kind::train;
+  auto x = put(train.x);
+  auto y = x ? put(labels_of(train)) : caf::expected<blob_ref>{x.error()};
+  if (!y)
+    return y.error();
+  options.model.x = std::move(*x);
+  options.model.y = std::move(*y);
+  if (test) {
+    auto tx = put(test->x);
+    auto ty = tx ? put(labels_of(*test)) : caf::expected<blob_ref>{tx.error()};
+    if (!ty)
+      return ty.error();
+    options.train.test_x = std::move(*tx);
+    options.train.test_y = std::move(*ty);
+  }
+  return submit(options);
+}
+
+caf::expected<task_ack> client::submit_infer(compute::tensor weights, compute::tensor x,
+                                             task_request options) {
+  options.workload = workload_kind::infer;
+  auto w = put(std::move(weights));
+  auto xs = w ? put(std::move(x)) : caf::expected<blob_ref>{w.error()};
+  if (!xs)
+    return xs.error();
+  options.model.weights = std::move(*w);
+  options.model.x = std::move(*xs);
+  return submit(options);
+}
+
 caf::expected<blob_ref> client::put(compute::tensor x) {
   auto ref = store_->put(std::move(x));
   if (!upstream_ || uploaded_.contains(ref.id))

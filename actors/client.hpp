@@ -19,6 +19,7 @@
 
 #include "actors/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "compute/nn/dataset.hpp"
 
 namespace nexus {
 
@@ -39,6 +40,16 @@ public:
   /// Puts A and B in the store (and upstream) and submits their product.
   caf::expected<task_ack> submit_matmul(compute::tensor a, compute::tensor b,
                                         task_request options = {});
+
+  /// Puts the training set (and the test set, if any) in the store and starts a
+  /// training run; `options` names the model (options.model.spec) and the settings
+  /// (options.train).
+  caf::expected<task_ack> submit_train(const compute::nn::dataset& train,
+                                       const compute::nn::dataset* test, task_request options);
+
+  /// Puts the weights (1 x parameters) and samples in the store and submits inference.
+  caf::expected<task_ack> submit_infer(compute::tensor weights, compute::tensor x,
+                                       task_request options);
 
   caf::expected<task_ack> submit(const task_request& req);
 

@@ -49,8 +49,8 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
     // Budgets are priced by the ledger's contract rules.
     limits.micro_mcc_per_work_unit = config.rules.micro_mcc_per_work_unit;
   }
-  net.orchestrator = sys.spawn(orchestrator, limits, std::vector<member>{}, key,
-                               last_task);
+  net.orchestrator =
+    sys.spawn(orchestrator, orchestrator_config{limits, {}, key, last_task, net.store});
   net.aggregator = sys.spawn(aggregator, net.orchestrator);
   caf::anon_send(net.orchestrator, join_atom::value,
                  wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),

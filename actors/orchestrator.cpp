@@ -16,9 +16,28 @@ using self_pointer = orchestrator_actor::stateful_pointer<orchestrator_state>;
 
 // Sends out every shard the table can place now, and lets the aggregator forget the
 // partial outputs of tasks that failed.
+void issue_run_tasks(self_pointer self, training_run& run);
+
+// A failed run takes its tasks under way with it.
+void end_failed_runs(self_pointer self) {
+  auto& st = self->state;
+  for (auto& [id, run] : st.runs)
+    if (run->finished())
+      for (auto task_id : run->open_tasks())
+        st.table.fail(task_id, "its training run failed", clock_type::now());
+}
+
 void dispatch(self_pointer self) {
   auto& st = self->state;
   auto failed = st.table.take_failed();
+  for (auto task_id : failed)
+    for (auto& [id, run] : st.runs)
+      if (run->owns(task_id)) {
+        auto r = st.table.report(task_id, clock_type::now());
+        run->on_failure(task_id, r ? r->reason : std::string{"failed"}, clock_type::now());
+      }
+  if (!failed.empty())
+    end_failed_runs(self);
   if (!st.aggregator)
     return; // shards wait until an aggregator can take their results
   for (auto& d : st.table.schedule(clock_type::now()))
@@ -200,12 +219,62 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
   auto req = wire::decode(msg);
   if (!req)
     return req.error();
-  auto ack = self->state.table.add_task(*req, clock_type::now());
+  auto& st = self->state;
+  req->internal = false;
+  if (req->workload == workload_kind::train_step)
+    return make_error(errc::invalid_input, "training steps come from training runs only");
+  if (req->workload == workload_kind::train) {
+    auto id = st.table.reserve_task_id();
+    auto run = training_run::start(id, *req, st.store, clock_type::now());
+    if (!run)
+      return run.error();
+    auto steps = (*run)->report(clock_type::now()).shard_count;
+    record_submission(self, id, *req);
+    auto& held = *(st.runs[id] = std::move(*run));
+    issue_run_tasks(self, held);
+    dispatch(self);
+    return wire::encode(task_ack{id, steps});
+  }
+  auto ack = st.table.add_task(*req, clock_type::now());
   if (!ack)
     return ack.error();
   record_submission(self, ack->task_id, *req);
   dispatch(self);
   return wire::encode(*ack);
+}
+
+// Adds what a training run asks for to the table. A step the table refuses fails the run.
+void issue_run_tasks(self_pointer self, training_run& run) {
+  auto& st = self->state;
+  for (auto& req : run.take_requests()) {
+    auto ack = st.table.add_task(req, clock_type::now());
+    if (!ack) {
+      run.abort("a step was refused: " + describe(ack.error()), clock_type::now());
+      run.issued(0);
+      continue;
+    }
+    record_submission(self, ack->task_id, req); // its submitter pays for each step
+    run.issued(ack->task_id);
+  }
+}
+
+// A training run's task finished: the run goes on, and keeps its weights when done.
+void on_run_output(self_pointer self, training_run& run, uint64_t task_id,
+                   const wire::final_output& msg) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  st.table.on_output(task_id, now);
+  if (auto r = st.table.report(task_id, now))
+    run.add_rework(r->results_rejected, r->shards_reissued);
+  auto out = wire::decode(msg);
+  if (!out)
+    run.on_failure(task_id, describe(out.error()), now);
+  else
+    run.on_output(task_id, out->output, now);
+  st.table.erase(task_id);
+  issue_run_tasks(self, run);
+  if (run.finished() && run.report(now).state == task_state::done)
+    st.outputs.emplace(run.id(), wire::encode(task_output{run.id(), run.weights()}));
 }
 
 // Answers the submissions held for the ledger: accepted once it is ready, refused when
@@ -232,14 +301,12 @@ void release_held(self_pointer self, clock_type::time_point now) {
 
 } // namespace
 
-orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limits limits,
-                                               std::vector<member> members,
-                                               std::optional<chain::node_key> key,
-                                               uint64_t last_task) {
-  self->state.key = std::move(key);
-  self->state.table = task_table{limits};
-  self->state.table.skip_task_ids(last_task);
-  for (auto& m : members) {
+orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_config config) {
+  self->state.key = std::move(config.key);
+  self->state.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();
+  self->state.table = task_table{config.limits};
+  self->state.table.skip_task_ids(config.last_task);
+  for (auto& m : config.members) {
     if (std::find(m.roles.begin(), m.roles.end(), node_role::ledger) != m.roles.end())
       self->state.ledger_expected = true;
     self->state.members[m.name] = std::move(m);
@@ -279,18 +346,30 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       return promise;
     },
     [self](status_atom, uint64_t task_id) -> caf::result<wire::task_status> {
+      if (auto run = self->state.runs.find(task_id); run != self->state.runs.end())
+        return wire::encode(run->second->report(clock_type::now()));
       auto report = self->state.table.report(task_id, clock_type::now());
       if (!report)
         return make_error(errc::not_found, "no task " + std::to_string(task_id));
       return wire::encode(*report);
     },
-    [self](tasks_atom) { return wire::encode(self->state.table.reports(clock_type::now())); },
+    [self](tasks_atom) {
+      auto now = clock_type::now();
+      auto reports = self->state.table.reports(now);
+      for (const auto& [id, run] : self->state.runs)
+        reports.push_back(run->report(now));
+      std::sort(reports.begin(), reports.end(),
+                [](const task_report& a, const task_report& b) { return a.task_id < b.task_id; });
+      return wire::encode(reports);
+    },
     [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
     [self](result_atom, uint64_t task_id) -> caf::result<wire::final_output> {
       auto& st = self->state;
       if (auto i = st.outputs.find(task_id); i != st.outputs.end())
         return i->second;
-      auto report = st.table.report(task_id, clock_type::now());
+      auto run = st.runs.find(task_id);
+      auto report = run != st.runs.end() ? std::optional{run->second->report(clock_type::now())}
+                                         : st.table.report(task_id, clock_type::now());
       if (!report)
         return make_error(errc::not_found, "no task " + std::to_string(task_id));
       if (report->state == task_state::failed)
@@ -383,6 +462,12 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       });
       if (!task_id || !st.table.all_validated(*task_id))
         return;
+      for (auto& [id, run] : st.runs)
+        if (run->owns(*task_id)) {
+          on_run_output(self, *run, *task_id, msg);
+          dispatch(self);
+          return;
+        }
       // TODO(limits): bound the outputs kept in memory; spill old ones to the data dir.
       st.outputs.emplace(*task_id, msg);
       st.table.on_output(*task_id, clock_type::now());
@@ -392,6 +477,9 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, scheduler_limi
       std::erase_if(self->state.unrecorded,
                     [now](const auto& kv) { return kv.second.at + record_wait < now; });
       release_held(self, now);
+      for (auto& [id, run] : self->state.runs)
+        run->expire(now);
+      end_failed_runs(self);
       self->state.table.expire(now);
       dispatch(self); // re-issued shards, and the partial outputs of timed-out tasks
       self->delayed_send(self, orchestrator_tick, tick_atom::value);

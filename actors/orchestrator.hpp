@@ -5,7 +5,8 @@
 // whose results were rejected, whose worker or validator died, or that missed their
 // deadline, and fails a task only past its retry bound, with the reason. The decisions
 // live in task_table; this actor turns them into messages. It keeps each finished
-// task's output for `result` requests.
+// task's output for `result` requests. It drives training runs (actors/trainer.hpp):
+// each step, and each epoch's test, is a task of the table like any other.
 #pragma once
 
 #include <chrono>
@@ -20,6 +21,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/task_table.hpp"
+#include "actors/trainer.hpp"
 #include "chain/identity.hpp"
 
 namespace nexus {
@@ -62,6 +64,8 @@ struct orchestrator_state {
   std::map<node_id, validator_actor> validators;
   std::map<caf::actor_addr, node_id> node_of;
   std::map<uint64_t, wire::final_output> outputs; // finished tasks
+  std::map<uint64_t, std::unique_ptr<training_run>> runs;
+  std::shared_ptr<blob_store> store;
   std::map<std::string, member> members;          // empty: anyone with a certificate
   std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry
   ledger_actor ledger;                     // null: no ledger joined
@@ -80,9 +84,17 @@ struct orchestrator_state {
   static inline const char* name = "nexus.orchestrator";
 };
 
+/// What an orchestrator starts with.
+struct orchestrator_config {
+  scheduler_limits limits;
+  std::vector<member> members;        // empty: anyone with a certificate may join
+  std::optional<chain::node_key> key; // signs what it records on the ledger
+  uint64_t last_task = 0;             // task ids go on above it
+  std::shared_ptr<blob_store> store;  // its node's: training runs keep their weights there
+};
+
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
-             scheduler_limits limits, std::vector<member> members,
-             std::optional<chain::node_key> key, uint64_t last_task);
+             orchestrator_config config);
 
 } // namespace nexus

@@ -424,7 +424,8 @@ std::optional<task_report> task_table::report(uint64_t task_id,
 std::vector<task_report> task_table::reports(clock_type::time_point now) const {
   std::vector<task_report> out;
   for (const auto& [id, task] : tasks_)
-    out.push_back(make_report(task, now));
+    if (!task.request.internal)
+      out.push_back(make_report(task, now));
   return out;
 }
 

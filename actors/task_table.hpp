@@ -71,6 +71,16 @@ public:
 
   // -- tasks --------------------------------------------------------------------------
 
+  /// Forgets a finished task (a training run's step, whose run keeps what matters).
+  void erase(uint64_t task_id) {
+    tasks_.erase(task_id);
+  }
+
+  /// A fresh task id, for a task kept outside the table (a training run).
+  uint64_t reserve_task_id() noexcept {
+    return next_task_id_++;
+  }
+
   /// Plans and queues a task. Checks the request (shapes, limits) first.
   caf::expected<task_ack> add_task(task_request req, clock_type::time_point now);
 

@@ -91,6 +91,7 @@ struct task_request {
   matmul_operands matmul;
   model_operands model; // infer, train
   train_options train;  // train
+  bool internal = false; // issued by the orchestrator itself (a training run's steps)
 };
 
 struct task_ack {

@@ -14,8 +14,12 @@
 #include "compute/errc.hpp"
 #include "compute/npy.hpp"
 #include "compute/workloads/matmul.hpp"
+#include "apps/nexus-shell/detail.hpp"
+#include "apps/nexus-shell/training_report.hpp"
 
 namespace nexus::shell {
+
+using namespace detail;
 
 namespace {
 
@@ -38,6 +42,24 @@ const std::vector<command_spec>& specs() {
      "             --priority P (share of the workers against other tasks),\n"
      "             --timeout SECONDS (fail the task if not done by then),\n"
      "             --budget MCC (the most its submitter pays; refused if it costs more)"},
+    {"submit train",
+     {"model", "data", "test", "epochs", "batch", "lr", "optimizer", "schedule", "seed", "out",
+      "sample-rate", "label", "priority", "timeout", "attempts"},
+     {"detach"},
+     "submit train --model mlp:784-256-128-10 --data fashion-mnist --out model.safetensors\n"
+     "    options: --epochs N (10), --batch B (128), --lr R (1e-3), --optimizer adam|sgd,\n"
+     "             --schedule constant|cosine, --seed S, --test DATA (fashion-mnist:test\n"
+     "             with fashion-mnist), --sample-rate R (share of micro-batches\n"
+     "             recomputed by validators, 0.25); writes MODEL.csv and MODEL.svg beside\n"
+     "    data: fashion-mnist, fashion-mnist:test, or X.npy,y.npy; model: mlp:... or a .yaml"},
+    {"submit infer",
+     {"model", "data", "out", "sample-rate", "shards", "label", "priority", "timeout",
+      "attempts"},
+     {"detach"},
+     "submit infer --model model.safetensors --data fashion-mnist:test --out preds.npy\n"
+     "    writes class probabilities (N x classes, float32) and prints the accuracy when\n"
+     "    the data has labels; data: fashion-mnist[:test], X.npy,y.npy or X.npy;\n"
+     "    --sample-rate R (share of rows recomputed by validators, 0.05)"},
     {"status", {}, {}, "status [TASK]          one task in detail, or every task"},
     {"tasks", {}, {}, "tasks                  every task, a line each"},
     {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
@@ -53,10 +75,6 @@ const std::vector<command_spec>& specs() {
     {"quit", {}, {}, "quit                   leave (also: exit, Ctrl-D)"},
   };
   return all;
-}
-
-caf::error fail(std::string what) {
-  return make_error(errc::invalid_input, std::move(what));
 }
 
 // Checks `cmd` against its spec; returns the spec's name for messages.
@@ -86,74 +104,8 @@ caf::expected<const command_spec*> match(const command_line& cmd) {
     return &spec;
   }
   if (cmd.words[0] == "submit")
-    return fail("submit: unknown workload '" + cmd.words[1] + "' (known: matmul)");
+    return fail("submit: unknown workload '" + cmd.words[1] + "' (known: matmul, train, infer)");
   return fail("unknown command '" + cmd.words[0] + "' (try: help)");
-}
-
-caf::expected<uint64_t> to_uint(std::string_view what, const std::string& text,
-                                uint64_t max = UINT32_MAX) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value > max)
-    return fail(std::string{what} + " expects a whole number up to " + std::to_string(max)
-                + ", got '" + text + "'");
-  return value;
-}
-
-caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
-                                  uint64_t fallback, uint64_t max = UINT32_MAX) {
-  auto i = cmd.flags.find(flag);
-  if (i == cmd.flags.end())
-    return fallback;
-  return to_uint("--" + flag, i->second, max);
-}
-
-caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name) {
-  if (cmd.words.size() != 2)
-    return fail(std::string{name} + ": expects one task id (e.g. " + std::string{name}
-                + " 1)");
-  return to_uint(std::string{name} + ": task id", cmd.words[1], UINT64_MAX);
-}
-
-std::string seconds(uint64_t ns) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(ns < 10'000'000'000 ? 2 : 1) << ns / 1e9 << " s";
-  return out.str();
-}
-
-std::string summary(const task_report& r) {
-  std::ostringstream out;
-  out << "task " << r.task_id << " " << to_string(r.state) << " in " << seconds(r.elapsed_ns)
-      << ": " << r.shards_validated << "/" << r.shard_count << " shards validated";
-  if (r.results_rejected > 0 || r.shards_reissued > 0)
-    out << ", " << r.results_rejected << " results rejected, " << r.shards_reissued
-        << " shards re-issued";
-  if (r.state == task_state::done && r.elapsed_ns > 0)
-    out << " (" << std::fixed << std::setprecision(1) << r.flops / r.elapsed_ns
-        << " GFLOP/s)";
-  if (!r.reason.empty() && r.finished())
-    out << "\n  reason: " << r.reason;
-  return out.str();
-}
-
-std::string progress_bar(const task_report& r) {
-  constexpr int width = 30;
-  auto total = std::max<uint32_t>(1, r.shard_count);
-  int filled = static_cast<int>(width * r.shards_validated / total);
-  std::ostringstream out;
-  out << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] "
-      << r.shards_validated << "/" << r.shard_count << " validated, " << r.shards_in_flight
-      << " in flight";
-  if (r.results_rejected > 0)
-    out << ", " << r.results_rejected << " rejected";
-  out << ", " << seconds(r.elapsed_ns);
-  if (r.elapsed_ns > 0)
-    out << ", " << std::fixed << std::setprecision(1)
-        << r.shards_validated / (r.elapsed_ns / 1e9) << " shards/s";
-  if (!r.reason.empty())
-    out << " (" << r.reason << ")";
-  out << "\033[K" << std::flush; // clear what a longer line left
-  return out.str();
 }
 
 // Flags that never take a value, in any command.
@@ -239,6 +191,10 @@ caf::error session::execute(std::string_view line) {
     finished_ = true;
   } else if (name == "submit matmul") {
     return submit(*cmd);
+  } else if (name == "submit train") {
+    return submit_train(*cmd);
+  } else if (name == "submit infer") {
+    return submit_infer(*cmd);
   } else if (name == "status") {
     return status(*cmd);
   } else if (name == "tasks") {
@@ -445,6 +401,12 @@ caf::error session::status(const command_line& cmd) {
        << "  elapsed:   " << seconds(r->elapsed_ns) << "\n";
   if (!r->reason.empty())
     out_ << "  reason:    " << r->reason << "\n";
+  if (!r->loss_curve.empty())
+    out_ << "  loss:      " << sparkline(r->loss_curve) << "  " << std::fixed
+         << std::setprecision(4) << r->loss_curve.front() << " -> " << r->loss_curve.back()
+         << "\n";
+  for (const auto& e : r->epochs)
+    out_ << "  " << epoch_line(e) << "\n";
   return caf::none;
 }
 

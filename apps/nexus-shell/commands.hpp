@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/client.hpp"
+#include "compute/nn/model.hpp"
 
 namespace nexus::shell {
 
@@ -40,6 +41,10 @@ public:
 
 private:
   caf::error submit(const command_line& cmd);
+  caf::error submit_train(const command_line& cmd);   // ai_commands.cpp
+  caf::error submit_infer(const command_line& cmd);   // ai_commands.cpp
+  caf::error follow_training(uint64_t task_id, const std::string& out_path,
+                             const compute::nn::model_spec& spec);
   caf::error status(const command_line& cmd);
   caf::error tasks();
   caf::error nodes();

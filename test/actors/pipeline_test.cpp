@@ -133,3 +133,109 @@ TEST_CASE("a submission with unfit operands is refused with both shapes", "[acto
   REQUIRE_FALSE(status);
   CHECK(status.error() == errc::not_found);
 }
+
+namespace {
+
+// Samples whose class is the direction they lean towards: separable, and learned in a
+// few epochs.
+compute::nn::dataset leaning(std::size_t n, std::size_t features, std::size_t classes,
+                             uint64_t seed) {
+  compute::nn::dataset d;
+  d.classes = classes;
+  d.x = compute::random_tensor({n, features}, seed);
+  d.y.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    d.y[i] = static_cast<int32_t>(i % classes);
+    for (std::size_t f = 0; f < features; ++f)
+      d.x(i, f) *= 0.3f;
+    d.x(i, static_cast<std::size_t>(d.y[i])) += 1.0f;
+  }
+  return d;
+}
+
+task_request training(uint32_t epochs) {
+  task_request req;
+  req.model.spec = "mlp:12-16-4";
+  req.train.epochs = epochs;
+  req.train.batch = 64;
+  req.train.lr = 1e-2;
+  req.label = "test run";
+  return req;
+}
+
+} // namespace
+
+TEST_CASE("a model trains across the workers and reports each epoch", "[actors][train]") {
+  fixture f{embedded_options{4, 2}};
+  auto train = leaning(2000, 12, 4, 1);
+  auto test = leaning(400, 12, 4, 2);
+  auto ack = f.api->submit_train(train, &test, training(3));
+  REQUIRE(ack);
+  CHECK(ack->shard_count == 3 * 32); // steps: ceil(2000 / 64) per epoch
+  auto report = f.api->wait(ack->task_id, {}, 60s);
+  REQUIRE(report);
+  INFO(report->reason);
+  REQUIRE(report->state == task_state::done);
+  REQUIRE(report->epochs.size() == 3);
+  CHECK(report->epochs.back().loss < report->epochs.front().loss);
+  CHECK(report->epochs.back().test_accuracy > 0.97);
+  CHECK_FALSE(report->loss_curve.empty());
+  auto weights = f.api->result(ack->task_id);
+  REQUIRE(weights);
+  CHECK(weights->size() == 12 * 16 + 16 + 16 * 4 + 4);
+
+  // The trained weights classify the test set through an inference task too.
+  auto infer = f.api->submit_infer(*weights, test.x, [] {
+    task_request r;
+    r.model.spec = "mlp:12-16-4";
+    r.model.sample_rate = 0.5;
+    return r;
+  }());
+  REQUIRE(infer);
+  auto done = f.api->wait(infer->task_id, {}, 60s);
+  REQUIRE(done);
+  REQUIRE(done->state == task_state::done);
+  auto probs = f.api->result(infer->task_id);
+  REQUIRE(probs);
+  CHECK(probs->shape() == compute::shape_t{400, 4});
+}
+
+TEST_CASE("a worker corrupting gradients is caught and training still converges",
+          "[actors][train]") {
+  embedded_options opts{4, 2};
+  opts.faulty_workers = 1;
+  fixture f{opts};
+  auto train = leaning(2000, 12, 4, 3);
+  auto test = leaning(400, 12, 4, 4);
+  auto req = training(3);
+  req.model.sample_rate = 1.0; // every micro-batch recomputed: each corruption is caught
+  req.train.batch = 128;       // four micro-batches a step: every worker gets one
+  auto ack = f.api->submit_train(train, &test, req);
+  REQUIRE(ack);
+  auto report = f.api->wait(ack->task_id, {}, 60s);
+  REQUIRE(report);
+  INFO(report->reason);
+  REQUIRE(report->state == task_state::done);
+  CHECK(report->results_rejected > 0);
+  CHECK(report->epochs.back().test_accuracy > 0.97);
+}
+
+TEST_CASE("training requests with unfit data are refused clearly", "[actors][train]") {
+  fixture f{embedded_options{2, 1}};
+  auto train = leaning(100, 12, 4, 5);
+  auto req = training(1);
+  req.model.spec = "mlp:10-4";
+  auto ack = f.api->submit_train(train, nullptr, req);
+  REQUIRE_FALSE(ack);
+  CHECK_THAT(describe(ack.error()), Catch::Contains("takes 10 features"));
+  req = training(1);
+  req.model.spec = "mlp:12-3"; // labels go up to 3
+  ack = f.api->submit_train(train, nullptr, req);
+  REQUIRE_FALSE(ack);
+  CHECK_THAT(describe(ack.error()), Catch::Contains("classes 0 to 2"));
+  req = training(1);
+  req.train.optimizer = "rmsprop";
+  ack = f.api->submit_train(train, nullptr, req);
+  REQUIRE_FALSE(ack);
+  CHECK_THAT(describe(ack.error()), Catch::Contains("unknown optimizer"));
+}

@@ -11,11 +11,18 @@
 
 #include "compute/gemm.hpp"
 #include "compute/npy.hpp"
+#include "compute/nn/safetensors.hpp"
+#include "compute/npy.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace nexus;
 
 namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  return std::string{std::istreambuf_iterator<char>{in}, {}};
+}
 
 struct run_result {
   int status = -1;
@@ -38,10 +45,6 @@ run_result run_shell(const test::temp_dir& dir, const std::string& script,
   run_result r;
   auto rc = std::system(cmd.c_str());
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  auto slurp = [](const std::string& path) {
-    std::ifstream in{path};
-    return std::string{std::istreambuf_iterator<char>{in}, {}};
-  };
   r.out = slurp(dir.file("out.txt"));
   r.err = slurp(dir.file("err.txt"));
   return r;
@@ -181,4 +184,60 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
   CHECK_THAT(bad.out, Catch::Contains("no block 99"));
   CHECK_THAT(bad.err, Catch::Contains("ledger: balance, history, block, tail or verify?"));
   CHECK_THAT(bad.err, Catch::Contains("ledger history: whose?"));
+}
+
+TEST_CASE("submit train writes a model PyTorch can load, its history and plot; "
+          "submit infer uses it",
+          "[apps][ai-shell]") {
+  test::temp_dir dir;
+  // 600 samples of 6 features leaning towards their class (0, 1 or 2).
+  auto x = compute::random_tensor({600, 6}, 9);
+  compute::tensor y{compute::shape_t{600}};
+  for (std::size_t i = 0; i < 600; ++i) {
+    y.values()[i] = static_cast<float>(i % 3);
+    for (std::size_t f = 0; f < 6; ++f)
+      x(i, f) *= 0.3f;
+    x(i, i % 3) += 1.0f;
+  }
+  REQUIRE_FALSE(compute::write_npy(dir.file("x.npy"), x));
+  REQUIRE_FALSE(compute::write_npy(dir.file("y.npy"), y));
+  auto data = dir.file("x.npy") + "," + dir.file("y.npy");
+  auto model = dir.file("m.safetensors");
+  auto r = run_shell(dir,
+                     "submit train --model mlp:6-8-3 --data " + data + " --test " + data
+                       + " --epochs 3 --batch 32 --lr 0.01 --schedule cosine --out " + model
+                       + "\nsubmit infer --model " + model + " --data " + data + " --out "
+                       + dir.file("p.npy") + "\nsubmit infer --model " + model + " --data "
+                       + dir.file("x.npy") + "\n");
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("epoch   3  loss"));
+  CHECK_THAT(r.out, Catch::Contains("57/57 steps done")); // 19 steps of 32 per epoch
+  auto at = r.out.find("accuracy ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(r.out.substr(at + 9)) > 0.8); // the test line of the last epoch agrees
+  CHECK_THAT(r.out, Catch::Contains("of 600)"));
+  auto weights = compute::nn::read_safetensors(model);
+  REQUIRE(weights);
+  CHECK(weights->tensors.size() == 4);
+  CHECK(weights->tensors[0].name == "0.weight");
+  CHECK_THAT(slurp(dir.file("m.csv")), Catch::StartsWith("epoch,loss,train_accuracy,test_accuracy,seconds\n1,"));
+  CHECK_THAT(slurp(dir.file("m.svg")), Catch::StartsWith("<svg"));
+  auto probs = compute::read_npy(dir.file("p.npy"));
+  REQUIRE(probs);
+  CHECK(probs->shape() == compute::shape_t{600, 3});
+
+  // Bad inputs: clear errors, no crash.
+  std::ofstream{dir.file("junk.safetensors")} << "not a model";
+  auto bad = run_shell(dir, "submit infer --model " + dir.file("junk.safetensors") + " --data "
+                              + data + "\nsubmit train --model mlp:6-8-3 --data "
+                              + dir.file("missing.npy") + ",y.npy\n"
+                              "submit train --model mlp:5-3 --data " + data + "\n"
+                              "submit train --model mlp:6-8-3 --data " + data
+                              + " --optimizer lion\n");
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.err, Catch::Contains("malformed safetensors"));
+  CHECK_THAT(bad.err, Catch::Contains("cannot open"));
+  CHECK_THAT(bad.err, Catch::Contains("takes 5 features"));
+  CHECK_THAT(bad.err, Catch::Contains("unknown optimizer 'lion'"));
 }

@@ -1,0 +1,83 @@
+#include "apps/nexus-shell/detail.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <iomanip>
+#include <sstream>
+
+#include "compute/errc.hpp"
+
+namespace nexus::shell::detail {
+
+caf::error fail(std::string what) {
+  return make_error(errc::invalid_input, std::move(what));
+}
+
+caf::expected<uint64_t> to_uint(std::string_view what, const std::string& text,
+                                uint64_t max) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value > max)
+    return fail(std::string{what} + " expects a whole number up to " + std::to_string(max)
+                + ", got '" + text + "'");
+  return value;
+}
+
+caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
+                                  uint64_t fallback, uint64_t max) {
+  auto i = cmd.flags.find(flag);
+  if (i == cmd.flags.end())
+    return fallback;
+  return to_uint("--" + flag, i->second, max);
+}
+
+caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name) {
+  if (cmd.words.size() != 2)
+    return fail(std::string{name} + ": expects one task id (e.g. " + std::string{name}
+                + " 1)");
+  return to_uint(std::string{name} + ": task id", cmd.words[1], UINT64_MAX);
+}
+
+std::string seconds(uint64_t ns) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(ns < 10'000'000'000 ? 2 : 1) << ns / 1e9 << " s";
+  return out.str();
+}
+
+std::string summary(const task_report& r) {
+  std::ostringstream out;
+  out << "task " << r.task_id << " " << to_string(r.state) << " in " << seconds(r.elapsed_ns)
+      << ": " << r.shards_validated << "/" << r.shard_count
+      << (r.workload == workload_kind::train ? " steps done" : " shards validated");
+  if (r.results_rejected > 0 || r.shards_reissued > 0)
+    out << ", " << r.results_rejected << " results rejected, " << r.shards_reissued
+        << " shards re-issued";
+  if (r.state == task_state::done && r.elapsed_ns > 0)
+    out << " (" << std::fixed << std::setprecision(1) << r.flops / r.elapsed_ns
+        << " GFLOP/s)";
+  if (!r.reason.empty() && r.finished())
+    out << "\n  reason: " << r.reason;
+  return out.str();
+}
+
+std::string progress_bar(const task_report& r) {
+  constexpr int width = 30;
+  auto total = std::max<uint32_t>(1, r.shard_count);
+  int filled = static_cast<int>(width * r.shards_validated / total);
+  std::ostringstream out;
+  out << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] "
+      << r.shards_validated << "/" << r.shard_count << " validated, " << r.shards_in_flight
+      << " in flight";
+  if (r.results_rejected > 0)
+    out << ", " << r.results_rejected << " rejected";
+  out << ", " << seconds(r.elapsed_ns);
+  if (r.elapsed_ns > 0)
+    out << ", " << std::fixed << std::setprecision(1)
+        << r.shards_validated / (r.elapsed_ns / 1e9) << " shards/s";
+  if (!r.reason.empty())
+    out << " (" << r.reason << ")";
+  out << "\033[K" << std::flush; // clear what a longer line left
+  return out.str();
+}
+
+} // namespace nexus::shell::detail

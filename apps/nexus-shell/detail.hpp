@@ -1,0 +1,39 @@
+// Helpers the shell's command files share: errors, number flags, durations and the
+// one-line summaries and progress bars of tasks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "apps/nexus-shell/commands.hpp"
+
+namespace nexus::shell::detail {
+
+/// An errc::invalid_input error with `what` as its text.
+caf::error fail(std::string what);
+
+/// A whole number up to `max` from `text`; the error names `what`.
+caf::expected<uint64_t> to_uint(std::string_view what, const std::string& text,
+                                uint64_t max = UINT32_MAX);
+
+/// Flag `flag` as a whole number, or `fallback` when absent.
+caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
+                                  uint64_t fallback, uint64_t max = UINT32_MAX);
+
+/// The one task id argument of `name TASK`.
+caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name);
+
+/// "1.25 s"
+std::string seconds(uint64_t ns);
+
+/// "task 3 done in 1.20 s: 8/8 shards validated (52.1 GFLOP/s)"
+std::string summary(const task_report& r);
+
+/// A progress bar that redraws itself on a terminal line.
+std::string progress_bar(const task_report& r);
+
+} // namespace nexus::shell::detail
