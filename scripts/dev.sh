@@ -3,6 +3,8 @@
 #   scripts/dev.sh shell [nexus-shell options]   install, build, start nexus-shell
 #   scripts/dev.sh test                          install, build, run every test
 #   scripts/dev.sh build                         install and build only
+#   scripts/dev.sh bench [name]                  also install the peers (PyTorch, Dask,
+#                                                OpenBLAS) and run the benchmarks
 # Installs missing Debian packages (as root, or through sudo), configures build/, builds.
 # `test` ends with one line "N passed, N failed" read from meson's test log.
 set -euo pipefail
@@ -10,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libcaf-dev capnproto libcapnp-dev libssl-dev
   libleveldb-dev libeigen3-dev libtbb-dev catch2 ocl-icd-opencl-dev opencl-headers
-  opencl-clhpp-headers pocl-opencl-icd libyaml-cpp-dev libedit-dev)
+  opencl-clhpp-headers pocl-opencl-icd libyaml-cpp-dev libedit-dev zlib1g-dev
+  nlohmann-json3-dev dataset-fashion-mnist)
 
 install_packages() {
   local missing=()
@@ -70,8 +73,13 @@ case "$cmd" in
   build)
     build
     ;;
+  bench)
+    packages+=(python3-torch python3-numpy python3-distributed libopenblas0-pthread)
+    build
+    exec meson test -C build --benchmark --verbose "$@"
+    ;;
   *)
-    echo "usage: scripts/dev.sh shell|test|build [args]" >&2
+    echo "usage: scripts/dev.sh shell|test|build|bench [args]" >&2
     exit 2
     ;;
 esac

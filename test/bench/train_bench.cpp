@@ -1,0 +1,157 @@
+// Training and inference on the embedded network (4 workers, 2 validators, verification
+// on) against PyTorch (Debian's python3-torch, CPU) with the same model, data and
+// settings, in one run.
+//
+// 1. Seconds per epoch: mlp:784-256-128-10 on Fashion-MNIST, Adam, lr 1e-3, batch 128.
+//    Target: network / PyTorch at most 1.5.
+// 2. Inference samples/s over the 10,000 test images. Target: network / PyTorch at least 0.8.
+// Without the data set it prints "skipped"; without PyTorch it reports the network alone.
+//
+// usage: train_bench [EPOCHS] [TORCH_PEER_SCRIPT] [adam|sgd] [constant|cosine]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/client.hpp"
+#include "actors/network.hpp"
+#include "compute/errc.hpp"
+#include "compute/nn/train.hpp"
+
+using namespace nexus;
+using clock_type_ = std::chrono::steady_clock;
+
+namespace {
+
+struct torch_figures {
+  double seconds_per_epoch = 0;
+  double last_test = 0;
+  double infer_rate = 0;
+};
+
+torch_figures run_torch(const std::string& script, std::size_t epochs, const std::string& opt,
+                        const std::string& schedule) {
+  torch_figures t;
+  auto cmd = "/usr/bin/python3 " + script + " " + std::to_string(epochs) + " " + opt + " "
+             + schedule + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char line[512];
+  double total = 0;
+  std::size_t count = 0;
+  while (p && std::fgets(line, sizeof(line), p)) {
+    unsigned epoch = 0;
+    double s = 0, loss = 0, test = 0, rate = 0;
+    if (std::sscanf(line, "torch epoch %u seconds %lf loss %lf test %lf", &epoch, &s, &loss,
+                    &test) == 4) {
+      std::printf("  torch    epoch %2u  loss %.4f  test %.4f  %.2f s\n", epoch, loss, test, s);
+      total += s;
+      ++count;
+      t.last_test = test;
+    } else if (std::sscanf(line, "torch infer samples/s %lf", &rate) == 1) {
+      t.infer_rate = rate;
+    } else {
+      std::printf("  torch: %s", line);
+    }
+  }
+  if (p)
+    pclose(p);
+  t.seconds_per_epoch = count ? total / static_cast<double>(count) : 0;
+  return t;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::size_t epochs = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 2;
+  std::string peer = argc > 2 ? argv[2] : "";
+  std::string opt = argc > 3 ? argv[3] : "adam";
+  std::string schedule = argc > 4 ? argv[4] : "constant";
+  auto train = compute::nn::load_dataset("fashion-mnist");
+  auto test = compute::nn::load_dataset("fashion-mnist:test");
+  if (!train || !test) {
+    std::printf("skipped: %s\n", describe(!train ? train.error() : test.error()).c_str());
+    return 0;
+  }
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+  embedded_options opts;
+  opts.workers = 4;
+  opts.validators = 2;
+  auto started = start_embedded(sys, opts);
+  if (!started) {
+    std::fprintf(stderr, "%s\n", describe(started.error()).c_str());
+    return 1;
+  }
+  auto& net = *started;
+  client api{sys, net.orchestrator, net.store, std::chrono::seconds{600}};
+
+  std::printf("training mlp:784-256-128-10 on Fashion-MNIST, %s, %s, lr 1e-3, batch 128, "
+              "%zu epochs\n", opt.c_str(), schedule.c_str(), epochs);
+  task_request req;
+  req.model.spec = "mlp:784-256-128-10";
+  req.train.epochs = static_cast<uint32_t>(epochs);
+  req.train.optimizer = opt;
+  req.train.schedule = schedule;
+  auto ack = api.submit_train(*train, &*test, req);
+  if (!ack) {
+    std::fprintf(stderr, "submit failed: %s\n", describe(ack.error()).c_str());
+    return 1;
+  }
+  auto report = api.wait(ack->task_id, {}, std::chrono::hours{2}, std::chrono::milliseconds{100});
+  if (!report || report->state != task_state::done) {
+    std::fprintf(stderr, "training failed: %s\n",
+                 report ? report->reason.c_str() : describe(report.error()).c_str());
+    return 1;
+  }
+  double total = 0;
+  for (const auto& e : report->epochs) {
+    std::printf("  network  epoch %2u  loss %.4f  test %.4f  %.2f s\n", e.epoch, e.loss,
+                e.test_accuracy, e.seconds);
+    total += e.seconds;
+  }
+  double per_epoch = total / static_cast<double>(report->epochs.size());
+  std::printf("  network (4 workers, 2 validators, 25%% of micro-batches recomputed): "
+              "%.2f s per epoch, %u results rejected\n",
+              per_epoch, report->results_rejected);
+
+  // Inference over the test set with the trained weights, best of three.
+  auto weights = api.result(ack->task_id);
+  double infer_best = 1e30;
+  for (int i = 0; i < 3 && weights; ++i) {
+    task_request ireq;
+    ireq.model.spec = req.model.spec;
+    auto start = clock_type_::now();
+    auto iack = api.submit_infer(*weights, test->x, ireq);
+    auto done = iack ? api.wait(iack->task_id, {}, std::chrono::minutes{5},
+                                std::chrono::milliseconds{1})
+                     : caf::expected<task_report>{iack.error()};
+    auto out = done ? api.result(iack->task_id) : caf::expected<compute::tensor>{done.error()};
+    if (!out) {
+      std::fprintf(stderr, "inference failed: %s\n", describe(out.error()).c_str());
+      return 1;
+    }
+    infer_best = std::min(infer_best, std::chrono::duration<double>(clock_type_::now() - start).count());
+  }
+  double infer_rate = static_cast<double>(test->size()) / infer_best;
+  std::printf("  network inference: %.0f samples/s (10,000 test images, 5%% of rows "
+              "recomputed, operands uploaded and fetched)\n", infer_rate);
+
+  if (!peer.empty()) {
+    auto t = run_torch(peer, epochs, opt, schedule);
+    if (t.seconds_per_epoch > 0) {
+      std::printf("  PyTorch: %.2f s per epoch, %.0f inference samples/s\n", t.seconds_per_epoch,
+                  t.infer_rate);
+      std::printf("  ratio seconds per epoch network/PyTorch: %.2f (target <= 1.5)\n",
+                  per_epoch / t.seconds_per_epoch);
+      std::printf("  ratio inference samples/s network/PyTorch: %.2f (target >= 0.8)\n",
+                  infer_rate / t.infer_rate);
+    }
+  }
+  net.stop();
+  return 0;
+}
