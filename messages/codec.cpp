@@ -4,6 +4,7 @@
 #include <limits>
 
 #include <capnp/message.h>
+#include <capnp/orphan.h>
 
 namespace nexus {
 
@@ -124,10 +125,20 @@ caf::expected<compute::shape_t> get_shape(capnp::List<uint64_t>::Reader in) {
   return shape;
 }
 
+// The values are referenced, not copied: `x` must outlive the message builder (every
+// encode() flattens its builder before returning). Odd sizes are copied, since a
+// referenced blob is written out to its next 8-byte boundary.
 void set_tensor(schema::Tensor::Builder out, const compute::tensor& x) {
   set_shape(out.initShape(static_cast<unsigned>(x.rank())), x.shape());
-  auto data = out.initData(static_cast<unsigned>(x.size() * sizeof(float)));
-  std::memcpy(data.begin(), x.data(), x.size() * sizeof(float));
+  auto bytes = x.size() * sizeof(float);
+  auto ptr = reinterpret_cast<const capnp::byte*>(x.data());
+  if (bytes % sizeof(capnp::word) == 0 && reinterpret_cast<uintptr_t>(ptr) % sizeof(capnp::word) == 0) {
+    auto orphanage = capnp::Orphanage::getForMessageContaining(out);
+    out.adoptData(orphanage.referenceExternalData(capnp::Data::Reader{ptr, bytes}));
+    return;
+  }
+  auto data = out.initData(static_cast<unsigned>(bytes));
+  std::memcpy(data.begin(), x.data(), bytes);
 }
 
 caf::expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {

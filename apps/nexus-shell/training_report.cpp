@@ -41,10 +41,21 @@ std::string points(const std::vector<double>& ys, double lo, double hi, double x
 
 } // namespace
 
-std::string sparkline(const std::vector<float>& values) {
+std::string sparkline(const std::vector<float>& raw) {
   static const char* bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
-  if (values.empty())
+  constexpr std::size_t width = 60; // characters at most: longer curves are averaged
+  if (raw.empty())
     return "";
+  std::vector<float> values;
+  auto buckets = std::min(width, raw.size());
+  for (std::size_t b = 0; b < buckets; ++b) {
+    auto first = b * raw.size() / buckets;
+    auto last = (b + 1) * raw.size() / buckets;
+    float sum = 0;
+    for (auto i = first; i < last; ++i)
+      sum += raw[i];
+    values.push_back(sum / static_cast<float>(last - first));
+  }
   auto [lo, hi] = std::minmax_element(values.begin(), values.end());
   std::string out;
   for (auto v : values) {

@@ -11,7 +11,8 @@
 
 namespace nexus::shell {
 
-/// "▇▆▄▃▂▂▁▁" from values (scaled between their minimum and maximum).
+/// "▇▆▄▃▂▂▁▁" from values (scaled between their minimum and maximum), at most 60
+/// characters: longer series are averaged in stretches.
 std::string sparkline(const std::vector<float>& values);
 
 /// "epoch  3  loss 0.3474  train 0.8746  test 0.8660  1.63 s"
