@@ -44,8 +44,7 @@ caf::error common_options(const command_line& cmd, task_request& req, std::strin
   req.timeout_s = static_cast<uint32_t>(*timeout);
   req.max_attempts = static_cast<uint32_t>(*attempts);
   req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : std::move(label);
-  const char* user = std::getenv("USER");
-  req.submitter = user && *user ? user : "nexus-shell";
+  req.submitter = submitter_name();
   return caf::none;
 }
 
@@ -242,18 +241,8 @@ caf::error session::submit_infer(const command_line& cmd) {
        << " samples in " << ack->shard_count << " shards" << std::endl;
   if (cmd.flags.contains("detach"))
     return caf::none;
-  auto report = api_.wait(ack->task_id, [this](const task_report& r) {
-    if (interactive_)
-      out_ << progress_bar(r);
-  });
-  if (interactive_)
-    out_ << "\r\033[K";
-  if (!report)
+  if (auto report = await_done(ack->task_id); !report)
     return report.error();
-  out_ << summary(*report) << std::endl;
-  if (report->state != task_state::done)
-    return make_error(errc::failed, "task " + std::to_string(ack->task_id) + " "
-                                      + to_string(report->state) + ": " + report->reason);
   auto probs = api_.result(ack->task_id);
   if (!probs)
     return probs.error();

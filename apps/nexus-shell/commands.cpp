@@ -308,8 +308,7 @@ caf::error session::submit(const command_line& cmd) {
     return prefix(err);
   task_request req;
   req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : label;
-  const char* user = std::getenv("USER");
-  req.submitter = user && *user ? user : "nexus-shell"; // the account charged for the work
+  req.submitter = submitter_name(); // the account charged for the work
   auto shards = flag_uint(cmd, "shards", 0, 1 << 20);
   auto rounds = flag_uint(cmd, "rounds", 0, 64);
   auto attempts = flag_uint(cmd, "attempts", 0, 100);
@@ -354,7 +353,7 @@ caf::error session::submit(const command_line& cmd) {
   return follow(ack->task_id, cmd.flags.contains("out") ? cmd.flags.at("out") : "");
 }
 
-caf::error session::follow(uint64_t task_id, const std::string& out_path) {
+caf::expected<task_report> session::await_done(uint64_t task_id) {
   client::progress_fn draw;
   if (interactive_)
     draw = [this](const task_report& r) { out_ << progress_bar(r); };
@@ -367,6 +366,13 @@ caf::error session::follow(uint64_t task_id, const std::string& out_path) {
   if (report->state != task_state::done)
     return make_error(errc::failed, "task " + std::to_string(task_id) + " "
                                       + to_string(report->state) + ": " + report->reason);
+  return report;
+}
+
+caf::error session::follow(uint64_t task_id, const std::string& out_path) {
+  auto report = await_done(task_id);
+  if (!report)
+    return report.error();
   if (out_path.empty())
     return caf::none;
   return save_output(task_id, out_path);

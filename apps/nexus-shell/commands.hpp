@@ -52,6 +52,8 @@ private:
   caf::error wait(const command_line& cmd);
   caf::error ledger(const command_line& cmd);
   caf::error follow(uint64_t task_id, const std::string& out_path);
+  // Waits with a progress bar, prints the summary; an error unless the task is done.
+  caf::expected<task_report> await_done(uint64_t task_id);
   caf::error save_output(uint64_t task_id, const std::string& path);
   void help();
 

@@ -1,6 +1,7 @@
 #include "apps/nexus-shell/detail.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
@@ -78,6 +79,11 @@ std::string progress_bar(const task_report& r) {
     out << " (" << r.reason << ")";
   out << "\033[K" << std::flush; // clear what a longer line left
   return out.str();
+}
+
+std::string submitter_name() {
+  const char* user = std::getenv("USER");
+  return user && *user ? user : "nexus-shell";
 }
 
 } // namespace nexus::shell::detail

@@ -27,6 +27,9 @@ caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& fl
 /// The one task id argument of `name TASK`.
 caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name);
 
+/// The account charged for what this shell submits: the login name, or "nexus-shell".
+std::string submitter_name();
+
 /// "1.25 s"
 std::string seconds(uint64_t ns);
 
