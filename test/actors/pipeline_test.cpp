@@ -2,6 +2,8 @@
 // every result verified, outputs compared with a direct Eigen product.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <caf/all.hpp>
 
 #include "actors/client.hpp"
@@ -238,4 +240,33 @@ TEST_CASE("training requests with unfit data are refused clearly", "[actors][tra
   ack = f.api->submit_train(train, nullptr, req);
   REQUIRE_FALSE(ack);
   CHECK_THAT(describe(ack.error()), Catch::Contains("unknown optimizer"));
+}
+
+TEST_CASE("a training run survives a worker lost in the middle", "[actors][train]") {
+  fixture f{embedded_options{4, 2}};
+  auto train = leaning(20000, 12, 4, 6);
+  auto req = training(4);
+  req.train.batch = 128;
+  auto ack = f.api->submit_train(train, nullptr, req);
+  REQUIRE(ack);
+  // Once the first epoch is done, one worker goes away.
+  for (int i = 0; i < 2000; ++i) {
+    auto r = f.api->status(ack->task_id);
+    REQUIRE(r);
+    if (!r->epochs.empty() || r->finished())
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  caf::anon_send_exit(f.net.workers.front(), caf::exit_reason::kill);
+  auto report = f.api->wait(ack->task_id, {}, 120s);
+  REQUIRE(report);
+  INFO(report->reason);
+  CHECK(report->state == task_state::done);
+  CHECK(report->epochs.size() == 4);
+  CHECK(report->epochs.back().train_accuracy > 0.97);
+  auto nodes = f.api->nodes();
+  REQUIRE(nodes);
+  CHECK(std::count_if(nodes->begin(), nodes->end(),
+                      [](const node_report& n) { return n.state == node_state::dead; })
+        == 1);
 }
