@@ -6,6 +6,8 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "compute/kernels/sgemm.hpp"
+
 namespace nexus::compute {
 
 namespace {
@@ -20,13 +22,9 @@ void gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k
           std::size_t n) {
   if (m == 0 || n == 0)
     return;
-  using index = Eigen::Index;
-  const_matrix_map bm{b, static_cast<index>(k), static_cast<index>(n)};
   auto block = [&](std::size_t begin, std::size_t end) {
-    auto rows = static_cast<index>(end - begin);
-    const_matrix_map am{a + begin * k, rows, static_cast<index>(k)};
-    matrix_map cm{c + begin * n, rows, static_cast<index>(n)};
-    cm.noalias() = am * bm;
+    kernels::sgemm(false, false, end - begin, n, k, 1.0f, a + begin * k, k, b, n, 0.0f,
+                   c + begin * n, n);
   };
   if (gemm_flops(m, k, n) < 4e6) { // too small to be worth a task
     block(0, m);

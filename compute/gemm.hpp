@@ -1,4 +1,5 @@
-// Dense float32 GEMM on the CPU: Eigen kernels, parallel over row blocks with oneTBB.
+// Dense float32 GEMM on the CPU: the widest instruction set's kernel (kernels/sgemm.hpp),
+// parallel over row blocks with oneTBB.
 //
 // Thread-safe: any number of threads may call gemm() at once; they share oneTBB's one
 // worker pool, so concurrent calls divide the cores instead of oversubscribing them.

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "compute/errc.hpp"
+#include "compute/kernels/sgemm.hpp"
 
 namespace nexus::compute::nn {
 
@@ -132,6 +133,16 @@ caf::expected<model_spec> parse_yaml(const std::string& path) {
   }
 }
 
+// x (rows x in) times the transpose of w (out x in), through the dispatched kernel.
+matrix times_transposed(const matrix& x, const const_matrix_map& w) {
+  matrix z(x.rows(), w.rows());
+  kernels::sgemm(false, true, static_cast<std::size_t>(x.rows()), static_cast<std::size_t>(w.rows()),
+                 static_cast<std::size_t>(x.cols()), 1.0f, x.data(),
+                 static_cast<std::size_t>(x.cols()), w.data(), static_cast<std::size_t>(w.cols()),
+                 0.0f, z.data(), static_cast<std::size_t>(w.rows()));
+  return z;
+}
+
 // Softmax cross-entropy of logits (rows x classes, in place: becomes d loss / d logits
 // times `scale`). Returns the summed loss and the correct count.
 batch_stats softmax_cross_entropy(matrix& logits, const int32_t* y, float scale) {
@@ -230,7 +241,7 @@ tensor mlp::probabilities(const float* x, std::size_t rows) const {
         const_matrix_map w{params_.data() + at_[i].weight, static_cast<Eigen::Index>(l.out),
                            static_cast<Eigen::Index>(l.in)};
         const_row_vector_map b{params_.data() + at_[i].bias, static_cast<Eigen::Index>(l.out)};
-        matrix z = h * w.transpose();
+        matrix z = times_transposed(h, w);
         z.rowwise() += b;
         if (l.act == activation::relu)
           z = z.cwiseMax(0.0f);
@@ -261,7 +272,7 @@ batch_stats mlp::gradient(const float* x, const int32_t* y, std::size_t rows,
     const_matrix_map w{params_.data() + at_[i].weight, static_cast<Eigen::Index>(l.out),
                        static_cast<Eigen::Index>(l.in)};
     const_row_vector_map b{params_.data() + at_[i].bias, static_cast<Eigen::Index>(l.out)};
-    matrix z = inputs.back() * w.transpose();
+    matrix z = times_transposed(inputs.back(), w);
     z.rowwise() += b;
     if (i + 1 < spec_.layers.size())
       inputs.emplace_back(l.act == activation::relu ? matrix{z.cwiseMax(0.0f)} : z);
@@ -277,12 +288,17 @@ batch_stats mlp::gradient(const float* x, const int32_t* y, std::size_t rows,
     matrix_map gw{grad.data() + at_[i].weight, static_cast<Eigen::Index>(l.out),
                   static_cast<Eigen::Index>(l.in)};
     row_vector_map gb{grad.data() + at_[i].bias, static_cast<Eigen::Index>(l.out)};
-    gw.noalias() += delta.transpose() * inputs[i];
+    // gw += delta^T * input (out x rows times rows x in)
+    kernels::sgemm(true, false, l.out, l.in, static_cast<std::size_t>(n), 1.0f, delta.data(),
+                   l.out, inputs[i].data(), l.in, 1.0f, gw.data(), l.in);
     gb += delta.colwise().sum();
     if (i > 0) {
       const_matrix_map w{params_.data() + at_[i].weight, static_cast<Eigen::Index>(l.out),
                          static_cast<Eigen::Index>(l.in)};
-      delta = delta * w;
+      matrix next(n, static_cast<Eigen::Index>(l.in));
+      kernels::sgemm(false, false, static_cast<std::size_t>(n), l.in, l.out, 1.0f,
+                     delta.data(), l.out, w.data(), l.in, 0.0f, next.data(), l.in);
+      delta = std::move(next);
     }
   }
   return stats;

@@ -1,0 +1,26 @@
+// Single-precision GEMM with run-time instruction-set dispatch, as OpenBLAS does.
+//
+// The kernel is built three times from one source (sgemm_isa.cpp): portable x86-64,
+// AVX2 + FMA, and AVX-512. Each build is a shared library of its own whose symbols are
+// hidden but its one entry point, because Eigen's templates compiled under different
+// -m flags must never meet at link time (the linker would keep one instantiation for all).
+// The first call picks the widest variant the processor runs; NEXUS_ISA=generic|avx2|avx512
+// forces one (an unsupported choice falls back to what the processor has).
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace nexus::compute::kernels {
+
+/// C = alpha * op(A) * op(B) + beta * C on row-major matrices, as
+/// cblas_sgemm(CblasRowMajor, ...): op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb
+/// and ldc are row strides. One thread; C must not alias A or B.
+void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+           float beta, float* c, std::size_t ldc);
+
+/// The variant in use: "avx512", "avx2+fma" or "generic".
+std::string_view isa();
+
+} // namespace nexus::compute::kernels
