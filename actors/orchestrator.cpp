@@ -299,6 +299,28 @@ void release_held(self_pointer self, clock_type::time_point now) {
   }
 }
 
+// A task's whole output, from the aggregator. It can come before the table counts every
+// shard validated: when a worker dies after its result passed, the table re-issues the
+// shard while the aggregator already merged the valid result. Such an output waits for
+// the table to catch up.
+void take_output(self_pointer self, uint64_t task_id, const wire::final_output& msg) {
+  auto& st = self->state;
+  if (!st.table.all_validated(task_id)) {
+    if (auto r = st.table.report(task_id, clock_type::now()); r && !r->finished())
+      st.early_outputs.insert_or_assign(task_id, msg);
+    return;
+  }
+  for (auto& [id, run] : st.runs)
+    if (run->owns(task_id)) {
+      on_run_output(self, *run, task_id, msg);
+      dispatch(self);
+      return;
+    }
+  // TODO(limits): bound the outputs kept in memory; spill old ones to the data dir.
+  st.outputs.emplace(task_id, msg);
+  st.table.on_output(task_id, clock_type::now());
+}
+
 } // namespace
 
 orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_config config) {
@@ -422,6 +444,11 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       auto units = st.table.work_units(v->task_id, v->shard_id);
       if (st.table.on_verdict(*v) != verdict_effect::stale)
         expect_record(self, *v, units);
+      if (auto early = st.early_outputs.find(v->task_id); early != st.early_outputs.end()) {
+        auto msg = std::move(early->second);
+        st.early_outputs.erase(early);
+        take_output(self, v->task_id, msg);
+      }
       dispatch(self);
     },
     [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
@@ -456,21 +483,11 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       return self->delegate(self->state.ledger, ledger_atom::value, msg);
     },
     [self](output_atom, const wire::final_output& msg) {
-      auto& st = self->state;
       auto task_id = msg.read([](schema::FinalOutput::Reader r) -> caf::expected<uint64_t> {
         return r.getTaskId();
       });
-      if (!task_id || !st.table.all_validated(*task_id))
-        return;
-      for (auto& [id, run] : st.runs)
-        if (run->owns(*task_id)) {
-          on_run_output(self, *run, *task_id, msg);
-          dispatch(self);
-          return;
-        }
-      // TODO(limits): bound the outputs kept in memory; spill old ones to the data dir.
-      st.outputs.emplace(*task_id, msg);
-      st.table.on_output(*task_id, clock_type::now());
+      if (task_id)
+        take_output(self, *task_id, msg);
     },
     [self](tick_atom) {
       auto now = clock_type::now();

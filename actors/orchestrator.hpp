@@ -64,6 +64,7 @@ struct orchestrator_state {
   std::map<node_id, validator_actor> validators;
   std::map<caf::actor_addr, node_id> node_of;
   std::map<uint64_t, wire::final_output> outputs; // finished tasks
+  std::map<uint64_t, wire::final_output> early_outputs; // before the table saw every verdict
   std::map<uint64_t, std::unique_ptr<training_run>> runs;
   std::shared_ptr<blob_store> store;
   std::map<std::string, member> members;          // empty: anyone with a certificate

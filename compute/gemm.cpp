@@ -5,6 +5,7 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include "compute/kernels/sgemm.hpp"
 
@@ -13,8 +14,13 @@ namespace nexus::compute {
 namespace {
 
 // Rows per block: small enough to spread over every core, large enough that Eigen's
-// packing of B (O(k*n) per block) stays a few percent of the block's O(rows*k*n) work.
+// packing of B (O(k*n) per block, memory-bound, so not faster with wider vectors) stays a
+// few percent of the block's O(rows*k*n) work.
 constexpr std::size_t min_block_rows = 64;
+
+// Blocks per thread: a few, so that a thread slowed by others can be helped, but no more
+// (each block packs all of B again).
+constexpr std::size_t blocks_per_thread = 2;
 
 } // namespace
 
@@ -30,10 +36,12 @@ void gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k
     block(0, m);
     return;
   }
-  tbb::parallel_for(tbb::blocked_range<std::size_t>{0, m, min_block_rows},
-                    [&](const tbb::blocked_range<std::size_t>& r) {
-                      block(r.begin(), r.end());
-                    });
+  auto threads = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
+  auto rows = std::max(min_block_rows, (m + blocks_per_thread * threads - 1)
+                                         / (blocks_per_thread * threads));
+  tbb::parallel_for(tbb::blocked_range<std::size_t>{0, m, rows},
+                    [&](const tbb::blocked_range<std::size_t>& r) { block(r.begin(), r.end()); },
+                    tbb::simple_partitioner{});
 }
 
 tensor multiply(const tensor& a, const tensor& b) {

@@ -7,6 +7,7 @@
 
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
+#include "compute/kernels/sgemm.hpp"
 
 namespace nexus::compute::matmul {
 
@@ -79,10 +80,14 @@ caf::error freivalds_probe::verify(const tensor& a, shard_range r, const tensor&
     a_block{a.data() + r.row_begin * a.cols(), rows, k};
   // float products: their rounding error is of the order of the honest error, far
   // below the bound (see the header).
-  fmatrix axb;
-  axb.noalias() = a_block * bx_;
-  fmatrix cx;
-  cx.noalias() = c_block.as_matrix() * x_;
+  auto rounds = static_cast<std::size_t>(x_.cols());
+  auto urows = static_cast<std::size_t>(rows);
+  fmatrix axb(rows, x_.cols());
+  kernels::sgemm(false, false, urows, rounds, a.cols(), 1.0f, a_block.data(), a.cols(),
+                 bx_.data(), rounds, 0.0f, axb.data(), rounds);
+  fmatrix cx(rows, x_.cols());
+  kernels::sgemm(false, false, urows, rounds, c_block.cols(), 1.0f, c_block.data(),
+                 c_block.cols(), x_.data(), rounds, 0.0f, cx.data(), rounds);
   Eigen::VectorXf bound = a_block.cwiseAbs() * b_row_abs_;
   auto scale = tolerance / std::sqrt(static_cast<double>(n));
   for (Eigen::Index i = 0; i < rows; ++i) {
