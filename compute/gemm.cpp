@@ -16,7 +16,7 @@ namespace {
 // Rows per block: small enough to spread over every core, large enough that Eigen's
 // packing of B (O(k*n) per block, memory-bound, so not faster with wider vectors) stays a
 // few percent of the block's O(rows*k*n) work.
-constexpr std::size_t min_block_rows = 64;
+constexpr std::size_t min_block_rows = 256;
 
 // Blocks per thread: a few, so that a thread slowed by others can be helped, but no more
 // (each block packs all of B again).

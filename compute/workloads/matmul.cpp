@@ -62,7 +62,10 @@ freivalds_probe::freivalds_probe(const tensor& b, unsigned rounds, uint64_t seed
   for (Eigen::Index i = 0; i < x_.size(); ++i)
     x_.data()[i] = (rng() & 1) ? 1.0f : -1.0f;
   auto bm = b.as_matrix();
-  bx_.noalias() = bm * x_;
+  bx_.resize(bm.rows(), x_.cols());
+  kernels::sgemm(false, false, b.rows(), static_cast<std::size_t>(x_.cols()), b.cols(), 1.0f,
+                 b.data(), b.cols(), x_.data(), static_cast<std::size_t>(x_.cols()), 0.0f,
+                 bx_.data(), static_cast<std::size_t>(x_.cols()));
   b_row_abs_ = bm.cwiseAbs().rowwise().sum();
 }
 
