@@ -42,6 +42,7 @@ using store_atom = caf::atom_constant<caf::atom("store")>;
 using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 using record_atom = caf::atom_constant<caf::atom("record")>;
 using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// Merges validated shard results into a task's output; forgets a task on drop.
 using aggregator_actor = caf::typed_actor<
@@ -80,6 +81,7 @@ using orchestrator_actor = caf::typed_actor<
   caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
   caf::reacts_to<verdict_atom, wire::verdict>,
   caf::reacts_to<record_atom, wire::ledger_records>, // a validator's signed verdicts
+  caf::reacts_to<flush_atom>, // signs and sends what waits for the ledger
   caf::reacts_to<output_atom, wire::final_output>,
   caf::reacts_to<tick_atom>>;
 

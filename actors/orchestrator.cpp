@@ -161,6 +161,40 @@ void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records
       });
 }
 
+// Queues a record for the ledger: the orchestrator's own, or a validator's signed bytes.
+void queue_record(self_pointer self, std::variant<chain::transaction, std::vector<uint8_t>> r) {
+  auto& st = self->state;
+  st.outbox.push_back(std::move(r));
+  if (!st.outbox_scheduled) {
+    st.outbox_scheduled = true;
+    self->delayed_send(self, outbox_delay, flush_atom::value);
+  }
+}
+
+// Signs its own queued records with one signature and sends everything queued, in order.
+void flush_outbox(self_pointer self) {
+  auto& st = self->state;
+  st.outbox_scheduled = false;
+  if (st.outbox.empty() || !st.ledger || !st.key)
+    return; // without a ledger they wait for one (a ledger joins, or the tick flushes)
+  std::vector<chain::transaction> mine;
+  for (auto& r : st.outbox)
+    if (auto* t = std::get_if<chain::transaction>(&r))
+      mine.push_back(std::move(*t));
+  chain::sign_batch(mine, *st.key);
+  std::vector<std::vector<uint8_t>> out;
+  out.reserve(st.outbox.size());
+  std::size_t next = 0;
+  for (auto& r : st.outbox) {
+    if (std::holds_alternative<chain::transaction>(r))
+      out.push_back(chain::encode(mine[next++]));
+    else
+      out.push_back(std::move(std::get<std::vector<uint8_t>>(r)));
+  }
+  st.outbox.clear();
+  send_to_ledger(self, std::move(out));
+}
+
 // Passes a validator's signed verdicts to the ledger, each with the contribution it
 // judged (the worker and the work units the planner assigned), stated by this
 // orchestrator and signed as one batch.
@@ -170,8 +204,6 @@ void record(self_pointer self, const wire::ledger_records& msg) {
   auto records = wire::decode(msg);
   if (!st.ledger || !st.key || from == st.node_of.end() || !records)
     return;
-  std::vector<chain::transaction> contributions;
-  std::vector<std::vector<uint8_t>> verdicts;
   for (auto& bytes : *records) {
     auto t = chain::decode_transaction(bytes);
     auto why = t ? refusal(st, *t, from->second) : describe(t.error());
@@ -184,18 +216,10 @@ void record(self_pointer self, const wire::ledger_records& msg) {
     c.kind = chain::tx_kind::contribution;
     c.valid = false;
     c.work_units = v.mapped().units;
-    contributions.push_back(std::move(c));
-    verdicts.push_back(std::move(bytes));
+    c.batch.reset();
+    queue_record(self, std::move(c)); // a contribution before the verdict that judges it
+    queue_record(self, std::move(bytes));
   }
-  if (contributions.empty())
-    return;
-  chain::sign_batch(contributions, *st.key);
-  std::vector<std::vector<uint8_t>> out;
-  out.reserve(2 * contributions.size());
-  for (const auto& c : contributions) // contributions first: a verdict judges one
-    out.push_back(chain::encode(c));
-  std::move(verdicts.begin(), verdicts.end(), std::back_inserter(out));
-  send_to_ledger(self, std::move(out));
 }
 
 // Records that a task was accepted: who submitted it and its budget, which the
@@ -209,8 +233,7 @@ void record_submission(self_pointer self, uint64_t task_id, const task_request& 
   t.task_id = task_id;
   t.account = req.submitter.empty() ? std::string{"anonymous"} : req.submitter;
   t.amount = req.budget;
-  t.sign_with(*st.key);
-  send_to_ledger(self, {chain::encode(t)});
+  queue_record(self, std::move(t));
 }
 
 // Accepts a task: plans and queues it, and records its submission on the ledger.
@@ -353,6 +376,10 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     }
     dispatch(self);
   });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    flush_outbox(self); // what is queued for the ledger goes before the orchestrator stops
+    self->quit(msg.reason);
+  });
   self->delayed_send(self, orchestrator_tick, tick_atom::value);
   return {
     [self](submit_atom, const wire::task_submission& msg) -> caf::result<wire::task_accepted> {
@@ -452,6 +479,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       dispatch(self);
     },
     [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
+    [self](flush_atom) { flush_outbox(self); },
     [self](join_atom, const wire::node_announcement& msg,
            const ledger_actor& handle) -> caf::result<uint32_t> {
       auto id = admit(self, msg, handle, node_role::ledger);
@@ -480,6 +508,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
       if (!self->state.ledger)
         return make_error(errc::unavailable, "this network keeps no ledger");
+      flush_outbox(self); // the answer includes every record received so far
       return self->delegate(self->state.ledger, ledger_atom::value, msg);
     },
     [self](output_atom, const wire::final_output& msg) {
@@ -494,6 +523,8 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       std::erase_if(self->state.unrecorded,
                     [now](const auto& kv) { return kv.second.at + record_wait < now; });
       release_held(self, now);
+      if (!self->state.outbox_scheduled)
+        flush_outbox(self); // what waited for a ledger to join
       for (auto& [id, run] : self->state.runs)
         run->expire(now);
       end_failed_runs(self);

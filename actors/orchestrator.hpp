@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <variant>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -22,6 +23,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/task_table.hpp"
 #include "actors/trainer.hpp"
+#include "chain/block.hpp"
 #include "chain/identity.hpp"
 
 namespace nexus {
@@ -50,6 +52,9 @@ struct unrecorded_verdict {
 
 /// How long a submission waits for the topology's ledger to join before it is refused.
 constexpr std::chrono::seconds ledger_wait{30};
+
+/// How long the orchestrator gathers records before it signs and sends them.
+constexpr std::chrono::milliseconds outbox_delay{20};
 
 /// How long a verdict waits for its validator's record before it is forgotten.
 constexpr std::chrono::minutes record_wait{5};
@@ -81,6 +86,10 @@ struct orchestrator_state {
   std::vector<held_submission> held;
   std::optional<chain::node_key> key;      // signs the contributions it records
   std::map<node_id, std::pair<std::string, chain::public_key>> identities; // name, key
+  // Records on their way to the ledger, in order: its own (submissions, contributions;
+  // signed together when sent) and validators' signed verdicts.
+  std::vector<std::variant<chain::transaction, std::vector<uint8_t>>> outbox;
+  bool outbox_scheduled = false;
   std::map<std::tuple<uint64_t, uint32_t, uint32_t>, unrecorded_verdict> unrecorded;
   static inline const char* name = "nexus.orchestrator";
 };

@@ -93,6 +93,10 @@ node_info describe_validator(const validator_config& config) {
 validator_actor::behavior_type
 validator(validator_actor::stateful_pointer<validator_state> self, validator_config config) {
   self->state.config = std::move(config);
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    send_records(self); // no verdict leaves unrecorded when the validator stops
+    self->quit(msg.reason);
+  });
   return {
     [self](check_atom, const wire::shard_assignment& assignment,
            const wire::shard_result& result, const aggregator_actor& aggregator) {
@@ -125,10 +129,13 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
         auto t = ledger_transaction(v, chain::tx_kind::verdict);
         t.valid = v.valid;
         st.unsigned_records.push_back(std::move(t));
+        // Signed when nothing else waits (so a finished task's records are on their way
+        // before anyone asks the ledger), or when the batch is full.
         if (self->mailbox().empty() || st.unsigned_records.size() >= records_per_signature)
           send_records(self);
       }
     },
+
   };
 }
 

@@ -9,6 +9,7 @@
 // `records_per_signature` verdicts. A validator blocks while it checks, so spawn it detached.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
