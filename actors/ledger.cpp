@@ -19,7 +19,7 @@ uint64_t now_ms() {
 
 
 std::string describe_tx(const chain::transaction& t) {
-  auto where = "task " + std::to_string(t.task_id) + " shard " + std::to_string(t.shard_id)
+  auto where = chain::task_name(t.task_id) + " shard " + std::to_string(t.shard_id)
                + " attempt " + std::to_string(t.attempt);
   switch (t.kind) {
     case chain::tx_kind::contribution:
@@ -35,7 +35,7 @@ std::string describe_tx(const chain::transaction& t) {
     case chain::tx_kind::charge:
       return "charge        " + where + "  " + chain::format_mcc(t.amount) + " from " + t.account;
     case chain::tx_kind::submission:
-      return "submission    task " + std::to_string(t.task_id) + " by " + t.account + ", budget "
+      return "submission    " + chain::task_name(t.task_id) + " by " + t.account + ", budget "
              + (t.amount == 0 ? std::string{"unlimited"} : chain::format_mcc(t.amount));
   }
   return "unknown";
@@ -141,7 +141,8 @@ std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query&
     return out;
   }
   if (q.kind == "last-task")
-    return {std::to_string(ledger.contract().last_task())};
+    return {std::to_string(ledger.contract().last_task()),
+            std::to_string(ledger.contract().last_internal_task())};
   if (q.kind == "verify")
     return {chain::describe_audit(chain::audit(store, ledger.contract().rules()))};
   return {"error: unknown ledger question \"" + q.kind + "\""};

@@ -34,6 +34,7 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
   net.store = std::make_shared<blob_store>();
   std::optional<chain::node_key> key;
   uint64_t last_task = 0;
+  uint64_t last_internal = 0;
   auto limits = opts.limits;
   if (!opts.data_dir.empty()) {
     auto k = chain::node_key::load_or_create(opts.data_dir);
@@ -45,12 +46,14 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
     if (!ledger)
       return ledger.error();
     last_task = (*ledger)->contract().last_task();
+    last_internal = (*ledger)->contract().last_internal_task();
     net.ledger = spawn_ledger(sys, config, std::move(*ledger));
     // Budgets are priced by the ledger's contract rules.
     limits.micro_mcc_per_work_unit = config.rules.micro_mcc_per_work_unit;
   }
   net.orchestrator =
-    sys.spawn(orchestrator, orchestrator_config{limits, {}, key, last_task, net.store});
+    sys.spawn(orchestrator,
+              orchestrator_config{limits, {}, key, last_task, last_internal, net.store});
   net.aggregator = sys.spawn(aggregator, net.orchestrator);
   caf::anon_send(net.orchestrator, join_atom::value,
                  wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),

@@ -298,7 +298,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_op
     auto limits = opts.limits; // budgets are priced by the network's contract rules
     limits.micro_mcc_per_work_unit = opts.rules.micro_mcc_per_work_unit;
     n->orchestrator_ = sys.spawn(nexus::orchestrator,
-                                 orchestrator_config{limits, opts.members, opts.key, 0, n->store_});
+                                 orchestrator_config{limits, opts.members, opts.key, 0, 0, n->store_});
   }
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_);
   const char* bind = opts.spec.host.c_str();

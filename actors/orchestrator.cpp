@@ -350,7 +350,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
   self->state.key = std::move(config.key);
   self->state.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();
   self->state.table = task_table{config.limits};
-  self->state.table.skip_task_ids(config.last_task);
+  self->state.table.skip_task_ids(config.last_task, config.last_internal_task);
   for (auto& m : config.members) {
     if (std::find(m.roles.begin(), m.roles.end(), node_role::ledger) != m.roles.end())
       self->state.ledger_expected = true;
@@ -492,10 +492,12 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
                     wire::encode(ledger_query{"last-task"}))
         .then(
           [self](const wire::ledger_reply& reply) {
-            auto lines = wire::decode(reply);
-            if (!lines || lines->size() != 1)
+            auto lines = wire::decode(reply); // the last task id, and the last internal one
+            if (!lines || lines->empty() || lines->size() > 2)
               return;
-            self->state.table.skip_task_ids(std::strtoull(lines->front().c_str(), nullptr, 10));
+            auto number = [](const std::string& s) { return std::strtoull(s.c_str(), nullptr, 10); };
+            self->state.table.skip_task_ids(number(lines->front()),
+                                            lines->size() == 2 ? number(lines->back()) : 0);
             self->state.ledger_ready = true;
             release_held(self, clock_type::now());
           },

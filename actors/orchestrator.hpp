@@ -100,6 +100,7 @@ struct orchestrator_config {
   std::vector<member> members;        // empty: anyone with a certificate may join
   std::optional<chain::node_key> key; // signs what it records on the ledger
   uint64_t last_task = 0;             // task ids go on above it
+  uint64_t last_internal_task = 0;    // and internal ones above this
   std::shared_ptr<blob_store> store;  // its node's: training runs keep their weights there
 };
 

@@ -92,7 +92,7 @@ caf::expected<task_ack> task_table::add_task(task_request req, clock_type::time_
                                           + chain::format_mcc(req.budget));
   }
   task_entry task;
-  task.id = next_task_id_++;
+  task.id = req.internal ? next_internal_id_++ : next_task_id_++;
   task.request = std::move(req);
   if (task.request.max_attempts == 0)
     task.request.max_attempts = limits_.max_attempts;

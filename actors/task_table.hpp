@@ -18,6 +18,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/workloads.hpp"
+#include "chain/contract.hpp"
 #include "compute/workloads/matmul.hpp"
 #include "messages/types.hpp"
 
@@ -109,9 +110,11 @@ public:
 
   std::vector<task_report> reports(clock_type::time_point now) const;
 
-  /// Numbers new tasks above `last` (ids the ledger has recorded already).
-  void skip_task_ids(uint64_t last) {
+  /// Numbers new tasks above `last` and internal ones above `last_internal` (ids the
+  /// ledger has recorded already; see chain::internal_task_base).
+  void skip_task_ids(uint64_t last, uint64_t last_internal = 0) {
     next_task_id_ = std::max(next_task_id_, last + 1);
+    next_internal_id_ = std::max(next_internal_id_, last_internal + 1);
   }
 
   /// Tasks that failed since the last call, for whoever holds their partial state.
@@ -178,6 +181,7 @@ private:
   std::map<uint64_t, task_entry> tasks_;
   std::vector<uint64_t> failed_; // since the last take_failed()
   uint64_t next_task_id_ = 1;
+  uint64_t next_internal_id_ = chain::internal_task_base + 1;
   uint32_t next_validator_ = 0;
 };
 

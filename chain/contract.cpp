@@ -8,6 +8,12 @@
 
 namespace nexus::chain {
 
+std::string task_name(uint64_t task_id) {
+  return task_id >= internal_task_base
+           ? "internal task " + std::to_string(task_id - internal_task_base)
+           : "task " + std::to_string(task_id);
+}
+
 std::string format_mcc(int64_t micro) {
   char buf[64];
   auto magnitude = micro < 0 ? -static_cast<uint64_t>(micro) : static_cast<uint64_t>(micro);
@@ -65,7 +71,8 @@ bool same_payment(const transaction& derived, const transaction& stored) {
 std::vector<transaction> contract_state::settle(const std::vector<transaction>& inputs) {
   std::vector<transaction> out;
   for (const auto& t : inputs) {
-    last_task_ = std::max(last_task_, t.task_id);
+    auto& last = t.task_id >= internal_task_base ? last_internal_ : last_task_;
+    last = std::max(last, t.task_id);
     attempt_key key{t.task_id, t.shard_id, t.attempt};
     if (t.kind == tx_kind::submission) {
       submissions_.try_emplace(t.task_id, funding{t.account, t.amount, 0}); // first wins

@@ -43,6 +43,13 @@ struct contract_rules {
   int64_t penalty_micro_mcc = 1'000'000;
 };
 
+/// Task ids from here up belong to tasks the network issues itself (a training run's steps
+/// and tests), so that they never take numbers from the tasks users submit.
+constexpr uint64_t internal_task_base = uint64_t{1} << 48;
+
+/// "task 12", or "internal task 3" for ids from internal_task_base.
+std::string task_name(uint64_t task_id);
+
 /// "12.000345 MCC" from micro-MCC.
 std::string format_mcc(int64_t micro);
 
@@ -76,10 +83,15 @@ public:
     return paid_.contains({task, shard});
   }
 
-  /// The highest task id any input named (0 if none): a restarted orchestrator numbers
-  /// its tasks above it, so that no task id is paid for twice.
+  /// The highest task id any input named (0 if none), among users' tasks and among
+  /// internal ones: a restarted orchestrator numbers its tasks above them, so that no
+  /// task id is paid for twice.
   uint64_t last_task() const noexcept {
     return last_task_;
+  }
+
+  uint64_t last_internal_task() const noexcept {
+    return last_internal_;
   }
 
 private:
@@ -98,6 +110,7 @@ private:
   std::set<attempt_key> judged_;
   std::map<std::string, int64_t> balances_;
   uint64_t last_task_ = 0;
+  uint64_t last_internal_ = 0;
 };
 
 } // namespace nexus::chain

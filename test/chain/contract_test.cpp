@@ -107,6 +107,18 @@ TEST_CASE("a submitter is charged what its task pays, within the task's budget",
   CHECK_FALSE(contract.paid(9, 2));
 }
 
+TEST_CASE("users' task ids and internal ones are counted apart", "[ledger]") {
+  fixture f;
+  contract_state contract{f.rules};
+  CHECK(contract.last_task() == 0);
+  contract.settle({f.contribution(5, 0, 1, "w1"),
+                   f.contribution(internal_task_base + 7, 0, 1, "w1")});
+  CHECK(contract.last_task() == 5);
+  CHECK(contract.last_internal_task() == internal_task_base + 7);
+  CHECK(task_name(5) == "task 5");
+  CHECK(task_name(internal_task_base + 7) == "internal task 7");
+}
+
 TEST_CASE("money amounts are parsed and printed exactly", "[ledger]") {
   CHECK(parse_mcc("2").value() == 2'000'000);
   CHECK(parse_mcc("0.25").value() == 250'000);
