@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "compute/gemm.hpp"
+#include "compute/errc.hpp"
 #include "compute/kernels/sgemm.hpp"
+#include "compute/opencl/backend.hpp"
 
 using namespace nexus;
 
@@ -54,5 +56,38 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   std::printf("  (other variants: NEXUS_ISA=generic|avx2|avx512 build/test/bench/gemm_bench)\n");
+
+  // The OpenCL backend on every device there is (PoCL's CPU device without a GPU).
+  auto devices = compute::opencl::list_devices();
+  bool gpu = false;
+  for (std::size_t d = 0; d < devices.size(); ++d) {
+    gpu = gpu || devices[d].gpu;
+    auto ctx = compute::opencl::context::open(d);
+    if (!ctx) {
+      std::printf("OpenCL %s: %s\n", devices[d].name.c_str(), describe(ctx.error()).c_str());
+      continue;
+    }
+    std::printf("OpenCL GEMM on %s (%s, %s):\n", devices[d].name.c_str(),
+                devices[d].platform.c_str(), devices[d].gpu ? "GPU" : "not a GPU");
+    for (auto n : sizes) {
+      auto a = compute::random_tensor({n, n}, 1);
+      auto b = compute::random_tensor({n, n}, 2);
+      compute::tensor c{n, n};
+      double best = 1e30;
+      for (int i = 0; i < 2; ++i) {
+        auto start = std::chrono::steady_clock::now();
+        if (auto err = (*ctx)->gemm(a.data(), b.data(), c.data(), n, n, n)) {
+          std::printf("  %zu: %s\n", n, describe(err).c_str());
+          break;
+        }
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                                            - start).count());
+      }
+      std::printf("  %4zu: %7.1f GFLOP/s (transfers included)\n", n,
+                  compute::gemm_flops(n, n, n) / best / 1e9);
+    }
+  }
+  if (!gpu)
+    std::printf("GPU: skipped: no OpenCL GPU\n");
   return 0;
 }

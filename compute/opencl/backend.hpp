@@ -1,0 +1,55 @@
+// The OpenCL backend: devices through the ICD loader, programs built once per device,
+// and the kernels of compute/kernels/*.cl (embedded at build time).
+//
+// Thread-safety: a context serializes its own calls (one command queue); give each worker
+// its own context or share one across threads. Every OpenCL failure (no device, a kernel
+// that does not build, a lost device, out of memory) is a caf::error naming the call and
+// the OpenCL error code, never an exception or a crash; callers fall back to the CPU.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+namespace nexus::compute::opencl {
+
+struct device_info {
+  std::string name;
+  std::string platform;
+  bool gpu = false;
+  std::size_t global_memory = 0; // bytes
+  unsigned compute_units = 0;
+};
+
+/// Every device of every platform the ICD loader knows; empty when there are none.
+std::vector<device_info> list_devices();
+
+class context {
+public:
+  ~context();
+  context(const context&) = delete;
+  context& operator=(const context&) = delete;
+
+  /// Device `index` of list_devices(), with its programs built.
+  static caf::expected<std::unique_ptr<context>> open(std::size_t index);
+
+  /// A GPU if there is one, else the first device.
+  static caf::expected<std::unique_ptr<context>> open_best();
+
+  const device_info& device() const noexcept;
+
+  /// C = A * B for row-major A (m x k), B (k x n), C (m x n).
+  caf::error gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
+                  std::size_t n);
+
+private:
+  struct impl;
+  explicit context(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace nexus::compute::opencl
