@@ -15,6 +15,21 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ledger_actor>("nexus::ledger_actor");
 }
 
+namespace {
+
+// "opencl:0,cpu" -> {"opencl:0", "cpu"}
+std::vector<std::string> device_specs(const std::string& list) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= list.size();) {
+    auto comma = std::min(list.find(',', at), list.size());
+    out.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+} // namespace
+
 caf::error check(const embedded_options& opts) {
   if (opts.workers == 0 || opts.validators == 0)
     return make_error(errc::invalid_input, "a network needs at least one worker and one "
@@ -25,11 +40,16 @@ caf::error check(const embedded_options& opts) {
                         + std::to_string(opts.workers));
   if (opts.workers > 1024 || opts.validators > 1024)
     return make_error(errc::invalid_input, "at most 1024 workers and 1024 validators");
+  for (const auto& spec : device_specs(opts.device))
+    if (auto err = compute::check_device_spec(spec))
+      return err;
   return caf::none;
 }
 
 caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
                                                const embedded_options& opts) {
+  if (auto err = check(opts)) // before any actor exists: nothing to stop on an error
+    return err;
   embedded_network net;
   net.store = std::make_shared<blob_store>();
   std::optional<chain::node_key> key;
@@ -72,6 +92,7 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
     net.validators.push_back(handle);
   }
   auto honest = opts.workers - opts.faulty_workers;
+  auto devices = device_specs(opts.device);
   for (std::size_t i = 0; i < opts.workers; ++i) {
     worker_config cfg;
     cfg.store = net.store;
@@ -79,12 +100,15 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
       cfg.name = "worker-" + std::to_string(i + 1);
     } else {
       cfg.name = "faulty-worker-" + std::to_string(i - honest + 1);
-      cfg.fault = worker_fault::corrupt;
+      cfg.fault = opts.fault;
       cfg.seed = i;
     }
+    cfg.device = devices[i % devices.size()];
     auto info = describe_worker(cfg);
+    if (!info)
+      return info.error();
     auto handle = spawn_worker(sys, std::move(cfg));
-    caf::anon_send(net.orchestrator, join_atom::value, wire::encode(info), handle);
+    caf::anon_send(net.orchestrator, join_atom::value, wire::encode(*info), handle);
     net.workers.push_back(handle);
   }
   return net;

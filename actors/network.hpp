@@ -22,9 +22,13 @@ namespace nexus {
 struct embedded_options {
   std::size_t workers = 4;        // in all, faulty ones included
   std::size_t validators = 2;
-  std::size_t faulty_workers = 0; // of `workers`, these corrupt their results
+  std::size_t faulty_workers = 0; // of `workers`, these misbehave as `fault` says
   scheduler_limits limits;
   std::filesystem::path data_dir;  // the ledger's store and the network's key; empty: none
+  worker_fault fault = worker_fault::corrupt;
+  // The workers' devices, one spec each in turn ("opencl:0,cpu" alternates): auto, cpu,
+  // opencl, opencl:N.
+  std::string device = "auto";
 };
 
 struct embedded_network {

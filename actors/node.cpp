@@ -81,11 +81,15 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
     switch (role) {
       case node_role::worker: {
         worker_config cfg{spec.name, st.store, spec.fault, seed, gateway};
+        cfg.device = spec.device;
         auto info = describe_worker(cfg);
-        info.device = spec.device == "cpu" || spec.device == "auto" ? info.device : spec.device;
+        if (!info) {
+          say(self, "cannot start the worker: " + describe(info.error()));
+          break;
+        }
         if (spec.threads > 0)
-          info.threads = spec.threads;
-        join(self, std::move(info), spawn_worker(sys, std::move(cfg)), nonce);
+          info->threads = spec.threads;
+        join(self, std::move(*info), spawn_worker(sys, std::move(cfg)), nonce);
         break;
       }
       case node_role::validator: {

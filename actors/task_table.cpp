@@ -108,18 +108,32 @@ caf::expected<task_ack> task_table::add_task(task_request req, clock_type::time_
   return ack;
 }
 
+uint32_t task_table::window_of(const node_entry& n) const {
+  // Capacity-aware: a worker that measured k times the slowest live worker's GFLOP/s gets
+  // k times the window (at most 4 times), so a fast node takes more of every task.
+  double slowest = 0;
+  for (const auto& other : nodes_)
+    if (other.alive && other.info.role == node_role::worker && other.info.gflops > 0)
+      slowest = slowest == 0 ? other.info.gflops : std::min(slowest, other.info.gflops);
+  if (slowest <= 0 || n.info.gflops <= 0)
+    return limits_.window_per_worker;
+  auto factor = std::clamp(n.info.gflops / slowest, 1.0, 4.0);
+  return static_cast<uint32_t>(std::lround(limits_.window_per_worker * factor));
+}
+
 std::optional<node_id> task_table::pick_worker(const shard_entry& shard) const {
   std::optional<node_id> best;
   auto score = [&](node_id id) {
     const auto& n = nodes_[id];
-    // Workers whose results were rejected go last; then the least loaded.
+    // Workers whose results were rejected go last; then the least loaded for their speed.
     double reject_rate = static_cast<double>(n.rejected) / (n.done + n.rejected + 1.0);
-    return std::make_tuple(reject_rate, n.in_flight, id);
+    double load = static_cast<double>(n.in_flight) / static_cast<double>(window_of(n));
+    return std::make_tuple(reject_rate, load, id);
   };
   for (node_id id = 0; id < nodes_.size(); ++id) {
     const auto& n = nodes_[id];
-    if (!n.alive || n.info.role != node_role::worker
-        || n.in_flight >= limits_.window_per_worker || shard.failed_on.contains(id))
+    if (!n.alive || n.info.role != node_role::worker || n.in_flight >= window_of(n)
+        || shard.failed_on.contains(id))
       continue;
     bool running_here = std::any_of(shard.running.begin(), shard.running.end(),
                                     [&](auto& kv) { return kv.second.first == id; });

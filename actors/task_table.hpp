@@ -168,6 +168,7 @@ private:
 
   std::optional<shard_dispatch> place_one(task_entry& task, clock_type::time_point now);
   std::optional<node_id> pick_worker(const shard_entry& shard) const;
+  uint32_t window_of(const node_entry& n) const;
   std::optional<node_id> pick_validator(node_id worker) const;
   void release(node_id node);
   void settle_attempt(shard_entry& shard, uint32_t attempt);

@@ -33,7 +33,7 @@ struct node_spec {
   uint16_t port = 0;
   std::vector<node_role> roles;
   uint32_t threads = 0;       // 0: every core
-  std::string device = "cpu"; // auto, cpu, opencl[:N]
+  std::string device = "auto"; // auto (a GPU if there is one), cpu, opencl[:N]
   std::string data_dir;
   tls_files tls;              // empty without TLS
   worker_fault fault = worker_fault::none; // for tests and demonstrations

@@ -1,6 +1,7 @@
 #include "actors/worker.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <random>
 
 #include <caf/all.hpp>
@@ -27,9 +28,18 @@ void corrupt(compute::tensor& block, uint64_t seed) {
 
 } // namespace
 
-node_info describe_worker(const worker_config& config) {
-  return node_info{config.name, node_role::worker, "cpu:eigen+tbb",
-                   static_cast<uint32_t>(tbb::info::default_concurrency()), 0.0, 2};
+caf::expected<node_info> describe_worker(worker_config& config) {
+  if (!config.gemm) {
+    auto device = compute::gemm_device::open(config.device);
+    if (!device)
+      return device.error();
+    if (!(*device)->note().empty())
+      std::printf("%s: %s\n", config.name.c_str(), (*device)->note().c_str());
+    config.gemm = std::move(*device);
+  }
+  auto gflops = config.gemm->calibrate();
+  return node_info{config.name, node_role::worker, config.gemm->name(),
+                   static_cast<uint32_t>(tbb::info::default_concurrency()), gflops, 2};
 }
 
 worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> self,
@@ -46,7 +56,12 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
                         << describe(task.error()) << "\n";
         return;
       }
-      auto out = run_shard(*task, *st.config.store);
+      if (st.config.fault == worker_fault::device_lost && st.config.gemm)
+        st.config.gemm->inject_failure("injected fault: the device was lost");
+      std::string fallback;
+      auto out = run_shard(*task, *st.config.store, st.config.gemm.get(), &fallback);
+      if (!fallback.empty())
+        caf::aout(self) << st.config.name << ": " << fallback << "\n";
       out.worker = st.config.name;
       if (st.config.fault == worker_fault::corrupt && out.error.empty())
         corrupt(out.output, st.config.seed + st.corruptions++);

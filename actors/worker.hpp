@@ -1,7 +1,8 @@
 // The worker actor: computes the shards the orchestrator assigns to it.
 //
-// It reads the operands from its node's blob store, runs the workload on the CPU
-// backend, and sends the result to the validator named in the assignment. A worker
+// It reads the operands from its node's blob store, runs the workload on its device (the
+// CPU kernels, or an OpenCL device with the CPU as fallback; compute/device.hpp), and
+// sends the result to the validator named in the assignment. A worker
 // blocks while it computes, so spawn it detached (spawn_worker does). A worker with a
 // fault mode misbehaves on purpose, for tests and demonstrations.
 #pragma once
@@ -13,12 +14,14 @@
 
 #include "actors/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "compute/device.hpp"
 
 namespace nexus {
 
 enum class worker_fault : uint8_t {
   none,
-  corrupt, // returns blocks with wrong elements
+  corrupt,     // returns blocks with wrong elements
+  device_lost, // its OpenCL device fails on the first shard (the CPU takes over)
 };
 
 struct worker_config {
@@ -30,6 +33,9 @@ struct worker_config {
   // stale routes to third nodes after a reconnect and drops what it sends on them, while
   // the link to the orchestrator's node is always fresh. Null: send straight on.
   gateway_actor relay;
+  std::string device = "auto"; // auto, cpu, opencl, opencl:N
+  // Opened from `device` by describe_worker, which measures it; the worker owns it.
+  std::shared_ptr<compute::gemm_device> gemm;
 };
 
 struct worker_state {
@@ -47,7 +53,9 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
 /// Spawns a worker on its own thread.
 worker_actor spawn_worker(caf::actor_system& sys, worker_config config);
 
-/// What the worker says of itself when it joins.
-node_info describe_worker(const worker_config& config);
+/// What the worker says of itself when it joins: its device and measured GFLOP/s. Opens
+/// config.device (an OpenCL device that cannot be used leaves the CPU, and says why on
+/// standard output). errc::invalid_input for an unknown device spec.
+caf::expected<node_info> describe_worker(worker_config& config);
 
 } // namespace nexus

@@ -145,7 +145,8 @@ caf::expected<work_plan> plan_work(const task_request& req, std::size_t workers)
   return invalid("a training run has no shards of its own");
 }
 
-shard_output run_shard(const shard_task& task, blob_store& store) {
+shard_output run_shard(const shard_task& task, blob_store& store, compute::gemm_device* device,
+                       std::string* fallback) {
   shard_output out{task.task_id, task.shard_id, task.attempt, {}, {}, 0, {}};
   auto start = std::chrono::steady_clock::now();
   auto fail = [&](const caf::error& err) {
@@ -159,7 +160,16 @@ shard_output run_shard(const shard_task& task, blob_store& store) {
       return fail(!a ? a.error() : b.error());
     if (auto err = compute::matmul::check_operands((*a)->shape(), (*b)->shape()))
       return fail(err);
-    out.output = compute::matmul::execute(**a, **b, {task.shard_id, task.row_begin, task.row_end});
+    compute::matmul::shard_range range{task.shard_id, task.row_begin, task.row_end};
+    if (device) {
+      out.output = compute::tensor{range.rows(), (*b)->cols()};
+      auto why = device->gemm((*a)->data() + range.row_begin * (*a)->cols(), (*b)->data(),
+                              out.output.data(), range.rows(), (*a)->cols(), (*b)->cols());
+      if (fallback)
+        *fallback = std::move(why);
+    } else {
+      out.output = compute::matmul::execute(**a, **b, range);
+    }
   } else {
     const auto& m = task.model;
     auto spec = compute::nn::parse_model_spec(m.spec);

@@ -19,6 +19,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/blob_store.hpp"
+#include "compute/device.hpp"
 #include "compute/workloads/matmul.hpp"
 #include "messages/types.hpp"
 
@@ -47,8 +48,12 @@ caf::expected<work_plan> plan_work(const task_request& req, std::size_t workers)
 /// pays by them.
 uint64_t work_units(std::size_t rows, double flops_per_row);
 
-/// Computes one shard from the operands in `store`; the output's error says why not.
-shard_output run_shard(const shard_task& task, blob_store& store);
+/// Computes one shard from the operands in `store`, its products on `device` (null: the
+/// CPU); the output's error says why not. `fallback`, if given, receives why the device
+/// left a product to the CPU.
+shard_output run_shard(const shard_task& task, blob_store& store,
+                       compute::gemm_device* device = nullptr,
+                       std::string* fallback = nullptr);
 
 /// A validator's judgment of a model workload's result (matmul is the validator's own,
 /// with its cached probes); `rng` must be secret from workers.

@@ -440,14 +440,18 @@ caf::error session::nodes() {
   auto list = api_.nodes();
   if (!list)
     return list.error();
-  out_ << std::left << std::setw(18) << "NODE" << std::setw(14) << "ROLE" << std::setw(16)
-       << "DEVICE" << std::setw(9) << "THREADS" << std::setw(9) << "STATE" << std::setw(10)
-       << "IN-FLIGHT" << std::setw(6) << "DONE" << "REJECTED\n";
-  for (const auto& n : *list)
+  out_ << std::left << std::setw(18) << "NODE" << std::setw(14) << "ROLE" << std::setw(34)
+       << "DEVICE" << std::setw(9) << "GFLOP/S" << std::setw(9) << "THREADS" << std::setw(9)
+       << "STATE" << std::setw(10) << "IN-FLIGHT" << std::setw(6) << "DONE" << "REJECTED\n";
+  for (const auto& n : *list) {
+    auto speed = n.info.gflops > 0 ? std::to_string(static_cast<int>(std::lround(n.info.gflops)))
+                                   : std::string{"-"};
     out_ << std::setw(18) << n.info.name << std::setw(14) << to_string(n.info.role)
-         << std::setw(16) << n.info.device << std::setw(9) << n.info.threads << std::setw(9)
-         << to_string(n.state) << std::setw(10) << n.in_flight << std::setw(6)
-         << n.shards_done << n.shards_rejected << "\n";
+         << std::setw(34) << n.info.device.substr(0, 33) << std::setw(9) << speed
+         << std::setw(9) << n.info.threads << std::setw(9) << to_string(n.state)
+         << std::setw(10) << n.in_flight << std::setw(6) << n.shards_done
+         << n.shards_rejected << "\n";
+  }
   return caf::none;
 }
 

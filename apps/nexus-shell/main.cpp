@@ -38,6 +38,9 @@ options:
   --workers N          workers in the embedded network (default 4)
   --validators N       validators (default 2)
   --faulty-workers N   of the workers, N return corrupted results (default 0)
+  --device SPEC        the workers' device: auto (a GPU through OpenCL if there is one,
+                       else the CPU), cpu, opencl, opencl:N; a list such as opencl:0,cpu
+                       gives the workers those devices in turn (default auto)
   -c, --command LINE   run LINE (may be repeated), then exit
   -h, --help           this text
 
@@ -92,6 +95,12 @@ bool parse(int argc, char** argv, options& opts) {
     } else if (arg == "--faulty-workers") {
       if (!count(i, arg, opts.network.faulty_workers))
         return false;
+    } else if (arg == "--device") {
+      if (i + 1 >= argc) {
+        std::cerr << "nexus-shell: --device needs a spec (auto, cpu, opencl, opencl:N)\n";
+        return false;
+      }
+      opts.network.device = argv[++i];
     } else if (arg == "--data") {
       if (i + 1 >= argc) {
         std::cerr << "nexus-shell: --data needs a directory\n";

@@ -9,6 +9,7 @@
 #include "actors/client.hpp"
 #include "actors/network.hpp"
 #include "compute/gemm.hpp"
+#include "compute/opencl/backend.hpp"
 
 using namespace nexus;
 using namespace std::chrono_literals;
@@ -269,4 +270,53 @@ TEST_CASE("a training run survives a worker lost in the middle", "[actors][train
   CHECK(std::count_if(nodes->begin(), nodes->end(),
                       [](const node_report& n) { return n.state == node_state::dead; })
         == 1);
+}
+
+TEST_CASE("workers on OpenCL and on the CPU share a task; a lost device falls back",
+          "[actors][opencl-e2e]") {
+  if (compute::opencl::list_devices().empty()) {
+    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+    return;
+  }
+  embedded_options opts{4, 2};
+  opts.device = "opencl:0,cpu";
+  fixture f{opts};
+  auto nodes = f.api->nodes();
+  REQUIRE(nodes);
+  std::size_t on_opencl = 0;
+  for (const auto& n : *nodes)
+    if (n.info.role == node_role::worker) {
+      CHECK(n.info.gflops > 0); // measured when it started
+      on_opencl += n.info.device.starts_with("opencl:");
+    }
+  CHECK(on_opencl == 2);
+  auto a = compute::random_tensor({300, 129}, 1);
+  auto b = compute::random_tensor({129, 77}, 2);
+  task_request req;
+  req.shards = 16;
+  auto [report, c] = f.run(a, b, req);
+  CHECK(report.state == task_state::done);
+  CHECK(report.results_rejected == 0); // honest results from either device pass
+  CHECK(compute::max_relative_difference(c, compute::multiply(a, b)) < 1e-5);
+
+  // Every worker's device fails on its first product: the CPU takes over, results exact.
+  embedded_options lost{2, 1};
+  lost.device = "opencl:0";
+  lost.faulty_workers = 2;
+  lost.fault = worker_fault::device_lost;
+  fixture g{lost};
+  auto [report2, c2] = g.run(a, b, req);
+  CHECK(report2.state == task_state::done);
+  CHECK(compute::max_relative_difference(c2, compute::multiply(a, b)) < 1e-5);
+}
+
+TEST_CASE("an unknown device is refused when the network starts", "[actors][opencl-e2e]") {
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  caf::actor_system sys{cfg};
+  embedded_options opts{1, 1};
+  opts.device = "tpu";
+  auto net = start_embedded(sys, opts);
+  REQUIRE_FALSE(net);
+  CHECK_THAT(describe(net.error()), Catch::Contains("unknown device 'tpu'"));
 }

@@ -1,0 +1,95 @@
+#include "compute/device.hpp"
+
+#include <chrono>
+
+#include "compute/errc.hpp"
+#include "compute/gemm.hpp"
+#include "compute/kernels/sgemm.hpp"
+
+namespace nexus::compute {
+
+caf::error check_device_spec(const std::string& spec) {
+  if (spec == "auto" || spec == "cpu" || spec == "opencl")
+    return caf::none;
+  if (spec.starts_with("opencl:") && spec.size() > 7
+      && spec.find_first_not_of("0123456789", 7) == std::string::npos && spec.size() < 12)
+    return caf::none;
+  return make_error(errc::invalid_input,
+                    "unknown device '" + spec + "' (auto, cpu, opencl, opencl:N)");
+}
+
+caf::expected<std::unique_ptr<gemm_device>> gemm_device::open(const std::string& spec) {
+  if (auto err = check_device_spec(spec))
+    return err;
+  auto out = std::make_unique<gemm_device>();
+  if (spec == "cpu")
+    return out;
+  if (spec == "auto") {
+    for (const auto& d : opencl::list_devices())
+      if (d.gpu) {
+        auto ctx = opencl::context::open_best();
+        if (ctx)
+          out->cl_ = std::move(*ctx);
+        else
+          out->note_ = "the GPU could not be used: " + describe(ctx.error());
+        break;
+      }
+    return out;
+  }
+  if (spec == "opencl" || spec.starts_with("opencl:")) {
+    caf::expected<std::unique_ptr<opencl::context>> ctx{nullptr};
+    if (spec == "opencl") {
+      ctx = opencl::context::open_best();
+    } else {
+      ctx = opencl::context::open(std::strtoul(spec.c_str() + 7, nullptr, 10));
+    }
+    if (ctx)
+      out->cl_ = std::move(*ctx);
+    else
+      out->note_ = describe(ctx.error()) + "; computing on the CPU";
+    return out;
+  }
+  return out;
+}
+
+std::string gemm_device::name() const {
+  if (cl_)
+    return "opencl:" + cl_->device().name;
+  return "cpu:" + std::string{kernels::isa()};
+}
+
+std::string gemm_device::gemm(const float* a, const float* b, float* c, std::size_t m,
+                              std::size_t k, std::size_t n) {
+  std::string why;
+  if (cl_) {
+    caf::error err;
+    if (!injected_.empty())
+      err = make_error(errc::unavailable, std::exchange(injected_, {}));
+    else
+      err = cl_->gemm(a, b, c, m, k, n);
+    if (!err)
+      return {};
+    why = describe(err) + "; this and later products run on the CPU";
+    note_ = why;
+    cl_.reset();
+  }
+  compute::gemm(a, b, c, m, k, n);
+  return why;
+}
+
+double gemm_device::calibrate() {
+  constexpr std::size_t n = 384;
+  auto a = random_tensor({n, n}, 1);
+  auto b = random_tensor({n, n}, 2);
+  tensor c{n, n};
+  double best = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    gemm(a.data(), b.data(), c.data(), n, n, n);
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return gemm_flops(n, n, n) / best / 1e9;
+}
+
+} // namespace nexus::compute

@@ -1,0 +1,55 @@
+// Where a worker multiplies: the CPU kernels (kernels/sgemm.hpp over oneTBB), or an
+// OpenCL device with the CPU as its fallback.
+//
+// Specs: "auto" (a GPU through OpenCL if there is one, else the CPU), "cpu", "opencl"
+// (the best OpenCL device, GPU first), "opencl:N" (device N of opencl::list_devices()).
+// An OpenCL device that cannot be opened leaves the CPU, and note() says why; a device
+// that fails later (a lost device, no memory) has that product and every later one run
+// on the CPU, and the call says why. Nothing throws. One owner: not thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "compute/opencl/backend.hpp"
+
+namespace nexus::compute {
+
+/// errc::invalid_input unless `spec` is auto, cpu, opencl or opencl:N.
+caf::error check_device_spec(const std::string& spec);
+
+class gemm_device {
+public:
+  /// errc::invalid_input for a spec that is none of the above.
+  static caf::expected<std::unique_ptr<gemm_device>> open(const std::string& spec);
+
+  /// "cpu:avx512", or "opencl:" and the device's name.
+  std::string name() const;
+
+  /// Why the device is not the one asked for; empty when it is.
+  const std::string& note() const noexcept {
+    return note_;
+  }
+
+  /// C = A * B, row-major (m x k) * (k x n). Returns why it ran on the CPU instead of the
+  /// OpenCL device, or an empty string.
+  std::string gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
+                   std::size_t n);
+
+  /// GFLOP/s of a short product (about 1 ms on a modern CPU core).
+  double calibrate();
+
+  /// Tests and demonstrations: the next OpenCL call fails with `why`.
+  void inject_failure(std::string why) {
+    injected_ = std::move(why);
+  }
+
+private:
+  std::unique_ptr<opencl::context> cl_;
+  std::string note_;
+  std::string injected_;
+};
+
+} // namespace nexus::compute
