@@ -7,16 +7,9 @@
 #include <vector>
 
 #include "compute/kernels/sgemm.hpp"
+#include "compute/kernels/sgemm_variants.hpp"
 #include "compute/tensor.hpp"
 
-extern "C" {
-void nexus_sgemm_generic(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
-                         std::size_t, const float*, std::size_t, float, float*, std::size_t);
-void nexus_sgemm_avx2(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
-                      std::size_t, const float*, std::size_t, float, float*, std::size_t);
-void nexus_sgemm_avx512(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
-                        std::size_t, const float*, std::size_t, float, float*, std::size_t);
-}
 
 using namespace nexus;
 
