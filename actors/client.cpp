@@ -71,8 +71,14 @@ caf::expected<task_ack> client::submit_infer(compute::tensor weights, compute::t
   auto xs = w ? put(std::move(x)) : caf::expected<blob_ref>{w.error()};
   if (!xs)
     return xs.error();
-  options.model.weights = std::move(*w);
-  options.model.x = std::move(*xs);
+  return submit_infer(*w, *xs, std::move(options));
+}
+
+caf::expected<task_ack> client::submit_infer(const blob_ref& weights, const blob_ref& x,
+                                             task_request options) {
+  options.workload = workload_kind::infer;
+  options.model.weights = weights;
+  options.model.x = x;
   return submit(options);
 }
 

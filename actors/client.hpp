@@ -51,6 +51,17 @@ public:
   caf::expected<task_ack> submit_infer(compute::tensor weights, compute::tensor x,
                                        task_request options);
 
+  /// Inference over blobs already in the network (from upload()): nothing is hashed or
+  /// sent again.
+  caf::expected<task_ack> submit_infer(const blob_ref& weights, const blob_ref& x,
+                                       task_request options);
+
+  /// Puts a tensor in the store (and upstream) once; the reference names it in later
+  /// submissions.
+  caf::expected<blob_ref> upload(compute::tensor x) {
+    return put(std::move(x));
+  }
+
   caf::expected<task_ack> submit(const task_request& req);
 
   caf::expected<task_report> status(uint64_t task_id);
