@@ -12,6 +12,7 @@
 namespace nexus::compute::opencl {
 
 extern const char* const gemm_source; // compute/kernels/gemm.cl, embedded
+extern const char* const nn_source;   // compute/kernels/nn.cl
 
 namespace {
 
@@ -65,6 +66,7 @@ struct context::impl {
   cl::CommandQueue queue;
   cl::Program program;
   cl::Kernel gemm;
+  cl::Kernel gemm_t, bias_activation, relu_backward, softmax_xent, column_sums;
   std::mutex mtx;
 };
 
@@ -93,7 +95,7 @@ caf::expected<std::unique_ptr<context>> context::open(std::size_t index) {
     step = "command queue";
     p->queue = cl::CommandQueue{p->ctx, all[index].device};
     step = "program build";
-    p->program = cl::Program{p->ctx, std::string{gemm_source}};
+    p->program = cl::Program{p->ctx, cl::Program::Sources{gemm_source, nn_source}};
     try {
       p->program.build({all[index].device}, ("-DTILE=" + std::to_string(tile) + " -DWPT="
                                              + std::to_string(per_item)).c_str());
@@ -104,6 +106,11 @@ caf::expected<std::unique_ptr<context>> context::open(std::size_t index) {
     }
     step = "kernel";
     p->gemm = cl::Kernel{p->program, "gemm"};
+    p->gemm_t = cl::Kernel{p->program, "gemm_t"};
+    p->bias_activation = cl::Kernel{p->program, "bias_activation"};
+    p->relu_backward = cl::Kernel{p->program, "relu_backward"};
+    p->softmax_xent = cl::Kernel{p->program, "softmax_xent"};
+    p->column_sums = cl::Kernel{p->program, "column_sums"};
   } catch (const cl::Error& e) {
     return cl_error(e, step + " on " + p->info.name);
   }
@@ -159,6 +166,119 @@ caf::error context::gemm(const float* a, const float* b, float* c, std::size_t m
     return cl_error(e, "GEMM on " + impl_->info.name);
   }
   return caf::none;
+}
+
+namespace {
+
+// Global size rounded up to the local size 16 in each dimension.
+cl::NDRange grid(std::size_t cols, std::size_t rows) {
+  auto up = [](std::size_t x) { return (x + 15) / 16 * 16; };
+  return {up(cols), up(rows)};
+}
+
+template <class... Args>
+void set_args(cl::Kernel& k, Args&&... args) {
+  cl_uint i = 0;
+  (k.setArg(i++, std::forward<Args>(args)), ...);
+}
+
+} // namespace
+
+caf::expected<std::pair<double, std::size_t>>
+context::mlp_gradient(const std::vector<layer>& layers, const float* params, const float* x,
+                      const int* labels, std::size_t rows, float* grad, float scale) {
+  if (layers.empty() || rows == 0)
+    return std::pair<double, std::size_t>{0.0, 0};
+  std::lock_guard guard{impl_->mtx};
+  auto& q = impl_->queue;
+  auto& ctx = impl_->ctx;
+  auto bytes = [](std::size_t n) { return std::max<std::size_t>(n, 1) * sizeof(float); };
+  auto in_buffer = [&](const float* data, std::size_t n) {
+    return cl::Buffer{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(n),
+                      const_cast<float*>(data)};
+  };
+  auto rw_buffer = [&](std::size_t n) { return cl::Buffer{ctx, CL_MEM_READ_WRITE, bytes(n)}; };
+  try {
+    auto m = static_cast<int>(rows);
+    std::vector<cl::Buffer> w, b, gw, gb, z, h; // h[0] is the input
+    h.push_back(in_buffer(x, rows * layers.front().in));
+    std::size_t at = 0;
+    for (const auto& l : layers) {
+      w.push_back(in_buffer(params + at, l.in * l.out));
+      b.push_back(in_buffer(params + at + l.in * l.out, l.out));
+      gw.push_back(cl::Buffer{ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(l.in * l.out),
+                              grad + at});
+      gb.push_back(cl::Buffer{ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(l.out),
+                              grad + at + l.in * l.out});
+      at += l.in * l.out + l.out;
+      z.push_back(rw_buffer(rows * l.out));
+      h.push_back(rw_buffer(rows * l.out));
+    }
+    cl::Buffer ys{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, std::max<std::size_t>(rows, 1) * sizeof(int),
+                  const_cast<int*>(labels)};
+    // Forward: z = h W^T + b, h' = relu(z) (none on the last layer).
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const auto& l = layers[i];
+      auto in = static_cast<int>(l.in), out = static_cast<int>(l.out);
+      set_args(impl_->gemm_t, m, out, in, 0, 1, 1.0f, h[i], in, w[i], in, 0.0f, z[i], out);
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.out, rows), cl::NDRange{16, 16});
+      bool relu = i + 1 < layers.size() && l.relu;
+      set_args(impl_->bias_activation, m, out, z[i], b[i], h[i + 1], relu ? 1 : 0);
+      q.enqueueNDRangeKernel(impl_->bias_activation, cl::NullRange, grid(l.out, rows),
+                             cl::NDRange{16, 16});
+    }
+    // Loss: the last pre-activation becomes d loss / d logits.
+    auto classes = static_cast<int>(layers.back().out);
+    auto delta = z.back();
+    auto loss = rw_buffer(rows);
+    auto correct = rw_buffer(rows);
+    set_args(impl_->softmax_xent, m, classes, delta, ys, scale, loss, correct);
+    q.enqueueNDRangeKernel(impl_->softmax_xent, cl::NullRange,
+                           cl::NDRange{(rows + 63) / 64 * 64}, cl::NDRange{64});
+    // Backward.
+    for (std::size_t i = layers.size(); i-- > 0;) {
+      const auto& l = layers[i];
+      auto in = static_cast<int>(l.in), out = static_cast<int>(l.out);
+      // gW += delta^T h (out x in), gb += column sums of delta.
+      set_args(impl_->gemm_t, out, in, m, 1, 0, 1.0f, delta, out, h[i], in, 1.0f, gw[i], in);
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.in, l.out), cl::NDRange{16, 16});
+      set_args(impl_->column_sums, m, out, delta, gb[i]);
+      q.enqueueNDRangeKernel(impl_->column_sums, cl::NullRange,
+                             cl::NDRange{(l.out + 63) / 64 * 64}, cl::NDRange{64});
+      if (i == 0)
+        break;
+      // delta' = delta W (rows x in), through the ReLU before this layer.
+      auto next = rw_buffer(rows * l.in);
+      set_args(impl_->gemm_t, m, in, out, 0, 0, 1.0f, delta, out, w[i], in, 0.0f, next, in);
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.in, rows), cl::NDRange{16, 16});
+      if (layers[i - 1].relu) {
+        set_args(impl_->relu_backward, m, in, next, z[i - 1]);
+        q.enqueueNDRangeKernel(impl_->relu_backward, cl::NullRange, grid(l.in, rows),
+                               cl::NDRange{16, 16});
+      }
+      delta = next;
+    }
+    at = 0;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const auto& l = layers[i];
+      q.enqueueReadBuffer(gw[i], CL_FALSE, 0, l.in * l.out * sizeof(float), grad + at);
+      q.enqueueReadBuffer(gb[i], CL_FALSE, 0, l.out * sizeof(float), grad + at + l.in * l.out);
+      at += l.in * l.out + l.out;
+    }
+    std::vector<float> losses(rows), hits(rows);
+    q.enqueueReadBuffer(loss, CL_FALSE, 0, rows * sizeof(float), losses.data());
+    q.enqueueReadBuffer(correct, CL_FALSE, 0, rows * sizeof(float), hits.data());
+    q.finish();
+    double sum = 0;
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < rows; ++i) {
+      sum += losses[i];
+      right += hits[i] > 0.5f;
+    }
+    return std::pair<double, std::size_t>{sum, right};
+  } catch (const cl::Error& e) {
+    return cl_error(e, "MLP gradient on " + impl_->info.name);
+  }
 }
 
 } // namespace nexus::compute::opencl

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -45,6 +46,21 @@ public:
   /// C = A * B for row-major A (m x k), B (k x n), C (m x n).
   caf::error gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
                   std::size_t n);
+
+  /// One dense layer of an MLP: `in` -> `out`, ReLU after it or not.
+  struct layer {
+    std::size_t in = 0;
+    std::size_t out = 0;
+    bool relu = false;
+  };
+
+  /// Adds `scale` times the gradient of the summed softmax cross-entropy of an MLP over
+  /// `rows` samples into `grad`, as compute::nn::mlp::gradient does on the CPU; `params`
+  /// and `grad` are laid out as there (each layer's weight, out x in, then its bias).
+  /// Returns the summed loss and the number of correct predictions.
+  caf::expected<std::pair<double, std::size_t>>
+  mlp_gradient(const std::vector<layer>& layers, const float* params, const float* x,
+               const int* labels, std::size_t rows, float* grad, float scale);
 
 private:
   struct impl;

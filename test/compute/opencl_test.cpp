@@ -2,8 +2,11 @@
 // the GEMM kernel against the CPU product, on odd shapes that cross tile edges.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
+#include "compute/nn/model.hpp"
 #include "compute/opencl/backend.hpp"
 
 using namespace nexus;
@@ -28,4 +31,36 @@ TEST_CASE("the OpenCL GEMM kernel matches the CPU product on any shape", "[openc
     CHECK(max_relative_difference(c, multiply(a, b)) < 1e-5);
   }
   CHECK_FALSE(opencl::context::open(devices.size()));
+}
+
+TEST_CASE("the OpenCL MLP kernels give the CPU's gradient, loss and accuracy", "[opencl]") {
+  if (opencl::list_devices().empty()) {
+    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+    return;
+  }
+  auto ctx = opencl::context::open_best();
+  REQUIRE(ctx);
+  auto spec = nn::parse_model_spec("mlp:37-29-17-5");
+  REQUIRE(spec);
+  auto model = nn::mlp::initialized(*spec, 3);
+  const std::size_t rows = 45;
+  auto x = random_tensor({rows, 37}, 4);
+  std::vector<int32_t> y(rows);
+  for (std::size_t i = 0; i < rows; ++i)
+    y[i] = static_cast<int32_t>((i * 7) % 5);
+  std::vector<float> cpu(model.parameters().size(), 0.25f); // gradients add to what is there
+  std::vector<float> gpu = cpu;
+  auto want = model.gradient(x.data(), y.data(), rows, cpu, 0.5f);
+  std::vector<opencl::context::layer> layers;
+  for (const auto& l : spec->layers)
+    layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+  auto got = (*ctx)->mlp_gradient(layers, model.parameters().data(), x.data(), y.data(), rows,
+                                  gpu.data(), 0.5f);
+  REQUIRE(got);
+  CHECK(got->first == Approx(want.loss_sum).epsilon(1e-4));
+  CHECK(got->second == want.correct);
+  double worst = 0;
+  for (std::size_t i = 0; i < cpu.size(); ++i)
+    worst = std::max(worst, std::abs(double{cpu[i]} - double{gpu[i]}));
+  CHECK(worst < 1e-4);
 }
