@@ -188,7 +188,8 @@ shard_output run_shard(const shard_task& task, blob_store& store, compute::gemm_
       auto y = store.get(m.y);
       if (!y)
         return fail(y.error());
-      out.output = mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end);
+      out.output = mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
+                                  device, fallback);
     }
   }
   out.compute_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(

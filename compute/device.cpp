@@ -77,6 +77,29 @@ std::string gemm_device::gemm(const float* a, const float* b, float* c, std::siz
   return why;
 }
 
+nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
+                                          const int32_t* y, std::size_t rows,
+                                          std::span<float> grad, float scale,
+                                          std::string* fallback) {
+  if (cl_) {
+    std::vector<opencl::context::layer> layers;
+    for (const auto& l : model.spec().layers)
+      layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+    caf::expected<std::pair<double, std::size_t>> got{caf::error{}};
+    if (!injected_.empty())
+      got = make_error(errc::unavailable, std::exchange(injected_, {}));
+    else
+      got = cl_->mlp_gradient(layers, model.parameters().data(), x, y, rows, grad.data(), scale);
+    if (got)
+      return {got->first, got->second, rows};
+    note_ = describe(got.error()) + "; this and later work runs on the CPU";
+    if (fallback)
+      *fallback = note_;
+    cl_.reset();
+  }
+  return model.gradient(x, y, rows, grad, scale);
+}
+
 double gemm_device::calibrate() {
   constexpr std::size_t n = 384;
   auto a = random_tensor({n, n}, 1);

@@ -9,10 +9,12 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 
 #include <caf/expected.hpp>
 
+#include "compute/nn/model.hpp"
 #include "compute/opencl/backend.hpp"
 
 namespace nexus::compute {
@@ -37,6 +39,13 @@ public:
   /// OpenCL device, or an empty string.
   std::string gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
                    std::size_t n);
+
+  /// As nn::mlp::gradient: adds `scale` times the gradient over `rows` samples into
+  /// `grad`, on the OpenCL device when there is one. `fallback`, if given, receives why
+  /// the CPU did it instead.
+  nn::batch_stats mlp_gradient(const nn::mlp& model, const float* x, const int32_t* y,
+                               std::size_t rows, std::span<float> grad, float scale = 1.0f,
+                               std::string* fallback = nullptr);
 
   /// GFLOP/s of a short product (about 1 ms on a modern CPU core).
   double calibrate();

@@ -24,7 +24,8 @@ const std::vector<uint32_t>& order_of(std::size_t n, uint64_t seed, uint32_t epo
 
 // One micro-batch's row: gradient, loss sum, correct count.
 void micro_batch(const nn::mlp& model, const tensor& x, const tensor& labels,
-                 const batch_ref& batch, std::size_t index, float* row) {
+                 const batch_ref& batch, std::size_t index, float* row,
+                 gemm_device* device = nullptr, std::string* fallback = nullptr) {
   const auto& order = order_of(x.rows(), batch.seed, batch.epoch);
   auto first = batch.batch_begin + index * batch.micro_rows;
   auto last = std::min<std::size_t>({batch.batch_begin + batch.batch_rows,
@@ -40,7 +41,9 @@ void micro_batch(const nn::mlp& model, const tensor& x, const tensor& labels,
   }
   auto params = model.parameters().size();
   std::fill_n(row, params + 2, 0.0f);
-  auto stats = model.gradient(xs.data(), ys.data(), rows, {row, params});
+  auto stats = device ? device->mlp_gradient(model, xs.data(), ys.data(), rows, {row, params},
+                                             1.0f, fallback)
+                      : model.gradient(xs.data(), ys.data(), rows, {row, params});
   row[params] = static_cast<float>(stats.loss_sum);
   row[params + 1] = static_cast<float>(stats.correct);
 }
@@ -97,11 +100,12 @@ tensor infer(const nn::mlp& model, const tensor& x, std::size_t begin, std::size
 }
 
 tensor train_step(const nn::mlp& model, const tensor& x, const tensor& labels,
-                  const batch_ref& batch, std::size_t begin, std::size_t end) {
+                  const batch_ref& batch, std::size_t begin, std::size_t end,
+                  gemm_device* device, std::string* fallback) {
   auto width = model.parameters().size() + 2;
   tensor out{end - begin, width};
   for (auto i = begin; i < end; ++i)
-    micro_batch(model, x, labels, batch, i, out.data() + (i - begin) * width);
+    micro_batch(model, x, labels, batch, i, out.data() + (i - begin) * width, device, fallback);
   return out;
 }
 

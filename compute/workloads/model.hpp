@@ -23,6 +23,7 @@
 
 #include <caf/error.hpp>
 
+#include "compute/device.hpp"
 #include "compute/nn/model.hpp"
 #include "compute/tensor.hpp"
 
@@ -47,9 +48,12 @@ caf::expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& we
 tensor infer(const nn::mlp& model, const tensor& x, std::size_t begin, std::size_t end);
 
 /// Gradient rows of micro-batches [begin, end) of a batch: each row is
-/// [gradient of the summed loss (parameters values), loss sum, correct count].
+/// [gradient of the summed loss (parameters values), loss sum, correct count], computed
+/// on `device` when given (else the CPU). `fallback` receives why a device left it to
+/// the CPU.
 tensor train_step(const nn::mlp& model, const tensor& x, const tensor& labels,
-                  const batch_ref& batch, std::size_t begin, std::size_t end);
+                  const batch_ref& batch, std::size_t begin, std::size_t end,
+                  gemm_device* device = nullptr, std::string* fallback = nullptr);
 
 /// Checks a sample of an inference shard's rows. errc::rejected names the first row off.
 caf::error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,

@@ -320,3 +320,27 @@ TEST_CASE("an unknown device is refused when the network starts", "[actors][open
   REQUIRE_FALSE(net);
   CHECK_THAT(describe(net.error()), Catch::Contains("unknown device 'tpu'"));
 }
+
+TEST_CASE("training steps computed on OpenCL pass the CPU validators' recomputation",
+          "[actors][opencl-e2e]") {
+  if (compute::opencl::list_devices().empty()) {
+    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+    return;
+  }
+  embedded_options opts{2, 1};
+  opts.device = "opencl:0"; // every worker on the OpenCL device
+  fixture f{opts};
+  auto train = leaning(1000, 12, 4, 7);
+  auto req = training(2);
+  req.train.batch = 64;
+  req.model.sample_rate = 1.0; // every micro-batch recomputed on the CPU
+  auto ack = f.api->submit_train(train, &train, req);
+  REQUIRE(ack);
+  auto report = f.api->wait(ack->task_id, {}, 120s);
+  REQUIRE(report);
+  INFO(report->reason);
+  CHECK(report->state == task_state::done);
+  CHECK(report->results_rejected == 0);
+  REQUIRE(report->epochs.size() == 2);
+  CHECK(report->epochs.back().test_accuracy > 0.9);
+}
