@@ -183,7 +183,10 @@ shard_output run_shard(const shard_task& task, blob_store& store, compute::gemm_
     if (!model)
       return fail(model.error());
     if (task.workload == workload_kind::infer) {
-      out.output = mw::infer(*model, **x, task.row_begin, task.row_end);
+      out.output = device ? device->mlp_probabilities(*model,
+                                                      (*x)->data() + task.row_begin * (*x)->cols(),
+                                                      task.row_end - task.row_begin, fallback)
+                          : mw::infer(*model, **x, task.row_begin, task.row_end);
     } else {
       auto y = store.get(m.y);
       if (!y)

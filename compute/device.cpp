@@ -100,6 +100,26 @@ nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
   return model.gradient(x, y, rows, grad, scale);
 }
 
+tensor gemm_device::mlp_probabilities(const nn::mlp& model, const float* x, std::size_t rows,
+                                     std::string* fallback) {
+  if (cl_) {
+    std::vector<opencl::context::layer> layers;
+    for (const auto& l : model.spec().layers)
+      layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+    tensor out{rows, model.spec().outputs()};
+    auto err = !injected_.empty() ? make_error(errc::unavailable, std::exchange(injected_, {}))
+                                  : cl_->mlp_probabilities(layers, model.parameters().data(), x,
+                                                           rows, out.data());
+    if (!err)
+      return out;
+    note_ = describe(err) + "; this and later work runs on the CPU";
+    if (fallback)
+      *fallback = note_;
+    cl_.reset();
+  }
+  return model.probabilities(x, rows);
+}
+
 double gemm_device::calibrate() {
   constexpr std::size_t n = 384;
   auto a = random_tensor({n, n}, 1);

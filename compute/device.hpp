@@ -47,6 +47,10 @@ public:
                                std::size_t rows, std::span<float> grad, float scale = 1.0f,
                                std::string* fallback = nullptr);
 
+  /// As nn::mlp::probabilities, on the OpenCL device when there is one.
+  tensor mlp_probabilities(const nn::mlp& model, const float* x, std::size_t rows,
+                           std::string* fallback = nullptr);
+
   /// GFLOP/s of a short product (about 1 ms on a modern CPU core).
   double calibrate();
 

@@ -85,3 +85,21 @@ __kernel void column_sums(const int m, const int n, __global const float* x,
     s += x[i * n + j];
   out[j] += s;
 }
+
+// Softmax of each row of x (m x c), in place. One work-item per row.
+__kernel void softmax_rows(const int m, const int c, __global float* x) {
+  const int i = get_global_id(0);
+  if (i >= m)
+    return;
+  __global float* row = x + i * c;
+  float max = row[0];
+  for (int j = 1; j < c; ++j)
+    max = fmax(max, row[j]);
+  float sum = 0.0f;
+  for (int j = 0; j < c; ++j) {
+    row[j] = exp(row[j] - max);
+    sum += row[j];
+  }
+  for (int j = 0; j < c; ++j)
+    row[j] /= sum;
+}

@@ -66,7 +66,7 @@ struct context::impl {
   cl::CommandQueue queue;
   cl::Program program;
   cl::Kernel gemm;
-  cl::Kernel gemm_t, bias_activation, relu_backward, softmax_xent, column_sums;
+  cl::Kernel gemm_t, bias_activation, relu_backward, softmax_xent, column_sums, softmax_rows;
   std::mutex mtx;
 };
 
@@ -111,6 +111,7 @@ caf::expected<std::unique_ptr<context>> context::open(std::size_t index) {
     p->relu_backward = cl::Kernel{p->program, "relu_backward"};
     p->softmax_xent = cl::Kernel{p->program, "softmax_xent"};
     p->column_sums = cl::Kernel{p->program, "column_sums"};
+    p->softmax_rows = cl::Kernel{p->program, "softmax_rows"};
   } catch (const cl::Error& e) {
     return cl_error(e, step + " on " + p->info.name);
   }
@@ -183,6 +184,48 @@ void set_args(cl::Kernel& k, Args&&... args) {
 }
 
 } // namespace
+
+caf::error context::mlp_probabilities(const std::vector<layer>& layers, const float* params,
+                                     const float* x, std::size_t rows, float* out) {
+  if (layers.empty() || rows == 0)
+    return caf::none;
+  std::lock_guard guard{impl_->mtx};
+  auto& q = impl_->queue;
+  auto& ctx = impl_->ctx;
+  auto bytes = [](std::size_t n) { return std::max<std::size_t>(n, 1) * sizeof(float); };
+  try {
+    auto m = static_cast<int>(rows);
+    cl::Buffer h{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(rows * layers.front().in),
+                 const_cast<float*>(x)};
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const auto& l = layers[i];
+      auto in = static_cast<int>(l.in), o = static_cast<int>(l.out);
+      cl::Buffer w{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(l.in * l.out),
+                   const_cast<float*>(params + at)};
+      cl::Buffer b{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(l.out),
+                   const_cast<float*>(params + at + l.in * l.out)};
+      at += l.in * l.out + l.out;
+      cl::Buffer z{ctx, CL_MEM_READ_WRITE, bytes(rows * l.out)};
+      cl::Buffer next{ctx, CL_MEM_READ_WRITE, bytes(rows * l.out)};
+      set_args(impl_->gemm_t, m, o, in, 0, 1, 1.0f, h, in, w, in, 0.0f, z, o);
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.out, rows), cl::NDRange{16, 16});
+      bool relu = i + 1 < layers.size() && l.relu;
+      set_args(impl_->bias_activation, m, o, z, b, next, relu ? 1 : 0);
+      q.enqueueNDRangeKernel(impl_->bias_activation, cl::NullRange, grid(l.out, rows),
+                             cl::NDRange{16, 16});
+      h = next;
+    }
+    auto classes = static_cast<int>(layers.back().out);
+    set_args(impl_->softmax_rows, m, classes, h);
+    q.enqueueNDRangeKernel(impl_->softmax_rows, cl::NullRange,
+                           cl::NDRange{(rows + 63) / 64 * 64}, cl::NDRange{64});
+    q.enqueueReadBuffer(h, CL_TRUE, 0, rows * layers.back().out * sizeof(float), out);
+  } catch (const cl::Error& e) {
+    return cl_error(e, "MLP inference on " + impl_->info.name);
+  }
+  return caf::none;
+}
 
 caf::expected<std::pair<double, std::size_t>>
 context::mlp_gradient(const std::vector<layer>& layers, const float* params, const float* x,

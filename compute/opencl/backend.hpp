@@ -62,6 +62,10 @@ public:
   mlp_gradient(const std::vector<layer>& layers, const float* params, const float* x,
                const int* labels, std::size_t rows, float* grad, float scale);
 
+  /// Class probabilities (rows x classes, into `out`) of an MLP laid out as above.
+  caf::error mlp_probabilities(const std::vector<layer>& layers, const float* params,
+                               const float* x, std::size_t rows, float* out);
+
 private:
   struct impl;
   explicit context(std::unique_ptr<impl> p);

@@ -64,3 +64,23 @@ TEST_CASE("the OpenCL MLP kernels give the CPU's gradient, loss and accuracy", "
     worst = std::max(worst, std::abs(double{cpu[i]} - double{gpu[i]}));
   CHECK(worst < 1e-4);
 }
+
+TEST_CASE("the OpenCL MLP forward pass gives the CPU's probabilities", "[opencl]") {
+  if (opencl::list_devices().empty()) {
+    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+    return;
+  }
+  auto ctx = opencl::context::open_best();
+  REQUIRE(ctx);
+  auto spec = nn::parse_model_spec("mlp:37-29-17-5");
+  REQUIRE(spec);
+  auto model = nn::mlp::initialized(*spec, 5);
+  auto x = random_tensor({53, 37}, 6);
+  std::vector<opencl::context::layer> layers;
+  for (const auto& l : spec->layers)
+    layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+  tensor got{53, 5};
+  REQUIRE_FALSE((*ctx)->mlp_probabilities(layers, model.parameters().data(), x.data(), 53,
+                                          got.data()));
+  CHECK(max_relative_difference(got, model.probabilities(x.data(), 53)) < 1e-5);
+}
