@@ -8,6 +8,13 @@
 
 namespace nexus::compute {
 
+std::vector<opencl::context::layer> opencl_layers(const nn::model_spec& spec) {
+  std::vector<opencl::context::layer> out;
+  for (const auto& l : spec.layers)
+    out.push_back({l.in, l.out, l.act == nn::activation::relu});
+  return out;
+}
+
 caf::error check_device_spec(const std::string& spec) {
   if (spec == "auto" || spec == "cpu" || spec == "opencl")
     return caf::none;
@@ -82,9 +89,7 @@ nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
                                           std::span<float> grad, float scale,
                                           std::string* fallback) {
   if (cl_) {
-    std::vector<opencl::context::layer> layers;
-    for (const auto& l : model.spec().layers)
-      layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+    auto layers = opencl_layers(model.spec());
     caf::expected<std::pair<double, std::size_t>> got{caf::error{}};
     if (!injected_.empty())
       got = make_error(errc::unavailable, std::exchange(injected_, {}));
@@ -103,9 +108,7 @@ nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
 tensor gemm_device::mlp_probabilities(const nn::mlp& model, const float* x, std::size_t rows,
                                      std::string* fallback) {
   if (cl_) {
-    std::vector<opencl::context::layer> layers;
-    for (const auto& l : model.spec().layers)
-      layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+    auto layers = opencl_layers(model.spec());
     tensor out{rows, model.spec().outputs()};
     auto err = !injected_.empty() ? make_error(errc::unavailable, std::exchange(injected_, {}))
                                   : cl_->mlp_probabilities(layers, model.parameters().data(), x,

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -18,6 +19,9 @@
 #include "compute/opencl/backend.hpp"
 
 namespace nexus::compute {
+
+/// An MLP's layers as the OpenCL kernels take them.
+std::vector<opencl::context::layer> opencl_layers(const nn::model_spec& spec);
 
 /// errc::invalid_input unless `spec` is auto, cpu, opencl or opencl:N.
 caf::error check_device_spec(const std::string& spec);

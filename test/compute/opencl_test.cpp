@@ -6,6 +6,7 @@
 
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
+#include "compute/device.hpp"
 #include "compute/nn/model.hpp"
 #include "compute/opencl/backend.hpp"
 
@@ -51,9 +52,7 @@ TEST_CASE("the OpenCL MLP kernels give the CPU's gradient, loss and accuracy", "
   std::vector<float> cpu(model.parameters().size(), 0.25f); // gradients add to what is there
   std::vector<float> gpu = cpu;
   auto want = model.gradient(x.data(), y.data(), rows, cpu, 0.5f);
-  std::vector<opencl::context::layer> layers;
-  for (const auto& l : spec->layers)
-    layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+  auto layers = opencl_layers(*spec);
   auto got = (*ctx)->mlp_gradient(layers, model.parameters().data(), x.data(), y.data(), rows,
                                   gpu.data(), 0.5f);
   REQUIRE(got);
@@ -76,9 +75,7 @@ TEST_CASE("the OpenCL MLP forward pass gives the CPU's probabilities", "[opencl]
   REQUIRE(spec);
   auto model = nn::mlp::initialized(*spec, 5);
   auto x = random_tensor({53, 37}, 6);
-  std::vector<opencl::context::layer> layers;
-  for (const auto& l : spec->layers)
-    layers.push_back({l.in, l.out, l.act == nn::activation::relu});
+  auto layers = opencl_layers(*spec);
   tensor got{53, 5};
   REQUIRE_FALSE((*ctx)->mlp_probabilities(layers, model.parameters().data(), x.data(), 53,
                                           got.data()));
