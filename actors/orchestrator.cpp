@@ -251,7 +251,7 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
     auto run = training_run::start(id, *req, st.store, clock_type::now());
     if (!run)
       return run.error();
-    auto steps = (*run)->report(clock_type::now()).shard_count;
+    auto steps = static_cast<uint32_t>((*run)->total_steps());
     record_submission(self, id, *req);
     auto& held = *(st.runs[id] = std::move(*run));
     issue_run_tasks(self, held);

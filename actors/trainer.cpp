@@ -268,7 +268,7 @@ task_report training_run::report(clock::time_point now) const {
   r.label = request_.label;
   r.state = state_;
   r.workload = workload_kind::train;
-  r.shard_count = static_cast<uint32_t>(steps_per_epoch_ * config_.epochs);
+  r.shard_count = static_cast<uint32_t>(total_steps());
   r.shards_validated = static_cast<uint32_t>(steps_done_);
   r.results_rejected = rejected_;
   r.shards_reissued = reissued_;

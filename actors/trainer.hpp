@@ -46,6 +46,11 @@ public:
   /// Says which task id a request from take_requests() got, in order.
   void issued(uint64_t task_id);
 
+  /// Steps in the whole run.
+  std::size_t total_steps() const noexcept {
+    return steps_per_epoch_ * config_.epochs;
+  }
+
   /// Its tasks under way (to fail with it).
   std::vector<uint64_t> open_tasks() const;
 

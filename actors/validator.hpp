@@ -9,7 +9,6 @@
 // `records_per_signature` verdicts. A validator blocks while it checks, so spawn it detached.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>

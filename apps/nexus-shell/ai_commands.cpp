@@ -32,22 +32,6 @@ caf::expected<double> flag_double(const command_line& cmd, const std::string& fl
   return v;
 }
 
-// What every submission shares: label, priority, time-out, attempts, submitter.
-caf::error common_options(const command_line& cmd, task_request& req, std::string label) {
-  auto priority = flag_uint(cmd, "priority", 0, 1000);
-  auto timeout = flag_uint(cmd, "timeout", 0, 30 * 24 * 3600);
-  auto attempts = flag_uint(cmd, "attempts", 0, 100);
-  for (auto* x : {&priority, &timeout, &attempts})
-    if (!*x)
-      return x->error();
-  req.priority = static_cast<uint32_t>(*priority);
-  req.timeout_s = static_cast<uint32_t>(*timeout);
-  req.max_attempts = static_cast<uint32_t>(*attempts);
-  req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : std::move(label);
-  req.submitter = submitter_name();
-  return caf::none;
-}
-
 // The path beside `model` with another extension: model.safetensors -> model.csv.
 std::string beside(const std::string& model, const std::string& extension) {
   return std::filesystem::path{model}.replace_extension(extension).string();

@@ -307,21 +307,15 @@ caf::error session::submit(const command_line& cmd) {
   if (auto err = compute::matmul::check_operands(a.shape(), b.shape()))
     return prefix(err);
   task_request req;
-  req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : label;
-  req.submitter = submitter_name(); // the account charged for the work
+  if (auto err = common_options(cmd, req, label))
+    return prefix(err);
   auto shards = flag_uint(cmd, "shards", 0, 1 << 20);
   auto rounds = flag_uint(cmd, "rounds", 0, 64);
-  auto attempts = flag_uint(cmd, "attempts", 0, 100);
-  auto priority = flag_uint(cmd, "priority", 0, 1000);
-  auto timeout = flag_uint(cmd, "timeout", 0, 7 * 24 * 3600);
-  for (auto* x : {&shards, &rounds, &attempts, &priority, &timeout})
+  for (auto* x : {&shards, &rounds})
     if (!*x)
       return prefix(x->error());
   req.shards = static_cast<uint32_t>(*shards);
   req.verify_rounds = static_cast<uint32_t>(*rounds);
-  req.max_attempts = static_cast<uint32_t>(*attempts);
-  req.priority = static_cast<uint32_t>(*priority);
-  req.timeout_s = static_cast<uint32_t>(*timeout);
   if (auto i = cmd.flags.find("budget"); i != cmd.flags.end()) {
     auto budget = chain::parse_mcc(i->second);
     if (!budget || *budget == 0)

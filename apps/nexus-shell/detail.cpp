@@ -81,6 +81,21 @@ std::string progress_bar(const task_report& r) {
   return out.str();
 }
 
+caf::error common_options(const command_line& cmd, task_request& req, std::string label) {
+  auto priority = flag_uint(cmd, "priority", 0, 1000);
+  auto timeout = flag_uint(cmd, "timeout", 0, 7 * 24 * 3600);
+  auto attempts = flag_uint(cmd, "attempts", 0, 100);
+  for (auto* x : {&priority, &timeout, &attempts})
+    if (!*x)
+      return x->error();
+  req.priority = static_cast<uint32_t>(*priority);
+  req.timeout_s = static_cast<uint32_t>(*timeout);
+  req.max_attempts = static_cast<uint32_t>(*attempts);
+  req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : std::move(label);
+  req.submitter = submitter_name(); // the account charged for the work
+  return caf::none;
+}
+
 std::string submitter_name() {
   const char* user = std::getenv("USER");
   return user && *user ? user : "nexus-shell";

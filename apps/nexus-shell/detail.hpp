@@ -30,6 +30,10 @@ caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name)
 /// The account charged for what this shell submits: the login name, or "nexus-shell".
 std::string submitter_name();
 
+/// What every submission shares: --priority, --timeout, --attempts, --label (else
+/// `label`), and the submitter's account.
+caf::error common_options(const command_line& cmd, task_request& req, std::string label);
+
 /// "1.25 s"
 std::string seconds(uint64_t ns);
 

@@ -13,21 +13,33 @@
 using namespace nexus;
 using namespace nexus::compute;
 
-TEST_CASE("the OpenCL GEMM kernel matches the CPU product on any shape", "[opencl]") {
-  auto devices = opencl::list_devices();
-  if (devices.empty()) {
+namespace {
+
+// The best OpenCL device, or null (with a warning) where there is none.
+std::unique_ptr<opencl::context> test_device() {
+  if (opencl::list_devices().empty()) {
     WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
-    return;
+    return nullptr;
   }
   auto ctx = opencl::context::open_best();
   REQUIRE(ctx);
-  INFO("device: " << (*ctx)->device().name << " (" << (*ctx)->device().platform << ")");
+  return std::move(*ctx);
+}
+
+} // namespace
+
+TEST_CASE("the OpenCL GEMM kernel matches the CPU product on any shape", "[opencl]") {
+  auto ctx = test_device();
+  if (!ctx)
+    return;
+  auto devices = opencl::list_devices();
+  INFO("device: " << ctx->device().name << " (" << ctx->device().platform << ")");
   for (auto [m, k, n] : {std::tuple{1, 1, 1}, std::tuple{7, 5, 3}, std::tuple{33, 65, 31},
                          std::tuple{64, 64, 64}, std::tuple{100, 37, 129}, std::tuple{257, 300, 95}}) {
     auto a = random_tensor({std::size_t(m), std::size_t(k)}, 1);
     auto b = random_tensor({std::size_t(k), std::size_t(n)}, 2);
     tensor c{std::size_t(m), std::size_t(n)};
-    REQUIRE_FALSE((*ctx)->gemm(a.data(), b.data(), c.data(), m, k, n));
+    REQUIRE_FALSE(ctx->gemm(a.data(), b.data(), c.data(), m, k, n));
     INFO(m << "x" << k << "x" << n);
     CHECK(max_relative_difference(c, multiply(a, b)) < 1e-5);
   }
@@ -35,12 +47,9 @@ TEST_CASE("the OpenCL GEMM kernel matches the CPU product on any shape", "[openc
 }
 
 TEST_CASE("the OpenCL MLP kernels give the CPU's gradient, loss and accuracy", "[opencl]") {
-  if (opencl::list_devices().empty()) {
-    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+  auto ctx = test_device();
+  if (!ctx)
     return;
-  }
-  auto ctx = opencl::context::open_best();
-  REQUIRE(ctx);
   auto spec = nn::parse_model_spec("mlp:37-29-17-5");
   REQUIRE(spec);
   auto model = nn::mlp::initialized(*spec, 3);
@@ -53,7 +62,7 @@ TEST_CASE("the OpenCL MLP kernels give the CPU's gradient, loss and accuracy", "
   std::vector<float> gpu = cpu;
   auto want = model.gradient(x.data(), y.data(), rows, cpu, 0.5f);
   auto layers = opencl_layers(*spec);
-  auto got = (*ctx)->mlp_gradient(layers, model.parameters().data(), x.data(), y.data(), rows,
+  auto got = ctx->mlp_gradient(layers, model.parameters().data(), x.data(), y.data(), rows,
                                   gpu.data(), 0.5f);
   REQUIRE(got);
   CHECK(got->first == Approx(want.loss_sum).epsilon(1e-4));
@@ -65,19 +74,16 @@ TEST_CASE("the OpenCL MLP kernels give the CPU's gradient, loss and accuracy", "
 }
 
 TEST_CASE("the OpenCL MLP forward pass gives the CPU's probabilities", "[opencl]") {
-  if (opencl::list_devices().empty()) {
-    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+  auto ctx = test_device();
+  if (!ctx)
     return;
-  }
-  auto ctx = opencl::context::open_best();
-  REQUIRE(ctx);
   auto spec = nn::parse_model_spec("mlp:37-29-17-5");
   REQUIRE(spec);
   auto model = nn::mlp::initialized(*spec, 5);
   auto x = random_tensor({53, 37}, 6);
   auto layers = opencl_layers(*spec);
   tensor got{53, 5};
-  REQUIRE_FALSE((*ctx)->mlp_probabilities(layers, model.parameters().data(), x.data(), 53,
+  REQUIRE_FALSE(ctx->mlp_probabilities(layers, model.parameters().data(), x.data(), 53,
                                           got.data()));
   CHECK(max_relative_difference(got, model.probabilities(x.data(), 53)) < 1e-5);
 }
