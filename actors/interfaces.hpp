@@ -3,14 +3,20 @@
 // Every message that could cross a process is an envelope from messages/; the only other
 // elements are atoms, task ids and actor handles. A task's path:
 //
-//   shell --submit--> orchestrator --assign--> worker --check--> validator
-//                       ^    ^                                     |    |
-//                       |    +------------ verdict ----------------+    | merge
-//                       +----------- final output ------------ aggregator <-+
+//   shell --submit--> orchestrator --assign--> worker --stage--> aggregator
+//                       ^    ^                                    |   ^  ^
+//                       |    |                              check |   |  | fingerprint
+//                       |    +------- verdict --- validator <-----+   |  | (large matmul
+//                       |                            +---- verdict ---+--+  results)
+//                       +----------- final output ------------ aggregator
 //
 // The orchestrator routes each shard: its assignment names the validator that checks
-// the result and the aggregator that merges it. Across processes, each node publishes one
-// gateway: it hands out the orchestrator to nodes that join, and serves the node's blobs.
+// the result and the aggregator that merges it. A result goes once, to the aggregator,
+// which holds it until the validator's verdict; the validator gets the result itself
+// when it is small or in the same process, and otherwise asks the aggregator for the
+// fingerprint its check needs, so large results never cross the network twice. Across
+// processes, each node publishes one gateway: it hands out the orchestrator to nodes that
+// join, and serves the node's blobs.
 #pragma once
 
 #include <cstdint>
@@ -43,16 +49,25 @@ using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 using record_atom = caf::atom_constant<caf::atom("record")>;
 using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using stage_atom = caf::atom_constant<caf::atom("stage")>;
+using fingerprint_atom = caf::atom_constant<caf::atom("fingerpr")>;
 
-/// Merges validated shard results into a task's output; forgets a task on drop.
-using aggregator_actor = caf::typed_actor<
-  caf::reacts_to<merge_atom, wire::shard_assignment, wire::shard_result, wire::verdict>,
-  caf::reacts_to<drop_atom, uint64_t>>;
+/// Holds shard results a validator judges and answers the validator's fingerprint queries.
+using result_holder_actor = caf::typed_actor<
+  caf::replies_to<fingerprint_atom, wire::fingerprint_request>::with<wire::fingerprint>>;
 
-/// Checks a worker's result against its assignment; sends the verdict to the
-/// orchestrator and, when valid, the result to the given aggregator.
+/// Checks a worker's result against its assignment and answers with its verdict, which
+/// it also sends to the orchestrator. A result that arrives `held` is judged by the
+/// fingerprint the given holder computes.
 using validator_actor = caf::typed_actor<
-  caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result, aggregator_actor>>;
+  caf::replies_to<check_atom, wire::shard_assignment, wire::shard_result,
+                  result_holder_actor>::with<wire::verdict>>;
+
+/// Takes workers' results (stage), has the named validator judge each, and merges the
+/// valid ones into their task's output; forgets a task on drop.
+using aggregator_actor = result_holder_actor::extend<
+  caf::reacts_to<stage_atom, wire::shard_assignment, wire::shard_result, validator_actor>,
+  caf::reacts_to<drop_atom, uint64_t>>;
 
 /// The single writer of the ledger: records contributions and signed verdicts in blocks
 /// (answering each batch with a receipt once its block is stored) and answers the
@@ -62,7 +77,8 @@ using ledger_actor = caf::typed_actor<
   caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
   caf::reacts_to<tick_atom>>; // seals what is pending
 
-/// Computes an assigned shard and hands the result to the named validator.
+/// Computes an assigned shard and hands the result to the aggregator, naming the
+/// validator that is to judge it.
 using worker_actor = caf::typed_actor<
   caf::reacts_to<assign_atom, wire::shard_assignment, validator_actor, aggregator_actor>>;
 
@@ -86,11 +102,11 @@ using orchestrator_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>>;
 
 /// The one actor a node process publishes. `lookup` gives the orchestrator (an error on
-/// a node without one); `fetch` and `store` move blobs between nodes' stores; `check`
-/// relays a worker's result to its validator (see worker_config::relay).
+/// a node without one); `fetch` and `store` move blobs between nodes' stores; `stage`
+/// relays a worker's result to its aggregator (see worker_config::relay).
 using gateway_actor = caf::typed_actor<
   caf::replies_to<lookup_atom>::with<orchestrator_actor>,
-  caf::reacts_to<check_atom, wire::shard_assignment, wire::shard_result, validator_actor,
+  caf::reacts_to<stage_atom, wire::shard_assignment, wire::shard_result, validator_actor,
                  aggregator_actor>,
   caf::replies_to<fetch_atom, wire::blob_name>::with<wire::blob>,
   caf::replies_to<store_atom, wire::blob>::with<wire::blob_name>>;

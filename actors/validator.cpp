@@ -22,34 +22,83 @@ uint64_t thread_cpu_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// The verdict on one result; `reason` says why it was rejected.
-verdict_info judge(validator_state& st, const shard_task& task, const shard_output& result) {
-  verdict_info v{task.task_id, task.shard_id, task.attempt, result.worker,
-                 st.config.name, false, {}, 0};
-  auto start = thread_cpu_ns();
-  auto finish = [&](caf::error err) {
-    v.valid = !err;
-    v.reason = err ? describe(err) : std::string{};
-    v.check_ns = thread_cpu_ns() - start;
-    return v;
-  };
+// Measures a check and turns its outcome into the verdict; `reason` says why a result
+// was rejected.
+class judgment {
+public:
+  judgment(const validator_state& st, const shard_task& task, const std::string& worker)
+    : v_{task.task_id, task.shard_id, task.attempt, worker, st.config.name, false, {}, 0},
+      start_(thread_cpu_ns()) {
+  }
+
+  verdict_info finish(caf::error err) {
+    v_.valid = !err;
+    v_.reason = err ? describe(err) : std::string{};
+    v_.check_ns += thread_cpu_ns() - start_;
+    return std::move(v_);
+  }
+
+  // Stops the clock while the validator waits for a fingerprint.
+  void pause() {
+    v_.check_ns += thread_cpu_ns() - start_;
+  }
+
+  void resume() {
+    start_ = thread_cpu_ns();
+  }
+
+  void set_digest(const chain::digest& d) {
+    v_.result = d;
+  }
+
+private:
+  verdict_info v_;
+  uint64_t start_;
+};
+
+// What any result must satisfy before its contents are looked at.
+caf::error admissible(const shard_task& task, const shard_output& result) {
   if (result.task_id != task.task_id || result.shard_id != task.shard_id
       || result.attempt != task.attempt)
-    return finish(make_error(errc::rejected, "result does not match its assignment"));
+    return make_error(errc::rejected, "result does not match its assignment");
   if (!result.error.empty())
-    return finish(make_error(errc::rejected, "worker failed: " + result.error));
-  if (task.workload != workload_kind::matmul)
-    return finish(check_model_shard(task, result, *st.config.store, st.rng));
+    return make_error(errc::rejected, "worker failed: " + result.error);
+  if (result.held && task.workload != workload_kind::matmul)
+    return make_error(errc::rejected, "only matmul results are judged by fingerprint");
+  return caf::none;
+}
+
+// A matmul task's operand A and this validator's probe for it.
+struct matmul_check {
+  std::shared_ptr<const compute::tensor> a;
+  std::shared_ptr<const compute::matmul::freivalds_probe> probe;
+  compute::matmul::shard_range range;
+};
+
+caf::expected<matmul_check> prepare_matmul(validator_state& st, const shard_task& task) {
   auto a = st.config.store->get(task.matmul.a);
   auto b = st.config.store->get(task.matmul.b);
   if (!a || !b)
-    return finish(make_error(errc::unavailable, "validator lacks operands: "
-                                                  + describe(!a ? a.error() : b.error())));
+    return make_error(errc::unavailable, "validator lacks operands: "
+                                           + describe(!a ? a.error() : b.error()));
   if (auto err = compute::matmul::check_operands((*a)->shape(), (*b)->shape()))
-    return finish(err);
-  auto probe = st.probe_for(task.task_id, task.matmul.b, **b, task.verify_rounds);
-  compute::matmul::shard_range range{task.shard_id, task.row_begin, task.row_end};
-  return finish(probe->verify(**a, range, result.output, task.tolerance));
+    return err;
+  return matmul_check{*a, st.probe_for(task.task_id, task.matmul.b, **b, task.verify_rounds),
+                      {task.shard_id, task.row_begin, task.row_end}};
+}
+
+// Judges a result that came with its output.
+caf::error judge(validator_state& st, const shard_task& task, const shard_output& result) {
+  if (task.workload != workload_kind::matmul)
+    return check_model_shard(task, result, *st.config.store, st.rng);
+  auto check = prepare_matmul(st, task);
+  if (!check)
+    return check.error();
+  return check->probe->verify(*check->a, check->range, result.output, task.tolerance);
+}
+
+chain::digest digest_of(const compute::tensor& t) {
+  return chain::sha256({reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)});
 }
 
 // Signs the verdicts not yet sent to the ledger, together, and sends them on.
@@ -64,6 +113,25 @@ void send_records(validator_actor::stateful_pointer<validator_state> self) {
     bytes.push_back(chain::encode(t));
   st.unsigned_records.clear();
   self->send(st.config.orchestrator, record_atom::value, wire::encode_records(bytes));
+}
+
+// Sends a verdict to the orchestrator and, with a key, queues its ledger record (when
+// `recorded`: a result too malformed to name its worker is not recorded).
+wire::verdict announce(validator_actor::stateful_pointer<validator_state> self,
+                       const verdict_info& v, bool recorded) {
+  auto& st = self->state;
+  auto msg = wire::encode(v);
+  self->send(st.config.orchestrator, verdict_atom::value, msg);
+  if (st.config.key && recorded) {
+    auto t = ledger_transaction(v, chain::tx_kind::verdict);
+    t.valid = v.valid;
+    st.unsigned_records.push_back(std::move(t));
+    // Signed when nothing else waits (so a finished task's records are on their way
+    // before anyone asks the ledger), or when the batch is full.
+    if (self->mailbox().empty() || st.unsigned_records.size() >= records_per_signature)
+      send_records(self);
+  }
+  return msg;
 }
 
 } // namespace
@@ -99,43 +167,58 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
   });
   return {
     [self](check_atom, const wire::shard_assignment& assignment,
-           const wire::shard_result& result, const aggregator_actor& aggregator) {
+           const wire::shard_result& result,
+           const result_holder_actor& holder) -> caf::result<wire::verdict> {
       auto& st = self->state;
       auto task = wire::decode(assignment);
       if (!task) {
         caf::aout(self) << st.config.name << ": dropped a malformed assignment: "
                         << describe(task.error()) << "\n";
-        return;
+        return task.error();
       }
       auto output = wire::decode(result);
-      verdict_info v;
-      if (output) {
-        v = judge(st, *task, *output);
-      } else {
-        v = {task->task_id, task->shard_id, task->attempt, "?", st.config.name, false,
-             describe(output.error()), 0};
+      if (!output) {
+        judgment j{st, *task, "?"};
+        return announce(self, j.finish(output.error()), false);
       }
-      if (st.config.key && output) { // the ledger records the result by its digest
-        const auto& block = output->output;
-        v.result = chain::sha256({reinterpret_cast<const uint8_t*>(block.data()),
-                                  block.size() * sizeof(float)});
+      judgment j{st, *task, output->worker};
+      if (auto err = admissible(*task, *output))
+        return announce(self, j.finish(err), true);
+      if (!output->held) {
+        if (st.config.key) // the ledger records the result by its digest
+          j.set_digest(digest_of(output->output));
+        return announce(self, j.finish(judge(st, *task, *output)), true);
       }
-      auto msg = wire::encode(v);
-      // The verdict first: the orchestrator matches the record against it.
-      self->send(st.config.orchestrator, verdict_atom::value, msg);
-      if (v.valid)
-        self->send(aggregator, merge_atom::value, assignment, result, msg);
-      if (st.config.key && output) {
-        auto t = ledger_transaction(v, chain::tx_kind::verdict);
-        t.valid = v.valid;
-        st.unsigned_records.push_back(std::move(t));
-        // Signed when nothing else waits (so a finished task's records are on their way
-        // before anyone asks the ledger), or when the batch is full.
-        if (self->mailbox().empty() || st.unsigned_records.size() >= records_per_signature)
-          send_records(self);
-      }
+      // The aggregator holds the block: ask it for C_R X with this validator's secret X.
+      auto check = prepare_matmul(st, *task);
+      if (!check)
+        return announce(self, j.finish(check.error()), true);
+      fingerprint_query query{task->task_id, task->shard_id, task->attempt,
+                              check->probe->probe_matrix(), st.config.key.has_value()};
+      j.pause();
+      auto rp = self->make_response_promise<wire::verdict>();
+      self->request(holder, fingerprint_wait, fingerprint_atom::value, wire::encode(query))
+        .then(
+          [self, j, check = *check, tolerance = task->tolerance,
+           rp](const wire::fingerprint& msg) mutable {
+            j.resume();
+            auto fp = wire::decode(msg);
+            if (!fp) {
+              rp.deliver(announce(self, j.finish(fp.error()), false));
+              return;
+            }
+            j.set_digest(fp->result);
+            auto err = check.probe->verify_fingerprint(*check.a, check.range, fp->product,
+                                                       tolerance);
+            rp.deliver(announce(self, j.finish(err), true));
+          },
+          [self, j, rp](caf::error& err) mutable {
+            // The holder refused (the block has the wrong shape) or is gone.
+            j.resume();
+            rp.deliver(announce(self, j.finish(err), true));
+          });
+      return rp;
     },
-
   };
 }
 

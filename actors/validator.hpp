@@ -1,14 +1,16 @@
 // The validator actor: checks every shard result before it counts.
 //
 // For matmul it runs Freivalds' check with a secret random probe drawn per task (kept
-// for the last few tasks, so B*X is computed once per task, not once per shard). It sends
-// its verdict to the orchestrator and, when the result is valid, the result itself to
-// the aggregator the assignment names. A validator with a key also sends the orchestrator
+// for the last few tasks, so B*X is computed once per task, not once per shard). A matmul
+// result held by the aggregator is judged by its fingerprint C_R X, which the validator
+// asks the aggregator for. The verdict goes to the orchestrator and, as the reply, to the
+// aggregator, which merges the result if it is valid. A validator with a key also sends the orchestrator
 // its verdicts as ledger records, signed together (one signature over a Merkle root) when
 // they come faster than it signs: whenever its mailbox is empty, or every
 // `records_per_signature` verdicts. A validator blocks while it checks, so spawn it detached.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -32,6 +34,9 @@ struct validator_config {
   orchestrator_actor orchestrator;
   std::optional<chain::node_key> key; // signs the ledger records of its verdicts
 };
+
+/// How long a validator waits for a held result's fingerprint before rejecting it.
+constexpr std::chrono::seconds fingerprint_wait{60};
 
 /// The most verdicts a validator signs with one signature.
 constexpr std::size_t records_per_signature = 256;

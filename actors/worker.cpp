@@ -66,10 +66,10 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       if (st.config.fault == worker_fault::corrupt && out.error.empty())
         corrupt(out.output, st.config.seed + st.corruptions++);
       if (st.config.relay)
-        self->send(st.config.relay, check_atom::value, msg, wire::encode(out), validator,
+        self->send(st.config.relay, stage_atom::value, msg, wire::encode(out), validator,
                    aggregator);
       else
-        self->send(validator, check_atom::value, msg, wire::encode(out), aggregator);
+        self->send(aggregator, stage_atom::value, msg, wire::encode(out), validator);
     },
   };
 }

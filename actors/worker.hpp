@@ -2,7 +2,7 @@
 //
 // It reads the operands from its node's blob store, runs the workload on its device (the
 // CPU kernels, or an OpenCL device with the CPU as fallback; compute/device.hpp), and
-// sends the result to the validator named in the assignment. A worker
+// sends the result to the aggregator, naming the validator that is to judge it. A worker
 // blocks while it computes, so spawn it detached (spawn_worker does). A worker with a
 // fault mode misbehaves on purpose, for tests and demonstrations.
 #pragma once

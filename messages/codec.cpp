@@ -76,6 +76,8 @@ NEXUS_ENVELOPE_NAME(ledger_records)
 NEXUS_ENVELOPE_NAME(ledger_request)
 NEXUS_ENVELOPE_NAME(ledger_reply)
 NEXUS_ENVELOPE_NAME(ledger_receipt)
+NEXUS_ENVELOPE_NAME(fingerprint_request)
+NEXUS_ENVELOPE_NAME(fingerprint)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -96,11 +98,22 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ledger_request>(ledger_request::type_name());
   cfg.add_message_type<ledger_reply>(ledger_reply::type_name());
   cfg.add_message_type<ledger_receipt>(ledger_receipt::type_name());
+  cfg.add_message_type<fingerprint_request>(fingerprint_request::type_name());
+  cfg.add_message_type<fingerprint>(fingerprint::type_name());
 }
 
 namespace {
 
 // -- helpers shared by several messages ---------------------------------------------
+
+// An optional SHA-256: empty leaves `out` zero.
+caf::error get_result_digest(capnp::Data::Reader in, chain::digest& out, const char* what) {
+  if (in.size() != 0 && in.size() != out.size())
+    return make_error(errc::corrupted, std::string{what} + " with a result digest of "
+                                         + std::to_string(in.size()) + " bytes");
+  std::copy(in.begin(), in.end(), out.begin());
+  return caf::none;
+}
 
 caf::error corrupted(std::string what) {
   return make_error(errc::corrupted, std::move(what));
@@ -533,6 +546,7 @@ shard_result encode(const shard_output& x) {
   set_tensor(out.initOutput(), x.output);
   out.setComputeNanos(x.compute_ns);
   out.setError(x.error);
+  out.setHeld(x.held);
   return shard_result{builder};
 }
 
@@ -544,7 +558,7 @@ caf::expected<shard_output> decode(const shard_result& x) {
     return shard_output{in.getTaskId(),           in.getShardId(),
                         in.getAttempt(),          get_text(in.getWorker()),
                         std::move(*output),       in.getComputeNanos(),
-                        get_text(in.getError())};
+                        get_text(in.getError()),  in.getHeld()};
   });
 }
 
@@ -573,11 +587,49 @@ caf::expected<verdict_info> decode(const verdict& x) {
                      in.getValid(),
                      get_text(in.getReason()),
                      in.getCheckNanos()};
-    auto digest = in.getResultDigest();
-    if (digest.size() != 0 && digest.size() != out.result.size())
-      return corrupted("verdict with a result digest of " + std::to_string(digest.size())
-                       + " bytes");
-    std::copy(digest.begin(), digest.end(), out.result.begin());
+    if (auto err = get_result_digest(in.getResultDigest(), out.result, "verdict"))
+      return err;
+    return out;
+  });
+}
+
+fingerprint_request encode(const fingerprint_query& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::FingerprintQuery>();
+  out.setTaskId(x.task_id);
+  out.setShardId(x.shard_id);
+  out.setAttempt(x.attempt);
+  set_tensor(out.initProbe(), x.probe);
+  out.setDigest(x.digest);
+  return fingerprint_request{builder};
+}
+
+caf::expected<fingerprint_query> decode(const fingerprint_request& x) {
+  return x.read([](schema::FingerprintQuery::Reader in) -> caf::expected<fingerprint_query> {
+    auto probe = get_tensor(in.getProbe());
+    if (!probe)
+      return probe.error();
+    return fingerprint_query{in.getTaskId(), in.getShardId(), in.getAttempt(),
+                             std::move(*probe), in.getDigest()};
+  });
+}
+
+fingerprint encode(const fingerprint_info& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::Fingerprint>();
+  set_tensor(out.initProduct(), x.product);
+  out.setResultDigest(capnp::Data::Reader{x.result.data(), x.result.size()});
+  return fingerprint{builder};
+}
+
+caf::expected<fingerprint_info> decode(const fingerprint& x) {
+  return x.read([](schema::Fingerprint::Reader in) -> caf::expected<fingerprint_info> {
+    auto product = get_tensor(in.getProduct());
+    if (!product)
+      return product.error();
+    fingerprint_info out{std::move(*product), {}};
+    if (auto err = get_result_digest(in.getResultDigest(), out.result, "fingerprint"))
+      return err;
     return out;
   });
 }

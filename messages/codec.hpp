@@ -34,6 +34,8 @@ using ledger_records = envelope<schema::LedgerRecords>;
 using ledger_request = envelope<schema::LedgerQuery>;
 using ledger_reply = envelope<schema::LedgerReply>;
 using ledger_receipt = envelope<schema::LedgerReceipt>;
+using fingerprint_request = envelope<schema::FingerprintQuery>;
+using fingerprint = envelope<schema::Fingerprint>;
 
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
@@ -50,6 +52,8 @@ node_announcement encode(const node_info& x);
 node_list encode(const std::vector<node_report>& x);
 blob_name encode(const blob_ref& x);
 blob encode(const blob_ref& ref, const compute::tensor& x); // decodes to a blob_payload
+fingerprint_request encode(const fingerprint_query& x);
+fingerprint encode(const fingerprint_info& x);
 
 caf::expected<task_request> decode(const task_submission& x);
 caf::expected<task_ack> decode(const task_accepted& x);
@@ -63,6 +67,8 @@ caf::expected<node_info> decode(const node_announcement& x);
 caf::expected<std::vector<node_report>> decode(const node_list& x);
 caf::expected<blob_ref> decode(const blob_name& x);
 caf::expected<blob_payload> decode(const blob& x);
+caf::expected<fingerprint_query> decode(const fingerprint_request& x);
+caf::expected<fingerprint_info> decode(const fingerprint& x);
 
 challenge encode_challenge(const std::vector<uint8_t>& nonce);
 caf::expected<std::vector<uint8_t>> decode(const challenge& x);

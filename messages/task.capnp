@@ -112,6 +112,22 @@ struct ShardResult {
   output @4 :Tensor;
   computeNanos @5 :UInt64;
   error @6 :Text;             # why the worker could not compute it; output is then empty
+  held @7 :Bool;              # output left out: the aggregator holds it and answers
+                              # fingerprint queries (matmul results sent to a remote validator)
+}
+
+# A validator's question to the aggregator holding a matmul result: C_R X for its secret X.
+struct FingerprintQuery {
+  taskId @0 :UInt64;
+  shardId @1 :UInt32;
+  attempt @2 :UInt32;
+  probe @3 :Tensor;           # X, n x rounds
+  digest @4 :Bool;            # also the SHA-256 of the result's raw values
+}
+
+struct Fingerprint {
+  product @0 :Tensor;         # C_R X, rows x rounds
+  resultDigest @1 :Data;      # when asked for
 }
 
 struct Verdict {

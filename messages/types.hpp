@@ -121,6 +121,22 @@ struct shard_output {
   compute::tensor output;
   uint64_t compute_ns = 0;
   std::string error; // set when the worker could not compute the shard
+  bool held = false;  // output left out: the aggregator holds it (see fingerprint_query)
+};
+
+/// A validator's question to the aggregator that holds a result: its fingerprint for
+/// the probe matrix X (compute/workloads/matmul.hpp).
+struct fingerprint_query {
+  uint64_t task_id = 0;
+  uint32_t shard_id = 0;
+  uint32_t attempt = 0;
+  compute::tensor probe;
+  bool digest = false; // also the digest of the result's raw values
+};
+
+struct fingerprint_info {
+  compute::tensor product;
+  chain::digest result{}; // zero unless asked for
 };
 
 struct verdict_info {

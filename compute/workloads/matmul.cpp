@@ -69,14 +69,45 @@ freivalds_probe::freivalds_probe(const tensor& b, unsigned rounds, uint64_t seed
   b_row_abs_ = bm.cwiseAbs().rowwise().sum();
 }
 
+tensor freivalds_probe::probe_matrix() const {
+  tensor x{static_cast<std::size_t>(x_.rows()), static_cast<std::size_t>(x_.cols())};
+  std::memcpy(x.data(), x_.data(), x.size() * sizeof(float));
+  return x;
+}
+
+caf::expected<tensor> fingerprint(const tensor& c_block, const tensor& x) {
+  if (c_block.rank() != 2 || x.rank() != 2 || c_block.cols() != x.rows()
+      || c_block.rows() == 0)
+    return make_error(errc::rejected, "block is " + to_string(c_block.shape())
+                                        + ", expected rows x " + std::to_string(x.rows()));
+  tensor cx{c_block.rows(), x.cols()};
+  kernels::sgemm(false, false, c_block.rows(), x.cols(), c_block.cols(), 1.0f,
+                 c_block.data(), c_block.cols(), x.data(), x.cols(), 0.0f, cx.data(),
+                 x.cols());
+  return cx;
+}
+
 caf::error freivalds_probe::verify(const tensor& a, shard_range r, const tensor& c_block,
                                    double tolerance) const {
-  auto n = x_.rows();
   if (c_block.rank() != 2 || c_block.rows() != r.rows()
-      || static_cast<Eigen::Index>(c_block.cols()) != n)
+      || static_cast<Eigen::Index>(c_block.cols()) != x_.rows())
     return make_error(errc::rejected, "block is " + to_string(c_block.shape())
                                         + ", expected " + std::to_string(r.rows()) + "x"
-                                        + std::to_string(n));
+                                        + std::to_string(x_.rows()));
+  auto cx = fingerprint(c_block, probe_matrix());
+  if (!cx)
+    return cx.error();
+  return verify_fingerprint(a, r, *cx, tolerance);
+}
+
+caf::error freivalds_probe::verify_fingerprint(const tensor& a, shard_range r,
+                                               const tensor& cx, double tolerance) const {
+  auto n = x_.rows();
+  if (cx.rank() != 2 || cx.rows() != r.rows()
+      || static_cast<Eigen::Index>(cx.cols()) != x_.cols())
+    return make_error(errc::rejected, "fingerprint is " + to_string(cx.shape())
+                                        + ", expected " + std::to_string(r.rows()) + "x"
+                                        + std::to_string(x_.cols()));
   auto rows = static_cast<Eigen::Index>(r.rows());
   auto k = static_cast<Eigen::Index>(a.cols());
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
@@ -88,15 +119,12 @@ caf::error freivalds_probe::verify(const tensor& a, shard_range r, const tensor&
   fmatrix axb(rows, x_.cols());
   kernels::sgemm(false, false, urows, rounds, a.cols(), 1.0f, a_block.data(), a.cols(),
                  bx_.data(), rounds, 0.0f, axb.data(), rounds);
-  fmatrix cx(rows, x_.cols());
-  kernels::sgemm(false, false, urows, rounds, c_block.cols(), 1.0f, c_block.data(),
-                 c_block.cols(), x_.data(), rounds, 0.0f, cx.data(), rounds);
   Eigen::VectorXf bound = a_block.cwiseAbs() * b_row_abs_;
   auto scale = tolerance / std::sqrt(static_cast<double>(n));
   for (Eigen::Index i = 0; i < rows; ++i) {
     auto limit = scale * bound(i);
     for (Eigen::Index j = 0; j < axb.cols(); ++j) {
-      auto d = std::abs(double{axb(i, j)} - double{cx(i, j)});
+      auto d = std::abs(double{axb(i, j)} - double{cx.data()[i * x_.cols() + j]});
       if (!(d <= limit)) // also rejects NaN and infinity
         return make_error(errc::rejected,
                           "Freivalds check failed at row "

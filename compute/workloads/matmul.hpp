@@ -13,6 +13,10 @@
 // wrong by more than that bound fails every round; errors that could cancel each other
 // survive one round with probability at most 1/2, so all r rounds with at most 2^-r.
 // Cost: O((rows * k + rows * n) * r) per shard, against O(rows * k * n) to recompute.
+//
+// The check needs C_R only through its fingerprint C_R X (rows x r numbers), so a node
+// that holds a large block can compute the fingerprint for the validator's X and send
+// that instead of the block (see actors/aggregator.hpp).
 #pragma once
 
 #include <cstddef>
@@ -74,10 +78,17 @@ public:
     return static_cast<unsigned>(x_.cols());
   }
 
+  /// X, n x rounds: what a holder of C_R needs to compute its fingerprint.
+  tensor probe_matrix() const;
+
   /// Checks the rows `r` of C, given as `c_block`, against A. Returns none when the
   /// block passes, or errc::rejected naming the first row that failed and by how much.
   caf::error verify(const tensor& a, shard_range r, const tensor& c_block,
                     double tolerance) const;
+
+  /// The same check given only C_R X (see fingerprint()).
+  caf::error verify_fingerprint(const tensor& a, shard_range r, const tensor& cx,
+                                double tolerance) const;
 
 private:
   using fmatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -85,6 +96,10 @@ private:
   fmatrix bx_;                // k x rounds
   Eigen::VectorXf b_row_abs_; // k: sum_j |B_lj|
 };
+
+/// C_R X for a block of C and a probe matrix X (n x rounds); errc::rejected if the
+/// block does not have n columns or holds no rows.
+caf::expected<tensor> fingerprint(const tensor& c_block, const tensor& x);
 
 /// Copies a verified block into its rows of the output C (m x n).
 void merge(tensor& c, shard_range r, const tensor& c_block);

@@ -131,3 +131,34 @@ TEST_CASE("Freivalds rejects NaN, infinity and wrong shapes", "[compute][freival
   CHECK(probe.verify(a, r, tensor{19, 10}, default_tolerance));
   CHECK(probe.verify(a, r, tensor{20, 11}, default_tolerance));
 }
+
+TEST_CASE("Freivalds judges a block by the fingerprint its holder computes",
+          "[compute][freivalds]") {
+  // The aggregator holds C_R and computes C_R X for the validator's X; the verdict must
+  // be the one the block itself would get.
+  auto a = random_tensor({120, 90}, 21);
+  auto b = random_tensor({90, 70}, 22);
+  shard_range r{2, 40, 100};
+  auto c = execute(a, b, r);
+  freivalds_probe probe{b, default_rounds, 77};
+  auto x = probe.probe_matrix();
+  REQUIRE(x.shape() == shape_t{70, default_rounds});
+  auto honest = fingerprint(c, x);
+  REQUIRE(honest);
+  CHECK(honest->shape() == shape_t{60, default_rounds});
+  CHECK_FALSE(probe.verify_fingerprint(a, r, *honest, default_tolerance));
+
+  auto bad = c;
+  bad(17, 33) += 0.01f;
+  auto forged = fingerprint(bad, x);
+  REQUIRE(forged);
+  auto err = probe.verify_fingerprint(a, r, *forged, default_tolerance);
+  CHECK(err == errc::rejected);
+  CHECK_THAT(describe(err), Catch::Contains("row 57"));
+
+  // A block of the wrong width has no fingerprint; one of the wrong height fails.
+  CHECK(fingerprint(tensor{60, 69}, x).error() == errc::rejected);
+  CHECK(probe.verify_fingerprint(a, r, fingerprint(tensor{59, 70}, x).value(),
+                                 default_tolerance)
+        == errc::rejected);
+}

@@ -119,6 +119,43 @@ TEST_CASE("a matmul across processes survives killed and frozen nodes", "[cluste
   }
 }
 
+TEST_CASE("large results are judged by fingerprint: a corrupting worker is caught",
+          "[cluster]") {
+  // Blocks of 100 x 1000 floats are above held_result_bytes: they stay with the
+  // aggregator, and the remote validator judges them by C_R X alone.
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"},
+                              {"w1", "worker", "corrupt"},
+                              {"w2", "worker"},
+                              {"v1", "validator"}});
+  auto topo = load_topology(file);
+  REQUIRE(topo);
+  std::vector<std::unique_ptr<test::process>> nodes;
+  for (auto name : {"hub", "w1", "w2", "v1"})
+    nodes.push_back(start_node(dir, file, name));
+  submitter s{*topo};
+  REQUIRE(s.wait_nodes(2, 1));
+
+  auto a = compute::random_tensor({800, 400}, 31);
+  auto b = compute::random_tensor({400, 1000}, 32);
+  task_request req;
+  req.shards = 8;
+  auto ack = s.api->submit_matmul(a, b, req);
+  REQUIRE(ack);
+  auto report = s.api->wait(ack->task_id, {}, 60s);
+  REQUIRE(report);
+  CHECK(report->state == task_state::done);
+  CHECK(report->results_rejected > 0);
+  auto out = s.api->result(ack->task_id);
+  REQUIRE(out);
+  CHECK(compute::max_relative_difference(*out, compute::multiply(a, b)) <= 1e-5);
+  for (auto& p : nodes)
+    p->signal(SIGTERM);
+  for (auto& p : nodes)
+    CHECK(p->wait_for(15s).has_value());
+}
+
 TEST_CASE("certificates from another CA are refused", "[tls]") {
   test::temp_dir dir;
   auto file = write_topology(dir, "net.yaml",

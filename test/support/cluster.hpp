@@ -22,6 +22,7 @@ namespace nexus::test {
 struct node_line {
   std::string name;
   std::string roles; // e.g. "orchestrator, aggregator"
+  std::string fault; // a worker's fault mode, e.g. "corrupt"; empty: none
 };
 
 /// Writes a topology of `nodes` to `dir`/`file` (with TLS unless `tls` is false), with
@@ -47,6 +48,8 @@ inline std::optional<std::string> write_topology(const temp_dir& dir, const std:
         << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << n;
     if (tls)
       out << "\n    tls: {cert: certs/ca-" << n << ".pem, key: certs/ca-" << n << ".key}";
+    if (!nodes[i].fault.empty())
+      out << "\n    fault: " << nodes[i].fault;
     out << "\n    key: keys/" << n << ".pub\n";
   }
   out.close();
