@@ -58,6 +58,8 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       }
       if (st.config.fault == worker_fault::device_lost && st.config.gemm)
         st.config.gemm->inject_failure("injected fault: the device was lost");
+      if (st.config.fault == worker_fault::device_full && st.config.gemm)
+        st.config.gemm->limit_memory(16 * 1024);
       std::string fallback;
       auto out = run_shard(*task, *st.config.store, st.config.gemm.get(), &fallback);
       if (!fallback.empty())

@@ -22,6 +22,7 @@ enum class worker_fault : uint8_t {
   none,
   corrupt,     // returns blocks with wrong elements
   device_lost, // its OpenCL device fails on the first shard (the CPU takes over)
+  device_full, // its OpenCL device has 16 KiB of memory: larger products run on the CPU
 };
 
 struct worker_config {

@@ -1,6 +1,8 @@
 #include "compute/device.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <utility>
 
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
@@ -29,12 +31,14 @@ caf::expected<std::unique_ptr<gemm_device>> gemm_device::open(const std::string&
   if (auto err = check_device_spec(spec))
     return err;
   auto out = std::make_unique<gemm_device>();
+  const char* env = std::getenv("NEXUS_OPENCL_OPTIONS");
+  std::string options = env ? env : "";
   if (spec == "cpu")
     return out;
   if (spec == "auto") {
     for (const auto& d : opencl::list_devices())
       if (d.gpu) {
-        auto ctx = opencl::context::open_best();
+        auto ctx = opencl::context::open_best(options);
         if (ctx)
           out->cl_ = std::move(*ctx);
         else
@@ -46,9 +50,9 @@ caf::expected<std::unique_ptr<gemm_device>> gemm_device::open(const std::string&
   if (spec == "opencl" || spec.starts_with("opencl:")) {
     caf::expected<std::unique_ptr<opencl::context>> ctx{nullptr};
     if (spec == "opencl") {
-      ctx = opencl::context::open_best();
+      ctx = opencl::context::open_best(options);
     } else {
-      ctx = opencl::context::open(std::strtoul(spec.c_str() + 7, nullptr, 10));
+      ctx = opencl::context::open(std::strtoul(spec.c_str() + 7, nullptr, 10), options);
     }
     if (ctx)
       out->cl_ = std::move(*ctx);
@@ -65,20 +69,30 @@ std::string gemm_device::name() const {
   return "cpu:" + std::string{kernels::isa()};
 }
 
+std::string gemm_device::fall_back(const caf::error& err) {
+  if (err == errc::exhausted)
+    return describe(err) + "; this one runs on the CPU";
+  note_ = describe(err) + "; this and later work runs on the CPU";
+  cl_.reset();
+  return note_;
+}
+
+caf::error gemm_device::injected() {
+  if (injected_.empty())
+    return caf::none;
+  return make_error(errc::unavailable, std::exchange(injected_, {}));
+}
+
 std::string gemm_device::gemm(const float* a, const float* b, float* c, std::size_t m,
                               std::size_t k, std::size_t n) {
   std::string why;
   if (cl_) {
-    caf::error err;
-    if (!injected_.empty())
-      err = make_error(errc::unavailable, std::exchange(injected_, {}));
-    else
+    auto err = injected();
+    if (!err)
       err = cl_->gemm(a, b, c, m, k, n);
     if (!err)
       return {};
-    why = describe(err) + "; this and later products run on the CPU";
-    note_ = why;
-    cl_.reset();
+    why = fall_back(err);
   }
   compute::gemm(a, b, c, m, k, n);
   return why;
@@ -91,16 +105,15 @@ nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
   if (cl_) {
     auto layers = opencl_layers(model.spec());
     caf::expected<std::pair<double, std::size_t>> got{caf::error{}};
-    if (!injected_.empty())
-      got = make_error(errc::unavailable, std::exchange(injected_, {}));
+    if (auto err = injected())
+      got = std::move(err);
     else
       got = cl_->mlp_gradient(layers, model.parameters().data(), x, y, rows, grad.data(), scale);
     if (got)
       return {got->first, got->second, rows};
-    note_ = describe(got.error()) + "; this and later work runs on the CPU";
+    auto why = fall_back(got.error());
     if (fallback)
-      *fallback = note_;
-    cl_.reset();
+      *fallback = why;
   }
   return model.gradient(x, y, rows, grad, scale);
 }
@@ -110,15 +123,14 @@ tensor gemm_device::mlp_probabilities(const nn::mlp& model, const float* x, std:
   if (cl_) {
     auto layers = opencl_layers(model.spec());
     tensor out{rows, model.spec().outputs()};
-    auto err = !injected_.empty() ? make_error(errc::unavailable, std::exchange(injected_, {}))
-                                  : cl_->mlp_probabilities(layers, model.parameters().data(), x,
-                                                           rows, out.data());
+    auto err = injected();
+    if (!err)
+      err = cl_->mlp_probabilities(layers, model.parameters().data(), x, rows, out.data());
     if (!err)
       return out;
-    note_ = describe(err) + "; this and later work runs on the CPU";
+    auto why = fall_back(err);
     if (fallback)
-      *fallback = note_;
-    cl_.reset();
+      *fallback = why;
   }
   return model.probabilities(x, rows);
 }

@@ -63,7 +63,20 @@ public:
     injected_ = std::move(why);
   }
 
+  /// Caps the device memory one call may take (opencl::context::limit_memory).
+  void limit_memory(std::size_t bytes) {
+    if (cl_)
+      cl_->limit_memory(bytes);
+  }
+
 private:
+  // After a failed OpenCL call: says why the CPU does this call, and drops the device
+  // unless the call only lacked memory.
+  std::string fall_back(const caf::error& err);
+
+  // The injected failure, once.
+  caf::error injected();
+
   std::unique_ptr<opencl::context> cl_;
   std::string note_;
   std::string injected_;

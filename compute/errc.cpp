@@ -13,6 +13,7 @@ std::string to_string(errc x) {
     case errc::rejected: return "rejected";
     case errc::failed: return "failed";
     case errc::timeout: return "timeout";
+    case errc::exhausted: return "exhausted";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

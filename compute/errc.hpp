@@ -22,6 +22,7 @@ enum class errc : uint8_t {
   rejected,        // a result failed verification
   failed,          // the work itself failed, past its retries
   timeout,         // nothing came back in time
+  exhausted,       // out of memory or another resource: smaller work may still fit
 };
 
 constexpr caf::atom_value errc_category = caf::atom("nexus");

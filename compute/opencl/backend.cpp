@@ -1,5 +1,8 @@
 #include "compute/opencl/backend.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <mutex>
 
 #define CL_HPP_ENABLE_EXCEPTIONS
@@ -19,10 +22,84 @@ namespace {
 constexpr int tile = 32;
 constexpr int per_item = 8; // columns per work-item (register blocking)
 
+// Out of memory is errc::exhausted (this call's work can go elsewhere, the device stays
+// usable); anything else errc::unavailable.
 caf::error cl_error(const cl::Error& e, const std::string& what) {
-  return make_error(errc::unavailable, "OpenCL " + what + ": " + e.what() + " failed (error "
-                                         + std::to_string(e.err()) + ")");
+  auto code = e.err() == CL_MEM_OBJECT_ALLOCATION_FAILURE || e.err() == CL_OUT_OF_HOST_MEMORY
+                ? errc::exhausted
+                : errc::unavailable;
+  return make_error(code, "OpenCL " + what + ": " + e.what() + " failed (error "
+                            + std::to_string(e.err()) + ")");
 }
+
+constexpr double mib = 1024.0 * 1024.0;
+
+// Thrown by device_memory when a call would take more than the device allows.
+struct out_of_memory {
+  std::size_t needed;
+  std::size_t limit;
+};
+
+// "512 KiB", "1.5 MiB"
+std::string size_text(std::size_t bytes) {
+  char text[32];
+  if (bytes < 1024 * 1024)
+    std::snprintf(text, sizeof(text), "%.0f KiB", static_cast<double>(bytes) / 1024.0);
+  else
+    std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / mib);
+  return text;
+}
+
+caf::error memory_error(const out_of_memory& e, const std::string& what) {
+  return make_error(errc::exhausted, "OpenCL " + what + " needs more than "
+                                       + size_text(e.needed) + " of device memory (limit "
+                                       + size_text(e.limit) + ")");
+}
+
+// The buffers of one call, counted against the device's memory before each is made, so
+// that work too large for the device fails at once with its size instead of somewhere in
+// the driver.
+class device_memory {
+public:
+  device_memory(cl::Context& ctx, std::size_t limit, std::size_t max_allocation)
+    : ctx_(ctx), limit_(limit), max_allocation_(max_allocation) {
+  }
+
+  // `count` elements of T copied from the host.
+  template <class T>
+  cl::Buffer input(const T* host, std::size_t count) {
+    return make(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes<T>(count), const_cast<T*>(host));
+  }
+
+  // Read and written by kernels, starting from the host's values.
+  cl::Buffer in_out(float* host, std::size_t count) {
+    return make(CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes<float>(count), host);
+  }
+
+  cl::Buffer scratch(std::size_t count) {
+    return make(CL_MEM_READ_WRITE, bytes<float>(count), nullptr);
+  }
+
+private:
+  template <class T>
+  static std::size_t bytes(std::size_t count) {
+    return std::max<std::size_t>(count, 1) * sizeof(T);
+  }
+
+  cl::Buffer make(cl_mem_flags flags, std::size_t size, void* host) {
+    if (size > max_allocation_)
+      throw out_of_memory{size, max_allocation_};
+    if (used_ + size > limit_)
+      throw out_of_memory{used_ + size, limit_};
+    used_ += size;
+    return cl::Buffer{ctx_, flags, size, host};
+  }
+
+  cl::Context& ctx_;
+  std::size_t limit_;
+  std::size_t max_allocation_;
+  std::size_t used_ = 0;
+};
 
 struct found {
   cl::Platform platform;
@@ -51,6 +128,7 @@ std::vector<found> discover() {
       info.platform = p.getInfo<CL_PLATFORM_NAME>();
       info.gpu = (d.getInfo<CL_DEVICE_TYPE>() & CL_DEVICE_TYPE_GPU) != 0;
       info.global_memory = d.getInfo<CL_DEVICE_GLOBAL_MEM_SIZE>();
+      info.max_allocation = d.getInfo<CL_DEVICE_MAX_MEM_ALLOC_SIZE>();
       info.compute_units = d.getInfo<CL_DEVICE_MAX_COMPUTE_UNITS>();
       out.push_back({p, d, std::move(info)});
     }
@@ -67,7 +145,12 @@ struct context::impl {
   cl::Program program;
   cl::Kernel gemm;
   cl::Kernel gemm_t, bias_activation, relu_backward, softmax_xent, column_sums, softmax_rows;
+  std::size_t memory_limit = 0;
   std::mutex mtx;
+
+  device_memory memory() {
+    return {ctx, memory_limit, info.max_allocation};
+  }
 };
 
 std::vector<device_info> list_devices() {
@@ -82,13 +165,15 @@ context::context(std::unique_ptr<impl> p) : impl_(std::move(p)) {
 
 context::~context() = default;
 
-caf::expected<std::unique_ptr<context>> context::open(std::size_t index) {
+caf::expected<std::unique_ptr<context>> context::open(std::size_t index,
+                                                     const std::string& build_options) {
   auto all = discover();
   if (index >= all.size())
     return make_error(errc::not_found, "no OpenCL device " + std::to_string(index) + " (there are "
                                          + std::to_string(all.size()) + ")");
   auto p = std::make_unique<impl>();
   p->info = all[index].info;
+  p->memory_limit = p->info.global_memory;
   std::string step = "context";
   try {
     p->ctx = cl::Context{all[index].device};
@@ -97,12 +182,21 @@ caf::expected<std::unique_ptr<context>> context::open(std::size_t index) {
     step = "program build";
     p->program = cl::Program{p->ctx, cl::Program::Sources{gemm_source, nn_source}};
     try {
-      p->program.build({all[index].device}, ("-DTILE=" + std::to_string(tile) + " -DWPT="
-                                             + std::to_string(per_item)).c_str());
+      auto options = "-DTILE=" + std::to_string(tile) + " -DWPT=" + std::to_string(per_item);
+      if (!build_options.empty())
+        options += " " + build_options;
+      p->program.build({all[index].device}, options.c_str());
     } catch (const cl::Error& e) {
-      auto log = p->program.getBuildInfo<CL_PROGRAM_BUILD_LOG>(all[index].device);
+      std::string log;
+      try {
+        log = p->program.getBuildInfo<CL_PROGRAM_BUILD_LOG>(all[index].device);
+      } catch (const cl::Error&) {
+      }
+      while (!log.empty() && std::isspace(static_cast<unsigned char>(log.back())))
+        log.pop_back();
       return make_error(errc::unavailable, "OpenCL kernels do not build on " + p->info.name
-                                             + ": " + log);
+                                             + " (error " + std::to_string(e.err()) + ")"
+                                             + (log.empty() ? "" : ": " + log));
     }
     step = "kernel";
     p->gemm = cl::Kernel{p->program, "gemm"};
@@ -118,7 +212,7 @@ caf::expected<std::unique_ptr<context>> context::open(std::size_t index) {
   return std::unique_ptr<context>{new context{std::move(p)}};
 }
 
-caf::expected<std::unique_ptr<context>> context::open_best() {
+caf::expected<std::unique_ptr<context>> context::open_best(const std::string& build_options) {
   auto all = list_devices();
   if (all.empty())
     return make_error(errc::not_found, "no OpenCL device (is an ICD such as pocl-opencl-icd "
@@ -129,7 +223,12 @@ caf::expected<std::unique_ptr<context>> context::open_best() {
       best = i;
       break;
     }
-  return open(best);
+  return open(best, build_options);
+}
+
+void context::limit_memory(std::size_t bytes) {
+  std::lock_guard guard{impl_->mtx};
+  impl_->memory_limit = std::min(bytes, impl_->info.global_memory);
 }
 
 const device_info& context::device() const noexcept {
@@ -145,12 +244,10 @@ caf::error context::gemm(const float* a, const float* b, float* c, std::size_t m
     return make_error(errc::invalid_input, "matrix too large for the OpenCL kernel's int indices");
   std::lock_guard guard{impl_->mtx};
   try {
-    auto& ctx = impl_->ctx;
-    cl::Buffer da{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, std::max<std::size_t>(1, m * k) * sizeof(float),
-                  const_cast<float*>(a)};
-    cl::Buffer db{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, std::max<std::size_t>(1, k * n) * sizeof(float),
-                  const_cast<float*>(b)};
-    cl::Buffer dc{ctx, CL_MEM_WRITE_ONLY, m * n * sizeof(float)};
+    auto mem = impl_->memory();
+    auto da = mem.input(a, m * k);
+    auto db = mem.input(b, k * n);
+    auto dc = mem.scratch(m * n);
     auto& kernel = impl_->gemm;
     kernel.setArg(0, static_cast<int>(m));
     kernel.setArg(1, static_cast<int>(n));
@@ -165,6 +262,9 @@ caf::error context::gemm(const float* a, const float* b, float* c, std::size_t m
     impl_->queue.enqueueReadBuffer(dc, CL_TRUE, 0, m * n * sizeof(float), c);
   } catch (const cl::Error& e) {
     return cl_error(e, "GEMM on " + impl_->info.name);
+  } catch (const out_of_memory& e) {
+    return memory_error(e, "GEMM " + std::to_string(m) + "x" + std::to_string(k) + "x"
+                             + std::to_string(n) + " on " + impl_->info.name);
   }
   return caf::none;
 }
@@ -191,23 +291,19 @@ caf::error context::mlp_probabilities(const std::vector<layer>& layers, const fl
     return caf::none;
   std::lock_guard guard{impl_->mtx};
   auto& q = impl_->queue;
-  auto& ctx = impl_->ctx;
-  auto bytes = [](std::size_t n) { return std::max<std::size_t>(n, 1) * sizeof(float); };
   try {
+    auto mem = impl_->memory();
     auto m = static_cast<int>(rows);
-    cl::Buffer h{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(rows * layers.front().in),
-                 const_cast<float*>(x)};
+    auto h = mem.input(x, rows * layers.front().in);
     std::size_t at = 0;
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const auto& l = layers[i];
       auto in = static_cast<int>(l.in), o = static_cast<int>(l.out);
-      cl::Buffer w{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(l.in * l.out),
-                   const_cast<float*>(params + at)};
-      cl::Buffer b{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(l.out),
-                   const_cast<float*>(params + at + l.in * l.out)};
+      auto w = mem.input(params + at, l.in * l.out);
+      auto b = mem.input(params + at + l.in * l.out, l.out);
       at += l.in * l.out + l.out;
-      cl::Buffer z{ctx, CL_MEM_READ_WRITE, bytes(rows * l.out)};
-      cl::Buffer next{ctx, CL_MEM_READ_WRITE, bytes(rows * l.out)};
+      auto z = mem.scratch(rows * l.out);
+      auto next = mem.scratch(rows * l.out);
       set_args(impl_->gemm_t, m, o, in, 0, 1, 1.0f, h, in, w, in, 0.0f, z, o);
       q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.out, rows), cl::NDRange{16, 16});
       bool relu = i + 1 < layers.size() && l.relu;
@@ -223,6 +319,9 @@ caf::error context::mlp_probabilities(const std::vector<layer>& layers, const fl
     q.enqueueReadBuffer(h, CL_TRUE, 0, rows * layers.back().out * sizeof(float), out);
   } catch (const cl::Error& e) {
     return cl_error(e, "MLP inference on " + impl_->info.name);
+  } catch (const out_of_memory& e) {
+    return memory_error(e, "MLP inference of " + std::to_string(rows) + " rows on "
+                             + impl_->info.name);
   }
   return caf::none;
 }
@@ -234,14 +333,10 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
     return std::pair<double, std::size_t>{0.0, 0};
   std::lock_guard guard{impl_->mtx};
   auto& q = impl_->queue;
-  auto& ctx = impl_->ctx;
-  auto bytes = [](std::size_t n) { return std::max<std::size_t>(n, 1) * sizeof(float); };
-  auto in_buffer = [&](const float* data, std::size_t n) {
-    return cl::Buffer{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes(n),
-                      const_cast<float*>(data)};
-  };
-  auto rw_buffer = [&](std::size_t n) { return cl::Buffer{ctx, CL_MEM_READ_WRITE, bytes(n)}; };
   try {
+    auto mem = impl_->memory();
+    auto in_buffer = [&](const float* data, std::size_t n) { return mem.input(data, n); };
+    auto rw_buffer = [&](std::size_t n) { return mem.scratch(n); };
     auto m = static_cast<int>(rows);
     std::vector<cl::Buffer> w, b, gw, gb, z, h; // h[0] is the input
     h.push_back(in_buffer(x, rows * layers.front().in));
@@ -249,16 +344,13 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
     for (const auto& l : layers) {
       w.push_back(in_buffer(params + at, l.in * l.out));
       b.push_back(in_buffer(params + at + l.in * l.out, l.out));
-      gw.push_back(cl::Buffer{ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(l.in * l.out),
-                              grad + at});
-      gb.push_back(cl::Buffer{ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(l.out),
-                              grad + at + l.in * l.out});
+      gw.push_back(mem.in_out(grad + at, l.in * l.out));
+      gb.push_back(mem.in_out(grad + at + l.in * l.out, l.out));
       at += l.in * l.out + l.out;
       z.push_back(rw_buffer(rows * l.out));
       h.push_back(rw_buffer(rows * l.out));
     }
-    cl::Buffer ys{ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, std::max<std::size_t>(rows, 1) * sizeof(int),
-                  const_cast<int*>(labels)};
+    auto ys = mem.input(labels, rows);
     // Forward: z = h W^T + b, h' = relu(z) (none on the last layer).
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const auto& l = layers[i];
@@ -321,6 +413,9 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
     return std::pair<double, std::size_t>{sum, right};
   } catch (const cl::Error& e) {
     return cl_error(e, "MLP gradient on " + impl_->info.name);
+  } catch (const out_of_memory& e) {
+    return memory_error(e, "MLP gradient of " + std::to_string(rows) + " rows on "
+                             + impl_->info.name);
   }
 }
 

@@ -5,6 +5,9 @@
 // its own context or share one across threads. Every OpenCL failure (no device, a kernel
 // that does not build, a lost device, out of memory) is a caf::error naming the call and
 // the OpenCL error code, never an exception or a crash; callers fall back to the CPU.
+// Out of memory is errc::exhausted: a call's buffers are counted against the device's
+// memory (or limit_memory) before they are made, and the device stays usable for smaller
+// work; every other failure is errc::unavailable.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +25,8 @@ struct device_info {
   std::string name;
   std::string platform;
   bool gpu = false;
-  std::size_t global_memory = 0; // bytes
+  std::size_t global_memory = 0;  // bytes
+  std::size_t max_allocation = 0; // bytes, the largest single buffer
   unsigned compute_units = 0;
 };
 
@@ -35,11 +39,19 @@ public:
   context(const context&) = delete;
   context& operator=(const context&) = delete;
 
-  /// Device `index` of list_devices(), with its programs built.
-  static caf::expected<std::unique_ptr<context>> open(std::size_t index);
+  /// Device `index` of list_devices(), with its programs built; `build_options` go to
+  /// the OpenCL compiler after the kernels' own. errc::unavailable with the compiler's
+  /// log when the kernels do not build.
+  static caf::expected<std::unique_ptr<context>> open(std::size_t index,
+                                                      const std::string& build_options = {});
 
   /// A GPU if there is one, else the first device.
-  static caf::expected<std::unique_ptr<context>> open_best();
+  static caf::expected<std::unique_ptr<context>>
+  open_best(const std::string& build_options = {});
+
+  /// Caps the device memory one call may take (at most the device's own): a provider
+  /// leaving memory to others, or a test. Work above the cap fails with errc::exhausted.
+  void limit_memory(std::size_t bytes);
 
   const device_info& device() const noexcept;
 

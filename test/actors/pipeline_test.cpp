@@ -308,6 +308,22 @@ TEST_CASE("workers on OpenCL and on the CPU share a task; a lost device falls ba
   auto [report2, c2] = g.run(a, b, req);
   CHECK(report2.state == task_state::done);
   CHECK(compute::max_relative_difference(c2, compute::multiply(a, b)) < 1e-5);
+
+  // Devices too small for the shards: each product runs on the CPU, the device stays.
+  embedded_options full{2, 1};
+  full.device = "opencl:0";
+  full.faulty_workers = 2;
+  full.fault = worker_fault::device_full;
+  fixture h{full};
+  auto [report3, c3] = h.run(a, b, req);
+  CHECK(report3.state == task_state::done);
+  CHECK(report3.results_rejected == 0);
+  CHECK(compute::max_relative_difference(c3, compute::multiply(a, b)) < 1e-5);
+  auto after = h.api->nodes();
+  REQUIRE(after);
+  for (const auto& n : *after)
+    if (n.info.role == node_role::worker)
+      CHECK(n.info.device.starts_with("opencl:"));
 }
 
 TEST_CASE("an unknown device is refused when the network starts", "[actors][opencl-e2e]") {

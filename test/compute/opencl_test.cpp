@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
@@ -86,4 +87,58 @@ TEST_CASE("the OpenCL MLP forward pass gives the CPU's probabilities", "[opencl]
   REQUIRE_FALSE(ctx->mlp_probabilities(layers, model.parameters().data(), x.data(), 53,
                                           got.data()));
   CHECK(max_relative_difference(got, model.probabilities(x.data(), 53)) < 1e-5);
+}
+
+TEST_CASE("work too large for the device's memory runs on the CPU; the device stays",
+          "[opencl]") {
+  auto ctx = test_device();
+  if (!ctx)
+    return;
+  ctx->limit_memory(1 << 20); // 1 MiB
+  auto a = random_tensor({300, 400}, 3);
+  auto b = random_tensor({400, 300}, 4); // with A and C: 1.3 MiB
+  tensor c{300, 300};
+  auto err = ctx->gemm(a.data(), b.data(), c.data(), 300, 400, 300);
+  CHECK(err == errc::exhausted);
+  CHECK_THAT(describe(err), Catch::Contains("MiB of device memory (limit 1.0 MiB)"));
+  auto small_a = random_tensor({40, 30}, 5);
+  auto small_b = random_tensor({30, 20}, 6);
+  tensor small_c{40, 20};
+  REQUIRE_FALSE(ctx->gemm(small_a.data(), small_b.data(), small_c.data(), 40, 30, 20));
+  CHECK(max_relative_difference(small_c, multiply(small_a, small_b)) < 1e-5);
+
+  // Through a worker's device: the large product on the CPU, exact, the device kept.
+  auto device = gemm_device::open("opencl:0");
+  REQUIRE(device);
+  (*device)->limit_memory(1 << 20);
+  auto why = (*device)->gemm(a.data(), b.data(), c.data(), 300, 400, 300);
+  CHECK_THAT(why, Catch::Contains("device memory") && Catch::Contains("this one runs on the CPU"));
+  CHECK(max_relative_difference(c, multiply(a, b)) < 1e-5);
+  CHECK((*device)->name().starts_with("opencl:"));
+  CHECK((*device)->gemm(small_a.data(), small_b.data(), small_c.data(), 40, 30, 20).empty());
+}
+
+TEST_CASE("kernels that do not build leave the CPU, with the compiler's reason",
+          "[opencl]") {
+  if (opencl::list_devices().empty()) {
+    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+    return;
+  }
+  auto ctx = opencl::context::open(0, "-cl-no-such-option");
+  REQUIRE_FALSE(ctx);
+  CHECK(ctx.error() == errc::unavailable);
+  CHECK_THAT(describe(ctx.error()), Catch::Contains("OpenCL kernels do not build"));
+
+  // A worker asking for that device computes on the CPU and says why.
+  ::setenv("NEXUS_OPENCL_OPTIONS", "-cl-no-such-option", 1);
+  auto device = gemm_device::open("opencl:0");
+  ::unsetenv("NEXUS_OPENCL_OPTIONS");
+  REQUIRE(device);
+  CHECK((*device)->name().starts_with("cpu:"));
+  CHECK_THAT((*device)->note(), Catch::Contains("do not build") && Catch::Contains("CPU"));
+  auto a = random_tensor({50, 60}, 7);
+  auto b = random_tensor({60, 70}, 8);
+  tensor c{50, 70};
+  CHECK((*device)->gemm(a.data(), b.data(), c.data(), 50, 60, 70).empty());
+  CHECK(max_relative_difference(c, multiply(a, b)) < 1e-5);
 }
