@@ -1,6 +1,7 @@
 #include "compute/opencl/backend.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstdio>
 #include <mutex>
@@ -136,6 +137,16 @@ std::vector<found> discover() {
   return out;
 }
 
+void set_gemm_args(cl::Kernel& kernel, std::size_t m, std::size_t n, std::size_t k,
+                   const cl::Buffer& a, const cl::Buffer& b, const cl::Buffer& c) {
+  kernel.setArg(0, static_cast<int>(m));
+  kernel.setArg(1, static_cast<int>(n));
+  kernel.setArg(2, static_cast<int>(k));
+  kernel.setArg(3, a);
+  kernel.setArg(4, b);
+  kernel.setArg(5, c);
+}
+
 } // namespace
 
 struct context::impl {
@@ -249,12 +260,7 @@ caf::error context::gemm(const float* a, const float* b, float* c, std::size_t m
     auto db = mem.input(b, k * n);
     auto dc = mem.scratch(m * n);
     auto& kernel = impl_->gemm;
-    kernel.setArg(0, static_cast<int>(m));
-    kernel.setArg(1, static_cast<int>(n));
-    kernel.setArg(2, static_cast<int>(k));
-    kernel.setArg(3, da);
-    kernel.setArg(4, db);
-    kernel.setArg(5, dc);
+    set_gemm_args(kernel, m, n, k, da, db, dc);
     auto up = [](std::size_t x) { return (x + tile - 1) / tile * tile; };
     cl::NDRange global{up(n) / per_item, up(m)};
     cl::NDRange local{tile / per_item, tile};
@@ -267,6 +273,41 @@ caf::error context::gemm(const float* a, const float* b, float* c, std::size_t m
                              + std::to_string(n) + " on " + impl_->info.name);
   }
   return caf::none;
+}
+
+caf::expected<double> context::time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
+                                                unsigned repeats) {
+  if (m == 0 || k == 0 || n == 0 || m * k > INT32_MAX || k * n > INT32_MAX || m * n > INT32_MAX)
+    return make_error(errc::invalid_input, "shape out of the kernel's range");
+  std::lock_guard guard{impl_->mtx};
+  try {
+    auto mem = impl_->memory();
+    auto da = mem.scratch(m * k);
+    auto db = mem.scratch(k * n);
+    auto dc = mem.scratch(m * n);
+    impl_->queue.enqueueFillBuffer(da, 1.0f, 0, m * k * sizeof(float));
+    impl_->queue.enqueueFillBuffer(db, 0.5f, 0, k * n * sizeof(float));
+    auto& kernel = impl_->gemm;
+    set_gemm_args(kernel, m, n, k, da, db, dc);
+    auto up = [](std::size_t x) { return (x + tile - 1) / tile * tile; };
+    cl::NDRange global{up(n) / per_item, up(m)};
+    cl::NDRange local{tile / per_item, tile};
+    impl_->queue.enqueueNDRangeKernel(kernel, cl::NullRange, global, local); // warm-up
+    impl_->queue.finish();
+    double best = 1e30;
+    for (unsigned i = 0; i < std::max(1u, repeats); ++i) {
+      auto start = std::chrono::steady_clock::now();
+      impl_->queue.enqueueNDRangeKernel(kernel, cl::NullRange, global, local);
+      impl_->queue.finish();
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                                          - start).count());
+    }
+    return best;
+  } catch (const cl::Error& e) {
+    return cl_error(e, "GEMM kernel on " + impl_->info.name);
+  } catch (const out_of_memory& e) {
+    return memory_error(e, "GEMM kernel on " + impl_->info.name);
+  }
 }
 
 namespace {

@@ -59,6 +59,11 @@ public:
   caf::error gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
                   std::size_t n);
 
+  /// Benchmarks: the best of `repeats` runs of the GEMM kernel alone on an m x k by
+  /// k x n product already on the device (no transfers), in seconds.
+  caf::expected<double> time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
+                                         unsigned repeats);
+
   /// One dense layer of an MLP: `in` -> `out`, ReLU after it or not.
   struct layer {
     std::size_t in = 0;

@@ -1,8 +1,10 @@
 // GFLOP/s of the CPU GEMM backend (every instruction-set variant this processor runs)
 // for square float32 products of 1024, 2048 and 4096, against numpy (OpenBLAS) in the
 // same run. Target: the dispatched kernel at least 0.8x numpy at 2048 and 4096.
+// Then the OpenCL GEMM on every device, with and without transfers; on a GPU, its
+// kernel against PyTorch's torch.mm on that GPU (TF32 off). Target: at least 0.5.
 //
-// usage: gemm_bench [NUMPY_PEER_SCRIPT]
+// usage: gemm_bench [NUMPY_PEER_SCRIPT [TORCH_GPU_PEER_SCRIPT]]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,24 +19,36 @@
 
 using namespace nexus;
 
+namespace {
+
+// Runs a peer script for the three sizes; its "TAG N GFLOPS" lines become the map, and
+// anything else is printed.
+std::map<std::size_t, double> run_peer(const char* script, const char* tag) {
+  std::map<std::size_t, double> out;
+  std::string cmd = "/usr/bin/python3 " + std::string{script} + " 1024 2048 4096 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char line[512];
+  auto format = std::string{tag} + " %zu %lf";
+  while (p && std::fgets(line, sizeof(line), p)) {
+    std::size_t n = 0;
+    double g = 0;
+    if (std::sscanf(line, format.c_str(), &n, &g) == 2)
+      out[n] = g;
+    else
+      std::printf("  %s: %s", tag, line);
+  }
+  if (p)
+    pclose(p);
+  return out;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   const std::vector<std::size_t> sizes{1024, 2048, 4096};
   std::map<std::size_t, double> numpy;
-  if (argc > 1) {
-    std::string cmd = "/usr/bin/python3 " + std::string{argv[1]} + " 1024 2048 4096 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    char line[256];
-    while (p && std::fgets(line, sizeof(line), p)) {
-      std::size_t n = 0;
-      double g = 0;
-      if (std::sscanf(line, "numpy %zu %lf", &n, &g) == 2)
-        numpy[n] = g;
-      else
-        std::printf("  numpy: %s", line);
-    }
-    if (p)
-      pclose(p);
-  }
+  if (argc > 1)
+    numpy = run_peer(argv[1], "numpy");
   std::printf("CPU GEMM (float32, both cores through oneTBB), dispatched kernel: %s\n",
               std::string{compute::kernels::isa()}.c_str());
   for (auto n : sizes) {
@@ -60,7 +74,10 @@ int main(int argc, char** argv) {
   // The OpenCL backend on every device there is (PoCL's CPU device without a GPU).
   auto devices = compute::opencl::list_devices();
   bool gpu = false;
+  std::map<std::size_t, double> torch;
   for (std::size_t d = 0; d < devices.size(); ++d) {
+    if (devices[d].gpu && !gpu && argc > 2)
+      torch = run_peer(argv[2], "torch");
     gpu = gpu || devices[d].gpu;
     auto ctx = compute::opencl::context::open(d);
     if (!ctx) {
@@ -83,8 +100,18 @@ int main(int argc, char** argv) {
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now()
                                                             - start).count());
       }
-      std::printf("  %4zu: %7.1f GFLOP/s (transfers included)\n", n,
+      std::printf("  %4zu: %7.1f GFLOP/s (transfers included)", n,
                   compute::gemm_flops(n, n, n) / best / 1e9);
+      auto kernel = (*ctx)->time_gemm_kernel(n, n, n, 3);
+      if (!kernel) {
+        std::printf("   kernel: %s\n", describe(kernel.error()).c_str());
+        continue;
+      }
+      auto gflops = compute::gemm_flops(n, n, n) / *kernel / 1e9;
+      std::printf("   %7.1f GFLOP/s (kernel alone)", gflops);
+      if (devices[d].gpu && torch.contains(n))
+        std::printf("   torch.mm %7.1f   ratio %.2f (target >= 0.5)", torch[n], gflops / torch[n]);
+      std::printf("\n");
     }
   }
   if (!gpu)
