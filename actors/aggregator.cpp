@@ -5,8 +5,6 @@
 
 #include <caf/all.hpp>
 
-#include "chain/hash.hpp"
-
 namespace nexus {
 
 namespace {
@@ -14,12 +12,13 @@ namespace {
 constexpr std::size_t finished_kept = 1024;
 
 using self_pointer = aggregator_actor::stateful_pointer<aggregator_state>;
+using result_key = aggregator_state::result_key;
 
 bool finished(const aggregator_state& st, uint64_t task_id) {
   return std::find(st.finished.begin(), st.finished.end(), task_id) != st.finished.end();
 }
 
-// Merges one validated result; returns the finished output once every shard is in.
+// Merges one valid result; returns the finished output once every shard is in.
 caf::expected<std::optional<compute::tensor>>
 merge_result(aggregator_state& st, const shard_task& task, const compute::tensor& block) {
   auto it = st.tasks.find(task.task_id);
@@ -38,105 +37,222 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
     return std::optional<compute::tensor>{};
   auto out = it->second.take();
   st.tasks.erase(it);
-  st.unstage(task.task_id);
+  st.forget(task.task_id);
   st.finished.push_back(task.task_id);
   if (st.finished.size() > finished_kept)
     st.finished.pop_front();
   return std::optional<compute::tensor>{std::move(out)};
 }
 
-// The validator's verdict on a staged result: merges it if valid, forgets it either way.
-void on_verdict(self_pointer self, const aggregator_state::result_key& key,
-                const wire::verdict& msg) {
+// Tells the orchestrator, and merges the result if it stands.
+void conclude(self_pointer self, const result_key& key, judgment_info j) {
   auto& st = self->state;
-  auto it = st.staged.find(key);
-  if (it == st.staged.end())
+  auto it = st.attempts.find(key);
+  if (it == st.attempts.end())
     return; // its task ended meanwhile
-  auto staged = std::move(it->second);
-  st.staged.erase(it);
-  auto v = wire::decode(msg);
-  if (!v || !v->valid || std::tie(v->task_id, v->shard_id, v->attempt) != key)
+  auto a = std::move(it->second);
+  st.attempts.erase(it);
+  self->send(st.orchestrator, judged_atom::value, wire::encode(j));
+  if (!j.verdict.valid || !a.output)
     return;
-  auto merged = merge_result(st, staged.task, staged.output.output);
+  auto merged = merge_result(st, a.task, a.output->output);
   if (!merged) {
-    caf::aout(self) << "aggregator: task " << staged.task.task_id << ": "
+    caf::aout(self) << "aggregator: task " << a.task.task_id << ": "
                     << describe(merged.error()) << "\n";
     return;
   }
   if (*merged)
     self->send(st.orchestrator, output_atom::value,
-               wire::encode(task_output{staged.task.task_id, std::move(**merged)}));
+               wire::encode(task_output{a.task.task_id, std::move(**merged)}));
 }
 
-// What the validator is sent: the result itself, or its header when the result is a
+// The judgment of an attempt no validator looked at.
+judgment_info unchecked(const aggregator_state::attempt& a, caf::error err) {
+  verdict_info v{a.task.task_id, a.task.shard_id, a.task.attempt, a.expected.worker, {},
+                 !err, err ? describe(err) : std::string{}, 0};
+  if (a.output && a.output->error.empty())
+    v.result = output_digest(a.output->output);
+  return {std::move(v), false, {}, {}};
+}
+
+// Decides once enough verdicts are in: one for a check; for an audit two that agree,
+// or the third's, which overturns the one it contradicts.
+void decide(self_pointer self, const result_key& key) {
+  auto& a = self->state.attempts.at(key);
+  const auto& vs = a.verdicts;
+  if (vs.size() == 1 && a.validators.size() == 1) {
+    conclude(self, key, {vs[0], true, {}, {vs[0].validator}});
+    return;
+  }
+  if (vs.size() == 2 && vs[0].valid == vs[1].valid) {
+    conclude(self, key, {vs[0], true, {}, {vs[0].validator, vs[1].validator}});
+    return;
+  }
+  if (vs.size() == 2 && a.validators.size() < 3) {
+    // Two disagree and no third can decide: nobody is paid or blamed; it runs again.
+    auto v = vs[0];
+    v.valid = false;
+    v.reason = "its validators disagree and no third was free to decide";
+    conclude(self, key, {std::move(v), false, {}, {}, true});
+    return;
+  }
+  if (vs.size() == 3) {
+    const auto& referee = vs[2];
+    const auto& wrong = vs[0].valid == referee.valid ? vs[1] : vs[0];
+    const auto& right = vs[0].valid == referee.valid ? vs[0] : vs[1];
+    conclude(self, key, {right, true, {wrong.validator}, {right.validator, referee.validator}});
+  }
+}
+
+// What a validator is sent: the result itself, or its header when the result is a
 // large matmul block and the validator is in another process.
 wire::shard_result validator_view(self_pointer self, const validator_actor& validator,
-                                  const wire::shard_result& msg, const shard_task& task,
-                                  const shard_output& output) {
-  if (task.workload != workload_kind::matmul || !output.error.empty()
-      || msg.bytes().size() <= held_result_bytes || validator.node() == self->node())
-    return msg;
-  shard_output header{output.task_id, output.shard_id, output.attempt, output.worker,
-                      compute::tensor{}, output.compute_ns, output.error, true};
+                                  const aggregator_state::attempt& a) {
+  const auto& out = *a.output;
+  if (a.task.workload != workload_kind::matmul || !out.error.empty()
+      || a.raw.bytes().size() <= held_result_bytes || validator.node() == self->node())
+    return a.raw;
+  shard_output header{out.task_id, out.shard_id,  out.attempt, out.worker, compute::tensor{},
+                      out.compute_ns, out.error, true, out.signature};
   return wire::encode(header);
 }
 
+// Asks validator `index` of the attempt for its verdict.
+void ask(self_pointer self, const result_key& key, std::size_t index) {
+  auto& a = self->state.attempts.at(key);
+  const auto& validator = a.validators.at(index);
+  auto holder = caf::actor_cast<result_holder_actor>(self);
+  self
+    ->request(validator, verdict_wait, check_atom::value, a.assignment,
+              validator_view(self, validator, a), a.expected_msg, holder)
+    .then(
+      [self, key, index](const wire::verdict& msg) {
+        auto it = self->state.attempts.find(key);
+        auto v = wire::decode(msg);
+        if (it == self->state.attempts.end() || !v)
+          return;
+        auto& a = it->second;
+        // Verdicts are kept in the order of the validators asked.
+        a.verdicts.resize(std::max(a.verdicts.size(), index + 1));
+        a.verdicts[index] = std::move(*v);
+        auto answered = std::count_if(a.verdicts.begin(), a.verdicts.end(),
+                                      [](const verdict_info& x) { return !x.validator.empty(); });
+        if (static_cast<std::size_t>(answered) != a.verdicts.size())
+          return;
+        if (a.verdicts.size() == 2 && a.verdicts[0].valid != a.verdicts[1].valid
+            && a.validators.size() == 3) {
+          ask(self, key, 2); // the referee
+          return;
+        }
+        decide(self, key);
+      },
+      [self, key](const caf::error&) {
+        // A validator gone or silent: the orchestrator re-issues the shard elsewhere.
+        self->state.attempts.erase(key);
+      });
+}
+
+// Judges an attempt whose result arrived.
+void judge(self_pointer self, const result_key& key) {
+  auto& st = self->state;
+  auto& a = st.attempts.at(key);
+  if (!a.output) { // bytes that are no result: rejected, and recorded against its worker
+    conclude(self, key, unchecked(a, make_error(errc::rejected, "the result is malformed")));
+    return;
+  }
+  if (a.expected.mode == check_mode::trust) {
+    auto err = a.output->error.empty()
+                 ? authenticate(*a.output, output_digest(a.output->output), a.expected,
+                                st.verifier)
+                 : make_error(errc::rejected, "worker failed: " + a.output->error);
+    conclude(self, key, unchecked(a, std::move(err)));
+    return;
+  }
+  auto first_round = a.expected.mode == check_mode::audit && a.validators.size() >= 2 ? 2u : 1u;
+  for (std::size_t i = 0; i < first_round; ++i)
+    ask(self, key, i);
+}
+
+void take_result(self_pointer self, const result_key& key, const wire::shard_result& msg,
+                 caf::expected<shard_output> output) {
+  auto& a = self->state.attempts.at(key);
+  if (a.output || !a.raw.bytes().empty()) {
+    caf::aout(self) << "aggregator: ignored a replayed result of task " << std::get<0>(key)
+                    << " shard " << std::get<1>(key) << " attempt " << std::get<2>(key)
+                    << "\n";
+    return;
+  }
+  a.raw = msg;
+  if (output)
+    a.output = std::move(*output);
+  judge(self, key);
+}
+
 caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_query& q) {
-  auto it = st.staged.find({q.task_id, q.shard_id, q.attempt});
-  if (it == st.staged.end())
+  auto it = st.attempts.find({q.task_id, q.shard_id, q.attempt});
+  if (it == st.attempts.end() || !it->second.output)
     return make_error(errc::not_found, "the aggregator holds no result of task "
                                          + std::to_string(q.task_id) + " shard "
                                          + std::to_string(q.shard_id) + " attempt "
                                          + std::to_string(q.attempt));
-  const auto& block = it->second.output.output;
+  const auto& block = it->second.output->output;
   auto product = compute::matmul::fingerprint(block, q.probe);
   if (!product)
     return product.error();
   fingerprint_info out{std::move(*product), {}};
   if (q.digest)
-    out.result = chain::sha256(
-      {reinterpret_cast<const uint8_t*>(block.data()), block.size() * sizeof(float)});
+    out.result = output_digest(block);
   return wire::encode(out);
 }
 
 } // namespace
 
-void aggregator_state::unstage(uint64_t task_id) {
-  auto first = staged.lower_bound({task_id, 0, 0});
-  auto last = staged.lower_bound({task_id + 1, 0, 0});
-  staged.erase(first, last);
+void aggregator_state::forget(uint64_t task_id) {
+  auto in_task = [task_id](const auto& kv) { return std::get<0>(kv.first) == task_id; };
+  std::erase_if(attempts, in_task);
+  std::erase_if(early, in_task);
 }
 
 aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor orchestrator) {
   self->state.orchestrator = std::move(orchestrator);
   return {
-    [self](stage_atom, const wire::shard_assignment& assignment,
-           const wire::shard_result& result, const validator_actor& validator) {
+    [self](expect_atom, const wire::shard_assignment& assignment,
+           const wire::expectation& expected, const validator_list& validators) {
       auto& st = self->state;
       auto task = wire::decode(assignment);
-      if (!task) {
-        // Without ids there is no one to answer; the shard's deadline re-issues it.
-        caf::aout(self) << "aggregator: dropped a result of a malformed assignment: "
-                        << describe(task.error()) << "\n";
+      auto who = wire::decode(expected);
+      if (!task || !who) {
+        caf::aout(self) << "aggregator: dropped a malformed expectation\n";
         return;
       }
-      if (finished(st, task->task_id))
-        return; // a late duplicate: nothing left to judge it for
-      auto output = wire::decode(result);
-      aggregator_state::result_key key{task->task_id, task->shard_id, task->attempt};
-      auto view = result;
-      if (output) { // a malformed one goes to the validator as it is, to be rejected
-        view = validator_view(self, validator, result, *task, *output);
-        if (output->error.empty())
-          st.staged.insert_or_assign(key, aggregator_state::staged_result{*task,
-                                                                          std::move(*output)});
+      result_key key{task->task_id, task->shard_id, task->attempt};
+      st.attempts[key] = aggregator_state::attempt{std::move(*task), assignment, std::move(*who),
+                                                   expected, validators, {}, {}, {}};
+      if (auto e = st.early.find(key); e != st.early.end()) {
+        auto msg = std::move(e->second);
+        st.early.erase(e);
+        take_result(self, key, msg, wire::decode(msg));
       }
-      auto holder = caf::actor_cast<result_holder_actor>(self);
-      self->request(validator, verdict_wait, check_atom::value, assignment, view, holder)
-        .then([self, key](const wire::verdict& v) { on_verdict(self, key, v); },
-              [self, key](const caf::error&) {
-                self->state.staged.erase(key); // the orchestrator re-issues the shard
-              });
+    },
+    [self](stage_atom, const wire::shard_result& msg) {
+      auto& st = self->state;
+      auto output = wire::decode(msg);
+      if (!output) {
+        // Without ids nobody can be held to it; the shard's deadline re-issues it.
+        caf::aout(self) << "aggregator: dropped a result that does not decode: "
+                        << describe(output.error()) << "\n";
+        return;
+      }
+      result_key key{output->task_id, output->shard_id, output->attempt};
+      if (finished(st, output->task_id))
+        return; // a late duplicate: its task is done
+      if (!st.attempts.contains(key)) {
+        if (st.early.size() >= early_results_kept)
+          st.early.erase(st.early.begin());
+        st.early.insert_or_assign(key, msg); // the orchestrator's word is on its way
+        return;
+      }
+      take_result(self, key, msg, std::move(output));
     },
     [self](fingerprint_atom, const wire::fingerprint_request& msg)
       -> caf::result<wire::fingerprint> {
@@ -145,9 +261,13 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
         return q.error();
       return answer(self->state, *q);
     },
+    [self](revoke_atom, uint64_t task_id, uint32_t shard_id) {
+      if (auto it = self->state.tasks.find(task_id); it != self->state.tasks.end())
+        it->second.revoke(shard_id);
+    },
     [self](drop_atom, uint64_t task_id) {
       self->state.tasks.erase(task_id);
-      self->state.unstage(task_id);
+      self->state.forget(task_id);
     },
   };
 }

@@ -1,28 +1,35 @@
 // The aggregator actor: takes workers' results, has them judged, and compiles the valid
 // ones into each task's output.
 //
-// A worker's result comes here first (stage) and stays until the validator the
-// orchestrator chose has judged it: the aggregator asks that validator, passing the result
-// itself when it is small or the validator shares this process, and otherwise only its
-// header, in which case the validator asks for the fingerprint its check needs
-// (compute/workloads/matmul.hpp). So a large result crosses the network once, worker to
-// aggregator, whatever validator judges it. Valid results are merged, each shard once (a
-// late duplicate of a re-issued shard is ignored), as their workload says (rows placed,
-// or training gradients summed); the whole output goes to the orchestrator when the last
-// shard is in. Its memory is one output tensor per task in progress and the results
-// awaiting a verdict, which it forgets when their task ends.
+// The orchestrator tells it of every attempt before the worker's result can arrive
+// (expect): the assignment, whose result it must be (the worker's name and key) and how
+// it is judged (check_mode): by one validator, by two with a third deciding when they
+// disagree (an audit of the validators), or not at all when the worker's record earned
+// that (adaptive verification). So a worker can neither change its assignment nor pick
+// its judge. A result comes here (stage) and stays until judged: the aggregator checks
+// that it names its worker and carries that worker's signature for this very attempt,
+// then asks the validators, passing the result itself when it is small or the validator
+// shares this process, and otherwise only its header, in which case the validator asks
+// for the fingerprint its check needs (compute/workloads/matmul.hpp), so a large result
+// crosses the network once. Its judgment goes to the orchestrator; valid results are
+// merged, each shard once (a late duplicate of a re-issued shard is ignored), as their
+// workload says (rows placed, or training gradients summed), and the whole output goes
+// to the orchestrator when the last shard is in. Its memory is one output tensor per task
+// in progress and the results awaiting a judgment, which it forgets when their task ends.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/results.hpp"
 #include "actors/workloads.hpp"
 
 namespace nexus {
@@ -31,9 +38,12 @@ namespace nexus {
 /// matmul results stay here and are judged by fingerprint.
 constexpr std::size_t held_result_bytes = 256 * 1024;
 
-/// How long a result waits for its verdict before it is forgotten (the orchestrator
+/// How long a result waits for a verdict before it is forgotten (the orchestrator
 /// re-issues a shard long before).
 constexpr std::chrono::minutes verdict_wait{10};
+
+/// Results that arrive before the orchestrator's word on their attempt, kept at most.
+constexpr std::size_t early_results_kept = 4096;
 
 struct aggregator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
@@ -41,19 +51,28 @@ struct aggregator_state {
 
   using result_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, attempt
 
-  struct staged_result {
+  /// One attempt, from the orchestrator's word until its judgment.
+  struct attempt {
     shard_task task;
-    shard_output output;
+    wire::shard_assignment assignment;
+    expectation_info expected;
+    wire::expectation expected_msg;
+    validator_list validators; // check: 1; audit: 2, and a third to decide
+    std::optional<shard_output> output;
+    wire::shard_result raw;
+    std::vector<verdict_info> verdicts; // in the order of `validators`
   };
 
   orchestrator_actor orchestrator;
   std::map<uint64_t, output_builder> tasks;
-  std::map<result_key, staged_result> staged; // awaiting their verdicts
+  std::map<result_key, attempt> attempts;
+  std::map<result_key, wire::shard_result> early; // results before their expectation
   std::deque<uint64_t> finished; // the last tasks sent, whose late duplicates are ignored
+  chain::statement_verifier verifier{result_tag};
   static inline const char* name = "nexus.aggregator";
 
-  /// Forgets the results of `task_id` that await verdicts.
-  void unstage(uint64_t task_id);
+  /// Forgets the attempts of `task_id` that await judgment.
+  void forget(uint64_t task_id);
 };
 
 aggregator_actor::behavior_type

@@ -15,10 +15,8 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
         return make_error(errc::not_found, "this node runs no orchestrator");
       return self->state.orchestrator;
     },
-    [self](stage_atom, const wire::shard_assignment& assignment,
-           const wire::shard_result& result, const validator_actor& validator,
-           const aggregator_actor& aggregator) {
-      self->send(aggregator, stage_atom::value, assignment, result, validator);
+    [self](stage_atom, const wire::shard_result& result, const aggregator_actor& aggregator) {
+      self->send(aggregator, stage_atom::value, result);
     },
     [self](fetch_atom, const wire::blob_name& msg) -> caf::result<wire::blob> {
       auto ref = wire::decode(msg);

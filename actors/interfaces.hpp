@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
@@ -51,22 +52,31 @@ using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using stage_atom = caf::atom_constant<caf::atom("stage")>;
 using fingerprint_atom = caf::atom_constant<caf::atom("fingerpr")>;
+using expect_atom = caf::atom_constant<caf::atom("expect")>;
+using judged_atom = caf::atom_constant<caf::atom("judged")>;
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 
 /// Holds shard results a validator judges and answers the validator's fingerprint queries.
 using result_holder_actor = caf::typed_actor<
   caf::replies_to<fingerprint_atom, wire::fingerprint_request>::with<wire::fingerprint>>;
 
-/// Checks a worker's result against its assignment and answers with its verdict, which
-/// it also sends to the orchestrator. A result that arrives `held` is judged by the
-/// fingerprint the given holder computes.
+/// Checks a worker's result against its assignment (and the expected worker's signature)
+/// and answers with its verdict, which it also sends to the orchestrator. A result that
+/// arrives `held` is judged by the fingerprint the given holder computes.
 using validator_actor = caf::typed_actor<
-  caf::replies_to<check_atom, wire::shard_assignment, wire::shard_result,
+  caf::replies_to<check_atom, wire::shard_assignment, wire::shard_result, wire::expectation,
                   result_holder_actor>::with<wire::verdict>>;
 
-/// Takes workers' results (stage), has the named validator judge each, and merges the
-/// valid ones into their task's output; forgets a task on drop.
+using validator_list = std::vector<validator_actor>;
+
+/// Learns from the orchestrator what each attempt is and who judges it (expect), takes
+/// workers' results (stage), has them judged, tells the orchestrator its judgment, and
+/// merges the valid ones into their task's output. `revoke` takes a shard's result back
+/// out (its worker was caught cheating and it was never checked); `drop` forgets a task.
 using aggregator_actor = result_holder_actor::extend<
-  caf::reacts_to<stage_atom, wire::shard_assignment, wire::shard_result, validator_actor>,
+  caf::reacts_to<expect_atom, wire::shard_assignment, wire::expectation, validator_list>,
+  caf::reacts_to<stage_atom, wire::shard_result>,
+  caf::reacts_to<revoke_atom, uint64_t, uint32_t>,
   caf::reacts_to<drop_atom, uint64_t>>;
 
 /// The single writer of the ledger: records contributions and signed verdicts in blocks
@@ -77,10 +87,9 @@ using ledger_actor = caf::typed_actor<
   caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
   caf::reacts_to<tick_atom>>; // seals what is pending
 
-/// Computes an assigned shard and hands the result to the aggregator, naming the
-/// validator that is to judge it.
-using worker_actor = caf::typed_actor<
-  caf::reacts_to<assign_atom, wire::shard_assignment, validator_actor, aggregator_actor>>;
+/// Computes an assigned shard and hands the signed result to the aggregator.
+using worker_actor =
+  caf::typed_actor<caf::reacts_to<assign_atom, wire::shard_assignment, aggregator_actor>>;
 
 /// Owns every task's state: plans, assigns, re-issues, and answers the shell.
 using orchestrator_actor = caf::typed_actor<
@@ -95,7 +104,8 @@ using orchestrator_actor = caf::typed_actor<
   caf::replies_to<join_atom, wire::node_announcement, aggregator_actor>::with<uint32_t>,
   caf::replies_to<join_atom, wire::node_announcement, ledger_actor>::with<uint32_t>,
   caf::replies_to<ledger_atom, wire::ledger_request>::with<wire::ledger_reply>,
-  caf::reacts_to<verdict_atom, wire::verdict>,
+  caf::reacts_to<verdict_atom, wire::verdict>,       // a validator's, for its record
+  caf::reacts_to<judged_atom, wire::judgment>,      // the aggregator's decision
   caf::reacts_to<record_atom, wire::ledger_records>, // a validator's signed verdicts
   caf::reacts_to<flush_atom>, // signs and sends what waits for the ledger
   caf::reacts_to<output_atom, wire::final_output>,
@@ -106,8 +116,7 @@ using orchestrator_actor = caf::typed_actor<
 /// relays a worker's result to its aggregator (see worker_config::relay).
 using gateway_actor = caf::typed_actor<
   caf::replies_to<lookup_atom>::with<orchestrator_actor>,
-  caf::reacts_to<stage_atom, wire::shard_assignment, wire::shard_result, validator_actor,
-                 aggregator_actor>,
+  caf::reacts_to<stage_atom, wire::shard_result, aggregator_actor>,
   caf::replies_to<fetch_atom, wire::blob_name>::with<wire::blob>,
   caf::replies_to<store_atom, wire::blob>::with<wire::blob_name>>;
 

@@ -34,6 +34,10 @@ std::string describe_tx(const chain::transaction& t) {
       return "penalty       " + where + "  " + chain::format_mcc(t.amount) + " from " + t.account;
     case chain::tx_kind::charge:
       return "charge        " + where + "  " + chain::format_mcc(t.amount) + " from " + t.account;
+    case chain::tx_kind::acceptance:
+      return "acceptance    " + where + "  " + t.worker + ", unchecked on its record";
+    case chain::tx_kind::audit:
+      return "audit         " + where + "  " + t.validator + "'s verdict overturned";
     case chain::tx_kind::submission:
       return "submission    " + chain::task_name(t.task_id) + " by " + t.account + ", budget "
              + (t.amount == 0 ? std::string{"unlimited"} : chain::format_mcc(t.amount));

@@ -82,6 +82,9 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
       case node_role::worker: {
         worker_config cfg{spec.name, st.store, spec.fault, seed, gateway};
         cfg.device = spec.device;
+        cfg.key = st.opts.key; // signs its results with the key it joins with
+        cfg.fault_rate = spec.fault_rate;
+        cfg.crash_process = true;
         auto info = describe_worker(cfg);
         if (!info) {
           say(self, "cannot start the worker: " + describe(info.error()));
@@ -93,7 +96,7 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
         break;
       }
       case node_role::validator: {
-        validator_config cfg{spec.name, st.store, st.orchestrator, st.opts.key};
+        validator_config cfg{spec.name, st.store, st.orchestrator, st.opts.key, spec.lie_rate};
         auto info = describe_validator(cfg);
         join(self, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
         break;

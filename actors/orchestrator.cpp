@@ -40,9 +40,21 @@ void dispatch(self_pointer self) {
     end_failed_runs(self);
   if (!st.aggregator)
     return; // shards wait until an aggregator can take their results
-  for (auto& d : st.table.schedule(clock_type::now()))
-    self->send(st.workers.at(d.worker), assign_atom::value, wire::encode(d.shard),
-               st.validators.at(d.validator), st.aggregator);
+  // Revoked results leave their outputs before their shards run again.
+  for (auto [task_id, shard_id] : st.table.take_revoked())
+    self->send(st.aggregator, revoke_atom::value, task_id, shard_id);
+  for (auto& d : st.table.schedule(clock_type::now())) {
+    expectation_info expected{st.table.node_name(d.worker), std::nullopt, d.mode};
+    if (auto id = st.identities.find(d.worker); id != st.identities.end())
+      expected.worker_key = id->second.second;
+    validator_list judges;
+    for (auto v : d.validators)
+      judges.push_back(st.validators.at(v));
+    auto assignment = wire::encode(d.shard);
+    // The aggregator hears first what the result must be and who judges it.
+    self->send(st.aggregator, expect_atom::value, assignment, wire::encode(expected), judges);
+    self->send(st.workers.at(d.worker), assign_atom::value, assignment, st.aggregator);
+  }
   for (auto task_id : failed)
     self->send(st.aggregator, drop_atom::value, task_id);
 }
@@ -113,16 +125,20 @@ caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& m
   return id;
 }
 
-// Remembers an accepted verdict until its validator's signed record arrives.
-void expect_record(self_pointer self, const verdict_info& v, uint64_t units) {
+// Remembers a validator's verdict until its signed record arrives.
+void expect_record(self_pointer self, const verdict_info& v) {
   auto& st = self->state;
   if (!st.ledger || !st.key)
     return;
   auto from = st.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
   if (from == st.node_of.end())
     return;
-  st.unrecorded[{v.task_id, v.shard_id, v.attempt}] =
-    unrecorded_verdict{v.worker, from->second, v.result, v.valid, units, clock_type::now()};
+  attempt_key key{v.task_id, v.shard_id, v.attempt};
+  auto& entry = st.unrecorded[{key, from->second}];
+  entry = unrecorded_verdict{v.worker, v.result, v.valid, std::nullopt, {}, clock_type::now()};
+  if (auto j = st.judged.find(key); j != st.judged.end())
+    entry.stands = std::find(j->second.standing.begin(), j->second.standing.end(), v.validator)
+                   != j->second.standing.end();
 }
 
 // Why the orchestrator does not pass `t` on from validator `from`, or empty when it does.
@@ -134,12 +150,14 @@ std::string refusal(const orchestrator_state& st, const chain::transaction& t, n
     return "a " + to_string(t.kind) + " from a validator";
   if (t.signer != id->second.second || t.validator != id->second.first)
     return "signed by another key or in another validator's name";
-  auto v = st.unrecorded.find({t.task_id, t.shard_id, t.attempt});
-  if (v == st.unrecorded.end() || v->second.validator != from)
+  auto v = st.unrecorded.find({{t.task_id, t.shard_id, t.attempt}, from});
+  if (v == st.unrecorded.end())
     return "no verdict of this validator on that attempt waits for a record";
   if (v->second.worker != t.worker || v->second.result != t.result
       || v->second.valid != t.valid)
     return "it differs from the verdict the validator sent";
+  if (v->second.stands == false)
+    return "the aggregator's judgment overturned or set aside that verdict";
   return {};
 }
 
@@ -195,9 +213,33 @@ void flush_outbox(self_pointer self) {
   send_to_ledger(self, std::move(out));
 }
 
-// Passes a validator's signed verdicts to the ledger, each with the contribution it
-// judged (the worker and the work units the planner assigned), stated by this
-// orchestrator and signed as one batch.
+// The contribution an attempt's verdicts judge, stated by this orchestrator (once).
+void queue_contribution(self_pointer self, const attempt_key& key, const std::string& worker,
+                        const chain::digest& result) {
+  auto j = self->state.judged.find(key);
+  if (j == self->state.judged.end() || j->second.contributed)
+    return;
+  j->second.contributed = true;
+  chain::transaction c;
+  c.kind = chain::tx_kind::contribution;
+  c.task_id = std::get<0>(key);
+  c.shard_id = std::get<1>(key);
+  c.attempt = std::get<2>(key);
+  c.worker = worker;
+  c.result = result;
+  c.work_units = j->second.units;
+  queue_record(self, std::move(c));
+}
+
+// Passes a standing verdict's record to the ledger, after its contribution.
+void pass_record(self_pointer self, const attempt_key& key, const unrecorded_verdict& v,
+                 std::vector<uint8_t> bytes) {
+  queue_contribution(self, key, v.worker, v.result);
+  queue_record(self, std::move(bytes));
+}
+
+// Passes a validator's signed verdicts to the ledger once the aggregator's judgment lets
+// them stand (each after the contribution it judged), and holds them until then.
 void record(self_pointer self, const wire::ledger_records& msg) {
   auto& st = self->state;
   auto from = st.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
@@ -211,15 +253,55 @@ void record(self_pointer self, const wire::ledger_records& msg) {
       caf::aout(self) << "orchestrator: did not record a verdict: " << why << "\n";
       continue;
     }
-    auto v = st.unrecorded.extract({t->task_id, t->shard_id, t->attempt});
-    auto c = *t;
-    c.kind = chain::tx_kind::contribution;
-    c.valid = false;
-    c.work_units = v.mapped().units;
-    c.batch.reset();
-    queue_record(self, std::move(c)); // a contribution before the verdict that judges it
-    queue_record(self, std::move(bytes));
+    attempt_key key{t->task_id, t->shard_id, t->attempt};
+    auto it = st.unrecorded.find({key, from->second});
+    if (!it->second.stands) {
+      it->second.parked = std::move(bytes); // the judgment will say
+      continue;
+    }
+    auto v = std::move(it->second);
+    st.unrecorded.erase(it);
+    pass_record(self, key, v, std::move(bytes));
   }
+}
+
+// Records what the aggregator's judgment decides: the verdicts that stand go on (those
+// parked, and those still to come), the others are refused; an overturned validator is
+// penalized; a result judged without a validator is stated by the orchestrator itself.
+void record_judgment(self_pointer self, const judgment_info& j, uint64_t units) {
+  auto& st = self->state;
+  if (!st.ledger || !st.key)
+    return;
+  const auto& v = j.verdict;
+  attempt_key key{v.task_id, v.shard_id, v.attempt};
+  st.judged[key] = judged_attempt{j.validators, units, false, clock_type::now()};
+  for (auto it = st.unrecorded.lower_bound({key, 0});
+       it != st.unrecorded.end() && it->first.first == key;) {
+    auto name = st.table.node_name(it->first.second);
+    bool stands = std::find(j.validators.begin(), j.validators.end(), name) != j.validators.end();
+    it->second.stands = stands;
+    if (!it->second.parked.empty()) {
+      auto entry = std::move(it->second);
+      it = st.unrecorded.erase(it);
+      if (stands)
+        pass_record(self, key, entry, std::move(entry.parked));
+      continue;
+    }
+    ++it;
+  }
+  for (const auto& name : j.overturned) {
+    auto t = ledger_transaction(v, chain::tx_kind::audit);
+    t.validator = name;
+    queue_record(self, std::move(t));
+  }
+  if (j.checked || j.disputed)
+    return;
+  // Judged here: accepted on the worker's record, or found forged or malformed.
+  queue_contribution(self, key, v.worker, v.result);
+  auto t = ledger_transaction(v, v.valid ? chain::tx_kind::acceptance : chain::tx_kind::verdict);
+  t.validator = "network"; // no validator looked at it
+  t.valid = v.valid;
+  queue_record(self, std::move(t));
 }
 
 // Records that a task was accepted: who submitted it and its budget, which the
@@ -464,17 +546,22 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       return *id;
     },
     [self](verdict_atom, const wire::verdict& msg) {
+      if (auto v = wire::decode(msg))
+        expect_record(self, *v); // the aggregator's judgment decides; this is for records
+    },
+    [self](judged_atom, const wire::judgment& msg) {
       auto& st = self->state;
-      auto v = wire::decode(msg);
-      if (!v)
+      auto j = wire::decode(msg);
+      if (!j)
         return;
-      auto units = st.table.work_units(v->task_id, v->shard_id);
-      if (st.table.on_verdict(*v) != verdict_effect::stale)
-        expect_record(self, *v, units);
-      if (auto early = st.early_outputs.find(v->task_id); early != st.early_outputs.end()) {
-        auto msg = std::move(early->second);
+      const auto& v = j->verdict;
+      auto units = st.table.work_units(v.task_id, v.shard_id);
+      if (st.table.on_judgment(*j) != verdict_effect::stale)
+        record_judgment(self, *j, units);
+      if (auto early = st.early_outputs.find(v.task_id); early != st.early_outputs.end()) {
+        auto out = std::move(early->second);
         st.early_outputs.erase(early);
-        take_output(self, v->task_id, msg);
+        take_output(self, v.task_id, out);
       }
       dispatch(self);
     },
@@ -523,6 +610,8 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     [self](tick_atom) {
       auto now = clock_type::now();
       std::erase_if(self->state.unrecorded,
+                    [now](const auto& kv) { return kv.second.at + record_wait < now; });
+      std::erase_if(self->state.judged,
                     [now](const auto& kv) { return kv.second.at + record_wait < now; });
       release_held(self, now);
       if (!self->state.outbox_scheduled)

@@ -1,7 +1,9 @@
 // The orchestrator actor: the one owner of every task's state.
 //
 // It plans tasks into shards, assigns them to workers within a bounded window per
-// worker, picks a validator for each (never the worker's own node), re-issues shards
+// worker, decides how each result is judged (task_table: a validator, an audit by two or
+// three, or none for a worker whose record earned it) and tells the aggregator before the
+// worker can answer, re-issues shards
 // whose results were rejected, whose worker or validator died, or that missed their
 // deadline, and fails a task only past its retry bound, with the reason. The decisions
 // live in task_table; this actor turns them into messages. It keeps each finished
@@ -39,16 +41,27 @@ struct member {
   std::vector<node_role> roles;
 };
 
-/// A verdict the orchestrator accepted whose validator has not yet sent its signed
-/// record: what the record must say for the ledger to get it, with the contribution.
+/// A validator's verdict whose signed record has not yet gone to the ledger: what the
+/// record must say to get there, and whether the aggregator's judgment let it stand
+/// (unknown until the judgment arrives; a record that comes first waits, parked).
 struct unrecorded_verdict {
   std::string worker;
-  node_id validator = 0;
   chain::digest result{};
   bool valid = false;
-  uint64_t units = 0; // from the planner
+  std::optional<bool> stands;
+  std::vector<uint8_t> parked; // its signed record, until the judgment says
   clock_type::time_point at;
 };
+
+/// The aggregator's judgment of an attempt, while its validators' records may still come.
+struct judged_attempt {
+  std::vector<std::string> standing; // validators whose verdicts count
+  uint64_t units = 0;                // the contribution's work units, from the planner
+  bool contributed = false;          // its contribution went to the ledger
+  clock_type::time_point at;
+};
+
+using attempt_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, attempt
 
 /// How long a submission waits for the topology's ledger to join before it is refused.
 constexpr std::chrono::seconds ledger_wait{30};
@@ -90,7 +103,8 @@ struct orchestrator_state {
   // signed together when sent) and validators' signed verdicts.
   std::vector<std::variant<chain::transaction, std::vector<uint8_t>>> outbox;
   bool outbox_scheduled = false;
-  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, unrecorded_verdict> unrecorded;
+  std::map<std::pair<attempt_key, node_id>, unrecorded_verdict> unrecorded; // by validator
+  std::map<attempt_key, judged_attempt> judged;
   static inline const char* name = "nexus.orchestrator";
 };
 

@@ -22,7 +22,9 @@ uint64_t nanos(clock_type::duration d) {
 // -- nodes ----------------------------------------------------------------------------
 
 node_id task_table::add_node(node_info info) {
+  auto streak = this->streak(info.name);
   nodes_.push_back({std::move(info)});
+  nodes_.back().streak = streak;
   return static_cast<node_id>(nodes_.size() - 1);
 }
 
@@ -36,7 +38,9 @@ void task_table::remove_node(node_id id) {
     for (auto& shard : task.shards) {
       std::vector<uint32_t> lost;
       for (auto& [attempt, where] : shard.running)
-        if (where.first == id || where.second == id)
+        if (where.worker == id
+            || std::find(where.validators.begin(), where.validators.end(), id)
+                 != where.validators.end())
           lost.push_back(attempt);
       for (auto attempt : lost)
         settle_attempt(shard, attempt);
@@ -136,7 +140,7 @@ std::optional<node_id> task_table::pick_worker(const shard_entry& shard) const {
         || shard.failed_on.contains(id))
       continue;
     bool running_here = std::any_of(shard.running.begin(), shard.running.end(),
-                                    [&](auto& kv) { return kv.second.first == id; });
+                                    [&](auto& kv) { return kv.second.worker == id; });
     if (running_here)
       continue;
     if (!best || score(id) < score(*best))
@@ -145,18 +149,34 @@ std::optional<node_id> task_table::pick_worker(const shard_entry& shard) const {
   return best;
 }
 
-std::optional<node_id> task_table::pick_validator(node_id worker) const {
-  std::optional<node_id> best;
+std::vector<node_id> task_table::pick_validators(node_id worker, std::size_t count) const {
+  // The least loaded first; a validator never checks work of its own node.
+  std::vector<node_id> all;
   for (node_id id = 0; id < nodes_.size(); ++id) {
     const auto& n = nodes_[id];
-    // A validator never checks work of its own node.
-    if (!n.alive || n.info.role != node_role::validator
-        || n.info.name == nodes_[worker].info.name)
-      continue;
-    if (!best || n.in_flight < nodes_[*best].in_flight)
-      best = id;
+    if (n.alive && n.info.role == node_role::validator
+        && n.info.name != nodes_[worker].info.name)
+      all.push_back(id);
   }
-  return best;
+  std::stable_sort(all.begin(), all.end(), [&](node_id a, node_id b) {
+    return nodes_[a].in_flight < nodes_[b].in_flight;
+  });
+  all.resize(std::min(all.size(), count));
+  return all;
+}
+
+bool task_table::chance(double p) {
+  return std::uniform_real_distribution<double>{0.0, 1.0}(rng_) < p;
+}
+
+bool task_table::trusted(const task_entry& task, node_id worker) {
+  const auto& w = nodes_[worker];
+  // Summed gradients cannot be taken back out, so training steps are always checked.
+  if (task.request.workload == workload_kind::train_step || w.streak < limits_.trust_after)
+    return false;
+  auto p = std::max(limits_.check_floor,
+                    static_cast<double>(limits_.trust_after) / static_cast<double>(w.streak));
+  return !chance(p);
 }
 
 std::optional<shard_dispatch> task_table::place_one(task_entry& task,
@@ -180,15 +200,29 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
              now);
     return std::nullopt;
   }
-  auto validator = pick_validator(*worker);
-  if (!validator)
-    return std::nullopt;
+  auto validators = pick_validators(*worker, 3);
+  auto mode = trusted(task, *worker) ? check_mode::trust : check_mode::check;
+  if (mode == check_mode::check) {
+    if (validators.empty())
+      return std::nullopt;
+    // An audit while the first validator is new, and at audit_rate after.
+    bool audit = validators.size() >= 2
+                 && (nodes_[validators[0]].streak < limits_.trust_after
+                     || chance(limits_.audit_rate));
+    if (audit)
+      mode = check_mode::audit;
+    else
+      validators.resize(1);
+  } else {
+    validators.clear();
+  }
   ++shard->attempts;
   shard->state = shard_state::in_flight;
-  shard->running[shard->attempts] = {*worker, *validator};
+  shard->running[shard->attempts] = {*worker, validators};
   shard->deadline = now + limits_.shard_deadline;
   ++nodes_[*worker].in_flight;
-  ++nodes_[*validator].in_flight;
+  for (auto v : validators)
+    ++nodes_[v].in_flight;
   task.state = task_state::running;
   shard_task st;
   st.task_id = task.id;
@@ -202,7 +236,7 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
   st.workload = task.request.workload;
   st.matmul = task.request.matmul;
   st.model = task.request.model;
-  return shard_dispatch{task.id, std::move(st), *worker, *validator};
+  return shard_dispatch{task.id, std::move(st), *worker, std::move(validators), mode};
 }
 
 std::vector<shard_dispatch> task_table::schedule(clock_type::time_point now) {
@@ -251,12 +285,38 @@ void task_table::settle_attempt(shard_entry& shard, uint32_t attempt) {
   auto i = shard.running.find(attempt);
   if (i == shard.running.end())
     return;
-  release(i->second.first);
-  release(i->second.second);
+  release(i->second.worker);
+  for (auto v : i->second.validators)
+    release(v);
   shard.running.erase(i);
 }
 
-verdict_effect task_table::on_verdict(const verdict_info& v) {
+task_table::node_entry* task_table::node_named(const std::string& name, node_role role) {
+  for (auto& n : nodes_)
+    if (n.alive && n.info.name == name && n.info.role == role)
+      return &n;
+  return nullptr;
+}
+
+void task_table::revoke_unchecked(node_id worker) {
+  for (auto& [task_id, task] : tasks_) {
+    if (task.state != task_state::running)
+      continue;
+    for (auto& shard : task.shards) {
+      if (shard.state != shard_state::validated || shard.unchecked_from != worker)
+        continue;
+      shard.state = shard_state::pending;
+      shard.unchecked_from.reset();
+      shard.failed_on.insert(worker);
+      --task.validated;
+      ++task.reissued;
+      revoked_.emplace_back(task_id, shard.range.id);
+    }
+  }
+}
+
+verdict_effect task_table::on_judgment(const judgment_info& j) {
+  const auto& v = j.verdict;
   auto t = tasks_.find(v.task_id);
   if (t == tasks_.end() || v.shard_id >= t->second.shards.size())
     return verdict_effect::stale;
@@ -265,10 +325,34 @@ verdict_effect task_table::on_verdict(const verdict_info& v) {
   auto where = shard.running.find(v.attempt);
   if (where == shard.running.end())
     return verdict_effect::stale; // its worker or validator was given up on
-  auto [worker, validator] = where->second;
-  nodes_[worker].suspect = false; // both answered
-  nodes_[validator].suspect = false;
-  ++nodes_[validator].done; // checked, whatever the verdict
+  auto placed = where->second;
+  auto worker = placed.worker;
+  nodes_[worker].suspect = false; // everyone answered
+  for (auto id : placed.validators) {
+    nodes_[id].suspect = false;
+    ++nodes_[id].done; // judged, whatever the verdict
+  }
+  // Trust: a validator an audit overturned starts over; those whose verdict stands gain.
+  for (const auto& name : j.overturned)
+    for (auto id : placed.validators)
+      if (nodes_[id].info.name == name) {
+        nodes_[id].streak = 0;
+        ++nodes_[id].rejected;
+        streaks_[name] = 0;
+      }
+  for (const auto& name : j.validators)
+    for (auto id : placed.validators)
+      if (nodes_[id].info.name == name)
+        streaks_[name] = ++nodes_[id].streak;
+  // A checked result moves its worker's streak; so does one the aggregator found forged
+  // or malformed. An unchecked valid one does not, nor does a dispute nobody decided.
+  if (!j.disputed && (j.checked || !v.valid)) {
+    auto& w = nodes_[worker];
+    w.streak = v.valid ? w.streak + 1 : 0;
+    streaks_[w.info.name] = w.streak;
+    if (!v.valid)
+      revoke_unchecked(worker); // what it was trusted with runs again
+  }
   settle_attempt(shard, v.attempt);
   task.verify_ns += v.check_ns;
   if (task.state != task_state::running || shard.state == shard_state::validated)
@@ -276,12 +360,16 @@ verdict_effect task_table::on_verdict(const verdict_info& v) {
   if (v.valid) {
     ++nodes_[worker].done;
     shard.state = shard_state::validated;
+    if (!j.checked)
+      shard.unchecked_from = worker;
     ++task.validated;
     return verdict_effect::accepted;
   }
-  ++nodes_[worker].rejected;
-  ++task.rejected;
-  shard.failed_on.insert(worker);
+  if (!j.disputed) {
+    ++nodes_[worker].rejected;
+    ++task.rejected;
+    shard.failed_on.insert(worker);
+  }
   if (!shard.running.empty())
     return verdict_effect::reissue; // another attempt is still under way
   if (shard.attempts >= task.request.max_attempts) {
@@ -295,6 +383,24 @@ verdict_effect task_table::on_verdict(const verdict_info& v) {
   shard.state = shard_state::pending;
   ++task.reissued;
   return verdict_effect::reissue;
+}
+
+std::vector<std::pair<uint64_t, uint32_t>> task_table::take_revoked() {
+  return std::exchange(revoked_, {});
+}
+
+void task_table::set_streaks(const std::map<std::string, uint32_t>& streaks) {
+  for (const auto& [name, streak] : streaks) {
+    streaks_[name] = streak;
+    for (auto& n : nodes_)
+      if (n.info.name == name)
+        n.streak = streak;
+  }
+}
+
+uint32_t task_table::streak(const std::string& name) const {
+  auto it = streaks_.find(name);
+  return it == streaks_.end() ? 0 : it->second;
 }
 
 std::size_t task_table::expire(clock_type::time_point now) {
@@ -319,8 +425,9 @@ std::size_t task_table::expire(clock_type::time_point now) {
         continue;
       shard.deadline = now + limits_.shard_deadline;
       for (auto& [attempt, where] : shard.running) {
-        nodes_[where.first].suspect = true;
-        nodes_[where.second].suspect = true;
+        nodes_[where.worker].suspect = true;
+        for (auto v : where.validators)
+          nodes_[v].suspect = true;
       }
       if (shard.attempts >= task.request.max_attempts)
         continue;

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <random>
+#include <utility>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,17 +35,28 @@ struct scheduler_limits {
   std::chrono::milliseconds shard_deadline{120'000}; // before a shard is re-issued
   int64_t micro_mcc_per_work_unit = 0; // the ledger's price, to refuse tasks over budget;
                                        // 0: tasks are not priced
+  // Adaptive verification: a worker is checked on every result until its streak of valid
+  // checked results reaches `trust_after`; then each result is checked with probability
+  // max(check_floor, trust_after / streak). Training steps are always checked.
+  uint32_t trust_after = 10;
+  double check_floor = 0.1;
+  // Audits: a checked result goes to a second validator (and a third if they disagree)
+  // always while its first validator's streak is below trust_after, else at this rate.
+  double audit_rate = 0.1;
+  uint64_t seed = 0; // of the secret draws above; 0: from std::random_device
 };
 
 
 
-/// One decision of the table: send shard `shard_id` of `task_id` to `worker`, and its
-/// result to `validator`.
+/// One decision of the table: send shard `shard_id` of `task_id` to `worker`, and have its
+/// result judged as `mode` says by `validators` (none for trust; the first checks, the
+/// second audits, the third decides a disagreement).
 struct shard_dispatch {
   uint64_t task_id = 0;
   shard_task shard;
   node_id worker = 0;
-  node_id validator = 0;
+  std::vector<node_id> validators;
+  check_mode mode = check_mode::check;
 };
 
 /// What a verdict did.
@@ -56,7 +69,8 @@ enum class verdict_effect {
 
 class task_table {
 public:
-  explicit task_table(scheduler_limits limits = {}) : limits_(limits) {
+  explicit task_table(scheduler_limits limits = {})
+    : limits_(limits), rng_(limits.seed != 0 ? limits.seed : std::random_device{}()) {
   }
 
   // -- nodes --------------------------------------------------------------------------
@@ -69,6 +83,11 @@ public:
   std::vector<node_report> node_reports() const;
 
   std::size_t alive_workers() const;
+
+  /// The name a node joined with; empty for an unknown id.
+  std::string node_name(node_id id) const {
+    return id < nodes_.size() ? nodes_[id].info.name : std::string{};
+  }
 
   // -- tasks --------------------------------------------------------------------------
 
@@ -89,8 +108,21 @@ public:
   /// round-robin (a task's priority, else its remaining shards).
   std::vector<shard_dispatch> schedule(clock_type::time_point now);
 
-  /// Applies a validator's verdict. On task_failed, failed_task() says which.
-  verdict_effect on_verdict(const verdict_info& v);
+  /// Applies the aggregator's judgment of an attempt: the shard's state, and the trust of
+  /// its worker and validators (an overturned validator starts over, as does a worker
+  /// whose checked result was invalid, and that worker's unchecked results in running
+  /// tasks are revoked: see take_revoked). On task_failed, the task is in take_failed().
+  verdict_effect on_judgment(const judgment_info& j);
+
+  /// Shards whose unchecked results were revoked since the last call: they run again, and
+  /// the aggregator must take them out of their outputs.
+  std::vector<std::pair<uint64_t, uint32_t>> take_revoked();
+
+  /// Streaks recorded on the ledger, by node name: nodes that join (or joined) take them.
+  void set_streaks(const std::map<std::string, uint32_t>& streaks);
+
+  /// A node's streak (see set_streaks), 0 if unknown.
+  uint32_t streak(const std::string& name) const;
 
   /// Re-queues shards past their deadline and fails tasks past their time-out; returns
   /// how many shards it re-queued.
@@ -133,12 +165,18 @@ public:
 private:
   enum class shard_state : uint8_t { pending, in_flight, validated };
 
+  struct placement {
+    node_id worker = 0;
+    std::vector<node_id> validators;
+  };
+
   struct shard_entry {
     compute::matmul::shard_range range;
     shard_state state = shard_state::pending;
     uint32_t attempts = 0; // issues so far
-    std::map<uint32_t, std::pair<node_id, node_id>> running; // attempt -> worker, validator
-    std::set<node_id> failed_on;         // workers whose result was rejected
+    std::map<uint32_t, placement> running; // by attempt
+    std::set<node_id> failed_on;           // workers whose result was rejected
+    std::optional<node_id> unchecked_from; // its result was accepted unchecked from
     clock_type::time_point deadline;
   };
 
@@ -164,12 +202,17 @@ private:
     uint32_t in_flight = 0;
     uint32_t done = 0;
     uint32_t rejected = 0;
+    uint32_t streak = 0; // see scheduler_limits::trust_after
   };
 
   std::optional<shard_dispatch> place_one(task_entry& task, clock_type::time_point now);
   std::optional<node_id> pick_worker(const shard_entry& shard) const;
   uint32_t window_of(const node_entry& n) const;
-  std::optional<node_id> pick_validator(node_id worker) const;
+  std::vector<node_id> pick_validators(node_id worker, std::size_t count) const;
+  bool trusted(const task_entry& task, node_id worker); // may go unchecked this time
+  bool chance(double p);
+  void revoke_unchecked(node_id worker);
+  node_entry* node_named(const std::string& name, node_role role);
   void release(node_id node);
   void settle_attempt(shard_entry& shard, uint32_t attempt);
   std::string waiting_reason() const;
@@ -184,6 +227,9 @@ private:
   uint64_t next_task_id_ = 1;
   uint64_t next_internal_id_ = chain::internal_task_base + 1;
   uint32_t next_validator_ = 0;
+  std::mt19937_64 rng_;
+  std::map<std::string, uint32_t> streaks_; // by name: what joining nodes start from
+  std::vector<std::pair<uint64_t, uint32_t>> revoked_;
 };
 
 } // namespace nexus

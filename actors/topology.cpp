@@ -5,10 +5,12 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "actors/validator.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus {
@@ -258,12 +260,23 @@ private:
         spec.key = file(k); // relative to the topology file
     }
     if (auto f = n["fault"]) {
+      // Workers: parse_worker_fault's choices; validators: lie, or lie:RATE.
       auto what = text(f, ctx + "fault: ");
-      if (what != "corrupt" && what != "none")
-        fail(f, ctx + "unknown fault \"" + what + "\" (expected none or corrupt)");
-      if (!spec.has(node_role::worker))
-        fail(f, ctx + "only a worker can have a fault");
-      spec.fault = what == "corrupt" ? worker_fault::corrupt : worker_fault::none;
+      if (spec.has(node_role::worker)) {
+        auto fault = parse_worker_fault(what);
+        if (!fault)
+          fail(f, ctx + "fault: " + describe(fault.error()));
+        else
+          std::tie(spec.fault, spec.fault_rate) = *fault;
+      } else if (spec.has(node_role::validator)) {
+        auto rate = parse_lie(what);
+        if (!rate)
+          fail(f, ctx + "fault: " + describe(rate.error()));
+        else
+          spec.lie_rate = *rate;
+      } else {
+        fail(f, ctx + "only workers and validators can have a fault");
+      }
     }
     return spec;
   }

@@ -38,6 +38,8 @@ struct node_spec {
   tls_files tls;              // empty without TLS
   worker_fault fault = worker_fault::none; // for tests and demonstrations
   std::string key;            // its Ed25519 public key: 64 hex digits, or a file of them
+  double fault_rate = 1.0;    // share of shards the worker's fault strikes
+  double lie_rate = 0;        // a validator's share of verdicts it turns around
 
   bool has(node_role r) const;
 

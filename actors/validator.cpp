@@ -1,6 +1,7 @@
 #include "actors/validator.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 
 #include <caf/all.hpp>
@@ -97,8 +98,14 @@ caf::error judge(validator_state& st, const shard_task& task, const shard_output
   return check->probe->verify(*check->a, check->range, result.output, task.tolerance);
 }
 
-chain::digest digest_of(const compute::tensor& t) {
-  return chain::sha256({reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)});
+// A lying validator (tests, demonstrations) turns some verdicts around.
+verdict_info maybe_lie(validator_state& st, verdict_info v) {
+  if (st.config.lie_rate <= 0
+      || std::uniform_real_distribution<double>{0.0, 1.0}(st.rng) >= st.config.lie_rate)
+    return v;
+  v.valid = !v.valid;
+  v.reason = v.valid ? std::string{} : "Freivalds check failed";
+  return v;
 }
 
 // Signs the verdicts not yet sent to the ledger, together, and sends them on.
@@ -118,8 +125,9 @@ void send_records(validator_actor::stateful_pointer<validator_state> self) {
 // Sends a verdict to the orchestrator and, with a key, queues its ledger record (when
 // `recorded`: a result too malformed to name its worker is not recorded).
 wire::verdict announce(validator_actor::stateful_pointer<validator_state> self,
-                       const verdict_info& v, bool recorded) {
+                       verdict_info honest, bool recorded) {
   auto& st = self->state;
+  auto v = maybe_lie(st, std::move(honest));
   auto msg = wire::encode(v);
   self->send(st.config.orchestrator, verdict_atom::value, msg);
   if (st.config.key && recorded) {
@@ -149,6 +157,19 @@ validator_state::probe_for(uint64_t task_id, const blob_ref& b_ref, const comput
   return probe;
 }
 
+caf::expected<double> parse_lie(const std::string& text) {
+  if (text == "lie")
+    return 1.0;
+  if (text.starts_with("lie:")) {
+    char* end = nullptr;
+    auto rate = std::strtod(text.c_str() + 4, &end);
+    if (end != text.c_str() + 4 && *end == '\0' && rate > 0.0 && rate <= 1.0)
+      return rate;
+  }
+  return make_error(errc::invalid_input, "unknown validator fault '" + text
+                                           + "' (lie, or lie:RATE with RATE in (0, 1])");
+}
+
 node_info describe_validator(const validator_config& config) {
   node_info info{config.name, node_role::validator, "cpu:eigen", 1, 0.0, 4};
   if (config.key) { // the key its records are signed with (proven when it joins remotely)
@@ -167,26 +188,30 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
   });
   return {
     [self](check_atom, const wire::shard_assignment& assignment,
-           const wire::shard_result& result,
+           const wire::shard_result& result, const wire::expectation& expected_msg,
            const result_holder_actor& holder) -> caf::result<wire::verdict> {
       auto& st = self->state;
       auto task = wire::decode(assignment);
-      if (!task) {
-        caf::aout(self) << st.config.name << ": dropped a malformed assignment: "
-                        << describe(task.error()) << "\n";
-        return task.error();
+      auto expected = wire::decode(expected_msg);
+      if (!task || !expected) {
+        auto err = !task ? task.error() : expected.error();
+        caf::aout(self) << st.config.name << ": dropped a malformed check: " << describe(err)
+                        << "\n";
+        return err;
       }
       auto output = wire::decode(result);
       if (!output) {
-        judgment j{st, *task, "?"};
-        return announce(self, j.finish(output.error()), false);
+        judgment j{st, *task, expected->worker};
+        return announce(self, j.finish(output.error()), true);
       }
-      judgment j{st, *task, output->worker};
+      judgment j{st, *task, expected->worker};
       if (auto err = admissible(*task, *output))
         return announce(self, j.finish(err), true);
       if (!output->held) {
-        if (st.config.key) // the ledger records the result by its digest
-          j.set_digest(digest_of(output->output));
+        auto digest = output_digest(output->output);
+        j.set_digest(digest);
+        if (auto err = authenticate(*output, digest, *expected, st.verifier))
+          return announce(self, j.finish(err), true);
         return announce(self, j.finish(judge(st, *task, *output)), true);
       }
       // The aggregator holds the block: ask it for C_R X with this validator's secret X.
@@ -194,13 +219,13 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
       if (!check)
         return announce(self, j.finish(check.error()), true);
       fingerprint_query query{task->task_id, task->shard_id, task->attempt,
-                              check->probe->probe_matrix(), st.config.key.has_value()};
+                              check->probe->probe_matrix(), true};
       j.pause();
       auto rp = self->make_response_promise<wire::verdict>();
       self->request(holder, fingerprint_wait, fingerprint_atom::value, wire::encode(query))
         .then(
-          [self, j, check = *check, tolerance = task->tolerance,
-           rp](const wire::fingerprint& msg) mutable {
+          [self, j, check = *check, tolerance = task->tolerance, rp, out = std::move(*output),
+           expected = *expected](const wire::fingerprint& msg) mutable {
             j.resume();
             auto fp = wire::decode(msg);
             if (!fp) {
@@ -208,8 +233,10 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
               return;
             }
             j.set_digest(fp->result);
-            auto err = check.probe->verify_fingerprint(*check.a, check.range, fp->product,
-                                                       tolerance);
+            auto err = authenticate(out, fp->result, expected, self->state.verifier);
+            if (!err)
+              err = check.probe->verify_fingerprint(*check.a, check.range, fp->product,
+                                                    tolerance);
             rp.deliver(announce(self, j.finish(err), true));
           },
           [self, j, rp](caf::error& err) mutable {

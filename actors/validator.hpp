@@ -22,6 +22,7 @@
 
 #include "actors/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/results.hpp"
 #include "chain/block.hpp"
 #include "chain/identity.hpp"
 #include "compute/workloads/matmul.hpp"
@@ -33,6 +34,7 @@ struct validator_config {
   std::shared_ptr<blob_store> store; // must be non-null
   orchestrator_actor orchestrator;
   std::optional<chain::node_key> key; // signs the ledger records of its verdicts
+  double lie_rate = 0; // tests and demonstrations: share of verdicts it turns around
 };
 
 /// How long a validator waits for a held result's fingerprint before rejecting it.
@@ -55,6 +57,7 @@ struct validator_state {
   std::mt19937_64 rng{std::random_device{}()};
   std::deque<cached_probe> probes; // most recent first
   std::vector<chain::transaction> unsigned_records;
+  chain::statement_verifier verifier{result_tag}; // remembers workers' signed batches
   static inline const char* name = "nexus.validator";
 
   /// The probe for (task, B, rounds), drawn and cached on first use.
@@ -65,6 +68,10 @@ struct validator_state {
 
 validator_actor::behavior_type
 validator(validator_actor::stateful_pointer<validator_state> self, validator_config config);
+
+/// "lie" (every verdict turned around) or "lie:RATE" with RATE in (0, 1]: a lying
+/// validator's rate; errc::invalid_input otherwise.
+caf::expected<double> parse_lie(const std::string& text);
 
 /// Spawns a validator on its own thread.
 validator_actor spawn_validator(caf::actor_system& sys, validator_config config);

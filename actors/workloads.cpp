@@ -277,4 +277,12 @@ caf::expected<bool> output_builder::add(const shard_task& task, const compute::t
   return true;
 }
 
+bool output_builder::revoke(uint32_t shard_id) {
+  if (kind_ == workload_kind::train_step || shard_id >= merged_.size() || !merged_[shard_id])
+    return false;
+  merged_[shard_id] = false; // the rows stay until the new result overwrites them
+  ++remaining_;
+  return true;
+}
+
 } // namespace nexus

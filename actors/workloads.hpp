@@ -69,6 +69,10 @@ public:
   /// Adds a validated shard once; true if it was new.
   caf::expected<bool> add(const shard_task& task, const compute::tensor& block);
 
+  /// Takes a shard back out, so that its next validated result is merged in its place;
+  /// false for workloads whose shards are summed (train_step), which cannot be.
+  bool revoke(uint32_t shard_id);
+
   bool complete() const noexcept {
     return remaining_ == 0;
   }

@@ -45,7 +45,7 @@ bool read_tx(reader& r, transaction& t) {
   if (r.u8() != format_version)
     return false;
   auto kind = r.u8();
-  if (kind < 1 || kind > 6)
+  if (kind < 1 || kind > 8)
     return false;
   t.kind = static_cast<tx_kind>(kind);
   t.task_id = r.u64();
@@ -129,6 +129,8 @@ std::string to_string(tx_kind x) {
     case tx_kind::reward: return "reward";
     case tx_kind::penalty: return "penalty";
     case tx_kind::charge: return "charge";
+    case tx_kind::acceptance: return "acceptance";
+    case tx_kind::audit: return "audit";
   }
   return "unknown";
 }

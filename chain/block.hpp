@@ -37,6 +37,8 @@ enum class tx_kind : uint8_t {
   reward = 4,       // MCC paid to an account
   penalty = 5,      // MCC taken from an account for rejected work
   charge = 6,       // MCC taken from a submitter for the work its task was paid
+  acceptance = 7,   // the orchestrator accepted a result unchecked, on its worker's record
+  audit = 8,        // an audit overturned a validator's verdict (validator, attempt)
 };
 
 std::string to_string(tx_kind x);

@@ -83,23 +83,37 @@ std::vector<transaction> contract_state::settle(const std::vector<transaction>& 
         contributions_.try_emplace(key, t);
       continue;
     }
-    if (t.kind != tx_kind::verdict || judged_.contains(key))
+    if (t.kind == tx_kind::audit) {
+      if (audited_.insert({t.task_id, t.shard_id, t.attempt, t.validator}).second) {
+        streaks_[t.validator] = 0;
+        out.push_back(payment(tx_kind::penalty, t, t.validator, rules_.penalty_micro_mcc));
+      }
+      continue;
+    }
+    bool accepted = t.kind == tx_kind::acceptance;
+    if ((t.kind != tx_kind::verdict && !accepted) || judged_.contains(key))
       continue; // a replayed verdict counts once
     auto c = contributions_.find(key);
     if (c == contributions_.end() || c->second.worker != t.worker
         || c->second.result != t.result)
       continue; // no contribution for what was judged
     judged_.insert(key);
+    if (!accepted) {
+      auto& streak = streaks_[t.worker];
+      streak = t.valid ? streak + 1 : 0;
+      ++streaks_[t.validator];
+    }
     auto units = static_cast<int64_t>(c->second.work_units);
-    if (t.valid) {
+    if (t.valid || accepted) {
       auto total = units * rules_.micro_mcc_per_work_unit;
       auto funds = submissions_.find(t.task_id);
       bool affordable = funds == submissions_.end() || funds->second.budget == 0
                         || funds->second.spent + total <= funds->second.budget;
       if (affordable && paid_.insert({t.task_id, t.shard_id}).second) {
-        auto to_validator = total * rules_.validator_share_permille / 1000;
+        auto to_validator = accepted ? 0 : total * rules_.validator_share_permille / 1000;
         out.push_back(payment(tx_kind::reward, t, t.worker, total - to_validator));
-        out.push_back(payment(tx_kind::reward, t, t.validator, to_validator));
+        if (!accepted)
+          out.push_back(payment(tx_kind::reward, t, t.validator, to_validator));
         if (funds != submissions_.end()) {
           funds->second.spent += total;
           out.push_back(payment(tx_kind::charge, t, funds->second.submitter, total));

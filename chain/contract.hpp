@@ -13,12 +13,21 @@
 //          charge the submitter W * rate (when T has a submission)
 //   invalid verdict on a contribution
 //       -> penalty of `penalty` on the worker
+//   acceptance of a contribution of (T, S) not yet paid (the orchestrator accepted it
+//   unchecked, on the worker's record), within T's budget
+//       -> reward the worker W * rate, charge the submitter W * rate
+//   audit of validator V on (T, S, A) (an audit overturned V's verdict), once
+//       -> penalty of `penalty` on V
 //   anything else (a second valid verdict for a paid (T, S), a verdict with no matching
 //   contribution, a replayed verdict, a shard past its task's budget) -> nothing
 //
 // so each (task, shard) is paid once however often it is re-issued, reported or
 // replayed, what providers earn for a task is what its submitter is charged, and
 // replaying the chain from height 0 reproduces every balance.
+//
+// It also keeps each node's record, which adaptive verification trusts: a worker's
+// streak is its valid checked results since its last invalid one; a validator's, its
+// standing verdicts since an audit last overturned one.
 #pragma once
 
 #include <cstdint>
@@ -79,6 +88,11 @@ public:
     return balances_;
   }
 
+  /// Each account's streak (see above); absent accounts have none.
+  const std::map<std::string, uint32_t>& streaks() const noexcept {
+    return streaks_;
+  }
+
   bool paid(uint64_t task, uint32_t shard) const {
     return paid_.contains({task, shard});
   }
@@ -109,6 +123,8 @@ private:
   std::set<std::pair<uint64_t, uint32_t>> paid_;
   std::set<attempt_key> judged_;
   std::map<std::string, int64_t> balances_;
+  std::map<std::string, uint32_t> streaks_;
+  std::set<std::tuple<uint64_t, uint32_t, uint32_t, std::string>> audited_;
   uint64_t last_task_ = 0;
   uint64_t last_internal_ = 0;
 };

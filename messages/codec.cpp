@@ -41,6 +41,15 @@ std::string to_string(node_role x) {
   return "unknown";
 }
 
+std::string to_string(check_mode x) {
+  switch (x) {
+    case check_mode::check: return "check";
+    case check_mode::audit: return "audit";
+    case check_mode::trust: return "trust";
+  }
+  return "unknown";
+}
+
 std::string to_string(node_state x) {
   switch (x) {
     case node_state::alive: return "alive";
@@ -78,6 +87,8 @@ NEXUS_ENVELOPE_NAME(ledger_reply)
 NEXUS_ENVELOPE_NAME(ledger_receipt)
 NEXUS_ENVELOPE_NAME(fingerprint_request)
 NEXUS_ENVELOPE_NAME(fingerprint)
+NEXUS_ENVELOPE_NAME(expectation)
+NEXUS_ENVELOPE_NAME(judgment)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -100,6 +111,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ledger_receipt>(ledger_receipt::type_name());
   cfg.add_message_type<fingerprint_request>(fingerprint_request::type_name());
   cfg.add_message_type<fingerprint>(fingerprint::type_name());
+  cfg.add_message_type<expectation>(expectation::type_name());
+  cfg.add_message_type<judgment>(judgment::type_name());
 }
 
 namespace {
@@ -547,6 +560,11 @@ shard_result encode(const shard_output& x) {
   out.setComputeNanos(x.compute_ns);
   out.setError(x.error);
   out.setHeld(x.held);
+  if (!x.signature.proof.empty() || x.signature.sig != chain::signature{}) {
+    out.setSignature(capnp::Data::Reader{x.signature.sig.data(), x.signature.sig.size()});
+    auto proof = chain::encode_proof(x.signature.proof);
+    out.setProof(capnp::Data::Reader{proof.data(), proof.size()});
+  }
   return shard_result{builder};
 }
 
@@ -555,16 +573,25 @@ caf::expected<shard_output> decode(const shard_result& x) {
     auto output = get_tensor(in.getOutput());
     if (!output)
       return output.error();
-    return shard_output{in.getTaskId(),           in.getShardId(),
-                        in.getAttempt(),          get_text(in.getWorker()),
-                        std::move(*output),       in.getComputeNanos(),
-                        get_text(in.getError()),  in.getHeld()};
+    shard_output out{in.getTaskId(),           in.getShardId(),
+                     in.getAttempt(),          get_text(in.getWorker()),
+                     std::move(*output),       in.getComputeNanos(),
+                     get_text(in.getError()),  in.getHeld()};
+    auto sig = in.getSignature();
+    if (sig.size() != 0 && sig.size() != out.signature.sig.size())
+      return corrupted("a result signature of " + std::to_string(sig.size()) + " bytes");
+    std::copy(sig.begin(), sig.end(), out.signature.sig.begin());
+    auto proof = chain::decode_proof({in.getProof().begin(), in.getProof().size()});
+    if (!proof)
+      return proof.error();
+    out.signature.proof = std::move(*proof);
+    return out;
   });
 }
 
-verdict encode(const verdict_info& x) {
-  capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::Verdict>();
+namespace {
+
+void set_verdict(schema::Verdict::Builder out, const verdict_info& x) {
   out.setTaskId(x.task_id);
   out.setShardId(x.shard_id);
   out.setAttempt(x.attempt);
@@ -574,23 +601,95 @@ verdict encode(const verdict_info& x) {
   out.setReason(x.reason);
   out.setCheckNanos(x.check_ns);
   out.setResultDigest(capnp::Data::Reader{x.result.data(), x.result.size()});
+}
+
+caf::expected<verdict_info> get_verdict(schema::Verdict::Reader in) {
+  verdict_info out{in.getTaskId(),
+                   in.getShardId(),
+                   in.getAttempt(),
+                   get_text(in.getWorker()),
+                   get_text(in.getValidator()),
+                   in.getValid(),
+                   get_text(in.getReason()),
+                   in.getCheckNanos()};
+  if (auto err = get_result_digest(in.getResultDigest(), out.result, "verdict"))
+    return err;
+  return out;
+}
+
+std::vector<std::string> get_texts(capnp::List<capnp::Text>::Reader in) {
+  std::vector<std::string> out;
+  for (auto t : in)
+    out.push_back(get_text(t));
+  return out;
+}
+
+void set_texts(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& in) {
+  for (unsigned i = 0; i < in.size(); ++i)
+    out.set(i, in[i]);
+}
+
+} // namespace
+
+verdict encode(const verdict_info& x) {
+  capnp::MallocMessageBuilder builder;
+  set_verdict(builder.initRoot<schema::Verdict>(), x);
   return verdict{builder};
 }
 
-caf::expected<verdict_info> decode(const verdict& x) {
-  return x.read([](schema::Verdict::Reader in) -> caf::expected<verdict_info> {
-    verdict_info out{in.getTaskId(),
-                     in.getShardId(),
-                     in.getAttempt(),
-                     get_text(in.getWorker()),
-                     get_text(in.getValidator()),
-                     in.getValid(),
-                     get_text(in.getReason()),
-                     in.getCheckNanos()};
-    if (auto err = get_result_digest(in.getResultDigest(), out.result, "verdict"))
-      return err;
+expectation encode(const expectation_info& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::Expectation>();
+  out.setWorker(x.worker);
+  if (x.worker_key)
+    out.setWorkerKey(capnp::Data::Reader{x.worker_key->data(), x.worker_key->size()});
+  out.setMode(static_cast<schema::CheckMode>(x.mode));
+  return expectation{builder};
+}
+
+caf::expected<expectation_info> decode(const expectation& x) {
+  return x.read([](schema::Expectation::Reader in) -> caf::expected<expectation_info> {
+    expectation_info out;
+    out.worker = get_text(in.getWorker());
+    auto key = in.getWorkerKey();
+    if (key.size() != 0) {
+      if (key.size() != sizeof(chain::public_key))
+        return corrupted("a worker key of " + std::to_string(key.size()) + " bytes");
+      out.worker_key.emplace();
+      std::copy(key.begin(), key.end(), out.worker_key->begin());
+    }
+    auto mode = get_enum<check_mode>(static_cast<uint16_t>(in.getMode()),
+                                     static_cast<uint16_t>(check_mode::trust), "check mode");
+    if (!mode)
+      return mode.error();
+    out.mode = *mode;
     return out;
   });
+}
+
+judgment encode(const judgment_info& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::Judgment>();
+  set_verdict(out.initVerdict(), x.verdict);
+  out.setChecked(x.checked);
+  set_texts(out.initOverturned(static_cast<unsigned>(x.overturned.size())), x.overturned);
+  set_texts(out.initValidators(static_cast<unsigned>(x.validators.size())), x.validators);
+  out.setDisputed(x.disputed);
+  return judgment{builder};
+}
+
+caf::expected<judgment_info> decode(const judgment& x) {
+  return x.read([](schema::Judgment::Reader in) -> caf::expected<judgment_info> {
+    auto v = get_verdict(in.getVerdict());
+    if (!v)
+      return v.error();
+    return judgment_info{std::move(*v), in.getChecked(), get_texts(in.getOverturned()),
+                         get_texts(in.getValidators()), in.getDisputed()};
+  });
+}
+
+caf::expected<verdict_info> decode(const verdict& x) {
+  return x.read([](schema::Verdict::Reader in) { return get_verdict(in); });
 }
 
 fingerprint_request encode(const fingerprint_query& x) {

@@ -36,6 +36,8 @@ using ledger_reply = envelope<schema::LedgerReply>;
 using ledger_receipt = envelope<schema::LedgerReceipt>;
 using fingerprint_request = envelope<schema::FingerprintQuery>;
 using fingerprint = envelope<schema::Fingerprint>;
+using expectation = envelope<schema::Expectation>;
+using judgment = envelope<schema::Judgment>;
 
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
@@ -54,6 +56,8 @@ blob_name encode(const blob_ref& x);
 blob encode(const blob_ref& ref, const compute::tensor& x); // decodes to a blob_payload
 fingerprint_request encode(const fingerprint_query& x);
 fingerprint encode(const fingerprint_info& x);
+expectation encode(const expectation_info& x);
+judgment encode(const judgment_info& x);
 
 caf::expected<task_request> decode(const task_submission& x);
 caf::expected<task_ack> decode(const task_accepted& x);
@@ -69,6 +73,8 @@ caf::expected<blob_ref> decode(const blob_name& x);
 caf::expected<blob_payload> decode(const blob& x);
 caf::expected<fingerprint_query> decode(const fingerprint_request& x);
 caf::expected<fingerprint_info> decode(const fingerprint& x);
+caf::expected<expectation_info> decode(const expectation& x);
+caf::expected<judgment_info> decode(const judgment& x);
 
 challenge encode_challenge(const std::vector<uint8_t>& nonce);
 caf::expected<std::vector<uint8_t>> decode(const challenge& x);

@@ -114,6 +114,32 @@ struct ShardResult {
   error @6 :Text;             # why the worker could not compute it; output is then empty
   held @7 :Bool;              # output left out: the aggregator holds it and answers
                               # fingerprint queries (matmul results sent to a remote validator)
+  signature @8 :Data;         # the worker's Ed25519 signature of a batch of result
+  proof @9 :Data;             # statements, and this one's path to the batch's root
+                              # (actors/results.hpp); empty from a worker without a key
+}
+
+enum CheckMode {
+  check @0;                   # one validator judges the result
+  audit @1;                   # two judge it, a third decides if they disagree
+  trust @2;                   # accepted unchecked: the worker's record earned it
+}
+
+# What the orchestrator tells the aggregator of an attempt before its result arrives:
+# whose it must be, and how it is judged.
+struct Expectation {
+  worker @0 :Text;
+  workerKey @1 :Data;         # 32 bytes; empty for a worker that joined without a key
+  mode @2 :CheckMode;
+}
+
+# The aggregator's decision on an attempt, for the orchestrator.
+struct Judgment {
+  verdict @0 :Verdict;        # the standing verdict; validator empty when unchecked
+  checked @1 :Bool;
+  overturned @2 :List(Text);  # validators whose verdict an audit overturned
+  validators @3 :List(Text);  # validators whose verdict stands
+  disputed @4 :Bool;          # validators disagreed and none could decide: nobody is blamed
 }
 
 # A validator's question to the aggregator holding a matmul result: C_R X for its secret X.

@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "chain/hash.hpp"
+#include "chain/identity.hpp"
+#include "chain/statements.hpp"
 #include "compute/tensor.hpp"
 
 namespace nexus {
@@ -122,6 +126,18 @@ struct shard_output {
   uint64_t compute_ns = 0;
   std::string error; // set when the worker could not compute the shard
   bool held = false;  // output left out: the aggregator holds it (see fingerprint_query)
+  chain::statement_signature signature; // the worker's, of its result statement
+};
+
+enum class check_mode : uint8_t { check, audit, trust };
+
+std::string to_string(check_mode x);
+
+/// The orchestrator's word to the aggregator on one attempt.
+struct expectation_info {
+  std::string worker;
+  std::optional<chain::public_key> worker_key; // none: the worker joined without a key
+  check_mode mode = check_mode::check;
 };
 
 /// A validator's question to the aggregator that holds a result: its fingerprint for
@@ -149,6 +165,15 @@ struct verdict_info {
   std::string reason;
   uint64_t check_ns = 0;
   chain::digest result{}; // of the result's raw values
+};
+
+/// The aggregator's decision on one attempt.
+struct judgment_info {
+  verdict_info verdict; // validator empty when unchecked
+  bool checked = true;
+  std::vector<std::string> overturned; // validators an audit found wrong
+  std::vector<std::string> validators; // whose verdicts stand
+  bool disputed = false; // validators disagreed and none could decide: nobody is blamed
 };
 
 /// What the ledger stored of one batch of records.

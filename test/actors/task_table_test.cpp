@@ -23,9 +23,11 @@ task_request matmul_request(std::size_t m, uint32_t shards, uint32_t attempts = 
   return req;
 }
 
-verdict_info verdict_for(const shard_dispatch& d, bool valid) {
-  return {d.task_id, d.shard.shard_id, d.shard.attempt, "w", "v", valid,
-          valid ? "" : "bad", 0};
+// A validator's verdict on a dispatched attempt, as the aggregator's judgment.
+judgment_info verdict_for(const shard_dispatch& d, bool valid) {
+  verdict_info v{d.task_id, d.shard.shard_id, d.shard.attempt, "w", "v", valid,
+                 valid ? "" : "bad", 0};
+  return {v, true, {}, {"v"}};
 }
 
 } // namespace
@@ -57,12 +59,12 @@ TEST_CASE("a rejected shard goes to a different worker", "[actors][table]") {
   auto ack = table.add_task(matmul_request(10, 1), now).value();
   auto first = table.schedule(now);
   REQUIRE(first.size() == 1);
-  CHECK(table.on_verdict(verdict_for(first[0], false)) == verdict_effect::reissue);
+  CHECK(table.on_judgment(verdict_for(first[0], false)) == verdict_effect::reissue);
   auto second = table.schedule(now);
   REQUIRE(second.size() == 1);
   CHECK(second[0].worker != first[0].worker);
   CHECK(second[0].shard.attempt == 2);
-  CHECK(table.on_verdict(verdict_for(second[0], true)) == verdict_effect::accepted);
+  CHECK(table.on_judgment(verdict_for(second[0], true)) == verdict_effect::accepted);
   CHECK(table.all_validated(ack.task_id));
   auto r = table.report(ack.task_id, now).value();
   CHECK(r.results_rejected == 1);
@@ -81,7 +83,7 @@ TEST_CASE("a task fails with the reason once a shard's attempts are spent",
   for (int attempt = 1; attempt <= 3; ++attempt) {
     auto sent = table.schedule(now);
     REQUIRE(sent.size() == 1);
-    auto effect = table.on_verdict(verdict_for(sent[0], false));
+    auto effect = table.on_judgment(verdict_for(sent[0], false));
     CHECK(effect == (attempt < 3 ? verdict_effect::reissue : verdict_effect::task_failed));
   }
   auto r = table.report(ack.task_id, now).value();
@@ -106,7 +108,7 @@ TEST_CASE("a dead worker's shards are re-issued; its late verdicts are stale",
   table.add_node(worker("w2"));
   auto again = table.schedule(now);
   CHECK(again.size() == 2);
-  CHECK(table.on_verdict(verdict_for(sent[0], true)) == verdict_effect::stale);
+  CHECK(table.on_judgment(verdict_for(sent[0], true)) == verdict_effect::stale);
 }
 
 TEST_CASE("a late shard is re-issued speculatively and the first valid result wins",
@@ -124,8 +126,8 @@ TEST_CASE("a late shard is re-issued speculatively and the first valid result wi
   auto second = table.schedule(now);
   REQUIRE(second.size() == 1);
   CHECK(second[0].worker != first[0].worker);
-  CHECK(table.on_verdict(verdict_for(second[0], true)) == verdict_effect::accepted);
-  CHECK(table.on_verdict(verdict_for(first[0], true)) == verdict_effect::stale);
+  CHECK(table.on_judgment(verdict_for(second[0], true)) == verdict_effect::accepted);
+  CHECK(table.on_judgment(verdict_for(first[0], true)) == verdict_effect::stale);
   CHECK(table.report(ack.task_id, now)->shards_validated == 1);
 }
 
@@ -138,7 +140,7 @@ TEST_CASE("a task whose shard failed on every worker fails when scheduled",
   auto ack = table.add_task(matmul_request(10, 1), now).value();
   auto sent = table.schedule(now);
   REQUIRE(sent.size() == 1);
-  CHECK(table.on_verdict(verdict_for(sent[0], false)) == verdict_effect::reissue);
+  CHECK(table.on_judgment(verdict_for(sent[0], false)) == verdict_effect::reissue);
   CHECK(table.schedule(now).empty());
   CHECK(table.report(ack.task_id, now)->state == task_state::failed);
   CHECK(table.take_failed() == std::vector<uint64_t>{ack.task_id});
@@ -154,7 +156,7 @@ TEST_CASE("a validator never checks its own node's work", "[actors][table]") {
   auto other = table.add_node(validator("node-b"));
   auto sent = table.schedule(now);
   REQUIRE(sent.size() == 1);
-  CHECK(sent[0].validator == other);
+  CHECK(sent[0].validators == std::vector<node_id>{other});
 }
 
 TEST_CASE("bad requests are refused before anything is queued", "[actors][table]") {

@@ -1,0 +1,55 @@
+#include "actors/results.hpp"
+
+#include <utility>
+
+#include "chain/encoding.hpp"
+#include "chain/hash.hpp"
+#include "compute/errc.hpp"
+
+namespace nexus {
+
+chain::digest output_digest(const compute::tensor& t) {
+  return chain::sha256({reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)});
+}
+
+chain::digest result_statement(const shard_output& r, const chain::digest& output) {
+  chain::writer w;
+  w.text("nexus/result/1");
+  w.u64(r.task_id);
+  w.u32(r.shard_id);
+  w.u32(r.attempt);
+  w.text(r.worker);
+  w.fixed(output);
+  w.text(r.error);
+  return chain::sha256(w.data());
+}
+
+caf::error authenticate(const shard_output& r, const chain::digest& output,
+                        const expectation_info& expected, chain::statement_verifier& verify) {
+  if (r.worker != expected.worker)
+    return make_error(errc::rejected, "the result names worker " + r.worker
+                                        + " but the shard was assigned to " + expected.worker);
+  if (!expected.worker_key)
+    return caf::none; // an open network's worker that joined without a key signs nothing
+  if (!verify(*expected.worker_key, result_statement(r, output), r.signature))
+    return make_error(errc::rejected, "the result's signature is not " + expected.worker
+                                        + "'s for this task, shard and attempt");
+  return caf::none;
+}
+
+void result_batch::add(shard_output r) {
+  statements_.push_back(result_statement(r, output_digest(r.output)));
+  results_.push_back(std::move(r));
+}
+
+std::vector<shard_output> result_batch::sign(const std::optional<chain::node_key>& key) {
+  if (key && !results_.empty()) {
+    auto sigs = chain::sign_statements(statements_, result_tag, *key);
+    for (std::size_t i = 0; i < results_.size(); ++i)
+      results_[i].signature = std::move(sigs[i]);
+  }
+  statements_.clear();
+  return std::exchange(results_, {});
+}
+
+} // namespace nexus

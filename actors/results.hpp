@@ -1,0 +1,58 @@
+// Shard results bound to their worker: what a worker signs, and how a judge checks it.
+//
+// A result statement is SHA-256 over (task, shard, attempt, worker, digest of the output's
+// raw values, error text), so a signature covers exactly one attempt of one shard by one
+// worker: a result replayed for another attempt, or claimed for another worker, fails.
+// Workers sign their results in batches (chain/statements.hpp) when shards come faster
+// than signatures: one Ed25519 signature per batch, and one verification per batch for
+// a judge that remembers the roots it verified.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chain/identity.hpp"
+#include "chain/statements.hpp"
+#include "messages/types.hpp"
+
+namespace nexus {
+
+/// What result signatures sign under (chain::sign_statements' tag).
+inline constexpr std::string_view result_tag = "nexus/result-batch/1";
+
+/// SHA-256 of a tensor's raw float32 values.
+chain::digest output_digest(const compute::tensor& t);
+
+/// The statement a worker signs for `r`, whose output has digest `output`.
+chain::digest result_statement(const shard_output& r, const chain::digest& output);
+
+/// Why `r` is not the signed result of the expected worker, or none. `output` is the
+/// digest of its output; `verify` checks signatures (it may remember batches it checked).
+caf::error authenticate(const shard_output& r, const chain::digest& output,
+                        const expectation_info& expected,
+                        chain::statement_verifier& verify);
+
+/// Signs results in batches: add each as it is computed, then sign() when it is time to
+/// send them (the worker's mailbox is empty, or the batch is large or slow to fill).
+class result_batch {
+public:
+  void add(shard_output r);
+
+  bool empty() const noexcept {
+    return results_.empty();
+  }
+
+  std::size_t size() const noexcept {
+    return results_.size();
+  }
+
+  /// The batch's results, signed with `key` if there is one, and an empty batch.
+  std::vector<shard_output> sign(const std::optional<chain::node_key>& key);
+
+private:
+  std::vector<shard_output> results_;
+  std::vector<chain::digest> statements_;
+};
+
+} // namespace nexus
