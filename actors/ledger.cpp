@@ -147,6 +147,11 @@ std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query&
   if (q.kind == "last-task")
     return {std::to_string(ledger.contract().last_task()),
             std::to_string(ledger.contract().last_internal_task())};
+  if (q.kind == "trust") { // "NAME STREAK" per node with a record
+    for (const auto& [name, streak] : ledger.contract().streaks())
+      out.push_back(name + " " + std::to_string(streak));
+    return out;
+  }
   if (q.kind == "verify")
     return {chain::describe_audit(chain::audit(store, ledger.contract().rules()))};
   return {"error: unknown ledger question \"" + q.kind + "\""};

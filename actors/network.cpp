@@ -40,6 +40,10 @@ caf::error check(const embedded_options& opts) {
     return make_error(errc::invalid_input,
                       std::to_string(opts.faulty_workers) + " faulty workers out of "
                         + std::to_string(opts.workers));
+  if (opts.lying_validators > opts.validators)
+    return make_error(errc::invalid_input,
+                      std::to_string(opts.lying_validators) + " lying validators out of "
+                        + std::to_string(opts.validators));
   if (opts.workers > 1024 || opts.validators > 1024)
     return make_error(errc::invalid_input, "at most 1024 workers and 1024 validators");
   for (const auto& spec : device_specs(opts.device))
@@ -84,8 +88,13 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
     caf::anon_send(net.orchestrator, join_atom::value,
                    wire::encode(node_info{"ledger-1", node_role::ledger, "cpu", 1, 0, 0}),
                    net.ledger);
+  auto honest_validators = opts.validators - opts.lying_validators;
   for (std::size_t i = 0; i < opts.validators; ++i) {
     validator_config cfg{"validator-" + std::to_string(i + 1), net.store, net.orchestrator};
+    if (i >= honest_validators) {
+      cfg.name = "lying-validator-" + std::to_string(i - honest_validators + 1);
+      cfg.lie_rate = opts.lie_rate;
+    }
     if (key)
       cfg.key = chain::node_key::generate().value(); // each validator signs as itself
     auto info = describe_validator(cfg);
@@ -101,14 +110,20 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
     if (i < honest) {
       cfg.name = "worker-" + std::to_string(i + 1);
     } else {
-      cfg.name = "faulty-worker-" + std::to_string(i - honest + 1);
-      cfg.fault = opts.fault;
+      auto k = i - honest;
+      cfg.name = "faulty-worker-" + std::to_string(k + 1);
+      std::tie(cfg.fault, cfg.fault_rate) = opts.fault_mix.empty()
+                                              ? std::pair{opts.fault, opts.fault_rate}
+                                              : opts.fault_mix[k % opts.fault_mix.size()];
       cfg.seed = i;
     }
     cfg.device = devices[i % devices.size()];
+    cfg.key = chain::node_key::generate().value(); // signs its results
     auto info = describe_worker(cfg);
     if (!info)
       return info.error();
+    auto pub = cfg.key->public_bytes();
+    info->public_key.assign(pub.begin(), pub.end());
     auto handle = spawn_worker(sys, std::move(cfg));
     caf::anon_send(net.orchestrator, join_atom::value, wire::encode(*info), handle);
     net.workers.push_back(handle);

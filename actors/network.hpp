@@ -29,6 +29,11 @@ struct embedded_options {
   // The workers' devices, one spec each in turn ("opencl:0,cpu" alternates): auto, cpu,
   // opencl, opencl:N.
   std::string device = "auto";
+  double fault_rate = 1.0;         // share of shards a faulty worker's fault strikes
+  // Faults and rates of the faulty workers in turn; empty: `fault` at `fault_rate`.
+  std::vector<std::pair<worker_fault, double>> fault_mix;
+  std::size_t lying_validators = 0; // of `validators`, these turn verdicts around
+  double lie_rate = 1.0;            // the share of verdicts they turn around
 };
 
 struct embedded_network {

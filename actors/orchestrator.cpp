@@ -592,6 +592,25 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
             caf::aout(self) << "orchestrator: the ledger did not say its last task: "
                             << describe(err) << "\n";
           });
+      // Trust survives restarts: each node's streak as the ledger recorded it.
+      self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
+                    wire::encode(ledger_query{"trust"}))
+        .then(
+          [self](const wire::ledger_reply& reply) {
+            auto lines = wire::decode(reply);
+            if (!lines)
+              return;
+            std::map<std::string, uint32_t> streaks;
+            for (const auto& line : *lines)
+              if (auto space = line.rfind(' '); space != std::string::npos)
+                streaks[line.substr(0, space)] =
+                  static_cast<uint32_t>(std::strtoul(line.c_str() + space + 1, nullptr, 10));
+            self->state.table.set_streaks(streaks);
+          },
+          [self](const caf::error& err) {
+            caf::aout(self) << "orchestrator: the ledger did not say its nodes' records: "
+                            << describe(err) << "\n";
+          });
       return *id;
     },
     [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {

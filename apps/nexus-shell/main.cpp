@@ -37,7 +37,14 @@ options:
                        $XDG_DATA_HOME/nexuschain, else ~/.local/share/nexuschain)
   --workers N          workers in the embedded network (default 4)
   --validators N       validators (default 2)
-  --faulty-workers N   of the workers, N return corrupted results (default 0)
+  --faulty-workers N   of the workers, N misbehave as --fault says (default 0); they are
+                       named faulty-worker-K
+  --fault LIST         what faulty workers do, in turn: corrupt, late, crash, garbage,
+                       device-lost, device-full, each with an optional rate, as in
+                       corrupt:0.3,garbage (default corrupt)
+  --lying-validators N of the validators, N turn verdicts around (default 0); they are
+                       named lying-validator-K
+  --lie-rate R         the share of verdicts they turn around, in (0, 1] (default 1)
   --device SPEC        the workers' device: auto (a GPU through OpenCL if there is one,
                        else the CPU), cpu, opencl, opencl:N; a list such as opencl:0,cpu
                        gives the workers those devices in turn (default auto)
@@ -95,6 +102,35 @@ bool parse(int argc, char** argv, options& opts) {
     } else if (arg == "--faulty-workers") {
       if (!count(i, arg, opts.network.faulty_workers))
         return false;
+    } else if (arg == "--lying-validators") {
+      if (!count(i, arg, opts.network.lying_validators))
+        return false;
+    } else if (arg == "--fault") {
+      if (i + 1 >= argc) {
+        std::cerr << "nexus-shell: --fault needs a list such as corrupt:0.3,garbage\n";
+        return false;
+      }
+      opts.network.fault_mix.clear();
+      std::string list = argv[++i];
+      for (std::size_t at = 0; at <= list.size();) {
+        auto comma = std::min(list.find(',', at), list.size());
+        auto fault = nexus::parse_worker_fault(list.substr(at, comma - at));
+        if (!fault) {
+          std::cerr << "nexus-shell: --fault: " << nexus::describe(fault.error()) << "\n";
+          return false;
+        }
+        opts.network.fault_mix.push_back(*fault);
+        at = comma + 1;
+      }
+    } else if (arg == "--lie-rate") {
+      auto rate = i + 1 < argc ? nexus::parse_lie("lie:" + std::string{argv[i + 1]})
+                               : caf::expected<double>{caf::error{}};
+      if (i + 1 >= argc || !rate) {
+        std::cerr << "nexus-shell: --lie-rate needs a number in (0, 1]\n";
+        return false;
+      }
+      ++i;
+      opts.network.lie_rate = *rate;
     } else if (arg == "--device") {
       if (i + 1 >= argc) {
         std::cerr << "nexus-shell: --device needs a spec (auto, cpu, opencl, opencl:N)\n";
@@ -213,7 +249,8 @@ int main(int argc, char** argv) {
                           "embedded network of " + std::to_string(opts.network.workers)
                             + " workers (" + std::to_string(opts.network.faulty_workers)
                             + " faulty), " + std::to_string(opts.network.validators)
-                            + " validators");
+                            + " validators ("
+                            + std::to_string(opts.network.lying_validators) + " lying)");
     net.stop();
     return ok ? 0 : 1;
   }
