@@ -173,19 +173,28 @@ void judge(self_pointer self, const result_key& key) {
     ask(self, key, i);
 }
 
-void take_result(self_pointer self, const result_key& key, const wire::shard_result& msg,
-                 caf::expected<shard_output> output) {
+// A result for an attempt the orchestrator announced, from `sender`.
+void take_result(self_pointer self, const result_key& key, const caf::actor_addr& sender,
+                 const wire::shard_result& msg) {
   auto& a = self->state.attempts.at(key);
+  auto where = [&] {
+    return "task " + std::to_string(std::get<0>(key)) + " shard "
+           + std::to_string(std::get<1>(key)) + " attempt " + std::to_string(std::get<2>(key));
+  };
+  if (sender != a.worker) {
+    caf::aout(self) << "aggregator: ignored a result of " << where()
+                    << " that does not come from its worker " << a.expected.worker << "\n";
+    return;
+  }
   if (a.output || !a.raw.bytes().empty()) {
-    caf::aout(self) << "aggregator: ignored a replayed result of task " << std::get<0>(key)
-                    << " shard " << std::get<1>(key) << " attempt " << std::get<2>(key)
-                    << "\n";
+    caf::aout(self) << "aggregator: ignored a replayed result of " << where() << "\n";
     return;
   }
   a.raw = msg;
-  if (output)
+  auto output = wire::decode(msg);
+  if (output && std::tie(output->task_id, output->shard_id, output->attempt) == key)
     a.output = std::move(*output);
-  judge(self, key);
+  judge(self, key); // bytes that are no result of this attempt are rejected there
 }
 
 caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_query& q) {
@@ -217,7 +226,8 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
   self->state.orchestrator = std::move(orchestrator);
   return {
     [self](expect_atom, const wire::shard_assignment& assignment,
-           const wire::expectation& expected, const validator_list& validators) {
+           const wire::expectation& expected, const caf::strong_actor_ptr& worker,
+           const validator_list& validators) {
       auto& st = self->state;
       auto task = wire::decode(assignment);
       auto who = wire::decode(expected);
@@ -226,33 +236,36 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
         return;
       }
       result_key key{task->task_id, task->shard_id, task->attempt};
-      st.attempts[key] = aggregator_state::attempt{std::move(*task), assignment, std::move(*who),
-                                                   expected, validators, {}, {}, {}};
+      st.attempts[key] = aggregator_state::attempt{std::move(*task),
+                                                   assignment,
+                                                   std::move(*who),
+                                                   expected,
+                                                   caf::actor_cast<caf::actor_addr>(worker),
+                                                   validators,
+                                                   {},
+                                                   {},
+                                                   {}};
       if (auto e = st.early.find(key); e != st.early.end()) {
-        auto msg = std::move(e->second);
+        auto early = std::move(e->second);
         st.early.erase(e);
-        take_result(self, key, msg, wire::decode(msg));
+        take_result(self, key, early.sender, early.msg);
       }
     },
-    [self](stage_atom, const wire::shard_result& msg) {
+    [self](stage_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
+           const wire::shard_result& msg) {
       auto& st = self->state;
-      auto output = wire::decode(msg);
-      if (!output) {
-        // Without ids nobody can be held to it; the shard's deadline re-issues it.
-        caf::aout(self) << "aggregator: dropped a result that does not decode: "
-                        << describe(output.error()) << "\n";
-        return;
-      }
-      result_key key{output->task_id, output->shard_id, output->attempt};
-      if (finished(st, output->task_id))
+      if (finished(st, task_id))
         return; // a late duplicate: its task is done
+      result_key key{task_id, shard_id, attempt};
+      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
       if (!st.attempts.contains(key)) {
         if (st.early.size() >= early_results_kept)
           st.early.erase(st.early.begin());
-        st.early.insert_or_assign(key, msg); // the orchestrator's word is on its way
+        // The orchestrator's word on it is on its way.
+        st.early.insert_or_assign(key, aggregator_state::early_result{sender, msg});
         return;
       }
-      take_result(self, key, msg, std::move(output));
+      take_result(self, key, sender, msg);
     },
     [self](fingerprint_atom, const wire::fingerprint_request& msg)
       -> caf::result<wire::fingerprint> {

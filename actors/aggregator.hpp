@@ -57,6 +57,7 @@ struct aggregator_state {
     wire::shard_assignment assignment;
     expectation_info expected;
     wire::expectation expected_msg;
+    caf::actor_addr worker; // results from anyone else are ignored
     validator_list validators; // check: 1; audit: 2, and a third to decide
     std::optional<shard_output> output;
     wire::shard_result raw;
@@ -66,7 +67,11 @@ struct aggregator_state {
   orchestrator_actor orchestrator;
   std::map<uint64_t, output_builder> tasks;
   std::map<result_key, attempt> attempts;
-  std::map<result_key, wire::shard_result> early; // results before their expectation
+  struct early_result {
+    caf::actor_addr sender;
+    wire::shard_result msg;
+  };
+  std::map<result_key, early_result> early; // results before their expectation
   std::deque<uint64_t> finished; // the last tasks sent, whose late duplicates are ignored
   chain::statement_verifier verifier{result_tag};
   static inline const char* name = "nexus.aggregator";

@@ -15,8 +15,10 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
         return make_error(errc::not_found, "this node runs no orchestrator");
       return self->state.orchestrator;
     },
-    [self](stage_atom, const wire::shard_result& result, const aggregator_actor& aggregator) {
-      self->send(aggregator, stage_atom::value, result);
+    [self](stage_atom, uint64_t task, uint32_t shard, uint32_t attempt,
+           const wire::shard_result& result, const aggregator_actor& aggregator) {
+      // Delegated, so the aggregator sees the worker as the sender.
+      self->delegate(aggregator, stage_atom::value, task, shard, attempt, result);
     },
     [self](fetch_atom, const wire::blob_name& msg) -> caf::result<wire::blob> {
       auto ref = wire::decode(msg);

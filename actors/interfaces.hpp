@@ -73,9 +73,14 @@ using validator_list = std::vector<validator_actor>;
 /// workers' results (stage), has them judged, tells the orchestrator its judgment, and
 /// merges the valid ones into their task's output. `revoke` takes a shard's result back
 /// out (its worker was caught cheating and it was never checked); `drop` forgets a task.
+/// The worker's handle in `expect` is how the aggregator knows a result comes from the
+/// worker it was assigned to (a relay passes results on with their sender); `stage`
+/// names the attempt (task, shard, attempt) beside the result's own bytes, so that bytes
+/// that are no result at all are still held against the worker that sent them.
 using aggregator_actor = result_holder_actor::extend<
-  caf::reacts_to<expect_atom, wire::shard_assignment, wire::expectation, validator_list>,
-  caf::reacts_to<stage_atom, wire::shard_result>,
+  caf::reacts_to<expect_atom, wire::shard_assignment, wire::expectation, caf::strong_actor_ptr,
+                 validator_list>,
+  caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t, wire::shard_result>,
   caf::reacts_to<revoke_atom, uint64_t, uint32_t>,
   caf::reacts_to<drop_atom, uint64_t>>;
 
@@ -116,7 +121,8 @@ using orchestrator_actor = caf::typed_actor<
 /// relays a worker's result to its aggregator (see worker_config::relay).
 using gateway_actor = caf::typed_actor<
   caf::replies_to<lookup_atom>::with<orchestrator_actor>,
-  caf::reacts_to<stage_atom, wire::shard_result, aggregator_actor>,
+  caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t, wire::shard_result,
+                 aggregator_actor>,
   caf::replies_to<fetch_atom, wire::blob_name>::with<wire::blob>,
   caf::replies_to<store_atom, wire::blob>::with<wire::blob_name>>;
 

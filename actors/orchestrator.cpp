@@ -52,8 +52,10 @@ void dispatch(self_pointer self) {
       judges.push_back(st.validators.at(v));
     auto assignment = wire::encode(d.shard);
     // The aggregator hears first what the result must be and who judges it.
-    self->send(st.aggregator, expect_atom::value, assignment, wire::encode(expected), judges);
-    self->send(st.workers.at(d.worker), assign_atom::value, assignment, st.aggregator);
+    const auto& worker = st.workers.at(d.worker);
+    self->send(st.aggregator, expect_atom::value, assignment, wire::encode(expected),
+               caf::actor_cast<caf::strong_actor_ptr>(worker), judges);
+    self->send(worker, assign_atom::value, assignment, st.aggregator);
   }
   for (auto task_id : failed)
     self->send(st.aggregator, drop_atom::value, task_id);
@@ -125,6 +127,9 @@ caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& m
   return id;
 }
 
+const std::string overturned_verdict =
+  "the aggregator's judgment overturned or set aside that verdict";
+
 // Remembers a validator's verdict until its signed record arrives.
 void expect_record(self_pointer self, const verdict_info& v) {
   auto& st = self->state;
@@ -157,7 +162,7 @@ std::string refusal(const orchestrator_state& st, const chain::transaction& t, n
       || v->second.valid != t.valid)
     return "it differs from the verdict the validator sent";
   if (v->second.stands == false)
-    return "the aggregator's judgment overturned or set aside that verdict";
+    return overturned_verdict;
   return {};
 }
 
@@ -249,6 +254,8 @@ void record(self_pointer self, const wire::ledger_records& msg) {
   for (auto& bytes : *records) {
     auto t = chain::decode_transaction(bytes);
     auto why = t ? refusal(st, *t, from->second) : describe(t.error());
+    if (why == overturned_verdict)
+      continue; // the audit that overturned it is on the ledger
     if (!why.empty()) {
       caf::aout(self) << "orchestrator: did not record a verdict: " << why << "\n";
       continue;

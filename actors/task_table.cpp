@@ -333,6 +333,7 @@ verdict_effect task_table::on_judgment(const judgment_info& j) {
     ++nodes_[id].done; // judged, whatever the verdict
   }
   // Trust: a validator an audit overturned starts over; those whose verdict stands gain.
+  task.overturned += static_cast<uint32_t>(j.overturned.size());
   for (const auto& name : j.overturned)
     for (auto id : placed.validators)
       if (nodes_[id].info.name == name) {
@@ -360,8 +361,10 @@ verdict_effect task_table::on_judgment(const judgment_info& j) {
   if (v.valid) {
     ++nodes_[worker].done;
     shard.state = shard_state::validated;
-    if (!j.checked)
+    if (!j.checked) {
       shard.unchecked_from = worker;
+      ++task.unchecked;
+    }
     ++task.validated;
     return verdict_effect::accepted;
   }
@@ -518,6 +521,8 @@ task_report task_table::make_report(const task_entry& task,
   for (const auto& shard : task.shards)
     r.shards_in_flight += shard.state == shard_state::in_flight ? 1 : 0;
   r.results_rejected = task.rejected;
+  r.results_unchecked = task.unchecked;
+  r.verdicts_overturned = task.overturned;
   r.shards_reissued = task.reissued;
   r.reason = task.reason;
   if (r.reason.empty() && !r.finished()) {

@@ -189,6 +189,8 @@ private:
     uint32_t validated = 0;
     uint32_t rejected = 0;
     uint32_t reissued = 0;
+    uint32_t unchecked = 0;  // results accepted unchecked
+    uint32_t overturned = 0; // validators' verdicts overturned
     uint64_t verify_ns = 0;
     std::string reason;
     clock_type::time_point started;

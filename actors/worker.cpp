@@ -83,15 +83,28 @@ namespace {
 
 using self_pointer = worker_actor::stateful_pointer<worker_state>;
 
-// Signs what waits to be sent and sends it to its aggregator (through the relay across
+// Sends a result of the attempt `task` names to `aggregator` (through the relay across
 // processes).
+void deliver(self_pointer self, const shard_task& task, wire::shard_result msg,
+             const aggregator_actor& aggregator) {
+  auto& st = self->state;
+  if (st.config.relay)
+    self->send(st.config.relay, stage_atom::value, task.task_id, task.shard_id, task.attempt,
+               std::move(msg), aggregator);
+  else
+    self->send(aggregator, stage_atom::value, task.task_id, task.shard_id, task.attempt,
+               std::move(msg));
+}
+
+// Signs what waits to be sent and sends it on.
 void send_results(self_pointer self) {
   auto& st = self->state;
   for (auto& r : st.unsent.sign(st.config.key)) {
-    if (st.config.relay)
-      self->send(st.config.relay, stage_atom::value, wire::encode(r), st.unsent_to);
-    else
-      self->send(st.unsent_to, stage_atom::value, wire::encode(r));
+    shard_task ids;
+    ids.task_id = r.task_id;
+    ids.shard_id = r.shard_id;
+    ids.attempt = r.attempt;
+    deliver(self, ids, wire::encode(r), st.unsent_to);
   }
 }
 
@@ -129,7 +142,7 @@ worker_actor::behavior_type worker(self_pointer self, worker_config config) {
         std::vector<uint8_t> junk(64 + st.fault_rng() % 512);
         for (auto& b : junk)
           b = static_cast<uint8_t>(st.fault_rng());
-        self->send(aggregator, stage_atom::value, wire::shard_result{std::move(junk)});
+        deliver(self, *task, wire::shard_result{std::move(junk)}, aggregator);
         return;
       }
       if (st.config.fault == worker_fault::device_lost && st.config.gemm)

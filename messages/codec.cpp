@@ -315,6 +315,8 @@ void set_report(schema::TaskStatus::Builder out, const task_report& x) {
   out.setShardsValidated(x.shards_validated);
   out.setShardsInFlight(x.shards_in_flight);
   out.setResultsRejected(x.results_rejected);
+  out.setResultsUnchecked(x.results_unchecked);
+  out.setVerdictsOverturned(x.verdicts_overturned);
   out.setShardsReissued(x.shards_reissued);
   out.setReason(x.reason);
   out.setElapsedNanos(x.elapsed_ns);
@@ -354,6 +356,8 @@ caf::expected<task_report> get_report(schema::TaskStatus::Reader in) {
   out.shards_validated = in.getShardsValidated();
   out.shards_in_flight = in.getShardsInFlight();
   out.results_rejected = in.getResultsRejected();
+  out.results_unchecked = in.getResultsUnchecked();
+  out.verdicts_overturned = in.getVerdictsOverturned();
   out.shards_reissued = in.getShardsReissued();
   out.reason = get_text(in.getReason());
   out.elapsed_ns = in.getElapsedNanos();

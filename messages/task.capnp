@@ -227,6 +227,8 @@ struct TaskStatus {
   workload @13 :Workload;
   epochs @14 :List(EpochStats); # a training run's finished epochs
   lossCurve @15 :List(Float32); # a training run's mean loss over each stretch of steps
+  resultsUnchecked @16 :UInt32; # accepted unchecked, on their workers' records
+  verdictsOverturned @17 :UInt32; # validators' verdicts an audit overturned
 }
 
 struct TaskList {

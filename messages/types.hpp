@@ -213,6 +213,8 @@ struct task_report {
   workload_kind workload = workload_kind::matmul;
   std::vector<epoch_stats> epochs; // a training run's finished epochs
   std::vector<float> loss_curve;   // a training run's loss, a point per stretch of steps
+  uint32_t results_unchecked = 0;  // accepted unchecked, on their workers' records
+  uint32_t verdicts_overturned = 0; // validators' verdicts an audit overturned
 
   bool finished() const noexcept {
     return state == task_state::done || state == task_state::failed

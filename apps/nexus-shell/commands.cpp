@@ -398,6 +398,9 @@ caf::error session::status(const command_line& cmd) {
        << r->shards_in_flight << " in flight\n"
        << "  rejected:  " << r->results_rejected << " results, " << r->shards_reissued
        << " shards re-issued\n"
+       << "  trust:     " << r->results_unchecked
+       << " results accepted unchecked on their workers' records, " << r->verdicts_overturned
+       << " verdicts overturned by audits\n"
        << "  elapsed:   " << seconds(r->elapsed_ns) << "\n";
   if (!r->reason.empty())
     out_ << "  reason:    " << r->reason << "\n";
