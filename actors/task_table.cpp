@@ -298,16 +298,21 @@ task_table::node_entry* task_table::node_named(const std::string& name, node_rol
   return nullptr;
 }
 
-void task_table::revoke_unchecked(node_id worker) {
+void task_table::revoke_resting_on(node_id node) {
   for (auto& [task_id, task] : tasks_) {
-    if (task.state != task_state::running)
+    // Summed gradients cannot be taken back out (a training run tolerates a bad step).
+    if (task.state != task_state::running
+        || task.request.workload == workload_kind::train_step)
       continue;
     for (auto& shard : task.shards) {
-      if (shard.state != shard_state::validated || shard.unchecked_from != worker)
+      if (shard.state != shard_state::validated
+          || (shard.unchecked_from != node && shard.approved_alone_by != node))
         continue;
+      if (shard.unchecked_from == node)
+        shard.failed_on.insert(node);
       shard.state = shard_state::pending;
       shard.unchecked_from.reset();
-      shard.failed_on.insert(worker);
+      shard.approved_alone_by.reset();
       --task.validated;
       ++task.reissued;
       revoked_.emplace_back(task_id, shard.range.id);
@@ -340,6 +345,7 @@ verdict_effect task_table::on_judgment(const judgment_info& j) {
         nodes_[id].streak = 0;
         ++nodes_[id].rejected;
         streaks_[name] = 0;
+        revoke_resting_on(id); // what it approved alone is judged again
       }
   for (const auto& name : j.validators)
     for (auto id : placed.validators)
@@ -352,7 +358,7 @@ verdict_effect task_table::on_judgment(const judgment_info& j) {
     w.streak = v.valid ? w.streak + 1 : 0;
     streaks_[w.info.name] = w.streak;
     if (!v.valid)
-      revoke_unchecked(worker); // what it was trusted with runs again
+      revoke_resting_on(worker); // what it was trusted with runs again
   }
   settle_attempt(shard, v.attempt);
   task.verify_ns += v.check_ns;
@@ -364,6 +370,10 @@ verdict_effect task_table::on_judgment(const judgment_info& j) {
     if (!j.checked) {
       shard.unchecked_from = worker;
       ++task.unchecked;
+    } else if (j.validators.size() == 1) {
+      for (auto id : placed.validators)
+        if (nodes_[id].info.name == j.validators.front())
+          shard.approved_alone_by = id;
     }
     ++task.validated;
     return verdict_effect::accepted;

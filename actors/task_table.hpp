@@ -38,7 +38,7 @@ struct scheduler_limits {
   // Adaptive verification: a worker is checked on every result until its streak of valid
   // checked results reaches `trust_after`; then each result is checked with probability
   // max(check_floor, trust_after / streak). Training steps are always checked.
-  uint32_t trust_after = 10;
+  uint32_t trust_after = 20;
   double check_floor = 0.1;
   // Audits: a checked result goes to a second validator (and a third if they disagree)
   // always while its first validator's streak is below trust_after, else at this rate.
@@ -109,9 +109,10 @@ public:
   std::vector<shard_dispatch> schedule(clock_type::time_point now);
 
   /// Applies the aggregator's judgment of an attempt: the shard's state, and the trust of
-  /// its worker and validators (an overturned validator starts over, as does a worker
-  /// whose checked result was invalid, and that worker's unchecked results in running
-  /// tasks are revoked: see take_revoked). On task_failed, the task is in take_failed().
+  /// its worker and validators. A worker whose checked result was invalid starts over, and
+  /// its unchecked results in running tasks are revoked (see take_revoked); so does a
+  /// validator an audit overturned, and the results it alone approved are revoked. On
+  /// task_failed, the task is in take_failed().
   verdict_effect on_judgment(const judgment_info& j);
 
   /// Shards whose unchecked results were revoked since the last call: they run again, and
@@ -177,6 +178,7 @@ private:
     std::map<uint32_t, placement> running; // by attempt
     std::set<node_id> failed_on;           // workers whose result was rejected
     std::optional<node_id> unchecked_from; // its result was accepted unchecked from
+    std::optional<node_id> approved_alone_by; // or on this one validator's word
     clock_type::time_point deadline;
   };
 
@@ -213,7 +215,9 @@ private:
   std::vector<node_id> pick_validators(node_id worker, std::size_t count) const;
   bool trusted(const task_entry& task, node_id worker); // may go unchecked this time
   bool chance(double p);
-  void revoke_unchecked(node_id worker);
+  // Takes back the accepted results of running tasks that rest on `node`'s word alone:
+  // a worker's unchecked results, or a validator's unaudited approvals.
+  void revoke_resting_on(node_id node);
   node_entry* node_named(const std::string& name, node_role role);
   void release(node_id node);
   void settle_attempt(shard_entry& shard, uint32_t attempt);

@@ -117,6 +117,21 @@ caf::error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
     return make_error(errc::rejected, "result has shape " + to_string(output.shape())
                                         + ", expected " + std::to_string(end - begin) + "x"
                                         + std::to_string(classes));
+  // Every row must be a probability distribution: cheap, and it catches any change that
+  // is not a careful exchange of values within a row, which the sample is there for.
+  for (std::size_t i = 0; i < output.rows(); ++i) {
+    const float* row = output.data() + i * classes;
+    double sum = 0;
+    for (std::size_t c = 0; c < classes; ++c) {
+      if (!(row[c] >= 0.0f && row[c] <= 1.0f)) // also NaN
+        return make_error(errc::rejected, "row " + std::to_string(begin + i)
+                                            + " holds a value that is no probability");
+      sum += row[c];
+    }
+    if (!(std::abs(sum - 1.0) <= 1e-3))
+      return make_error(errc::rejected, "row " + std::to_string(begin + i) + " sums to "
+                                          + std::to_string(sum) + ", not 1");
+  }
   for (auto i : sample(end - begin, sample_rate, 1, rng)) {
     auto mine = model.probabilities(x.data() + (begin + i) * x.cols(), 1);
     if (!row_matches(output.data() + i * classes, mine.data(), classes, tolerance, 1.0))

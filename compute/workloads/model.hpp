@@ -15,6 +15,9 @@
 // (inference: at least one row per shard) from its own secret random draws, and rejects
 // the shard if any recomputed row differs beyond rounding. A shard of k rows with c of
 // them wrong escapes with probability (1 - sample_rate)^c; see docs/ARCHITECTURE.md.
+// Inference results must moreover be probability distributions in every row (each value
+// in [0, 1], the row summing to 1), which catches any other change for certain; only a
+// reordering of values within rows is left to the sample.
 #pragma once
 
 #include <cstdint>

@@ -181,3 +181,150 @@ TEST_CASE("a lying validator is overturned by audits, penalized, and outputs sta
     if (n.info.name == "lying-validator-1")
       CHECK(n.shards_rejected > 0);
 }
+
+TEST_CASE("a worker that crashes mid-task costs only time", "[actors][trust]") {
+  embedded_options opts{3, 1};
+  opts.faulty_workers = 1;
+  opts.fault = worker_fault::crash;
+  fixture f{opts};
+  auto a = compute::random_tensor({90, 30}, 3);
+  auto b = compute::random_tensor({30, 20}, 4);
+  task_request req;
+  req.shards = 9;
+  auto [report, c] = f.run(a, b, req);
+  REQUIRE(report.state == task_state::done);
+  CHECK(compute::max_relative_difference(c, compute::multiply(a, b)) <= 1e-5);
+  auto nodes = f.api->nodes();
+  REQUIRE(nodes);
+  for (const auto& n : *nodes)
+    if (n.info.name == "faulty-worker-1")
+      CHECK(n.state == node_state::dead);
+}
+
+namespace {
+
+struct attempt_record {
+  std::set<bool> verdicts;        // validity of every verdict or acceptance recorded
+  std::set<std::string> credited; // workers and validators those valid ones name
+};
+
+} // namespace
+
+TEST_CASE("chaos: with a third of the workers and a validator misbehaving, every output "
+          "is exact and nobody is paid for rejected work",
+          "[actors][chaos]") {
+  temp_dir dir;
+  {
+    embedded_options opts{8, 3};
+    opts.faulty_workers = 3;
+    opts.fault_mix = {{worker_fault::corrupt, 0.5},
+                      {worker_fault::garbage, 0.5},
+                      {worker_fault::late, 0.3}};
+    opts.lying_validators = 1;
+    opts.lie_rate = 0.5;
+    opts.data_dir = dir.path();
+    opts.limits.shard_deadline = 1500ms; // the late worker's shards are re-issued
+    opts.limits.max_attempts = 30;
+    fixture f{opts};
+
+    // A stream of matmuls, inferences and a training run, all at once.
+    std::vector<std::pair<uint64_t, compute::tensor>> matmuls;
+    for (std::size_t i = 0; i < 6; ++i) {
+      auto a = compute::random_tensor({60 + 17 * i, 33}, 10 + i);
+      auto b = compute::random_tensor({33, 21 + 5 * i}, 20 + i);
+      task_request req;
+      req.shards = 12;
+      req.max_attempts = 30;
+      auto ack = f.api->submit_matmul(a, b, req);
+      REQUIRE(ack);
+      matmuls.emplace_back(ack->task_id, compute::multiply(a, b));
+    }
+    auto spec = compute::nn::parse_model_spec("mlp:12-16-4").value();
+    auto model = compute::nn::mlp::initialized(spec, 5);
+    compute::tensor weights{1, model.parameters().size()};
+    std::copy(model.parameters().begin(), model.parameters().end(), weights.data());
+    std::vector<std::pair<uint64_t, compute::tensor>> inferences;
+    for (uint64_t i = 0; i < 2; ++i) {
+      auto x = leaning(300, 12, 4, 40 + i).x;
+      task_request req;
+      req.model.spec = "mlp:12-16-4";
+      req.model.sample_rate = 0.5;
+      req.max_attempts = 30;
+      auto ack = f.api->submit_infer(weights, x, req);
+      REQUIRE(ack);
+      inferences.emplace_back(ack->task_id, model.probabilities(x.data(), x.rows()));
+    }
+    auto train = leaning(1000, 12, 4, 50);
+    auto test_set = leaning(300, 12, 4, 51);
+    auto train_req = training(3);
+    train_req.max_attempts = 30;
+    auto run = f.api->submit_train(train, &test_set, train_req);
+    REQUIRE(run);
+
+    for (const auto& [id, expected] : matmuls) {
+      auto report = f.api->wait(id, {}, 120s);
+      REQUIRE(report);
+      INFO("matmul task " << id << ": " << report->reason);
+      REQUIRE(report->state == task_state::done);
+      auto out = f.api->result(id);
+      REQUIRE(out);
+      CHECK(compute::max_relative_difference(*out, expected) <= 1e-5);
+    }
+    for (const auto& [id, expected] : inferences) {
+      auto report = f.api->wait(id, {}, 120s);
+      REQUIRE(report);
+      INFO("infer task " << id << ": " << report->reason);
+      REQUIRE(report->state == task_state::done);
+      auto out = f.api->result(id);
+      REQUIRE(out);
+      CHECK(compute::max_relative_difference(*out, expected) <= 1e-4);
+    }
+    auto trained = f.api->wait(run->task_id, {}, 180s);
+    REQUIRE(trained);
+    INFO(trained->reason);
+    REQUIRE(trained->state == task_state::done);
+    CHECK(trained->epochs.back().test_accuracy > 0.95);
+
+    auto verified = f.api->ledger(ledger_query{"verify"});
+    REQUIRE(verified);
+    CHECK_THAT(verified->front(), Catch::Contains("ledger OK"));
+  } // the network stops and its ledger is stored
+
+  auto store = chain::store::open(dir.path() / "ledger");
+  REQUIRE(store);
+  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, attempt_record> attempts;
+  std::vector<chain::transaction> rewards;
+  std::map<std::string, int> penalties;
+  for (uint64_t h = 0; h < (*store)->head().blocks; ++h) {
+    auto b = (*store)->get(h);
+    REQUIRE(b);
+    for (const auto& t : b->txs) {
+      auto& rec = attempts[{t.task_id, t.shard_id, t.attempt}];
+      if (t.kind == chain::tx_kind::verdict || t.kind == chain::tx_kind::acceptance) {
+        bool valid = t.kind == chain::tx_kind::acceptance || t.valid;
+        rec.verdicts.insert(valid);
+        if (valid) {
+          rec.credited.insert(t.worker);
+          rec.credited.insert(t.validator);
+        }
+      }
+      if (t.kind == chain::tx_kind::reward)
+        rewards.push_back(t);
+      if (t.kind == chain::tx_kind::penalty)
+        ++penalties[t.account];
+    }
+  }
+  // The ledger never holds verdicts that contradict each other on one attempt...
+  for (const auto& [key, rec] : attempts)
+    CHECK(rec.verdicts.size() <= 1);
+  // ...and every reward is for an attempt judged valid, to a node that attempt names.
+  for (const auto& r : rewards) {
+    const auto& rec = attempts[{r.task_id, r.shard_id, r.attempt}];
+    INFO(r.account << " rewarded for task " << r.task_id << " shard " << r.shard_id);
+    CHECK(rec.verdicts == std::set<bool>{true});
+    CHECK(rec.credited.contains(r.account));
+  }
+  CHECK(penalties["faulty-worker-1"] > 0); // corrupted results
+  CHECK(penalties["faulty-worker-2"] > 0); // garbage bytes
+  CHECK(penalties["lying-validator-1"] > 0); // overturned by audits
+}
