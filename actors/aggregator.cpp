@@ -37,7 +37,8 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
     return std::optional<compute::tensor>{};
   auto out = it->second.take();
   st.tasks.erase(it);
-  st.forget(task.task_id);
+  // Attempts still under way are judged all the same: the orchestrator may count on one
+  // of them for this shard (its first result came from a worker it had given up on).
   st.finished.push_back(task.task_id);
   if (st.finished.size() > finished_kept)
     st.finished.pop_front();
@@ -216,6 +217,12 @@ caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_qu
 
 } // namespace
 
+void aggregator_state::sweep(clock_type::time_point now) {
+  std::erase_if(attempts, [now](const auto& kv) {
+    return !kv.second.output && kv.second.since + verdict_wait < now;
+  });
+}
+
 void aggregator_state::forget(uint64_t task_id) {
   auto in_task = [task_id](const auto& kv) { return std::get<0>(kv.first) == task_id; };
   std::erase_if(attempts, in_task);
@@ -236,6 +243,8 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
         return;
       }
       result_key key{task->task_id, task->shard_id, task->attempt};
+      if (st.attempts.size() % 1024 == 1023)
+        st.sweep(clock_type::now());
       st.attempts[key] = aggregator_state::attempt{std::move(*task),
                                                    assignment,
                                                    std::move(*who),
@@ -244,7 +253,8 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
                                                    validators,
                                                    {},
                                                    {},
-                                                   {}};
+                                                   {},
+                                                   clock_type::now()};
       if (auto e = st.early.find(key); e != st.early.end()) {
         auto early = std::move(e->second);
         st.early.erase(e);
@@ -254,8 +264,6 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
     [self](stage_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
            const wire::shard_result& msg) {
       auto& st = self->state;
-      if (finished(st, task_id))
-        return; // a late duplicate: its task is done
       result_key key{task_id, shard_id, attempt};
       auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
       if (!st.attempts.contains(key)) {

@@ -30,6 +30,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/results.hpp"
+#include "actors/task_table.hpp"
 #include "actors/workloads.hpp"
 
 namespace nexus {
@@ -62,6 +63,7 @@ struct aggregator_state {
     std::optional<shard_output> output;
     wire::shard_result raw;
     std::vector<verdict_info> verdicts; // in the order of `validators`
+    clock_type::time_point since;
   };
 
   orchestrator_actor orchestrator;
@@ -78,6 +80,9 @@ struct aggregator_state {
 
   /// Forgets the attempts of `task_id` that await judgment.
   void forget(uint64_t task_id);
+
+  /// Forgets attempts whose result has not come for verdict_wait (their worker is gone).
+  void sweep(clock_type::time_point now);
 };
 
 aggregator_actor::behavior_type
