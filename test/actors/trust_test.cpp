@@ -3,6 +3,8 @@
 // validator misbehave while nothing wrong reaches an output or earns a reward.
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <cstdio>
 #include <set>
 
 #include "actors/results.hpp"
@@ -204,8 +206,10 @@ TEST_CASE("a worker that crashes mid-task costs only time", "[actors][trust]") {
 namespace {
 
 struct attempt_record {
+  std::string worker;             // whose contribution it is
   std::set<bool> verdicts;        // validity of every verdict or acceptance recorded
   std::set<std::string> credited; // workers and validators those valid ones name
+  bool unchecked = false;         // accepted on the worker's record
 };
 
 } // namespace
@@ -295,6 +299,7 @@ TEST_CASE("chaos: with a third of the workers and a validator misbehaving, every
   std::map<std::tuple<uint64_t, uint32_t, uint32_t>, attempt_record> attempts;
   std::vector<chain::transaction> rewards;
   std::map<std::string, int> penalties;
+  std::map<std::string, int> audits;
   for (uint64_t h = 0; h < (*store)->head().blocks; ++h) {
     auto b = (*store)->get(h);
     REQUIRE(b);
@@ -308,6 +313,12 @@ TEST_CASE("chaos: with a third of the workers and a validator misbehaving, every
           rec.credited.insert(t.validator);
         }
       }
+      if (t.kind == chain::tx_kind::contribution)
+        rec.worker = t.worker;
+      if (t.kind == chain::tx_kind::acceptance)
+        rec.unchecked = true;
+      if (t.kind == chain::tx_kind::audit)
+        ++audits[t.validator];
       if (t.kind == chain::tx_kind::reward)
         rewards.push_back(t);
       if (t.kind == chain::tx_kind::penalty)
@@ -324,6 +335,20 @@ TEST_CASE("chaos: with a third of the workers and a validator misbehaving, every
     CHECK(rec.verdicts == std::set<bool>{true});
     CHECK(rec.credited.contains(r.account));
   }
+  // What docs/SECURITY.md compares with the sampling theory: per worker, its judged
+  // attempts, how many were rejected, and how many went unchecked.
+  std::map<std::string, std::array<int, 3>> by_worker;
+  for (const auto& [key, rec] : attempts)
+    if (!rec.worker.empty()) {
+      auto& row = by_worker[rec.worker];
+      ++row[0];
+      row[1] += rec.verdicts.contains(false);
+      row[2] += rec.unchecked;
+    }
+  for (const auto& [who, row] : by_worker)
+    std::printf("chaos: %-16s %4d results judged, %3d rejected, %3d accepted unchecked\n",
+                who.c_str(), row[0], row[1], row[2]);
+  std::printf("chaos: lying-validator-1 overturned %d times\n", audits["lying-validator-1"]);
   CHECK(penalties["faulty-worker-1"] > 0); // corrupted results
   CHECK(penalties["faulty-worker-2"] > 0); // garbage bytes
   CHECK(penalties["lying-validator-1"] > 0); // overturned by audits

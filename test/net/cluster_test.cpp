@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <thread>
 
 #include <caf/all.hpp>
 
@@ -154,6 +155,78 @@ TEST_CASE("large results are judged by fingerprint: a corrupting worker is caugh
     p->signal(SIGTERM);
   for (auto& p : nodes)
     CHECK(p->wait_for(15s).has_value());
+}
+
+TEST_CASE("chaos across processes: faulty workers, a lying validator, a worker killed and "
+          "restarted; every output exact and the ledger sound",
+          "[chaos-net]") {
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"},
+                              {"l1", "ledger"},
+                              {"w1", "worker"},
+                              {"w2", "worker"},
+                              {"w3", "worker"},
+                              {"w4", "worker", "corrupt:0.5"},
+                              {"w5", "worker", "garbage:0.5"},
+                              {"v1", "validator"},
+                              {"v2", "validator"},
+                              {"v3", "validator", "lie:0.5"}});
+  auto topo = load_topology(file);
+  REQUIRE(topo);
+  std::map<std::string, std::unique_ptr<test::process>> nodes;
+  for (auto name : {"hub", "l1", "w1", "w2", "w3", "w4", "w5", "v1", "v2", "v3"})
+    nodes[name] = start_node(dir, file, name);
+  REQUIRE(nodes["l1"]->wait_output("joined as ledger", 15s));
+  submitter s{*topo};
+  REQUIRE(s.wait_nodes(5, 3));
+
+  std::vector<std::pair<uint64_t, compute::tensor>> tasks;
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto a = compute::random_tensor({1200 + 50 * i, 500}, 60 + i);
+    auto b = compute::random_tensor({500, 400}, 70 + i);
+    task_request req;
+    req.shards = 24;
+    req.max_attempts = 30;
+    auto ack = s.api->submit_matmul(a, b, req);
+    REQUIRE(ack);
+    tasks.emplace_back(ack->task_id, compute::multiply(a, b));
+  }
+  // A worker dies with the stream under way, and comes back.
+  for (int i = 0; i < 600; ++i) { // 30 s at most
+    auto r = s.api->status(tasks.front().first);
+    REQUIRE(r);
+    if (r->shards_validated >= 2 || r->finished())
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  auto last = s.api->status(tasks.back().first);
+  REQUIRE(last);
+  CHECK_FALSE(last->finished()); // the stream is still under way
+  nodes["w1"]->signal(SIGKILL);
+  CHECK(nodes["w1"]->wait_for(5s).has_value());
+  nodes["w1"] = start_node(dir, file, "w1");
+  for (const auto& [id, expected] : tasks) {
+    auto report = s.api->wait(id, {}, 120s);
+    REQUIRE(report);
+    INFO("task " << id << ": " << report->reason);
+    CHECK(report->state == task_state::done);
+    auto out = s.api->result(id);
+    REQUIRE(out);
+    CHECK(compute::max_relative_difference(*out, expected) <= 1e-5);
+  }
+  auto verified = s.api->ledger(ledger_query{"verify"});
+  REQUIRE(verified);
+  CHECK_THAT(verified->front(), Catch::Contains("ledger OK"));
+  auto balance = s.api->ledger(ledger_query{"balance", "w4"});
+  REQUIRE(balance);
+  CHECK_THAT(balance->front(), Catch::Contains("w4  -")); // penalized for what it corrupted
+  for (auto& [name, p] : nodes)
+    p->signal(SIGTERM);
+  for (auto& [name, p] : nodes) {
+    INFO(name << ":\n" << p->output());
+    CHECK(p->wait_for(15s).has_value());
+  }
 }
 
 TEST_CASE("certificates from another CA are refused", "[tls]") {
