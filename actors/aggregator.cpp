@@ -1,6 +1,8 @@
 #include "actors/aggregator.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -37,6 +39,7 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
     return std::optional<compute::tensor>{};
   auto out = it->second.take();
   st.tasks.erase(it);
+  std::erase_if(st.rounds, [&](const auto& kv) { return std::get<0>(kv.first) == task.task_id; });
   // Attempts still under way are judged all the same: the orchestrator may count on one
   // of them for this shard (its first result came from a worker it had given up on).
   st.finished.push_back(task.task_id);
@@ -153,6 +156,70 @@ void ask(self_pointer self, const result_key& key, std::size_t index) {
       });
 }
 
+// True if two results are the same up to the rounding of another summation order.
+bool agree(const compute::tensor& x, const compute::tensor& y) {
+  if (x.shape() != y.shape())
+    return false;
+  float scale = 1.0f;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    scale = std::max(scale, std::abs(x.data()[i]));
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!(std::abs(x.data()[i] - y.data()[i]) <= 1e-4f * scale)) // also NaN
+      return false;
+  return true;
+}
+
+// Judges the waiting results of a replicated round once a majority agrees, or sets the
+// round aside when every replica is in and none does.
+void decide_round(self_pointer self, const aggregator_state::round_key& rk) {
+  auto& st = self->state;
+  auto& round = st.rounds.at(rk);
+  auto output_of = [&](const result_key& k) -> const compute::tensor& {
+    return st.attempts.at(k).output->output;
+  };
+  auto needed = round.replicas / 2 + 1;
+  if (!round.majority) {
+    for (const auto& k : round.waiting) {
+      auto votes = std::count_if(round.waiting.begin(), round.waiting.end(),
+                                 [&](const result_key& o) { return agree(output_of(k), output_of(o)); });
+      if (static_cast<std::size_t>(votes) >= needed) {
+        round.majority = output_of(k);
+        break;
+      }
+    }
+  }
+  if (!round.majority) {
+    if (round.waiting.size() < round.replicas)
+      return; // more replicas to come
+    for (const auto& k : round.waiting) { // no majority: nobody is blamed, it runs again
+      auto v = unchecked(st.attempts.at(k), make_error(errc::rejected, "no majority"));
+      v.verdict.reason = "no majority among " + std::to_string(round.replicas) + " replicas";
+      conclude(self, k, {std::move(v.verdict), false, {}, {}, true});
+    }
+    st.rounds.erase(rk);
+    return;
+  }
+  auto waiting = std::exchange(round.waiting, {});
+  auto majority = *round.majority; // the round goes when the task completes below
+  // The minority first, so that it is blamed before the shard counts as done.
+  std::stable_partition(waiting.begin(), waiting.end(), [&](const result_key& k) {
+    return !agree(output_of(k), majority);
+  });
+  for (const auto& k : waiting) {
+    if (!st.attempts.contains(k))
+      continue;
+    bool valid = agree(output_of(k), majority);
+    auto j = unchecked(st.attempts.at(k),
+                       valid ? caf::error{}
+                             : make_error(errc::rejected,
+                                          "it disagrees with the majority of "
+                                            + std::to_string(round.replicas) + " replicas"));
+    j.checked = true;
+    j.verdict.validator = "quorum";
+    conclude(self, k, std::move(j));
+  }
+}
+
 // Judges an attempt whose result arrived.
 void judge(self_pointer self, const result_key& key) {
   auto& st = self->state;
@@ -161,12 +228,26 @@ void judge(self_pointer self, const result_key& key) {
     conclude(self, key, unchecked(a, make_error(errc::rejected, "the result is malformed")));
     return;
   }
-  if (a.expected.mode == check_mode::trust) {
+  if (a.expected.mode == check_mode::trust || a.expected.mode == check_mode::replicate) {
     auto err = a.output->error.empty()
                  ? authenticate(*a.output, output_digest(a.output->output), a.expected,
                                 st.verifier)
                  : make_error(errc::rejected, "worker failed: " + a.output->error);
-    conclude(self, key, unchecked(a, std::move(err)));
+    if (err || a.expected.mode == check_mode::trust) {
+      auto j = unchecked(a, std::move(err));
+      j.checked = a.expected.mode == check_mode::replicate;
+      conclude(self, key, std::move(j));
+      return;
+    }
+    if (finished(st, a.task.task_id)) {
+      st.attempts.erase(key); // a late replica of a task that is done
+      return;
+    }
+    aggregator_state::round_key rk{a.task.task_id, a.task.shard_id, a.expected.round};
+    auto& round = st.rounds[rk];
+    round.replicas = std::max(a.expected.replicas, 2u);
+    round.waiting.push_back(key); // decided already: a late replica agrees or not
+    decide_round(self, rk);
     return;
   }
   auto first_round = a.expected.mode == check_mode::audit && a.validators.size() >= 2 ? 2u : 1u;
@@ -227,6 +308,7 @@ void aggregator_state::forget(uint64_t task_id) {
   auto in_task = [task_id](const auto& kv) { return std::get<0>(kv.first) == task_id; };
   std::erase_if(attempts, in_task);
   std::erase_if(early, in_task);
+  std::erase_if(rounds, in_task);
 }
 
 aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor orchestrator) {

@@ -66,8 +66,17 @@ struct aggregator_state {
     clock_type::time_point since;
   };
 
+  /// The attempts of one round of a replicated shard, judged by their agreement.
+  struct replica_round {
+    uint32_t replicas = 0;
+    std::vector<result_key> waiting;         // results in, not yet judged
+    std::optional<compute::tensor> majority; // once a majority agrees: its result
+  };
+  using round_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, first attempt
+
   orchestrator_actor orchestrator;
   std::map<uint64_t, output_builder> tasks;
+  std::map<round_key, replica_round> rounds;
   std::map<result_key, attempt> attempts;
   struct early_result {
     caf::actor_addr sender;

@@ -45,6 +45,10 @@ void dispatch(self_pointer self) {
     self->send(st.aggregator, revoke_atom::value, task_id, shard_id);
   for (auto& d : st.table.schedule(clock_type::now())) {
     expectation_info expected{st.table.node_name(d.worker), std::nullopt, d.mode};
+    if (d.mode == check_mode::replicate) {
+      expected.replicas = st.table.replicas(d.task_id);
+      expected.round = d.round;
+    }
     if (auto id = st.identities.find(d.worker); id != st.identities.end())
       expected.worker_key = id->second.second;
     validator_list judges;
@@ -301,12 +305,14 @@ void record_judgment(self_pointer self, const judgment_info& j, uint64_t units) 
     t.validator = name;
     queue_record(self, std::move(t));
   }
-  if (j.checked || j.disputed)
-    return;
-  // Judged here: accepted on the worker's record, or found forged or malformed.
+  if (j.disputed || !j.validators.empty())
+    return; // the validators' own records carry the verdicts
+  // Judged without a validator: by a quorum of replicas, accepted on the worker's record,
+  // or found forged or malformed by the aggregator.
   queue_contribution(self, key, v.worker, v.result);
-  auto t = ledger_transaction(v, v.valid ? chain::tx_kind::acceptance : chain::tx_kind::verdict);
-  t.validator = "network"; // no validator looked at it
+  bool accepted = v.valid && !j.checked;
+  auto t = ledger_transaction(v, accepted ? chain::tx_kind::acceptance : chain::tx_kind::verdict);
+  t.validator = j.checked ? "quorum" : "network";
   t.valid = v.valid;
   queue_record(self, std::move(t));
 }

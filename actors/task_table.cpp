@@ -80,6 +80,11 @@ std::size_t task_table::alive_workers() const {
 caf::expected<task_ack> task_table::add_task(task_request req, clock_type::time_point now) {
   if (auto err = complete_request(req))
     return err;
+  if (req.replicas > 1 && alive_workers() < req.replicas)
+    return make_error(errc::invalid_input,
+                      "replicate:" + std::to_string(req.replicas) + " needs "
+                        + std::to_string(req.replicas) + " workers; the network has "
+                        + std::to_string(alive_workers()));
   auto plan = plan_work(req, alive_workers());
   if (!plan)
     return plan.error();
@@ -165,6 +170,14 @@ std::vector<node_id> task_table::pick_validators(node_id worker, std::size_t cou
   return all;
 }
 
+std::size_t task_table::eligible_workers(const shard_entry& shard) const {
+  std::size_t n = 0;
+  for (node_id id = 0; id < nodes_.size(); ++id)
+    n += nodes_[id].alive && nodes_[id].info.role == node_role::worker
+         && !shard.failed_on.contains(id);
+  return n;
+}
+
 bool task_table::chance(double p) {
   return std::uniform_real_distribution<double>{0.0, 1.0}(rng_) < p;
 }
@@ -200,8 +213,13 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
              now);
     return std::nullopt;
   }
+  auto replicas = task.request.replicas;
+  if (replicas > 1 && shard->running.empty() && eligible_workers(*shard) < replicas)
+    return std::nullopt; // a round starts only when all its replicas can run
   auto validators = pick_validators(*worker, 3);
-  auto mode = trusted(task, *worker) ? check_mode::trust : check_mode::check;
+  auto mode = replicas > 1             ? check_mode::replicate
+              : trusted(task, *worker) ? check_mode::trust
+                                       : check_mode::check;
   if (mode == check_mode::check) {
     if (validators.empty())
       return std::nullopt;
@@ -217,8 +235,12 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
     validators.clear();
   }
   ++shard->attempts;
-  shard->state = shard_state::in_flight;
+  if (shard->running.empty())
+    shard->round = shard->attempts;
   shard->running[shard->attempts] = {*worker, validators};
+  // A replicated shard stays pending until every replica of its round is placed.
+  if (replicas <= 1 || shard->running.size() >= replicas)
+    shard->state = shard_state::in_flight;
   shard->deadline = now + limits_.shard_deadline;
   ++nodes_[*worker].in_flight;
   for (auto v : validators)
@@ -236,7 +258,8 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
   st.workload = task.request.workload;
   st.matmul = task.request.matmul;
   st.model = task.request.model;
-  return shard_dispatch{task.id, std::move(st), *worker, std::move(validators), mode};
+  return shard_dispatch{task.id, std::move(st), *worker, std::move(validators), mode,
+                        shard->round};
 }
 
 std::vector<shard_dispatch> task_table::schedule(clock_type::time_point now) {

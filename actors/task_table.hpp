@@ -57,6 +57,7 @@ struct shard_dispatch {
   node_id worker = 0;
   std::vector<node_id> validators;
   check_mode mode = check_mode::check;
+  uint32_t round = 0; // replicate: the first attempt of the shard's round
 };
 
 /// What a verdict did.
@@ -83,6 +84,12 @@ public:
   std::vector<node_report> node_reports() const;
 
   std::size_t alive_workers() const;
+
+  /// How many workers compute each shard of a task (replicate:K), 0 if validators judge.
+  uint32_t replicas(uint64_t task_id) const {
+    auto t = tasks_.find(task_id);
+    return t == tasks_.end() ? 0 : t->second.request.replicas;
+  }
 
   /// The name a node joined with; empty for an unknown id.
   std::string node_name(node_id id) const {
@@ -179,6 +186,7 @@ private:
     std::set<node_id> failed_on;           // workers whose result was rejected
     std::optional<node_id> unchecked_from; // its result was accepted unchecked from
     std::optional<node_id> approved_alone_by; // or on this one validator's word
+    uint32_t round = 0; // replicated tasks: the first attempt of the current round
     clock_type::time_point deadline;
   };
 
@@ -215,6 +223,7 @@ private:
   std::vector<node_id> pick_validators(node_id worker, std::size_t count) const;
   bool trusted(const task_entry& task, node_id worker); // may go unchecked this time
   bool chance(double p);
+  std::size_t eligible_workers(const shard_entry& shard) const;
   // Takes back the accepted results of running tasks that rest on `node`'s word alone:
   // a worker's unchecked results, or a validator's unaudited approvals.
   void revoke_resting_on(node_id node);

@@ -69,6 +69,13 @@ caf::error complete_request(task_request& req) {
   if (req.max_attempts > 100 || req.verify_rounds > 64
       || !(req.tolerance >= 0 && req.tolerance < 1))
     return invalid("attempts, verification rounds or tolerance out of range");
+  if (req.replicas == 1)
+    req.replicas = 0;
+  if (req.replicas > 9)
+    return invalid("replicate:" + std::to_string(req.replicas) + " is more than 9 replicas");
+  if (req.replicas > 0 && req.workload == workload_kind::train)
+    return invalid("training runs are verified by validators; replicate:K is for matmul "
+                   "and infer");
   if (req.workload == workload_kind::matmul) {
     if (auto err = compute::matmul::check_operands(req.matmul.a.shape, req.matmul.b.shape))
       return err;

@@ -46,6 +46,7 @@ std::string to_string(check_mode x) {
     case check_mode::check: return "check";
     case check_mode::audit: return "audit";
     case check_mode::trust: return "trust";
+    case check_mode::replicate: return "replicate";
   }
   return "unknown";
 }
@@ -442,6 +443,7 @@ task_submission encode(const task_request& x) {
   out.setMaxAttempts(x.max_attempts);
   out.setPriority(x.priority);
   out.setTimeoutSeconds(x.timeout_s);
+  out.setReplicas(x.replicas);
   out.setBudget(x.budget);
   out.setWorkload(static_cast<schema::Workload>(x.workload));
   if (x.workload == workload_kind::matmul)
@@ -467,6 +469,7 @@ caf::expected<task_request> decode(const task_submission& x) {
     out.max_attempts = in.getMaxAttempts();
     out.priority = in.getPriority();
     out.timeout_s = in.getTimeoutSeconds();
+    out.replicas = in.getReplicas();
     out.budget = in.getBudget();
     if (out.budget < 0)
       return corrupted("task submission with a negative budget");
@@ -648,6 +651,8 @@ expectation encode(const expectation_info& x) {
   if (x.worker_key)
     out.setWorkerKey(capnp::Data::Reader{x.worker_key->data(), x.worker_key->size()});
   out.setMode(static_cast<schema::CheckMode>(x.mode));
+  out.setReplicas(x.replicas);
+  out.setRound(x.round);
   return expectation{builder};
 }
 
@@ -663,10 +668,12 @@ caf::expected<expectation_info> decode(const expectation& x) {
       std::copy(key.begin(), key.end(), out.worker_key->begin());
     }
     auto mode = get_enum<check_mode>(static_cast<uint16_t>(in.getMode()),
-                                     static_cast<uint16_t>(check_mode::trust), "check mode");
+                                     static_cast<uint16_t>(check_mode::replicate), "check mode");
     if (!mode)
       return mode.error();
     out.mode = *mode;
+    out.replicas = in.getReplicas();
+    out.round = in.getRound();
     return out;
   });
 }

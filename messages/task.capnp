@@ -83,6 +83,8 @@ struct TaskSubmission {
   budget @10 :Int64;          # most micro-MCC the submitter pays for it; 0: no limit
   model @11 :ModelOperands;   # when workload is infer or train
   train @12 :TrainOptions;    # when workload is train
+  replicas @13 :UInt32;       # K workers compute each shard and a majority must agree;
+                              # 0: validators judge
 }
 
 struct TaskAccepted {
@@ -123,6 +125,7 @@ enum CheckMode {
   check @0;                   # one validator judges the result
   audit @1;                   # two judge it, a third decides if they disagree
   trust @2;                   # accepted unchecked: the worker's record earned it
+  replicate @3;               # several workers compute it; a majority must agree
 }
 
 # What the orchestrator tells the aggregator of an attempt before its result arrives:
@@ -131,6 +134,8 @@ struct Expectation {
   worker @0 :Text;
   workerKey @1 :Data;         # 32 bytes; empty for a worker that joined without a key
   mode @2 :CheckMode;
+  replicas @3 :UInt32;        # replicate: how many attempts form the round
+  round @4 :UInt32;           # replicate: the round's first attempt
 }
 
 # The aggregator's decision on an attempt, for the orchestrator.

@@ -96,6 +96,8 @@ struct task_request {
   model_operands model; // infer, train
   train_options train;  // train
   bool internal = false; // issued by the orchestrator itself (a training run's steps)
+  uint32_t replicas = 0;  // --verify replicate:K: K workers compute each shard, a majority
+                          // must agree; 0: validators judge
 };
 
 struct task_ack {
@@ -129,7 +131,7 @@ struct shard_output {
   chain::statement_signature signature; // the worker's, of its result statement
 };
 
-enum class check_mode : uint8_t { check, audit, trust };
+enum class check_mode : uint8_t { check, audit, trust, replicate };
 
 std::string to_string(check_mode x);
 
@@ -138,6 +140,8 @@ struct expectation_info {
   std::string worker;
   std::optional<chain::public_key> worker_key; // none: the worker joined without a key
   check_mode mode = check_mode::check;
+  uint32_t replicas = 0; // replicate: the round's size
+  uint32_t round = 0;    // replicate: the round's first attempt
 };
 
 /// A validator's question to the aggregator that holds a result: its fingerprint for

@@ -34,14 +34,16 @@ const std::vector<command_spec>& specs() {
   static const std::vector<command_spec> all{
     {"submit matmul",
      {"a", "b", "m", "k", "n", "seed", "shards", "out", "rounds", "tolerance", "attempts",
-      "label", "priority", "timeout", "budget"},
+      "label", "priority", "timeout", "budget", "verify"},
      {"detach"},
      "submit matmul --a A.npy --b B.npy [--out C.npy] [--shards N] [--detach]\n"
      "submit matmul --m M --k K --n N [--seed S] ...   (random operands)\n"
      "    options: --rounds R (Freivalds rounds), --tolerance T, --attempts N, --label L,\n"
      "             --priority P (share of the workers against other tasks),\n"
      "             --timeout SECONDS (fail the task if not done by then),\n"
-     "             --budget MCC (the most its submitter pays; refused if it costs more)"},
+     "             --budget MCC (the most its submitter pays; refused if it costs more),\n"
+     "             --verify replicate:K (K workers compute each shard and a majority must\n"
+     "             agree, instead of validators; also for submit infer)"},
     {"submit train",
      {"model", "data", "test", "epochs", "batch", "lr", "optimizer", "schedule", "seed", "out",
       "sample-rate", "label", "priority", "timeout", "attempts"},
@@ -54,7 +56,7 @@ const std::vector<command_spec>& specs() {
      "    data: fashion-mnist, fashion-mnist:test, or X.npy,y.npy; model: mlp:... or a .yaml"},
     {"submit infer",
      {"model", "data", "out", "sample-rate", "shards", "label", "priority", "timeout",
-      "attempts"},
+      "attempts", "verify"},
      {"detach"},
      "submit infer --model model.safetensors --data fashion-mnist:test --out preds.npy\n"
      "    writes class probabilities (N x classes, float32) and prints the accuracy when\n"

@@ -93,6 +93,18 @@ caf::error common_options(const command_line& cmd, task_request& req, std::strin
   req.max_attempts = static_cast<uint32_t>(*attempts);
   req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : std::move(label);
   req.submitter = submitter_name(); // the account charged for the work
+  if (auto v = cmd.flags.find("verify"); v != cmd.flags.end()) {
+    const auto& how = v->second;
+    auto k = how.starts_with("replicate:") ? to_uint("--verify", how.substr(10), 9)
+                                           : caf::expected<uint64_t>{caf::error{}};
+    if (how == "validators")
+      req.replicas = 0;
+    else if (k && *k >= 2)
+      req.replicas = static_cast<uint32_t>(*k);
+    else
+      return fail("--verify takes validators or replicate:K with K from 2 to 9, not '" + how
+                  + "'");
+  }
   return caf::none;
 }
 

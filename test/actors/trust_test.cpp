@@ -353,3 +353,31 @@ TEST_CASE("chaos: with a third of the workers and a validator misbehaving, every
   CHECK(penalties["faulty-worker-2"] > 0); // garbage bytes
   CHECK(penalties["lying-validator-1"] > 0); // overturned by audits
 }
+
+TEST_CASE("replicate:K: a quorum of workers agrees, the minority is rejected",
+          "[actors][trust]") {
+  temp_dir dir;
+  embedded_options opts{5, 1};
+  opts.faulty_workers = 1;
+  opts.data_dir = dir.path();
+  fixture f{opts};
+  auto a = compute::random_tensor({200, 60}, 8);
+  auto b = compute::random_tensor({60, 50}, 9);
+  task_request req;
+  req.shards = 10;
+  req.replicas = 3;
+  auto [report, c] = f.run(a, b, req);
+  INFO(report.reason);
+  REQUIRE(report.state == task_state::done);
+  CHECK(compute::max_relative_difference(c, compute::multiply(a, b)) <= 1e-5);
+  CHECK(report.results_rejected > 0); // the corrupting worker was outvoted
+  auto balance = f.api->ledger(ledger_query{"balance", "faulty-worker-1"});
+  REQUIRE(balance);
+  CHECK_THAT(balance->front(), Catch::Contains("-"));
+
+  // More replicas than workers is refused at once, with both numbers.
+  req.replicas = 7;
+  auto refused = f.api->submit_matmul(a, b, req);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("replicate:7 needs 7 workers"));
+}
