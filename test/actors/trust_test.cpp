@@ -381,3 +381,27 @@ TEST_CASE("replicate:K: a quorum of workers agrees, the minority is rejected",
   REQUIRE_FALSE(refused);
   CHECK_THAT(describe(refused.error()), Catch::Contains("replicate:7 needs 7 workers"));
 }
+
+TEST_CASE("trust survives a restart: it is read back from the ledger", "[actors][trust]") {
+  temp_dir dir;
+  embedded_options opts{2, 1};
+  opts.data_dir = dir.path();
+  auto a = compute::random_tensor({200, 20}, 5);
+  auto b = compute::random_tensor({20, 10}, 6);
+  task_request req;
+  req.shards = 200;
+  {
+    fixture f{opts};
+    auto [report, c] = f.run(a, b, req); // each worker earns a streak well above 20
+    REQUIRE(report.state == task_state::done);
+  }
+  fixture again{opts}; // same names, same ledger
+  req.shards = 20;     // 10 each: all would be checked by workers without a record
+  auto [report, c] = again.run(a, b, req);
+  REQUIRE(report.state == task_state::done);
+  CHECK(compute::max_relative_difference(c, compute::multiply(a, b)) <= 1e-5);
+  // Had trust started over, the first 20 results of each worker would all be checked.
+  auto trusted_at_start = report.results_unchecked;
+  INFO("unchecked after the restart: " << trusted_at_start);
+  CHECK(trusted_at_start > 0);
+}
