@@ -165,7 +165,8 @@ void set_tensor(schema::Tensor::Builder out, const compute::tensor& x) {
     return;
   }
   auto data = out.initData(static_cast<unsigned>(bytes));
-  std::memcpy(data.begin(), x.data(), bytes);
+  if (bytes > 0)
+    std::memcpy(data.begin(), x.data(), bytes);
 }
 
 caf::expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {
@@ -179,7 +180,8 @@ caf::expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {
                      + std::to_string(data.size()) + " bytes, expected "
                      + std::to_string(count * sizeof(float)));
   std::vector<float> values(count);
-  std::memcpy(values.data(), data.begin(), data.size());
+  if (count > 0) // an empty tensor's pointers may be null
+    std::memcpy(values.data(), data.begin(), data.size());
   return compute::tensor{std::move(*shape), std::move(values)};
 }
 

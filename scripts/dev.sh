@@ -5,6 +5,10 @@
 #   scripts/dev.sh build                         install and build only
 #   scripts/dev.sh bench [name]                  also install the peers (PyTorch, Dask,
 #                                                OpenBLAS) and run the benchmarks
+#   scripts/dev.sh asan [meson test args]        the test suite built with AddressSanitizer
+#                                                and UndefinedBehaviorSanitizer (build-asan/)
+#   scripts/dev.sh fuzz [SECONDS]                the libFuzzer targets of test/fuzz, each for
+#                                                SECONDS (20) from its corpus (build-fuzz/)
 # Installs missing Debian packages (as root, or through sudo), configures build/, builds.
 # `test` ends with one line "N passed, N failed" read from meson's test log.
 set -euo pipefail
@@ -72,6 +76,37 @@ case "$cmd" in
     ;;
   build)
     build
+    ;;
+  asan)
+    install_packages
+    if [ ! -f build-asan/build.ninja ]; then
+      meson setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
+        -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=undefined >&2
+    fi
+    ninja -C build-asan >&2
+    export POCL_CACHE_DIR="$PWD/build-asan/pocl-cache"
+    # CAF's global meta objects outlive main; LeakSanitizer checks the rest.
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1
+    rc=0
+    meson test -C build-asan --print-errorlogs --timeout-multiplier 4 "$@" || rc=$?
+    exit $rc
+    ;;
+  fuzz)
+    packages+=(clang)
+    install_packages
+    if [ ! -f build-fuzz/build.ninja ]; then
+      CXX=clang++ CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzz=true \
+        -Db_sanitize=address,undefined -Db_lundef=false \
+        "-Dcpp_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined" >&2
+    fi
+    ninja -C build-fuzz test/fuzz/fuzz_envelopes test/fuzz/fuzz_files test/fuzz/fuzz_text >&2
+    # Each target runs from its corpus and its kept regressions; a crash fails the suite
+    # and leaves its input as build-fuzz/test/fuzz/TARGET-crash-*.
+    rc=0
+    meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs \
+      --test-args="-max_total_time=${1:-20}" || rc=$?
+    exit $rc
     ;;
   bench)
     packages+=(python3-torch python3-numpy python3-distributed libopenblas0-pthread)

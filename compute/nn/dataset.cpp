@@ -97,8 +97,13 @@ caf::expected<tensor> read_idx(const std::string& path) {
   auto bytes = read_maybe_gzip(path, max_idx_bytes);
   if (!bytes)
     return bytes.error();
+  return parse_idx(*bytes, path);
+}
+
+caf::expected<tensor> parse_idx(std::span<const uint8_t> raw, const std::string& name) {
+  auto* bytes = &raw;
   auto bad = [&](const std::string& why) {
-    return make_error(errc::invalid_input, path + ": " + why);
+    return make_error(errc::invalid_input, name + ": " + why);
   };
   if (bytes->size() < 4 || (*bytes)[0] != 0 || (*bytes)[1] != 0)
     return bad("not an IDX file (bad magic number)");

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ std::string fashion_mnist_dir();
 /// Reads an IDX file (gzip-compressed or not) of unsigned bytes: images (3 dimensions,
 /// returned as N x rows*cols) or labels (1 dimension, N x 1). Values are not scaled.
 caf::expected<tensor> read_idx(const std::string& path);
+
+/// The same from the uncompressed bytes of an IDX file; errors begin with `name`.
+caf::expected<tensor> parse_idx(std::span<const uint8_t> bytes, const std::string& name);
 
 /// Reads images and labels; images are scaled to [0, 1].
 caf::expected<dataset> read_idx_pair(const std::string& images, const std::string& labels);

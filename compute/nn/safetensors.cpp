@@ -95,7 +95,8 @@ std::vector<uint8_t> serialize_safetensors(const safetensors_file& f) {
   std::memcpy(out.data() + 8, text.data(), text.size());
   auto* at = out.data() + 8 + text.size();
   for (const auto& t : f.tensors) {
-    std::memcpy(at, t.value.data(), t.value.size() * sizeof(float));
+    if (!t.value.empty())
+      std::memcpy(at, t.value.data(), t.value.size() * sizeof(float));
     at += t.value.size() * sizeof(float);
   }
   return out;
