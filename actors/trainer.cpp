@@ -101,6 +101,7 @@ void training_run::next_step() {
   step.tolerance = request_.tolerance;
   step.max_attempts = request_.max_attempts;
   step.priority = request_.priority;
+  step.replicas = request_.replicas; // replicate:K verifies each step by a quorum
   step.model = request_.model;
   step.model.weights = weights_ref_;
   step.model.seed = config_.seed;
@@ -225,6 +226,7 @@ void training_run::finish_epoch(clock::time_point now) {
     eval.submitter = request_.submitter;
     eval.workload = workload_kind::infer;
     eval.max_attempts = request_.max_attempts;
+    eval.replicas = request_.replicas;
     eval.model.spec = request_.model.spec;
     eval.model.weights = weights_ref_;
     eval.model.x = request_.train.test_x;

@@ -73,9 +73,6 @@ caf::error complete_request(task_request& req) {
     req.replicas = 0;
   if (req.replicas > 9)
     return invalid("replicate:" + std::to_string(req.replicas) + " is more than 9 replicas");
-  if (req.replicas > 0 && req.workload == workload_kind::train)
-    return invalid("training runs are verified by validators; replicate:K is for matmul "
-                   "and infer");
   if (req.workload == workload_kind::matmul) {
     if (auto err = compute::matmul::check_operands(req.matmul.a.shape, req.matmul.b.shape))
       return err;

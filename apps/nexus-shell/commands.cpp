@@ -43,10 +43,10 @@ const std::vector<command_spec>& specs() {
      "             --timeout SECONDS (fail the task if not done by then),\n"
      "             --budget MCC (the most its submitter pays; refused if it costs more),\n"
      "             --verify replicate:K (K workers compute each shard and a majority must\n"
-     "             agree, instead of validators; also for submit infer)"},
+     "             agree, instead of validators; also for submit infer and train)"},
     {"submit train",
      {"model", "data", "test", "epochs", "batch", "lr", "optimizer", "schedule", "seed", "out",
-      "sample-rate", "label", "priority", "timeout", "attempts"},
+      "sample-rate", "label", "priority", "timeout", "attempts", "verify"},
      {"detach"},
      "submit train --model mlp:784-256-128-10 --data fashion-mnist --out model.safetensors\n"
      "    options: --epochs N (10), --batch B (128), --lr R (1e-3), --optimizer adam|sgd,\n"

@@ -405,3 +405,25 @@ TEST_CASE("trust survives a restart: it is read back from the ledger", "[actors]
   INFO("unchecked after the restart: " << trusted_at_start);
   CHECK(trusted_at_start > 0);
 }
+
+TEST_CASE("replicate:K verifies a training run's steps by a quorum", "[actors][trust]") {
+  embedded_options opts{4, 1};
+  opts.faulty_workers = 1; // corrupts every gradient it computes
+  fixture f{opts};
+  auto train = leaning(1000, 12, 4, 30);
+  auto test_set = leaning(300, 12, 4, 31);
+  auto req = training(2);
+  req.replicas = 3;
+  auto ack = f.api->submit_train(train, &test_set, req);
+  REQUIRE(ack);
+  auto report = f.api->wait(ack->task_id, {}, 120s);
+  REQUIRE(report);
+  INFO(report->reason);
+  REQUIRE(report->state == task_state::done);
+  CHECK(report->epochs.back().test_accuracy > 0.95);
+  auto nodes = f.api->nodes();
+  REQUIRE(nodes);
+  for (const auto& n : *nodes)
+    if (n.info.name == "faulty-worker-1")
+      CHECK(n.shards_rejected > 0); // outvoted
+}
