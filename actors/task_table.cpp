@@ -385,8 +385,15 @@ verdict_effect task_table::on_judgment(const judgment_info& j) {
   }
   settle_attempt(shard, v.attempt);
   task.verify_ns += v.check_ns;
-  if (task.state != task_state::running || shard.state == shard_state::validated)
+  if (task.state != task_state::running || shard.state == shard_state::validated) {
+    // A replica outvoted after its shard was decided is still a rejected result.
+    if (!v.valid && j.checked && !j.disputed && task.request.replicas > 1) {
+      ++nodes_[worker].rejected;
+      ++task.rejected;
+      return verdict_effect::rejected_late;
+    }
     return verdict_effect::stale;
+  }
   if (v.valid) {
     ++nodes_[worker].done;
     shard.state = shard_state::validated;

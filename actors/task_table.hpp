@@ -66,6 +66,7 @@ enum class verdict_effect {
   reissue,    // rejected; the shard goes back to the queue
   task_failed,// rejected past the bound; the task failed
   stale,      // the shard or task was already settled, or the verdict is unknown
+  rejected_late, // a replica outvoted after its shard was decided: blamed all the same
 };
 
 class task_table {
