@@ -1,6 +1,7 @@
 #include "actors/topology.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -80,13 +81,21 @@ public:
     }
     if (auto s = root["scheduler"]) {
       expect_map(s, "scheduler");
-      keys(s, {"shard_deadline_ms", "max_attempts", "window"}, "scheduler: ");
+      keys(s, {"shard_deadline_ms", "max_attempts", "window", "trust_after", "check_floor",
+               "audit_rate"},
+           "scheduler: ");
       if (s["shard_deadline_ms"])
         t.limits.shard_deadline = std::chrono::milliseconds{number(s["shard_deadline_ms"], 10, 86'400'000)};
       if (s["max_attempts"])
         t.limits.max_attempts = number(s["max_attempts"], 1, 100);
       if (s["window"])
         t.limits.window_per_worker = number(s["window"], 1, 1024);
+      if (s["trust_after"])
+        t.limits.trust_after = number(s["trust_after"], 1, 1'000'000);
+      if (s["check_floor"])
+        t.limits.check_floor = share(s["check_floor"]);
+      if (s["audit_rate"])
+        t.limits.audit_rate = share(s["audit_rate"]);
     }
     if (auto h = root["heartbeat"]) {
       expect_map(h, "heartbeat");
@@ -193,6 +202,18 @@ private:
       fail(n, s + " is out of range (" + std::to_string(low) + " to " + std::to_string(high)
                 + ")");
     return static_cast<uint32_t>(v);
+  }
+
+  // A number from 0 to 1.
+  double share(const YAML::Node& n) const {
+    if (!n.IsScalar())
+      fail(n, "expected a number from 0 to 1");
+    const auto& s = n.Scalar();
+    char* end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+      fail(n, "\"" + s + "\" is not a number from 0 to 1");
+    return v;
   }
 
   std::string file(const YAML::Node& n) const {

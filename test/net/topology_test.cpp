@@ -102,6 +102,27 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
   SECTION("not a mapping") {
     CHECK_THAT(error_of("- a\n- b\n"), Catch::Contains("expected a mapping"));
   }
+  SECTION("a share out of range") {
+    text = "scheduler: {check_floor: 1.5}\n" + text;
+    CHECK_THAT(error_of(text), Catch::Contains("\"1.5\" is not a number from 0 to 1"));
+  }
+  SECTION("a fault a worker cannot have") {
+    text += "    fault: corupt\n";
+    CHECK_THAT(error_of(text), Catch::Contains("unknown fault 'corupt'"));
+  }
+}
+
+TEST_CASE("the topology sets how workers and validators are trusted, and their faults",
+          "[topology]") {
+  std::string text = std::string{"scheduler: {trust_after: 5, check_floor: 1, audit_rate: 0.25}\n"}
+                     + valid + "    fault: corrupt:0.3\n";
+  auto t = parse_topology(text, "t.yaml");
+  REQUIRE(t);
+  CHECK(t->limits.trust_after == 5);
+  CHECK(t->limits.check_floor == 1.0);
+  CHECK(t->limits.audit_rate == 0.25);
+  CHECK(t->nodes[1].fault == worker_fault::corrupt);
+  CHECK(t->nodes[1].fault_rate == Approx(0.3));
 }
 
 TEST_CASE("a missing topology file is a clear error", "[topology]") {
