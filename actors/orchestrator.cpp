@@ -131,9 +131,6 @@ caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& m
   return id;
 }
 
-const std::string overturned_verdict =
-  "the aggregator's judgment overturned or set aside that verdict";
-
 // Remembers a validator's verdict until its signed record arrives.
 void expect_record(self_pointer self, const verdict_info& v) {
   auto& st = self->state;
@@ -165,8 +162,6 @@ std::string refusal(const orchestrator_state& st, const chain::transaction& t, n
   if (v->second.worker != t.worker || v->second.result != t.result
       || v->second.valid != t.valid)
     return "it differs from the verdict the validator sent";
-  if (v->second.stands == false)
-    return overturned_verdict;
   return {};
 }
 
@@ -258,14 +253,14 @@ void record(self_pointer self, const wire::ledger_records& msg) {
   for (auto& bytes : *records) {
     auto t = chain::decode_transaction(bytes);
     auto why = t ? refusal(st, *t, from->second) : describe(t.error());
-    if (why == overturned_verdict)
-      continue; // the audit that overturned it is on the ledger
     if (!why.empty()) {
       caf::aout(self) << "orchestrator: did not record a verdict: " << why << "\n";
       continue;
     }
     attempt_key key{t->task_id, t->shard_id, t->attempt};
     auto it = st.unrecorded.find({key, from->second});
+    if (it->second.stands == false)
+      continue; // overturned or set aside: what the judgment recorded stands instead
     if (!it->second.stands) {
       it->second.parked = std::move(bytes); // the judgment will say
       continue;

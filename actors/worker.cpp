@@ -83,29 +83,23 @@ namespace {
 
 using self_pointer = worker_actor::stateful_pointer<worker_state>;
 
-// Sends a result of the attempt `task` names to `aggregator` (through the relay across
-// processes).
-void deliver(self_pointer self, const shard_task& task, wire::shard_result msg,
-             const aggregator_actor& aggregator) {
+// Sends a result of attempt (task, shard, attempt) to `aggregator` (through the relay
+// across processes).
+void deliver(self_pointer self, uint64_t task, uint32_t shard, uint32_t attempt,
+             wire::shard_result msg, const aggregator_actor& aggregator) {
   auto& st = self->state;
   if (st.config.relay)
-    self->send(st.config.relay, stage_atom::value, task.task_id, task.shard_id, task.attempt,
-               std::move(msg), aggregator);
+    self->send(st.config.relay, stage_atom::value, task, shard, attempt, std::move(msg),
+               aggregator);
   else
-    self->send(aggregator, stage_atom::value, task.task_id, task.shard_id, task.attempt,
-               std::move(msg));
+    self->send(aggregator, stage_atom::value, task, shard, attempt, std::move(msg));
 }
 
 // Signs what waits to be sent and sends it on.
 void send_results(self_pointer self) {
   auto& st = self->state;
-  for (auto& r : st.unsent.sign(st.config.key)) {
-    shard_task ids;
-    ids.task_id = r.task_id;
-    ids.shard_id = r.shard_id;
-    ids.attempt = r.attempt;
-    deliver(self, ids, wire::encode(r), st.unsent_to);
-  }
+  for (auto& r : st.unsent.sign(st.config.key))
+    deliver(self, r.task_id, r.shard_id, r.attempt, wire::encode(r), st.unsent_to);
 }
 
 bool strikes(worker_state& st, worker_fault fault) {
@@ -142,7 +136,8 @@ worker_actor::behavior_type worker(self_pointer self, worker_config config) {
         std::vector<uint8_t> junk(64 + st.fault_rng() % 512);
         for (auto& b : junk)
           b = static_cast<uint8_t>(st.fault_rng());
-        deliver(self, *task, wire::shard_result{std::move(junk)}, aggregator);
+        deliver(self, task->task_id, task->shard_id, task->attempt,
+                wire::shard_result{std::move(junk)}, aggregator);
         return;
       }
       if (st.config.fault == worker_fault::device_lost && st.config.gemm)

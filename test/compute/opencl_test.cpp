@@ -16,12 +16,18 @@ using namespace nexus::compute;
 
 namespace {
 
+// False (with a warning) where the ICD loader offers no device.
+bool have_device() {
+  if (!opencl::list_devices().empty())
+    return true;
+  WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+  return false;
+}
+
 // The best OpenCL device, or null (with a warning) where there is none.
 std::unique_ptr<opencl::context> test_device() {
-  if (opencl::list_devices().empty()) {
-    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+  if (!have_device())
     return nullptr;
-  }
   auto ctx = opencl::context::open_best();
   REQUIRE(ctx);
   return std::move(*ctx);
@@ -120,10 +126,8 @@ TEST_CASE("work too large for the device's memory runs on the CPU; the device st
 
 TEST_CASE("kernels that do not build leave the CPU, with the compiler's reason",
           "[opencl]") {
-  if (opencl::list_devices().empty()) {
-    WARN("skipped: no OpenCL device (install pocl-opencl-icd)");
+  if (!have_device())
     return;
-  }
   auto ctx = opencl::context::open(0, "-cl-no-such-option");
   REQUIRE_FALSE(ctx);
   CHECK(ctx.error() == errc::unavailable);
