@@ -257,7 +257,7 @@ void judge(self_pointer self, const result_key& key) {
 
 // A result for an attempt the orchestrator announced, from `sender`.
 void take_result(self_pointer self, const result_key& key, const caf::actor_addr& sender,
-                 const wire::shard_result& msg) {
+                 wire::shard_result msg) {
   auto& a = self->state.attempts.at(key);
   auto where = [&] {
     return "task " + std::to_string(std::get<0>(key)) + " shard "
@@ -272,11 +272,25 @@ void take_result(self_pointer self, const result_key& key, const caf::actor_addr
     caf::aout(self) << "aggregator: ignored a replayed result of " << where() << "\n";
     return;
   }
-  a.raw = msg;
-  auto output = wire::decode(msg);
+  a.raw = std::move(msg);
+  auto output = wire::decode(a.raw);
   if (output && std::tie(output->task_id, output->shard_id, output->attempt) == key)
     a.output = std::move(*output);
   judge(self, key); // bytes that are no result of this attempt are rejected there
+}
+
+// A result from the current sender, for attempt `key`.
+void stage(self_pointer self, const result_key& key, wire::shard_result msg) {
+  auto& st = self->state;
+  auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  if (!st.attempts.contains(key)) {
+    if (st.early.size() >= early_results_kept)
+      st.early.erase(st.early.begin());
+    // The orchestrator's word on it is on its way.
+    st.early.insert_or_assign(key, aggregator_state::early_result{sender, std::move(msg)});
+    return;
+  }
+  take_result(self, key, sender, std::move(msg));
 }
 
 caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_query& q) {
@@ -311,8 +325,10 @@ void aggregator_state::forget(uint64_t task_id) {
   std::erase_if(rounds, in_task);
 }
 
-aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor orchestrator) {
+aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor orchestrator,
+                                           std::shared_ptr<bulk_service> bulk) {
   self->state.orchestrator = std::move(orchestrator);
+  self->state.bulk = std::move(bulk);
   return {
     [self](expect_atom, const wire::shard_assignment& assignment,
            const wire::expectation& expected, const caf::strong_actor_ptr& worker,
@@ -340,22 +356,20 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
       if (auto e = st.early.find(key); e != st.early.end()) {
         auto early = std::move(e->second);
         st.early.erase(e);
-        take_result(self, key, early.sender, early.msg);
+        take_result(self, key, early.sender, std::move(early.msg));
       }
     },
     [self](stage_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
-           const wire::shard_result& msg) {
-      auto& st = self->state;
-      result_key key{task_id, shard_id, attempt};
-      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (!st.attempts.contains(key)) {
-        if (st.early.size() >= early_results_kept)
-          st.early.erase(st.early.begin());
-        // The orchestrator's word on it is on its way.
-        st.early.insert_or_assign(key, aggregator_state::early_result{sender, msg});
-        return;
-      }
-      take_result(self, key, sender, msg);
+           wire::shard_result& msg) { stage(self, {task_id, shard_id, attempt}, std::move(msg)); },
+    [self](stage_atom, bulk_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
+           uint64_t ticket) {
+      // The worker put the bytes before it sent this. Missing bytes (a ticket nobody put,
+      // or one taken already) count as a malformed result of that worker.
+      std::optional<std::vector<uint8_t>> bytes;
+      if (self->state.bulk)
+        bytes = self->state.bulk->take(ticket);
+      stage(self, {task_id, shard_id, attempt},
+            wire::shard_result{bytes ? std::move(*bytes) : std::vector<uint8_t>{}});
     },
     [self](fingerprint_atom, const wire::fingerprint_request& msg)
       -> caf::result<wire::fingerprint> {

@@ -22,22 +22,20 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <tuple>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 
+#include "actors/bulk.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/results.hpp"
 #include "actors/task_table.hpp"
 #include "actors/workloads.hpp"
 
 namespace nexus {
-
-/// Results of at most this many bytes travel to a validator in another process; larger
-/// matmul results stay here and are judged by fingerprint.
-constexpr std::size_t held_result_bytes = 256 * 1024;
 
 /// How long a result waits for a verdict before it is forgotten (the orchestrator
 /// re-issues a shard long before).
@@ -85,6 +83,7 @@ struct aggregator_state {
   std::map<result_key, early_result> early; // results before their expectation
   std::deque<uint64_t> finished; // the last tasks sent, whose late duplicates are ignored
   chain::statement_verifier verifier{result_tag};
+  std::shared_ptr<bulk_service> bulk; // where large results wait (null: none)
   static inline const char* name = "nexus.aggregator";
 
   /// Forgets the attempts of `task_id` that await judgment.
@@ -94,8 +93,10 @@ struct aggregator_state {
   void sweep(clock_type::time_point now);
 };
 
+/// `bulk`: this process's bulk service, whose results `stage` may name by ticket (null:
+/// none).
 aggregator_actor::behavior_type
 aggregator(aggregator_actor::stateful_pointer<aggregator_state> self,
-           orchestrator_actor orchestrator);
+           orchestrator_actor orchestrator, std::shared_ptr<bulk_service> bulk);
 
 } // namespace nexus

@@ -18,6 +18,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/blob_store.hpp"
+#include "actors/bulk.hpp"
 #include "actors/interfaces.hpp"
 #include "compute/nn/dataset.hpp"
 
@@ -35,6 +36,12 @@ public:
   void set_upstream(gateway_actor gateway) {
     upstream_ = std::move(gateway);
     uploaded_.clear();
+  }
+
+  /// Fetches large outputs through this bulk channel (the orchestrator node's; see
+  /// bulk_endpoint_of), falling back to CAF's way if it fails.
+  void set_bulk(bulk_endpoint where) {
+    bulk_ = std::move(where);
   }
 
   /// Puts A and B in the store (and upstream) and submits their product.
@@ -96,6 +103,7 @@ private:
   orchestrator_actor orchestrator_;
   gateway_actor upstream_;
   std::set<chain::digest> uploaded_; // blobs upstream already holds
+  bulk_endpoint bulk_;                // empty: outputs come through CAF
   std::shared_ptr<blob_store> store_;
   std::chrono::milliseconds timeout_;
 };

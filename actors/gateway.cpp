@@ -6,9 +6,10 @@ namespace nexus {
 
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      std::shared_ptr<blob_store> store,
-                                     orchestrator_actor orchestrator) {
+                                     orchestrator_actor orchestrator, uint16_t bulk_port) {
   self->state.store = std::move(store);
   self->state.orchestrator = std::move(orchestrator);
+  self->state.bulk_port = bulk_port;
   return {
     [self](lookup_atom) -> caf::result<orchestrator_actor> {
       if (!self->state.orchestrator)
@@ -19,6 +20,12 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
            const wire::shard_result& result, const aggregator_actor& aggregator) {
       // Delegated, so the aggregator sees the worker as the sender.
       self->delegate(aggregator, stage_atom::value, task, shard, attempt, result);
+    },
+    [self](bulk_atom) { return self->state.bulk_port; },
+    [self](stage_atom, bulk_atom, uint64_t task, uint32_t shard, uint32_t attempt,
+           uint64_t ticket, const aggregator_actor& aggregator) {
+      self->delegate(aggregator, stage_atom::value, bulk_atom::value, task, shard, attempt,
+                     ticket);
     },
     [self](fetch_atom, const wire::blob_name& msg) -> caf::result<wire::blob> {
       auto ref = wire::decode(msg);

@@ -22,11 +22,12 @@ struct gateway_state {
 
   std::shared_ptr<blob_store> store;
   orchestrator_actor orchestrator; // null on a node without one
+  uint16_t bulk_port = 0;          // the node's bulk channel; 0: none
   static inline const char* name = "nexus.gateway";
 };
 
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      std::shared_ptr<blob_store> store,
-                                     orchestrator_actor orchestrator);
+                                     orchestrator_actor orchestrator, uint16_t bulk_port);
 
 } // namespace nexus

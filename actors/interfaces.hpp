@@ -19,6 +19,7 @@
 // join, and serves the node's blobs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -55,6 +56,12 @@ using fingerprint_atom = caf::atom_constant<caf::atom("fingerpr")>;
 using expect_atom = caf::atom_constant<caf::atom("expect")>;
 using judged_atom = caf::atom_constant<caf::atom("judged")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+using bulk_atom = caf::atom_constant<caf::atom("bulk")>;
+
+/// Results of at most this many bytes travel to a validator in another process; larger
+/// matmul results stay with the aggregator and are judged by fingerprint. Larger results
+/// also leave a worker by the bulk channel when there is one (actors/bulk.hpp).
+constexpr std::size_t held_result_bytes = 256 * 1024;
 
 /// Holds shard results a validator judges and answers the validator's fingerprint queries.
 using result_holder_actor = caf::typed_actor<
@@ -81,6 +88,9 @@ using aggregator_actor = result_holder_actor::extend<
   caf::reacts_to<expect_atom, wire::shard_assignment, wire::expectation, caf::strong_actor_ptr,
                  validator_list>,
   caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t, wire::shard_result>,
+  // The same, with the result's bytes waiting in this process's bulk service under a
+  // ticket (actors/bulk.hpp).
+  caf::reacts_to<stage_atom, bulk_atom, uint64_t, uint32_t, uint32_t, uint64_t>,
   caf::reacts_to<revoke_atom, uint64_t, uint32_t>,
   caf::reacts_to<drop_atom, uint64_t>>;
 
@@ -103,6 +113,8 @@ using orchestrator_actor = caf::typed_actor<
   caf::replies_to<tasks_atom>::with<wire::task_list>,
   caf::replies_to<nodes_atom>::with<wire::node_list>,
   caf::replies_to<result_atom, uint64_t>::with<wire::final_output>,
+  // The output offered on the bulk channel: the ticket to fetch it with.
+  caf::replies_to<result_atom, uint64_t, bulk_atom>::with<uint64_t>,
   caf::replies_to<challenge_atom>::with<wire::challenge>,
   caf::replies_to<join_atom, wire::node_announcement, worker_actor>::with<uint32_t>,
   caf::replies_to<join_atom, wire::node_announcement, validator_actor>::with<uint32_t>,
@@ -117,11 +129,15 @@ using orchestrator_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>>;
 
 /// The one actor a node process publishes. `lookup` gives the orchestrator (an error on
-/// a node without one); `fetch` and `store` move blobs between nodes' stores; `stage`
-/// relays a worker's result to its aggregator (see worker_config::relay).
+/// a node without one); `bulk` the port of the node's bulk channel (0: none); `fetch`
+/// and `store` move blobs between nodes' stores; `stage` relays a worker's result to its
+/// aggregator (see worker_config::relay).
 using gateway_actor = caf::typed_actor<
   caf::replies_to<lookup_atom>::with<orchestrator_actor>,
+  caf::replies_to<bulk_atom>::with<uint16_t>,
   caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t, wire::shard_result,
+                 aggregator_actor>,
+  caf::reacts_to<stage_atom, bulk_atom, uint64_t, uint32_t, uint32_t, uint64_t,
                  aggregator_actor>,
   caf::replies_to<fetch_atom, wire::blob_name>::with<wire::blob>,
   caf::replies_to<store_atom, wire::blob>::with<wire::blob_name>>;

@@ -34,6 +34,8 @@ struct agent_state {
 
   node_options opts;
   std::shared_ptr<blob_store> store;
+  std::shared_ptr<bulk_service> bulk; // this node's, for its aggregator (null: none)
+  bulk_endpoint hub_bulk;             // the orchestrator's node's, for its workers
   orchestrator_actor local;        // set on the orchestrator's own node
   orchestrator_actor orchestrator; // the one the roles joined
   std::vector<caf::actor> roles; // stopped when the orchestrator is lost
@@ -43,6 +45,11 @@ struct agent_state {
 };
 
 using agent_pointer = caf::stateful_actor<agent_state>*;
+
+// The bulk channel at host:port as this node reaches it (or listens there).
+bulk_endpoint endpoint(const node_options& opts, const std::string& host, uint16_t port) {
+  return {host, port, opts.tls, opts.ca, opts.spec.tls.cert, opts.spec.tls.key};
+}
 
 void say(agent_pointer self, const std::string& line) {
   caf::aout(self) << self->state.opts.spec.name << ": " << line << "\n";
@@ -85,6 +92,7 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
         cfg.key = st.opts.key; // signs its results with the key it joins with
         cfg.fault_rate = spec.fault_rate;
         cfg.crash_process = true;
+        cfg.bulk = st.hub_bulk;
         auto info = describe_worker(cfg);
         if (!info) {
           say(self, "cannot start the worker: " + describe(info.error()));
@@ -103,7 +111,7 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
       }
       case node_role::aggregator:
         join(self, node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0},
-             sys.spawn(aggregator, st.orchestrator), nonce);
+             sys.spawn(aggregator, st.orchestrator, st.bulk), nonce);
         break;
       case node_role::ledger: {
         if (!st.ledger) { // opened once: a second open would wait for the first's lock
@@ -184,18 +192,30 @@ void connect(agent_pointer self) {
   self->request(*gw, lookup_timeout, lookup_atom::value)
     .then(
       [self, gw = *gw](const orchestrator_actor& orchestrator) {
-        self->state.store->set_source(fetch_from(self->system(), gw));
-        attach(self, orchestrator, gw);
-        say(self, "reached the orchestrator at " + self->state.opts.orchestrator_host + ":"
-                    + std::to_string(self->state.opts.orchestrator_port));
+        auto& st = self->state;
+        st.store->set_source(fetch_from(self->system(), gw));
+        say(self, "reached the orchestrator at " + st.opts.orchestrator_host + ":"
+                    + std::to_string(st.opts.orchestrator_port));
+        self->request(gw, lookup_timeout, bulk_atom::value)
+          .then(
+            [self, orchestrator, gw](uint16_t port) {
+              auto& st = self->state;
+              st.hub_bulk = {};
+              if (port != 0)
+                st.hub_bulk = endpoint(st.opts, st.opts.orchestrator_host, port);
+              attach(self, orchestrator, gw);
+            },
+            [self, orchestrator, gw](const caf::error&) { attach(self, orchestrator, gw); });
       },
       [retry](const caf::error& err) { retry(describe(err)); });
 }
 
 caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
-                    std::shared_ptr<blob_store> store, orchestrator_actor local) {
+                    std::shared_ptr<blob_store> store, std::shared_ptr<bulk_service> bulk,
+                    orchestrator_actor local) {
   self->state.opts = std::move(opts);
   self->state.store = std::move(store);
+  self->state.bulk = std::move(bulk);
   self->state.local = std::move(local);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
@@ -269,6 +289,17 @@ caf::expected<orchestrator_actor> lookup_orchestrator(caf::actor_system& sys,
   return out;
 }
 
+bulk_endpoint bulk_endpoint_of(caf::actor_system& sys, const gateway_actor& gateway,
+                               const std::string& host, const network_settings& settings) {
+  caf::scoped_actor self{sys};
+  uint16_t port = 0;
+  self->request(gateway, lookup_timeout, bulk_atom::value)
+    .receive([&](uint16_t p) { port = p; }, [&](const caf::error&) {});
+  if (port == 0)
+    return {};
+  return {host, port, settings.tls, settings.ca, settings.identity.cert, settings.identity.key};
+}
+
 blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) {
   return [&sys, gateway](const blob_ref& ref) -> caf::expected<compute::tensor> {
     // Not request(): a request to a node that went away fails only by its time-out,
@@ -301,13 +332,23 @@ blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
   std::unique_ptr<node> n{new node};
   n->store_ = std::make_shared<blob_store>();
+  if (opts.spec.has(node_role::orchestrator) || opts.spec.has(node_role::aggregator)) {
+    auto bulk = bulk_service::start(endpoint(opts, opts.spec.host, 0));
+    if (bulk)
+      n->bulk_ = std::move(*bulk);
+    else // results and outputs then take CAF's way, only slower
+      std::printf("%s: no bulk channel: %s\n", opts.spec.name.c_str(),
+                  describe(bulk.error()).c_str());
+  }
   if (opts.spec.has(node_role::orchestrator)) {
     auto limits = opts.limits; // budgets are priced by the network's contract rules
     limits.micro_mcc_per_work_unit = opts.rules.micro_mcc_per_work_unit;
-    n->orchestrator_ = sys.spawn(nexus::orchestrator,
-                                 orchestrator_config{limits, opts.members, opts.key, 0, 0, n->store_});
+    n->orchestrator_ =
+      sys.spawn(nexus::orchestrator,
+                orchestrator_config{limits, opts.members, opts.key, 0, 0, n->store_, n->bulk_});
   }
-  n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_);
+  n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_,
+                          n->bulk_ ? n->bulk_->port() : uint16_t{0});
   const char* bind = opts.spec.host.c_str();
   auto port = opts.tls ? caf::openssl::publish(n->gateway_, opts.spec.port, bind, true)
                        : sys.middleman().publish(n->gateway_, opts.spec.port, bind, true);
@@ -319,7 +360,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_op
                                            + sys.render(port.error()));
   }
   n->port_ = *port;
-  n->agent_ = sys.spawn<caf::detached>(agent, std::move(opts), n->store_, n->orchestrator_);
+  n->agent_ = sys.spawn<caf::detached>(agent, std::move(opts), n->store_, n->bulk_,
+                                       n->orchestrator_);
   return n;
 }
 
@@ -337,6 +379,8 @@ void node::stop() {
   agent_ = nullptr;
   gateway_ = nullptr;
   orchestrator_ = nullptr;
+  if (bulk_)
+    bulk_->stop(); // the actors may keep their handle a moment longer
 }
 
 } // namespace nexus

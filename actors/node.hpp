@@ -22,6 +22,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/blob_store.hpp"
+#include "actors/bulk.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/topology.hpp"
@@ -52,6 +53,11 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
 caf::expected<orchestrator_actor> lookup_orchestrator(caf::actor_system& sys,
                                                       const gateway_actor& gateway);
 
+/// The bulk channel of the node whose gateway is at `host` (empty if it has none),
+/// reached with `settings`' TLS material.
+bulk_endpoint bulk_endpoint_of(caf::actor_system& sys, const gateway_actor& gateway,
+                               const std::string& host, const network_settings& settings);
+
 /// A blob store source that fetches from `gateway`.
 blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway);
 
@@ -64,6 +70,7 @@ struct node_options {
   std::vector<member> members;   // the orchestrator admits only these (empty: anyone)
   std::optional<chain::node_key> key; // proves this node's name when it joins
   bool tls = false;
+  std::string ca;                // the network's CA certificate, with `tls`
 };
 
 class node {
@@ -98,6 +105,7 @@ private:
   node() = default;
 
   std::shared_ptr<blob_store> store_;
+  std::shared_ptr<bulk_service> bulk_; // on the orchestrator's and aggregators' nodes
   orchestrator_actor orchestrator_;
   gateway_actor gateway_;
   caf::actor agent_;

@@ -387,7 +387,8 @@ void on_run_output(self_pointer self, training_run& run, uint64_t task_id,
   st.table.erase(task_id);
   issue_run_tasks(self, run);
   if (run.finished() && run.report(now).state == task_state::done)
-    st.outputs.emplace(run.id(), wire::encode(task_output{run.id(), run.weights()}));
+    st.outputs.emplace(run.id(), std::make_shared<const wire::final_output>(
+                                   wire::encode(task_output{run.id(), run.weights()})));
 }
 
 // Answers the submissions held for the ledger: accepted once it is ready, refused when
@@ -416,11 +417,11 @@ void release_held(self_pointer self, clock_type::time_point now) {
 // shard validated: when a worker dies after its result passed, the table re-issues the
 // shard while the aggregator already merged the valid result. Such an output waits for
 // the table to catch up.
-void take_output(self_pointer self, uint64_t task_id, const wire::final_output& msg) {
+void take_output(self_pointer self, uint64_t task_id, wire::final_output msg) {
   auto& st = self->state;
   if (!st.table.all_validated(task_id)) {
     if (auto r = st.table.report(task_id, clock_type::now()); r && !r->finished())
-      st.early_outputs.insert_or_assign(task_id, msg);
+      st.early_outputs.insert_or_assign(task_id, std::move(msg));
     return;
   }
   for (auto& [id, run] : st.runs)
@@ -430,14 +431,29 @@ void take_output(self_pointer self, uint64_t task_id, const wire::final_output& 
       return;
     }
   // TODO(limits): bound the outputs kept in memory; spill old ones to the data dir.
-  st.outputs.emplace(task_id, msg);
+  st.outputs.emplace(task_id, std::make_shared<const wire::final_output>(std::move(msg)));
   st.table.on_output(task_id, clock_type::now());
+}
+
+// Why task `task_id` has no output to give.
+caf::error no_output(orchestrator_state& st, uint64_t task_id) {
+  auto run = st.runs.find(task_id);
+  auto report = run != st.runs.end() ? std::optional{run->second->report(clock_type::now())}
+                                     : st.table.report(task_id, clock_type::now());
+  if (!report)
+    return make_error(errc::not_found, "no task " + std::to_string(task_id));
+  if (report->state == task_state::failed)
+    return make_error(errc::failed, "task " + std::to_string(task_id)
+                                      + " failed: " + report->reason);
+  return make_error(errc::unavailable, "task " + std::to_string(task_id) + " is "
+                                         + to_string(report->state));
 }
 
 } // namespace
 
 orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_config config) {
   self->state.key = std::move(config.key);
+  self->state.bulk = std::move(config.bulk);
   self->state.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();
   self->state.table = task_table{config.limits};
   self->state.table.skip_task_ids(config.last_task, config.last_internal_task);
@@ -505,17 +521,18 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     [self](result_atom, uint64_t task_id) -> caf::result<wire::final_output> {
       auto& st = self->state;
       if (auto i = st.outputs.find(task_id); i != st.outputs.end())
-        return i->second;
-      auto run = st.runs.find(task_id);
-      auto report = run != st.runs.end() ? std::optional{run->second->report(clock_type::now())}
-                                         : st.table.report(task_id, clock_type::now());
-      if (!report)
-        return make_error(errc::not_found, "no task " + std::to_string(task_id));
-      if (report->state == task_state::failed)
-        return make_error(errc::failed, "task " + std::to_string(task_id)
-                                          + " failed: " + report->reason);
-      return make_error(errc::unavailable, "task " + std::to_string(task_id) + " is "
-                                             + to_string(report->state));
+        return *i->second;
+      return no_output(st, task_id);
+    },
+    [self](result_atom, uint64_t task_id, bulk_atom) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      if (!st.bulk)
+        return make_error(errc::unavailable, "this node has no bulk channel");
+      auto i = st.outputs.find(task_id);
+      if (i == st.outputs.end())
+        return no_output(st, task_id);
+      // The bytes stay shared with the stored output until the client has them.
+      return st.bulk->offer({i->second, &i->second->bytes()});
     },
     [self](challenge_atom) {
       auto& st = self->state;
@@ -569,7 +586,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       if (auto early = st.early_outputs.find(v.task_id); early != st.early_outputs.end()) {
         auto out = std::move(early->second);
         st.early_outputs.erase(early);
-        take_output(self, v.task_id, out);
+        take_output(self, v.task_id, std::move(out));
       }
       dispatch(self);
     },
@@ -627,12 +644,12 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       flush_outbox(self); // the answer includes every record received so far
       return self->delegate(self->state.ledger, ledger_atom::value, msg);
     },
-    [self](output_atom, const wire::final_output& msg) {
+    [self](output_atom, wire::final_output& msg) {
       auto task_id = msg.read([](schema::FinalOutput::Reader r) -> caf::expected<uint64_t> {
         return r.getTaskId();
       });
       if (task_id)
-        take_output(self, *task_id, msg);
+        take_output(self, *task_id, std::move(msg));
     },
     [self](tick_atom) {
       auto now = clock_type::now();

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -22,6 +23,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/bulk.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/task_table.hpp"
 #include "actors/trainer.hpp"
@@ -81,10 +83,12 @@ struct orchestrator_state {
   std::map<node_id, worker_actor> workers;
   std::map<node_id, validator_actor> validators;
   std::map<caf::actor_addr, node_id> node_of;
-  std::map<uint64_t, wire::final_output> outputs; // finished tasks
+  // Finished tasks; shared with the bulk service while a client fetches one.
+  std::map<uint64_t, std::shared_ptr<const wire::final_output>> outputs;
   std::map<uint64_t, wire::final_output> early_outputs; // before the table saw every verdict
   std::map<uint64_t, std::unique_ptr<training_run>> runs;
   std::shared_ptr<blob_store> store;
+  std::shared_ptr<bulk_service> bulk;             // null: outputs go through CAF only
   std::map<std::string, member> members;          // empty: anyone with a certificate
   std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry
   ledger_actor ledger;                     // null: no ledger joined
@@ -116,6 +120,7 @@ struct orchestrator_config {
   uint64_t last_task = 0;             // task ids go on above it
   uint64_t last_internal_task = 0;    // and internal ones above this
   std::shared_ptr<blob_store> store;  // its node's: training runs keep their weights there
+  std::shared_ptr<bulk_service> bulk; // offers outputs to remote clients (null: none)
 };
 
 orchestrator_actor::behavior_type

@@ -88,11 +88,25 @@ using self_pointer = worker_actor::stateful_pointer<worker_state>;
 void deliver(self_pointer self, uint64_t task, uint32_t shard, uint32_t attempt,
              wire::shard_result msg, const aggregator_actor& aggregator) {
   auto& st = self->state;
-  if (st.config.relay)
-    self->send(st.config.relay, stage_atom::value, task, shard, attempt, std::move(msg),
-               aggregator);
-  else
+  if (!st.config.relay) {
     self->send(aggregator, stage_atom::value, task, shard, attempt, std::move(msg));
+    return;
+  }
+  if (st.config.bulk && msg.bytes().size() > held_result_bytes
+      && aggregator.node() == st.config.relay.node()) {
+    auto ticket = draw_bulk_ticket();
+    if (auto err = bulk_put(st.config.bulk, ticket, msg.bytes()); !err) {
+      self->send(st.config.relay, stage_atom::value, bulk_atom::value, task, shard, attempt,
+                 ticket, aggregator);
+      return;
+    } else {
+      caf::aout(self) << st.config.name << ": " << describe(err)
+                      << "; results go through the gateway from now on\n";
+      st.config.bulk = {};
+    }
+  }
+  self->send(st.config.relay, stage_atom::value, task, shard, attempt, std::move(msg),
+             aggregator);
 }
 
 // Signs what waits to be sent and sends it on.

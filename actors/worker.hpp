@@ -17,6 +17,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/blob_store.hpp"
+#include "actors/bulk.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/results.hpp"
 #include "chain/identity.hpp"
@@ -63,6 +64,9 @@ struct worker_config {
   double fault_rate = 1.0;           // share of shards the fault strikes
   std::chrono::milliseconds late_by{3000};
   bool crash_process = false;        // crash: end the process, not just the actor
+  // The relay's node's bulk channel: results above held_result_bytes go there when their
+  // aggregator runs on that node. Empty: every result goes through the relay.
+  bulk_endpoint bulk;
 };
 
 struct worker_state {

@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   opts.orchestrator_host = target->host;
   opts.orchestrator_port = target->port;
   opts.tls = topo->tls;
+  opts.ca = topo->ca;
   // Its identity: the key of node NAME of the topology if there is one (a topology that
   // lists keys admits only those), else a fresh one.
   const auto* self_entry = topo->find(name);

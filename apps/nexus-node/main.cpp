@@ -117,6 +117,7 @@ int run_node(const std::string& file, const std::string& name) {
   opts.rules = topo->rules;
   opts.key = *key;
   opts.tls = topo->tls;
+  opts.ca = topo->ca;
   if (spec->has(nexus::node_role::orchestrator)) {
     auto members = nexus::members_of(*topo);
     if (!members) {

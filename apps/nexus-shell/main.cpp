@@ -271,6 +271,7 @@ int main(int argc, char** argv) {
   }
   nexus::client api{sys, *orchestrator, std::make_shared<nexus::blob_store>()};
   api.set_upstream(*gateway);
+  api.set_bulk(nexus::bulk_endpoint_of(sys, *gateway, where->host, where->settings));
   return run_session(api, opts, where->description) ? 0 : 1;
 }
 

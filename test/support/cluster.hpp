@@ -91,6 +91,7 @@ struct submitter {
     api = std::make_unique<client>(*sys, *orchestrator, std::make_shared<blob_store>(),
                                    std::chrono::seconds{60});
     api->set_upstream(*gateway);
+    api->set_bulk(bulk_endpoint_of(*sys, *gateway, hub.host, settings_for(t, nullptr)));
   }
 
   /// Waits (15 s at most) until `workers` workers and `validators` validators are alive.
