@@ -337,6 +337,11 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
   if (req->workload == workload_kind::train_step)
     return make_error(errc::invalid_input, "training steps come from training runs only");
   if (req->workload == workload_kind::train) {
+    auto runs = std::count_if(st.runs.begin(), st.runs.end(),
+                              [](const auto& kv) { return !kv.second->finished(); });
+    if (st.table.queued_tasks() + runs >= st.table.limits().max_queued_tasks)
+      return make_error(errc::exhausted, "the network's queue is full (topology: scheduler: "
+                                         "max_queued); submit again when tasks have finished");
     auto id = st.table.reserve_task_id();
     auto run = training_run::start(id, *req, st.store, clock_type::now());
     if (!run)

@@ -64,7 +64,9 @@ std::vector<node_report> task_table::node_reports() const {
     auto state = !node.alive   ? node_state::dead
                  : node.suspect ? node_state::suspect
                                 : node_state::alive;
-    out.push_back({node.info, state, node.in_flight, node.done, node.rejected});
+    auto window = node.info.role == node_role::worker ? window_of(node) : 0;
+    out.push_back({node.info, state, node.in_flight, node.done, node.rejected,
+                   node.peak_in_flight, window});
   }
   return out;
 }
@@ -80,6 +82,11 @@ std::size_t task_table::alive_workers() const {
 caf::expected<task_ack> task_table::add_task(task_request req, clock_type::time_point now) {
   if (auto err = complete_request(req))
     return err;
+  if (!req.internal && queued_ >= limits_.max_queued_tasks)
+    return make_error(errc::exhausted,
+                      std::to_string(queued_) + " tasks are queued or running, the network's "
+                        "limit (topology: scheduler: max_queued); submit again when some "
+                        "have finished");
   if (req.replicas > 1 && alive_workers() < req.replicas)
     return make_error(errc::invalid_input,
                       "replicate:" + std::to_string(req.replicas) + " needs "
@@ -113,6 +120,8 @@ caf::expected<task_ack> task_table::add_task(task_request req, clock_type::time_
   task.plan = std::move(*plan);
   task.started = now;
   auto ack = task_ack{task.id, static_cast<uint32_t>(task.shards.size())};
+  if (!task.request.internal)
+    ++queued_;
   tasks_.emplace(task.id, std::move(task));
   return ack;
 }
@@ -242,7 +251,8 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
   if (replicas <= 1 || shard->running.size() >= replicas)
     shard->state = shard_state::in_flight;
   shard->deadline = now + limits_.shard_deadline;
-  ++nodes_[*worker].in_flight;
+  auto& w = nodes_[*worker];
+  w.peak_in_flight = std::max(w.peak_in_flight, ++w.in_flight);
   for (auto v : validators)
     ++nodes_[v].in_flight;
   task.state = task_state::running;
@@ -520,6 +530,8 @@ void task_table::fail(uint64_t task_id, std::string reason, clock_type::time_poi
 
 void task_table::finish(task_entry& task, task_state state, std::string reason,
                         clock_type::time_point now) {
+  if (open(task) && !task.request.internal)
+    --queued_;
   task.state = state;
   task.reason = std::move(reason);
   if (state == task_state::failed)

@@ -44,6 +44,9 @@ struct scheduler_limits {
   // always while its first validator's streak is below trust_after, else at this rate.
   double audit_rate = 0.1;
   uint64_t seed = 0; // of the secret draws above; 0: from std::random_device
+  // Tasks submitted and not finished, at most; more are refused (errc::exhausted) until
+  // some finish. A training run counts as one.
+  uint32_t max_queued_tasks = 10'000;
 };
 
 
@@ -101,7 +104,17 @@ public:
 
   /// Forgets a finished task (a training run's step, whose run keeps what matters).
   void erase(uint64_t task_id) {
-    tasks_.erase(task_id);
+    auto t = tasks_.find(task_id);
+    if (t == tasks_.end())
+      return;
+    if (open(t->second) && !t->second.request.internal)
+      --queued_;
+    tasks_.erase(t);
+  }
+
+  /// Tasks submitted (not a training run's steps) and not finished.
+  std::size_t queued_tasks() const noexcept {
+    return queued_;
   }
 
   /// A fresh task id, for a task kept outside the table (a training run).
@@ -208,11 +221,16 @@ private:
     clock_type::time_point finished;
   };
 
+  static bool open(const task_entry& t) {
+    return t.state != task_state::done && t.state != task_state::failed;
+  }
+
   struct node_entry {
     node_info info;
     bool alive = true;
     bool suspect = false; // missed a shard deadline; cleared by its next answer
     uint32_t in_flight = 0;
+    uint32_t peak_in_flight = 0;
     uint32_t done = 0;
     uint32_t rejected = 0;
     uint32_t streak = 0; // see scheduler_limits::trust_after
@@ -239,6 +257,7 @@ private:
   scheduler_limits limits_;
   std::vector<node_entry> nodes_;
   std::map<uint64_t, task_entry> tasks_;
+  std::size_t queued_ = 0; // see queued_tasks()
   std::vector<uint64_t> failed_; // since the last take_failed()
   uint64_t next_task_id_ = 1;
   uint64_t next_internal_id_ = chain::internal_task_base + 1;

@@ -82,7 +82,7 @@ public:
     if (auto s = root["scheduler"]) {
       expect_map(s, "scheduler");
       keys(s, {"shard_deadline_ms", "max_attempts", "window", "trust_after", "check_floor",
-               "audit_rate"},
+               "audit_rate", "max_queued"},
            "scheduler: ");
       if (s["shard_deadline_ms"])
         t.limits.shard_deadline = std::chrono::milliseconds{number(s["shard_deadline_ms"], 10, 86'400'000)};
@@ -96,6 +96,8 @@ public:
         t.limits.check_floor = share(s["check_floor"]);
       if (s["audit_rate"])
         t.limits.audit_rate = share(s["audit_rate"]);
+      if (s["max_queued"])
+        t.limits.max_queued_tasks = number(s["max_queued"], 1, 10'000'000);
     }
     if (auto h = root["heartbeat"]) {
       expect_map(h, "heartbeat");

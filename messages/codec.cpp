@@ -820,6 +820,8 @@ node_list encode(const std::vector<node_report>& x) {
     list[i].setInFlight(x[i].in_flight);
     list[i].setShardsDone(x[i].shards_done);
     list[i].setShardsRejected(x[i].shards_rejected);
+    list[i].setPeakInFlight(x[i].peak_in_flight);
+    list[i].setWindow(x[i].window);
   }
   return node_list{builder};
 }
@@ -839,7 +841,7 @@ caf::expected<std::vector<node_report>> decode(const node_list& x) {
         default: return corrupted("unknown node state");
       }
       out.push_back({std::move(*info), state, item.getInFlight(), item.getShardsDone(),
-                     item.getShardsRejected()});
+                     item.getShardsRejected(), item.getPeakInFlight(), item.getWindow()});
     }
     return out;
   });

@@ -57,7 +57,7 @@ public:
 
   /// Calls `f(reader)`, which returns caf::expected<T>, and returns its result. The
   /// reader and everything reached through it are valid only during the call. Malformed
-  /// bytes, or a traversal beyond the message's own size, give errc::corrupted.
+  /// bytes, or a traversal beyond eight times the message's size, give errc::corrupted.
   template <class F>
   auto read(F&& f) const -> std::invoke_result_t<F, reader> {
     if (bytes_.empty() || bytes_.size() % sizeof(capnp::word) != 0
@@ -78,7 +78,11 @@ public:
     }
     try {
       capnp::ReaderOptions options;
-      options.traversalLimitInWords = words.size() + 64;
+      // Decoders read some fields more than once (a size, then the bytes), and every
+      // read counts: a list of a few dozen node reports overran a limit of the message's
+      // own size. Eight times its size still bounds what crafted, self-overlapping
+      // pointers can make a reader walk.
+      options.traversalLimitInWords = 8 * words.size() + 1024;
       options.nestingLimit = 16;
       capnp::FlatArrayMessageReader message{words, options};
       return f(message.getRoot<Schema>());

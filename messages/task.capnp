@@ -279,6 +279,8 @@ struct NodeStatus {
   shardsDone @3 :UInt32;      # results computed (worker) or checked (validator)
   shardsRejected @4 :UInt32;  # results of this worker that failed verification
   state @5 :NodeState;
+  peakInFlight @6 :UInt32;    # the most shards it held at once
+  window @7 :UInt32;          # the most it may hold at once (a worker's, by its speed)
 }
 
 struct NodeList {

@@ -246,6 +246,8 @@ struct node_report {
   uint32_t in_flight = 0;
   uint32_t shards_done = 0;
   uint32_t shards_rejected = 0;
+  uint32_t peak_in_flight = 0; // the most shards it held at once
+  uint32_t window = 0;         // what it may hold at once (workers)
 };
 
 } // namespace nexus

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/task_table.hpp"
+#include "compute/errc.hpp"
 
 using namespace nexus;
 
@@ -214,4 +215,40 @@ TEST_CASE("a task past its time-out fails with what it waited for", "[actors][ta
   CHECK(r->reason == "timed out after 5 s with 0 of 4 shards validated (waiting for a worker "
                      "to join)");
   CHECK(table.take_failed() == std::vector<uint64_t>{ack.task_id});
+}
+
+TEST_CASE("the queue's limit refuses tasks beyond it until some finish", "[actors][table]") {
+  scheduler_limits limits;
+  limits.max_queued_tasks = 2;
+  task_table table{limits};
+  auto now = clock_type::now();
+  auto first = table.add_task(matmul_request(10, 1), now);
+  REQUIRE(first);
+  REQUIRE(table.add_task(matmul_request(10, 1), now));
+  auto refused = table.add_task(matmul_request(10, 1), now);
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), errc::exhausted));
+  CHECK_THAT(describe(refused.error()), Catch::Contains("max_queued"));
+  // A training run's steps are not the submitter's queue: they go on.
+  auto step = matmul_request(10, 1);
+  step.internal = true;
+  REQUIRE(table.add_task(step, now));
+  CHECK(table.queued_tasks() == 2);
+  table.fail(first->task_id, "cancelled", now);
+  CHECK(table.queued_tasks() == 1);
+  REQUIRE(table.add_task(matmul_request(10, 1), now));
+  CHECK_FALSE(table.add_task(matmul_request(10, 1), now));
+}
+
+TEST_CASE("node reports show each worker's window and the most it held", "[actors][table]") {
+  task_table table{{5, 2, std::chrono::seconds{60}}};
+  auto now = clock_type::now();
+  table.add_node(worker("w1"));
+  table.add_node(validator("v1"));
+  REQUIRE(table.add_task(matmul_request(100, 10), now));
+  CHECK(table.schedule(now).size() == 2);
+  auto reports = table.node_reports();
+  CHECK(reports[0].window == 2);
+  CHECK(reports[0].peak_in_flight == 2);
+  CHECK(reports[1].window == 0); // validators have none
 }

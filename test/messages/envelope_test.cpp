@@ -139,3 +139,23 @@ TEST_CASE("envelopes cross CAF's serializer unchanged", "[messages]") {
   REQUIRE_FALSE(source(back));
   CHECK(back == env);
 }
+
+TEST_CASE("a node list of many nodes decodes (fields read twice count once more)",
+          "[messages]") {
+  std::vector<node_report> nodes;
+  for (uint32_t i = 0; i < 200; ++i) {
+    node_report r;
+    r.info = node_info{"worker-" + std::to_string(i), node_role::worker, "cpu", 2, 10.5, 2};
+    r.info.public_key.assign(32, static_cast<uint8_t>(i));
+    r.in_flight = i % 3;
+    r.peak_in_flight = 2;
+    r.window = 2;
+    nodes.push_back(std::move(r));
+  }
+  auto back = wire::decode(wire::encode(nodes));
+  REQUIRE(back);
+  REQUIRE(back->size() == nodes.size());
+  CHECK(back->back().info.name == "worker-199");
+  CHECK(back->back().peak_in_flight == 2);
+  CHECK(back->back().window == 2);
+}
