@@ -111,35 +111,15 @@ public:
   stream& operator=(const stream&) = delete;
 
   bool write(const void* data, std::size_t n) {
-    auto p = static_cast<const uint8_t*>(data);
-    while (n > 0) {
-      auto chunk = static_cast<int>(std::min<std::size_t>(n, 1 << 24));
-      long sent = ssl_ ? SSL_write(ssl_, p, chunk) : ::send(fd_, p, chunk, MSG_NOSIGNAL);
-      if (sent <= 0) {
-        if (!ssl_ && sent < 0 && errno == EINTR)
-          continue;
-        return false;
-      }
-      p += sent;
-      n -= static_cast<std::size_t>(sent);
-    }
-    return true;
+    return move_all(const_cast<void*>(data), n, [this](uint8_t* p, int chunk) -> long {
+      return ssl_ ? SSL_write(ssl_, p, chunk) : ::send(fd_, p, chunk, MSG_NOSIGNAL);
+    });
   }
 
   bool read(void* data, std::size_t n) {
-    auto p = static_cast<uint8_t*>(data);
-    while (n > 0) {
-      auto chunk = static_cast<int>(std::min<std::size_t>(n, 1 << 24));
-      long got = ssl_ ? SSL_read(ssl_, p, chunk) : ::recv(fd_, p, chunk, 0);
-      if (got <= 0) {
-        if (!ssl_ && got < 0 && errno == EINTR)
-          continue;
-        return false;
-      }
-      p += got;
-      n -= static_cast<std::size_t>(got);
-    }
-    return true;
+    return move_all(data, n, [this](uint8_t* p, int chunk) -> long {
+      return ssl_ ? SSL_read(ssl_, p, chunk) : ::recv(fd_, p, chunk, 0);
+    });
   }
 
   template <class T>
@@ -153,6 +133,24 @@ public:
   }
 
 private:
+  // Calls `step(at, chunk)`, which moves up to `chunk` bytes and says how many, until `n`
+  // bytes have moved; false if it stops short (end of stream, time-out, TLS error).
+  template <class Step>
+  bool move_all(void* data, std::size_t n, Step step) {
+    auto p = static_cast<uint8_t*>(data);
+    while (n > 0) {
+      long moved = step(p, static_cast<int>(std::min<std::size_t>(n, 1 << 24)));
+      if (moved <= 0) {
+        if (!ssl_ && moved < 0 && errno == EINTR)
+          continue;
+        return false;
+      }
+      p += moved;
+      n -= static_cast<std::size_t>(moved);
+    }
+    return true;
+  }
+
   int fd_;
   SSL* ssl_;
   bool owns_;
