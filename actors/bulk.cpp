@@ -36,7 +36,14 @@ constexpr uint32_t magic = 0x3142584e; // "NXB1"
 constexpr uint32_t op_put = 1;
 constexpr uint32_t op_get = 2;
 
-enum class status : uint32_t { ok = 0, too_large = 1, full = 2, unknown_ticket = 3, bad = 4 };
+enum class status : uint32_t {
+  ok = 0,
+  too_large = 1,
+  full = 2,
+  unknown_ticket = 3,
+  bad = 4,
+  ticket_in_use = 5
+};
 
 const char* describe(status s) {
   switch (s) {
@@ -45,6 +52,7 @@ const char* describe(status s) {
     case status::full: return "the receiver holds too many payloads";
     case status::unknown_ticket: return "nothing is offered under that ticket";
     case status::bad: return "malformed request";
+    case status::ticket_in_use: return "a payload is already held under that ticket";
   }
   return "unknown status";
 }
@@ -293,7 +301,11 @@ struct bulk_service::impl {
     {
       std::lock_guard guard{mtx};
       expire(clock::now());
-      if (held_bytes + length > max_held_bytes || inbox.contains(ticket)) {
+      if (inbox.contains(ticket)) {
+        s.write_value(status::ticket_in_use);
+        return;
+      }
+      if (held_bytes + length > max_held_bytes) {
         s.write_value(status::full);
         return;
       }
@@ -488,7 +500,7 @@ caf::error bulk_put(const bulk_endpoint& to, uint64_t ticket, const std::vector<
     return make_error(errc::unavailable, "bulk channel: the transfer to " + to.host + ":"
                                            + std::to_string(to.port) + " broke off");
   if (answer != status::ok)
-    return make_error(answer == status::too_large ? errc::invalid_input : errc::exhausted,
+    return make_error(answer == status::full ? errc::exhausted : errc::invalid_input,
                       std::string{"bulk channel: "} + describe(answer));
   return caf::none;
 }
