@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 
 #include "compute/errc.hpp"
+#include "compute/pages.hpp"
 
 namespace nexus {
 
@@ -311,7 +312,8 @@ struct bulk_service::impl {
       }
       held_bytes += length; // reserved while it arrives
     }
-    std::vector<uint8_t> bytes(length);
+    std::vector<uint8_t> bytes;
+    compute::resize_fresh(bytes, length);
     bool ok = s.read(bytes.data(), bytes.size());
     std::lock_guard guard{mtx};
     if (!ok || inbox.contains(ticket)) {
@@ -526,7 +528,8 @@ caf::expected<std::vector<uint8_t>> bulk_get(const bulk_endpoint& from, uint64_t
     return broke();
   if (length > max_bytes)
     return make_error(errc::invalid_input, "bulk channel: the payload is larger than asked for");
-  std::vector<uint8_t> bytes(length);
+  std::vector<uint8_t> bytes;
+  compute::resize_fresh(bytes, length);
   if (!(*s)->read(bytes.data(), bytes.size()))
     return broke();
   return bytes;

@@ -7,6 +7,8 @@
 #include <numeric>
 #include <random>
 
+#include "compute/pages.hpp"
+
 namespace nexus::compute {
 
 std::size_t element_count(const shape_t& shape) noexcept {
@@ -16,8 +18,8 @@ std::size_t element_count(const shape_t& shape) noexcept {
                          std::multiplies<>{});
 }
 
-tensor::tensor(shape_t shape)
-  : shape_(std::move(shape)), data_(element_count(shape_), 0.0f) {
+tensor::tensor(shape_t shape) : shape_(std::move(shape)) {
+  resize_fresh(data_, element_count(shape_));
 }
 
 tensor::tensor(shape_t shape, std::vector<float> values)

@@ -179,7 +179,8 @@ caf::expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {
     return corrupted("tensor " + compute::to_string(*shape) + " carries "
                      + std::to_string(data.size()) + " bytes, expected "
                      + std::to_string(count * sizeof(float)));
-  std::vector<float> values(count);
+  std::vector<float> values;
+  compute::resize_fresh(values, count);
   if (count > 0) // an empty tensor's pointers may be null
     std::memcpy(values.data(), data.begin(), data.size());
   return compute::tensor{std::move(*shape), std::move(values)};

@@ -25,6 +25,7 @@
 #include <kj/io.h>
 
 #include "compute/errc.hpp"
+#include "compute/pages.hpp"
 
 namespace nexus::wire {
 
@@ -42,7 +43,8 @@ public:
   /// Flattens a finished builder.
   explicit envelope(capnp::MessageBuilder& builder) {
     // Written straight into the vector: one copy of the segments, not two.
-    bytes_.resize(capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word));
+    compute::resize_fresh(bytes_,
+                          capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word));
     kj::ArrayOutputStream out{kj::arrayPtr(bytes_.data(), bytes_.size())};
     capnp::writeMessage(out, builder);
   }
