@@ -11,6 +11,8 @@ namespace nexus {
 
 namespace {
 
+constexpr std::chrono::seconds store_retry{5};
+
 uint64_t now_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
@@ -45,7 +47,9 @@ std::string describe_tx(const chain::transaction& t) {
   return "unknown";
 }
 
-// Seals what is pending into a block.
+// Seals what is pending into a block. When the store cannot take it (errc::failed: a
+// full or read-only disk), nothing is lost: the records stay pending, their senders keep
+// waiting, and the block is tried again every store_retry.
 void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -55,11 +59,24 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
     st.waiting.clear();
     return;
   }
-  auto inputs = std::move(st.pending);
+  auto b = st.ledger->commit(st.pending, now_ms()); // a copy: kept if storing fails
+  if (!b && is(b.error(), errc::failed)) {
+    auto why = describe(b.error());
+    if (why != st.store_problem)
+      caf::aout(self) << "ledger: cannot store a block (" << why << "); its "
+                      << st.pending.size() << " records wait and are tried again every "
+                      << store_retry.count() << " s\n";
+    st.store_problem = why;
+    st.flush_scheduled = true;
+    self->delayed_send(self, store_retry, tick_atom::value);
+    return;
+  }
+  if (!st.store_problem.empty() && b)
+    caf::aout(self) << "ledger: stored again (" << st.pending.size() << " records had waited)\n";
+  st.store_problem.clear();
   st.pending.clear();
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  auto b = st.ledger->commit(std::move(inputs), now_ms());
   if (!b)
     caf::aout(self) << "ledger: a block was refused: " << describe(b.error()) << "\n";
   for (auto& [promise, receipt] : waiting) {
@@ -163,8 +180,13 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
     -> ledger_actor::behavior_type {
     self->state.config = config;
     self->state.ledger = ledger;
+    ledger->keep_free(config.keep_free);
     self->set_exit_handler([self](caf::exit_msg& msg) {
       flush(self); // what was received is stored before the ledger stops
+      if (!self->state.store_problem.empty())
+        caf::aout(self) << "ledger: stopping with " << self->state.pending.size()
+                        << " records that could not be stored: " << self->state.store_problem
+                        << "\n";
       self->quit(msg.reason);
     });
     return {
@@ -199,7 +221,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
           caf::aout(self) << "ledger: refused a record: " << why << "\n";
         auto promise = self->make_response_promise<wire::ledger_receipt>();
         st.waiting.emplace_back(promise, std::move(receipt));
-        if (st.pending.size() >= st.config.batch) {
+        if (st.pending.size() >= st.config.batch && st.store_problem.empty()) {
           flush(self);
         } else if (!st.flush_scheduled) {
           st.flush_scheduled = true;
@@ -212,7 +234,8 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
         auto q = wire::decode(msg);
         if (!q)
           return q.error();
-        flush(self); // answer with everything received so far
+        if (self->state.store_problem.empty()) // else the retry's timer stores them
+          flush(self); // answer with everything received so far
         return wire::encode_lines(answer(*self->state.ledger, *q));
       },
     };

@@ -28,6 +28,7 @@ struct ledger_config {
   chain::contract_rules rules;
   std::size_t batch = 1000;            // transactions per block at most
   std::chrono::milliseconds interval{200};
+  uint64_t keep_free = chain::store::default_keep_free; // bytes the disk keeps free
 };
 
 struct ledger_state {
@@ -41,6 +42,9 @@ struct ledger_state {
   std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>,
                         ledger_receipt_info>> waiting;
   bool flush_scheduled = false;
+  // Storing failed (a full or read-only disk): records wait in `pending` and the block is
+  // tried again every store_retry; this says why, once.
+  std::string store_problem;
   static inline const char* name = "nexus.ledger";
 };
 

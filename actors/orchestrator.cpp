@@ -174,12 +174,17 @@ void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records
         auto receipt = wire::decode(msg);
         if (!receipt)
           return;
+        self->state.ledger_problem.clear();
         for (const auto& why : receipt->refused)
           caf::aout(self) << "orchestrator: the ledger refused a record: " << why << "\n";
       },
       [self](const caf::error& err) {
-        caf::aout(self) << "orchestrator: the ledger did not acknowledge records: "
-                        << describe(err) << "\n";
+        // Said once while it lasts: the ledger keeps what it could not store yet.
+        auto why = describe(err);
+        if (why != self->state.ledger_problem)
+          caf::aout(self) << "orchestrator: the ledger did not acknowledge records: " << why
+                          << "\n";
+        self->state.ledger_problem = why;
       });
 }
 

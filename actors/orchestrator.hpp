@@ -92,6 +92,7 @@ struct orchestrator_state {
   std::map<std::string, member> members;          // empty: anyone with a certificate
   std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry
   ledger_actor ledger;                     // null: no ledger joined
+  std::string ledger_problem;              // the last failure to record, said once
   bool ledger_expected = false; // the topology names a ledger node
   bool ledger_ready = false;    // it joined and task ids go on from its last one
   // Submissions that wait for the expected ledger, so that no task id is used twice.

@@ -32,6 +32,14 @@ caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t ti
     if (is_payment(inputs[i]))
       return make_error(errc::rejected, "input " + std::to_string(i)
                                           + " is a payment; only the contract makes those");
+  // A full disk is found before the contract moves (no replay for every retry).
+  if (auto err = store_->ready(inputs.size() * 512))
+    return err;
+  if (stale_) { // a failed write left the contract ahead of the store
+    if (auto err = replay())
+      return err;
+    stale_ = false;
+  }
   // The contract moves on first; if storing fails, it is rebuilt from the store (rare,
   // and O(chain), where copying the contract for every block would be O(chain) always).
   auto payments = contract_.settle(inputs);
@@ -47,6 +55,10 @@ caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t ti
   auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(inputs), time_ms,
                 key_);
   if (auto err = store_->append(b, deltas)) {
+    if (is(err, errc::failed) && store_->ready(0)) {
+      stale_ = true; // the store is closed until the disk has room: replay then
+      return err;
+    }
     if (auto replay_err = replay())
       return make_error(errc::corrupted, describe(err) + "; then replaying the store failed: "
                                            + describe(replay_err));

@@ -27,6 +27,11 @@ public:
   /// the block) and nothing is stored.
   caf::expected<block> commit(std::vector<transaction> inputs, uint64_t time_ms);
 
+  /// Writes blocks only while the disk keeps this many bytes free (store::keep_free).
+  void keep_free(uint64_t bytes) noexcept {
+    store_->keep_free(bytes);
+  }
+
   const store& chain() const noexcept {
     return *store_;
   }
@@ -46,6 +51,7 @@ private:
   std::unique_ptr<store> store_;
   contract_state contract_;
   node_key key_;
+  bool stale_ = false; // the contract moved past a block the store could not take
 };
 
 } // namespace nexus::chain

@@ -1,5 +1,7 @@
 #include "chain/store.hpp"
 
+#include <sys/statvfs.h>
+
 #include <set>
 
 #include <leveldb/db.h>
@@ -77,36 +79,65 @@ caf::expected<std::unique_ptr<store>> store::open(const std::filesystem::path& d
   std::filesystem::create_directories(dir, ec);
   if (ec)
     return make_error(errc::failed, "cannot create " + dir.string() + ": " + ec.message());
+  std::unique_ptr<store> s{new store};
+  s->dir_ = dir;
+  if (auto err = s->open_db())
+    return err;
+  return s;
+}
+
+caf::error store::open_db() {
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
   leveldb::DB* raw = nullptr;
-  if (auto err = from_status(leveldb::DB::Open(options, dir.string(), &raw),
-                             "ledger store " + dir.string()))
+  if (auto err = from_status(leveldb::DB::Open(options, dir_.string(), &raw),
+                             "ledger store " + dir_.string()))
     return err;
-  std::unique_ptr<store> s{new store};
-  s->db_.reset(raw);
+  db_.reset(raw);
+  head_ = {};
   std::string head;
-  auto status = s->db_->Get(leveldb::ReadOptions{}, head_key, &head);
+  auto status = db_->Get(leveldb::ReadOptions{}, head_key, &head);
   if (status.IsNotFound())
-    return s; // a new, empty ledger
+    return caf::none; // a new, empty ledger
   if (auto err = from_status(status, "ledger head"))
     return err;
   if (head.size() != 8 + 32 + 8)
     return make_error(errc::corrupted, "ledger head record of " + std::to_string(head.size())
                                          + " bytes");
-  s->head_.height = read_be64(head);
-  std::copy(head.begin() + 8, head.begin() + 40, s->head_.hash.begin());
-  s->head_.blocks = read_be64(std::string_view{head}.substr(40));
-  auto top = s->get(s->head_.height);
+  head_.height = read_be64(head);
+  std::copy(head.begin() + 8, head.begin() + 40, head_.hash.begin());
+  head_.blocks = read_be64(std::string_view{head}.substr(40));
+  auto top = get(head_.height);
   if (!top)
-    return make_error(errc::corrupted, "the ledger's head block " + std::to_string(s->head_.height)
+    return make_error(errc::corrupted, "the ledger's head block " + std::to_string(head_.height)
                                          + " cannot be read: " + describe(top.error()));
-  if (top->header.hash() != s->head_.hash)
+  if (top->header.hash() != head_.hash)
     return make_error(errc::corrupted, "the ledger's head block "
-                                         + std::to_string(s->head_.height)
+                                         + std::to_string(head_.height)
                                          + " does not have the recorded hash");
-  return s;
+  return caf::none;
+}
+
+caf::error store::ready(std::size_t bytes) {
+  if (!db_) {
+    if (auto err = open_db()) {
+      db_.reset();
+      return make_error(errc::failed, "the ledger store cannot be opened again after a "
+                                      "failed write: " + describe(err));
+    }
+  }
+  struct statvfs fs {};
+  if (::statvfs(dir_.c_str(), &fs) != 0)
+    return caf::none; // nothing known: the write itself will tell
+  auto free = uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (free < keep_free_ + 2 * uint64_t{bytes})
+    return make_error(errc::failed, "the ledger's disk has " + std::to_string(free >> 10)
+                                      + " KiB free, less than the "
+                                      + std::to_string((keep_free_ + 2 * bytes) >> 10)
+                                      + " KiB a block needs with the space it keeps free ("
+                                      + dir_.string() + ")");
+  return caf::none;
 }
 
 store::~store() = default;
@@ -122,6 +153,8 @@ caf::error store::append(const block& b, const balance_deltas& deltas) {
     return make_error(errc::rejected, describe(err));
   leveldb::WriteBatch batch;
   auto bytes = encode(b);
+  if (auto err = ready(bytes.size()))
+    return err;
   batch.Put(block_key(b.header.height),
             leveldb::Slice{reinterpret_cast<const char*>(bytes.data()), bytes.size()});
   for (uint32_t i = 0; i < b.txs.size(); ++i) {
@@ -140,13 +173,17 @@ caf::error store::append(const block& b, const balance_deltas& deltas) {
   leveldb::WriteOptions sync;
   sync.sync = true;
   if (auto err = from_status(db_->Write(sync, &batch), "writing block "
-                                                          + std::to_string(b.header.height)))
+                                                          + std::to_string(b.header.height))) {
+    db_.reset(); // no write may follow a torn one in the same log; ready() reopens
     return err;
+  }
   head_ = next;
   return caf::none;
 }
 
 caf::expected<block> store::get(uint64_t height) const {
+  if (!db_)
+    return make_error(errc::failed, "the ledger store is closed after a failed write");
   std::string bytes;
   auto status = db_->Get(leveldb::ReadOptions{}, block_key(height), &bytes);
   if (status.IsNotFound())
@@ -162,7 +199,7 @@ caf::expected<block> store::get(uint64_t height) const {
 
 std::optional<std::pair<uint64_t, uint32_t>> store::find(const digest& tx_id) const {
   std::string where;
-  if (!db_->Get(leveldb::ReadOptions{}, tx_key(tx_id), &where).ok() || where.size() != 16)
+  if (!db_ || !db_->Get(leveldb::ReadOptions{}, tx_key(tx_id), &where).ok() || where.size() != 16)
     return std::nullopt;
   return std::make_pair(read_be64(where),
                         static_cast<uint32_t>(read_be64(std::string_view{where}.substr(8))));
@@ -171,6 +208,8 @@ std::optional<std::pair<uint64_t, uint32_t>> store::find(const digest& tx_id) co
 std::vector<std::pair<uint64_t, uint32_t>> store::history(const std::string& account,
                                                           std::size_t limit) const {
   std::vector<std::pair<uint64_t, uint32_t>> out;
+  if (!db_)
+    return out;
   auto prefix = prefixed('h', account);
   prefix += '\0';
   std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
@@ -188,13 +227,16 @@ std::vector<std::pair<uint64_t, uint32_t>> store::history(const std::string& acc
 
 int64_t store::balance(const std::string& account) const {
   std::string value;
-  if (!db_->Get(leveldb::ReadOptions{}, account_key(account), &value).ok() || value.size() != 8)
+  if (!db_ || !db_->Get(leveldb::ReadOptions{}, account_key(account), &value).ok()
+      || value.size() != 8)
     return 0;
   return static_cast<int64_t>(read_be64(value));
 }
 
 std::map<std::string, int64_t> store::balances() const {
   std::map<std::string, int64_t> out;
+  if (!db_)
+    return out;
   std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
   for (it->Seek("a"); it->Valid() && it->key().starts_with("a"); it->Next())
     if (it->value().size() == 8)

@@ -5,6 +5,12 @@
 // balances it changes, the new head) go in one synced WriteBatch, so a crash leaves
 // either the whole block or none of it. Opening a store checks that the head it records
 // is a block that is there and has that hash.
+//
+// A full disk must not cost the chain: LevelDB appends a write to its log in pieces, and
+// a write cut short by ENOSPC, followed by the next one, leaves a log it refuses to open
+// again ("partial record without end"). So a block is written only while the disk keeps
+// `keep_free` bytes beyond it, and after a failed write the database is closed at once
+// and opened again (LevelDB drops the torn tail of the old log) before the next write.
 #pragma once
 
 #include <cstdint>
@@ -50,8 +56,22 @@ public:
     return head_;
   }
 
+  /// Bytes the disk keeps free by default (see keep_free).
+  static constexpr uint64_t default_keep_free = uint64_t{16} << 20;
+
+  /// Writes only while the disk has this many bytes free beyond a block.
+  void keep_free(uint64_t bytes) noexcept {
+    keep_free_ = bytes;
+  }
+
+  /// Whether a block of about `bytes` can be written now: opens the database again if a
+  /// failed write closed it, and checks the disk's free space. errc::failed (the disk is
+  /// full or the database cannot be opened again: try later) or none.
+  caf::error ready(std::size_t bytes);
+
   /// Appends the next block with its balance changes. The block must extend the head
-  /// (height and previous hash) and pass check(); errc::rejected otherwise.
+  /// (height and previous hash) and pass check(); errc::rejected otherwise; errc::failed
+  /// if it could not be written (nothing of it is kept; the store reopens).
   caf::error append(const block& b, const balance_deltas& deltas);
 
   caf::expected<block> get(uint64_t height) const;
@@ -73,8 +93,13 @@ public:
 private:
   store() = default;
 
-  std::unique_ptr<leveldb::DB> db_;
+  // Opens the database in dir_ and reads its head.
+  caf::error open_db();
+
+  std::filesystem::path dir_;
+  std::unique_ptr<leveldb::DB> db_; // null after a failed write, until ready() reopens it
   head_info head_;
+  uint64_t keep_free_ = default_keep_free;
 };
 
 } // namespace nexus::chain

@@ -244,3 +244,25 @@ TEST_CASE("a block that pays twice, or a changed stored byte, fails the audit",
     CHECK_THAT(describe_audit(audit(**s, f.rules)), Catch::Contains("balance of w1: stored"));
   }
 }
+
+TEST_CASE("a disk without room refuses a block and changes nothing; the block goes later",
+          "[ledger]") {
+  fixture f;
+  test::temp_dir dir;
+  auto ledger = ledger::open(dir.path() / "ledger", f.rules, f.proposer);
+  REQUIRE(ledger);
+  auto c = f.contribution(3, 0, 1, "w1");
+  std::vector<transaction> inputs{c, f.verdict(c, true)};
+  (*ledger)->keep_free(uint64_t{1} << 62); // no disk has that much free
+  auto refused = (*ledger)->commit(inputs, 1);
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), errc::failed));
+  CHECK_THAT(describe(refused.error()), Catch::Contains("free"));
+  CHECK((*ledger)->chain().head().blocks == 0);
+  CHECK_FALSE((*ledger)->contract().paid(3, 0)); // the contract did not move on
+  (*ledger)->keep_free(0);
+  auto stored = (*ledger)->commit(inputs, 2);
+  REQUIRE(stored);
+  CHECK((*ledger)->chain().head().blocks == 1);
+  CHECK((*ledger)->contract().balances().at("w1") == 1800);
+}
