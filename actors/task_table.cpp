@@ -127,8 +127,11 @@ caf::expected<task_ack> task_table::add_task(task_request req, clock_type::time_
 }
 
 uint32_t task_table::window_of(const node_entry& n) const {
-  // Capacity-aware: a worker that measured k times the slowest live worker's GFLOP/s gets
-  // k times the window (at most 4 times), so a fast node takes more of every task.
+  // Capacity-aware: a worker that measured k >= 2 times the slowest live worker's GFLOP/s
+  // gets k times the window (at most 4 times), so a fast node takes more of every task.
+  // Closer speeds count as equal: calibrations on a busy host differ by 1.5x between
+  // identical nodes, and a window of 3 beside 2 gave one of three equal workers three
+  // shards of six and another one (the 4096 matmul of cluster_bench waited on it).
   double slowest = 0;
   for (const auto& other : nodes_)
     if (other.alive && other.info.role == node_role::worker && other.info.gflops > 0)
@@ -136,6 +139,8 @@ uint32_t task_table::window_of(const node_entry& n) const {
   if (slowest <= 0 || n.info.gflops <= 0)
     return limits_.window_per_worker;
   auto factor = std::clamp(n.info.gflops / slowest, 1.0, 4.0);
+  if (factor < 2.0)
+    return limits_.window_per_worker;
   return static_cast<uint32_t>(std::lround(limits_.window_per_worker * factor));
 }
 

@@ -435,6 +435,16 @@ caf::error session::tasks() {
   return caf::none;
 }
 
+namespace {
+
+// "1/2" for a worker: shards held now, of its window.
+std::string in_flight(const node_report& n) {
+  auto now = std::to_string(n.in_flight);
+  return n.window > 0 ? now + "/" + std::to_string(n.window) : now;
+}
+
+} // namespace
+
 caf::error session::nodes() {
   auto list = api_.nodes();
   if (!list)
@@ -448,7 +458,7 @@ caf::error session::nodes() {
     out_ << std::setw(18) << n.info.name << std::setw(14) << to_string(n.info.role)
          << std::setw(34) << n.info.device.substr(0, 33) << std::setw(9) << speed
          << std::setw(9) << n.info.threads << std::setw(9) << to_string(n.state)
-         << std::setw(10) << n.in_flight << std::setw(6) << n.shards_done
+         << std::setw(10) << in_flight(n) << std::setw(6) << n.shards_done
          << n.shards_rejected << "\n";
   }
   return caf::none;

@@ -252,3 +252,18 @@ TEST_CASE("node reports show each worker's window and the most it held", "[actor
   CHECK(reports[0].peak_in_flight == 2);
   CHECK(reports[1].window == 0); // validators have none
 }
+
+TEST_CASE("a worker twice as fast or more gets a larger window; closer speeds are equal",
+          "[actors][table]") {
+  task_table table{{5, 2, std::chrono::seconds{60}}};
+  auto at = [](std::string name, double gflops) {
+    return node_info{std::move(name), node_role::worker, "cpu", 2, gflops, 2};
+  };
+  table.add_node(at("slow", 50));
+  table.add_node(at("noisy", 80)); // 1.6x: measurement noise on a shared host
+  table.add_node(at("fast", 150)); // 3x
+  auto reports = table.node_reports();
+  CHECK(reports[0].window == 2);
+  CHECK(reports[1].window == 2);
+  CHECK(reports[2].window == 6);
+}
