@@ -62,8 +62,12 @@ public:
   /// bytes, or a traversal beyond eight times the message's size, give errc::corrupted.
   template <class F>
   auto read(F&& f) const -> std::invoke_result_t<F, reader> {
-    if (bytes_.empty() || bytes_.size() % sizeof(capnp::word) != 0
-        || bytes_.size() > max_message_bytes)
+    if (bytes_.size() > max_message_bytes)
+      return make_error(errc::invalid_input, "message of " + std::to_string(bytes_.size() >> 20)
+                                               + " MiB is above the limit of "
+                                               + std::to_string(max_message_bytes >> 20)
+                                               + " MiB");
+    if (bytes_.empty() || bytes_.size() % sizeof(capnp::word) != 0)
       return make_error(errc::corrupted, "message of " + std::to_string(bytes_.size())
                                            + " bytes is not a whole number of words");
     // Vectors are allocated with operator new's alignment (16), but bytes may come
