@@ -39,6 +39,7 @@ TEST_CASE("load: 1,000 small tasks at once on 32 workers", "[load]") {
   for (std::size_t i = 0; i < tasks; ++i)
     as.push_back(compute::random_tensor({64, 32}, 100 + i));
   auto rss_before = status_kib("VmRSS");
+  std::size_t rss_first = 0; // after the first thousand
 
   for (int round = 0; round < 2; ++round) {
     auto start = std::chrono::steady_clock::now();
@@ -81,10 +82,12 @@ TEST_CASE("load: 1,000 small tasks at once on 32 workers", "[load]") {
                 round + 1, tasks, std::chrono::duration<double>(submitted).count(),
                 drained.count(), tasks / drained.count(), rss_before / 1024, rss / 1024,
                 peak / 1024);
-    // Each task keeps its 4 KiB output and its operand's digest: a second round may
-    // add that much, not the working memory of the first again.
-    CHECK(peak < std::size_t{1} << 20); // KiB: under 1 GiB
-    if (round == 1)
-      CHECK(rss < rss_before + (std::size_t{256} << 10));
+    // Each task keeps its 4 KiB output and its report: a second round adds that much
+    // (and a sanitizer's quarantine), not the working memory of the first again.
+    CHECK(peak < std::size_t{3} << 19); // KiB: under 1.5 GiB (AddressSanitizer: ~0.7)
+    if (round == 0)
+      rss_first = rss;
+    else
+      CHECK(rss < rss_first + (rss_first - rss_before) / 2 + (std::size_t{32} << 10));
   }
 }
