@@ -67,12 +67,12 @@ summarize() {
 }
 
 # The suite built with AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/.
-# Full debug information: with line tables only (-g1) UBSan could no longer match its
-# suppressions to CAF's inlined code. Returns meson's status.
+# UBSan's checks stay recoverable (its suppressions apply only to those) and
+# halt_on_error=1 makes every report that is not suppressed fatal. Returns meson's status.
 sanitized_suite() {
   if [ ! -f build-asan/build.ninja ]; then
     meson setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
-      -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=undefined >&2
+      -Db_lundef=false >&2
   fi
   rm -f build-asan/meson-logs/testlog.json # a failed build must not count old results
   ninja -C build-asan >&2 || return 1
@@ -83,7 +83,7 @@ sanitized_suite() {
     # AddressSanitizer then fails to unmap at thread exit (google/sanitizers#1152).
     export ASAN_OPTIONS=detect_leaks=1:use_sigaltstack=0
     export LSAN_OPTIONS="suppressions=$PWD/test/sanitizers/lsan.supp:print_suppressions=0"
-    export UBSAN_OPTIONS="suppressions=$PWD/test/sanitizers/ubsan.supp:print_stacktrace=1"
+    export UBSAN_OPTIONS="suppressions=$PWD/test/sanitizers/ubsan.supp:print_stacktrace=1:halt_on_error=1"
     meson test -C build-asan --print-errorlogs --timeout-multiplier 4 "$@"
   )
 }
