@@ -68,11 +68,13 @@ summarize() {
 
 # The suite built with AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/.
 # UBSan's checks stay recoverable (its suppressions apply only to those) and
-# halt_on_error=1 makes every report that is not suppressed fatal. Returns meson's status.
+# halt_on_error=1 makes every report that is not suppressed fatal. The instrumented code
+# makes GCC 12 see maybe-uninitialized values inside libstdc++ (std::regex, std::function)
+# that the plain build does not: that warning is off here. Returns meson's status.
 sanitized_suite() {
   if [ ! -f build-asan/build.ninja ]; then
     meson setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
-      -Db_lundef=false >&2
+      -Db_lundef=false -Dcpp_args=-Wno-maybe-uninitialized >&2
   fi
   rm -f build-asan/meson-logs/testlog.json # a failed build must not count old results
   ninja -C build-asan >&2 || return 1
