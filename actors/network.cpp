@@ -77,9 +77,12 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
     // Budgets are priced by the ledger's contract rules.
     limits.micro_mcc_per_work_unit = config.rules.micro_mcc_per_work_unit;
   }
-  net.orchestrator =
-    sys.spawn(orchestrator,
-              orchestrator_config{limits, {}, key, last_task, last_internal, net.store});
+  std::filesystem::path outputs;
+  if (!opts.data_dir.empty())
+    outputs = opts.data_dir / "outputs";
+  net.orchestrator = sys.spawn(orchestrator,
+                               orchestrator_config{limits, {}, key, last_task, last_internal,
+                                                   net.store, nullptr, outputs});
   net.aggregator = sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{});
   caf::anon_send(net.orchestrator, join_atom::value,
                  wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),

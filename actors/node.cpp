@@ -344,9 +344,12 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_op
   if (opts.spec.has(node_role::orchestrator)) {
     auto limits = opts.limits; // budgets are priced by the network's contract rules
     limits.micro_mcc_per_work_unit = opts.rules.micro_mcc_per_work_unit;
-    n->orchestrator_ =
-      sys.spawn(nexus::orchestrator,
-                orchestrator_config{limits, opts.members, opts.key, 0, 0, n->store_, n->bulk_});
+    std::filesystem::path outputs;
+    if (!opts.spec.data_dir.empty())
+      outputs = std::filesystem::path{opts.spec.data_dir} / "outputs";
+    n->orchestrator_ = sys.spawn(nexus::orchestrator,
+                                 orchestrator_config{limits, opts.members, opts.key, 0, 0,
+                                                     n->store_, n->bulk_, outputs});
   }
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_,
                           n->bulk_ ? n->bulk_->port() : uint16_t{0});

@@ -381,6 +381,17 @@ void issue_run_tasks(self_pointer self, training_run& run) {
   }
 }
 
+// Keeps a finished task's output for its submitter; says once when the shelf cannot use
+// its directory (outputs past the memory budget are then dropped).
+void keep_output(self_pointer self, uint64_t task_id, output_shelf::output out) {
+  auto& st = self->state;
+  st.outputs.put(task_id, std::move(out));
+  if (st.outputs.problem() != st.output_problem) {
+    st.output_problem = st.outputs.problem();
+    caf::aout(self) << "orchestrator: " << st.output_problem << "\n";
+  }
+}
+
 // A training run's task finished: the run goes on, and keeps its weights when done.
 void on_run_output(self_pointer self, training_run& run, uint64_t task_id,
                    const wire::final_output& msg) {
@@ -397,8 +408,8 @@ void on_run_output(self_pointer self, training_run& run, uint64_t task_id,
   st.table.erase(task_id);
   issue_run_tasks(self, run);
   if (run.finished() && run.report(now).state == task_state::done)
-    st.outputs.emplace(run.id(), std::make_shared<const wire::final_output>(
-                                   wire::encode(task_output{run.id(), run.weights()})));
+    keep_output(self, run.id(), std::make_shared<const wire::final_output>(
+                                  wire::encode(task_output{run.id(), run.weights()})));
 }
 
 // Answers the submissions held for the ledger: accepted once it is ready, refused when
@@ -440,8 +451,7 @@ void take_output(self_pointer self, uint64_t task_id, wire::final_output msg) {
       dispatch(self);
       return;
     }
-  // TODO(limits): bound the outputs kept in memory; spill old ones to the data dir.
-  st.outputs.emplace(task_id, std::make_shared<const wire::final_output>(std::move(msg)));
+  keep_output(self, task_id, std::make_shared<const wire::final_output>(std::move(msg)));
   st.table.on_output(task_id, clock_type::now());
 }
 
@@ -464,6 +474,7 @@ caf::error no_output(orchestrator_state& st, uint64_t task_id) {
 orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_config config) {
   self->state.key = std::move(config.key);
   self->state.bulk = std::move(config.bulk);
+  self->state.outputs = output_shelf{config.limits.outputs_in_memory, config.outputs_dir};
   self->state.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();
   self->state.table = task_table{config.limits};
   self->state.table.skip_task_ids(config.last_task, config.last_internal_task);
@@ -530,19 +541,25 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
     [self](result_atom, uint64_t task_id) -> caf::result<wire::final_output> {
       auto& st = self->state;
-      if (auto i = st.outputs.find(task_id); i != st.outputs.end())
-        return *i->second;
-      return no_output(st, task_id);
+      auto out = st.outputs.get(task_id);
+      if (!out)
+        return no_output(st, task_id);
+      if (!*out)
+        return out->error();
+      return *(**out); // a copy: CAF sends values
     },
     [self](result_atom, uint64_t task_id, bulk_atom) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (!st.bulk)
         return make_error(errc::unavailable, "this node has no bulk channel");
-      auto i = st.outputs.find(task_id);
-      if (i == st.outputs.end())
+      auto out = st.outputs.get(task_id);
+      if (!out)
         return no_output(st, task_id);
+      if (!*out)
+        return out->error();
       // The bytes stay shared with the stored output until the client has them.
-      return st.bulk->offer({i->second, &i->second->bytes()});
+      auto x = std::move(**out);
+      return st.bulk->offer({x, &x->bytes()});
     },
     [self](challenge_atom) {
       auto& st = self->state;

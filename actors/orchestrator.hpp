@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 
 #include "actors/bulk.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/output_shelf.hpp"
 #include "actors/task_table.hpp"
 #include "actors/trainer.hpp"
 #include "chain/block.hpp"
@@ -83,8 +85,9 @@ struct orchestrator_state {
   std::map<node_id, worker_actor> workers;
   std::map<node_id, validator_actor> validators;
   std::map<caf::actor_addr, node_id> node_of;
-  // Finished tasks; shared with the bulk service while a client fetches one.
-  std::map<uint64_t, std::shared_ptr<const wire::final_output>> outputs;
+  // Finished tasks' outputs; shared with the bulk service while a client fetches one.
+  output_shelf outputs;
+  std::string output_problem; // the last one said
   std::map<uint64_t, wire::final_output> early_outputs; // before the table saw every verdict
   std::map<uint64_t, std::unique_ptr<training_run>> runs;
   std::shared_ptr<blob_store> store;
@@ -122,6 +125,9 @@ struct orchestrator_config {
   uint64_t last_internal_task = 0;    // and internal ones above this
   std::shared_ptr<blob_store> store;  // its node's: training runs keep their weights there
   std::shared_ptr<bulk_service> bulk; // offers outputs to remote clients (null: none)
+  // Where finished outputs beyond limits.outputs_in_memory go (emptied at start); empty:
+  // they are dropped, oldest first.
+  std::filesystem::path outputs_dir;
 };
 
 orchestrator_actor::behavior_type

@@ -47,6 +47,9 @@ struct scheduler_limits {
   // Tasks submitted and not finished, at most; more are refused (errc::exhausted) until
   // some finish. A training run counts as one.
   uint32_t max_queued_tasks = 10'000;
+  // Finished tasks' outputs kept in memory, in bytes; older ones go to the orchestrator
+  // node's data directory (actors/output_shelf.hpp).
+  uint64_t outputs_in_memory = uint64_t{1} << 30;
 };
 
 

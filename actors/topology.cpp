@@ -82,7 +82,7 @@ public:
     if (auto s = root["scheduler"]) {
       expect_map(s, "scheduler");
       keys(s, {"shard_deadline_ms", "max_attempts", "window", "trust_after", "check_floor",
-               "audit_rate", "max_queued"},
+               "audit_rate", "max_queued", "outputs_in_memory_mib"},
            "scheduler: ");
       if (s["shard_deadline_ms"])
         t.limits.shard_deadline = std::chrono::milliseconds{number(s["shard_deadline_ms"], 10, 86'400'000)};
@@ -98,6 +98,8 @@ public:
         t.limits.audit_rate = share(s["audit_rate"]);
       if (s["max_queued"])
         t.limits.max_queued_tasks = number(s["max_queued"], 1, 10'000'000);
+      if (s["outputs_in_memory_mib"])
+        t.limits.outputs_in_memory = uint64_t{number(s["outputs_in_memory_mib"], 1, 1 << 20)} << 20;
     }
     if (auto h = root["heartbeat"]) {
       expect_map(h, "heartbeat");
