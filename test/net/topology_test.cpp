@@ -114,13 +114,16 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
 
 TEST_CASE("the topology sets how workers and validators are trusted, and their faults",
           "[topology]") {
-  std::string text = std::string{"scheduler: {trust_after: 5, check_floor: 1, audit_rate: 0.25}\n"}
+  std::string text = std::string{"scheduler: {trust_after: 5, check_floor: 1, audit_rate: 0.25,"
+                                 " max_queued: 50, outputs_in_memory_mib: 3}\n"}
                      + valid + "    fault: corrupt:0.3\n";
   auto t = parse_topology(text, "t.yaml");
   REQUIRE(t);
   CHECK(t->limits.trust_after == 5);
   CHECK(t->limits.check_floor == 1.0);
   CHECK(t->limits.audit_rate == 0.25);
+  CHECK(t->limits.max_queued_tasks == 50);
+  CHECK(t->limits.outputs_in_memory == 3 << 20);
   CHECK(t->nodes[1].fault == worker_fault::corrupt);
   CHECK(t->nodes[1].fault_rate == Approx(0.3));
 }
