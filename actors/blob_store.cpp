@@ -9,6 +9,8 @@
 
 namespace nexus {
 
+using clock = std::chrono::steady_clock;
+
 chain::digest blob_store::id_of(const compute::tensor& x) {
   // A two-level digest so that the chunks hash on every core at once: SHA-256 over the
   // SHA-256 digests of consecutive 1 MiB chunks of the raw values.
@@ -28,13 +30,90 @@ blob_ref blob_store::put(compute::tensor x) {
   blob_ref ref{id_of(x), x.shape()};
   auto ptr = std::make_shared<const compute::tensor>(std::move(x));
   std::lock_guard guard{mtx_};
-  blobs_.try_emplace(ref.id, std::move(ptr));
+  blobs_.try_emplace(ref.id, stored{std::move(ptr), false});
   return ref;
+}
+
+blob_ref blob_store::put_upload(compute::tensor x) {
+  blob_ref ref{id_of(x), x.shape()};
+  auto bytes = x.size() * sizeof(float);
+  auto ptr = std::make_shared<const compute::tensor>(std::move(x));
+  std::lock_guard guard{mtx_};
+  if (blobs_.try_emplace(ref.id, stored{std::move(ptr), true, clock::now()}).second)
+    keep(ref.id, bytes);
+  return ref;
+}
+
+void blob_store::keep(const chain::digest& id, std::size_t bytes) {
+  kept_.push_back(id);
+  kept_bytes_ += bytes;
+  shed();
+}
+
+void blob_store::shed() {
+  // Oldest first, up to the first still in its grace time (all after it came later).
+  auto young = clock::now() - grace_;
+  std::deque<chain::digest> pinned; // passed over, in order
+  while (kept_bytes_ > budget_ && !kept_.empty()) {
+    auto id = kept_.front();
+    auto i = blobs_.find(id);
+    if (i != blobs_.end() && i->second.kept && i->second.since > young)
+      break;
+    kept_.pop_front();
+    if (i == blobs_.end() || !i->second.kept)
+      continue; // erased meanwhile: its bytes were counted off then
+    if (pins_.contains(id)) {
+      pinned.push_back(id);
+      continue;
+    }
+    kept_bytes_ -= i->second.value->size() * sizeof(float);
+    blobs_.erase(i);
+  }
+  kept_.insert(kept_.begin(), pinned.begin(), pinned.end());
+}
+
+void blob_store::pin(const chain::digest& id) {
+  std::lock_guard guard{mtx_};
+  ++pins_[id];
+}
+
+void blob_store::unpin(const chain::digest& id) {
+  std::lock_guard guard{mtx_};
+  auto i = pins_.find(id);
+  if (i == pins_.end())
+    return;
+  if (--i->second == 0) {
+    pins_.erase(i);
+    shed();
+  }
+}
+
+void blob_store::set_budget(std::size_t bytes, std::chrono::milliseconds grace) {
+  std::lock_guard guard{mtx_};
+  budget_ = bytes;
+  grace_ = grace;
+  shed();
+}
+
+std::size_t blob_store::kept_bytes() const {
+  std::lock_guard guard{mtx_};
+  return kept_bytes_;
+}
+
+bool blob_store::contains(const blob_ref& ref) const {
+  std::lock_guard guard{mtx_};
+  auto i = blobs_.find(ref.id);
+  return i != blobs_.end() && i->second.value->shape() == ref.shape;
 }
 
 void blob_store::erase(const chain::digest& id) {
   std::lock_guard guard{mtx_};
-  blobs_.erase(id);
+  auto i = blobs_.find(id);
+  if (i == blobs_.end())
+    return;
+  if (i->second.kept)
+    kept_bytes_ -= i->second.value->size() * sizeof(float);
+  blobs_.erase(i);
 }
 
 std::size_t blob_store::size() const {
@@ -53,11 +132,11 @@ caf::expected<blob_store::blob> blob_store::find(const blob_ref& ref) const {
   if (i == blobs_.end())
     return make_error(errc::not_found, "blob " + chain::to_hex(ref.id).substr(0, 12)
                                          + " is not in this node's store");
-  if (i->second->shape() != ref.shape)
+  if (i->second.value->shape() != ref.shape)
     return make_error(errc::corrupted, "blob " + chain::to_hex(ref.id).substr(0, 12)
-                                         + " is " + compute::to_string(i->second->shape())
+                                         + " is " + compute::to_string(i->second.value->shape())
                                          + ", not " + compute::to_string(ref.shape));
-  return i->second;
+  return i->second.value;
 }
 
 caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) {
@@ -82,18 +161,8 @@ caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) {
                                          + " arrived with other contents than its digest");
   auto ptr = std::make_shared<const compute::tensor>(std::move(*fetched));
   std::lock_guard guard{mtx_};
-  if (blobs_.try_emplace(ref.id, ptr).second) {
-    fetched_.push_back(ref.id);
-    fetched_bytes_ += ptr->size() * sizeof(float);
-    while (fetched_bytes_ > fetched_bytes_kept && fetched_.size() > 1) {
-      auto old = blobs_.find(fetched_.front());
-      if (old != blobs_.end()) {
-        fetched_bytes_ -= old->second->size() * sizeof(float);
-        blobs_.erase(old);
-      }
-      fetched_.pop_front();
-    }
-  }
+  if (blobs_.try_emplace(ref.id, stored{ptr, true, clock::now()}).second)
+    keep(ref.id, ptr->size() * sizeof(float));
   return blob{ptr};
 }
 

@@ -85,27 +85,50 @@ caf::expected<task_ack> client::submit_infer(const blob_ref& weights, const blob
 }
 
 caf::expected<blob_ref> client::put(compute::tensor x) {
-  auto ref = store_->put(std::move(x));
+  auto ref = store_->put_upload(std::move(x));
   if (!upstream_ || uploaded_.contains(ref.id))
     return ref; // content-addressed: the hub keeps what it was given once
+  if (auto err = send_up(ref))
+    return err;
+  return ref;
+}
+
+caf::error client::send_up(const blob_ref& ref) {
   auto stored = store_->get(ref);
   if (!stored)
     return stored.error();
-  caf::expected<blob_ref> out{caf::error{}};
+  caf::error out;
   // Uploads are large: allow them a minute per 64 MiB on top of the usual time-out.
   auto limit = timeout_ + std::chrono::seconds{60 * (1 + (*stored)->size() / (16u << 20))};
   self_->request(upstream_, limit, store_atom::value, wire::encode(ref, **stored))
     .receive(
       [&](wire::blob_name& reply) {
-        out = wire::decode(reply);
-        if (out)
+        if (auto name = wire::decode(reply); !name)
+          out = name.error();
+        else
           uploaded_.insert(ref.id);
       },
-             [&](caf::error& err) { out = std::move(err); });
+      [&](caf::error& err) { out = std::move(err); });
   return out;
 }
 
 caf::expected<task_ack> client::submit(const task_request& req) {
+  auto ack = submit_once(req);
+  // The hub keeps uploads while tasks use them and then only within its budget: what it
+  // dropped goes up again, once, if this client's store still has it.
+  if (!ack && upstream_ && is(ack.error(), errc::not_found)) {
+    for (const auto& ref : blobs_of(req)) {
+      uploaded_.erase(ref.id);
+      if (store_->contains(ref))
+        if (auto err = send_up(ref))
+          return err;
+    }
+    ack = submit_once(req);
+  }
+  return ack;
+}
+
+caf::expected<task_ack> client::submit_once(const task_request& req) {
   auto reply = ask<wire::task_accepted>(submit_atom::value, wire::encode(req));
   if (!reply)
     return reply.error();

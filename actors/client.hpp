@@ -98,6 +98,8 @@ private:
   caf::expected<Reply> ask(Ts&&... xs);
 
   caf::expected<blob_ref> put(compute::tensor x);
+  caf::error send_up(const blob_ref& ref); // to upstream_, which then holds it
+  caf::expected<task_ack> submit_once(const task_request& req);
 
   caf::scoped_actor self_;
   orchestrator_actor orchestrator_;

@@ -43,7 +43,7 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
       if (blob_store::id_of(payload->tensor) != payload->ref.id)
         return make_error(errc::corrupted, "blob " + chain::to_hex(payload->ref.id).substr(0, 12)
                                              + " does not match its digest");
-      return wire::encode(self->state.store->put(std::move(payload->tensor)));
+      return wire::encode(self->state.store->put_upload(std::move(payload->tensor)));
     },
   };
 }

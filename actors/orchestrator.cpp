@@ -332,6 +332,28 @@ void record_submission(self_pointer self, uint64_t task_id, const task_request& 
 }
 
 // Accepts a task: plans and queues it, and records its submission on the ledger.
+// Keeps the blobs of task `task_id` in the store until it ends (release_pins).
+void pin_blobs(orchestrator_state& st, uint64_t task_id, const std::vector<blob_ref>& blobs) {
+  auto& ids = st.pinned[task_id];
+  for (const auto& b : blobs) {
+    st.store->pin(b.id);
+    ids.push_back(b.id);
+  }
+}
+
+// Unpins the blobs of tasks and runs that ended: the store may drop them past its budget.
+void release_pins(orchestrator_state& st) {
+  std::erase_if(st.pinned, [&st](const auto& kv) {
+    auto run = st.runs.find(kv.first);
+    bool open = run != st.runs.end() ? !run->second->finished() : st.table.is_open(kv.first);
+    if (open)
+      return false;
+    for (const auto& id : kv.second)
+      st.store->unpin(id);
+    return true;
+  });
+}
+
 caf::expected<wire::task_accepted> accept(self_pointer self,
                                           const wire::task_submission& msg) {
   auto req = wire::decode(msg);
@@ -341,6 +363,15 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
   req->internal = false;
   if (req->workload == workload_kind::train_step)
     return make_error(errc::invalid_input, "training steps come from training runs only");
+  // Uploads stay on this node while tasks use them, and after that only within its
+  // budget: a submitter that uploaded long ago may have to upload again.
+  auto blobs = blobs_of(*req);
+  for (const auto& b : blobs)
+    if (!st.store->contains(b))
+      return make_error(errc::not_found,
+                        "blob " + chain::to_hex(b.id).substr(0, 12) + " ("
+                          + compute::to_string(b.shape)
+                          + ") is not on the orchestrator's node; upload it again");
   if (req->workload == workload_kind::train) {
     auto runs = std::count_if(st.runs.begin(), st.runs.end(),
                               [](const auto& kv) { return !kv.second->finished(); });
@@ -354,6 +385,7 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
     auto steps = static_cast<uint32_t>((*run)->total_steps());
     record_submission(self, id, *req);
     auto& held = *(st.runs[id] = std::move(*run));
+    pin_blobs(st, id, blobs);
     issue_run_tasks(self, held);
     dispatch(self);
     return wire::encode(task_ack{id, steps});
@@ -361,6 +393,7 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
   auto ack = st.table.add_task(*req, clock_type::now());
   if (!ack)
     return ack.error();
+  pin_blobs(st, ack->task_id, blobs);
   record_submission(self, ack->task_id, *req);
   dispatch(self);
   return wire::encode(*ack);
@@ -455,13 +488,23 @@ void take_output(self_pointer self, uint64_t task_id, wire::final_output msg) {
   st.table.on_output(task_id, clock_type::now());
 }
 
+// Why the table knows nothing of task `task_id`.
+caf::error unknown_task(const orchestrator_state& st, uint64_t task_id) {
+  if (task_id <= st.table.forgotten_up_to())
+    return make_error(errc::not_found,
+                      "task " + std::to_string(task_id) + " finished long ago: only the last "
+                        + std::to_string(st.table.limits().reports_kept)
+                        + " finished tasks are kept (topology: scheduler: reports_kept)");
+  return make_error(errc::not_found, "no task " + std::to_string(task_id));
+}
+
 // Why task `task_id` has no output to give.
 caf::error no_output(orchestrator_state& st, uint64_t task_id) {
   auto run = st.runs.find(task_id);
   auto report = run != st.runs.end() ? std::optional{run->second->report(clock_type::now())}
                                      : st.table.report(task_id, clock_type::now());
   if (!report)
-    return make_error(errc::not_found, "no task " + std::to_string(task_id));
+    return unknown_task(st, task_id);
   if (report->state == task_state::failed)
     return make_error(errc::failed, "task " + std::to_string(task_id)
                                       + " failed: " + report->reason);
@@ -526,7 +569,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
         return wire::encode(run->second->report(clock_type::now()));
       auto report = self->state.table.report(task_id, clock_type::now());
       if (!report)
-        return make_error(errc::not_found, "no task " + std::to_string(task_id));
+        return unknown_task(self->state, task_id);
       return wire::encode(*report);
     },
     [self](tasks_atom) {
@@ -692,6 +735,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       end_failed_runs(self);
       self->state.table.expire(now);
       dispatch(self); // re-issued shards, and the partial outputs of timed-out tasks
+      release_pins(self->state);
       self->delayed_send(self, orchestrator_tick, tick_atom::value);
     },
   };

@@ -91,6 +91,8 @@ struct orchestrator_state {
   std::map<uint64_t, wire::final_output> early_outputs; // before the table saw every verdict
   std::map<uint64_t, std::unique_ptr<training_run>> runs;
   std::shared_ptr<blob_store> store;
+  // The blobs each open task or training run names, pinned in `store` until it ends.
+  std::map<uint64_t, std::vector<chain::digest>> pinned;
   std::shared_ptr<bulk_service> bulk;             // null: outputs go through CAF only
   std::map<std::string, member> members;          // empty: anyone with a certificate
   std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry

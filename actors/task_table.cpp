@@ -462,6 +462,7 @@ uint32_t task_table::streak(const std::string& name) const {
 }
 
 std::size_t task_table::expire(clock_type::time_point now) {
+  reduce_finished(now);
   std::size_t count = 0;
   for (auto& [task_id, task] : tasks_) {
     auto limit = std::chrono::seconds{task.request.timeout_s};
@@ -545,10 +546,36 @@ void task_table::finish(task_entry& task, task_state state, std::string reason,
   for (auto& shard : task.shards)
     while (!shard.running.empty())
       settle_attempt(shard, shard.running.begin()->first);
+  if (!task.request.internal) // a training run's steps are erased by their run
+    finishing_.emplace_back(now, task.id);
+}
+
+void task_table::reduce_finished(clock_type::time_point now) {
+  // Late answers (an audit's verdict, a result past its deadline) still find the whole
+  // task for a while; then only its report stays, and the oldest reports go.
+  auto age = std::max<clock_type::duration>(limits_.shard_deadline, std::chrono::minutes{1});
+  while (!finishing_.empty() && finishing_.front().first + age <= now) {
+    auto id = finishing_.front().second;
+    finishing_.pop_front();
+    auto t = tasks_.find(id);
+    if (t == tasks_.end() || open(t->second))
+      continue;
+    finished_.emplace(id, make_report(t->second, now));
+    tasks_.erase(t);
+  }
+  while (finished_.size() > limits_.reports_kept) {
+    forgotten_up_to_ = std::max(forgotten_up_to_, finished_.begin()->first);
+    finished_.erase(finished_.begin());
+  }
 }
 
 std::vector<uint64_t> task_table::take_failed() {
   return std::exchange(failed_, {});
+}
+
+bool task_table::is_open(uint64_t task_id) const {
+  auto t = tasks_.find(task_id);
+  return t != tasks_.end() && open(t->second);
 }
 
 bool task_table::all_validated(uint64_t task_id) const {
@@ -599,13 +626,18 @@ task_report task_table::make_report(const task_entry& task,
 std::optional<task_report> task_table::report(uint64_t task_id,
                                               clock_type::time_point now) const {
   auto t = tasks_.find(task_id);
-  if (t == tasks_.end())
-    return std::nullopt;
-  return make_report(t->second, now);
+  if (t != tasks_.end())
+    return make_report(t->second, now);
+  if (auto f = finished_.find(task_id); f != finished_.end())
+    return f->second;
+  return std::nullopt;
 }
 
 std::vector<task_report> task_table::reports(clock_type::time_point now) const {
   std::vector<task_report> out;
+  out.reserve(finished_.size() + tasks_.size());
+  for (const auto& [id, report] : finished_)
+    out.push_back(report);
   for (const auto& [id, task] : tasks_)
     if (!task.request.internal)
       out.push_back(make_report(task, now));

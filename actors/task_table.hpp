@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,6 +51,10 @@ struct scheduler_limits {
   // Finished tasks' outputs kept in memory, in bytes; older ones go to the orchestrator
   // node's data directory (actors/output_shelf.hpp).
   uint64_t outputs_in_memory = uint64_t{1} << 30;
+  // Finished tasks' reports kept, at most (older ones are forgotten); a finished task
+  // keeps its whole state only for a shard deadline (or a minute, if longer), then just
+  // its report.
+  uint32_t reports_kept = 100'000;
 };
 
 
@@ -115,6 +120,9 @@ public:
     tasks_.erase(t);
   }
 
+  /// True while the task is known and not finished.
+  bool is_open(uint64_t task_id) const;
+
   /// Tasks submitted (not a training run's steps) and not finished.
   std::size_t queued_tasks() const noexcept {
     return queued_;
@@ -150,8 +158,14 @@ public:
   uint32_t streak(const std::string& name) const;
 
   /// Re-queues shards past their deadline and fails tasks past their time-out; returns
-  /// how many shards it re-queued.
+  /// how many shards it re-queued. Reduces tasks finished long enough ago to their
+  /// reports (scheduler_limits::reports_kept).
   std::size_t expire(clock_type::time_point now);
+
+  /// Task ids up to this one may have been forgotten (0: none was).
+  uint64_t forgotten_up_to() const noexcept {
+    return forgotten_up_to_;
+  }
 
   /// The aggregator holding the partial outputs was lost: every validated shard of a
   /// running task goes back to the queue.
@@ -256,10 +270,14 @@ private:
   task_report make_report(const task_entry& task, clock_type::time_point now) const;
   void finish(task_entry& task, task_state state, std::string reason,
               clock_type::time_point now);
+  void reduce_finished(clock_type::time_point now);
 
   scheduler_limits limits_;
   std::vector<node_entry> nodes_;
   std::map<uint64_t, task_entry> tasks_;
+  std::map<uint64_t, task_report> finished_; // reduced to their reports, by id
+  std::deque<std::pair<clock_type::time_point, uint64_t>> finishing_; // in order of finish
+  uint64_t forgotten_up_to_ = 0;
   std::size_t queued_ = 0; // see queued_tasks()
   std::vector<uint64_t> failed_; // since the last take_failed()
   uint64_t next_task_id_ = 1;

@@ -82,7 +82,7 @@ public:
     if (auto s = root["scheduler"]) {
       expect_map(s, "scheduler");
       keys(s, {"shard_deadline_ms", "max_attempts", "window", "trust_after", "check_floor",
-               "audit_rate", "max_queued", "outputs_in_memory_mib"},
+               "audit_rate", "max_queued", "outputs_in_memory_mib", "reports_kept"},
            "scheduler: ");
       if (s["shard_deadline_ms"])
         t.limits.shard_deadline = std::chrono::milliseconds{number(s["shard_deadline_ms"], 10, 86'400'000)};
@@ -98,6 +98,8 @@ public:
         t.limits.audit_rate = share(s["audit_rate"]);
       if (s["max_queued"])
         t.limits.max_queued_tasks = number(s["max_queued"], 1, 10'000'000);
+      if (s["reports_kept"])
+        t.limits.reports_kept = number(s["reports_kept"], 1, 100'000'000);
       if (s["outputs_in_memory_mib"])
         t.limits.outputs_in_memory = uint64_t{number(s["outputs_in_memory_mib"], 1, 1 << 20)} << 20;
     }
@@ -258,9 +260,11 @@ private:
     }
     if (auto res = n["resources"]) {
       expect_map(res, ctx + "resources");
-      keys(res, {"threads", "device"}, ctx + "resources: ");
+      keys(res, {"threads", "device", "blob_cache_mib"}, ctx + "resources: ");
       if (res["threads"])
         spec.threads = number(res["threads"], 1, 4096);
+      if (res["blob_cache_mib"])
+        spec.blob_cache = uint64_t{number(res["blob_cache_mib"], 1, 1 << 24)} << 20;
       if (res["device"]) {
         spec.device = text(res["device"], ctx + "device: ");
         auto& d = spec.device;

@@ -14,6 +14,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/blob_store.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/task_table.hpp"
 #include "actors/worker.hpp"
@@ -40,6 +41,8 @@ struct node_spec {
   std::string key;            // its Ed25519 public key: 64 hex digits, or a file of them
   double fault_rate = 1.0;    // share of shards the worker's fault strikes
   double lie_rate = 0;        // a validator's share of verdicts it turns around
+  // Bytes of fetched and uploaded blobs its store keeps beyond those in use (blob_store).
+  uint64_t blob_cache = blob_store::default_budget;
 
   bool has(node_role r) const;
 

@@ -100,6 +100,16 @@ struct task_request {
                           // must agree; 0: validators judge
 };
 
+/// The blobs a request names (operands, model, data sets), those set only.
+inline std::vector<blob_ref> blobs_of(const task_request& req) {
+  std::vector<blob_ref> out;
+  for (const auto* ref : {&req.matmul.a, &req.matmul.b, &req.model.weights, &req.model.x,
+                          &req.model.y, &req.train.test_x, &req.train.test_y})
+    if (!ref->shape.empty())
+      out.push_back(*ref);
+  return out;
+}
+
 struct task_ack {
   uint64_t task_id = 0;
   uint32_t shard_count = 0;

@@ -267,3 +267,39 @@ TEST_CASE("a worker twice as fast or more gets a larger window; closer speeds ar
   CHECK(reports[1].window == 2);
   CHECK(reports[2].window == 6);
 }
+
+TEST_CASE("finished tasks shrink to their reports, and the oldest reports go",
+          "[actors][table]") {
+  scheduler_limits limits;
+  limits.reports_kept = 3;
+  task_table table{limits};
+  auto now = clock_type::now();
+  table.add_node(worker("w1"));
+  table.add_node(validator("v1"));
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto ack = table.add_task(matmul_request(10, 1), now).value();
+    ids.push_back(ack.task_id);
+    auto sent = table.schedule(now);
+    REQUIRE(sent.size() == 1);
+    CHECK(table.on_judgment(verdict_for(sent[0], true)) == verdict_effect::accepted);
+    table.on_output(ack.task_id, now);
+    CHECK(table.report(ack.task_id, now)->state == task_state::done);
+  }
+  // For a shard deadline (120 s) after finishing a task keeps its whole state.
+  table.expire(now + std::chrono::seconds{30});
+  CHECK(table.all_validated(ids[0]));
+  CHECK(table.forgotten_up_to() == 0);
+  CHECK(table.reports(now).size() == 5);
+  // Later only the last three reports stay; the first two are forgotten.
+  table.expire(now + std::chrono::minutes{3});
+  CHECK_FALSE(table.all_validated(ids[4])); // its state is gone, its report is not
+  auto last = table.report(ids[4], now);
+  REQUIRE(last);
+  CHECK(last->state == task_state::done);
+  CHECK(last->shard_count == 1);
+  CHECK_FALSE(table.report(ids[1], now));
+  CHECK(table.forgotten_up_to() == ids[1]);
+  CHECK(table.reports(now).size() == 3);
+  CHECK(table.queued_tasks() == 0);
+}

@@ -23,23 +23,27 @@ struct node_line {
   std::string name;
   std::string roles; // e.g. "orchestrator, aggregator"
   std::string fault; // a worker's fault mode, e.g. "corrupt"; empty: none
+  std::string resources; // e.g. "{blob_cache_mib: 1}"; empty: none
 };
 
 /// Writes a topology of `nodes` to `dir`/`file` (with TLS unless `tls` is false), with
 /// short deadlines and heartbeats so that failures show within seconds, and creates its
-/// certificates and node keys with `nexus-node certs`. Returns the file's path, or
-/// nothing if `certs` failed.
+/// certificates and node keys with `nexus-node certs`. `scheduler` adds keys to the
+/// scheduler's section ("max_queued: 5"). Returns the file's path, or nothing if `certs`
+/// failed.
 inline std::optional<std::string> write_topology(const temp_dir& dir, const std::string& file,
                                                  const std::string& node_binary,
                                                  const std::vector<node_line>& nodes,
-                                                 unsigned window = 2, bool tls = true) {
+                                                 unsigned window = 2, bool tls = true,
+                                                 const std::string& scheduler = "") {
   auto ports = free_ports(nodes.size());
   std::ofstream out{dir.file(file)};
   out << "network: test\n";
   if (tls)
     out << "tls:\n  ca: certs/ca.pem\n  ca_key: certs/ca.key\n"
         << "  client: {cert: certs/ca-shell.pem, key: certs/ca-shell.key}\n";
-  out << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: " << window << "}\n"
+  out << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: " << window
+      << (scheduler.empty() ? "" : ", " + scheduler) << "}\n"
       << "heartbeat: {interval_ms: 200, timeout_ms: 1200}\n"
       << "nodes:\n";
   for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -50,6 +54,8 @@ inline std::optional<std::string> write_topology(const temp_dir& dir, const std:
       out << "\n    tls: {cert: certs/ca-" << n << ".pem, key: certs/ca-" << n << ".key}";
     if (!nodes[i].fault.empty())
       out << "\n    fault: " << nodes[i].fault;
+    if (!nodes[i].resources.empty())
+      out << "\n    resources: " << nodes[i].resources;
     out << "\n    key: keys/" << n << ".pub\n";
   }
   out.close();
