@@ -51,25 +51,23 @@ void blob_store::keep(const chain::digest& id, std::size_t bytes) {
 }
 
 void blob_store::shed() {
-  // Oldest first, up to the first still in its grace time (all after it came later).
+  // Oldest first; pinned ones and uploads still in their grace time are passed over.
   auto young = clock::now() - grace_;
-  std::deque<chain::digest> pinned; // passed over, in order
+  std::deque<chain::digest> passed; // in order
   while (kept_bytes_ > budget_ && !kept_.empty()) {
     auto id = kept_.front();
-    auto i = blobs_.find(id);
-    if (i != blobs_.end() && i->second.kept && i->second.since > young)
-      break;
     kept_.pop_front();
+    auto i = blobs_.find(id);
     if (i == blobs_.end() || !i->second.kept)
       continue; // erased meanwhile: its bytes were counted off then
-    if (pins_.contains(id)) {
-      pinned.push_back(id);
+    if (pins_.contains(id) || i->second.since > young) {
+      passed.push_back(id);
       continue;
     }
     kept_bytes_ -= i->second.value->size() * sizeof(float);
     blobs_.erase(i);
   }
-  kept_.insert(kept_.begin(), pinned.begin(), pinned.end());
+  kept_.insert(kept_.begin(), passed.begin(), passed.end());
 }
 
 void blob_store::pin(const chain::digest& id) {
@@ -161,7 +159,8 @@ caf::expected<blob_store::blob> blob_store::get(const blob_ref& ref) {
                                          + " arrived with other contents than its digest");
   auto ptr = std::make_shared<const compute::tensor>(std::move(*fetched));
   std::lock_guard guard{mtx_};
-  if (blobs_.try_emplace(ref.id, stored{ptr, true, clock::now()}).second)
+  // No grace: the getter holds what it fetched for as long as it needs it.
+  if (blobs_.try_emplace(ref.id, stored{ptr, true, {}}).second)
     keep(ref.id, ptr->size() * sizeof(float));
   return blob{ptr};
 }

@@ -63,8 +63,8 @@ public:
 
   /// Fetched and uploaded blobs are kept up to `bytes` beyond those pinned; past it the
   /// least recently stored go first (a training run fetches new weights every step; a
-  /// client uploads new operands with every task), but none before `grace` has passed
-  /// since it came: time for the submission that names an upload to arrive and pin it,
+  /// client uploads new operands with every task), but no upload before `grace` has
+  /// passed since it came: time for the submission that names it to arrive and pin it,
   /// even when a submission's blobs together exceed the budget. Blobs put() here stay.
   void set_budget(std::size_t bytes, std::chrono::milliseconds grace = default_grace);
   static constexpr std::size_t default_budget = std::size_t{2} << 30;

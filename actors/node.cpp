@@ -332,7 +332,7 @@ blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
   std::unique_ptr<node> n{new node};
   n->store_ = std::make_shared<blob_store>();
-  n->store_->set_budget(opts.spec.blob_cache);
+  n->store_->set_budget(opts.spec.blob_cache, opts.spec.upload_grace);
   if ((opts.spec.has(node_role::orchestrator) || opts.spec.has(node_role::aggregator))
       && !std::getenv("NEXUS_NO_BULK")) {
     auto bulk = bulk_service::start(endpoint(opts, opts.spec.host, 0));

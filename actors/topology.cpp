@@ -260,11 +260,13 @@ private:
     }
     if (auto res = n["resources"]) {
       expect_map(res, ctx + "resources");
-      keys(res, {"threads", "device", "blob_cache_mib"}, ctx + "resources: ");
+      keys(res, {"threads", "device", "blob_cache_mib", "upload_grace_ms"}, ctx + "resources: ");
       if (res["threads"])
         spec.threads = number(res["threads"], 1, 4096);
       if (res["blob_cache_mib"])
         spec.blob_cache = uint64_t{number(res["blob_cache_mib"], 1, 1 << 24)} << 20;
+      if (res["upload_grace_ms"])
+        spec.upload_grace = std::chrono::milliseconds{number(res["upload_grace_ms"], 0, 86'400'000)};
       if (res["device"]) {
         spec.device = text(res["device"], ctx + "device: ");
         auto& d = spec.device;

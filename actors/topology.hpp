@@ -43,6 +43,7 @@ struct node_spec {
   double lie_rate = 0;        // a validator's share of verdicts it turns around
   // Bytes of fetched and uploaded blobs its store keeps beyond those in use (blob_store).
   uint64_t blob_cache = blob_store::default_budget;
+  std::chrono::milliseconds upload_grace = blob_store::default_grace; // see blob_store
 
   bool has(node_role r) const;
 
