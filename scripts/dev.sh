@@ -3,8 +3,10 @@
 #   scripts/dev.sh shell [nexus-shell options]   install, build, start nexus-shell
 #   scripts/dev.sh test                          install, build, run every test, then every
 #                                                test again built with AddressSanitizer and
-#                                                UndefinedBehaviorSanitizer (build-asan/;
-#                                                NEXUS_NO_SANITIZERS=1 skips that pass)
+#                                                UndefinedBehaviorSanitizer (build-asan/),
+#                                                then each fuzz target for 10 s
+#                                                (NEXUS_FUZZ_SECONDS; NEXUS_NO_SANITIZERS=1
+#                                                skips both)
 #   scripts/dev.sh build                         install and build only
 #   scripts/dev.sh bench [name]                  also install the peers (PyTorch, Dask,
 #                                                OpenBLAS) and run the benchmarks
@@ -90,6 +92,25 @@ sanitized_suite() {
   )
 }
 
+# The libFuzzer targets of test/fuzz, built with clang, AddressSanitizer and UBSan in
+# build-fuzz/, each run for SECONDS from its seed corpus and kept regressions. A crash
+# fails the suite and leaves its input as build-fuzz/test/fuzz/TARGET-crash-*.
+fuzz_suite() {
+  # The sanitizer and libFuzzer runtimes are only recommended by clang's packages.
+  packages+=(clang libclang-rt-14-dev)
+  install_packages
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CXX=clang++ CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzz=true \
+      -Db_sanitize=address,undefined -Db_lundef=false \
+      "-Dcpp_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined" >&2
+  fi
+  rm -f build-fuzz/meson-logs/testlog.json
+  ninja -C build-fuzz test/fuzz/fuzz_envelopes test/fuzz/fuzz_files test/fuzz/fuzz_text >&2 \
+    || return 1
+  meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs \
+    --test-args="-max_total_time=$1"
+}
+
 cmd=${1:-shell}
 shift || true
 case "$cmd" in
@@ -105,7 +126,9 @@ case "$cmd" in
       summarize build
     else
       sanitized_suite "$@" || rc=$?
-      summarize build build-asan
+      # Every fuzz target briefly: its corpus and kept regressions, then new inputs.
+      fuzz_suite "${NEXUS_FUZZ_SECONDS:-10}" || rc=$?
+      summarize build build-asan build-fuzz
     fi
     exit $rc
     ;;
@@ -120,19 +143,9 @@ case "$cmd" in
     exit $rc
     ;;
   fuzz)
-    packages+=(clang)
-    install_packages
-    if [ ! -f build-fuzz/build.ninja ]; then
-      CXX=clang++ CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzz=true \
-        -Db_sanitize=address,undefined -Db_lundef=false \
-        "-Dcpp_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined" >&2
-    fi
-    ninja -C build-fuzz test/fuzz/fuzz_envelopes test/fuzz/fuzz_files test/fuzz/fuzz_text >&2
-    # Each target runs from its corpus and its kept regressions; a crash fails the suite
-    # and leaves its input as build-fuzz/test/fuzz/TARGET-crash-*.
     rc=0
-    meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs \
-      --test-args="-max_total_time=${1:-20}" || rc=$?
+    fuzz_suite "${1:-20}" || rc=$?
+    summarize build-fuzz
     exit $rc
     ;;
   bench)
