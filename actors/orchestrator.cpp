@@ -331,15 +331,46 @@ void record_submission(self_pointer self, uint64_t task_id, const task_request& 
   queue_record(self, std::move(t));
 }
 
-// Accepts a task: plans and queues it, and records its submission on the ledger.
-// Keeps the blobs of task `task_id` in the store until it ends (release_pins).
-void pin_blobs(orchestrator_state& st, uint64_t task_id, const std::vector<blob_ref>& blobs) {
-  auto& ids = st.pinned[task_id];
-  for (const auto& b : blobs) {
-    st.store->pin(b.id);
-    ids.push_back(b.id);
+// The blobs a submission names, pinned in the node's store so that its budget cannot
+// drop them while the task runs; unpinned again on scope exit unless release()d to
+// orchestrator_state::pinned.
+class submission_pins {
+public:
+  explicit submission_pins(blob_store& store) : store_(store) {
   }
-}
+
+  ~submission_pins() {
+    for (const auto& id : ids_)
+      store_.unpin(id);
+  }
+
+  submission_pins(const submission_pins&) = delete;
+  submission_pins& operator=(const submission_pins&) = delete;
+
+  // Pins each blob, then checks that the store has it (in that order: an unpinned blob
+  // may leave at any moment). Uploads stay only while tasks use them and within the
+  // store's budget after that, so a submitter may have to upload one again.
+  caf::error pin(const task_request& req) {
+    for (const auto& b : blobs_of(req)) {
+      store_.pin(b.id);
+      ids_.push_back(b.id);
+      if (!store_.contains(b))
+        return make_error(errc::not_found, "blob " + chain::to_hex(b.id).substr(0, 12) + " ("
+                                             + compute::to_string(b.shape)
+                                             + ") is not on the orchestrator's node; upload"
+                                               " it again");
+    }
+    return {};
+  }
+
+  std::vector<chain::digest> release() {
+    return std::exchange(ids_, {});
+  }
+
+private:
+  blob_store& store_;
+  std::vector<chain::digest> ids_;
+};
 
 // Unpins the blobs of tasks and runs that ended: the store may drop them past its budget.
 void release_pins(orchestrator_state& st) {
@@ -354,6 +385,7 @@ void release_pins(orchestrator_state& st) {
   });
 }
 
+// Accepts a task: plans and queues it, and records its submission on the ledger.
 caf::expected<wire::task_accepted> accept(self_pointer self,
                                           const wire::task_submission& msg) {
   auto req = wire::decode(msg);
@@ -363,15 +395,9 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
   req->internal = false;
   if (req->workload == workload_kind::train_step)
     return make_error(errc::invalid_input, "training steps come from training runs only");
-  // Uploads stay on this node while tasks use them, and after that only within its
-  // budget: a submitter that uploaded long ago may have to upload again.
-  auto blobs = blobs_of(*req);
-  for (const auto& b : blobs)
-    if (!st.store->contains(b))
-      return make_error(errc::not_found,
-                        "blob " + chain::to_hex(b.id).substr(0, 12) + " ("
-                          + compute::to_string(b.shape)
-                          + ") is not on the orchestrator's node; upload it again");
+  submission_pins pins{*st.store};
+  if (auto err = pins.pin(*req))
+    return err;
   if (req->workload == workload_kind::train) {
     auto runs = std::count_if(st.runs.begin(), st.runs.end(),
                               [](const auto& kv) { return !kv.second->finished(); });
@@ -385,7 +411,7 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
     auto steps = static_cast<uint32_t>((*run)->total_steps());
     record_submission(self, id, *req);
     auto& held = *(st.runs[id] = std::move(*run));
-    pin_blobs(st, id, blobs);
+    st.pinned[id] = pins.release();
     issue_run_tasks(self, held);
     dispatch(self);
     return wire::encode(task_ack{id, steps});
@@ -393,7 +419,7 @@ caf::expected<wire::task_accepted> accept(self_pointer self,
   auto ack = st.table.add_task(*req, clock_type::now());
   if (!ack)
     return ack.error();
-  pin_blobs(st, ack->task_id, blobs);
+  st.pinned[ack->task_id] = pins.release();
   record_submission(self, ack->task_id, *req);
   dispatch(self);
   return wire::encode(*ack);
