@@ -123,15 +123,16 @@ caf::expected<tensor> parse_idx(std::span<const uint8_t> raw, const std::string&
     if (count > max_idx_bytes)
       return bad("dimensions too large");
   }
+  // A dimension of 0 means no values at all; the shape must not be made from the others
+  // (a 17-byte file announced 1.1e9 x 0 x 2 and asked for 4 GiB: found by fuzz_files).
   if (std::find(dims.begin(), dims.end(), 0) != dims.end())
-    count = 0;
+    return bad("the header announces no values (a dimension of 0)");
   auto payload = bytes->size() - 4 - 4 * rank;
   if (payload != count)
     return bad("the header announces " + std::to_string(count) + " values, the file holds "
                + std::to_string(payload));
   std::size_t n = dims[0];
-  std::size_t per = n == 0 ? 0 : count / n;
-  tensor out{shape_t{n, std::max<std::size_t>(per, 1)}};
+  tensor out{shape_t{n, count / n}};
   const uint8_t* at = bytes->data() + 4 + 4 * rank;
   for (std::size_t i = 0; i < count; ++i)
     out.values()[i] = at[i];

@@ -264,6 +264,9 @@ TEST_CASE("IDX files, compressed or not, and .npy pairs make data sets", "[nn]")
     wrong[2] = 0x0d; // float
     write_raw(dir.file("float"), wrong);
     CHECK_THAT(describe(read_idx(dir.file("float")).error()), Catch::Contains("element type 13"));
+    // A zero dimension with huge others: refused, not allocated (found by fuzz_files).
+    write_raw(dir.file("empty"), idx_bytes(3, {0x42000803, 0, 2}, 0));
+    CHECK_THAT(describe(read_idx(dir.file("empty")).error()), Catch::Contains("no values"));
     write_raw(dir.file("junk"), {1, 2, 3, 4, 5});
     CHECK_THAT(describe(read_idx(dir.file("junk")).error()), Catch::Contains("bad magic"));
     CHECK(read_idx(dir.file("missing")).error() == errc::not_found);
