@@ -55,7 +55,8 @@ public:
   tensor mlp_probabilities(const nn::mlp& model, const float* x, std::size_t rows,
                            std::string* fallback = nullptr);
 
-  /// GFLOP/s of a short product (about 1 ms on a modern CPU core).
+  /// GFLOP/s of a short product (a few ms): on an OpenCL device as measured, on the CPU
+  /// one core's speed times the cores this process may use.
   double calibrate();
 
   /// Tests and demonstrations: the next OpenCL call fails with `why`.

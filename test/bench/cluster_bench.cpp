@@ -145,6 +145,15 @@ int main(int argc, char** argv) {
     std::printf(" submitter %.2f\n", cpu_seconds(getpid()) - self_before);
     network = std::min(network, t);
   }
+  // What the scheduler knew of each worker: its calibrated speed sets its window.
+  if (auto list = s.api->nodes()) {
+    std::printf("  workers:");
+    for (const auto& r : *list)
+      if (r.info.role == node_role::worker)
+        std::printf(" %s %.0f GFLOP/s window %u done %u;", r.info.name.c_str(), r.info.gflops,
+                    r.window, r.shards_done);
+    std::printf("\n");
+  }
   auto flops = compute::gemm_flops(n, n, n);
   std::printf("matmul %zux%zux%zu across processes (3 workers, 2 validators, %s), best of 2\n",
               n, n, n, tls ? "mutual TLS" : "plain TCP");
