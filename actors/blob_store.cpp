@@ -13,7 +13,9 @@ using clock = std::chrono::steady_clock;
 
 chain::digest blob_store::id_of(const compute::tensor& x) {
   // A two-level digest so that the chunks hash on every core at once: SHA-256 over the
-  // SHA-256 digests of consecutive 1 MiB chunks of the raw values.
+  // shape (rank, then each dimension, as 64-bit little-endian numbers) and the SHA-256
+  // digests of consecutive 1 MiB chunks of the raw values. The shape counts: a 300x1 and
+  // a 1x300 matrix of ones are different blobs (once one hid the other).
   constexpr std::size_t chunk = std::size_t{1} << 20;
   auto bytes = std::span{reinterpret_cast<const uint8_t*>(x.data()), x.size() * sizeof(float)};
   auto chunks = std::max<std::size_t>(1, (bytes.size() + chunk - 1) / chunk);
@@ -22,8 +24,17 @@ chain::digest blob_store::id_of(const compute::tensor& x) {
     auto begin = i * chunk;
     digests[i] = chain::sha256(bytes.subspan(begin, std::min(chunk, bytes.size() - begin)));
   });
-  return chain::sha256(std::span{reinterpret_cast<const uint8_t*>(digests.data()),
-                                 digests.size() * sizeof(chain::digest)});
+  std::vector<uint8_t> top;
+  auto put_u64 = [&top](uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+      top.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put_u64(x.shape().size());
+  for (auto d : x.shape())
+    put_u64(d);
+  auto* d = reinterpret_cast<const uint8_t*>(digests.data());
+  top.insert(top.end(), d, d + digests.size() * sizeof(chain::digest));
+  return chain::sha256(top);
 }
 
 blob_ref blob_store::put(compute::tensor x) {

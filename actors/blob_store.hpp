@@ -73,8 +73,8 @@ public:
   /// Bytes of fetched and uploaded blobs held, pinned ones included.
   std::size_t kept_bytes() const;
 
-  /// The blob id: SHA-256 over the SHA-256 digests of the raw values' 1 MiB chunks,
-  /// computed in parallel.
+  /// The blob id: SHA-256 over the shape and the SHA-256 digests of the raw values'
+  /// 1 MiB chunks, computed in parallel.
   static chain::digest id_of(const compute::tensor& x);
 
 private:

@@ -30,6 +30,19 @@ TEST_CASE("matmuls of odd, non-square shapes come back exact", "[actors][e2e]") 
   }
 }
 
+TEST_CASE("operands with the same values in other shapes are different blobs",
+          "[actors][e2e]") {
+  // A 300x1 and a 1x300 matrix of ones once had one id: the second hid the first.
+  fixture f{{2, 1, 0, {}}};
+  compute::tensor a{compute::shape_t{300, 1}, std::vector<float>(300, 1.0f)};
+  compute::tensor b{compute::shape_t{1, 300}, std::vector<float>(300, 1.0f)};
+  CHECK(blob_store::id_of(a) != blob_store::id_of(b));
+  auto [report, c] = f.run(a, b);
+  CHECK(report.state == task_state::done);
+  REQUIRE(c.shape() == compute::shape_t{300, 300});
+  CHECK(compute::max_relative_difference(c, compute::multiply(a, b)) == 0);
+}
+
 TEST_CASE("faulty workers are caught and the product is still exact", "[actors][e2e]") {
   fixture f{{4, 2, 2, {}}};
   auto a = compute::random_tensor({517, 203}, 1);
