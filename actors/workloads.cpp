@@ -7,6 +7,7 @@
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
 #include "compute/nn/model.hpp"
+#include "compute/workloads/matmul.hpp"
 #include "compute/workloads/model.hpp"
 
 namespace nexus {
@@ -50,6 +51,13 @@ caf::error check_model_operands(const task_request& req, const compute::nn::mode
                        || compute::element_count(m.y.shape) != m.x.shape[0]))
     return invalid("the labels must be one per sample: " + std::to_string(m.x.shape[0])
                    + " samples, labels of shape " + compute::to_string(m.y.shape));
+  if (req.workload == workload_kind::infer
+      && static_cast<double>(m.x.shape[0]) * static_cast<double>(spec.outputs())
+           > static_cast<double>(compute::matmul::max_elements))
+    return make_error(errc::exhausted,
+                      "the output would be " + std::to_string(m.x.shape[0]) + "x"
+                        + std::to_string(spec.outputs())
+                        + ", above the 2^28 values (1 GiB) a matrix may have here");
   if (req.workload != workload_kind::train
       && compute::element_count(m.weights.shape) != spec.parameter_count())
     return invalid("the weights hold " + std::to_string(compute::element_count(m.weights.shape))

@@ -21,6 +21,20 @@ caf::error check_operands(const shape_t& a, const shape_t& b) {
   if (a[1] != b[0])
     return make_error(errc::invalid_input, "A is " + to_string(a) + " but B is "
                                              + to_string(b) + " (inner dimensions differ)");
+  // Doubles: the products of two dimensions may overflow 64 bits.
+  auto too_large = [](double rows, double cols) {
+    return rows * cols > static_cast<double>(max_elements);
+  };
+  auto gib = [](double rows, double cols) {
+    return std::to_string(static_cast<uint64_t>(std::ceil(rows * cols * 4 / (1 << 30))));
+  };
+  for (auto [name, rows, cols] : {std::tuple{"A", a[0], a[1]}, std::tuple{"B", b[0], b[1]},
+                                  std::tuple{"C = A * B", a[0], b[1]}})
+    if (too_large(static_cast<double>(rows), static_cast<double>(cols)))
+      return make_error(errc::exhausted,
+                        std::string{name} + " would be " + std::to_string(rows) + "x"
+                          + std::to_string(cols) + " (" + gib(rows, cols)
+                          + " GiB), above the 1 GiB (2^28 values) a matrix may have here");
   return caf::none;
 }
 

@@ -57,7 +57,11 @@ constexpr std::size_t shards_per_worker = 2;
 /// Smallest block worth a shard of its own, in rows, unless the submitter asks.
 constexpr std::size_t min_rows_per_shard = 32;
 
-/// Checks that A (m x k) and B (k x n) can be multiplied, naming both shapes if not.
+/// Most elements of A, B or C: 1 GiB of float32, what one message between nodes carries.
+constexpr std::size_t max_elements = std::size_t{1} << 28;
+
+/// Checks that A (m x k) and B (k x n) can be multiplied and that A, B and C each hold
+/// at most max_elements, naming the shapes if not.
 caf::error check_operands(const shape_t& a, const shape_t& b);
 
 /// Splits the m rows of C into `requested` shards, or into shards_per_worker per worker

@@ -102,6 +102,12 @@ TEST_CASE("a submission with unfit operands is refused with both shapes", "[acto
   auto ack = f.api->submit_matmul(compute::tensor{512, 300}, compute::tensor{200, 512});
   REQUIRE_FALSE(ack);
   CHECK(describe(ack.error()) == "A is 512x300 but B is 200x512 (inner dimensions differ)");
+  // Small operands whose product would not fit: refused before any worker allocates it
+  // (every worker died of bad_alloc before this check).
+  auto huge = f.api->submit_matmul(compute::tensor{300000, 1}, compute::tensor{1, 300000});
+  REQUIRE_FALSE(huge);
+  CHECK(huge.error() == errc::exhausted);
+  CHECK_THAT(describe(huge.error()), Catch::Contains("C = A * B would be 300000x300000"));
   auto status = f.api->status(99);
   REQUIRE_FALSE(status);
   CHECK(status.error() == errc::not_found);
