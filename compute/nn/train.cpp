@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 
+#include <Eigen/Core>
 #include <tbb/combinable.h>
 #include <tbb/parallel_for.h>
 
@@ -52,14 +53,13 @@ optimizer::optimizer(const train_config& config, std::size_t parameters)
 
 void optimizer::step(std::span<float> params, std::span<const float> grad, double lr) {
   ++t_;
-  auto n = params.size();
-  if (config_.optimizer == optimizer_kind::sgd) {
-    auto mu = static_cast<float>(config_.momentum);
-    auto rate = static_cast<float>(lr);
-    for (std::size_t i = 0; i < n; ++i) { // PyTorch's form: v = mu v + g; p -= lr v
-      m_[i] = mu * m_[i] + grad[i];
-      params[i] -= rate * m_[i];
-    }
+  auto n = static_cast<Eigen::Index>(params.size());
+  Eigen::Map<Eigen::ArrayXf> p{params.data(), n};
+  Eigen::Map<Eigen::ArrayXf> m{m_.data(), n};
+  Eigen::Map<const Eigen::ArrayXf> g{grad.data(), n};
+  if (config_.optimizer == optimizer_kind::sgd) { // PyTorch's form: v = mu v + g; p -= lr v
+    m = static_cast<float>(config_.momentum) * m + g;
+    p -= static_cast<float>(lr) * m;
     return;
   }
   auto b1 = static_cast<float>(config_.beta1);
@@ -69,11 +69,12 @@ void optimizer::step(std::span<float> params, std::span<const float> grad, doubl
   auto rate = static_cast<float>(lr / correction1);
   auto root2 = static_cast<float>(std::sqrt(correction2));
   auto eps = static_cast<float>(config_.eps);
-  for (std::size_t i = 0; i < n; ++i) {
-    m_[i] = b1 * m_[i] + (1.0f - b1) * grad[i];
-    v_[i] = b2 * v_[i] + (1.0f - b2) * grad[i] * grad[i];
-    params[i] -= rate * m_[i] / (std::sqrt(v_[i]) / root2 + eps);
-  }
+  // Eigen's packets: the square roots and divisions vectorize, which a scalar loop's
+  // std::sqrt (errno) keeps from happening. This runs between every two steps.
+  Eigen::Map<Eigen::ArrayXf> v{v_.data(), n};
+  m = b1 * m + (1.0f - b1) * g;
+  v = b2 * v + (1.0f - b2) * g.square();
+  p -= rate * m / (v.sqrt() / root2 + eps);
 }
 
 std::vector<uint32_t> epoch_order(std::size_t n, uint64_t seed, std::size_t epoch) {

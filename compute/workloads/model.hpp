@@ -78,6 +78,6 @@ constexpr double default_train_sample = 0.25;
 constexpr double default_tolerance = 1e-3;
 
 /// Default rows per training micro-batch.
-constexpr uint32_t default_micro_rows = 32;
+constexpr uint32_t default_micro_rows = 64;
 
 } // namespace nexus::compute::model_workload

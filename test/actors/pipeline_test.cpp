@@ -158,7 +158,8 @@ TEST_CASE("a worker corrupting gradients is caught and training still converges"
   auto test = leaning(400, 12, 4, 4);
   auto req = training(3);
   req.model.sample_rate = 1.0; // every micro-batch recomputed: each corruption is caught
-  req.train.batch = 128;       // four micro-batches a step: every worker gets one
+  req.train.batch = 128;
+  req.model.micro_rows = 32; // four micro-batches a step: every worker gets one
   auto ack = f.api->submit_train(train, &test, req);
   REQUIRE(ack);
   auto report = f.api->wait(ack->task_id, {}, 60s);
