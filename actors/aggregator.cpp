@@ -75,7 +75,7 @@ judgment_info unchecked(const aggregator_state::attempt& a, caf::error err) {
   verdict_info v{a.task.task_id, a.task.shard_id, a.task.attempt, a.expected.worker, {},
                  !err, err ? describe(err) : std::string{}, 0};
   if (a.output && a.output->error.empty())
-    v.result = output_digest(a.output->output);
+    v.result = output_digest(a.raw, *a.output);
   return {std::move(v), false, {}, {}};
 }
 
@@ -230,7 +230,7 @@ void judge(self_pointer self, const result_key& key) {
   }
   if (a.expected.mode == check_mode::trust || a.expected.mode == check_mode::replicate) {
     auto err = a.output->error.empty()
-                 ? authenticate(*a.output, output_digest(a.output->output), a.expected,
+                 ? authenticate(*a.output, output_digest(a.raw, *a.output), a.expected,
                                 st.verifier)
                  : make_error(errc::rejected, "worker failed: " + a.output->error);
     if (err || a.expected.mode == check_mode::trust) {
@@ -306,7 +306,7 @@ caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_qu
     return product.error();
   fingerprint_info out{std::move(*product), {}};
   if (q.digest)
-    out.result = output_digest(block);
+    out.result = output_digest(it->second.raw, *it->second.output);
   return wire::encode(out);
 }
 

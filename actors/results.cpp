@@ -37,19 +37,33 @@ caf::error authenticate(const shard_output& r, const chain::digest& output,
   return caf::none;
 }
 
+chain::digest output_digest(const wire::shard_result& raw, const shard_output& decoded) {
+  return raw.payload_digest() ? *raw.payload_digest() : output_digest(decoded.output);
+}
+
 void result_batch::add(shard_output r) {
-  statements_.push_back(result_statement(r, output_digest(r.output)));
+  outputs_.push_back(output_digest(r.output));
+  statements_.push_back(result_statement(r, outputs_.back()));
   results_.push_back(std::move(r));
 }
 
-std::vector<shard_output> result_batch::sign(const std::optional<chain::node_key>& key) {
+std::vector<sealed_result> result_batch::sign(const std::optional<chain::node_key>& key) {
   if (key && !results_.empty()) {
     auto sigs = chain::sign_statements(statements_, result_tag, *key);
     for (std::size_t i = 0; i < results_.size(); ++i)
       results_[i].signature = std::move(sigs[i]);
   }
+  std::vector<sealed_result> out;
+  out.reserve(results_.size());
+  for (std::size_t i = 0; i < results_.size(); ++i) {
+    const auto& r = results_[i];
+    out.push_back({r.task_id, r.shard_id, r.attempt, wire::encode(r)});
+    out.back().msg.remember_payload_digest(outputs_[i]);
+  }
+  results_.clear();
+  outputs_.clear();
   statements_.clear();
-  return std::exchange(results_, {});
+  return out;
 }
 
 } // namespace nexus

@@ -14,6 +14,7 @@
 
 #include "chain/identity.hpp"
 #include "chain/statements.hpp"
+#include "messages/codec.hpp"
 #include "messages/types.hpp"
 
 namespace nexus {
@@ -33,6 +34,18 @@ caf::error authenticate(const shard_output& r, const chain::digest& output,
                         const expectation_info& expected,
                         chain::statement_verifier& verify);
 
+/// The digest of a result's output: the one its envelope carries from its creator in this
+/// process, or computed over `decoded` (which `raw` decoded to).
+chain::digest output_digest(const wire::shard_result& raw, const shard_output& decoded);
+
+/// A signed result ready to send: which attempt it answers, and its envelope.
+struct sealed_result {
+  uint64_t task_id = 0;
+  uint32_t shard_id = 0;
+  uint32_t attempt = 0;
+  wire::shard_result msg;
+};
+
 /// Signs results in batches: add each as it is computed, then sign() when it is time to
 /// send them (the worker's mailbox is empty, or the batch is large or slow to fill).
 class result_batch {
@@ -47,11 +60,13 @@ public:
     return results_.size();
   }
 
-  /// The batch's results, signed with `key` if there is one, and an empty batch.
-  std::vector<shard_output> sign(const std::optional<chain::node_key>& key);
+  /// The batch's results, signed with `key` if there is one, each encoded with the digest
+  /// of its output; leaves the batch empty.
+  std::vector<sealed_result> sign(const std::optional<chain::node_key>& key);
 
 private:
   std::vector<shard_output> results_;
+  std::vector<chain::digest> outputs_;
   std::vector<chain::digest> statements_;
 };
 

@@ -208,7 +208,7 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
       if (auto err = admissible(*task, *output))
         return announce(self, j.finish(err), true);
       if (!output->held) {
-        auto digest = output_digest(output->output);
+        auto digest = output_digest(result, *output);
         j.set_digest(digest);
         if (auto err = authenticate(*output, digest, *expected, st.verifier))
           return announce(self, j.finish(err), true);

@@ -113,7 +113,7 @@ void deliver(self_pointer self, uint64_t task, uint32_t shard, uint32_t attempt,
 void send_results(self_pointer self) {
   auto& st = self->state;
   for (auto& r : st.unsent.sign(st.config.key))
-    deliver(self, r.task_id, r.shard_id, r.attempt, wire::encode(r), st.unsent_to);
+    deliver(self, r.task_id, r.shard_id, r.attempt, std::move(r.msg), st.unsent_to);
 }
 
 bool strikes(worker_state& st, worker_fault fault) {

@@ -1,10 +1,16 @@
 // The C++ carrier of a Cap'n Proto message inside CAF messages.
 //
 // An envelope is a small value type holding the flat, word-aligned bytes of one message.
-// CAF copies std::vector<uint8_t> as one block (std::vector<std::byte> would be
-// serialized element by element, ~300x slower), and in-process sends share the bytes
-// without copying. Each schema gets its own envelope type so that typed actor interfaces
-// name exactly what they accept.
+// The bytes are immutable and shared: copying an envelope (keeping a result and sending it
+// to a validator, a request's arguments) copies a pointer, not megabytes. CAF serializes
+// them as one std::vector<uint8_t> block (std::vector<std::byte> would be serialized
+// element by element, ~300x slower). Each schema gets its own envelope type so that typed
+// actor interfaces name exactly what they accept.
+//
+// An envelope may also carry the SHA-256 digest its creator computed over the payload
+// (what the schema's users define as such: a result's output values), so that a reader in
+// the same process need not hash megabytes again. The digest is never serialized: an
+// envelope from another process has none, and its reader computes its own.
 //
 // Reading never trusts the bytes: read() opens them with a traversal and nesting limit
 // and turns every Cap'n Proto decoding exception into errc::corrupted.
@@ -12,6 +18,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -24,6 +32,7 @@
 #include <kj/exception.h>
 #include <kj/io.h>
 
+#include "chain/hash.hpp"
 #include "compute/errc.hpp"
 #include "compute/pages.hpp"
 
@@ -43,18 +52,32 @@ public:
   /// Flattens a finished builder.
   explicit envelope(capnp::MessageBuilder& builder) {
     // Written straight into the vector: one copy of the segments, not two.
-    compute::resize_fresh(bytes_,
+    auto bytes = std::make_shared<std::vector<uint8_t>>();
+    compute::resize_fresh(*bytes,
                           capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word));
-    kj::ArrayOutputStream out{kj::arrayPtr(bytes_.data(), bytes_.size())};
+    kj::ArrayOutputStream out{kj::arrayPtr(bytes->data(), bytes->size())};
     capnp::writeMessage(out, builder);
+    bytes_ = std::move(bytes);
   }
 
   /// Adopts bytes received from elsewhere; nothing is checked until read().
-  explicit envelope(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {
+  explicit envelope(std::vector<uint8_t> bytes)
+    : bytes_(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))) {
   }
 
   const std::vector<uint8_t>& bytes() const noexcept {
-    return bytes_;
+    static const std::vector<uint8_t> none;
+    return bytes_ ? *bytes_ : none;
+  }
+
+  /// The payload's digest as its creator in this process computed it, if it did.
+  const std::optional<chain::digest>& payload_digest() const noexcept {
+    return payload_digest_;
+  }
+
+  /// Records the payload's digest, computed by the caller over what it encoded.
+  void remember_payload_digest(const chain::digest& d) noexcept {
+    payload_digest_ = d;
   }
 
   /// Calls `f(reader)`, which returns caf::expected<T>, and returns its result. The
@@ -62,24 +85,25 @@ public:
   /// bytes, or a traversal beyond eight times the message's size, give errc::corrupted.
   template <class F>
   auto read(F&& f) const -> std::invoke_result_t<F, reader> {
-    if (bytes_.size() > max_message_bytes)
-      return make_error(errc::invalid_input, "message of " + std::to_string(bytes_.size() >> 20)
+    const auto& bytes = this->bytes();
+    if (bytes.size() > max_message_bytes)
+      return make_error(errc::invalid_input, "message of " + std::to_string(bytes.size() >> 20)
                                                + " MiB is above the limit of "
                                                + std::to_string(max_message_bytes >> 20)
                                                + " MiB");
-    if (bytes_.empty() || bytes_.size() % sizeof(capnp::word) != 0)
-      return make_error(errc::corrupted, "message of " + std::to_string(bytes_.size())
+    if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
+      return make_error(errc::corrupted, "message of " + std::to_string(bytes.size())
                                            + " bytes is not a whole number of words");
     // Vectors are allocated with operator new's alignment (16), but bytes may come
     // from anywhere: copy into words when they are not aligned.
     kj::Array<capnp::word> copy;
     kj::ArrayPtr<const capnp::word> words;
-    if (reinterpret_cast<uintptr_t>(bytes_.data()) % alignof(capnp::word) == 0) {
-      words = {reinterpret_cast<const capnp::word*>(bytes_.data()),
-               bytes_.size() / sizeof(capnp::word)};
+    if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+      words = {reinterpret_cast<const capnp::word*>(bytes.data()),
+               bytes.size() / sizeof(capnp::word)};
     } else {
-      copy = kj::heapArray<capnp::word>(bytes_.size() / sizeof(capnp::word));
-      std::memcpy(copy.begin(), bytes_.data(), bytes_.size());
+      copy = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+      std::memcpy(copy.begin(), bytes.data(), bytes.size());
       words = copy;
     }
     try {
@@ -100,15 +124,26 @@ public:
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, envelope& x) {
-    return f(caf::meta::type_name(type_name()), x.bytes_);
+    if constexpr (Inspector::reads_state) {
+      // Serializers and printers only read the vector; it is shared, so never written.
+      return f(caf::meta::type_name(type_name()), const_cast<std::vector<uint8_t>&>(x.bytes()));
+    } else {
+      std::vector<uint8_t> bytes;
+      auto result = f(caf::meta::type_name(type_name()), bytes);
+      x = envelope{std::move(bytes)};
+      return result;
+    }
   }
 
   static const char* type_name();
 
-  friend bool operator==(const envelope&, const envelope&) = default;
+  friend bool operator==(const envelope& x, const envelope& y) {
+    return x.bytes() == y.bytes();
+  }
 
 private:
-  std::vector<uint8_t> bytes_;
+  std::shared_ptr<const std::vector<uint8_t>> bytes_;
+  std::optional<chain::digest> payload_digest_;
 };
 
 } // namespace nexus::wire

@@ -41,9 +41,24 @@ TEST_CASE("a result is bound to its worker, task, shard and attempt", "[actors][
   batch.add(result_of(1, "w1", 1.0f));
   batch.add(result_of(2, "w1", 2.0f));
   batch.add(result_of(3, "w1", 3.0f));
-  auto signed_results = batch.sign(key);
-  REQUIRE(signed_results.size() == 3);
+  auto envelopes = batch.sign(key);
+  REQUIRE(envelopes.size() == 3);
   CHECK(batch.empty());
+  // Each comes encoded with its output's digest, which readers in this process reuse.
+  std::vector<shard_output> signed_results;
+  for (const auto& sealed : envelopes) {
+    const auto& e = sealed.msg;
+    auto r = wire::decode(e);
+    REQUIRE(r);
+    REQUIRE(e.payload_digest());
+    CHECK(*e.payload_digest() == output_digest(r->output));
+    CHECK(output_digest(e, *r) == output_digest(r->output));
+    signed_results.push_back(std::move(*r));
+  }
+  // Bytes from another process carry no digest: the reader computes its own.
+  auto received = wire::shard_result{envelopes[0].msg.bytes()};
+  CHECK_FALSE(received.payload_digest());
+  CHECK(output_digest(received, signed_results[0]) == output_digest(signed_results[0].output));
   expectation_info expected{"w1", key.public_bytes(), check_mode::check};
   chain::statement_verifier verify{result_tag};
   for (const auto& r : signed_results)
