@@ -14,9 +14,11 @@ using clock = std::chrono::steady_clock;
 chain::digest blob_store::id_of(const compute::tensor& x) {
   // A two-level digest so that the chunks hash on every core at once: SHA-256 over the
   // shape (rank, then each dimension, as 64-bit little-endian numbers) and the SHA-256
-  // digests of consecutive 1 MiB chunks of the raw values. The shape counts: a 300x1 and
-  // a 1x300 matrix of ones are different blobs (once one hid the other).
-  constexpr std::size_t chunk = std::size_t{1} << 20;
+  // digests of consecutive 128 KiB chunks of the raw values. The shape counts: a 300x1 and
+  // a 1x300 matrix of ones are different blobs (once one hid the other). Chunks this small
+  // let even a model's weights (~1 MB, stored after every training step while the
+  // workers wait for them) hash on both cores.
+  constexpr std::size_t chunk = std::size_t{128} << 10;
   auto bytes = std::span{reinterpret_cast<const uint8_t*>(x.data()), x.size() * sizeof(float)};
   auto chunks = std::max<std::size_t>(1, (bytes.size() + chunk - 1) / chunk);
   std::vector<chain::digest> digests(chunks);

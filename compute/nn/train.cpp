@@ -53,28 +53,33 @@ optimizer::optimizer(const train_config& config, std::size_t parameters)
 
 void optimizer::step(std::span<float> params, std::span<const float> grad, double lr) {
   ++t_;
-  auto n = static_cast<Eigen::Index>(params.size());
-  Eigen::Map<Eigen::ArrayXf> p{params.data(), n};
-  Eigen::Map<Eigen::ArrayXf> m{m_.data(), n};
-  Eigen::Map<const Eigen::ArrayXf> g{grad.data(), n};
-  if (config_.optimizer == optimizer_kind::sgd) { // PyTorch's form: v = mu v + g; p -= lr v
-    m = static_cast<float>(config_.momentum) * m + g;
-    p -= static_cast<float>(lr) * m;
-    return;
-  }
-  auto b1 = static_cast<float>(config_.beta1);
-  auto b2 = static_cast<float>(config_.beta2);
   auto correction1 = 1.0 - std::pow(config_.beta1, static_cast<double>(t_));
   auto correction2 = 1.0 - std::pow(config_.beta2, static_cast<double>(t_));
-  auto rate = static_cast<float>(lr / correction1);
-  auto root2 = static_cast<float>(std::sqrt(correction2));
-  auto eps = static_cast<float>(config_.eps);
-  // Eigen's packets: the square roots and divisions vectorize, which a scalar loop's
-  // std::sqrt (errno) keeps from happening. This runs between every two steps.
-  Eigen::Map<Eigen::ArrayXf> v{v_.data(), n};
-  m = b1 * m + (1.0f - b1) * g;
-  v = b2 * v + (1.0f - b2) * g.square();
-  p -= rate * m / (v.sqrt() / root2 + eps);
+  // Blocks of parameters on every core: in a training run this step is what the workers
+  // wait for. Eigen's packets vectorize the square roots and divisions, which a scalar
+  // loop's std::sqrt (errno) keeps from happening.
+  constexpr std::size_t block = std::size_t{1} << 15;
+  tbb::parallel_for(std::size_t{0}, (params.size() + block - 1) / block, [&](std::size_t b) {
+    auto begin = b * block;
+    auto n = static_cast<Eigen::Index>(std::min(block, params.size() - begin));
+    Eigen::Map<Eigen::ArrayXf> p{params.data() + begin, n};
+    Eigen::Map<Eigen::ArrayXf> m{m_.data() + begin, n};
+    Eigen::Map<const Eigen::ArrayXf> g{grad.data() + begin, n};
+    if (config_.optimizer == optimizer_kind::sgd) { // PyTorch's form: v = mu v + g; p -= lr v
+      m = static_cast<float>(config_.momentum) * m + g;
+      p -= static_cast<float>(lr) * m;
+      return;
+    }
+    auto b1 = static_cast<float>(config_.beta1);
+    auto b2 = static_cast<float>(config_.beta2);
+    auto rate = static_cast<float>(lr / correction1);
+    auto root2 = static_cast<float>(std::sqrt(correction2));
+    auto eps = static_cast<float>(config_.eps);
+    Eigen::Map<Eigen::ArrayXf> v{v_.data() + begin, n};
+    m = b1 * m + (1.0f - b1) * g;
+    v = b2 * v + (1.0f - b2) * g.square();
+    p -= rate * m / (v.sqrt() / root2 + eps);
+  });
 }
 
 std::vector<uint32_t> epoch_order(std::size_t n, uint64_t seed, std::size_t epoch) {
