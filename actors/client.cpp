@@ -32,8 +32,14 @@ caf::expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor
   auto b_ref = put(std::move(b));
   if (!b_ref)
     return b_ref.error();
-  options.matmul.a = std::move(*a_ref);
-  options.matmul.b = std::move(*b_ref);
+  return submit_matmul(*a_ref, *b_ref, std::move(options));
+}
+
+caf::expected<task_ack> client::submit_matmul(const blob_ref& a, const blob_ref& b,
+                                              task_request options) {
+  options.workload = workload_kind::matmul;
+  options.matmul.a = a;
+  options.matmul.b = b;
   return submit(options);
 }
 

@@ -48,6 +48,11 @@ public:
   caf::expected<task_ack> submit_matmul(compute::tensor a, compute::tensor b,
                                         task_request options = {});
 
+  /// The product of blobs already in the network (from upload()): nothing is hashed or
+  /// sent again.
+  caf::expected<task_ack> submit_matmul(const blob_ref& a, const blob_ref& b,
+                                        task_request options = {});
+
   /// Puts the training set (and the test set, if any) in the store and starts a
   /// training run; `options` names the model (options.model.spec) and the settings
   /// (options.train).
