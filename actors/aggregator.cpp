@@ -21,11 +21,11 @@ bool finished(const aggregator_state& st, uint64_t task_id) {
 }
 
 // Merges one valid result; returns the finished output once every shard is in.
-caf::expected<std::optional<compute::tensor>>
+caf::expected<std::optional<wire::final_output>>
 merge_result(aggregator_state& st, const shard_task& task, const compute::tensor& block) {
   auto it = st.tasks.find(task.task_id);
   if (it == st.tasks.end() && finished(st, task.task_id))
-    return std::optional<compute::tensor>{}; // a late duplicate of a finished task
+    return std::optional<wire::final_output>{}; // a late duplicate of a finished task
   if (it == st.tasks.end()) {
     auto builder = output_builder::start(task);
     if (!builder)
@@ -36,7 +36,7 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
   if (!added)
     return added.error();
   if (!it->second.complete())
-    return std::optional<compute::tensor>{};
+    return std::optional<wire::final_output>{};
   auto out = it->second.take();
   st.tasks.erase(it);
   std::erase_if(st.rounds, [&](const auto& kv) { return std::get<0>(kv.first) == task.task_id; });
@@ -45,7 +45,7 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
   st.finished.push_back(task.task_id);
   if (st.finished.size() > finished_kept)
     st.finished.pop_front();
-  return std::optional<compute::tensor>{std::move(out)};
+  return std::optional<wire::final_output>{std::move(out)};
 }
 
 // Tells the orchestrator, and merges the result if it stands.
@@ -66,8 +66,7 @@ void conclude(self_pointer self, const result_key& key, judgment_info j) {
     return;
   }
   if (*merged)
-    self->send(st.orchestrator, output_atom::value,
-               wire::encode(task_output{a.task.task_id, std::move(**merged)}));
+    self->send(st.orchestrator, output_atom::value, std::move(**merged));
 }
 
 // The judgment of an attempt no validator looked at.

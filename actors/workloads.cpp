@@ -248,7 +248,7 @@ caf::expected<output_builder> output_builder::start(const shard_task& task) {
       const auto& bs = task.matmul.b.shape;
       if (a.size() != 2 || bs.size() != 2)
         return make_error(errc::corrupted, "assignment without matrix shapes");
-      b.output_ = compute::tensor{a[0], bs[1]};
+      b.output_ = wire::output_message{task.task_id, {a[0], bs[1]}};
       break;
     }
     case workload_kind::infer:
@@ -257,9 +257,9 @@ caf::expected<output_builder> output_builder::start(const shard_task& task) {
       if (!spec)
         return spec.error();
       if (task.workload == workload_kind::infer)
-        b.output_ = compute::tensor{task.model.x.shape.at(0), spec->outputs()};
+        b.output_ = wire::output_message{task.task_id, {task.model.x.shape.at(0), spec->outputs()}};
       else
-        b.output_ = compute::tensor{1, spec->parameter_count() + 2};
+        b.output_ = wire::output_message{task.task_id, {1, spec->parameter_count() + 2}};
       break;
     }
     case workload_kind::train:
@@ -274,15 +274,19 @@ caf::expected<bool> output_builder::add(const shard_task& task, const compute::t
   if (task.shard_id >= merged_.size() || merged_[task.shard_id])
     return false; // a duplicate of a re-issued shard
   auto rows = task.row_end - task.row_begin;
-  if (block.rows() != rows || block.cols() != output_.cols())
+  auto cols = output_.cols();
+  if (block.rows() != rows || block.cols() != cols)
     return make_error(errc::corrupted, "validated block has the wrong shape");
+  auto out = output_.values();
   if (kind_ == workload_kind::train_step) {
-    auto sum = output_.as_matrix().row(0);
+    Eigen::Map<Eigen::RowVectorXf> sum{out.data(), static_cast<Eigen::Index>(cols)};
     auto b = block.as_matrix();
     for (Eigen::Index r = 0; r < b.rows(); ++r)
       sum += b.row(r);
   } else {
-    compute::matmul::merge(output_, {task.shard_id, task.row_begin, task.row_end}, block);
+    if (task.row_end * cols > out.size())
+      return make_error(errc::corrupted, "validated block lies outside the output");
+    std::copy_n(block.data(), block.size(), out.data() + task.row_begin * cols);
   }
   merged_[task.shard_id] = true;
   --remaining_;

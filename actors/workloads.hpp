@@ -21,6 +21,7 @@
 #include "actors/blob_store.hpp"
 #include "compute/device.hpp"
 #include "compute/workloads/matmul.hpp"
+#include "messages/codec.hpp"
 #include "messages/types.hpp"
 
 namespace nexus {
@@ -77,13 +78,14 @@ public:
     return remaining_ == 0;
   }
 
-  compute::tensor take() {
-    return std::move(output_);
+  /// The finished output, as the message that carries it.
+  wire::final_output take() {
+    return output_.finish();
   }
 
 private:
   workload_kind kind_ = workload_kind::matmul;
-  compute::tensor output_;
+  wire::output_message output_;
   std::vector<bool> merged_;
   uint32_t remaining_ = 0;
 };

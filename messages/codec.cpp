@@ -1,5 +1,8 @@
 #include "messages/codec.hpp"
 
+#include <functional>
+#include <numeric>
+
 #include <cstring>
 #include <limits>
 
@@ -753,6 +756,44 @@ final_output encode(const task_output& x) {
   out.setTaskId(x.task_id);
   set_tensor(out.initOutput(), x.output);
   return final_output{builder};
+}
+
+output_message::output_message(uint64_t task_id, compute::shape_t shape)
+  : shape_(std::move(shape)), count_(compute::element_count(shape_)) {
+  // One segment of exactly the message's size: the root pointer, the FinalOutput and
+  // Tensor structs, the shape list and the values. Everything is zero until written.
+  auto data_words = (count_ * sizeof(float) + sizeof(capnp::word) - 1) / sizeof(capnp::word);
+  auto struct_words = [](auto size) { return std::size_t{size.data} + size.pointers; };
+  auto words = 1 + struct_words(capnp::_::structSize<schema::FinalOutput>())
+               + struct_words(capnp::_::structSize<schema::Tensor>()) + shape_.size()
+               + data_words;
+  compute::resize_fresh(bytes_, sizeof(capnp::word) + words * sizeof(capnp::word));
+  // The segment table of a one-segment message: segment count - 1, then its size.
+  uint32_t table[2] = {0, static_cast<uint32_t>(words)};
+  std::memcpy(bytes_.data(), table, sizeof(table));
+  capnp::FlatMessageBuilder builder{
+    {reinterpret_cast<capnp::word*>(bytes_.data() + sizeof(capnp::word)), words}};
+  auto out = builder.initRoot<schema::FinalOutput>();
+  out.setTaskId(task_id);
+  auto tensor = out.initOutput();
+  set_shape(tensor.initShape(static_cast<unsigned>(shape_.size())), shape_);
+  auto data = tensor.initData(static_cast<unsigned>(count_ * sizeof(float)));
+  builder.requireFilled();
+  values_ = reinterpret_cast<float*>(data.begin());
+}
+
+std::size_t output_message::cols() const noexcept {
+  if (shape_.size() < 2)
+    return shape_.empty() ? 0 : 1;
+  return std::accumulate(shape_.begin() + 1, shape_.end(), std::size_t{1},
+                         std::multiplies<>{});
+}
+
+final_output output_message::finish() {
+  values_ = nullptr;
+  count_ = 0;
+  shape_.clear();
+  return final_output{std::exchange(bytes_, {})};
 }
 
 caf::expected<task_output> decode(const final_output& x) {

@@ -6,6 +6,7 @@
 // message gives errc::corrupted and never a crash.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include <caf/actor_system_config.hpp>
@@ -96,6 +97,38 @@ caf::expected<std::vector<std::string>> decode(const ledger_reply& x);
 /// What a node signs with its key to join: its name, the role, and the orchestrator's
 /// challenge, so that a signature proves one join and cannot be replayed for another.
 std::vector<uint8_t> join_statement(const node_info& x);
+
+/// A task's final output built in place: its values are written straight into the
+/// message that will carry them, so finishing it copies nothing (for a 4096x4096 product
+/// that was one more fresh 64 MiB buffer and a copy, at the end of the task).
+class output_message {
+public:
+  output_message() = default;
+
+  /// A zero-filled output of `shape` for task `task_id`.
+  output_message(uint64_t task_id, compute::shape_t shape);
+
+  const compute::shape_t& shape() const noexcept {
+    return shape_;
+  }
+
+  /// Product of every dimension after the first (1 for a vector).
+  std::size_t cols() const noexcept;
+
+  /// The row-major values, to be written in place. Valid until finish().
+  std::span<float> values() noexcept {
+    return {values_, count_};
+  }
+
+  /// The message; the output is empty afterwards.
+  final_output finish();
+
+private:
+  compute::shape_t shape_;
+  std::vector<uint8_t> bytes_; // segment table, then the one segment
+  float* values_ = nullptr;
+  std::size_t count_ = 0;
+};
 
 /// Registers every envelope type with `cfg`. Call it on every process, before the
 /// actor_system is built.

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include <caf/all.hpp>
@@ -53,6 +55,29 @@ TEST_CASE("a shard result carries its tensor bit for bit", "[messages]") {
   CHECK(y->worker == "worker-1");
   CHECK(y->output == x.output);
   CHECK(y->compute_ns == 12345);
+}
+
+TEST_CASE("an output written in place is the message encoding it would give",
+          "[messages]") {
+  for (auto shape : {compute::shape_t{13, 17}, compute::shape_t{1, 5}, compute::shape_t{3, 2, 4},
+                     compute::shape_t{0, 7}, compute::shape_t{9}}) {
+    INFO(compute::to_string(shape));
+    auto expected = compute::random_tensor(shape, 5);
+    wire::output_message out{99, shape};
+    REQUIRE(out.values().size() == expected.size());
+    CHECK(out.cols() == expected.cols());
+    CHECK(std::all_of(out.values().begin(), out.values().end(), [](float v) { return v == 0; }));
+    std::copy(expected.values().begin(), expected.values().end(), out.values().begin());
+    auto msg = out.finish();
+    CHECK(out.values().empty());
+    auto y = wire::decode(msg);
+    REQUIRE(y);
+    CHECK(y->task_id == 99);
+    CHECK(y->output == expected);
+    // One segment, no larger than encoding the finished tensor (which references the
+    // values as a segment of their own).
+    CHECK(msg.bytes().size() <= wire::encode(task_output{99, expected}).bytes().size());
+  }
 }
 
 TEST_CASE("submissions, verdicts and reports survive encoding", "[messages]") {

@@ -94,6 +94,7 @@ TEST_CASE("a matmul across processes survives killed and frozen nodes", "[cluste
   auto report = s.api->wait(ack->task_id, {}, 120s);
   nodes["w2"]->signal(SIGCONT);
   nodes["v2"]->signal(SIGCONT);
+  INFO((report ? std::string{"done"} : describe(report.error())));
   REQUIRE(report);
   CHECK(report->state == task_state::done);
   CHECK(report->shards_reissued > 0);
