@@ -245,9 +245,16 @@ struct bulk_service::impl {
     clock::time_point since;
   };
 
+  // What a get sends: `head`, then `body` (kept alive by `owner`).
   struct offered {
-    std::shared_ptr<const std::vector<uint8_t>> bytes;
+    std::shared_ptr<const void> owner;
+    std::vector<uint8_t> head;
+    std::span<const uint8_t> body;
     clock::time_point since;
+
+    std::size_t size() const noexcept {
+      return head.size() + body.size();
+    }
   };
 
   struct connection {
@@ -277,6 +284,14 @@ struct bulk_service::impl {
         ++i;
       }
     std::erase_if(offers, [now](const auto& kv) { return kv.second.since + unclaimed_for < now; });
+  }
+
+  uint64_t add_offer(offered o) {
+    auto ticket = draw_bulk_ticket();
+    std::lock_guard guard{mtx};
+    expire(clock::now());
+    offers.emplace(ticket, std::move(o));
+    return ticket;
   }
 
   void serve(stream& s) {
@@ -325,25 +340,26 @@ struct bulk_service::impl {
   }
 
   void serve_get(stream& s, uint64_t ticket, uint64_t max_bytes) {
-    std::shared_ptr<const std::vector<uint8_t>> bytes;
+    std::optional<offered> offer;
     {
       std::lock_guard guard{mtx};
       expire(clock::now());
       if (auto i = offers.find(ticket); i != offers.end()) {
-        bytes = std::move(i->second.bytes);
+        offer = std::move(i->second);
         offers.erase(i);
       }
     }
-    if (!bytes) {
+    if (!offer) {
       s.write_value(status::unknown_ticket);
       return;
     }
-    if (bytes->size() > max_bytes) {
+    if (offer->size() > max_bytes) {
       s.write_value(status::too_large);
       return;
     }
-    if (s.write_value(status::ok) && s.write_value(uint64_t{bytes->size()}))
-      s.write(bytes->data(), bytes->size());
+    if (s.write_value(status::ok) && s.write_value(uint64_t{offer->size()})
+        && s.write(offer->head.data(), offer->head.size()))
+      s.write(offer->body.data(), offer->body.size());
   }
 
   void run_connection(connection& c, int fd) {
@@ -483,12 +499,23 @@ std::optional<std::vector<uint8_t>> bulk_service::take(uint64_t ticket) {
 }
 
 uint64_t bulk_service::offer(std::shared_ptr<const std::vector<uint8_t>> bytes) {
-  auto& d = *impl_;
-  auto ticket = draw_bulk_ticket();
-  std::lock_guard guard{d.mtx};
-  d.expire(impl::clock::now());
-  d.offers.emplace(ticket, impl::offered{std::move(bytes), impl::clock::now()});
-  return ticket;
+  std::span<const uint8_t> body{*bytes};
+  return impl_->add_offer({std::move(bytes), {}, body, impl::clock::now()});
+}
+
+uint64_t bulk_service::offer_tensor(std::shared_ptr<const void> owner,
+                                    const compute::shape_t& shape,
+                                    std::span<const uint8_t> values) {
+  // The head: the rank and each dimension, as 64-bit little-endian numbers.
+  std::vector<uint8_t> head;
+  auto put_u64 = [&head](uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+      head.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put_u64(shape.size());
+  for (auto d : shape)
+    put_u64(d);
+  return impl_->add_offer({std::move(owner), std::move(head), values, impl::clock::now()});
 }
 
 caf::error bulk_put(const bulk_endpoint& to, uint64_t ticket, const std::vector<uint8_t>& bytes) {
@@ -507,32 +534,86 @@ caf::error bulk_put(const bulk_endpoint& to, uint64_t ticket, const std::vector<
   return caf::none;
 }
 
-caf::expected<std::vector<uint8_t>> bulk_get(const bulk_endpoint& from, uint64_t ticket,
-                                             std::size_t max_bytes) {
+namespace {
+
+// A get under way: the stream, positioned at the payload, and the payload's length.
+struct incoming {
+  std::unique_ptr<stream> s;
+  uint64_t length = 0;
+};
+
+caf::error broke_off(const bulk_endpoint& from) {
+  return make_error(errc::unavailable, "bulk channel: the transfer from " + from.host + ":"
+                                         + std::to_string(from.port) + " broke off");
+}
+
+caf::expected<incoming> start_get(const bulk_endpoint& from, uint64_t ticket,
+                                  std::size_t max_bytes) {
   auto s = dial(from);
   if (!s)
     return s.error();
   status answer = status::bad;
-  uint64_t length = 0;
-  auto broke = [&] {
-    return make_error(errc::unavailable, "bulk channel: the transfer from " + from.host + ":"
-                                           + std::to_string(from.port) + " broke off");
-  };
-  if (!(*s)->write_value(magic) || !(*s)->write_value(op_get) || !(*s)->write_value(ticket)
-      || !(*s)->write_value(uint64_t{max_bytes}) || !(*s)->read_value(answer))
-    return broke();
+  incoming in{std::move(*s), 0};
+  if (!in.s->write_value(magic) || !in.s->write_value(op_get) || !in.s->write_value(ticket)
+      || !in.s->write_value(uint64_t{max_bytes}) || !in.s->read_value(answer))
+    return broke_off(from);
   if (answer != status::ok)
     return make_error(answer == status::unknown_ticket ? errc::not_found : errc::invalid_input,
                       std::string{"bulk channel: "} + describe(answer));
-  if (!(*s)->read_value(length))
-    return broke();
-  if (length > max_bytes)
+  if (!in.s->read_value(in.length))
+    return broke_off(from);
+  if (in.length > max_bytes)
     return make_error(errc::invalid_input, "bulk channel: the payload is larger than asked for");
+  return in;
+}
+
+} // namespace
+
+caf::expected<std::vector<uint8_t>> bulk_get(const bulk_endpoint& from, uint64_t ticket,
+                                             std::size_t max_bytes) {
+  auto in = start_get(from, ticket, max_bytes);
+  if (!in)
+    return in.error();
   std::vector<uint8_t> bytes;
-  compute::resize_fresh(bytes, length);
-  if (!(*s)->read(bytes.data(), bytes.size()))
-    return broke();
+  compute::resize_fresh(bytes, in->length);
+  if (!in->s->read(bytes.data(), bytes.size()))
+    return broke_off(from);
   return bytes;
+}
+
+caf::expected<compute::tensor> bulk_get_tensor(const bulk_endpoint& from, uint64_t ticket,
+                                               std::size_t max_bytes) {
+  constexpr uint64_t max_rank = 8;
+  auto in = start_get(from, ticket, max_bytes + (1 + max_rank) * sizeof(uint64_t));
+  if (!in)
+    return in.error();
+  auto bad = [&](const std::string& why) {
+    return make_error(errc::corrupted, "bulk channel: the tensor from " + from.host + ":"
+                                         + std::to_string(from.port) + " " + why);
+  };
+  uint64_t rank = 0;
+  if (in->length < sizeof(rank) || !in->s->read_value(rank))
+    return broke_off(from);
+  if (rank == 0 || rank > max_rank || in->length < (1 + rank) * sizeof(uint64_t))
+    return bad("has a rank of " + std::to_string(rank));
+  compute::shape_t shape(rank);
+  uint64_t count = 1;
+  for (auto& d : shape) {
+    uint64_t v = 0;
+    if (!in->s->read_value(v))
+      return broke_off(from);
+    d = v;
+    if (v != 0 && count > max_bytes / sizeof(float) / v)
+      return bad("is larger than asked for");
+    count *= v;
+  }
+  if (in->length != (1 + rank) * sizeof(uint64_t) + count * sizeof(float))
+    return bad("of shape " + compute::to_string(shape) + " carries "
+               + std::to_string(in->length) + " bytes");
+  compute::tensor out{std::move(shape)};
+  if (!in->s->read(out.data(), count * sizeof(float)))
+    return broke_off(from);
+  return out;
 }
 
 } // namespace nexus

@@ -22,11 +22,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+
+#include "compute/tensor.hpp"
 
 namespace nexus {
 
@@ -71,6 +74,11 @@ public:
   /// Offers `bytes` for one get; returns its ticket.
   uint64_t offer(std::shared_ptr<const std::vector<uint8_t>> bytes);
 
+  /// Offers a tensor for one bulk_get_tensor: its shape, then `values` (raw float32,
+  /// kept alive by `owner`, never copied); returns its ticket.
+  uint64_t offer_tensor(std::shared_ptr<const void> owner, const compute::shape_t& shape,
+                        std::span<const uint8_t> values);
+
   /// Stops listening and ends every transfer under way.
   void stop();
 
@@ -90,5 +98,10 @@ caf::error bulk_put(const bulk_endpoint& to, uint64_t ticket, const std::vector<
 /// Fetches what the service at `from` offers under `ticket` (at most `max_bytes`).
 caf::expected<std::vector<uint8_t>> bulk_get(const bulk_endpoint& from, uint64_t ticket,
                                              std::size_t max_bytes);
+
+/// Fetches a tensor the service at `from` offers under `ticket` (at most `max_bytes` of
+/// values), read straight into the tensor's own storage.
+caf::expected<compute::tensor> bulk_get_tensor(const bulk_endpoint& from, uint64_t ticket,
+                                               std::size_t max_bytes);
 
 } // namespace nexus

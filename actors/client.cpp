@@ -170,26 +170,20 @@ caf::expected<std::vector<std::string>> client::ledger(const ledger_query& q) {
 }
 
 caf::expected<compute::tensor> client::result(uint64_t task_id) {
-  std::optional<wire::final_output> reply;
   if (bulk_) {
     auto ticket = ask<uint64_t>(result_atom::value, task_id, bulk_atom::value);
     if (!ticket)
       return ticket.error(); // no such task, not done, failed
-    auto bytes = bulk_get(bulk_, *ticket, wire::max_message_bytes);
-    if (bytes) {
-      reply.emplace(std::move(*bytes));
-    } else {
-      std::fprintf(stderr, "%s; outputs come through the gateway from now on\n",
-                   describe(bytes.error()).c_str());
-      bulk_ = {};
-    }
+    auto out = bulk_get_tensor(bulk_, *ticket, wire::max_message_bytes);
+    if (out)
+      return out;
+    std::fprintf(stderr, "%s; outputs come through the gateway from now on\n",
+                 describe(out.error()).c_str());
+    bulk_ = {};
   }
-  if (!reply) {
-    auto plain = ask<wire::final_output>(result_atom::value, task_id);
-    if (!plain)
-      return plain.error();
-    reply = std::move(*plain);
-  }
+  auto reply = ask<wire::final_output>(result_atom::value, task_id);
+  if (!reply)
+    return reply.error();
   auto out = wire::decode(*reply);
   if (!out)
     return out.error();

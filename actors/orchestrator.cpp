@@ -626,9 +626,13 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
         return no_output(st, task_id);
       if (!*out)
         return out->error();
-      // The bytes stay shared with the stored output until the client has them.
+      // The values go out raw, straight from the stored output's bytes (shared with it
+      // until the client has them), so that the client reads them into its tensor.
       auto x = std::move(**out);
-      return st.bulk->offer({x, &x->bytes()});
+      auto where = wire::locate_output(*x);
+      if (!where)
+        return where.error();
+      return st.bulk->offer_tensor(x, where->shape, where->values);
     },
     [self](challenge_atom) {
       auto& st = self->state;

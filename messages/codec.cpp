@@ -796,6 +796,28 @@ final_output output_message::finish() {
   return final_output{std::exchange(bytes_, {})};
 }
 
+caf::expected<output_location> locate_output(const final_output& x) {
+  auto located = x.read([](schema::FinalOutput::Reader in) -> caf::expected<output_location> {
+    auto shape = get_shape(in.getOutput().getShape());
+    if (!shape)
+      return shape.error();
+    auto data = in.getOutput().getData();
+    if (data.size() != compute::element_count(*shape) * sizeof(float))
+      return corrupted("an output of shape " + compute::to_string(*shape) + " carries "
+                       + std::to_string(data.size()) + " bytes");
+    return output_location{std::move(*shape), {data.begin(), data.size()}};
+  });
+  if (!located)
+    return located;
+  // read() works on a copy of bytes that are not word-aligned: such a span would dangle.
+  const auto& bytes = x.bytes();
+  auto* begin = located->values.data();
+  if (!located->values.empty()
+      && (begin < bytes.data() || begin + located->values.size() > bytes.data() + bytes.size()))
+    return corrupted("an output whose bytes are not word-aligned");
+  return located;
+}
+
 caf::expected<task_output> decode(const final_output& x) {
   return x.read([](schema::FinalOutput::Reader in) -> caf::expected<task_output> {
     auto output = get_tensor(in.getOutput());

@@ -130,6 +130,14 @@ private:
   std::size_t count_ = 0;
 };
 
+/// Where a final output's values lie: its shape, and its raw float32 bytes inside
+/// `x.bytes()` (nothing is copied). errc::corrupted if `x` is malformed.
+struct output_location {
+  compute::shape_t shape;
+  std::span<const uint8_t> values;
+};
+caf::expected<output_location> locate_output(const final_output& x);
+
 /// Registers every envelope type with `cfg`. Call it on every process, before the
 /// actor_system is built.
 void register_message_types(caf::actor_system_config& cfg);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -84,6 +85,40 @@ TEST_CASE("bulk: puts are taken once, offers fetched once, over plain TCP", "[bu
   auto none = (*service)->take(empty);
   REQUIRE(none);
   CHECK(none->empty());
+}
+
+TEST_CASE("bulk: a tensor offered in place arrives in its shape, and a tensor fetch of "
+          "anything else is refused", "[bulk]") {
+  auto service = bulk_service::start({"127.0.0.1", 0});
+  REQUIRE(service);
+  bulk_endpoint to{"127.0.0.1", (*service)->port()};
+
+  // The values are offered from inside a larger buffer (a message), never copied.
+  auto t = compute::random_tensor({300, 7, 2}, 9);
+  auto bytes = std::make_shared<std::vector<uint8_t>>(64 + t.size() * sizeof(float));
+  std::memcpy(bytes->data() + 64, t.data(), t.size() * sizeof(float));
+  std::span<const uint8_t> values{bytes->data() + 64, t.size() * sizeof(float)};
+  auto offer = (*service)->offer_tensor(bytes, t.shape(), values);
+  bytes.reset(); // the offer keeps them alive
+  auto got = bulk_get_tensor(to, offer, 16 << 20);
+  REQUIRE(got);
+  CHECK(*got == t);
+  CHECK(is(bulk_get_tensor(to, offer, 16 << 20).error(), errc::not_found)); // once
+
+  // An empty tensor is a tensor.
+  auto empty = (*service)->offer_tensor(nullptr, {0, 5}, {});
+  auto none = bulk_get_tensor(to, empty, 16 << 20);
+  REQUIRE(none);
+  CHECK(none->shape() == compute::shape_t{0, 5});
+
+  // Larger than the caller accepts: refused before anything is allocated.
+  auto big = (*service)->offer_tensor(nullptr, t.shape(), values.first(0));
+  CHECK(bulk_get_tensor(to, big, 100).error());
+  // Plain bytes are no tensor: a header that does not match the length is refused.
+  auto plain = std::make_shared<const std::vector<uint8_t>>(random_bytes(4096, 4));
+  auto not_tensor = bulk_get_tensor(to, (*service)->offer(plain), 16 << 20);
+  REQUIRE_FALSE(not_tensor);
+  CHECK(is(not_tensor.error(), errc::corrupted));
 }
 
 TEST_CASE("bulk: mutual TLS with the network's CA; another CA's certificate is refused",
