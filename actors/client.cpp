@@ -25,14 +25,10 @@ caf::expected<Reply> client::ask(Ts&&... xs) {
 
 caf::expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor b,
                                               task_request options) {
-  options.workload = workload_kind::matmul;
-  auto a_ref = put(std::move(a));
-  if (!a_ref)
-    return a_ref.error();
-  auto b_ref = put(std::move(b));
-  if (!b_ref)
-    return b_ref.error();
-  return submit_matmul(*a_ref, *b_ref, std::move(options));
+  auto refs = put_pair(std::move(a), std::move(b));
+  if (!refs)
+    return refs.error();
+  return submit_matmul(refs->first, refs->second, std::move(options));
 }
 
 caf::expected<task_ack> client::submit_matmul(const blob_ref& a, const blob_ref& b,
@@ -74,12 +70,10 @@ caf::expected<task_ack> client::submit_train(const compute::nn::dataset& train,
 
 caf::expected<task_ack> client::submit_infer(compute::tensor weights, compute::tensor x,
                                              task_request options) {
-  options.workload = workload_kind::infer;
-  auto w = put(std::move(weights));
-  auto xs = w ? put(std::move(x)) : caf::expected<blob_ref>{w.error()};
-  if (!xs)
-    return xs.error();
-  return submit_infer(*w, *xs, std::move(options));
+  auto refs = put_pair(std::move(weights), std::move(x));
+  if (!refs)
+    return refs.error();
+  return submit_infer(refs->first, refs->second, std::move(options));
 }
 
 caf::expected<task_ack> client::submit_infer(const blob_ref& weights, const blob_ref& x,
@@ -88,6 +82,17 @@ caf::expected<task_ack> client::submit_infer(const blob_ref& weights, const blob
   options.model.weights = weights;
   options.model.x = x;
   return submit(options);
+}
+
+caf::expected<std::pair<blob_ref, blob_ref>> client::put_pair(compute::tensor x,
+                                                              compute::tensor y) {
+  auto first = put(std::move(x));
+  if (!first)
+    return first.error();
+  auto second = put(std::move(y));
+  if (!second)
+    return second.error();
+  return std::pair{std::move(*first), std::move(*second)};
 }
 
 caf::expected<blob_ref> client::put(compute::tensor x) {

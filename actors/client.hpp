@@ -103,6 +103,7 @@ private:
   caf::expected<Reply> ask(Ts&&... xs);
 
   caf::expected<blob_ref> put(compute::tensor x);
+  caf::expected<std::pair<blob_ref, blob_ref>> put_pair(compute::tensor x, compute::tensor y);
   caf::error send_up(const blob_ref& ref); // to upstream_, which then holds it
   caf::expected<task_ack> submit_once(const task_request& req);
 
