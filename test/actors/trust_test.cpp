@@ -429,6 +429,7 @@ TEST_CASE("replicate:K verifies a training run's steps by a quorum", "[actors][t
   auto test_set = leaning(300, 12, 4, 31);
   auto req = training(2);
   req.replicas = 3;
+  req.model.micro_rows = 32; // two shards a step, three replicas each: six of four workers
   auto ack = f.api->submit_train(train, &test_set, req);
   REQUIRE(ack);
   auto report = f.api->wait(ack->task_id, {}, 120s);

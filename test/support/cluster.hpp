@@ -44,7 +44,10 @@ inline std::optional<std::string> write_topology(const temp_dir& dir, const std:
         << "  client: {cert: certs/ca-shell.pem, key: certs/ca-shell.key}\n";
   out << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: " << window
       << (scheduler.empty() ? "" : ", " + scheduler) << "}\n"
-      << "heartbeat: {interval_ms: 200, timeout_ms: 1200}\n"
+      // 2.5 s of silence: on a loaded 2-core CI machine (two such networks at once) a
+      // process's multiplexer can be starved for more than a second, and a connection
+      // dropped under a blocking request leaves the request to its 60 s time-out.
+      << "heartbeat: {interval_ms: 200, timeout_ms: 2500}\n"
       << "nodes:\n";
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i].name;
