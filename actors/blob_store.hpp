@@ -74,7 +74,7 @@ public:
   std::size_t kept_bytes() const;
 
   /// The blob id: SHA-256 over the shape and the SHA-256 digests of the raw values'
-  /// 1 MiB chunks, computed in parallel.
+  /// 128 KiB chunks, computed in parallel.
   static chain::digest id_of(const compute::tensor& x);
 
 private:

@@ -13,7 +13,7 @@ struct Tensor {
 
 # A tensor held in a node's content-addressed blob store, named by its digest.
 struct BlobRef {
-  id @0 :Data;                # 32 bytes: SHA-256 over the SHA-256 of each 1 MiB chunk of the raw float32 values
+  id @0 :Data;                # 32 bytes: SHA-256 over the shape and the SHA-256 of each 128 KiB chunk of the raw float32 values
   shape @1 :List(UInt64);
 }
 
