@@ -73,15 +73,17 @@ caf::error session::submit_train(const command_line& cmd) {
   auto epochs = flag_uint(cmd, "epochs", 10, 10'000);
   auto batch = flag_uint(cmd, "batch", 128, 65'536);
   auto seed = flag_uint(cmd, "seed", 1, UINT64_MAX);
+  auto micro = flag_uint(cmd, "micro-batch", compute::model_workload::default_micro_rows, 65'536);
   auto lr = flag_double(cmd, "lr", 1e-3, 1e-9, 10);
   auto rate = flag_double(cmd, "sample-rate", 0, 0, 1);
-  for (auto* x : {&epochs, &batch, &seed})
+  for (auto* x : {&epochs, &batch, &seed, &micro})
     if (!*x)
       return prefix(x->error());
   if (!lr || !rate)
     return prefix(!lr ? lr.error() : rate.error());
-  if (*epochs == 0 || *batch == 0)
-    return fail("submit train: --epochs and --batch must be at least 1");
+  if (*epochs == 0 || *batch == 0 || *micro == 0)
+    return fail("submit train: --epochs, --batch and --micro-batch must be at least 1");
+  req.model.micro_rows = static_cast<uint32_t>(*micro);
   req.train.epochs = static_cast<uint32_t>(*epochs);
   req.train.batch = static_cast<uint32_t>(*batch);
   req.train.seed = *seed;
