@@ -282,7 +282,6 @@ private:
   std::vector<uint64_t> failed_; // since the last take_failed()
   uint64_t next_task_id_ = 1;
   uint64_t next_internal_id_ = chain::internal_task_base + 1;
-  uint32_t next_validator_ = 0;
   std::mt19937_64 rng_;
   std::map<std::string, uint32_t> streaks_; // by name: what joining nodes start from
   std::vector<std::pair<uint64_t, uint32_t>> revoked_;
