@@ -27,7 +27,7 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
   if (it == st.tasks.end() && finished(st, task.task_id))
     return std::optional<wire::final_output>{}; // a late duplicate of a finished task
   if (it == st.tasks.end()) {
-    auto builder = output_builder::start(task);
+    auto builder = output_builder::start(task, st.store.get());
     if (!builder)
       return builder.error();
     it = st.tasks.emplace(task.task_id, std::move(*builder)).first;
@@ -325,9 +325,11 @@ void aggregator_state::forget(uint64_t task_id) {
 }
 
 aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor orchestrator,
-                                           std::shared_ptr<bulk_service> bulk) {
+                                           std::shared_ptr<bulk_service> bulk,
+                                           std::shared_ptr<blob_store> store) {
   self->state.orchestrator = std::move(orchestrator);
   self->state.bulk = std::move(bulk);
+  self->state.store = std::move(store);
   return {
     [self](expect_atom, const wire::shard_assignment& assignment,
            const wire::expectation& expected, const caf::strong_actor_ptr& worker,

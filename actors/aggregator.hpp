@@ -84,6 +84,7 @@ struct aggregator_state {
   std::deque<uint64_t> finished; // the last tasks sent, whose late duplicates are ignored
   chain::statement_verifier verifier{result_tag};
   std::shared_ptr<bulk_service> bulk; // where large results wait (null: none)
+  std::shared_ptr<blob_store> store;  // where rounds of local steps start from
   static inline const char* name = "nexus.aggregator";
 
   /// Forgets the attempts of `task_id` that await judgment.
@@ -97,6 +98,7 @@ struct aggregator_state {
 /// none).
 aggregator_actor::behavior_type
 aggregator(aggregator_actor::stateful_pointer<aggregator_state> self,
-           orchestrator_actor orchestrator, std::shared_ptr<bulk_service> bulk);
+           orchestrator_actor orchestrator, std::shared_ptr<bulk_service> bulk,
+           std::shared_ptr<blob_store> store);
 
 } // namespace nexus

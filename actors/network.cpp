@@ -83,7 +83,7 @@ caf::expected<embedded_network> start_embedded(caf::actor_system& sys,
   net.orchestrator = sys.spawn(orchestrator,
                                orchestrator_config{limits, {}, key, last_task, last_internal,
                                                    net.store, nullptr, outputs});
-  net.aggregator = sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{});
+  net.aggregator = sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{}, net.store);
   caf::anon_send(net.orchestrator, join_atom::value,
                  wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),
                  net.aggregator);

@@ -111,7 +111,7 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
       }
       case node_role::aggregator:
         join(self, node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0},
-             sys.spawn(aggregator, st.orchestrator, st.bulk), nonce);
+             sys.spawn(aggregator, st.orchestrator, st.bulk, st.store), nonce);
         break;
       case node_role::ledger: {
         if (!st.ledger) { // opened once: a second open would wait for the first's lock

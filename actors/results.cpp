@@ -2,14 +2,26 @@
 
 #include <utility>
 
+#include <tbb/parallel_for.h>
+
 #include "chain/encoding.hpp"
 #include "chain/hash.hpp"
+#include "chain/merkle.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus {
 
 chain::digest output_digest(const compute::tensor& t) {
-  return chain::sha256({reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)});
+  constexpr std::size_t merkle_row_bytes = std::size_t{64} << 10;
+  auto bytes = std::span{reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)};
+  auto row_bytes = t.cols() * sizeof(float);
+  if (t.shape().size() != 2 || t.rows() < 2 || row_bytes < merkle_row_bytes)
+    return chain::sha256(bytes);
+  std::vector<chain::digest> rows(t.rows());
+  tbb::parallel_for(std::size_t{0}, rows.size(), [&](std::size_t r) {
+    rows[r] = chain::sha256(bytes.subspan(r * row_bytes, row_bytes));
+  });
+  return chain::merkle_root(rows);
 }
 
 chain::digest result_statement(const shard_output& r, const chain::digest& output) {

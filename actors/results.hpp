@@ -22,7 +22,10 @@ namespace nexus {
 /// What result signatures sign under (chain::sign_statements' tag).
 inline constexpr std::string_view result_tag = "nexus/result-batch/1";
 
-/// SHA-256 of a tensor's raw float32 values.
+/// The digest of a tensor's raw float32 values: SHA-256 of them, or, for a tensor of
+/// rows of at least 64 KiB each (a round's gradients), the Merkle root (chain/merkle.hpp)
+/// over the SHA-256 of each row, the rows hashed on every core. A worker commits to each
+/// micro-batch gradient of a training shard that way before any sample is drawn.
 chain::digest output_digest(const compute::tensor& t);
 
 /// The statement a worker signs for `r`, whose output has digest `output`.

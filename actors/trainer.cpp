@@ -34,6 +34,8 @@ training_run::start(uint64_t id, const task_request& req, std::shared_ptr<blob_s
     return bad("the batch must be 1 to 65536 samples");
   if (!(t.lr > 0 && t.lr < 10))
     return bad("the learning rate must be in (0, 10)");
+  if (t.local_steps > 100'000)
+    return bad("local steps must be 0 (synchronous steps) to 100000");
   auto optimizer = compute::nn::parse_optimizer(t.optimizer);
   if (!optimizer)
     return optimizer.error();
@@ -76,6 +78,12 @@ training_run::start(uint64_t id, const task_request& req, std::shared_ptr<blob_s
   run->spec_ = *spec;
   run->store_ = std::move(store);
   run->optimizer_ = std::make_unique<compute::nn::optimizer>(run->config_, spec->parameter_count());
+  run->local_steps_ = t.local_steps;
+  if (run->request_.model.micro_rows == 0)
+    run->request_.model.micro_rows = compute::model_workload::default_micro_rows;
+  if (run->local_steps_ > 0)
+    run->opt_state_ = compute::tensor{
+      compute::shape_t{compute::nn::optimizer::state_rows(*optimizer), spec->parameter_count()}};
   auto model = compute::nn::mlp::initialized(*spec, t.seed);
   run->weights_ = compute::tensor{compute::shape_t{1, spec->parameter_count()},
                                   {model.parameters().begin(), model.parameters().end()}};
@@ -90,6 +98,8 @@ training_run::start(uint64_t id, const task_request& req, std::shared_ptr<blob_s
 
 void training_run::publish_weights() {
   weights_ref_ = store_->put(weights_);
+  if (local_steps_ > 0)
+    opt_state_ref_ = store_->put(opt_state_);
 }
 
 void training_run::next_step() {
@@ -109,6 +119,19 @@ void training_run::next_step() {
   step.model.batch_begin = step_ * config_.batch;
   step.model.batch_rows =
     static_cast<uint32_t>(std::min(config_.batch, samples_ - step.model.batch_begin));
+  if (local_steps_ > 0) {
+    round_steps_ = static_cast<uint32_t>(std::min<std::size_t>(local_steps_, steps_per_epoch_ - step_));
+    step.label = request_.label + ": epoch " + std::to_string(epoch_) + " steps "
+                 + std::to_string(step_ + 1) + "-" + std::to_string(step_ + round_steps_);
+    step.model.batch_rows = static_cast<uint32_t>(config_.batch);
+    step.model.local_steps = round_steps_;
+    step.model.state = opt_state_ref_;
+    step.model.optimizer = request_.train.optimizer;
+    step.model.lr = config_.lr;
+    step.model.schedule = request_.train.schedule;
+    step.model.first_step = (epoch_ - 1) * steps_per_epoch_ + step_;
+    step.model.total_steps = total_steps();
+  }
   step.internal = true;
   pending_.push_back(std::move(step));
   pending_ids_.push_back(&step_task_);
@@ -168,32 +191,26 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
   if (task_id != step_task_)
     return;
   step_task_ = 0;
-  auto params = spec_.parameter_count();
-  if (output.size() != params + 2)
-    return fail("a step's gradient has " + std::to_string(output.size()) + " values, expected "
-                  + std::to_string(params + 2),
-                now);
-  const float* sum = output.data();
-  auto rows = std::min(config_.batch, samples_ - step_ * config_.batch);
-  auto scale = 1.0f / static_cast<float>(rows);
-  for (std::size_t i = 0; i < params; ++i)
-    grad_[i] = sum[i] * scale;
-  compute::nn::batch_stats stats{sum[params], static_cast<std::size_t>(sum[params + 1]), rows};
+  compute::nn::batch_stats stats;
+  auto steps = local_steps_ > 0 ? round_steps_ : 1;
+  if (!(local_steps_ > 0 ? apply_round(output, stats, now) : apply_step(output, stats, now)))
+    return;
   epoch_stats_ += stats;
   curve_stats_ += stats;
-  auto step_index = (epoch_ - 1) * steps_per_epoch_ + step_;
-  optimizer_->step(weights_.values(), grad_,
-                   compute::nn::scheduled_lr(config_.schedule, config_.lr, step_index,
-                                             steps_per_epoch_ * config_.epochs));
   auto old = weights_ref_;
+  auto old_state = opt_state_ref_;
   publish_weights();
-  ++steps_done_;
-  ++step_;
+  if (old_state.id != opt_state_ref_.id && !old_state.shape.empty())
+    store_->erase(old_state.id);
   auto every = std::max<std::size_t>(1, steps_per_epoch_ / curve_points_per_epoch);
-  if (steps_done_ % every == 0 || step_ == steps_per_epoch_) {
-    loss_curve_.push_back(static_cast<float>(curve_stats_.loss_sum
-                                              / static_cast<double>(std::max<std::size_t>(curve_stats_.rows, 1))));
-    curve_stats_ = {};
+  for (uint32_t i = 0; i < steps; ++i) {
+    ++steps_done_;
+    ++step_;
+    if ((steps_done_ % every == 0 || step_ == steps_per_epoch_) && curve_stats_.rows > 0) {
+      loss_curve_.push_back(static_cast<float>(
+        curve_stats_.loss_sum / static_cast<double>(std::max<std::size_t>(curve_stats_.rows, 1))));
+      curve_stats_ = {};
+    }
   }
   if (step_ == steps_per_epoch_)
     finish_epoch(now);
@@ -205,6 +222,48 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
     state_ = task_state::done;
     finished_at_ = now;
   }
+}
+
+bool training_run::apply_step(const compute::tensor& output, compute::nn::batch_stats& stats,
+                              clock::time_point now) {
+  auto params = spec_.parameter_count();
+  if (output.size() != params + 2) {
+    fail("a step's gradient has " + std::to_string(output.size()) + " values, expected "
+           + std::to_string(params + 2),
+         now);
+    return false;
+  }
+  const float* sum = output.data();
+  auto rows = std::min(config_.batch, samples_ - step_ * config_.batch);
+  auto scale = 1.0f / static_cast<float>(rows);
+  for (std::size_t i = 0; i < params; ++i)
+    grad_[i] = sum[i] * scale;
+  stats = {sum[params], static_cast<std::size_t>(sum[params + 1]), rows};
+  auto step_index = (epoch_ - 1) * steps_per_epoch_ + step_;
+  optimizer_->step(weights_.values(), grad_,
+                   compute::nn::scheduled_lr(config_.schedule, config_.lr, step_index,
+                                             total_steps()));
+  return true;
+}
+
+bool training_run::apply_round(const compute::tensor& output, compute::nn::batch_stats& stats,
+                               clock::time_point now) {
+  // The aggregator replayed each lane from its rows and averaged their end points.
+  auto params = spec_.parameter_count();
+  auto width = params + 2;
+  if (output.rows() != 1 + opt_state_.rows() || output.cols() != width) {
+    fail("a round's output has shape " + compute::to_string(output.shape()) + ", expected "
+           + std::to_string(1 + opt_state_.rows()) + "x" + std::to_string(width),
+         now);
+    return false;
+  }
+  const float* row = output.data();
+  std::copy_n(row, params, weights_.data());
+  for (std::size_t i = 0; i < opt_state_.rows(); ++i)
+    std::copy_n(row + (i + 1) * width, params, opt_state_.data() + i * params);
+  stats = {row[params], static_cast<std::size_t>(row[params + 1]),
+           std::min(samples_, (step_ + round_steps_) * config_.batch) - step_ * config_.batch};
+  return true;
 }
 
 void training_run::finish_epoch(clock::time_point now) {

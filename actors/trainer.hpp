@@ -1,10 +1,22 @@
-// A training run, as the orchestrator drives it: synchronous data parallelism.
+// A training run, as the orchestrator drives it: data parallelism, in rounds of local
+// steps (the default) or in synchronous steps.
 //
-// Each step is a task of its own (workload train_step) over the same weights: its shards
-// are micro-batches of the step's batch, computed by workers and checked by validators
-// like any shard, and the aggregator sums their gradients. When a step's sum arrives the
-// run applies the optimizer (Adam or SGD, the learning rate from its schedule), stores the
-// new weights as a blob and issues the next step. After each epoch, if a test set was
+// Rounds of local steps (local SGD; train_options::local_steps batches per round): a
+// round is a task (workload train_step) whose shards are lanes, one per micro-batch of a
+// batch; each lane takes an optimizer step per batch of the round on its micro-batch,
+// from the round's weights and optimizer state, and returns its micro-batch gradients
+// (compute/workloads/model.hpp). When the round's rows arrive, validated, the run
+// replays each lane's optimizer over them and averages the lanes' weights and optimizer
+// states: the next round's starting point. The workers exchange nothing between the
+// batches of a round, so a round costs one round trip instead of one per batch.
+//
+// Synchronous steps (local_steps 0): each step is a task over the same weights: its
+// shards are micro-batches of the step's batch, and the aggregator sums their gradients.
+// When a step's sum arrives the run applies the optimizer (Adam or SGD, the learning
+// rate from its schedule), stores the new weights as a blob and issues the next step.
+//
+// Either way, each task's shards are computed by workers and checked by validators like
+// any shard. After each epoch, if a test set was
 // given, an inference task over it (verified as well) gives the test accuracy. A worker
 // lost mid-run loses only its shards in flight, which the task table re-issues.
 // Not thread-safe: the orchestrator actor owns it.
@@ -94,6 +106,12 @@ private:
 
   void next_step();
   void publish_weights();
+  // Applies a synchronous step's summed gradient, or a round's rows; false (and the run
+  // failed) if the output is malformed. `stats` receives the batches' loss and counts.
+  bool apply_step(const compute::tensor& output, compute::nn::batch_stats& stats,
+                  clock::time_point now);
+  bool apply_round(const compute::tensor& output, compute::nn::batch_stats& stats,
+                   clock::time_point now);
   void finish_epoch(clock::time_point now);
   void fail(std::string reason, clock::time_point now);
 
@@ -102,9 +120,13 @@ private:
   compute::nn::train_config config_;
   compute::nn::model_spec spec_;
   std::shared_ptr<blob_store> store_;
-  std::unique_ptr<compute::nn::optimizer> optimizer_;
+  std::unique_ptr<compute::nn::optimizer> optimizer_; // synchronous steps
   compute::tensor weights_;
   blob_ref weights_ref_;
+  compute::tensor opt_state_; // rounds: the optimizer state the lanes start from
+  blob_ref opt_state_ref_;
+  uint32_t local_steps_ = 0;
+  uint32_t round_steps_ = 0; // batches in the round under way
   blob_ref eval_weights_; // kept in the store until the test inference is done
   std::vector<float> grad_;
   std::size_t samples_ = 0;

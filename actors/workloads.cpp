@@ -26,6 +26,44 @@ mw::batch_ref batch_of(const model_operands& m) {
   return {m.seed, m.epoch, m.batch_begin, m.batch_rows, m.micro_rows};
 }
 
+// A round of local steps' description (m.local_steps > 0).
+caf::expected<mw::round_ref> round_of(const model_operands& m) {
+  mw::round_ref r;
+  r.batch = batch_of(m);
+  r.local_steps = m.local_steps;
+  auto opt = compute::nn::parse_optimizer(m.optimizer);
+  if (!opt)
+    return opt.error();
+  auto schedule = compute::nn::parse_schedule(m.schedule);
+  if (!schedule)
+    return schedule.error();
+  r.optimizer.optimizer = *opt;
+  r.optimizer.schedule = *schedule;
+  r.optimizer.lr = m.lr;
+  r.first_step = m.first_step;
+  r.total_steps = m.total_steps;
+  return r;
+}
+
+// Checks a round of local steps' settings against the model and the samples.
+caf::error check_round_operands(const model_operands& m, const compute::nn::model_spec& spec) {
+  auto round = round_of(m);
+  if (!round)
+    return round.error();
+  if (m.local_steps > 1'000'000)
+    return invalid("a round of over a million local steps");
+  if (!(m.lr > 0 && m.lr < 10))
+    return invalid("the learning rate must be in (0, 10)");
+  auto rows = compute::nn::optimizer::state_rows(round->optimizer.optimizer);
+  if (compute::element_count(m.state.shape) != rows * spec.parameter_count())
+    return invalid("the optimizer state holds " + std::to_string(compute::element_count(m.state.shape))
+                   + " values; " + m.optimizer + " for " + spec.text() + " keeps "
+                   + std::to_string(rows * spec.parameter_count()));
+  if (m.batch_begin + (uint64_t{m.local_steps} - 1) * m.batch_rows >= m.x.shape[0])
+    return invalid("the round's batches lie outside the samples");
+  return caf::none;
+}
+
 // Rows [0, rows) in `count` shards whose sizes differ by at most one.
 std::vector<compute::matmul::shard_range> split(std::size_t rows, std::size_t count) {
   count = std::clamp<std::size_t>(count, 1, std::max<std::size_t>(rows, 1));
@@ -106,6 +144,9 @@ caf::error complete_request(task_request& req) {
   if (req.workload == workload_kind::train_step) {
     if (m.micro_rows == 0)
       m.micro_rows = mw::default_micro_rows;
+    if (m.local_steps > 0)
+      return m.batch_rows == 0 ? invalid("a round's batches have no samples")
+                               : check_round_operands(m, *spec);
     if (m.batch_rows == 0 || m.batch_begin + m.batch_rows > m.x.shape[0])
       return invalid("the batch lies outside the samples");
   }
@@ -144,10 +185,17 @@ caf::expected<work_plan> plan_work(const task_request& req, std::size_t workers)
       auto spec = compute::nn::parse_model_spec(req.model.spec);
       if (!spec)
         return spec.error();
-      p.rows = batch_of(req.model).micro_batches();
+      p.rows = batch_of(req.model).micro_batches(); // micro-batches, or a round's lanes
+      auto steps = std::max<std::size_t>(req.model.local_steps, 1);
       // Forward and backward: about three forward passes.
-      p.flops_per_row = 3.0 * spec->forward_flops() * req.model.micro_rows;
+      p.flops_per_row = 3.0 * spec->forward_flops() * req.model.micro_rows * static_cast<double>(steps);
       p.output_shape = {1, spec->parameter_count() + 2};
+      if (req.model.local_steps > 0) {
+        auto round = round_of(req.model);
+        if (!round)
+          return round.error();
+        p.output_shape[0] += compute::nn::optimizer::state_rows(round->optimizer.optimizer);
+      }
       p.shards = split(p.rows, req.shards ? req.shards : workers);
       return p;
     }
@@ -199,12 +247,23 @@ shard_output run_shard(const shard_task& task, blob_store& store, compute::gemm_
                                                       (*x)->data() + task.row_begin * (*x)->cols(),
                                                       task.row_end - task.row_begin, fallback)
                           : mw::infer(*model, **x, task.row_begin, task.row_end);
-    } else {
+    } else if (m.local_steps == 0) {
       auto y = store.get(m.y);
       if (!y)
         return fail(y.error());
       out.output = mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
                                   device, fallback);
+    } else {
+      auto y = store.get(m.y);
+      auto state = store.get(m.state);
+      auto round = round_of(m);
+      if (!y || !state || !round)
+        return fail(!y ? y.error() : !state ? state.error() : round.error());
+      auto rows = mw::train_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
+                                  task.row_end, device, fallback);
+      if (!rows)
+        return fail(rows.error());
+      out.output = std::move(*rows);
     }
   }
   out.compute_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -233,13 +292,22 @@ caf::error check_model_shard(const shard_task& task, const shard_output& result,
   auto y = store.get(m.y);
   if (!y)
     return make_error(errc::unavailable, "validator lacks operands: " + describe(y.error()));
+  if (m.local_steps > 0) {
+    auto state = store.get(m.state);
+    if (!state)
+      return make_error(errc::unavailable, "validator lacks operands: " + describe(state.error()));
+    auto round = round_of(m);
+    if (!round)
+      return round.error();
+    return mw::check_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
+                           task.row_end, result.output, m.sample_rate, task.tolerance, rng);
+  }
   return mw::check_train(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
                          result.output, m.sample_rate, task.tolerance, rng);
 }
 
-caf::expected<output_builder> output_builder::start(const shard_task& task) {
+caf::expected<output_builder> output_builder::start(const shard_task& task, blob_store* store) {
   output_builder b;
-  b.kind_ = task.workload;
   if (task.shard_count == 0)
     return make_error(errc::corrupted, "assignment of a task without shards");
   switch (task.workload) {
@@ -256,10 +324,30 @@ caf::expected<output_builder> output_builder::start(const shard_task& task) {
       auto spec = compute::nn::parse_model_spec(task.model.spec);
       if (!spec)
         return spec.error();
-      if (task.workload == workload_kind::infer)
+      auto width = spec->parameter_count() + 2;
+      b.summed_ = task.workload == workload_kind::train_step;
+      if (task.workload == workload_kind::infer) {
         b.output_ = wire::output_message{task.task_id, {task.model.x.shape.at(0), spec->outputs()}};
-      else
-        b.output_ = wire::output_message{task.task_id, {1, spec->parameter_count() + 2}};
+      } else if (task.model.local_steps == 0) {
+        b.output_ = wire::output_message{task.task_id, {1, width}};
+      } else {
+        auto round = round_of(task.model);
+        if (!round)
+          return round.error();
+        if (!store)
+          return make_error(errc::unavailable, "no blob store to replay a round from");
+        auto weights = store->get(task.model.weights);
+        auto state = store->get(task.model.state);
+        if (!weights || !state)
+          return !weights ? weights.error() : state.error();
+        auto opt = round->optimizer;
+        b.round_ = std::make_shared<round_merge>(round_merge{
+          *round, *weights, *state, task.model.x.shape.at(0), compute::nn::mlp{*spec},
+          compute::nn::optimizer{opt, 0}, 0});
+        b.rows_per_unit_ = task.model.local_steps;
+        b.output_ = wire::output_message{
+          task.task_id, {1 + compute::nn::optimizer::state_rows(opt.optimizer), width}};
+      }
       break;
     }
     case workload_kind::train:
@@ -273,28 +361,82 @@ caf::expected<output_builder> output_builder::start(const shard_task& task) {
 caf::expected<bool> output_builder::add(const shard_task& task, const compute::tensor& block) {
   if (task.shard_id >= merged_.size() || merged_[task.shard_id])
     return false; // a duplicate of a re-issued shard
-  auto rows = task.row_end - task.row_begin;
+  auto rows = (task.row_end - task.row_begin) * rows_per_unit_;
   auto cols = output_.cols();
   if (block.rows() != rows || block.cols() != cols)
     return make_error(errc::corrupted, "validated block has the wrong shape");
   auto out = output_.values();
-  if (kind_ == workload_kind::train_step) {
+  if (round_) {
+    if (auto err = add_lanes(task, block))
+      return err;
+  } else if (summed_) {
     Eigen::Map<Eigen::RowVectorXf> sum{out.data(), static_cast<Eigen::Index>(cols)};
     auto b = block.as_matrix();
     for (Eigen::Index r = 0; r < b.rows(); ++r)
       sum += b.row(r);
   } else {
-    if (task.row_end * cols > out.size())
+    auto first = task.row_begin * rows_per_unit_;
+    if ((first + rows) * cols > out.size())
       return make_error(errc::corrupted, "validated block lies outside the output");
-    std::copy_n(block.data(), block.size(), out.data() + task.row_begin * cols);
+    std::copy_n(block.data(), block.size(), out.data() + first * cols);
   }
   merged_[task.shard_id] = true;
   --remaining_;
   return true;
 }
 
+caf::error output_builder::add_lanes(const shard_task& task, const compute::tensor& block) {
+  auto& r = *round_;
+  auto params = r.model.parameters().size();
+  auto width = params + 2;
+  auto out = output_.values();
+  Eigen::Map<Eigen::ArrayXf> weights{out.data(), static_cast<Eigen::Index>(params)};
+  for (auto lane = task.row_begin; lane < task.row_end; ++lane) {
+    const float* rows = block.data() + (lane - task.row_begin) * rows_per_unit_ * width;
+    if (auto err = compute::model_workload::replay_lane({*r.weights, *r.state}, r.samples,
+                                                        r.round, lane, rows, r.model, r.opt))
+      return make_error(errc::corrupted, "replaying lane " + std::to_string(lane) + ": "
+                                           + describe(err));
+    for (std::size_t j = 0; j < rows_per_unit_; ++j) {
+      out[params] += rows[j * width + params];
+      out[params + 1] += rows[j * width + params + 1];
+    }
+    if (r.opt.steps() == r.round.first_step)
+      continue; // a lane without samples (in the epoch's last, short batch)
+    ++r.moved;
+    weights += Eigen::Map<const Eigen::ArrayXf>{r.model.parameters().data(),
+                                                static_cast<Eigen::Index>(params)};
+    auto state = r.opt.state();
+    for (std::size_t i = 0; i * params < state.size(); ++i)
+      Eigen::Map<Eigen::ArrayXf>{out.data() + (i + 1) * width, static_cast<Eigen::Index>(params)} +=
+        Eigen::Map<const Eigen::ArrayXf>{state.data() + i * params,
+                                         static_cast<Eigen::Index>(params)};
+  }
+  return caf::none;
+}
+
+wire::final_output output_builder::take() {
+  if (round_) { // the lanes' sums into their mean
+    auto& r = *round_;
+    auto params = r.model.parameters().size();
+    auto width = params + 2;
+    auto out = output_.values();
+    auto rows = out.size() / width;
+    for (std::size_t i = 0; i < rows; ++i) {
+      Eigen::Map<Eigen::ArrayXf> row{out.data() + i * width, static_cast<Eigen::Index>(params)};
+      if (r.moved > 0)
+        row /= static_cast<float>(r.moved);
+      else // no lane moved: the start stands
+        row = Eigen::Map<const Eigen::ArrayXf>{
+          (i == 0 ? r.weights : r.state)->data() + (i == 0 ? 0 : (i - 1) * params),
+          static_cast<Eigen::Index>(params)};
+    }
+  }
+  return output_.finish();
+}
+
 bool output_builder::revoke(uint32_t shard_id) {
-  if (kind_ == workload_kind::train_step || shard_id >= merged_.size() || !merged_[shard_id])
+  if (summed_ || shard_id >= merged_.size() || !merged_[shard_id])
     return false;
   merged_[shard_id] = false; // the rows stay until the new result overwrites them
   ++remaining_;

@@ -5,7 +5,12 @@
 //   matmul      rows of C = A * B; Freivalds' check; rows placed into C
 //   infer       rows of class probabilities; sampled rows recomputed; rows placed
 //   train_step  micro-batch gradient rows; sampled micro-batches recomputed; rows summed
-//               into one (the batch's gradient, loss and correct count)
+//               into one (the batch's gradient, loss and correct count). With local
+//               steps, a round: each lane's rows, one per step; sampled rows recomputed
+//               on the replayed trajectory; each lane's end point replayed from its rows
+//               and averaged into the round's output: (1 + optimizer state rows) x
+//               (parameters + 2), row 0 the mean weights, then the loss sum and correct
+//               count of all the round's samples; rows 1.. the mean optimizer state
 //   train       a training run: no shards of its own; the orchestrator drives its steps
 //               (actors/trainer.hpp)
 #pragma once
@@ -20,6 +25,8 @@
 
 #include "actors/blob_store.hpp"
 #include "compute/device.hpp"
+#include "compute/nn/train.hpp"
+#include "compute/workloads/model.hpp"
 #include "compute/workloads/matmul.hpp"
 #include "messages/codec.hpp"
 #include "messages/types.hpp"
@@ -64,14 +71,15 @@ caf::error check_model_shard(const shard_task& task, const shard_output& result,
 /// A task's output as validated shards arrive.
 class output_builder {
 public:
-  /// The output of `task`'s whole task, from one of its shards.
-  static caf::expected<output_builder> start(const shard_task& task);
+  /// The output of `task`'s whole task, from one of its shards. A round of local steps
+  /// reads its starting point from `store`.
+  static caf::expected<output_builder> start(const shard_task& task, blob_store* store = nullptr);
 
   /// Adds a validated shard once; true if it was new.
   caf::expected<bool> add(const shard_task& task, const compute::tensor& block);
 
   /// Takes a shard back out, so that its next validated result is merged in its place;
-  /// false for workloads whose shards are summed (train_step), which cannot be.
+  /// false for workloads whose shards are summed (synchronous train_step), which cannot be.
   bool revoke(uint32_t shard_id);
 
   bool complete() const noexcept {
@@ -79,13 +87,26 @@ public:
   }
 
   /// The finished output, as the message that carries it.
-  wire::final_output take() {
-    return output_.finish();
-  }
+  wire::final_output take();
 
 private:
-  workload_kind kind_ = workload_kind::matmul;
+  // A round of local steps: where its lanes start, and a scratch model and optimizer
+  // for replaying them.
+  struct round_merge {
+    compute::model_workload::round_ref round;
+    std::shared_ptr<const compute::tensor> weights, state;
+    std::size_t samples = 0;
+    compute::nn::mlp model;
+    compute::nn::optimizer opt;
+    std::size_t moved = 0; // lanes that took a step
+  };
+
+  caf::error add_lanes(const shard_task& task, const compute::tensor& block);
+
   wire::output_message output_;
+  bool summed_ = false;            // shards' rows summed into one (synchronous step)
+  std::size_t rows_per_unit_ = 1;  // a shard's rows per unit of its range
+  std::shared_ptr<round_merge> round_; // a round of local steps
   std::vector<bool> merged_;
   uint32_t remaining_ = 0;
 };

@@ -233,6 +233,13 @@ void set_model(schema::ModelOperands::Builder out, const model_operands& x) {
   out.setBatchRows(x.batch_rows);
   out.setMicroRows(x.micro_rows);
   out.setSampleRate(x.sample_rate);
+  out.setLocalSteps(x.local_steps);
+  set_blob(out.initState(), x.state);
+  out.setOptimizer(x.optimizer);
+  out.setLr(x.lr);
+  out.setSchedule(x.schedule);
+  out.setFirstStep(x.first_step);
+  out.setTotalSteps(x.total_steps);
 }
 
 // A blob reference that may be unset (no id at all).
@@ -248,7 +255,7 @@ caf::expected<model_operands> get_model(schema::ModelOperands::Reader in) {
   if (out.spec.size() > 4096)
     return corrupted("model spec of " + std::to_string(out.spec.size()) + " bytes");
   for (auto [to, from] : {std::pair{&out.weights, in.getWeights()}, std::pair{&out.x, in.getX()},
-                          std::pair{&out.y, in.getY()}}) {
+                          std::pair{&out.y, in.getY()}, std::pair{&out.state, in.getState()}}) {
     auto ref = get_optional_blob(from);
     if (!ref)
       return ref.error();
@@ -262,6 +269,14 @@ caf::expected<model_operands> get_model(schema::ModelOperands::Reader in) {
   out.sample_rate = in.getSampleRate();
   if (!(out.sample_rate >= 0 && out.sample_rate <= 1))
     return corrupted("sample rate out of [0, 1]");
+  out.local_steps = in.getLocalSteps();
+  out.optimizer = std::string{in.getOptimizer().begin(), in.getOptimizer().size()};
+  out.lr = in.getLr();
+  out.schedule = std::string{in.getSchedule().begin(), in.getSchedule().size()};
+  out.first_step = in.getFirstStep();
+  out.total_steps = in.getTotalSteps();
+  if (out.optimizer.size() > 64 || out.schedule.size() > 64)
+    return corrupted("optimizer or schedule name of over 64 bytes");
   return out;
 }
 
@@ -274,6 +289,7 @@ void set_train(schema::TrainOptions::Builder out, const train_options& x) {
   out.setSeed(x.seed);
   set_blob(out.initTestX(), x.test_x);
   set_blob(out.initTestY(), x.test_y);
+  out.setLocalSteps(x.local_steps);
 }
 
 caf::expected<train_options> get_train(schema::TrainOptions::Reader in) {
@@ -290,6 +306,7 @@ caf::expected<train_options> get_train(schema::TrainOptions::Reader in) {
     return !tx ? tx.error() : ty.error();
   out.test_x = std::move(*tx);
   out.test_y = std::move(*ty);
+  out.local_steps = in.getLocalSteps();
   return out;
 }
 

@@ -42,6 +42,15 @@ struct ModelOperands {
   batchRows @7 :UInt32;
   microRows @8 :UInt32;       # trainStep: a shard's rows are micro-batches of this many
   sampleRate @9 :Float64;     # share of rows the validator recomputes; 0: the default
+  # A round of local steps (trainStep with localSteps > 0): batchRows is a batch's
+  # samples, microRows a lane's; the lanes start from weights and the optimizer state.
+  localSteps @10 :UInt32;     # 0: one synchronous step
+  state @11 :BlobRef;         # optimizer state, 1 (sgd) or 2 (adam) x parameters
+  optimizer @12 :Text;        # adam, sgd
+  lr @13 :Float64;
+  schedule @14 :Text;         # constant, cosine
+  firstStep @15 :UInt64;      # the run's index of the round's first batch
+  totalSteps @16 :UInt64;     # batches in the run
 }
 
 # A training run's settings (workload train).
@@ -54,6 +63,7 @@ struct TrainOptions {
   seed @5 :UInt64;
   testX @6 :BlobRef;          # a test set to report accuracy on after each epoch; may be unset
   testY @7 :BlobRef;
+  localSteps @8 :UInt32 = 8;  # batches per round of local steps; 0: synchronous steps
 }
 
 struct EpochStats {

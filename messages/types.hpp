@@ -59,7 +59,20 @@ struct model_operands {
   uint32_t batch_rows = 0;
   uint32_t micro_rows = 0;
   double sample_rate = 0; // 0: the workload's default
+  // A round of local steps (train_step with local_steps > 0; see
+  // compute/workloads/model.hpp): batch_rows is then a batch's samples, micro_rows a
+  // lane's, and the lanes start from `weights` and the optimizer state `state`.
+  uint32_t local_steps = 0; // 0: one synchronous step
+  blob_ref state;           // optimizer state (1 or 2 x parameters)
+  std::string optimizer;    // adam, sgd
+  double lr = 0;
+  std::string schedule;     // constant, cosine
+  uint64_t first_step = 0;  // the run's index of the round's first batch
+  uint64_t total_steps = 0; // batches in the run
 };
+
+/// Batches per round of local steps in a training run, unless it says otherwise.
+constexpr uint32_t default_local_steps = 8;
 
 /// A training run's settings.
 struct train_options {
@@ -71,6 +84,9 @@ struct train_options {
   uint64_t seed = 1;
   blob_ref test_x; // unset (empty shape): no test set
   blob_ref test_y;
+  uint32_t local_steps = default_local_steps; // batches per round of local steps (lanes
+                                             // train apart, then are averaged); 0:
+                                             // synchronous steps (gradients summed)
 };
 
 struct epoch_stats {
@@ -104,7 +120,7 @@ struct task_request {
 inline std::vector<blob_ref> blobs_of(const task_request& req) {
   std::vector<blob_ref> out;
   for (const auto* ref : {&req.matmul.a, &req.matmul.b, &req.model.weights, &req.model.x,
-                          &req.model.y, &req.train.test_x, &req.train.test_y})
+                          &req.model.y, &req.model.state, &req.train.test_x, &req.train.test_y})
     if (!ref->shape.empty())
       out.push_back(*ref);
   return out;

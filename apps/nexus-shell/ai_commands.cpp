@@ -74,9 +74,10 @@ caf::error session::submit_train(const command_line& cmd) {
   auto batch = flag_uint(cmd, "batch", 128, 65'536);
   auto seed = flag_uint(cmd, "seed", 1, UINT64_MAX);
   auto micro = flag_uint(cmd, "micro-batch", compute::model_workload::default_micro_rows, 65'536);
+  auto local = flag_uint(cmd, "local-steps", default_local_steps, 100'000);
   auto lr = flag_double(cmd, "lr", 1e-3, 1e-9, 10);
   auto rate = flag_double(cmd, "sample-rate", 0, 0, 1);
-  for (auto* x : {&epochs, &batch, &seed, &micro})
+  for (auto* x : {&epochs, &batch, &seed, &micro, &local})
     if (!*x)
       return prefix(x->error());
   if (!lr || !rate)
@@ -86,6 +87,7 @@ caf::error session::submit_train(const command_line& cmd) {
   req.model.micro_rows = static_cast<uint32_t>(*micro);
   req.train.epochs = static_cast<uint32_t>(*epochs);
   req.train.batch = static_cast<uint32_t>(*batch);
+  req.train.local_steps = static_cast<uint32_t>(*local);
   req.train.seed = *seed;
   req.train.lr = *lr;
   req.model.sample_rate = *rate;

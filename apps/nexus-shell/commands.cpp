@@ -46,15 +46,18 @@ const std::vector<command_spec>& specs() {
      "             agree, instead of validators; also for submit infer and train)"},
     {"submit train",
      {"model", "data", "test", "epochs", "batch", "lr", "optimizer", "schedule", "seed", "out",
-      "sample-rate", "micro-batch", "label", "priority", "timeout", "attempts", "verify"},
+      "sample-rate", "micro-batch", "local-steps", "label", "priority", "timeout", "attempts",
+      "verify"},
      {"detach"},
      "submit train --model mlp:784-256-128-10 --data fashion-mnist --out model.safetensors\n"
      "    options: --epochs N (10), --batch B (128), --lr R (1e-3), --optimizer adam|sgd,\n"
      "             --schedule constant|cosine, --seed S, --test DATA (fashion-mnist:test\n"
      "             with fashion-mnist), --sample-rate R (share of micro-batches\n"
-     "             recomputed by validators, 0.25), --micro-batch ROWS (what a worker\n"
-     "             returns and a validator recomputes, 64; smaller spreads a step over\n"
-     "             more workers); writes MODEL.csv and MODEL.svg beside\n"
+     "             recomputed by validators, 0.25), --micro-batch ROWS (a lane's share\n"
+     "             of each batch, 64: batch / ROWS lanes train side by side),\n"
+     "             --local-steps N (batches per round: lanes take N steps apart, then\n"
+     "             are averaged; 8; 0: synchronous steps, every batch's micro-batch\n"
+     "             gradients summed); writes MODEL.csv and MODEL.svg beside\n"
      "    data: fashion-mnist, fashion-mnist:test, or X.npy,y.npy; model: mlp:... or a .yaml"},
     {"submit infer",
      {"model", "data", "out", "sample-rate", "shards", "label", "priority", "timeout",

@@ -1,5 +1,6 @@
-// One instruction-set variant of the GEMM kernel (see sgemm.hpp). Built once per
-// variant with its own -m flags and NEXUS_ISA set to its name; exports one C function.
+// One instruction-set variant of the GEMM kernel and of Adam's update (see sgemm.hpp).
+// Built once per variant with its own -m flags and NEXUS_ISA set to its name; exports
+// two C functions.
 #include <cstddef>
 
 #include <Eigen/Core>
@@ -49,4 +50,18 @@ NEXUS_CAT(nexus_sgemm_, NEXUS_ISA)(bool trans_a, bool trans_b, std::size_t m, st
     run(am.transpose(), bm, cm, alpha, beta);
   else
     run(am.transpose(), bm.transpose(), cm, alpha, beta);
+}
+
+extern "C" __attribute__((visibility("default"))) void
+NEXUS_CAT(nexus_adam_, NEXUS_ISA)(float* params, float* m, float* v, const float* grad,
+                                  std::size_t n, float grad_scale, float beta1, float beta2,
+                                  float rate, float root2, float eps) {
+  using array = Eigen::Map<Eigen::ArrayXf>;
+  auto in = static_cast<Eigen::Index>(n);
+  array p{params, in}, mm{m, in}, vv{v, in};
+  Eigen::Map<const Eigen::ArrayXf> raw{grad, in};
+  auto g = grad_scale * raw;
+  mm = beta1 * mm + (1.0f - beta1) * g;
+  vv = beta2 * vv + (1.0f - beta2) * g.square();
+  p -= rate * mm / (vv.sqrt() / root2 + eps);
 }

@@ -11,6 +11,7 @@
 #include <tbb/parallel_for.h>
 
 #include "compute/errc.hpp"
+#include "compute/kernels/sgemm.hpp"
 
 namespace nexus::compute::nn {
 
@@ -46,39 +47,39 @@ double scheduled_lr(lr_schedule schedule, double base, uint64_t step, uint64_t t
 }
 
 optimizer::optimizer(const train_config& config, std::size_t parameters)
-  : config_(config), m_(parameters, 0.0f) {
-  if (config.optimizer == optimizer_kind::adam)
-    v_.assign(parameters, 0.0f);
-}
+  : config_(config), parameters_(parameters),
+    state_(state_rows(config.optimizer) * parameters, 0.0f) {}
 
-void optimizer::step(std::span<float> params, std::span<const float> grad, double lr) {
+optimizer::optimizer(const train_config& config, std::span<const float> state, uint64_t steps)
+  : config_(config), parameters_(state.size() / state_rows(config.optimizer)),
+    state_(state.begin(), state.end()), t_(steps) {}
+
+void optimizer::step(std::span<float> params, std::span<const float> grad, double lr,
+                     float grad_scale) {
   ++t_;
   auto correction1 = 1.0 - std::pow(config_.beta1, static_cast<double>(t_));
   auto correction2 = 1.0 - std::pow(config_.beta2, static_cast<double>(t_));
   // Blocks of parameters on every core: in a training run this step is what the workers
-  // wait for. Eigen's packets vectorize the square roots and divisions, which a scalar
-  // loop's std::sqrt (errno) keeps from happening.
+  // wait for. Adam's square roots and divisions run in the widest vectors the processor
+  // has (kernels::adam).
   constexpr std::size_t block = std::size_t{1} << 15;
   tbb::parallel_for(std::size_t{0}, (params.size() + block - 1) / block, [&](std::size_t b) {
     auto begin = b * block;
     auto n = static_cast<Eigen::Index>(std::min(block, params.size() - begin));
     Eigen::Map<Eigen::ArrayXf> p{params.data() + begin, n};
-    Eigen::Map<Eigen::ArrayXf> m{m_.data() + begin, n};
-    Eigen::Map<const Eigen::ArrayXf> g{grad.data() + begin, n};
+    Eigen::Map<Eigen::ArrayXf> m{state_.data() + begin, n};
+    Eigen::Map<const Eigen::ArrayXf> raw{grad.data() + begin, n};
+    auto g = grad_scale * raw;
     if (config_.optimizer == optimizer_kind::sgd) { // PyTorch's form: v = mu v + g; p -= lr v
       m = static_cast<float>(config_.momentum) * m + g;
       p -= static_cast<float>(lr) * m;
       return;
     }
-    auto b1 = static_cast<float>(config_.beta1);
-    auto b2 = static_cast<float>(config_.beta2);
-    auto rate = static_cast<float>(lr / correction1);
-    auto root2 = static_cast<float>(std::sqrt(correction2));
-    auto eps = static_cast<float>(config_.eps);
-    Eigen::Map<Eigen::ArrayXf> v{v_.data() + begin, n};
-    m = b1 * m + (1.0f - b1) * g;
-    v = b2 * v + (1.0f - b2) * g.square();
-    p -= rate * m / (v.sqrt() / root2 + eps);
+    kernels::adam(params.data() + begin, state_.data() + begin,
+                  state_.data() + parameters_ + begin, grad.data() + begin,
+                  static_cast<std::size_t>(n), grad_scale, static_cast<float>(config_.beta1),
+                  static_cast<float>(config_.beta2), static_cast<float>(lr / correction1),
+                  static_cast<float>(std::sqrt(correction2)), static_cast<float>(config_.eps));
   });
 }
 

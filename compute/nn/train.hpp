@@ -42,21 +42,37 @@ struct train_config {
 double scheduled_lr(lr_schedule schedule, double base, uint64_t step, uint64_t total);
 
 /// SGD with momentum, or Adam (with bias correction), over a flat parameter vector.
+/// Its state is state_rows() vectors of the parameters' length, one after the other:
+/// the momentum (SGD), or Adam's first and second moments.
 class optimizer {
 public:
   optimizer(const train_config& config, std::size_t parameters);
 
-  /// One update of `params` by the gradient `grad` at learning rate `lr`.
-  void step(std::span<float> params, std::span<const float> grad, double lr);
+  /// Resumes from `state` (state_rows() x parameters values) after `steps` updates.
+  optimizer(const train_config& config, std::span<const float> state, uint64_t steps);
+
+  /// One update of `params` by `grad_scale` times the gradient `grad`, at learning rate
+  /// `lr`.
+  void step(std::span<float> params, std::span<const float> grad, double lr,
+            float grad_scale = 1.0f);
 
   uint64_t steps() const noexcept {
     return t_;
   }
 
+  std::span<const float> state() const noexcept {
+    return state_;
+  }
+
+  /// Vectors in the state of `kind`: 1 (SGD) or 2 (Adam).
+  static std::size_t state_rows(optimizer_kind kind) noexcept {
+    return kind == optimizer_kind::adam ? 2 : 1;
+  }
+
 private:
   train_config config_;
-  std::vector<float> m_; // momentum, or Adam's first moment
-  std::vector<float> v_; // Adam's second moment
+  std::size_t parameters_ = 0;
+  std::vector<float> state_;
   uint64_t t_ = 0;
 };
 

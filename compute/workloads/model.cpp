@@ -22,15 +22,22 @@ const std::vector<uint32_t>& order_of(std::size_t n, uint64_t seed, uint32_t epo
   return order;
 }
 
+// Where micro-batch `index` of a batch lies in the epoch's order of `n` samples:
+// [first, first + rows).
+std::pair<std::size_t, std::size_t> micro_span(const batch_ref& batch, std::size_t index,
+                                               std::size_t n) {
+  auto first = batch.batch_begin + index * batch.micro_rows;
+  auto last = std::min<std::size_t>({batch.batch_begin + batch.batch_rows,
+                                     first + batch.micro_rows, n});
+  return {first, last > first ? last - first : 0};
+}
+
 // One micro-batch's row: gradient, loss sum, correct count.
 void micro_batch(const nn::mlp& model, const tensor& x, const tensor& labels,
                  const batch_ref& batch, std::size_t index, float* row,
                  gemm_device* device = nullptr, std::string* fallback = nullptr) {
   const auto& order = order_of(x.rows(), batch.seed, batch.epoch);
-  auto first = batch.batch_begin + index * batch.micro_rows;
-  auto last = std::min<std::size_t>({batch.batch_begin + batch.batch_rows,
-                                     first + batch.micro_rows, order.size()});
-  auto rows = last > first ? last - first : 0;
+  auto [first, rows] = micro_span(batch, index, order.size());
   auto cols = x.cols();
   std::vector<float> xs(rows * cols);
   std::vector<int32_t> ys(rows);
@@ -78,7 +85,142 @@ bool row_matches(const float* a, const float* b, std::size_t n, double tolerance
   return diff <= tolerance * largest;
 }
 
+// Checks a lane's starting point against the model.
+caf::error check_start(const nn::model_spec& spec, lane_start start,
+                       const nn::train_config& config) {
+  auto params = spec.parameter_count();
+  auto state = nn::optimizer::state_rows(config.optimizer) * params;
+  if (start.weights.size() != params || start.state.size() != state)
+    return make_error(errc::invalid_input,
+                      "a round starts from " + std::to_string(start.weights.size())
+                        + " weights and " + std::to_string(start.state.size())
+                        + " optimizer values; " + spec.text() + " with "
+                        + nn::to_string(config.optimizer) + " needs " + std::to_string(params)
+                        + " and " + std::to_string(state));
+  return caf::none;
+}
+
+// Walks one lane's steps from `start`: `row_of(j, model)` gives step j's row at the
+// lane's model before that step (computed, or read and checked), or an error; the
+// optimizer then steps by that row's gradient, averaged over the micro-batch.
+// Stops after `steps` steps.
+template <class RowOf>
+caf::error walk_lane(lane_start start, std::size_t samples, const round_ref& round,
+                     std::size_t lane, std::size_t steps, nn::mlp& model, nn::optimizer& opt,
+                     RowOf&& row_of) {
+  std::copy(start.weights.values().begin(), start.weights.values().end(),
+            model.parameters().begin());
+  opt = nn::optimizer{round.optimizer, start.state.values(), round.first_step};
+  for (std::size_t j = 0; j < std::min<std::size_t>(steps, round.local_steps); ++j) {
+    caf::expected<const float*> row = row_of(j, model);
+    if (!row)
+      return row.error();
+    auto rows = micro_span(round.step_batch(j), lane, samples).second;
+    if (rows > 0)
+      opt.step(model.parameters(), {*row, model.parameters().size()}, round.step_lr(j),
+               1.0f / static_cast<float>(rows));
+  }
+  return caf::none;
+}
+
 } // namespace
+
+batch_ref round_ref::step_batch(std::size_t j) const noexcept {
+  auto b = batch;
+  b.batch_begin += j * batch.batch_rows;
+  return b;
+}
+
+double round_ref::step_lr(std::size_t j) const noexcept {
+  return nn::scheduled_lr(optimizer.schedule, optimizer.lr, first_step + j, total_steps);
+}
+
+caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+                                  const tensor& labels, const round_ref& round,
+                                  std::size_t begin, std::size_t end, gemm_device* device,
+                                  std::string* fallback) {
+  if (auto err = check_start(spec, start, round.optimizer))
+    return err;
+  auto width = spec.parameter_count() + 2;
+  tensor out{(end - begin) * round.local_steps, width};
+  nn::mlp model{spec};
+  nn::optimizer opt{round.optimizer, 0};
+  for (auto lane = begin; lane < end; ++lane) {
+    float* rows = out.data() + (lane - begin) * round.local_steps * width;
+    auto err = walk_lane(start, x.rows(), round, lane, round.local_steps, model, opt,
+                         [&](std::size_t j, const nn::mlp& at) -> caf::expected<const float*> {
+                           float* row = rows + j * width;
+                           micro_batch(at, x, labels, round.step_batch(j), lane, row, device,
+                                       fallback);
+                           return row;
+                         });
+    if (err)
+      return err;
+  }
+  return out;
+}
+
+caf::error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
+                       std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
+                       const step_hook& on_step, std::size_t steps) {
+  if (auto err = check_start(model.spec(), start, round.optimizer))
+    return err;
+  auto width = model.parameters().size() + 2;
+  return walk_lane(start, samples, round, lane, steps, model, opt,
+                   [&](std::size_t j, const nn::mlp& at) -> caf::expected<const float*> {
+                     if (on_step)
+                       if (auto err = on_step(j, at))
+                         return err;
+                     return rows + j * width;
+                   });
+}
+
+caf::error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+                       const tensor& labels, const round_ref& round, std::size_t begin,
+                       std::size_t end, const tensor& output, double sample_rate,
+                       double tolerance, std::mt19937_64& rng) {
+  auto width = spec.parameter_count() + 2;
+  auto steps = round.local_steps;
+  if (output.rows() != (end - begin) * steps || output.cols() != width)
+    return make_error(errc::rejected, "result has shape " + to_string(output.shape())
+                                        + ", expected " + std::to_string((end - begin) * steps)
+                                        + "x" + std::to_string(width));
+  // Which (lane, step) rows to recompute, drawn before any replay.
+  auto picked = sample((end - begin) * steps, sample_rate, 0, rng);
+  std::vector<float> mine(width);
+  nn::mlp model{spec};
+  nn::optimizer opt{round.optimizer, 0};
+  auto next = picked.begin();
+  for (auto lane = begin; lane < end && next != picked.end(); ++lane) {
+    const float* rows = output.data() + (lane - begin) * steps * width;
+    auto first = (lane - begin) * steps;
+    if (*next >= first + steps)
+      continue; // nothing picked in this lane
+    // Replay only as far as the lane's last picked row.
+    auto last = *std::prev(std::upper_bound(picked.begin(), picked.end(), first + steps - 1));
+    auto err = replay_lane(start, x.rows(), round, lane, rows, model, opt,
+                           [&](std::size_t j, const nn::mlp& at) -> caf::error {
+                             if (next == picked.end() || *next != first + j)
+                               return caf::none;
+                             ++next;
+                             micro_batch(at, x, labels, round.step_batch(j), lane, mine.data());
+                             const float* theirs = rows + j * width;
+                             auto params = width - 2;
+                             if (!row_matches(theirs, mine.data(), params, tolerance, 1e-3)
+                                 || !row_matches(theirs + params, mine.data() + params, 2,
+                                                 tolerance, 1.0))
+                               return make_error(errc::rejected,
+                                                 "the gradient of lane " + std::to_string(lane)
+                                                   + " at step " + std::to_string(j + 1)
+                                                   + " differs from its recomputation");
+                             return caf::none;
+                           },
+                           last - first + 1);
+    if (err)
+      return err;
+  }
+  return caf::none;
+}
 
 std::size_t batch_ref::micro_batches() const noexcept {
   return micro_rows == 0 ? 0 : (batch_rows + micro_rows - 1) / micro_rows;

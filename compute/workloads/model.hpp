@@ -10,6 +10,18 @@
 // micro-batch: the gradient of the summed loss over its samples at the given weights,
 // then the summed loss and the number of correct predictions. Rows sum to the batch's.
 //
+// Round of local steps (local SGD): `local_steps` consecutive batches of the epoch, from
+// one starting point (weights and optimizer state). A batch's micro-batch k belongs to
+// lane k: each lane takes one optimizer step per batch on its own micro-batch, from the
+// round's starting point, so the lanes' trajectories run apart for the round; the run
+// then averages the lanes' weights and optimizer states (nexus::training_run). A shard
+// is lanes [begin, end); its output has one row per (lane, step), lane by lane, each as
+// a training step's row: the gradient of the summed loss over the micro-batch at the
+// lane's weights before that step, the loss sum and the correct count. The rows fix the
+// trajectory: replaying the optimizer over them from the starting point gives every
+// step's weights, which is how the validator recomputes a sampled row and the run gets
+// each lane's end point.
+//
 // Verification: the validator, after the result is in (so the worker's answer is fixed
 // before the sample is drawn), recomputes each row with probability `sample_rate`
 // (inference: at least one row per shard) from its own secret random draws, and rejects
@@ -21,6 +33,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -28,6 +42,7 @@
 
 #include "compute/device.hpp"
 #include "compute/nn/model.hpp"
+#include "compute/nn/train.hpp"
 #include "compute/tensor.hpp"
 
 namespace nexus::compute::model_workload {
@@ -43,6 +58,58 @@ struct batch_ref {
   /// Micro-batches in the batch: ceil(batch_rows / micro_rows).
   std::size_t micro_batches() const noexcept;
 };
+
+/// A round of local steps: `batch` describes its first batch (batch_rows: samples per
+/// batch; micro_rows: a lane's samples per step).
+struct round_ref {
+  batch_ref batch;
+  uint32_t local_steps = 0; // batches in the round
+  nn::train_config optimizer;
+  uint64_t first_step = 0;  // the run's index of the round's first batch (for the schedule
+                            // and Adam's bias correction)
+  uint64_t total_steps = 0; // batches in the whole run
+
+  /// Lanes: micro-batches per batch.
+  std::size_t lanes() const noexcept {
+    return batch.micro_batches();
+  }
+
+  /// The batch of local step `j`.
+  batch_ref step_batch(std::size_t j) const noexcept;
+
+  /// The learning rate of local step `j`.
+  double step_lr(std::size_t j) const noexcept;
+};
+
+/// A lane's starting point: weights and optimizer state (optimizer::state_rows() x
+/// parameters).
+struct lane_start {
+  const tensor& weights;
+  const tensor& state;
+};
+
+/// Rows of lanes [begin, end) of a round (local_steps rows per lane), each lane trained
+/// from `start`; micro-batch gradients on `device` when given.
+caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+                                  const tensor& labels, const round_ref& round,
+                                  std::size_t begin, std::size_t end,
+                                  gemm_device* device = nullptr, std::string* fallback = nullptr);
+
+/// Replays one lane's `local_steps` rows (at `rows`) from `start` over a data set of
+/// `samples` samples: `model` and `opt` end where the lane did. `on_step(j, model)` is
+/// called before step j with the lane's model at that point; an error it returns stops
+/// the replay. With `steps`, the replay stops after that many steps.
+using step_hook = std::function<caf::error(std::size_t, const nn::mlp&)>;
+caf::error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
+                       std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
+                       const step_hook& on_step = {}, std::size_t steps = SIZE_MAX);
+
+/// Checks a sample of a round shard's (lane, step) rows, each recomputed at the weights
+/// the replay of the lane's earlier rows gives.
+caf::error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+                       const tensor& labels, const round_ref& round, std::size_t begin,
+                       std::size_t end, const tensor& output, double sample_rate,
+                       double tolerance, std::mt19937_64& rng);
 
 /// The model with `weights` (1 x parameters) as its parameters.
 caf::expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& weights);

@@ -149,6 +149,31 @@ TEST_CASE("a model trains across the workers and reports each epoch", "[actors][
   CHECK(probs->shape() == compute::shape_t{400, 4});
 }
 
+TEST_CASE("synchronous steps train as well as rounds of local steps", "[actors][train]") {
+  fixture f{embedded_options{4, 2}};
+  auto train = leaning(2000, 12, 4, 7);
+  auto test = leaning(400, 12, 4, 8);
+  std::vector<double> accuracy;
+  for (uint32_t local_steps : {0u, 4u}) {
+    auto req = training(3);
+    req.train.batch = 128;
+    req.model.micro_rows = 32; // four lanes (or micro-batches a step)
+    req.train.local_steps = local_steps;
+    auto ack = f.api->submit_train(train, &test, req);
+    REQUIRE(ack);
+    CHECK(ack->shard_count == 3 * 16); // steps either way: ceil(2000 / 128) per epoch
+    auto report = f.api->wait(ack->task_id, {}, 60s);
+    REQUIRE(report);
+    INFO(local_steps << " local steps: " << report->reason);
+    REQUIRE(report->state == task_state::done);
+    CHECK(report->shards_validated == 3 * 16);
+    CHECK(report->epochs.back().loss < report->epochs.front().loss);
+    accuracy.push_back(report->epochs.back().test_accuracy);
+  }
+  CHECK(accuracy[0] > 0.97);
+  CHECK(accuracy[1] > 0.97);
+}
+
 TEST_CASE("a worker corrupting gradients is caught and training still converges",
           "[actors][train]") {
   embedded_options opts{4, 2};

@@ -213,7 +213,8 @@ TEST_CASE("submit train writes a model PyTorch can load, its history and plot; "
   auto model = dir.file("m.safetensors");
   auto r = run_shell(dir,
                      "submit train --model mlp:6-8-3 --data " + data + " --test " + data
-                       + " --epochs 3 --batch 32 --micro-batch 8 --lr 0.01 --schedule cosine --out "
+                       + " --epochs 3 --batch 32 --micro-batch 8 --local-steps 4 --lr 0.01"
+                         " --schedule cosine --out "
                        + model
                        + "\nsubmit infer --model " + model + " --data " + data + " --out "
                        + dir.file("p.npy") + "\nsubmit infer --model " + model + " --data "
@@ -245,11 +246,14 @@ TEST_CASE("submit train writes a model PyTorch can load, its history and plot; "
                               "submit train --model mlp:6-8-3 --data " + data
                               + " --optimizer lion\n"
                                 "submit train --model mlp:6-8-3 --data " + data
-                              + " --micro-batch 0\n");
+                              + " --micro-batch 0\n"
+                                "submit train --model mlp:6-8-3 --data " + data
+                              + " --local-steps many\n");
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Catch::Contains("malformed safetensors"));
   CHECK_THAT(bad.err, Catch::Contains("cannot open"));
   CHECK_THAT(bad.err, Catch::Contains("takes 5 features"));
   CHECK_THAT(bad.err, Catch::Contains("unknown optimizer 'lion'"));
   CHECK_THAT(bad.err, Catch::Contains("--micro-batch must be at least 1"));
+  CHECK_THAT(bad.err, Catch::Contains("--local-steps"));
 }

@@ -7,7 +7,9 @@
 // 2. Inference samples/s over the 10,000 test images. Target: network / PyTorch at least 0.8.
 // Without the data set it prints "skipped"; without PyTorch it reports the network alone.
 //
-// usage: train_bench [EPOCHS] [TORCH_PEER_SCRIPT] [adam|sgd] [constant|cosine]
+// usage: train_bench [EPOCHS] [TORCH_PEER_SCRIPT] [adam|sgd] [constant|cosine] [LOCAL_STEPS]
+// (LOCAL_STEPS: batches per round of local steps, the default 8 if not given; 0:
+// synchronous steps)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
   std::string peer = argc > 2 ? argv[2] : "";
   std::string opt = argc > 3 ? argv[3] : "adam";
   std::string schedule = argc > 4 ? argv[4] : "constant";
+  auto local_steps = argc > 5 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 10))
+                              : default_local_steps;
   auto train = compute::nn::load_dataset("fashion-mnist");
   auto test = compute::nn::load_dataset("fashion-mnist:test");
   if (!train || !test) {
@@ -91,12 +95,15 @@ int main(int argc, char** argv) {
   client api{sys, net.orchestrator, net.store, std::chrono::seconds{600}};
 
   std::printf("training mlp:784-256-128-10 on Fashion-MNIST, %s, %s, lr 1e-3, batch 128, "
-              "%zu epochs\n", opt.c_str(), schedule.c_str(), epochs);
+              "%zu epochs, %s\n", opt.c_str(), schedule.c_str(), epochs,
+              local_steps ? ("rounds of " + std::to_string(local_steps) + " local steps").c_str()
+                          : "synchronous steps");
   task_request req;
   req.model.spec = "mlp:784-256-128-10";
   req.train.epochs = static_cast<uint32_t>(epochs);
   req.train.optimizer = opt;
   req.train.schedule = schedule;
+  req.train.local_steps = local_steps;
   auto ack = api.submit_train(*train, &*test, req);
   if (!ack) {
     std::fprintf(stderr, "submit failed: %s\n", describe(ack.error()).c_str());

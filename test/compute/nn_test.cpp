@@ -1,5 +1,6 @@
 // compute/nn: gradients against finite differences, learning a separable set, the
-// optimizers, model specs, and the file formats (safetensors, IDX) with malformed inputs.
+// optimizers, model specs, the file formats (safetensors, IDX) with malformed inputs, and
+// rounds of local steps (compute/workloads/model.hpp): lanes, replay and checks.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "compute/errc.hpp"
 #include "compute/npy.hpp"
 #include "compute/nn/train.hpp"
+#include "compute/workloads/model.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace nexus;
@@ -295,4 +297,131 @@ TEST_CASE("Fashion-MNIST from Debian's package, when installed", "[nn]") {
   }
   CHECK(test->x.shape() == shape_t{10000, 784});
   CHECK(test->classes == 10);
+}
+
+namespace {
+
+// A round of local steps over `samples` samples of a separable set: 3 lanes of micro-
+// batches of 16 rows out of batches of 40, 5 batches from the first.
+struct round_case {
+  dataset data;
+  tensor x, labels;
+  model_spec spec = spec_of("mlp:6-8-3");
+  tensor weights, state;
+  model_workload::round_ref round;
+
+  explicit round_case(std::size_t samples) : data(separable(samples, 6, 3, 11)) {
+    x = data.x;
+    labels = tensor{samples, 1};
+    for (std::size_t i = 0; i < samples; ++i)
+      labels.values()[i] = static_cast<float>(data.y[i]);
+    auto start = mlp::initialized(spec, 5);
+    weights = tensor{shape_t{1, spec.parameter_count()},
+                     {start.parameters().begin(), start.parameters().end()}};
+    state = tensor{2, spec.parameter_count()};
+    state.values()[3] = 0.01f; // a moment carried over from earlier rounds
+    round.batch = {7, 1, 0, 40, 16};
+    round.local_steps = 5;
+    round.optimizer.lr = 1e-2;
+    round.optimizer.schedule = lr_schedule::cosine;
+    round.first_step = 3;
+    round.total_steps = 50;
+  }
+};
+
+float largest_difference(const float* a, const float* b, std::size_t n) {
+  float out = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    out = std::max(out, std::fabs(a[i] - b[i]));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a round's lanes train apart and replay to where their worker took them", "[nn]") {
+  round_case c{200};
+  REQUIRE(c.round.lanes() == 3);
+  auto rows = model_workload::train_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 0, 3);
+  REQUIRE(rows);
+  auto width = c.spec.parameter_count() + 2;
+  REQUIRE(rows->shape() == shape_t{15, width});
+
+  // Lane 1 by hand: micro-batch 1 (rows 16-31) of each batch, in the epoch's order.
+  auto order = epoch_order(200, 7, 1);
+  auto model = mlp::initialized(c.spec, 5);
+  optimizer opt{c.round.optimizer, c.state.values(), c.round.first_step};
+  std::vector<float> x;
+  std::vector<int32_t> y;
+  std::vector<float> grad(c.spec.parameter_count());
+  for (std::size_t j = 0; j < 5; ++j) {
+    gather(c.data, std::span{order}.subspan(j * 40 + 16, 16), x, y);
+    std::fill(grad.begin(), grad.end(), 0.0f);
+    auto stats = model.gradient(x.data(), y.data(), 16, grad);
+    const float* row = rows->data() + (1 * 5 + j) * width;
+    // Equal but for rounding: Eigen's reductions peel elements by the buffers' alignment.
+    CHECK(largest_difference(grad.data(), row, grad.size()) < 1e-5);
+    CHECK(row[width - 2] == Approx(stats.loss_sum).epsilon(1e-5));
+    CHECK(row[width - 1] == static_cast<float>(stats.correct));
+    opt.step(model.parameters(), grad, scheduled_lr(lr_schedule::cosine, 1e-2, 3 + j, 50),
+             1.0f / 16);
+  }
+  // The replay from the rows ends where the lane did, optimizer state included.
+  mlp replayed{c.spec};
+  optimizer ropt{c.round.optimizer, 0};
+  REQUIRE_FALSE(model_workload::replay_lane({c.weights, c.state}, 200, c.round, 1,
+                                            rows->data() + 5 * width, replayed, ropt));
+  CHECK(largest_difference(model.parameters().data(), replayed.parameters().data(),
+                           model.parameters().size()) < 1e-5);
+  CHECK(largest_difference(opt.state().data(), ropt.state().data(), opt.state().size()) < 1e-6);
+  CHECK(ropt.steps() == 3 + 5);
+  // The lanes did move apart.
+  mlp lane0{c.spec};
+  REQUIRE_FALSE(model_workload::replay_lane({c.weights, c.state}, 200, c.round, 0,
+                                            rows->data(), lane0, ropt));
+  CHECK(largest_difference(lane0.parameters().data(), replayed.parameters().data(),
+                           lane0.parameters().size()) > 1e-3);
+}
+
+TEST_CASE("a round's validator recomputes rows on the replayed trajectory", "[nn]") {
+  round_case c{190}; // the last batch has 30 samples: lane 2 has none in it
+  auto rows = model_workload::train_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 1, 3);
+  REQUIRE(rows);
+  auto width = c.spec.parameter_count() + 2;
+  REQUIRE(rows->rows() == 10);
+  // Lane 2's last row is empty, and its replay takes only four steps.
+  const float* empty = rows->data() + 9 * width;
+  CHECK(std::all_of(empty, empty + width, [](float v) { return v == 0.0f; }));
+  mlp m{c.spec};
+  optimizer opt{c.round.optimizer, 0};
+  REQUIRE_FALSE(model_workload::replay_lane({c.weights, c.state}, 190, c.round, 2,
+                                            rows->data() + 5 * width, m, opt));
+  CHECK(opt.steps() == 3 + 4);
+
+  std::mt19937_64 rng{1};
+  CHECK_FALSE(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round,
+                                          1, 3, *rows, 1.0, 1e-3, rng));
+  // A row changed after the first step of a lane: found when its step is recomputed...
+  auto bad = *rows;
+  bad.values()[(5 + 3) * width + 4] += 0.5f; // lane 2, step 4
+  auto err = model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round,
+                                         1, 3, bad, 1.0, 1e-3, rng);
+  REQUIRE(err);
+  CHECK(err == errc::rejected);
+  CHECK_THAT(describe(err), Catch::Contains("lane 2 at step 4"));
+  // ... and an early row, even when only a later step is recomputed: the replayed
+  // weights then differ from the worker's (here every row is checked, so step 1 fails).
+  bad = *rows;
+  bad.values()[0] *= -3.0f;
+  CHECK(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 1, 3,
+                                    bad, 1.0, 1e-3, rng)
+        == errc::rejected);
+  // Wrong shapes and starting points are refused.
+  CHECK(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 0, 3,
+                                    *rows, 1.0, 1e-3, rng)
+        == errc::rejected);
+  tensor short_state{1, c.spec.parameter_count()};
+  auto refused = model_workload::train_round(c.spec, {c.weights, short_state}, c.x, c.labels,
+                                             c.round, 0, 1);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("needs"));
 }
