@@ -182,10 +182,8 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
     }
     if (eval_weights_.id != weights_ref_.id)
       store_->erase(eval_weights_.id);
-    if (epoch_ > config_.epochs && step_task_ == 0) {
-      state_ = task_state::done;
-      finished_at_ = now;
-    }
+    if (epoch_ > config_.epochs && step_task_ == 0)
+      end(task_state::done, now);
     return;
   }
   if (task_id != step_task_)
@@ -218,10 +216,8 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
     store_->erase(old.id);
   if (epoch_ <= config_.epochs)
     next_step();
-  else if (eval_task_ == 0) {
-    state_ = task_state::done;
-    finished_at_ = now;
-  }
+  else if (eval_task_ == 0)
+    end(task_state::done, now);
 }
 
 bool training_run::apply_step(const compute::tensor& output, compute::nn::batch_stats& stats,
@@ -318,9 +314,15 @@ bool training_run::expire(clock::time_point now) {
 }
 
 void training_run::fail(std::string reason, clock::time_point now) {
-  state_ = task_state::failed;
   reason_ = std::move(reason);
+  end(task_state::failed, now);
+}
+
+void training_run::end(task_state state, clock::time_point now) {
+  state_ = state;
   finished_at_ = now;
+  if (!opt_state_ref_.shape.empty()) // the optimizer state is no output; the weights are
+    store_->erase(opt_state_ref_.id);
 }
 
 task_report training_run::report(clock::time_point now) const {

@@ -114,6 +114,7 @@ private:
                    clock::time_point now);
   void finish_epoch(clock::time_point now);
   void fail(std::string reason, clock::time_point now);
+  void end(task_state state, clock::time_point now);
 
   uint64_t id_ = 0;
   task_request request_;
