@@ -272,8 +272,8 @@ void take_result(self_pointer self, const result_key& key, const caf::actor_addr
     return;
   }
   a.raw = std::move(msg);
-  auto output = wire::decode(a.raw);
-  if (output && std::tie(output->task_id, output->shard_id, output->attempt) == key)
+  auto output = wire::decode_shared(a.raw);
+  if (output && std::tie((*output)->task_id, (*output)->shard_id, (*output)->attempt) == key)
     a.output = std::move(*output);
   judge(self, key); // bytes that are no result of this attempt are rejected there
 }

@@ -58,7 +58,7 @@ struct aggregator_state {
     wire::expectation expected_msg;
     caf::actor_addr worker; // results from anyone else are ignored
     validator_list validators; // check: 1; audit: 2, and a third to decide
-    std::optional<shard_output> output;
+    std::shared_ptr<const shard_output> output; // shared with its envelope in this process
     wire::shard_result raw;
     std::vector<verdict_info> verdicts; // in the order of `validators`
     clock_type::time_point since;

@@ -71,6 +71,7 @@ std::vector<sealed_result> result_batch::sign(const std::optional<chain::node_ke
     const auto& r = results_[i];
     out.push_back({r.task_id, r.shard_id, r.attempt, wire::encode(r)});
     out.back().msg.remember_payload_digest(outputs_[i]);
+    wire::remember_decoded(out.back().msg, std::make_shared<const shard_output>(std::move(results_[i])));
   }
   results_.clear();
   outputs_.clear();

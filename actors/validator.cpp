@@ -199,11 +199,12 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
                         << "\n";
         return err;
       }
-      auto output = wire::decode(result);
-      if (!output) {
+      auto shared = wire::decode_shared(result);
+      if (!shared) {
         judgment j{st, *task, expected->worker};
-        return announce(self, j.finish(output.error()), true);
+        return announce(self, j.finish(shared.error()), true);
       }
+      const shard_output* output = shared->get();
       judgment j{st, *task, expected->worker};
       if (auto err = admissible(*task, *output))
         return announce(self, j.finish(err), true);

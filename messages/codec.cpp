@@ -619,6 +619,19 @@ caf::expected<shard_output> decode(const shard_result& x) {
   });
 }
 
+caf::expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x) {
+  if (x.decoded())
+    return std::static_pointer_cast<const shard_output>(x.decoded());
+  auto out = decode(x);
+  if (!out)
+    return out.error();
+  return std::make_shared<const shard_output>(std::move(*out));
+}
+
+void remember_decoded(shard_result& msg, std::shared_ptr<const shard_output> x) {
+  msg.remember_decoded(std::move(x));
+}
+
 namespace {
 
 void set_verdict(schema::Verdict::Builder out, const verdict_info& x) {

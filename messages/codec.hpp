@@ -64,6 +64,14 @@ caf::expected<task_request> decode(const task_submission& x);
 caf::expected<task_ack> decode(const task_accepted& x);
 caf::expected<shard_task> decode(const shard_assignment& x);
 caf::expected<shard_output> decode(const shard_result& x);
+
+/// A result as shared, read-only value: the one its creator in this process kept with
+/// it (remember_decoded), or else decoded from its bytes. Saves readers in the same
+/// process (aggregator, validator) a copy of the output each.
+caf::expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x);
+
+/// Keeps `x`, which `msg` encodes, with it for decode_shared in this process.
+void remember_decoded(shard_result& msg, std::shared_ptr<const shard_output> x);
 caf::expected<verdict_info> decode(const verdict& x);
 caf::expected<task_output> decode(const final_output& x);
 caf::expected<task_report> decode(const task_status& x);

@@ -9,8 +9,10 @@
 //
 // An envelope may also carry the SHA-256 digest its creator computed over the payload
 // (what the schema's users define as such: a result's output values), so that a reader in
-// the same process need not hash megabytes again. The digest is never serialized: an
-// envelope from another process has none, and its reader computes its own.
+// the same process need not hash megabytes again, and the value it encoded (a result:
+// codec.hpp's decode_shared), so that readers in the same process need not decode
+// megabytes again. Neither is ever serialized: an envelope from another process has
+// none, and its reader computes its own.
 //
 // Reading never trusts the bytes: read() opens them with a traversal and nesting limit
 // and turns every Cap'n Proto decoding exception into errc::corrupted.
@@ -80,6 +82,17 @@ public:
     payload_digest_ = d;
   }
 
+  /// The value its creator in this process encoded, if it kept it (codec.hpp gives it
+  /// its type).
+  const std::shared_ptr<const void>& decoded() const noexcept {
+    return decoded_;
+  }
+
+  /// Keeps the value the caller encoded into these bytes.
+  void remember_decoded(std::shared_ptr<const void> x) noexcept {
+    decoded_ = std::move(x);
+  }
+
   /// Calls `f(reader)`, which returns caf::expected<T>, and returns its result. The
   /// reader and everything reached through it are valid only during the call. Malformed
   /// bytes, or a traversal beyond eight times the message's size, give errc::corrupted.
@@ -144,6 +157,7 @@ public:
 private:
   std::shared_ptr<const std::vector<uint8_t>> bytes_;
   std::optional<chain::digest> payload_digest_;
+  std::shared_ptr<const void> decoded_;
 };
 
 } // namespace nexus::wire
