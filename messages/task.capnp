@@ -63,7 +63,7 @@ struct TrainOptions {
   seed @5 :UInt64;
   testX @6 :BlobRef;          # a test set to report accuracy on after each epoch; may be unset
   testY @7 :BlobRef;
-  localSteps @8 :UInt32 = 8;  # batches per round of local steps; 0: synchronous steps
+  localSteps @8 :UInt32 = 32; # batches per round of local steps; 0: synchronous steps
 }
 
 struct EpochStats {

@@ -72,7 +72,7 @@ struct model_operands {
 };
 
 /// Batches per round of local steps in a training run, unless it says otherwise.
-constexpr uint32_t default_local_steps = 8;
+constexpr uint32_t default_local_steps = 32;
 
 /// A training run's settings.
 struct train_options {

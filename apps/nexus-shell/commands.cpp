@@ -56,7 +56,7 @@ const std::vector<command_spec>& specs() {
      "             recomputed by validators, 0.25), --micro-batch ROWS (a lane's share\n"
      "             of each batch, 64: batch / ROWS lanes train side by side),\n"
      "             --local-steps N (batches per round: lanes take N steps apart, then\n"
-     "             are averaged; 8; 0: synchronous steps, every batch's micro-batch\n"
+     "             are averaged; 32; 0: synchronous steps, every batch's micro-batch\n"
      "             gradients summed); writes MODEL.csv and MODEL.svg beside\n"
      "    data: fashion-mnist, fashion-mnist:test, or X.npy,y.npy; model: mlp:... or a .yaml"},
     {"submit infer",
