@@ -1,6 +1,7 @@
 // Networks of real nexus-node processes on 127.0.0.1 with mutual TLS: a matmul that
-// survives killed and frozen nodes and a node that joins mid-task, certificates from a
-// foreign CA refused, and `nexus-node up` leaving no process behind. Every loop is
+// survives killed and frozen nodes and a node that joins mid-task, training in rounds of
+// local steps with a corrupting worker, certificates from a foreign CA refused, and
+// `nexus-node up` leaving no process behind. Every loop is
 // bounded in time; every process is reaped.
 #include <catch2/catch.hpp>
 
@@ -13,6 +14,7 @@
 #include "actors/node.hpp"
 #include "compute/gemm.hpp"
 #include "test/support/cluster.hpp"
+#include "test/support/embedded.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -152,6 +154,50 @@ TEST_CASE("large results are judged by fingerprint: a corrupting worker is caugh
   auto out = s.api->result(ack->task_id);
   REQUIRE(out);
   CHECK(compute::max_relative_difference(*out, compute::multiply(a, b)) <= 1e-5);
+  for (auto& p : nodes)
+    p->signal(SIGTERM);
+  for (auto& p : nodes)
+    CHECK(p->wait_for(15s).has_value());
+}
+
+TEST_CASE("training across processes: rounds of local steps, a corrupting worker caught",
+          "[cluster]") {
+  // The validator and two workers are in processes of their own: they fetch each
+  // round's weights and optimizer state, and the hub's aggregator replays the lanes.
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"},
+                              {"w1", "worker", "corrupt"},
+                              {"w2", "worker"},
+                              {"w3", "worker"},
+                              {"v1", "validator"}});
+  auto topo = load_topology(file);
+  REQUIRE(topo);
+  std::vector<std::unique_ptr<test::process>> nodes;
+  for (auto name : {"hub", "w1", "w2", "w3", "v1"})
+    nodes.push_back(start_node(dir, file, name));
+  submitter s{*topo};
+  REQUIRE(s.wait_nodes(3, 1));
+
+  auto train = test::leaning(2000, 12, 4, 41);
+  auto held_out = test::leaning(400, 12, 4, 42);
+  auto req = test::training(3);
+  req.train.batch = 128;
+  req.model.micro_rows = 32; // four lanes
+  req.train.local_steps = 4; // four rounds an epoch
+  req.model.sample_rate = 1.0; // every row recomputed: each corruption is caught
+  auto ack = s.api->submit_train(train, &held_out, req);
+  REQUIRE(ack);
+  auto report = s.api->wait(ack->task_id, {}, 120s);
+  REQUIRE(report);
+  INFO(report->reason);
+  REQUIRE(report->state == task_state::done);
+  CHECK(report->results_rejected > 0);
+  REQUIRE(report->epochs.size() == 3);
+  CHECK(report->epochs.back().test_accuracy > 0.97);
+  auto weights = s.api->result(ack->task_id);
+  REQUIRE(weights);
+  CHECK(weights->size() == 12 * 16 + 16 + 16 * 4 + 4);
   for (auto& p : nodes)
     p->signal(SIGTERM);
   for (auto& p : nodes)
