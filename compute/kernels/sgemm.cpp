@@ -53,11 +53,9 @@ void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t
   chosen().fn(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void adam(float* params, float* m, float* v, const float* grad, std::size_t grad_stride,
-          std::size_t n, std::size_t steps, const float* grad_scale, const float* rate,
-          const float* root2, float beta1, float beta2, float eps) {
-  chosen().adam(params, m, v, grad, grad_stride, n, steps, grad_scale, rate, root2, beta1,
-                beta2, eps);
+void adam(float* params, float* m, float* v, const float* grad, std::size_t n,
+          float grad_scale, float beta1, float beta2, float rate, float root2, float eps) {
+  chosen().adam(params, m, v, grad, n, grad_scale, beta1, beta2, rate, root2, eps);
 }
 
 std::string_view isa() {

@@ -20,17 +20,14 @@ void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t
            float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
            float beta, float* c, std::size_t ldc);
 
-/// `steps` of Adam's update of n parameters (PyTorch's form), step s by the gradient at
-/// grad + s * grad_stride scaled by grad_scale[s], its bias corrections folded into
-/// rate[s] = lr / (1 - beta1^t) and root2[s] = sqrt(1 - beta2^t):
+/// Adam's update of n parameters (PyTorch's form, bias corrections folded into `rate`
+/// = lr / (1 - beta1^t) and `root2` = sqrt(1 - beta2^t)), gradient scaled by
+/// `grad_scale` first:
 ///   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= rate m / (sqrt(v) / root2 + eps)
-/// Several steps at once run block by block, so that the parameters and moments are read
-/// and written once (a replay of a lane's steps); each element's result is the same as
-/// step by step. One thread; the widest variant, like sgemm (its square roots and
-/// divisions are what a training step's optimizer spends its time on).
-void adam(float* params, float* m, float* v, const float* grad, std::size_t grad_stride,
-          std::size_t n, std::size_t steps, const float* grad_scale, const float* rate,
-          const float* root2, float beta1, float beta2, float eps);
+/// One thread; the widest variant, like sgemm (its square roots and divisions are what
+/// a training step's optimizer spends its time on).
+void adam(float* params, float* m, float* v, const float* grad, std::size_t n,
+          float grad_scale, float beta1, float beta2, float rate, float root2, float eps);
 
 /// The variant in use: "avx512", "avx2+fma" or "generic".
 std::string_view isa();

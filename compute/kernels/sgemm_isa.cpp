@@ -1,7 +1,6 @@
 // One instruction-set variant of the GEMM kernel and of Adam's update (see sgemm.hpp).
 // Built once per variant with its own -m flags and NEXUS_ISA set to its name; exports
 // two C functions.
-#include <algorithm>
 #include <cstddef>
 
 #include <Eigen/Core>
@@ -55,21 +54,14 @@ NEXUS_CAT(nexus_sgemm_, NEXUS_ISA)(bool trans_a, bool trans_b, std::size_t m, st
 
 extern "C" __attribute__((visibility("default"))) void
 NEXUS_CAT(nexus_adam_, NEXUS_ISA)(float* params, float* m, float* v, const float* grad,
-                                  std::size_t grad_stride, std::size_t n, std::size_t steps,
-                                  const float* grad_scale, const float* rate,
-                                  const float* root2, float beta1, float beta2, float eps) {
-  // Block by block, every step: a block's parameters and moments stay in the L1 cache
-  // across the steps, and only the gradients stream in.
-  constexpr std::size_t block = 1024;
-  for (std::size_t begin = 0; begin < n; begin += block) {
-    auto in = static_cast<Eigen::Index>(std::min(block, n - begin));
-    Eigen::Map<Eigen::ArrayXf> p{params + begin, in}, mm{m + begin, in}, vv{v + begin, in};
-    for (std::size_t s = 0; s < steps; ++s) {
-      Eigen::Map<const Eigen::ArrayXf> raw{grad + s * grad_stride + begin, in};
-      auto g = grad_scale[s] * raw;
-      mm = beta1 * mm + (1.0f - beta1) * g;
-      vv = beta2 * vv + (1.0f - beta2) * g.square();
-      p -= rate[s] * mm / (vv.sqrt() / root2[s] + eps);
-    }
-  }
+                                  std::size_t n, float grad_scale, float beta1, float beta2,
+                                  float rate, float root2, float eps) {
+  using array = Eigen::Map<Eigen::ArrayXf>;
+  auto in = static_cast<Eigen::Index>(n);
+  array p{params, in}, mm{m, in}, vv{v, in};
+  Eigen::Map<const Eigen::ArrayXf> raw{grad, in};
+  auto g = grad_scale * raw;
+  mm = beta1 * mm + (1.0f - beta1) * g;
+  vv = beta2 * vv + (1.0f - beta2) * g.square();
+  p -= rate * mm / (vv.sqrt() / root2 + eps);
 }

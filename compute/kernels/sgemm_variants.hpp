@@ -16,11 +16,10 @@ void nexus_sgemm_avx512(bool trans_a, bool trans_b, std::size_t m, std::size_t n
                         float alpha, const float* a, std::size_t lda, const float* b,
                         std::size_t ldb, float beta, float* c, std::size_t ldc);
 
-#define NEXUS_ADAM(isa)                                                                   \
-  void nexus_adam_##isa(float* params, float* m, float* v, const float* grad,             \
-                        std::size_t grad_stride, std::size_t n, std::size_t steps,        \
-                        const float* grad_scale, const float* rate, const float* root2,   \
-                        float beta1, float beta2, float eps);
+#define NEXUS_ADAM(isa)                                                                      \
+  void nexus_adam_##isa(float* params, float* m, float* v, const float* grad, std::size_t n, \
+                        float grad_scale, float beta1, float beta2, float rate, float root2,  \
+                        float eps);
 NEXUS_ADAM(generic)
 NEXUS_ADAM(avx2)
 NEXUS_ADAM(avx512)

@@ -56,52 +56,30 @@ optimizer::optimizer(const train_config& config, std::span<const float> state, u
 
 void optimizer::step(std::span<float> params, std::span<const float> grad, double lr,
                      float grad_scale) {
-  update u{lr, grad_scale};
-  steps(params, grad.data(), 0, {&u, 1});
-}
-
-void optimizer::steps(std::span<float> params, const float* grads, std::size_t stride,
-                      std::span<const update> updates) {
-  if (updates.empty())
-    return;
-  // Blocks of parameters on every core: in a training run this is what the workers wait
-  // for. Adam's square roots and divisions run in the widest vectors the processor has
-  // (kernels::adam).
+  ++t_;
+  auto correction1 = 1.0 - std::pow(config_.beta1, static_cast<double>(t_));
+  auto correction2 = 1.0 - std::pow(config_.beta2, static_cast<double>(t_));
+  // Blocks of parameters on every core: in a training run this step is what the workers
+  // wait for. Adam's square roots and divisions run in the widest vectors the processor
+  // has (kernels::adam).
   constexpr std::size_t block = std::size_t{1} << 15;
-  if (config_.optimizer == optimizer_kind::sgd) {
-    for (const auto& u : updates) {
-      ++t_;
-      tbb::parallel_for(std::size_t{0}, (params.size() + block - 1) / block, [&](std::size_t b) {
-        auto begin = b * block;
-        auto n = static_cast<Eigen::Index>(std::min(block, params.size() - begin));
-        Eigen::Map<Eigen::ArrayXf> p{params.data() + begin, n};
-        Eigen::Map<Eigen::ArrayXf> m{state_.data() + begin, n};
-        Eigen::Map<const Eigen::ArrayXf> g{grads + begin, n};
-        // PyTorch's form: v = mu v + g; p -= lr v
-        m = static_cast<float>(config_.momentum) * m + u.grad_scale * g;
-        p -= static_cast<float>(u.lr) * m;
-      });
-      grads += stride;
-    }
-    return;
-  }
-  std::vector<float> scale, rate, root2;
-  for (const auto& u : updates) {
-    ++t_;
-    auto correction1 = 1.0 - std::pow(config_.beta1, static_cast<double>(t_));
-    auto correction2 = 1.0 - std::pow(config_.beta2, static_cast<double>(t_));
-    scale.push_back(u.grad_scale);
-    rate.push_back(static_cast<float>(u.lr / correction1));
-    root2.push_back(static_cast<float>(std::sqrt(correction2)));
-  }
   tbb::parallel_for(std::size_t{0}, (params.size() + block - 1) / block, [&](std::size_t b) {
     auto begin = b * block;
-    auto n = std::min(block, params.size() - begin);
+    auto n = static_cast<Eigen::Index>(std::min(block, params.size() - begin));
+    Eigen::Map<Eigen::ArrayXf> p{params.data() + begin, n};
+    Eigen::Map<Eigen::ArrayXf> m{state_.data() + begin, n};
+    Eigen::Map<const Eigen::ArrayXf> raw{grad.data() + begin, n};
+    auto g = grad_scale * raw;
+    if (config_.optimizer == optimizer_kind::sgd) { // PyTorch's form: v = mu v + g; p -= lr v
+      m = static_cast<float>(config_.momentum) * m + g;
+      p -= static_cast<float>(lr) * m;
+      return;
+    }
     kernels::adam(params.data() + begin, state_.data() + begin,
-                  state_.data() + parameters_ + begin, grads + begin, stride, n,
-                  updates.size(), scale.data(), rate.data(), root2.data(),
-                  static_cast<float>(config_.beta1), static_cast<float>(config_.beta2),
-                  static_cast<float>(config_.eps));
+                  state_.data() + parameters_ + begin, grad.data() + begin,
+                  static_cast<std::size_t>(n), grad_scale, static_cast<float>(config_.beta1),
+                  static_cast<float>(config_.beta2), static_cast<float>(lr / correction1),
+                  static_cast<float>(std::sqrt(correction2)), static_cast<float>(config_.eps));
   });
 }
 

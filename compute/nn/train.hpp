@@ -56,17 +56,6 @@ public:
   void step(std::span<float> params, std::span<const float> grad, double lr,
             float grad_scale = 1.0f);
 
-  /// One update per entry of `updates`, each by its gradient (`stride` values after the
-  /// previous one's, from `grads`) scaled by its grad_scale, at its learning rate: the
-  /// same as step() for each in turn, with the parameters and state read and written
-  /// once (replaying a lane's committed gradients).
-  struct update {
-    double lr;
-    float grad_scale;
-  };
-  void steps(std::span<float> params, const float* grads, std::size_t stride,
-             std::span<const update> updates);
-
   uint64_t steps() const noexcept {
     return t_;
   }

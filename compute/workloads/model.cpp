@@ -103,13 +103,15 @@ caf::error check_start(const nn::model_spec& spec, lane_start start,
 // Walks one lane's steps from `start`: `row_of(j, model)` gives step j's row at the
 // lane's model before that step (computed, or read and checked), or an error; the
 // optimizer then steps by that row's gradient, averaged over the micro-batch.
+// Stops after `steps` steps.
 template <class RowOf>
 caf::error walk_lane(lane_start start, std::size_t samples, const round_ref& round,
-                     std::size_t lane, nn::mlp& model, nn::optimizer& opt, RowOf&& row_of) {
+                     std::size_t lane, std::size_t steps, nn::mlp& model, nn::optimizer& opt,
+                     RowOf&& row_of) {
   std::copy(start.weights.values().begin(), start.weights.values().end(),
             model.parameters().begin());
   opt = nn::optimizer{round.optimizer, start.state.values(), round.first_step};
-  for (std::size_t j = 0; j < round.local_steps; ++j) {
+  for (std::size_t j = 0; j < std::min<std::size_t>(steps, round.local_steps); ++j) {
     caf::expected<const float*> row = row_of(j, model);
     if (!row)
       return row.error();
@@ -145,7 +147,7 @@ caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, 
   nn::optimizer opt{round.optimizer, 0};
   for (auto lane = begin; lane < end; ++lane) {
     float* rows = out.data() + (lane - begin) * round.local_steps * width;
-    auto err = walk_lane(start, x.rows(), round, lane, model, opt,
+    auto err = walk_lane(start, x.rows(), round, lane, round.local_steps, model, opt,
                          [&](std::size_t j, const nn::mlp& at) -> caf::expected<const float*> {
                            float* row = rows + j * width;
                            micro_batch(at, x, labels, round.step_batch(j), lane, row, device,
@@ -160,46 +162,17 @@ caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, 
 
 caf::error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
                        std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
-                       std::span<const std::size_t> stops, const step_hook& on_step,
-                       std::size_t steps) {
+                       const step_hook& on_step, std::size_t steps) {
   if (auto err = check_start(model.spec(), start, round.optimizer))
     return err;
   auto width = model.parameters().size() + 2;
-  steps = std::min<std::size_t>(steps, round.local_steps);
-  std::copy(start.weights.values().begin(), start.weights.values().end(),
-            model.parameters().begin());
-  opt = nn::optimizer{round.optimizer, start.state.values(), round.first_step};
-  // Steps [from, to) in runs of consecutive steps with samples, each run in one pass.
-  std::vector<nn::optimizer::update> run;
-  auto advance = [&](std::size_t from, std::size_t to) {
-    std::size_t first = from;
-    auto flush = [&] {
-      opt.steps(model.parameters(), rows + first * width, width, run);
-      run.clear();
-    };
-    for (auto j = from; j < to; ++j) {
-      auto n = micro_span(round.step_batch(j), lane, samples).second;
-      if (n == 0) { // no samples, no step
-        flush();
-        first = j + 1;
-        continue;
-      }
-      run.push_back({round.step_lr(j), 1.0f / static_cast<float>(n)});
-    }
-    flush();
-  };
-  std::size_t done = 0;
-  for (auto stop : stops) {
-    if (stop > steps || stop >= round.local_steps)
-      break;
-    advance(done, stop);
-    done = stop;
-    if (on_step)
-      if (auto err = on_step(stop, model))
-        return err;
-  }
-  advance(done, steps);
-  return caf::none;
+  return walk_lane(start, samples, round, lane, steps, model, opt,
+                   [&](std::size_t j, const nn::mlp& at) -> caf::expected<const float*> {
+                     if (on_step)
+                       if (auto err = on_step(j, at))
+                         return err;
+                     return rows + j * width;
+                   });
 }
 
 caf::error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
@@ -218,19 +191,18 @@ caf::error check_round(const nn::model_spec& spec, lane_start start, const tenso
   nn::mlp model{spec};
   nn::optimizer opt{round.optimizer, 0};
   auto next = picked.begin();
-  std::vector<std::size_t> stops;
   for (auto lane = begin; lane < end && next != picked.end(); ++lane) {
     const float* rows = output.data() + (lane - begin) * steps * width;
     auto first = (lane - begin) * steps;
-    stops.clear();
-    for (auto it = next; it != picked.end() && *it < first + steps; ++it)
-      stops.push_back(*it - first);
-    if (stops.empty())
+    if (*next >= first + steps)
       continue; // nothing picked in this lane
-    next += static_cast<std::ptrdiff_t>(stops.size());
     // Replay only as far as the lane's last picked row.
-    auto err = replay_lane(start, x.rows(), round, lane, rows, model, opt, stops,
+    auto last = *std::prev(std::upper_bound(picked.begin(), picked.end(), first + steps - 1));
+    auto err = replay_lane(start, x.rows(), round, lane, rows, model, opt,
                            [&](std::size_t j, const nn::mlp& at) -> caf::error {
+                             if (next == picked.end() || *next != first + j)
+                               return caf::none;
+                             ++next;
                              micro_batch(at, x, labels, round.step_batch(j), lane, mine.data());
                              const float* theirs = rows + j * width;
                              auto params = width - 2;
@@ -243,7 +215,7 @@ caf::error check_round(const nn::model_spec& spec, lane_start start, const tenso
                                                    + " differs from its recomputation");
                              return caf::none;
                            },
-                           stops.back());
+                           last - first + 1);
     if (err)
       return err;
   }

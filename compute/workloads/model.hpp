@@ -36,7 +36,6 @@
 #include <cstddef>
 #include <functional>
 #include <random>
-#include <span>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -97,16 +96,13 @@ caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, 
                                   gemm_device* device = nullptr, std::string* fallback = nullptr);
 
 /// Replays one lane's `local_steps` rows (at `rows`) from `start` over a data set of
-/// `samples` samples: `model` and `opt` end where the lane did. For each of `stops`
-/// (ascending steps), `on_step(j, model)` is called before step j with the lane's model
-/// at that point; an error it returns stops the replay. With `steps`, the replay stops
-/// before that step. The steps between stops run in one pass over the parameters
-/// (optimizer::steps).
+/// `samples` samples: `model` and `opt` end where the lane did. `on_step(j, model)` is
+/// called before step j with the lane's model at that point; an error it returns stops
+/// the replay. With `steps`, the replay stops after that many steps.
 using step_hook = std::function<caf::error(std::size_t, const nn::mlp&)>;
 caf::error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
                        std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
-                       std::span<const std::size_t> stops = {}, const step_hook& on_step = {},
-                       std::size_t steps = SIZE_MAX);
+                       const step_hook& on_step = {}, std::size_t steps = SIZE_MAX);
 
 /// Checks a sample of a round shard's (lane, step) rows, each recomputed at the weights
 /// the replay of the lane's earlier rows gives.
