@@ -32,7 +32,9 @@ std::pair<std::size_t, std::size_t> micro_span(const batch_ref& batch, std::size
   return {first, last > first ? last - first : 0};
 }
 
-// One micro-batch's row: gradient, loss sum, correct count.
+// One micro-batch's row: gradient, loss sum, correct count. The row must be all zeros
+// (the gradient is added to it): a fresh tensor's are, and a reused buffer must be
+// cleared first.
 void micro_batch(const nn::mlp& model, const tensor& x, const tensor& labels,
                  const batch_ref& batch, std::size_t index, float* row,
                  gemm_device* device = nullptr, std::string* fallback = nullptr) {
@@ -47,7 +49,6 @@ void micro_batch(const nn::mlp& model, const tensor& x, const tensor& labels,
     ys[i] = static_cast<int32_t>(labels.values()[r]);
   }
   auto params = model.parameters().size();
-  std::fill_n(row, params + 2, 0.0f);
   auto stats = device ? device->mlp_gradient(model, xs.data(), ys.data(), rows, {row, params},
                                              1.0f, fallback)
                       : model.gradient(xs.data(), ys.data(), rows, {row, params});
@@ -203,6 +204,7 @@ caf::error check_round(const nn::model_spec& spec, lane_start start, const tenso
                              if (next == picked.end() || *next != first + j)
                                return caf::none;
                              ++next;
+                             std::fill(mine.begin(), mine.end(), 0.0f);
                              micro_batch(at, x, labels, round.step_batch(j), lane, mine.data());
                              const float* theirs = rows + j * width;
                              auto params = width - 2;
@@ -294,6 +296,7 @@ caf::error check_train(const nn::mlp& model, const tensor& x, const tensor& labe
                                         + std::to_string(width));
   std::vector<float> mine(width);
   for (auto i : sample(end - begin, sample_rate, 0, rng)) {
+    std::fill(mine.begin(), mine.end(), 0.0f);
     micro_batch(model, x, labels, batch, begin + i, mine.data());
     const float* theirs = output.data() + i * width;
     auto params = width - 2;
