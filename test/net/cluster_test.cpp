@@ -41,6 +41,24 @@ std::unique_ptr<test::process> start_node(const test::temp_dir& dir, const std::
   return test::start_node(node_binary(), dir, topo, name);
 }
 
+// Starts the named nodes of the topology at `file`.
+std::vector<std::unique_ptr<test::process>> start_nodes(const test::temp_dir& dir,
+                                                        const std::string& file,
+                                                        std::initializer_list<const char*> names) {
+  std::vector<std::unique_ptr<test::process>> nodes;
+  for (auto name : names)
+    nodes.push_back(start_node(dir, file, name));
+  return nodes;
+}
+
+// Stops every node with SIGTERM; each must exit in time.
+void stop_nodes(std::vector<std::unique_ptr<test::process>>& nodes) {
+  for (auto& p : nodes)
+    p->signal(SIGTERM);
+  for (auto& p : nodes)
+    CHECK(p->wait_for(15s).has_value());
+}
+
 struct submitter : test::submitter {
   explicit submitter(const topology& t) : test::submitter(t) {
     REQUIRE(api);
@@ -135,9 +153,7 @@ TEST_CASE("large results are judged by fingerprint: a corrupting worker is caugh
                               {"v1", "validator"}});
   auto topo = load_topology(file);
   REQUIRE(topo);
-  std::vector<std::unique_ptr<test::process>> nodes;
-  for (auto name : {"hub", "w1", "w2", "v1"})
-    nodes.push_back(start_node(dir, file, name));
+  auto nodes = start_nodes(dir, file, {"hub", "w1", "w2", "v1"});
   submitter s{*topo};
   REQUIRE(s.wait_nodes(2, 1));
 
@@ -154,16 +170,13 @@ TEST_CASE("large results are judged by fingerprint: a corrupting worker is caugh
   auto out = s.api->result(ack->task_id);
   REQUIRE(out);
   CHECK(compute::max_relative_difference(*out, compute::multiply(a, b)) <= 1e-5);
-  for (auto& p : nodes)
-    p->signal(SIGTERM);
-  for (auto& p : nodes)
-    CHECK(p->wait_for(15s).has_value());
+  stop_nodes(nodes);
 }
 
 TEST_CASE("training across processes: rounds of local steps, a corrupting worker caught",
           "[cluster]") {
-  // The validator and two workers are in processes of their own: they fetch each
-  // round's weights and optimizer state, and the hub's aggregator replays the lanes.
+  // Every node is a process of its own: workers and the validator fetch each round's
+  // weights and optimizer state from the hub, whose aggregator replays the lanes.
   test::temp_dir dir;
   auto file = write_topology(dir, "net.yaml",
                              {{"hub", "orchestrator, aggregator"},
@@ -173,9 +186,7 @@ TEST_CASE("training across processes: rounds of local steps, a corrupting worker
                               {"v1", "validator"}});
   auto topo = load_topology(file);
   REQUIRE(topo);
-  std::vector<std::unique_ptr<test::process>> nodes;
-  for (auto name : {"hub", "w1", "w2", "w3", "v1"})
-    nodes.push_back(start_node(dir, file, name));
+  auto nodes = start_nodes(dir, file, {"hub", "w1", "w2", "w3", "v1"});
   submitter s{*topo};
   REQUIRE(s.wait_nodes(3, 1));
 
@@ -198,10 +209,7 @@ TEST_CASE("training across processes: rounds of local steps, a corrupting worker
   auto weights = s.api->result(ack->task_id);
   REQUIRE(weights);
   CHECK(weights->size() == 12 * 16 + 16 + 16 * 4 + 4);
-  for (auto& p : nodes)
-    p->signal(SIGTERM);
-  for (auto& p : nodes)
-    CHECK(p->wait_for(15s).has_value());
+  stop_nodes(nodes);
 }
 
 TEST_CASE("chaos across processes: faulty workers, a lying validator, a worker killed and "
