@@ -185,6 +185,7 @@ TEST_CASE("a worker corrupting gradients is caught and training still converges"
   req.model.sample_rate = 1.0; // every micro-batch recomputed: each corruption is caught
   req.train.batch = 128;
   req.model.micro_rows = 32; // four micro-batches a step: every worker gets one
+  req.train.local_steps = 4;  // 12 rounds of four lanes: the faulty worker holds many
   auto ack = f.api->submit_train(train, &test, req);
   REQUIRE(ack);
   auto report = f.api->wait(ack->task_id, {}, 60s);

@@ -430,6 +430,9 @@ TEST_CASE("replicate:K verifies a training run's steps by a quorum", "[actors][t
   auto req = training(2);
   req.replicas = 3;
   req.model.micro_rows = 32; // two shards a step, three replicas each: six of four workers
+  // Rounds of two steps: 16 rounds of six replicas, so that the faulty worker surely
+  // holds some (one round an epoch, the default here, gave it none once in 12 replicas).
+  req.train.local_steps = 2;
   auto ack = f.api->submit_train(train, &test_set, req);
   REQUIRE(ack);
   auto report = f.api->wait(ack->task_id, {}, 120s);
