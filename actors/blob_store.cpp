@@ -5,11 +5,22 @@
 
 #include <tbb/parallel_for.h>
 
+#include "chain/encoding.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus {
 
 using clock = std::chrono::steady_clock;
+
+std::vector<chain::digest> sha256_pieces(std::span<const uint8_t> bytes, std::size_t piece) {
+  auto count = std::max<std::size_t>(1, (bytes.size() + piece - 1) / piece);
+  std::vector<chain::digest> out(count);
+  tbb::parallel_for(std::size_t{0}, count, [&](std::size_t i) {
+    auto begin = i * piece;
+    out[i] = chain::sha256(bytes.subspan(begin, std::min(piece, bytes.size() - begin)));
+  });
+  return out;
+}
 
 chain::digest blob_store::id_of(const compute::tensor& x) {
   // A two-level digest so that the chunks hash on every core at once: SHA-256 over the
@@ -19,24 +30,15 @@ chain::digest blob_store::id_of(const compute::tensor& x) {
   // let even a model's weights (~1 MB, stored after every training step while the
   // workers wait for them) hash on both cores.
   constexpr std::size_t chunk = std::size_t{128} << 10;
-  auto bytes = std::span{reinterpret_cast<const uint8_t*>(x.data()), x.size() * sizeof(float)};
-  auto chunks = std::max<std::size_t>(1, (bytes.size() + chunk - 1) / chunk);
-  std::vector<chain::digest> digests(chunks);
-  tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t i) {
-    auto begin = i * chunk;
-    digests[i] = chain::sha256(bytes.subspan(begin, std::min(chunk, bytes.size() - begin)));
-  });
-  std::vector<uint8_t> top;
-  auto put_u64 = [&top](uint64_t v) {
-    for (int i = 0; i < 8; ++i)
-      top.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  };
-  put_u64(x.shape().size());
+  auto digests = sha256_pieces(
+    {reinterpret_cast<const uint8_t*>(x.data()), x.size() * sizeof(float)}, chunk);
+  chain::writer top;
+  top.u64(x.shape().size());
   for (auto d : x.shape())
-    put_u64(d);
-  auto* d = reinterpret_cast<const uint8_t*>(digests.data());
-  top.insert(top.end(), d, d + digests.size() * sizeof(chain::digest));
-  return chain::sha256(top);
+    top.u64(d);
+  for (const auto& d : digests)
+    top.fixed(d);
+  return chain::sha256(top.data());
 }
 
 blob_ref blob_store::put(compute::tensor x) {

@@ -16,6 +16,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -24,6 +26,10 @@
 #include "messages/types.hpp"
 
 namespace nexus {
+
+/// SHA-256 of each consecutive `piece` bytes of `bytes` (the last may be shorter; one
+/// digest of nothing for no bytes), hashed on every core.
+std::vector<chain::digest> sha256_pieces(std::span<const uint8_t> bytes, std::size_t piece);
 
 class blob_store {
 public:

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "chain/encoding.hpp"
 #include "compute/errc.hpp"
 #include "compute/pages.hpp"
 
@@ -507,15 +508,11 @@ uint64_t bulk_service::offer_tensor(std::shared_ptr<const void> owner,
                                     const compute::shape_t& shape,
                                     std::span<const uint8_t> values) {
   // The head: the rank and each dimension, as 64-bit little-endian numbers.
-  std::vector<uint8_t> head;
-  auto put_u64 = [&head](uint64_t v) {
-    for (int i = 0; i < 8; ++i)
-      head.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  };
-  put_u64(shape.size());
+  chain::writer head;
+  head.u64(shape.size());
   for (auto d : shape)
-    put_u64(d);
-  return impl_->add_offer({std::move(owner), std::move(head), values, impl::clock::now()});
+    head.u64(d);
+  return impl_->add_offer({std::move(owner), std::move(head.data()), values, impl::clock::now()});
 }
 
 caf::error bulk_put(const bulk_endpoint& to, uint64_t ticket, const std::vector<uint8_t>& bytes) {

@@ -2,8 +2,7 @@
 
 #include <utility>
 
-#include <tbb/parallel_for.h>
-
+#include "actors/blob_store.hpp"
 #include "chain/encoding.hpp"
 #include "chain/hash.hpp"
 #include "chain/merkle.hpp"
@@ -17,11 +16,7 @@ chain::digest output_digest(const compute::tensor& t) {
   auto row_bytes = t.cols() * sizeof(float);
   if (t.shape().size() != 2 || t.rows() < 2 || row_bytes < merkle_row_bytes)
     return chain::sha256(bytes);
-  std::vector<chain::digest> rows(t.rows());
-  tbb::parallel_for(std::size_t{0}, rows.size(), [&](std::size_t r) {
-    rows[r] = chain::sha256(bytes.subspan(r * row_bytes, row_bytes));
-  });
-  return chain::merkle_root(rows);
+  return chain::merkle_root(sha256_pieces(bytes, row_bytes));
 }
 
 chain::digest result_statement(const shard_output& r, const chain::digest& output) {

@@ -77,17 +77,19 @@ training_run::start(uint64_t id, const task_request& req, std::shared_ptr<blob_s
   run->config_.seed = t.seed;
   run->spec_ = *spec;
   run->store_ = std::move(store);
-  run->optimizer_ = std::make_unique<compute::nn::optimizer>(run->config_, spec->parameter_count());
   run->local_steps_ = t.local_steps;
   if (run->request_.model.micro_rows == 0)
     run->request_.model.micro_rows = compute::model_workload::default_micro_rows;
-  if (run->local_steps_ > 0)
+  if (run->local_steps_ > 0) {
     run->opt_state_ = compute::tensor{
       compute::shape_t{compute::nn::optimizer::state_rows(*optimizer), spec->parameter_count()}};
+  } else {
+    run->optimizer_ = std::make_unique<compute::nn::optimizer>(run->config_, spec->parameter_count());
+    run->grad_.resize(spec->parameter_count());
+  }
   auto model = compute::nn::mlp::initialized(*spec, t.seed);
   run->weights_ = compute::tensor{compute::shape_t{1, spec->parameter_count()},
                                   {model.parameters().begin(), model.parameters().end()}};
-  run->grad_.resize(spec->parameter_count());
   run->samples_ = m.x.shape[0];
   run->steps_per_epoch_ = compute::nn::steps_per_epoch(run->samples_, t.batch);
   run->started_ = run->epoch_started_ = now;
@@ -129,7 +131,7 @@ void training_run::next_step() {
     step.model.optimizer = request_.train.optimizer;
     step.model.lr = config_.lr;
     step.model.schedule = request_.train.schedule;
-    step.model.first_step = (epoch_ - 1) * steps_per_epoch_ + step_;
+    step.model.first_step = run_step();
     step.model.total_steps = total_steps();
   }
   step.internal = true;
@@ -235,9 +237,8 @@ bool training_run::apply_step(const compute::tensor& output, compute::nn::batch_
   for (std::size_t i = 0; i < params; ++i)
     grad_[i] = sum[i] * scale;
   stats = {sum[params], static_cast<std::size_t>(sum[params + 1]), rows};
-  auto step_index = (epoch_ - 1) * steps_per_epoch_ + step_;
   optimizer_->step(weights_.values(), grad_,
-                   compute::nn::scheduled_lr(config_.schedule, config_.lr, step_index,
+                   compute::nn::scheduled_lr(config_.schedule, config_.lr, run_step(),
                                              total_steps()));
   return true;
 }

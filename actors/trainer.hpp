@@ -5,9 +5,9 @@
 // round is a task (workload train_step) whose shards are lanes, one per micro-batch of a
 // batch; each lane takes an optimizer step per batch of the round on its micro-batch,
 // from the round's weights and optimizer state, and returns its micro-batch gradients
-// (compute/workloads/model.hpp). When the round's rows arrive, validated, the run
-// replays each lane's optimizer over them and averages the lanes' weights and optimizer
-// states: the next round's starting point. The workers exchange nothing between the
+// (compute/workloads/model.hpp). The aggregator replays each validated lane's optimizer
+// over its rows and averages the lanes' weights and optimizer states; that mean is the
+// run's next starting point. The workers exchange nothing between the
 // batches of a round, so a round costs one round trip instead of one per batch.
 //
 // Synchronous steps (local_steps 0): each step is a task over the same weights: its
@@ -106,6 +106,10 @@ private:
 
   void next_step();
   void publish_weights();
+  // The run's index of the batch under way (for the schedule and Adam's bias correction).
+  std::size_t run_step() const noexcept {
+    return (epoch_ - 1) * steps_per_epoch_ + step_;
+  }
   // Applies a synchronous step's summed gradient, or a round's rows; false (and the run
   // failed) if the output is malformed. `stats` receives the batches' loss and counts.
   bool apply_step(const compute::tensor& output, compute::nn::batch_stats& stats,
@@ -129,7 +133,7 @@ private:
   uint32_t local_steps_ = 0;
   uint32_t round_steps_ = 0; // batches in the round under way
   blob_ref eval_weights_; // kept in the store until the test inference is done
-  std::vector<float> grad_;
+  std::vector<float> grad_; // synchronous steps
   std::size_t samples_ = 0;
   std::size_t steps_per_epoch_ = 0;
   std::size_t epoch_ = 1; // the one under way, from 1

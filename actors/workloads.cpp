@@ -205,6 +205,45 @@ caf::expected<work_plan> plan_work(const task_request& req, std::size_t workers)
   return invalid("a training run has no shards of its own");
 }
 
+namespace {
+
+// The output of an inference or training shard.
+caf::expected<compute::tensor> run_model_shard(const shard_task& task, blob_store& store,
+                                               compute::gemm_device* device,
+                                               std::string* fallback) {
+  const auto& m = task.model;
+  auto spec = compute::nn::parse_model_spec(m.spec);
+  if (!spec)
+    return spec.error();
+  auto weights = store.get(m.weights);
+  auto x = store.get(m.x);
+  if (!weights || !x)
+    return !weights ? weights.error() : x.error();
+  if (task.workload == workload_kind::train_step && m.local_steps > 0) {
+    auto y = store.get(m.y);
+    auto state = store.get(m.state);
+    auto round = round_of(m);
+    if (!y || !state || !round)
+      return !y ? y.error() : !state ? state.error() : round.error();
+    return mw::train_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
+                           task.row_end, device, fallback);
+  }
+  auto model = mw::with_weights(*spec, **weights);
+  if (!model)
+    return model.error();
+  if (task.workload == workload_kind::infer)
+    return device ? device->mlp_probabilities(*model, (*x)->data() + task.row_begin * (*x)->cols(),
+                                              task.row_end - task.row_begin, fallback)
+                  : mw::infer(*model, **x, task.row_begin, task.row_end);
+  auto y = store.get(m.y);
+  if (!y)
+    return y.error();
+  return mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end, device,
+                        fallback);
+}
+
+} // namespace
+
 shard_output run_shard(const shard_task& task, blob_store& store, compute::gemm_device* device,
                        std::string* fallback) {
   shard_output out{task.task_id, task.shard_id, task.attempt, {}, {}, 0, {}};
@@ -231,40 +270,10 @@ shard_output run_shard(const shard_task& task, blob_store& store, compute::gemm_
       out.output = compute::matmul::execute(**a, **b, range);
     }
   } else {
-    const auto& m = task.model;
-    auto spec = compute::nn::parse_model_spec(m.spec);
-    if (!spec)
-      return fail(spec.error());
-    auto weights = store.get(m.weights);
-    auto x = store.get(m.x);
-    if (!weights || !x)
-      return fail(!weights ? weights.error() : x.error());
-    auto model = mw::with_weights(*spec, **weights);
-    if (!model)
-      return fail(model.error());
-    if (task.workload == workload_kind::infer) {
-      out.output = device ? device->mlp_probabilities(*model,
-                                                      (*x)->data() + task.row_begin * (*x)->cols(),
-                                                      task.row_end - task.row_begin, fallback)
-                          : mw::infer(*model, **x, task.row_begin, task.row_end);
-    } else if (m.local_steps == 0) {
-      auto y = store.get(m.y);
-      if (!y)
-        return fail(y.error());
-      out.output = mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
-                                  device, fallback);
-    } else {
-      auto y = store.get(m.y);
-      auto state = store.get(m.state);
-      auto round = round_of(m);
-      if (!y || !state || !round)
-        return fail(!y ? y.error() : !state ? state.error() : round.error());
-      auto rows = mw::train_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
-                                  task.row_end, device, fallback);
-      if (!rows)
-        return fail(rows.error());
-      out.output = std::move(*rows);
-    }
+    auto output = run_model_shard(task, store, device, fallback);
+    if (!output)
+      return fail(output.error());
+    out.output = std::move(*output);
   }
   out.compute_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                            std::chrono::steady_clock::now() - start)
@@ -283,12 +292,13 @@ caf::error check_model_shard(const shard_task& task, const shard_output& result,
   if (!weights || !x)
     return make_error(errc::unavailable, "validator lacks operands: "
                                            + describe(!weights ? weights.error() : x.error()));
-  auto model = mw::with_weights(*spec, **weights);
-  if (!model)
-    return model.error();
-  if (task.workload == workload_kind::infer)
+  if (task.workload == workload_kind::infer) {
+    auto model = mw::with_weights(*spec, **weights);
+    if (!model)
+      return model.error();
     return mw::check_infer(*model, **x, task.row_begin, task.row_end, result.output,
                            m.sample_rate, task.tolerance, rng);
+  }
   auto y = store.get(m.y);
   if (!y)
     return make_error(errc::unavailable, "validator lacks operands: " + describe(y.error()));
@@ -302,6 +312,9 @@ caf::error check_model_shard(const shard_task& task, const shard_output& result,
     return mw::check_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
                            task.row_end, result.output, m.sample_rate, task.tolerance, rng);
   }
+  auto model = mw::with_weights(*spec, **weights); // a synchronous step's
+  if (!model)
+    return model.error();
   return mw::check_train(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
                          result.output, m.sample_rate, task.tolerance, rng);
 }

@@ -13,14 +13,14 @@
 // Round of local steps (local SGD): `local_steps` consecutive batches of the epoch, from
 // one starting point (weights and optimizer state). A batch's micro-batch k belongs to
 // lane k: each lane takes one optimizer step per batch on its own micro-batch, from the
-// round's starting point, so the lanes' trajectories run apart for the round; the run
-// then averages the lanes' weights and optimizer states (nexus::training_run). A shard
+// round's starting point, so the lanes' trajectories run apart for the round; the
+// aggregator then averages the lanes' end points (nexus::output_builder). A shard
 // is lanes [begin, end); its output has one row per (lane, step), lane by lane, each as
 // a training step's row: the gradient of the summed loss over the micro-batch at the
 // lane's weights before that step, the loss sum and the correct count. The rows fix the
 // trajectory: replaying the optimizer over them from the starting point gives every
-// step's weights, which is how the validator recomputes a sampled row and the run gets
-// each lane's end point.
+// step's weights, which is how the validator recomputes a sampled row and the
+// aggregator gets each lane's end point.
 //
 // Verification: the validator, after the result is in (so the worker's answer is fixed
 // before the sample is drawn), recomputes each row with probability `sample_rate`
