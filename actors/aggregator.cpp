@@ -267,7 +267,7 @@ void take_result(self_pointer self, const result_key& key, const caf::actor_addr
                     << " that does not come from its worker " << a.expected.worker << "\n";
     return;
   }
-  if (a.output || !a.raw.bytes().empty()) {
+  if (a.output || !a.raw.empty()) {
     caf::aout(self) << "aggregator: ignored a replayed result of " << where() << "\n";
     return;
   }

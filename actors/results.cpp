@@ -63,10 +63,9 @@ std::vector<sealed_result> result_batch::sign(const std::optional<chain::node_ke
   std::vector<sealed_result> out;
   out.reserve(results_.size());
   for (std::size_t i = 0; i < results_.size(); ++i) {
-    const auto& r = results_[i];
-    out.push_back({r.task_id, r.shard_id, r.attempt, wire::encode(r)});
+    auto r = std::make_shared<const shard_output>(std::move(results_[i]));
+    out.push_back({r->task_id, r->shard_id, r->attempt, wire::encode_shared(r)});
     out.back().msg.remember_payload_digest(outputs_[i]);
-    wire::remember_decoded(out.back().msg, std::make_shared<const shard_output>(std::move(results_[i])));
   }
   results_.clear();
   outputs_.clear();

@@ -628,8 +628,10 @@ caf::expected<std::shared_ptr<const shard_output>> decode_shared(const shard_res
   return std::make_shared<const shard_output>(std::move(*out));
 }
 
-void remember_decoded(shard_result& msg, std::shared_ptr<const shard_output> x) {
-  msg.remember_decoded(std::move(x));
+shard_result encode_shared(std::shared_ptr<const shard_output> x) {
+  auto out = shard_result::deferred([x] { return encode(*x); });
+  out.remember_decoded(std::move(x));
+  return out;
 }
 
 namespace {

@@ -66,12 +66,14 @@ caf::expected<shard_task> decode(const shard_assignment& x);
 caf::expected<shard_output> decode(const shard_result& x);
 
 /// A result as shared, read-only value: the one its creator in this process kept with
-/// it (remember_decoded), or else decoded from its bytes. Saves readers in the same
+/// it (encode_shared), or else decoded from its bytes. Saves readers in the same
 /// process (aggregator, validator) a copy of the output each.
 caf::expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x);
 
-/// Keeps `x`, which `msg` encodes, with it for decode_shared in this process.
-void remember_decoded(shard_result& msg, std::shared_ptr<const shard_output> x);
+/// A result that keeps `x` for decode_shared in this process, and is flattened into bytes
+/// only when they are first needed (to cross to another process): readers here copy
+/// nothing, and nothing is copied for them.
+shard_result encode_shared(std::shared_ptr<const shard_output> x);
 caf::expected<verdict_info> decode(const verdict& x);
 caf::expected<task_output> decode(const final_output& x);
 caf::expected<task_report> decode(const task_status& x);

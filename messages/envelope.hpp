@@ -14,13 +14,19 @@
 // megabytes again. Neither is ever serialized: an envelope from another process has
 // none, and its reader computes its own.
 //
+// An envelope that carries its value may also be flattened only when its bytes are first
+// asked for (deferred()): a training round's result is 30 MB of rows that its readers in
+// the same process take from the value, so its bytes are built only to leave the process.
+//
 // Reading never trusts the bytes: read() opens them with a traversal and nesting limit
 // and turns every Cap'n Proto decoding exception into errc::corrupted.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -67,8 +73,29 @@ public:
     : bytes_(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))) {
   }
 
-  const std::vector<uint8_t>& bytes() const noexcept {
+  /// An envelope whose bytes are `flatten()`'s, called the first time they are needed
+  /// (by any copy of it; once, whatever the thread).
+  static envelope deferred(std::function<envelope()> flatten) {
+    envelope out;
+    out.pending_ = std::make_shared<pending>();
+    out.pending_->flatten = std::move(flatten);
+    return out;
+  }
+
+  /// Whether there are no bytes, nor any to be built.
+  bool empty() const noexcept {
+    return !pending_ && (!bytes_ || bytes_->empty());
+  }
+
+  const std::vector<uint8_t>& bytes() const {
     static const std::vector<uint8_t> none;
+    if (pending_) {
+      std::call_once(pending_->once, [p = pending_.get()] {
+        p->bytes = p->flatten().bytes_;
+        p->flatten = nullptr;
+      });
+      return pending_->bytes ? *pending_->bytes : none;
+    }
     return bytes_ ? *bytes_ : none;
   }
 
@@ -155,7 +182,14 @@ public:
   }
 
 private:
+  struct pending {
+    std::once_flag once;
+    std::function<envelope()> flatten;
+    std::shared_ptr<const std::vector<uint8_t>> bytes;
+  };
+
   std::shared_ptr<const std::vector<uint8_t>> bytes_;
+  std::shared_ptr<pending> pending_; // bytes not built yet, shared by every copy
   std::optional<chain::digest> payload_digest_;
   std::shared_ptr<const void> decoded_;
 };

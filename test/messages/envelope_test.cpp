@@ -184,3 +184,35 @@ TEST_CASE("a node list of many nodes decodes (fields read twice count once more)
   CHECK(back->back().peak_in_flight == 2);
   CHECK(back->back().window == 2);
 }
+
+TEST_CASE("a result kept for this process is flattened once, when its bytes are needed",
+          "[messages]") {
+  auto x = std::make_shared<const shard_output>(
+    shard_output{7, 2, 1, "worker-1", compute::random_tensor({9, 11}, 5), 99, {}});
+  auto env = wire::encode_shared(x);
+  auto copy = env;
+  CHECK_FALSE(env.empty());
+  // Readers in this process get the kept value, not a decoded copy.
+  auto shared = wire::decode_shared(copy);
+  REQUIRE(shared);
+  CHECK(shared->get() == x.get());
+  // The bytes, built on first need and shared by every copy, decode to the same result,
+  // also after crossing CAF's serializer (which is how they leave the process).
+  CHECK(&env.bytes() == &copy.bytes());
+  CHECK(env.bytes() == wire::encode(*x).bytes());
+  caf::actor_system_config cfg;
+  wire::register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(copy));
+  wire::shard_result back;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE_FALSE(source(back));
+  CHECK_FALSE(back.decoded());
+  auto y = wire::decode(back);
+  REQUIRE(y);
+  CHECK(y->output == x->output);
+  CHECK(y->shard_id == 2);
+  CHECK(wire::shard_result{}.empty());
+}
