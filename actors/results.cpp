@@ -1,22 +1,58 @@
 #include "actors/results.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <utility>
 
-#include "actors/blob_store.hpp"
+#include <tbb/parallel_for.h>
+
 #include "chain/encoding.hpp"
 #include "chain/hash.hpp"
 #include "chain/merkle.hpp"
 #include "compute/errc.hpp"
+#include "compute/kernels/half.hpp"
 
 namespace nexus {
 
+chain::digest row_commitment(std::span<const float> row) {
+  auto bytes_of = [](const auto* p, std::size_t n) {
+    return std::span{reinterpret_cast<const uint8_t*>(p), n * sizeof(*p)};
+  };
+  chain::sha256_stream out;
+  auto largest = compute::kernels::largest_magnitude_bits(row.data(), row.size());
+  if (largest >= 0x7f800000u) { // an infinity or NaN: the values as they are
+    out.update(bytes_of("f", 1));
+    out.update(bytes_of(row.data(), row.size()));
+    return out.finish();
+  }
+  // Scale by 2^k so that the largest magnitude lies in [2^14, 2^15): the biased exponent
+  // e of the largest says it is below 2^(e - 126). Rows below 2^-113 scale by 2^127.
+  auto exponent = static_cast<int>(largest >> 23);
+  auto k = static_cast<int8_t>(exponent >= 14 ? 141 - exponent : 127);
+  out.update(bytes_of("h", 1));
+  out.update(bytes_of(&k, 1));
+  auto scale = std::ldexp(1.0f, k);
+  constexpr std::size_t piece = 4096;
+  std::array<uint16_t, piece> half;
+  for (std::size_t i = 0; i < row.size(); i += piece) {
+    auto n = std::min(piece, row.size() - i);
+    compute::kernels::to_half(row.data() + i, n, scale, half.data());
+    out.update(bytes_of(half.data(), n));
+  }
+  return out.finish();
+}
+
 chain::digest output_digest(const compute::tensor& t) {
   constexpr std::size_t merkle_row_bytes = std::size_t{64} << 10;
-  auto bytes = std::span{reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)};
-  auto row_bytes = t.cols() * sizeof(float);
-  if (t.shape().size() != 2 || t.rows() < 2 || row_bytes < merkle_row_bytes)
-    return chain::sha256(bytes);
-  return chain::merkle_root(sha256_pieces(bytes, row_bytes));
+  auto cols = t.cols();
+  if (t.shape().size() != 2 || t.rows() < 2 || cols * sizeof(float) < merkle_row_bytes)
+    return chain::sha256({reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)});
+  std::vector<chain::digest> rows(t.rows());
+  tbb::parallel_for(std::size_t{0}, rows.size(), [&](std::size_t i) {
+    rows[i] = row_commitment({t.data() + i * cols, cols});
+  });
+  return chain::merkle_root(rows);
 }
 
 chain::digest result_statement(const shard_output& r, const chain::digest& output) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,17 @@ inline constexpr std::string_view result_tag = "nexus/result-batch/1";
 
 /// The digest of a tensor's raw float32 values: SHA-256 of them, or, for a tensor of
 /// rows of at least 64 KiB each (a round's gradients), the Merkle root (chain/merkle.hpp)
-/// over the SHA-256 of each row, the rows hashed on every core. A worker commits to each
+/// over each row's row_commitment, the rows on every core. A worker commits to each
 /// micro-batch gradient of a training shard that way before any sample is drawn.
 chain::digest output_digest(const compute::tensor& t);
+
+/// What a wide row is committed to: SHA-256 over the row scaled by a power of two that
+/// puts its largest magnitude in [2^14, 2^15), in IEEE half precision (the scale's
+/// exponent first). Every value is bound to within 2^-11 of itself or 2^-39 of the
+/// row's largest, whichever is more: finer than any validator tolerance (1e-3 of a row's
+/// largest gradient), and half the bytes to hash. The same bits on every processor
+/// (compute/kernels/half.hpp). A row holding an infinity or NaN is hashed as it is.
+chain::digest row_commitment(std::span<const float> row);
 
 /// The statement a worker signs for `r`, whose output has digest `output`.
 chain::digest result_statement(const shard_output& r, const chain::digest& output);

@@ -1,5 +1,7 @@
 #include "chain/hash.hpp"
 
+#include <new>
+
 #include <openssl/evp.h>
 
 namespace nexus::chain {
@@ -9,6 +11,26 @@ digest sha256(std::span<const uint8_t> bytes) {
   unsigned len = 0;
   // One-shot EVP digest: OpenSSL 3 picks the fastest implementation (SHA-NI, AVX2).
   EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+sha256_stream::sha256_stream() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
+    throw std::bad_alloc{};
+}
+
+sha256_stream::~sha256_stream() {
+  EVP_MD_CTX_free(ctx_);
+}
+
+void sha256_stream::update(std::span<const uint8_t> bytes) {
+  EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
+}
+
+digest sha256_stream::finish() {
+  digest out{};
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx_, out.data(), &len);
   return out;
 }
 

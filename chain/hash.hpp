@@ -6,11 +6,30 @@
 #include <span>
 #include <string>
 
+struct evp_md_ctx_st; // OpenSSL's EVP_MD_CTX
+
 namespace nexus::chain {
 
 using digest = std::array<uint8_t, 32>;
 
 digest sha256(std::span<const uint8_t> bytes);
+
+/// SHA-256 over bytes given piece by piece.
+class sha256_stream {
+public:
+  sha256_stream();
+  ~sha256_stream();
+  sha256_stream(const sha256_stream&) = delete;
+  sha256_stream& operator=(const sha256_stream&) = delete;
+
+  void update(std::span<const uint8_t> bytes);
+
+  /// The digest of everything given; the stream is spent.
+  digest finish();
+
+private:
+  ::evp_md_ctx_st* ctx_;
+};
 
 /// Lowercase hex, 64 characters.
 std::string to_hex(const digest& d);

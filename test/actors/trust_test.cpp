@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -85,6 +86,49 @@ TEST_CASE("a result is bound to its worker, task, shard and attempt", "[actors][
   auto unsigned_result = result_of(1, "w1", 1.0f);
   CHECK(authenticate(unsigned_result, output_digest(unsigned_result.output), expected, verify)
         == errc::rejected);
+}
+
+TEST_CASE("wide rows are committed finer than any validator tolerance", "[actors][trust]") {
+  // A round's gradient rows: 20,000 values each, spread over many binades.
+  auto rows = compute::random_tensor({3, 20000}, 11);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    rows.data()[i] = std::ldexp(rows.data()[i], static_cast<int>(i % 24) - 16);
+  auto root = output_digest(rows);
+  auto row = [&](std::size_t r) { return std::span<const float>{rows.data() + r * 20000, 20000}; };
+  auto commitment = row_commitment(row(1));
+  auto changed = [&](std::size_t i, float to) {
+    auto copy = rows;
+    copy.data()[20000 + i] = to;
+    return std::pair{row_commitment({copy.data() + 20000, 20000}), output_digest(copy)};
+  };
+  // A change of one value by a thousandth of itself, or of the smallest value to
+  // zero, changes the row's commitment and the root.
+  auto bigger = changed(5, rows.data()[20005] * 1.001f);
+  CHECK(bigger.first != commitment);
+  CHECK(bigger.second != root);
+  std::size_t smallest = 0;
+  for (std::size_t i = 1; i < 20000; ++i)
+    if (std::abs(row(1)[i]) < std::abs(row(1)[smallest]))
+      smallest = i;
+  CHECK(changed(smallest, 0.0f).first != commitment);
+  // Below half precision's rounding (a float's last bit, away from a tie) nothing changes.
+  auto value = rows.data()[20007];
+  CHECK(changed(7, std::nextafter(value, 2 * value)).first == commitment);
+  // The whole row scaled by two is another row; so is one with a NaN or an infinity.
+  std::vector<float> twice(row(1).begin(), row(1).end());
+  for (auto& v : twice)
+    v *= 2;
+  CHECK(row_commitment(twice) != commitment);
+  auto nan = changed(3, std::nanf(""));
+  auto inf = changed(3, INFINITY);
+  CHECK(nan.first != commitment);
+  CHECK(inf.first != commitment);
+  CHECK(nan.first != inf.first);
+  // Rows are committed apart: swapping two rows changes the root.
+  auto swapped = rows;
+  std::swap_ranges(swapped.data(), swapped.data() + 20000, swapped.data() + 20000);
+  CHECK(output_digest(swapped) != root);
+  CHECK(output_digest(rows) == root);
 }
 
 TEST_CASE("trust grows with valid checked results, never past the floor, and resets",

@@ -1,11 +1,16 @@
 // The GEMM kernel of every instruction set this processor runs: transposes, strides,
-// alpha and beta, against a plain triple loop.
+// alpha and beta, against a plain triple loop; the half-precision conversion against the
+// table of every half.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "compute/kernels/half.hpp"
 #include "compute/kernels/sgemm.hpp"
 #include "compute/kernels/sgemm_variants.hpp"
 #include "compute/tensor.hpp"
@@ -58,4 +63,74 @@ TEST_CASE("every GEMM variant matches a plain product", "[gemm]") {
       }
   }
   CHECK_FALSE(compute::kernels::isa().empty());
+}
+
+namespace {
+
+// The value of half bit pattern h (finite, non-negative).
+double half_value(uint16_t h) {
+  int exponent = h >> 10;
+  int mantissa = h & 0x3ff;
+  return exponent == 0 ? std::ldexp(mantissa, -24)
+                       : std::ldexp(1024 + mantissa, exponent - 25);
+}
+
+// The half nearest |x| by search over every finite half, ties to the even pattern.
+uint16_t nearest_half(double x) {
+  static const std::vector<double> table = [] {
+    std::vector<double> t;
+    for (uint16_t h = 0; h < 0x7c00; ++h)
+      t.push_back(half_value(h));
+    return t;
+  }();
+  x = std::abs(x);
+  auto above = std::lower_bound(table.begin(), table.end(), x) - table.begin();
+  if (above == 0)
+    return 0;
+  auto below = above - 1;
+  if (above == static_cast<std::ptrdiff_t>(table.size()))
+    return static_cast<uint16_t>(below);
+  double up = table[above] - x, down = x - table[below];
+  if (up != down)
+    return static_cast<uint16_t>(up < down ? above : below);
+  return static_cast<uint16_t>(above % 2 == 0 ? above : below);
+}
+
+} // namespace
+
+TEST_CASE("floats become the nearest half, ties to even, with any scale", "[gemm]") {
+  std::vector<float> x;
+  // Every midpoint between neighbouring halves (an exact tie), and the floats beside it.
+  for (uint16_t h = 0; h + 1 < 0x7c00; h += 7) {
+    auto mid = static_cast<float>((half_value(h) + half_value(h + 1)) / 2);
+    x.insert(x.end(), {mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1e9f)});
+  }
+  // Random values over every binade a half has, and below it; both signs; zeros.
+  std::mt19937 rng{3};
+  std::uniform_real_distribution<float> mantissa{1.0f, 2.0f};
+  std::uniform_int_distribution<int> binade{-30, 14}; // below 2^15: no overflow
+  for (int i = 0; i < 20000; ++i)
+    x.push_back((i % 2 ? -1.0f : 1.0f) * std::ldexp(mantissa(rng), binade(rng)));
+  x.insert(x.end(), {0.0f, -0.0f, 65504.0f, 6.1035156e-5f, 5.9604645e-8f, 2.9802322e-8f});
+  for (float scale : {1.0f, 0.25f}) {
+    // Every length up to a few vectors, so that each loop's tail runs too.
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{33}, x.size()}) {
+      std::vector<uint16_t> out(n);
+      compute::kernels::to_half(x.data(), n, scale, out.data());
+      std::size_t wrong = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        double v = static_cast<double>(x[i]) * scale;
+        auto want = static_cast<uint16_t>(nearest_half(v) | (std::signbit(v) ? 0x8000 : 0));
+        if (out[i] != want && wrong++ < 5)
+          FAIL_CHECK("x " << x[i] << " scale " << scale << ": " << out[i] << " not " << want);
+      }
+      CHECK(wrong == 0);
+    }
+  }
+  std::vector<float> row{1.0f, -3.5f, 2.0f, 0.0f};
+  CHECK(compute::kernels::largest_magnitude_bits(row.data(), row.size()) == 0x40600000u);
+  row[2] = std::nanf("");
+  CHECK(compute::kernels::largest_magnitude_bits(row.data(), row.size()) >= 0x7f800000u);
+  row[2] = -INFINITY;
+  CHECK(compute::kernels::largest_magnitude_bits(row.data(), row.size()) == 0x7f800000u);
 }
