@@ -20,24 +20,24 @@ chain::digest row_commitment(std::span<const float> row) {
     return std::span{reinterpret_cast<const uint8_t*>(p), n * sizeof(*p)};
   };
   chain::sha256_stream out;
-  auto largest = compute::kernels::largest_magnitude_bits(row.data(), row.size());
-  if (largest >= 0x7f800000u) { // an infinity or NaN: the values as they are
-    out.update(bytes_of("f", 1));
-    out.update(bytes_of(row.data(), row.size()));
-    return out.finish();
-  }
-  // Scale by 2^k so that the largest magnitude lies in [2^14, 2^15): the biased exponent
-  // e of the largest says it is below 2^(e - 126). Rows below 2^-113 scale by 2^127.
-  auto exponent = static_cast<int>(largest >> 23);
-  auto k = static_cast<int8_t>(exponent >= 14 ? 141 - exponent : 127);
-  out.update(bytes_of("h", 1));
-  out.update(bytes_of(&k, 1));
-  auto scale = std::ldexp(1.0f, k);
-  constexpr std::size_t piece = 4096;
-  std::array<uint16_t, piece> half;
-  for (std::size_t i = 0; i < row.size(); i += piece) {
-    auto n = std::min(piece, row.size() - i);
-    compute::kernels::to_half(row.data() + i, n, scale, half.data());
+  std::array<uint16_t, row_commitment_piece> half;
+  // Piece by piece, while the piece is in the core's cache.
+  for (std::size_t i = 0; i < row.size(); i += row_commitment_piece) {
+    auto n = std::min(row_commitment_piece, row.size() - i);
+    const float* piece = row.data() + i;
+    auto largest = compute::kernels::largest_magnitude_bits(piece, n);
+    if (largest >= 0x7f800000u) { // an infinity or NaN: the values as they are
+      out.update(bytes_of("f", 1));
+      out.update(bytes_of(piece, n));
+      continue;
+    }
+    // Scale by 2^k so that the largest magnitude lies in [2^14, 2^15): with the biased
+    // exponent e it is below 2^(e - 126). Pieces below 2^-113 scale by 2^127.
+    auto exponent = static_cast<int>(largest >> 23);
+    auto k = static_cast<int8_t>(exponent >= 14 ? 141 - exponent : 127);
+    compute::kernels::to_half(piece, n, std::ldexp(1.0f, k), half.data());
+    out.update(bytes_of("h", 1));
+    out.update(bytes_of(&k, 1));
     out.update(bytes_of(half.data(), n));
   }
   return out.finish();

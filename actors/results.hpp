@@ -29,12 +29,16 @@ inline constexpr std::string_view result_tag = "nexus/result-batch/1";
 /// micro-batch gradient of a training shard that way before any sample is drawn.
 chain::digest output_digest(const compute::tensor& t);
 
-/// What a wide row is committed to: SHA-256 over the row scaled by a power of two that
-/// puts its largest magnitude in [2^14, 2^15), in IEEE half precision (the scale's
-/// exponent first). Every value is bound to within 2^-11 of itself or 2^-39 of the
-/// row's largest, whichever is more: finer than any validator tolerance (1e-3 of a row's
-/// largest gradient), and half the bytes to hash. The same bits on every processor
-/// (compute/kernels/half.hpp). A row holding an infinity or NaN is hashed as it is.
+/// How many values of a wide row row_commitment scales together.
+inline constexpr std::size_t row_commitment_piece = 4096;
+
+/// What a wide row is committed to: SHA-256 over its pieces of row_commitment_piece
+/// values, each scaled by the power of two that puts its largest magnitude in
+/// [2^14, 2^15) and written in IEEE half precision after that exponent. Every value is
+/// bound to within 2^-11 of itself or 2^-39 of its piece's largest, whichever is more:
+/// finer than training's default tolerance (1e-3 of a row's largest gradient), for half
+/// the bytes to hash. The same bits on every processor (compute/kernels/half.hpp). A
+/// piece holding an infinity or NaN is hashed as it is.
 chain::digest row_commitment(std::span<const float> row);
 
 /// The statement a worker signs for `r`, whose output has digest `output`.
