@@ -380,13 +380,17 @@ caf::expected<bool> output_builder::add(const shard_task& task, const compute::t
     return make_error(errc::corrupted, "validated block has the wrong shape");
   auto out = output_.values();
   if (round_) {
-    if (auto err = add_lanes(task, block))
-      return err;
+    auto part = lanes_of(task, block);
+    if (!part)
+      return part.error();
+    add_in_order(task.shard_id, std::move(*part));
   } else if (summed_) {
-    Eigen::Map<Eigen::RowVectorXf> sum{out.data(), static_cast<Eigen::Index>(cols)};
+    std::vector<float> part(cols);
+    Eigen::Map<Eigen::RowVectorXf> sum{part.data(), static_cast<Eigen::Index>(cols)};
     auto b = block.as_matrix();
     for (Eigen::Index r = 0; r < b.rows(); ++r)
       sum += b.row(r);
+    add_in_order(task.shard_id, std::move(part));
   } else {
     auto first = task.row_begin * rows_per_unit_;
     if ((first + rows) * cols > out.size())
@@ -398,12 +402,13 @@ caf::expected<bool> output_builder::add(const shard_task& task, const compute::t
   return true;
 }
 
-caf::error output_builder::add_lanes(const shard_task& task, const compute::tensor& block) {
+caf::expected<std::vector<float>> output_builder::lanes_of(const shard_task& task,
+                                                          const compute::tensor& block) {
   auto& r = *round_;
   auto params = r.model.parameters().size();
   auto width = params + 2;
-  auto out = output_.values();
-  Eigen::Map<Eigen::ArrayXf> weights{out.data(), static_cast<Eigen::Index>(params)};
+  std::vector<float> part(output_.values().size());
+  Eigen::Map<Eigen::ArrayXf> weights{part.data(), static_cast<Eigen::Index>(params)};
   for (auto lane = task.row_begin; lane < task.row_end; ++lane) {
     const float* rows = block.data() + (lane - task.row_begin) * rows_per_unit_ * width;
     if (auto err = compute::model_workload::replay_lane({*r.weights, *r.state}, r.samples,
@@ -411,8 +416,8 @@ caf::error output_builder::add_lanes(const shard_task& task, const compute::tens
       return make_error(errc::corrupted, "replaying lane " + std::to_string(lane) + ": "
                                            + describe(err));
     for (std::size_t j = 0; j < rows_per_unit_; ++j) {
-      out[params] += rows[j * width + params];
-      out[params + 1] += rows[j * width + params + 1];
+      part[params] += rows[j * width + params];
+      part[params + 1] += rows[j * width + params + 1];
     }
     if (r.opt.steps() == r.round.first_step)
       continue; // a lane without samples (in the epoch's last, short batch)
@@ -421,11 +426,23 @@ caf::error output_builder::add_lanes(const shard_task& task, const compute::tens
                                                 static_cast<Eigen::Index>(params)};
     auto state = r.opt.state();
     for (std::size_t i = 0; i * params < state.size(); ++i)
-      Eigen::Map<Eigen::ArrayXf>{out.data() + (i + 1) * width, static_cast<Eigen::Index>(params)} +=
+      Eigen::Map<Eigen::ArrayXf>{part.data() + (i + 1) * width, static_cast<Eigen::Index>(params)} +=
         Eigen::Map<const Eigen::ArrayXf>{state.data() + i * params,
                                          static_cast<Eigen::Index>(params)};
   }
-  return caf::none;
+  return part;
+}
+
+void output_builder::add_in_order(uint32_t shard_id, std::vector<float> part) {
+  early_.emplace(shard_id, std::move(part));
+  auto out = output_.values();
+  Eigen::Map<Eigen::ArrayXf> sum{out.data(), static_cast<Eigen::Index>(out.size())};
+  for (auto next = early_.find(next_part_); next != early_.end(); next = early_.find(next_part_)) {
+    sum += Eigen::Map<const Eigen::ArrayXf>{next->second.data(),
+                                           static_cast<Eigen::Index>(next->second.size())};
+    early_.erase(next);
+    ++next_part_;
+  }
 }
 
 wire::final_output output_builder::take() {

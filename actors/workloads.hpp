@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -101,9 +102,18 @@ private:
     std::size_t moved = 0; // lanes that took a step
   };
 
-  caf::error add_lanes(const shard_task& task, const compute::tensor& block);
+  // The sum of a round shard's lanes' end points (and losses), laid out as the output.
+  caf::expected<std::vector<float>> lanes_of(const shard_task& task,
+                                             const compute::tensor& block);
+
+  // Adds a shard's part of a summed output in shard order: a part that comes early
+  // waits for those before it. Float sums depend on their order, and shards arrive in
+  // any order; summed in one order, the same run gives the same bits every time.
+  void add_in_order(uint32_t shard_id, std::vector<float> part);
 
   wire::output_message output_;
+  std::map<uint32_t, std::vector<float>> early_; // parts that wait for earlier shards
+  uint32_t next_part_ = 0;                       // the shard whose part is added next
   bool summed_ = false;            // shards' rows summed into one (synchronous step)
   std::size_t rows_per_unit_ = 1;  // a shard's rows per unit of its range
   std::shared_ptr<round_merge> round_; // a round of local steps

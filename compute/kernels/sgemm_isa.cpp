@@ -1,6 +1,7 @@
 // One instruction-set variant of the GEMM kernel and of Adam's update (see sgemm.hpp).
 // Built once per variant with its own -m flags and NEXUS_ISA set to its name; exports
 // two C functions.
+#include <cmath>
 #include <cstddef>
 
 #include <Eigen/Core>
@@ -56,12 +57,17 @@ extern "C" __attribute__((visibility("default"))) void
 NEXUS_CAT(nexus_adam_, NEXUS_ISA)(float* params, float* m, float* v, const float* grad,
                                   std::size_t n, float grad_scale, float beta1, float beta2,
                                   float rate, float root2, float eps) {
-  using array = Eigen::Map<Eigen::ArrayXf>;
-  auto in = static_cast<Eigen::Index>(n);
-  array p{params, in}, mm{m, in}, vv{v, in};
-  Eigen::Map<const Eigen::ArrayXf> raw{grad, in};
-  auto g = grad_scale * raw;
-  mm = beta1 * mm + (1.0f - beta1) * g;
-  vv = beta2 * vv + (1.0f - beta2) * g.square();
-  p -= rate * mm / (vv.sqrt() / root2 + eps);
+  // One plain loop, which the compiler vectorizes with exact square roots: every value
+  // gets the same operations in the vector body and in the scalar tail, whatever the
+  // arrays' alignment. (Eigen's AVX-512 square root is an approximation its scalar
+  // path is not, and which values took which path followed the allocator: the same
+  // training run came out differently from one process to the next.)
+  for (std::size_t i = 0; i < n; ++i) {
+    float g = grad_scale * grad[i];
+    float mi = beta1 * m[i] + (1.0f - beta1) * g;
+    float vi = beta2 * v[i] + (1.0f - beta2) * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    params[i] -= rate * mi / (std::sqrt(vi) / root2 + eps);
+  }
 }

@@ -291,7 +291,12 @@ batch_stats mlp::gradient(const float* x, const int32_t* y, std::size_t rows,
     // gw += delta^T * input (out x rows times rows x in)
     kernels::sgemm(true, false, l.out, l.in, static_cast<std::size_t>(n), 1.0f, delta.data(),
                    l.out, inputs[i].data(), l.in, 1.0f, gw.data(), l.in);
-    gb += delta.colwise().sum();
+    // Row by row, so that each bias sums its rows in one order: Eigen's colwise().sum()
+    // sums the columns before the first aligned one in another order than the rest, so
+    // the bits depended on where the gradient buffer happened to be allocated, and the
+    // same run trained differently from one process to the next.
+    for (Eigen::Index r = 0; r < n; ++r)
+      gb += delta.row(r);
     if (i > 0) {
       const_matrix_map w{params_.data() + at_[i].weight, static_cast<Eigen::Index>(l.out),
                          static_cast<Eigen::Index>(l.in)};

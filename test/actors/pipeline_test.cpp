@@ -2,6 +2,8 @@
 // every result verified, outputs compared with a direct Eigen product.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include <thread>
 
 #include <caf/all.hpp>
@@ -172,6 +174,34 @@ TEST_CASE("synchronous steps train as well as rounds of local steps", "[actors][
   }
   CHECK(accuracy[0] > 0.97);
   CHECK(accuracy[1] > 0.97);
+}
+
+TEST_CASE("the same training run gives the same weights, bit for bit", "[actors][train]") {
+  // Two runs of one request in one network: the workers, validators and aggregator
+  // allocate their buffers at other addresses the second time, and shards may fall to
+  // other workers. Neither may change a bit (the optimizer once did, by alignment).
+  fixture f{embedded_options{4, 2}};
+  auto train = leaning(2000, 12, 4, 11);
+  std::vector<compute::tensor> weights;
+  for (int run = 0; run < 2; ++run) {
+    auto req = training(2);
+    req.model.spec = "mlp:12-40-30-4"; // sizes that are no multiple of any vector width
+    req.model.micro_rows = 32;
+    req.train.batch = 128;
+    req.train.local_steps = 4;
+    auto ack = f.api->submit_train(train, nullptr, req);
+    REQUIRE(ack);
+    auto report = f.api->wait(ack->task_id, {}, 60s);
+    REQUIRE(report);
+    INFO(report->reason);
+    REQUIRE(report->state == task_state::done);
+    auto w = f.api->result(ack->task_id);
+    REQUIRE(w);
+    weights.push_back(std::move(*w));
+  }
+  REQUIRE(weights[0].size() == weights[1].size());
+  CHECK(std::memcmp(weights[0].data(), weights[1].data(), weights[0].size() * sizeof(float))
+        == 0);
 }
 
 TEST_CASE("a worker corrupting gradients is caught and training still converges",
