@@ -2,9 +2,13 @@
 """PyTorch peer of the NexusChain training benchmark: the same MLP, data and settings
 on Debian's python3-torch (CPU), timed the same way.
 
-usage: torch_peer.py EPOCHS [adam|sgd] [constant|cosine] [BATCH] [LR]
+usage: torch_peer.py EPOCHS [adam|sgd] [constant|cosine] [BATCH] [LR] [WARM_UP_EPOCHS]
 prints: "torch epoch E seconds S loss L test T" per epoch, then
         "torch infer samples/s R"
+
+An epoch's seconds include its test-set evaluation, as the network's do (its test
+inference runs beside the next epoch). WARM_UP_EPOCHS (default 0) are trained first, on
+a model of their own, and not timed, as the benchmark warms the network up.
 """
 import gzip
 import sys
@@ -32,15 +36,8 @@ def load(part):
     return torch.from_numpy((x / 255.0 - MEAN) / STD), torch.from_numpy(y)
 
 
-def main():
-    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    opt_name = sys.argv[2] if len(sys.argv) > 2 else "adam"
-    schedule = sys.argv[3] if len(sys.argv) > 3 else "constant"
-    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 128
-    lr = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-3
-    torch.manual_seed(1)
-    xtr, ytr = load("train")
-    xte, yte = load("t10k")
+def train(xtr, ytr, xte, yte, epochs, opt_name, schedule, batch, lr, report):
+    """Trains a fresh model; report(epoch, seconds, loss, test) after each epoch."""
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
                                 torch.nn.Linear(256, 128), torch.nn.ReLU(),
                                 torch.nn.Linear(128, 10))
@@ -65,11 +62,31 @@ def main():
             if sched:
                 sched.step()
             total += loss.item() * len(idx_)
-        seconds = time.perf_counter() - start
         with torch.no_grad():
             test = (model(xte).argmax(1) == yte).float().mean().item()
-        print(f"torch epoch {epoch} seconds {seconds:.3f} loss {total / len(xtr):.4f} "
-              f"test {test:.4f}", flush=True)
+        report(epoch, time.perf_counter() - start, total / len(xtr), test)
+    return model
+
+
+def main():
+    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    opt_name = sys.argv[2] if len(sys.argv) > 2 else "adam"
+    schedule = sys.argv[3] if len(sys.argv) > 3 else "constant"
+    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 128
+    lr = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-3
+    warm_up = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    xtr, ytr = load("train")
+    xte, yte = load("t10k")
+    if warm_up:
+        torch.manual_seed(2)
+        train(xtr, ytr, xte, yte, warm_up, opt_name, schedule, batch, lr, lambda *_: None)
+
+    def report(epoch, seconds, loss, test):
+        print(f"torch epoch {epoch} seconds {seconds:.3f} loss {loss:.4f} test {test:.4f}",
+              flush=True)
+
+    torch.manual_seed(1)
+    model = train(xtr, ytr, xte, yte, epochs, opt_name, schedule, batch, lr, report)
     with torch.no_grad():
         best = 1e30
         for _ in range(3):
