@@ -32,6 +32,21 @@ shard_task some_shard() {
   return x;
 }
 
+// `env` serialized by CAF and read back, as it crosses to another process.
+template <class Envelope>
+Envelope through_caf(Envelope env) { // a copy shares the bytes
+  caf::actor_system_config cfg;
+  wire::register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(env));
+  Envelope back;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE_FALSE(source(back));
+  return back;
+}
+
 } // namespace
 
 TEST_CASE("a shard assignment survives encoding", "[messages]") {
@@ -152,17 +167,8 @@ TEST_CASE("an assignment whose rows lie outside A is corrupted", "[messages]") {
 }
 
 TEST_CASE("envelopes cross CAF's serializer unchanged", "[messages]") {
-  caf::actor_system_config cfg;
-  wire::register_message_types(cfg);
-  caf::actor_system sys{cfg};
   auto env = wire::encode(some_shard());
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  REQUIRE_FALSE(sink(env));
-  wire::shard_assignment back;
-  caf::binary_deserializer source{sys, buf};
-  REQUIRE_FALSE(source(back));
-  CHECK(back == env);
+  CHECK(through_caf(env) == env);
 }
 
 TEST_CASE("a node list of many nodes decodes (fields read twice count once more)",
@@ -200,15 +206,7 @@ TEST_CASE("a result kept for this process is flattened once, when its bytes are 
   // also after crossing CAF's serializer (which is how they leave the process).
   CHECK(&env.bytes() == &copy.bytes());
   CHECK(env.bytes() == wire::encode(*x).bytes());
-  caf::actor_system_config cfg;
-  wire::register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  std::vector<char> buf;
-  caf::binary_serializer sink{sys, buf};
-  REQUIRE_FALSE(sink(copy));
-  wire::shard_result back;
-  caf::binary_deserializer source{sys, buf};
-  REQUIRE_FALSE(source(back));
+  auto back = through_caf(copy);
   CHECK_FALSE(back.decoded());
   auto y = wire::decode(back);
   REQUIRE(y);
