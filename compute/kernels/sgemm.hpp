@@ -24,8 +24,9 @@ void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t
 /// = lr / (1 - beta1^t) and `root2` = sqrt(1 - beta2^t)), gradient scaled by
 /// `grad_scale` first:
 ///   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= rate m / (sqrt(v) / root2 + eps)
-/// One thread; the widest variant, like sgemm (its square roots and divisions are what
-/// a training step's optimizer spends its time on).
+/// One thread; the widest variant, like sgemm. Exact square roots and no contracted
+/// multiply-adds: the same bits in every variant and at any alignment of the arrays, so
+/// that a worker, its validator and the aggregator replaying a lane agree exactly.
 void adam(float* params, float* m, float* v, const float* grad, std::size_t n,
           float grad_scale, float beta1, float beta2, float rate, float root2, float eps);
 
