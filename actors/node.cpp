@@ -113,20 +113,9 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
         join(self, node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0},
              sys.spawn(aggregator, st.orchestrator, st.bulk, st.store), nonce);
         break;
-      case node_role::ledger: {
-        if (!st.ledger) { // opened once: a second open would wait for the first's lock
-          auto key = st.opts.key ? *st.opts.key : chain::node_key::generate().value();
-          ledger_config config{std::filesystem::path{spec.data_dir} / "ledger", st.opts.rules};
-          auto ledger = chain::ledger::open(config.dir, config.rules, key);
-          if (!ledger) {
-            say(self, "cannot open the ledger: " + describe(ledger.error()));
-            break;
-          }
-          st.ledger = spawn_ledger(sys, config, std::move(*ledger));
-        }
+      case node_role::ledger: // opened by node::start, once for every rejoin
         join(self, node_info{spec.name, node_role::ledger, "cpu", 1, 0, 0}, st.ledger, nonce);
         break;
-      }
       case node_role::orchestrator: // spawned by node::start
         break;
     }
@@ -212,11 +201,12 @@ void connect(agent_pointer self) {
 
 caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
                     std::shared_ptr<blob_store> store, std::shared_ptr<bulk_service> bulk,
-                    orchestrator_actor local) {
+                    orchestrator_actor local, ledger_actor ledger) {
   self->state.opts = std::move(opts);
   self->state.store = std::move(store);
   self->state.bulk = std::move(bulk);
   self->state.local = std::move(local);
+  self->state.ledger = std::move(ledger);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     if (msg.source != st.orchestrator.address())
@@ -330,6 +320,21 @@ blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) 
 }
 
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
+  // A ledger that cannot be opened (another process holds it, a format this build does
+  // not read) stops the node before it listens: running without its ledger, the network
+  // would only time out on every request.
+  ledger_actor ledger;
+  if (opts.spec.has(node_role::ledger)) {
+    auto key = opts.key ? *opts.key : chain::node_key::generate().value();
+    ledger_config config{std::filesystem::path{opts.spec.data_dir} / "ledger", opts.rules};
+    auto opened = chain::ledger::open(config.dir, config.rules, key);
+    if (!opened)
+      return make_error(errc::unavailable, "node " + opts.spec.name
+                                             + ": cannot open the ledger in "
+                                             + config.dir.string() + ": "
+                                             + describe(opened.error()));
+    ledger = spawn_ledger(sys, config, std::move(*opened));
+  }
   std::unique_ptr<node> n{new node};
   n->store_ = std::make_shared<blob_store>();
   n->store_->set_budget(opts.spec.blob_cache, opts.spec.upload_grace);
@@ -359,6 +364,8 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_op
                        : sys.middleman().publish(n->gateway_, opts.spec.port, bind, true);
   if (!port) {
     n->stop();
+    if (ledger) // stores what it holds, then stops
+      caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
     return make_error(errc::unavailable, "node " + opts.spec.name + ": cannot listen on "
                                            + opts.spec.host + ":"
                                            + std::to_string(opts.spec.port) + ": "
@@ -366,7 +373,7 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_op
   }
   n->port_ = *port;
   n->agent_ = sys.spawn<caf::detached>(agent, std::move(opts), n->store_, n->bulk_,
-                                       n->orchestrator_);
+                                       n->orchestrator_, std::move(ledger));
   return n;
 }
 

@@ -5,6 +5,10 @@
 // bounded in time; every process is reaped.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
+#include <filesystem>
+
 #include <regex>
 #include <thread>
 
@@ -406,6 +410,22 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   INFO(verify.output());
   CHECK(WEXITSTATUS(*verified) == 0);
   CHECK_THAT(verify.output(), Catch::StartsWith("ledger OK: 1 blocks"));
+}
+
+TEST_CASE("a node whose ledger cannot be opened stops at once and says why", "[rejoin]") {
+  // Before, it went on without its ledger, and every request to the network timed out.
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml", {{"hub", "orchestrator, aggregator, ledger"}},
+                             false);
+  std::filesystem::create_directories(dir.file("data/hub"));
+  std::ofstream{dir.file("data/hub/ledger")} << "not a ledger directory\n";
+  auto hub = start_node(dir, file, "hub");
+  auto status = hub->wait_for(20s);
+  REQUIRE(status);
+  INFO(hub->output());
+  CHECK(WEXITSTATUS(*status) == 1);
+  CHECK_THAT(hub->output(), Catch::Contains("cannot open the ledger in"));
+  CHECK_THAT(hub->output(), !Catch::Contains("listening on"));
 }
 
 TEST_CASE("nodes join again when the orchestrator restarts; a shell attaches with --connect",
