@@ -1,5 +1,7 @@
 #include "actors/node.hpp"
 
+#include <csignal>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -234,6 +236,16 @@ caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
   };
 }
 
+// OpenSSL writes to its sockets with write(2), not send(..., MSG_NOSIGNAL) as CAF's plain
+// TCP does: a write to a peer that has just died (SIGKILL, a lost host) raises SIGPIPE,
+// whose default action ends the whole process: a hub then dies with the worker it was
+// sending a shard to. A handler the host application installed is left alone.
+void ignore_sigpipe() {
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
 } // namespace
 
 network_settings settings_for(const topology& t, const node_spec* node) {
@@ -251,6 +263,7 @@ void configure(caf::actor_system_config& cfg, const network_settings& s) {
   if (s.tls) {
     [[maybe_unused]] volatile bool linked = detail::tls_error_queue_fix; // keep the fix in
     cfg.load<caf::openssl::manager>();
+    ignore_sigpipe();
     cfg.openssl_certificate = s.identity.cert;
     cfg.openssl_key = s.identity.key;
     cfg.openssl_cafile = s.ca;

@@ -43,6 +43,8 @@ network_settings settings_for(const topology& t, const node_spec* node);
 
 /// Registers the message types and loads the middleman (and caf::openssl with TLS);
 /// sets heartbeats and connection time-outs. Call before building the actor_system.
+/// With TLS it also ignores SIGPIPE process-wide, unless the process installed a handler
+/// of its own: OpenSSL's writes to a peer that died would otherwise end the process.
 void configure(caf::actor_system_config& cfg, const network_settings& settings);
 
 /// Connects to the gateway a node publishes at host:port (over TLS if `tls`).
