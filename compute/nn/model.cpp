@@ -21,7 +21,10 @@ namespace {
 constexpr std::size_t max_width = 1 << 16;
 constexpr std::size_t max_layers = 64;
 constexpr std::size_t max_parameters = std::size_t{1} << 28;
-constexpr std::size_t rows_per_task = 256; // forward passes split over the cores by rows
+// Forward passes are split over the cores in blocks of 256 to 512 rows. Each block packs
+// every layer's weights again: blocks of 128 to 256 cost the network's inference of
+// Fashion-MNIST's test set ~10 % more CPU.
+constexpr std::size_t rows_per_task = 512;
 
 using row_vector_map = Eigen::Map<Eigen::Matrix<float, 1, Eigen::Dynamic>>;
 using const_row_vector_map = Eigen::Map<const Eigen::Matrix<float, 1, Eigen::Dynamic>>;
@@ -229,31 +232,40 @@ mlp mlp::initialized(model_spec spec, uint64_t seed) {
 }
 
 tensor mlp::probabilities(const float* x, std::size_t rows) const {
+  std::size_t widest = 0;
+  for (const auto& l : spec_.layers)
+    widest = std::max(widest, l.out);
   tensor out{rows, spec_.outputs()};
   tbb::parallel_for(
     tbb::blocked_range<std::size_t>{0, rows, rows_per_task},
     [&](const tbb::blocked_range<std::size_t>& r) {
-      auto n = static_cast<Eigen::Index>(r.size());
-      matrix h = const_matrix_map{x + r.begin() * spec_.inputs(), n,
-                                  static_cast<Eigen::Index>(spec_.inputs())};
+      // The first layer reads the samples where they are, the hidden ones alternate
+      // between two buffers, and the last writes its logits into `out`.
+      auto n = r.size();
+      std::vector<float> a(n * widest), b(n * widest);
+      const float* in = x + r.begin() * spec_.inputs();
       for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
         const auto& l = spec_.layers[i];
-        const_matrix_map w{params_.data() + at_[i].weight, static_cast<Eigen::Index>(l.out),
-                           static_cast<Eigen::Index>(l.in)};
-        const_row_vector_map b{params_.data() + at_[i].bias, static_cast<Eigen::Index>(l.out)};
-        matrix z = times_transposed(h, w);
-        z.rowwise() += b;
+        float* z = i + 1 == spec_.layers.size() ? out.data() + r.begin() * l.out
+                   : in == a.data()             ? b.data()
+                                                : a.data();
+        kernels::sgemm(false, true, n, l.out, l.in, 1.0f, in, l.in,
+                       params_.data() + at_[i].weight, l.in, 0.0f, z, l.out);
+        matrix_map h{z, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(l.out)};
+        const_row_vector_map bias{params_.data() + at_[i].bias, static_cast<Eigen::Index>(l.out)};
         if (l.act == activation::relu)
-          z = z.cwiseMax(0.0f);
-        h = std::move(z);
+          h = (h.rowwise() + bias).cwiseMax(0.0f);
+        else
+          h.rowwise() += bias;
+        in = z;
       }
-      for (Eigen::Index row = 0; row < n; ++row) {
-        auto v = h.row(row);
+      matrix_map logits{out.data() + r.begin() * spec_.outputs(), static_cast<Eigen::Index>(n),
+                        static_cast<Eigen::Index>(spec_.outputs())};
+      for (Eigen::Index row = 0; row < logits.rows(); ++row) {
+        auto v = logits.row(row);
         v.array() = (v.array() - v.maxCoeff()).exp();
         v /= v.sum();
       }
-      matrix_map{out.data() + r.begin() * spec_.outputs(), n,
-                 static_cast<Eigen::Index>(spec_.outputs())} = h;
     });
   return out;
 }

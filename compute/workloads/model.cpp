@@ -288,12 +288,23 @@ caf::error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
       return make_error(errc::rejected, "row " + std::to_string(begin + i) + " sums to "
                                           + std::to_string(sum) + ", not 1");
   }
-  for (auto i : sample(end - begin, sample_rate, 1, rng)) {
-    auto mine = model.probabilities(x.data() + (begin + i) * x.cols(), 1);
-    if (!row_matches(output.data() + i * classes, mine.data(), classes, tolerance, 1.0))
-      return make_error(errc::rejected, "row " + std::to_string(begin + i)
+  // The sampled rows are gathered and recomputed in one forward pass: one row at a time
+  // is a matrix-vector product per layer: 21 us of CPU a row for mlp:784-256-128-10
+  // against 7.5 in a batch, so a 5 % sample of 10,000 rows cost its validator 10.6 ms of
+  // CPU, an eighth of the whole inference task's.
+  auto picked = sample(end - begin, sample_rate, 1, rng);
+  if (picked.empty())
+    return caf::none;
+  auto inputs = x.cols();
+  std::vector<float> rows(picked.size() * inputs);
+  for (std::size_t j = 0; j < picked.size(); ++j)
+    std::copy_n(x.data() + (begin + picked[j]) * inputs, inputs, rows.data() + j * inputs);
+  auto mine = model.probabilities(rows.data(), picked.size());
+  for (std::size_t j = 0; j < picked.size(); ++j)
+    if (!row_matches(output.data() + picked[j] * classes, mine.data() + j * classes, classes,
+                     tolerance, 1.0))
+      return make_error(errc::rejected, "row " + std::to_string(begin + picked[j])
                                           + " differs from its recomputation");
-  }
   return caf::none;
 }
 

@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
               "%.2f s per epoch, %u results rejected\n",
               per_epoch, report.results_rejected);
 
-  // Inference over the test set with the trained weights, best of three: cold (the
+  // Inference over the test set with the trained weights, best of ten as the PyTorch peer
+  // (one pass takes ~35 ms, and passes vary by 15 % on a shared 2-core VM): cold (the
   // operands uploaded with the task) and warm (already in the network, as when a data set
   // is scored again).
   auto weights = api.result(ack.task_id);
@@ -157,7 +158,7 @@ int main(int argc, char** argv) {
   }
   auto timed = [&](auto submit) -> double {
     double best = 1e30;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < 10; ++i) {
       auto start = clock_type_::now();
       auto iack = submit();
       auto done = iack ? api.wait(iack->task_id, {}, std::chrono::minutes{5},

@@ -444,3 +444,62 @@ TEST_CASE("a round's validator recomputes rows on the replayed trajectory", "[nn
   REQUIRE_FALSE(refused);
   CHECK_THAT(describe(refused.error()), Catch::Contains("needs"));
 }
+
+TEST_CASE("class probabilities match a forward pass written out by hand", "[nn]") {
+  auto spec = spec_of("mlp:12-16-8-4");
+  auto m = mlp::initialized(spec, 3);
+  auto x = random_tensor({1100, 12}, 4); // blocks of up to 512 rows and a short one
+  auto probs = m.probabilities(x.data(), x.rows());
+  REQUIRE(probs.shape() == shape_t{1100, 4});
+  const float* p = m.parameters().data();
+  for (std::size_t r : {0u, 511u, 512u, 1099u}) {
+    std::vector<double> h(x.data() + r * 12, x.data() + (r + 1) * 12);
+    for (const auto& l : spec.layers) {
+      std::vector<double> z(l.out);
+      for (std::size_t o = 0; o < l.out; ++o) {
+        double sum = p[l.in * l.out + o]; // the bias follows the weights
+        for (std::size_t i = 0; i < l.in; ++i)
+          sum += static_cast<double>(p[o * l.in + i]) * h[i];
+        z[o] = l.act == activation::relu ? std::max(sum, 0.0) : sum;
+      }
+      p += l.in * l.out + l.out;
+      h = std::move(z);
+    }
+    p = m.parameters().data();
+    double top = *std::max_element(h.begin(), h.end());
+    double total = 0;
+    for (auto& v : h)
+      total += (v = std::exp(v - top));
+    INFO("row " << r);
+    for (std::size_t c = 0; c < 4; ++c)
+      CHECK(probs(r, c) == Approx(h[c] / total).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("an inference shard's validator passes honest rows and catches altered ones", "[nn]") {
+  auto spec = spec_of("mlp:12-16-4");
+  auto m = mlp::initialized(spec, 5);
+  auto x = random_tensor({300, 12}, 6);
+  auto out = model_workload::infer(m, x, 100, 250);
+  REQUIRE(out.shape() == shape_t{150, 4});
+  std::mt19937_64 rng{2};
+  CHECK_FALSE(model_workload::check_infer(m, x, 100, 250, out, 1.0, 1e-3, rng));
+  CHECK_FALSE(model_workload::check_infer(m, x, 100, 250, out, 0.05, 1e-3, rng));
+
+  // Two classes exchanged: still a distribution, so only the recomputation sees it.
+  auto bad = out;
+  std::swap(bad(37, 0), bad(37, 3));
+  REQUIRE(bad(37, 0) != bad(37, 3));
+  auto err = model_workload::check_infer(m, x, 100, 250, bad, 1.0, 1e-3, rng);
+  REQUIRE(err);
+  CHECK(err == errc::rejected);
+  CHECK_THAT(describe(err), Catch::Contains("row 137 differs"));
+  // A row that is no distribution is refused without any sample.
+  bad = out;
+  bad(5, 1) += 0.25f;
+  err = model_workload::check_infer(m, x, 100, 250, bad, 0.0, 1e-3, rng);
+  REQUIRE(err);
+  CHECK_THAT(describe(err), Catch::Contains("row 105 sums to"));
+  // The wrong shape.
+  CHECK(model_workload::check_infer(m, x, 100, 251, out, 1.0, 1e-3, rng) == errc::rejected);
+}
