@@ -424,7 +424,10 @@ TEST_CASE("replicate:K: a quorum of workers agrees, the minority is rejected",
   auto b = compute::random_tensor({60, 50}, 9);
   task_request req;
   req.shards = 10;
-  req.replicas = 3;
+  // Every worker holds a replica of every shard, so the corrupting one cannot miss the
+  // task: with three replicas of five workers it sometimes held none, or only replicas
+  // that came in after their shards were decided (one run in fifteen).
+  req.replicas = 5;
   auto [report, c] = f.run(a, b, req);
   INFO(report.reason);
   REQUIRE(report.state == task_state::done);
@@ -472,10 +475,11 @@ TEST_CASE("replicate:K verifies a training run's steps by a quorum", "[actors][t
   auto train = leaning(1000, 12, 4, 30);
   auto test_set = leaning(300, 12, 4, 31);
   auto req = training(2);
-  req.replicas = 3;
-  req.model.micro_rows = 32; // two shards a step, three replicas each: six of four workers
-  // Rounds of two steps: 16 rounds of six replicas, so that the faulty worker surely
-  // holds some (one round an epoch, the default here, gave it none once in 12 replicas).
+  // Two shards a round, a replica of each on every worker: with three replicas the
+  // faulty worker held none of a run's once under load (the three others took them all).
+  req.replicas = 4;
+  req.model.micro_rows = 32;
+  // Rounds of two steps: 16 rounds, so that the faulty worker's rows are caught in many.
   req.train.local_steps = 2;
   auto ack = f.api->submit_train(train, &test_set, req);
   REQUIRE(ack);
