@@ -5,11 +5,13 @@
 // network of nexus-node processes instead. On a terminal it offers line editing and history
 // (libedit); otherwise it reads commands line by line, prints their results, and exits
 // with status 1 if any command failed.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -228,6 +230,16 @@ bool run_session(nexus::client& api, const options& opts, const std::string& ban
 
 } // namespace
 
+namespace {
+
+// Errors of attaching that time can heal: nothing listens yet, or the answer was slow.
+bool may_heal(const caf::error& err) {
+  return err == caf::sec::cannot_connect_to_node || err == caf::sec::connection_timeout
+         || err == caf::sec::request_timeout;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   options opts;
   if (!parse(argc, argv, opts))
@@ -261,9 +273,26 @@ int main(int argc, char** argv) {
   }
   nexus::configure(cfg, where->settings);
   caf::actor_system sys{cfg};
-  auto gateway = nexus::connect_gateway(sys, where->host, where->port, where->settings.tls);
-  auto orchestrator = gateway ? nexus::lookup_orchestrator(sys, *gateway)
-                              : caf::expected<nexus::orchestrator_actor>{gateway.error()};
+  // A hub that is still starting, or too busy to finish the handshake within CAF's
+  // connection time-out (seen in a test on a loaded machine), is tried again for a while;
+  // one that hangs up during the handshake (it refused our certificate) is not.
+  constexpr auto attach_for = std::chrono::seconds{10};
+  auto give_up = std::chrono::steady_clock::now() + attach_for;
+  caf::expected<nexus::gateway_actor> gateway{caf::error{}};
+  caf::expected<nexus::orchestrator_actor> orchestrator{caf::error{}};
+  for (bool said = false;; said = true) {
+    gateway = nexus::connect_gateway(sys, where->host, where->port, where->settings.tls);
+    orchestrator = gateway ? nexus::lookup_orchestrator(sys, *gateway)
+                           : caf::expected<nexus::orchestrator_actor>{gateway.error()};
+    if (orchestrator || !may_heal(orchestrator.error())
+        || std::chrono::steady_clock::now() >= give_up)
+      break;
+    if (!said)
+      std::cerr << "nexus-shell: " << where->description << " does not answer yet ("
+                << sys.render(orchestrator.error()) << "); trying again for "
+                << attach_for.count() << " s\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  }
   if (!orchestrator) {
     std::cerr << "nexus-shell: cannot attach to " << where->description << ": "
               << sys.render(orchestrator.error()) << "\n";

@@ -388,6 +388,23 @@ TEST_CASE("certificates from another CA are refused", "[tls]") {
   CHECK(s.wait_nodes(1, 0));
 }
 
+TEST_CASE("nexus-shell waits for a hub that is still starting", "[up]") {
+  test::temp_dir dir;
+  auto file = write_topology(dir, "net.yaml",
+                             {{"hub", "orchestrator, aggregator"}, {"w1", "worker"}});
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  test::process run{{shell, "--topology", file, "-c", "nodes"}, dir.file("shell.log")};
+  REQUIRE(run.wait_output("does not answer yet", 10s));
+  auto hub = start_node(dir, file, "hub");
+  auto status = run.wait_for(30s);
+  REQUIRE(status);
+  INFO(run.output());
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK_THAT(run.output(), Catch::Contains("hub"));
+  CHECK_THAT(run.output(), !Catch::Contains("cannot attach"));
+}
+
 TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   test::temp_dir dir;
   auto file = write_topology(dir, "net.yaml",
