@@ -242,8 +242,11 @@ caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
 // sending a shard to. A handler the host application installed is left alone.
 void ignore_sigpipe() {
   struct sigaction current {};
-  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
-    std::signal(SIGPIPE, SIG_IGN);
+  if (sigaction(SIGPIPE, nullptr, &current) != 0 || current.sa_handler != SIG_DFL)
+    return;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, nullptr);
 }
 
 } // namespace

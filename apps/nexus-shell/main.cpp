@@ -225,18 +225,37 @@ caf::expected<remote> find_remote(const options& opts) {
   return r;
 }
 
-// Runs the session until quit, end of input or the last -c command.
-bool run_session(nexus::client& api, const options& opts, const std::string& banner);
-
-} // namespace
-
-namespace {
-
 // Errors of attaching that time can heal: nothing listens yet, or the answer was slow.
 bool may_heal(const caf::error& err) {
   return err == caf::sec::cannot_connect_to_node || err == caf::sec::connection_timeout
          || err == caf::sec::request_timeout;
 }
+
+// Connects to the hub's gateway (into `gateway`) and asks it for the orchestrator. A hub
+// that is still starting, or too busy to finish the handshake within CAF's connection
+// time-out (seen in a test on a loaded machine), is tried again for a while; one that
+// hangs up during the handshake (it refused our certificate) is not.
+caf::expected<nexus::orchestrator_actor> attach(caf::actor_system& sys, const remote& where,
+                                                caf::expected<nexus::gateway_actor>& gateway) {
+  constexpr auto attach_for = std::chrono::seconds{10};
+  auto give_up = std::chrono::steady_clock::now() + attach_for;
+  for (bool said = false;; said = true) {
+    gateway = nexus::connect_gateway(sys, where.host, where.port, where.settings.tls);
+    auto orchestrator = gateway ? nexus::lookup_orchestrator(sys, *gateway)
+                                : caf::expected<nexus::orchestrator_actor>{gateway.error()};
+    if (orchestrator || !may_heal(orchestrator.error())
+        || std::chrono::steady_clock::now() >= give_up)
+      return orchestrator;
+    if (!said)
+      std::cerr << "nexus-shell: " << where.description << " does not answer yet ("
+                << sys.render(orchestrator.error()) << "); trying again for "
+                << attach_for.count() << " s\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  }
+}
+
+// Runs the session until quit, end of input or the last -c command.
+bool run_session(nexus::client& api, const options& opts, const std::string& banner);
 
 } // namespace
 
@@ -273,26 +292,8 @@ int main(int argc, char** argv) {
   }
   nexus::configure(cfg, where->settings);
   caf::actor_system sys{cfg};
-  // A hub that is still starting, or too busy to finish the handshake within CAF's
-  // connection time-out (seen in a test on a loaded machine), is tried again for a while;
-  // one that hangs up during the handshake (it refused our certificate) is not.
-  constexpr auto attach_for = std::chrono::seconds{10};
-  auto give_up = std::chrono::steady_clock::now() + attach_for;
   caf::expected<nexus::gateway_actor> gateway{caf::error{}};
-  caf::expected<nexus::orchestrator_actor> orchestrator{caf::error{}};
-  for (bool said = false;; said = true) {
-    gateway = nexus::connect_gateway(sys, where->host, where->port, where->settings.tls);
-    orchestrator = gateway ? nexus::lookup_orchestrator(sys, *gateway)
-                           : caf::expected<nexus::orchestrator_actor>{gateway.error()};
-    if (orchestrator || !may_heal(orchestrator.error())
-        || std::chrono::steady_clock::now() >= give_up)
-      break;
-    if (!said)
-      std::cerr << "nexus-shell: " << where->description << " does not answer yet ("
-                << sys.render(orchestrator.error()) << "); trying again for "
-                << attach_for.count() << " s\n";
-    std::this_thread::sleep_for(std::chrono::milliseconds{500});
-  }
+  auto orchestrator = attach(sys, *where, gateway);
   if (!orchestrator) {
     std::cerr << "nexus-shell: cannot attach to " << where->description << ": "
               << sys.render(orchestrator.error()) << "\n";
