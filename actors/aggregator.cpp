@@ -21,7 +21,7 @@ bool finished(const aggregator_state& st, uint64_t task_id) {
 }
 
 // Merges one valid result; returns the finished output once every shard is in.
-caf::expected<std::optional<wire::final_output>>
+expected<std::optional<wire::final_output>>
 merge_result(aggregator_state& st, const shard_task& task, const compute::tensor& block) {
   auto it = st.tasks.find(task.task_id);
   if (it == st.tasks.end() && finished(st, task.task_id))
@@ -70,7 +70,7 @@ void conclude(self_pointer self, const result_key& key, judgment_info j) {
 }
 
 // The judgment of an attempt no validator looked at.
-judgment_info unchecked(const aggregator_state::attempt& a, caf::error err) {
+judgment_info unchecked(const aggregator_state::attempt& a, error err) {
   verdict_info v{a.task.task_id, a.task.shard_id, a.task.attempt, a.expected.worker, {},
                  !err, err ? describe(err) : std::string{}, 0};
   if (a.output && a.output->error.empty())
@@ -209,7 +209,7 @@ void decide_round(self_pointer self, const aggregator_state::round_key& rk) {
       continue;
     bool valid = agree(output_of(k), majority);
     auto j = unchecked(st.attempts.at(k),
-                       valid ? caf::error{}
+                       valid ? error{}
                              : make_error(errc::rejected,
                                           "it disagrees with the majority of "
                                             + std::to_string(round.replicas) + " replicas"));
@@ -295,14 +295,14 @@ void stage(self_pointer self, const result_key& key, wire::shard_result msg) {
 caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_query& q) {
   auto it = st.attempts.find({q.task_id, q.shard_id, q.attempt});
   if (it == st.attempts.end() || !it->second.output)
-    return make_error(errc::not_found, "the aggregator holds no result of task "
+    return to_caf(make_error(errc::not_found, "the aggregator holds no result of task "
                                          + std::to_string(q.task_id) + " shard "
                                          + std::to_string(q.shard_id) + " attempt "
-                                         + std::to_string(q.attempt));
+                                         + std::to_string(q.attempt)));
   const auto& block = it->second.output->output;
   auto product = compute::matmul::fingerprint(block, q.probe);
   if (!product)
-    return product.error();
+    return to_caf(product.error());
   fingerprint_info out{std::move(*product), {}};
   if (q.digest)
     out.result = output_digest(it->second.raw, *it->second.output);
@@ -376,7 +376,7 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
       -> caf::result<wire::fingerprint> {
       auto q = wire::decode(msg);
       if (!q)
-        return q.error();
+        return to_caf(q.error());
       return answer(self->state, *q);
     },
     [self](revoke_atom, uint64_t task_id, uint32_t shard_id) {

@@ -29,11 +29,11 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/bulk.hpp"
+#include "actors/transport/bulk.hpp"
 #include "actors/interfaces.hpp"
-#include "actors/results.hpp"
-#include "actors/task_table.hpp"
-#include "actors/workloads.hpp"
+#include "actors/core/results.hpp"
+#include "actors/core/task_table.hpp"
+#include "actors/core/workloads.hpp"
 
 namespace nexus {
 

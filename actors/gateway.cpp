@@ -13,7 +13,7 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
   return {
     [self](lookup_atom) -> caf::result<orchestrator_actor> {
       if (!self->state.orchestrator)
-        return make_error(errc::not_found, "this node runs no orchestrator");
+        return to_caf(make_error(errc::not_found, "this node runs no orchestrator"));
       return self->state.orchestrator;
     },
     [self](stage_atom, uint64_t task, uint32_t shard, uint32_t attempt,
@@ -30,19 +30,19 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
     [self](fetch_atom, const wire::blob_name& msg) -> caf::result<wire::blob> {
       auto ref = wire::decode(msg);
       if (!ref)
-        return ref.error();
+        return to_caf(ref.error());
       auto found = self->state.store->get(*ref);
       if (!found)
-        return found.error();
+        return to_caf(found.error());
       return wire::encode(*ref, **found);
     },
     [self](store_atom, const wire::blob& msg) -> caf::result<wire::blob_name> {
       auto payload = wire::decode(msg);
       if (!payload)
-        return payload.error();
+        return to_caf(payload.error());
       if (blob_store::id_of(payload->tensor) != payload->ref.id)
-        return make_error(errc::corrupted, "blob " + chain::to_hex(payload->ref.id).substr(0, 12)
-                                             + " does not match its digest");
+        return to_caf(make_error(errc::corrupted, "blob " + chain::to_hex(payload->ref.id).substr(0, 12)
+                                             + " does not match its digest"));
       return wire::encode(self->state.store->put_upload(std::move(payload->tensor)));
     },
   };

@@ -11,7 +11,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/blob_store.hpp"
+#include "actors/core/blob_store.hpp"
 #include "actors/interfaces.hpp"
 
 namespace nexus {

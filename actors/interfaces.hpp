@@ -27,6 +27,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/errors.hpp"
 #include "messages/codec.hpp"
 
 namespace nexus {

@@ -81,7 +81,7 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
     caf::aout(self) << "ledger: a block was refused: " << describe(b.error()) << "\n";
   for (auto& [promise, receipt] : waiting) {
     if (!b) {
-      promise.deliver(b.error());
+      promise.deliver(to_caf(b.error()));
       continue;
     }
     receipt.height = b->header.height;
@@ -195,7 +195,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
         auto& st = self->state;
         auto records = wire::decode(msg);
         if (!records)
-          return records.error();
+          return to_caf(records.error());
         ledger_receipt_info receipt;
         std::vector<chain::transaction> txs;
         for (const auto& bytes : *records) {
@@ -233,7 +233,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
       [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
         auto q = wire::decode(msg);
         if (!q)
-          return q.error();
+          return to_caf(q.error());
         if (self->state.store_problem.empty()) // else the retry's timer stores them
           flush(self); // answer with everything received so far
         return wire::encode_lines(answer(*self->state.ledger, *q));

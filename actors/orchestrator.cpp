@@ -69,7 +69,7 @@ constexpr std::chrono::seconds challenge_lifetime{60};
 
 // Checks that a joining node is a member of the topology, in a role it may take, and
 // proves its key by a signature over a challenge this orchestrator issued.
-caf::error check_membership(self_pointer self, const node_info& info) {
+error check_membership(self_pointer self, const node_info& info) {
   auto& st = self->state;
   auto refuse = [&](const std::string& why) {
     caf::aout(self) << "orchestrator: refused " << info.name << " as " << to_string(info.role)
@@ -77,7 +77,7 @@ caf::error check_membership(self_pointer self, const node_info& info) {
     return make_error(errc::rejected, "join refused: " + why);
   };
   if (st.members.empty() && info.signature.empty())
-    return caf::none; // an open network; a key it names only checks what it signs
+    return {}; // an open network; a key it names only checks what it signs
   if (info.public_key.size() != 32 || info.signature.size() != 64)
     return refuse("the network requires a node key and a signed challenge");
   chain::digest nonce{};
@@ -94,7 +94,7 @@ caf::error check_membership(self_pointer self, const node_info& info) {
   if (!chain::verify(key, wire::join_statement(info), sig))
     return refuse("the signature does not match the node key");
   if (st.members.empty())
-    return caf::none;
+    return {};
   auto m = st.members.find(info.name);
   if (m == st.members.end())
     return refuse("no node of that name in the topology");
@@ -104,12 +104,12 @@ caf::error check_membership(self_pointer self, const node_info& info) {
   if (std::find(m->second.roles.begin(), m->second.roles.end(), info.role)
       == m->second.roles.end())
     return refuse("the topology does not give it that role");
-  return caf::none;
+  return {};
 }
 
 // Registers a node that joined and watches it: its death re-queues its shards.
 template <class Handle>
-caf::expected<node_id> admit(self_pointer self, const wire::node_announcement& msg,
+expected<node_id> admit(self_pointer self, const wire::node_announcement& msg,
                              const Handle& handle, node_role expected) {
   auto info = wire::decode(msg);
   if (!info)
@@ -350,7 +350,7 @@ public:
   // Pins each blob, then checks that the store has it (in that order: an unpinned blob
   // may leave at any moment). Uploads stay only while tasks use them and within the
   // store's budget after that, so a submitter may have to upload one again.
-  caf::error pin(const task_request& req) {
+  error pin(const task_request& req) {
     for (const auto& b : blobs_of(req)) {
       store_.pin(b.id);
       ids_.push_back(b.id);
@@ -386,7 +386,7 @@ void release_pins(orchestrator_state& st) {
 }
 
 // Accepts a task: plans and queues it, and records its submission on the ledger.
-caf::expected<wire::task_accepted> accept(self_pointer self,
+expected<wire::task_accepted> accept(self_pointer self,
                                           const wire::task_submission& msg) {
   auto req = wire::decode(msg);
   if (!req)
@@ -483,10 +483,11 @@ void release_held(self_pointer self, clock_type::time_point now) {
       if (ack)
         h.promise.deliver(std::move(*ack));
       else
-        h.promise.deliver(ack.error());
+        h.promise.deliver(to_caf(ack.error()));
     } else if (h.since + ledger_wait < now) {
-      h.promise.deliver(make_error(errc::unavailable, "the network's ledger has not joined"
-                                                      " the orchestrator; try again later"));
+      h.promise.deliver(to_caf(make_error(errc::unavailable,
+                                          "the network's ledger has not joined the "
+                                          "orchestrator; try again later")));
     } else {
       st.held.push_back(std::move(h));
     }
@@ -515,7 +516,7 @@ void take_output(self_pointer self, uint64_t task_id, wire::final_output msg) {
 }
 
 // Why the table knows nothing of task `task_id`.
-caf::error unknown_task(const orchestrator_state& st, uint64_t task_id) {
+error unknown_task(const orchestrator_state& st, uint64_t task_id) {
   if (task_id <= st.table.forgotten_up_to())
     return make_error(errc::not_found,
                       "task " + std::to_string(task_id) + " finished long ago: only the last "
@@ -525,7 +526,7 @@ caf::error unknown_task(const orchestrator_state& st, uint64_t task_id) {
 }
 
 // Why task `task_id` has no output to give.
-caf::error no_output(orchestrator_state& st, uint64_t task_id) {
+error no_output(orchestrator_state& st, uint64_t task_id) {
   auto run = st.runs.find(task_id);
   auto report = run != st.runs.end() ? std::optional{run->second->report(clock_type::now())}
                                      : st.table.report(task_id, clock_type::now());
@@ -583,7 +584,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       if (!st.ledger_expected || st.ledger_ready) {
         auto ack = accept(self, msg);
         if (!ack)
-          return ack.error();
+          return to_caf(ack.error());
         return std::move(*ack);
       }
       auto promise = self->make_response_promise<wire::task_accepted>();
@@ -595,7 +596,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
         return wire::encode(run->second->report(clock_type::now()));
       auto report = self->state.table.report(task_id, clock_type::now());
       if (!report)
-        return unknown_task(self->state, task_id);
+        return to_caf(unknown_task(self->state, task_id));
       return wire::encode(*report);
     },
     [self](tasks_atom) {
@@ -612,26 +613,26 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       auto& st = self->state;
       auto out = st.outputs.get(task_id);
       if (!out)
-        return no_output(st, task_id);
+        return to_caf(no_output(st, task_id));
       if (!*out)
-        return out->error();
+        return to_caf(out->error());
       return *(**out); // a copy: CAF sends values
     },
     [self](result_atom, uint64_t task_id, bulk_atom) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (!st.bulk)
-        return make_error(errc::unavailable, "this node has no bulk channel");
+        return to_caf(make_error(errc::unavailable, "this node has no bulk channel"));
       auto out = st.outputs.get(task_id);
       if (!out)
-        return no_output(st, task_id);
+        return to_caf(no_output(st, task_id));
       if (!*out)
-        return out->error();
+        return to_caf(out->error());
       // The values go out raw, straight from the stored output's bytes (shared with it
       // until the client has them), so that the client reads them into its tensor.
       auto x = std::move(**out);
       auto where = wire::locate_output(*x);
       if (!where)
-        return where.error();
+        return to_caf(where.error());
       return st.bulk->offer_tensor(x, where->shape, where->values);
     },
     [self](challenge_atom) {
@@ -647,7 +648,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
            const worker_actor& handle) -> caf::result<uint32_t> {
       auto id = admit(self, msg, handle, node_role::worker);
       if (!id)
-        return id.error();
+        return to_caf(id.error());
       self->state.workers[*id] = handle;
       dispatch(self);
       return *id;
@@ -656,7 +657,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
            const validator_actor& handle) -> caf::result<uint32_t> {
       auto id = admit(self, msg, handle, node_role::validator);
       if (!id)
-        return id.error();
+        return to_caf(id.error());
       self->state.validators[*id] = handle;
       dispatch(self);
       return *id;
@@ -665,7 +666,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
            const aggregator_actor& handle) -> caf::result<uint32_t> {
       auto id = admit(self, msg, handle, node_role::aggregator);
       if (!id)
-        return id.error();
+        return to_caf(id.error());
       self->state.aggregator = handle;
       dispatch(self);
       return *id;
@@ -696,7 +697,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
            const ledger_actor& handle) -> caf::result<uint32_t> {
       auto id = admit(self, msg, handle, node_role::ledger);
       if (!id)
-        return id.error();
+        return to_caf(id.error());
       self->state.ledger = handle;
       // Task ids go on from the ledger's last one: a shard of "task 1" of an earlier run
       // was paid already, and the contract pays each (task, shard) once.
@@ -740,12 +741,12 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     },
     [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
       if (!self->state.ledger)
-        return make_error(errc::unavailable, "this network keeps no ledger");
+        return to_caf(make_error(errc::unavailable, "this network keeps no ledger"));
       flush_outbox(self); // the answer includes every record received so far
       return self->delegate(self->state.ledger, ledger_atom::value, msg);
     },
     [self](output_atom, wire::final_output& msg) {
-      auto task_id = msg.read([](schema::FinalOutput::Reader r) -> caf::expected<uint64_t> {
+      auto task_id = msg.read([](schema::FinalOutput::Reader r) -> expected<uint64_t> {
         return r.getTaskId();
       });
       if (task_id)

@@ -24,11 +24,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/bulk.hpp"
+#include "actors/transport/bulk.hpp"
 #include "actors/interfaces.hpp"
-#include "actors/output_shelf.hpp"
-#include "actors/task_table.hpp"
-#include "actors/trainer.hpp"
+#include "actors/core/membership.hpp"
+#include "actors/core/output_shelf.hpp"
+#include "actors/core/task_table.hpp"
+#include "actors/core/trainer.hpp"
 #include "chain/block.hpp"
 #include "chain/identity.hpp"
 
@@ -36,14 +37,6 @@ namespace nexus {
 
 /// How often the orchestrator looks for shards past their deadline.
 constexpr std::chrono::milliseconds orchestrator_tick{500};
-
-/// A node the topology admits: its key and the roles it may take. An orchestrator given
-/// members admits only them, each proving its key by signing a fresh challenge.
-struct member {
-  std::string name;
-  chain::public_key key{};
-  std::vector<node_role> roles;
-};
 
 /// A validator's verdict whose signed record has not yet gone to the ledger: what the
 /// record must say to get there, and whether the aggregator's judgment let it stand

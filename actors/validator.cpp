@@ -7,7 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/ledger.hpp"
-#include "actors/workloads.hpp"
+#include "actors/core/workloads.hpp"
 #include "chain/block.hpp"
 
 namespace nexus {
@@ -32,7 +32,7 @@ public:
       start_(thread_cpu_ns()) {
   }
 
-  verdict_info finish(caf::error err) {
+  verdict_info finish(const error& err) {
     v_.valid = !err;
     v_.reason = err ? describe(err) : std::string{};
     v_.check_ns += thread_cpu_ns() - start_;
@@ -58,7 +58,7 @@ private:
 };
 
 // What any result must satisfy before its contents are looked at.
-caf::error admissible(const shard_task& task, const shard_output& result) {
+error admissible(const shard_task& task, const shard_output& result) {
   if (result.task_id != task.task_id || result.shard_id != task.shard_id
       || result.attempt != task.attempt)
     return make_error(errc::rejected, "result does not match its assignment");
@@ -66,7 +66,7 @@ caf::error admissible(const shard_task& task, const shard_output& result) {
     return make_error(errc::rejected, "worker failed: " + result.error);
   if (result.held && task.workload != workload_kind::matmul)
     return make_error(errc::rejected, "only matmul results are judged by fingerprint");
-  return caf::none;
+  return {};
 }
 
 // A matmul task's operand A and this validator's probe for it.
@@ -76,7 +76,7 @@ struct matmul_check {
   compute::matmul::shard_range range;
 };
 
-caf::expected<matmul_check> prepare_matmul(validator_state& st, const shard_task& task) {
+expected<matmul_check> prepare_matmul(validator_state& st, const shard_task& task) {
   auto a = st.config.store->get(task.matmul.a);
   auto b = st.config.store->get(task.matmul.b);
   if (!a || !b)
@@ -89,23 +89,13 @@ caf::expected<matmul_check> prepare_matmul(validator_state& st, const shard_task
 }
 
 // Judges a result that came with its output.
-caf::error judge(validator_state& st, const shard_task& task, const shard_output& result) {
+error judge(validator_state& st, const shard_task& task, const shard_output& result) {
   if (task.workload != workload_kind::matmul)
     return check_model_shard(task, result, *st.config.store, st.rng);
   auto check = prepare_matmul(st, task);
   if (!check)
     return check.error();
   return check->probe->verify(*check->a, check->range, result.output, task.tolerance);
-}
-
-// A lying validator (tests, demonstrations) turns some verdicts around.
-verdict_info maybe_lie(validator_state& st, verdict_info v) {
-  if (st.config.lie_rate <= 0
-      || std::uniform_real_distribution<double>{0.0, 1.0}(st.rng) >= st.config.lie_rate)
-    return v;
-  v.valid = !v.valid;
-  v.reason = v.valid ? std::string{} : "Freivalds check failed";
-  return v;
 }
 
 // Signs the verdicts not yet sent to the ledger, together, and sends them on.
@@ -127,7 +117,9 @@ void send_records(validator_actor::stateful_pointer<validator_state> self) {
 wire::verdict announce(validator_actor::stateful_pointer<validator_state> self,
                        verdict_info honest, bool recorded) {
   auto& st = self->state;
-  auto v = maybe_lie(st, std::move(honest));
+  auto v = std::move(honest);
+  if (st.config.before_signing)
+    st.config.before_signing(v);
   auto msg = wire::encode(v);
   self->send(st.config.orchestrator, verdict_atom::value, msg);
   if (st.config.key && recorded) {
@@ -157,19 +149,6 @@ validator_state::probe_for(uint64_t task_id, const blob_ref& b_ref, const comput
   return probe;
 }
 
-caf::expected<double> parse_lie(const std::string& text) {
-  if (text == "lie")
-    return 1.0;
-  if (text.starts_with("lie:")) {
-    char* end = nullptr;
-    auto rate = std::strtod(text.c_str() + 4, &end);
-    if (end != text.c_str() + 4 && *end == '\0' && rate > 0.0 && rate <= 1.0)
-      return rate;
-  }
-  return make_error(errc::invalid_input, "unknown validator fault '" + text
-                                           + "' (lie, or lie:RATE with RATE in (0, 1])");
-}
-
 node_info describe_validator(const validator_config& config) {
   node_info info{config.name, node_role::validator, "cpu:eigen", 1, 0.0, 4};
   if (config.key) { // the key its records are signed with (proven when it joins remotely)
@@ -197,7 +176,7 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
         auto err = !task ? task.error() : expected.error();
         caf::aout(self) << st.config.name << ": dropped a malformed check: " << describe(err)
                         << "\n";
-        return err;
+        return to_caf(err);
       }
       auto shared = wire::decode_shared(result);
       if (!shared) {
@@ -243,7 +222,7 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
           [self, j, rp](caf::error& err) mutable {
             // The holder refused (the block has the wrong shape) or is gone.
             j.resume();
-            rp.deliver(announce(self, j.finish(err), true));
+            rp.deliver(announce(self, j.finish(from_caf(err)), true));
           });
       return rp;
     },

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -20,9 +21,9 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/blob_store.hpp"
+#include "actors/core/blob_store.hpp"
 #include "actors/interfaces.hpp"
-#include "actors/results.hpp"
+#include "actors/core/results.hpp"
 #include "chain/block.hpp"
 #include "chain/identity.hpp"
 #include "compute/workloads/matmul.hpp"
@@ -34,7 +35,9 @@ struct validator_config {
   std::shared_ptr<blob_store> store; // must be non-null
   orchestrator_actor orchestrator;
   std::optional<chain::node_key> key; // signs the ledger records of its verdicts
-  double lie_rate = 0; // tests and demonstrations: share of verdicts it turns around
+  // Sees each verdict before it is sent and recorded. The one seam for wrappers that
+  // misbehave on purpose (actors/faulty.hpp); empty in production.
+  std::function<void(verdict_info&)> before_signing;
 };
 
 /// How long a validator waits for a held result's fingerprint before rejecting it.
@@ -68,10 +71,6 @@ struct validator_state {
 
 validator_actor::behavior_type
 validator(validator_actor::stateful_pointer<validator_state> self, validator_config config);
-
-/// "lie" (every verdict turned around) or "lie:RATE" with RATE in (0, 1]: a lying
-/// validator's rate; errc::invalid_input otherwise.
-caf::expected<double> parse_lie(const std::string& text);
 
 /// Spawns a validator on its own thread.
 validator_actor spawn_validator(caf::actor_system& sys, validator_config config);

@@ -4,7 +4,7 @@
 
 namespace nexus::chain {
 
-caf::expected<audit_report> audit(const store& s, const contract_rules& rules) {
+expected<audit_report> audit(const store& s, const contract_rules& rules) {
   audit_report report;
   contract_state contract{rules};
   auto head = s.head();
@@ -57,7 +57,7 @@ caf::expected<audit_report> audit(const store& s, const contract_rules& rules) {
   return report;
 }
 
-std::string describe_audit(const caf::expected<audit_report>& result) {
+std::string describe_audit(const expected<audit_report>& result) {
   if (!result)
     return "ledger BAD at " + describe(result.error());
   return "ledger OK: " + std::to_string(result->blocks) + " blocks, "

@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <string>
 
-#include <caf/expected.hpp>
 
 #include "chain/contract.hpp"
 #include "chain/store.hpp"
+#include "compute/errc.hpp"
 
 namespace nexus::chain {
 
@@ -21,9 +21,9 @@ struct audit_report {
 };
 
 /// The report, or errc::corrupted naming the first bad height and what is wrong.
-caf::expected<audit_report> audit(const store& s, const contract_rules& rules);
+expected<audit_report> audit(const store& s, const contract_rules& rules);
 
 /// "ledger OK: H blocks, T transactions" or "ledger BAD at height H: what".
-std::string describe_audit(const caf::expected<audit_report>& result);
+std::string describe_audit(const expected<audit_report>& result);
 
 } // namespace nexus::chain

@@ -115,7 +115,7 @@ void write_header_body(writer& w, const block_header& h) {
   w.fixed(h.proposer);
 }
 
-caf::error corrupted(const std::string& what) {
+error corrupted(const std::string& what) {
   return make_error(errc::corrupted, what);
 }
 
@@ -260,7 +260,7 @@ block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
   return b;
 }
 
-caf::error check(const block& b) {
+error check(const block& b) {
   auto at = "block " + std::to_string(b.header.height) + ": ";
   if (b.header.tx_count != b.txs.size())
     return corrupted(at + "header says " + std::to_string(b.header.tx_count)
@@ -287,7 +287,7 @@ caf::error check(const block& b) {
                     [&](std::size_t i) { ids[i] = b.txs[i].id(); });
   if (merkle_root(ids) != b.header.merkle_root)
     return corrupted(at + "the Merkle root does not match the transactions");
-  return caf::none;
+  return {};
 }
 
 std::vector<uint8_t> encode(const transaction& t) {
@@ -296,7 +296,7 @@ std::vector<uint8_t> encode(const transaction& t) {
   return std::move(w.data());
 }
 
-caf::expected<transaction> decode_transaction(std::span<const uint8_t> bytes) {
+expected<transaction> decode_transaction(std::span<const uint8_t> bytes) {
   reader r{bytes};
   transaction t;
   if (!read_tx(r, t) || !r.at_end())
@@ -313,7 +313,7 @@ std::vector<uint8_t> encode(const block& b) {
   return std::move(w.data());
 }
 
-caf::expected<block> decode_block(std::span<const uint8_t> bytes) {
+expected<block> decode_block(std::span<const uint8_t> bytes) {
   reader r{bytes};
   block b;
   if (auto format = r.u8(); format != format_version)

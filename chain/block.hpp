@@ -21,12 +21,11 @@
 #include <string>
 #include <vector>
 
-#include <caf/error.hpp>
-#include <caf/expected.hpp>
 
 #include "chain/hash.hpp"
 #include "chain/identity.hpp"
 #include "chain/merkle.hpp"
+#include "compute/errc.hpp"
 
 namespace nexus::chain {
 
@@ -127,14 +126,14 @@ block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
 /// Checks a block by itself: Merkle root, transaction count, the header's signature and
 /// every input's (payments are the contract's, covered by the header). errc::corrupted
 /// with what is wrong. Checks signatures on every core.
-caf::error check(const block& b);
+error check(const block& b);
 
 /// Canonical bytes of a whole block, and back (errc::corrupted for bad bytes).
 std::vector<uint8_t> encode(const block& b);
-caf::expected<block> decode_block(std::span<const uint8_t> bytes);
+expected<block> decode_block(std::span<const uint8_t> bytes);
 
 /// Canonical bytes of a transaction, and back.
 std::vector<uint8_t> encode(const transaction& t);
-caf::expected<transaction> decode_transaction(std::span<const uint8_t> bytes);
+expected<transaction> decode_transaction(std::span<const uint8_t> bytes);
 
 } // namespace nexus::chain

@@ -22,7 +22,7 @@ std::string format_mcc(int64_t micro) {
   return buf;
 }
 
-caf::expected<int64_t> parse_mcc(const std::string& text) {
+expected<int64_t> parse_mcc(const std::string& text) {
   auto bad = [&] {
     return make_error(errc::invalid_input, "expected an amount of MCC such as 2 or 0.25 "
                                            "(at most six decimals), got '" + text + "'");
@@ -129,7 +129,7 @@ std::vector<transaction> contract_state::settle(const std::vector<transaction>& 
   return out;
 }
 
-caf::expected<balance_deltas> contract_state::replay(const block& b) {
+expected<balance_deltas> contract_state::replay(const block& b) {
   std::vector<transaction> inputs;
   std::vector<transaction> payments;
   for (const auto& t : b.txs)

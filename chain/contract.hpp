@@ -37,11 +37,10 @@
 #include <tuple>
 #include <vector>
 
-#include <caf/error.hpp>
-#include <caf/expected.hpp>
 
 #include "chain/block.hpp"
 #include "chain/store.hpp"
+#include "compute/errc.hpp"
 
 namespace nexus::chain {
 
@@ -64,7 +63,7 @@ std::string format_mcc(int64_t micro);
 
 /// Micro-MCC from a decimal amount of MCC ("2", "0.5", "12.000345"); errc::invalid_input
 /// for anything else, negative amounts, more than six decimals, or above 10^12 MCC.
-caf::expected<int64_t> parse_mcc(const std::string& text);
+expected<int64_t> parse_mcc(const std::string& text);
 
 /// What the contract remembers between blocks.
 class contract_state {
@@ -82,7 +81,7 @@ public:
 
   /// Checks that `b` holds its inputs followed by exactly the payments settle() derives
   /// for them, and applies it; returns the balance changes. errc::corrupted otherwise.
-  caf::expected<balance_deltas> replay(const block& b);
+  expected<balance_deltas> replay(const block& b);
 
   const std::map<std::string, int64_t>& balances() const noexcept {
     return balances_;

@@ -20,7 +20,7 @@ struct node_key::impl {
 
 namespace {
 
-caf::expected<node_key> failed(const std::string& what) {
+expected<node_key> failed(const std::string& what) {
   return make_error(errc::failed, what);
 }
 
@@ -35,7 +35,7 @@ node_key node_key::adopt(EVP_PKEY* pkey) {
   return out;
 }
 
-caf::expected<node_key> node_key::generate() {
+expected<node_key> node_key::generate() {
   auto* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
   EVP_PKEY* pkey = nullptr;
   bool ok = ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pkey) == 1;
@@ -45,7 +45,7 @@ caf::expected<node_key> node_key::generate() {
   return adopt(pkey);
 }
 
-caf::expected<node_key> node_key::load_or_create(const std::filesystem::path& dir) {
+expected<node_key> node_key::load_or_create(const std::filesystem::path& dir) {
   auto path = dir / "node.key";
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -110,7 +110,7 @@ bool verify(const public_key& key, std::span<const uint8_t> message, const signa
   return ok;
 }
 
-caf::expected<public_key> public_key_from_hex(std::string_view hex) {
+expected<public_key> public_key_from_hex(std::string_view hex) {
   public_key out{};
   if (hex.size() != 64)
     return make_error(errc::invalid_input, "a public key is 64 hex digits, not "

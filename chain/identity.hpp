@@ -12,9 +12,9 @@
 #include <span>
 #include <string>
 
-#include <caf/expected.hpp>
 
 #include "chain/hash.hpp"
+#include "compute/errc.hpp"
 
 struct evp_pkey_st; // OpenSSL's EVP_PKEY
 
@@ -26,11 +26,11 @@ using signature = std::array<uint8_t, 64>;
 class node_key {
 public:
   /// A new random key pair (not stored).
-  static caf::expected<node_key> generate();
+  static expected<node_key> generate();
 
   /// The key in `dir`/node.key, created (with the directory) if absent. A file that is
   /// not an Ed25519 PEM key, or that others may read, is an error, never replaced.
-  static caf::expected<node_key> load_or_create(const std::filesystem::path& dir);
+  static expected<node_key> load_or_create(const std::filesystem::path& dir);
 
   const public_key& public_bytes() const noexcept {
     return public_;
@@ -54,6 +54,6 @@ bool verify(const public_key& key, std::span<const uint8_t> message, const signa
 
 /// A public key from its 64 hex digits (chain::to_hex gives them: a public key has the
 /// digest's type).
-caf::expected<public_key> public_key_from_hex(std::string_view hex);
+expected<public_key> public_key_from_hex(std::string_view hex);
 
 } // namespace nexus::chain

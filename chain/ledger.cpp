@@ -4,7 +4,7 @@
 
 namespace nexus::chain {
 
-caf::expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
+expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
                                                     contract_rules rules, node_key proposer) {
   auto s = store::open(dir);
   if (!s)
@@ -15,7 +15,7 @@ caf::expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path&
   return out;
 }
 
-caf::error ledger::replay() {
+error ledger::replay() {
   contract_ = contract_state{contract_.rules()};
   for (uint64_t h = 0; h < store_->head().blocks; ++h) {
     auto b = store_->get(h);
@@ -24,10 +24,10 @@ caf::error ledger::replay() {
     if (auto deltas = contract_.replay(*b); !deltas)
       return deltas.error();
   }
-  return caf::none;
+  return {};
 }
 
-caf::expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
+expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (is_payment(inputs[i]))
       return make_error(errc::rejected, "input " + std::to_string(i)

@@ -9,23 +9,23 @@
 
 #include <memory>
 
-#include <caf/expected.hpp>
 
 #include "chain/contract.hpp"
 #include "chain/identity.hpp"
 #include "chain/store.hpp"
+#include "compute/errc.hpp"
 
 namespace nexus::chain {
 
 class ledger {
 public:
-  static caf::expected<std::unique_ptr<ledger>> open(const std::filesystem::path& dir,
+  static expected<std::unique_ptr<ledger>> open(const std::filesystem::path& dir,
                                                      contract_rules rules, node_key proposer);
 
   /// Seals `inputs` and the payments they earn into the next block and stores it.
   /// Inputs with a bad signature are refused (errc::rejected, from the store's check of
   /// the block) and nothing is stored.
-  caf::expected<block> commit(std::vector<transaction> inputs, uint64_t time_ms);
+  expected<block> commit(std::vector<transaction> inputs, uint64_t time_ms);
 
   /// Writes blocks only while the disk keeps this many bytes free (store::keep_free).
   void keep_free(uint64_t bytes) noexcept {
@@ -42,7 +42,7 @@ public:
 
 private:
   /// Rebuilds the contract's state from the stored chain.
-  caf::error replay();
+  error replay();
 
   ledger(std::unique_ptr<store> s, contract_rules rules, node_key key)
     : store_(std::move(s)), contract_(rules), key_(std::move(key)) {

@@ -60,7 +60,7 @@ std::vector<uint8_t> encode_proof(const merkle_proof& proof) {
   return out;
 }
 
-caf::expected<merkle_proof> decode_proof(std::span<const uint8_t> bytes) {
+expected<merkle_proof> decode_proof(std::span<const uint8_t> bytes) {
   if (bytes.size() % step_bytes != 0 || bytes.size() / step_bytes > max_steps)
     return make_error(errc::corrupted, "a Merkle proof of " + std::to_string(bytes.size())
                                          + " bytes");

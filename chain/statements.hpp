@@ -16,6 +16,7 @@
 
 #include "chain/identity.hpp"
 #include "chain/merkle.hpp"
+#include "compute/errc.hpp"
 
 namespace nexus::chain {
 
@@ -55,6 +56,6 @@ private:
 /// Proofs as bytes (33 per step: the sibling, then 1 if it sits on the left), and back;
 /// errc::corrupted for a length that is no whole number of steps or above 32 steps.
 std::vector<uint8_t> encode_proof(const merkle_proof& proof);
-caf::expected<merkle_proof> decode_proof(std::span<const uint8_t> bytes);
+expected<merkle_proof> decode_proof(std::span<const uint8_t> bytes);
 
 } // namespace nexus::chain

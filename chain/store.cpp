@@ -63,9 +63,9 @@ std::string encode_balance(int64_t x) {
   return be64(static_cast<uint64_t>(x));
 }
 
-caf::error from_status(const leveldb::Status& s, const std::string& what) {
+error from_status(const leveldb::Status& s, const std::string& what) {
   if (s.ok())
-    return caf::none;
+    return {};
   auto text = s.ToString();
   if (s.IsIOError() && text.find("lock") != std::string::npos)
     return make_error(errc::unavailable, what + ": " + text + " (is another node using it?)");
@@ -74,7 +74,7 @@ caf::error from_status(const leveldb::Status& s, const std::string& what) {
 
 } // namespace
 
-caf::expected<std::unique_ptr<store>> store::open(const std::filesystem::path& dir) {
+expected<std::unique_ptr<store>> store::open(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
@@ -86,7 +86,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::filesystem::path& d
   return s;
 }
 
-caf::error store::open_db() {
+error store::open_db() {
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
@@ -99,7 +99,7 @@ caf::error store::open_db() {
   std::string head;
   auto status = db_->Get(leveldb::ReadOptions{}, head_key, &head);
   if (status.IsNotFound())
-    return caf::none; // a new, empty ledger
+    return {}; // a new, empty ledger
   if (auto err = from_status(status, "ledger head"))
     return err;
   if (head.size() != 8 + 32 + 8)
@@ -116,10 +116,10 @@ caf::error store::open_db() {
     return make_error(errc::corrupted, "the ledger's head block "
                                          + std::to_string(head_.height)
                                          + " does not have the recorded hash");
-  return caf::none;
+  return {};
 }
 
-caf::error store::ready(std::size_t bytes) {
+error store::ready(std::size_t bytes) {
   if (!db_) {
     if (auto err = open_db()) {
       db_.reset();
@@ -129,7 +129,7 @@ caf::error store::ready(std::size_t bytes) {
   }
   struct statvfs fs {};
   if (::statvfs(dir_.c_str(), &fs) != 0)
-    return caf::none; // nothing known: the write itself will tell
+    return {}; // nothing known: the write itself will tell
   auto free = uint64_t{fs.f_bavail} * fs.f_frsize;
   if (free < keep_free_ + 2 * uint64_t{bytes})
     return make_error(errc::failed, "the ledger's disk has " + std::to_string(free >> 10)
@@ -137,12 +137,12 @@ caf::error store::ready(std::size_t bytes) {
                                       + std::to_string((keep_free_ + 2 * bytes) >> 10)
                                       + " KiB a block needs with the space it keeps free ("
                                       + dir_.string() + ")");
-  return caf::none;
+  return {};
 }
 
 store::~store() = default;
 
-caf::error store::append(const block& b, const balance_deltas& deltas) {
+error store::append(const block& b, const balance_deltas& deltas) {
   auto expected_height = head_.blocks == 0 ? 0 : head_.height + 1;
   digest expected_prev = head_.blocks == 0 ? digest{} : head_.hash;
   if (b.header.height != expected_height || b.header.prev != expected_prev)
@@ -178,10 +178,10 @@ caf::error store::append(const block& b, const balance_deltas& deltas) {
     return err;
   }
   head_ = next;
-  return caf::none;
+  return {};
 }
 
-caf::expected<block> store::get(uint64_t height) const {
+expected<block> store::get(uint64_t height) const {
   if (!db_)
     return make_error(errc::failed, "the ledger store is closed after a failed write");
   std::string bytes;

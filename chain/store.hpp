@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include <caf/expected.hpp>
 
 #include "chain/block.hpp"
+#include "compute/errc.hpp"
 
 namespace leveldb {
 class DB;
@@ -45,7 +45,7 @@ class store {
 public:
   /// Opens (creating if absent) the store in `dir`; errc::corrupted if its head is not
   /// a stored block with the recorded hash, errc::unavailable if another process has it.
-  static caf::expected<std::unique_ptr<store>> open(const std::filesystem::path& dir);
+  static expected<std::unique_ptr<store>> open(const std::filesystem::path& dir);
 
   ~store();
 
@@ -67,14 +67,14 @@ public:
   /// Whether a block of about `bytes` can be written now: opens the database again if a
   /// failed write closed it, and checks the disk's free space. errc::failed (the disk is
   /// full or the database cannot be opened again: try later) or none.
-  caf::error ready(std::size_t bytes);
+  error ready(std::size_t bytes);
 
   /// Appends the next block with its balance changes. The block must extend the head
   /// (height and previous hash) and pass check(); errc::rejected otherwise; errc::failed
   /// if it could not be written (nothing of it is kept; the store reopens).
-  caf::error append(const block& b, const balance_deltas& deltas);
+  error append(const block& b, const balance_deltas& deltas);
 
-  caf::expected<block> get(uint64_t height) const;
+  expected<block> get(uint64_t height) const;
 
   /// Where a transaction is: (height, index), or nothing.
   std::optional<std::pair<uint64_t, uint32_t>> find(const digest& tx_id) const;
@@ -94,7 +94,7 @@ private:
   store() = default;
 
   // Opens the database in dir_ and reads its head.
-  caf::error open_db();
+  error open_db();
 
   std::filesystem::path dir_;
   std::unique_ptr<leveldb::DB> db_; // null after a failed write, until ready() reopens it

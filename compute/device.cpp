@@ -21,17 +21,17 @@ std::vector<opencl::context::layer> opencl_layers(const nn::model_spec& spec) {
   return out;
 }
 
-caf::error check_device_spec(const std::string& spec) {
+error check_device_spec(const std::string& spec) {
   if (spec == "auto" || spec == "cpu" || spec == "opencl")
-    return caf::none;
+    return {};
   if (spec.starts_with("opencl:") && spec.size() > 7
       && spec.find_first_not_of("0123456789", 7) == std::string::npos && spec.size() < 12)
-    return caf::none;
+    return {};
   return make_error(errc::invalid_input,
                     "unknown device '" + spec + "' (auto, cpu, opencl, opencl:N)");
 }
 
-caf::expected<std::unique_ptr<gemm_device>> gemm_device::open(const std::string& spec) {
+expected<std::unique_ptr<gemm_device>> gemm_device::open(const std::string& spec) {
   if (auto err = check_device_spec(spec))
     return err;
   auto out = std::make_unique<gemm_device>();
@@ -52,7 +52,7 @@ caf::expected<std::unique_ptr<gemm_device>> gemm_device::open(const std::string&
     return out;
   }
   if (spec == "opencl" || spec.starts_with("opencl:")) {
-    caf::expected<std::unique_ptr<opencl::context>> ctx{nullptr};
+    expected<std::unique_ptr<opencl::context>> ctx{nullptr};
     if (spec == "opencl") {
       ctx = opencl::context::open_best(options);
     } else {
@@ -73,7 +73,7 @@ std::string gemm_device::name() const {
   return "cpu:" + std::string{kernels::isa()};
 }
 
-std::string gemm_device::fall_back(const caf::error& err) {
+std::string gemm_device::fall_back(const error& err) {
   if (err == errc::exhausted)
     return describe(err) + "; this one runs on the CPU";
   note_ = describe(err) + "; this and later work runs on the CPU";
@@ -81,9 +81,9 @@ std::string gemm_device::fall_back(const caf::error& err) {
   return note_;
 }
 
-caf::error gemm_device::injected() {
+error gemm_device::injected() {
   if (injected_.empty())
-    return caf::none;
+    return {};
   return make_error(errc::unavailable, std::exchange(injected_, {}));
 }
 
@@ -108,7 +108,7 @@ nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
                                           std::string* fallback) {
   if (cl_) {
     auto layers = opencl_layers(model.spec());
-    caf::expected<std::pair<double, std::size_t>> got{caf::error{}};
+    expected<std::pair<double, std::size_t>> got{errc::failed};
     if (auto err = injected())
       got = std::move(err);
     else

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "compute/nn/model.hpp"
 #include "compute/opencl/backend.hpp"
 
@@ -24,12 +24,12 @@ namespace nexus::compute {
 std::vector<opencl::context::layer> opencl_layers(const nn::model_spec& spec);
 
 /// errc::invalid_input unless `spec` is auto, cpu, opencl or opencl:N.
-caf::error check_device_spec(const std::string& spec);
+error check_device_spec(const std::string& spec);
 
 class gemm_device {
 public:
   /// errc::invalid_input for a spec that is none of the above.
-  static caf::expected<std::unique_ptr<gemm_device>> open(const std::string& spec);
+  static expected<std::unique_ptr<gemm_device>> open(const std::string& spec);
 
   /// "cpu:avx512", or "opencl:" and the device's name.
   std::string name() const;
@@ -73,10 +73,10 @@ public:
 private:
   // After a failed OpenCL call: says why the CPU does this call, and drops the device
   // unless the call only lacked memory.
-  std::string fall_back(const caf::error& err);
+  std::string fall_back(const error& err);
 
   // The injected failure, once.
-  caf::error injected();
+  error injected();
 
   std::unique_ptr<opencl::context> cl_;
   std::string note_;

@@ -1,7 +1,5 @@
 #include "compute/errc.hpp"
 
-#include <caf/sec.hpp>
-
 namespace nexus {
 
 std::string to_string(errc x) {
@@ -18,24 +16,12 @@ std::string to_string(errc x) {
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
-std::string describe(const caf::error& err) {
+std::string describe(const error& err) {
   if (!err)
     return "no error";
-  const auto& ctx = err.context();
-  if (err.category() == errc_category) {
-    if (ctx.match_elements<std::string>())
-      return ctx.get_as<std::string>(0);
-    return to_string(static_cast<errc>(err.code()));
-  }
-  if (err.category() == caf::atom("system")) {
-    auto text = caf::to_string(static_cast<caf::sec>(err.code()));
-    if (!ctx.empty()) {
-      text += ' ';
-      text += caf::to_string(ctx);
-    }
-    return text;
-  }
-  return caf::to_string(err);
+  if (!err.reason().empty())
+    return err.reason();
+  return to_string(err.code());
 }
 
 } // namespace nexus

@@ -19,7 +19,7 @@ static_assert(std::endian::native == std::endian::little,
 
 constexpr std::string_view magic = "\x93NUMPY";
 
-caf::error bad(std::string what) {
+error bad(std::string what) {
   return make_error(errc::invalid_input, "malformed .npy: " + std::move(what));
 }
 
@@ -74,7 +74,7 @@ private:
   std::string_view text_;
 };
 
-caf::expected<shape_t> parse_shape(std::string_view text) {
+expected<shape_t> parse_shape(std::string_view text) {
   // text is "(...)"
   constexpr uint64_t max_elements = uint64_t{1} << 40;
   shape_t shape;
@@ -139,7 +139,7 @@ std::optional<element_type> element_type_of(std::string_view descr) {
 
 } // namespace
 
-caf::expected<tensor> parse_npy(std::span<const uint8_t> bytes) {
+expected<tensor> parse_npy(std::span<const uint8_t> bytes) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), magic.data(), magic.size()) != 0)
     return bad("missing the \\x93NUMPY magic (not an .npy file)");
   auto major = bytes[6];
@@ -196,7 +196,7 @@ caf::expected<tensor> parse_npy(std::span<const uint8_t> bytes) {
   return tensor{std::move(*shape), std::move(values)};
 }
 
-caf::expected<tensor> read_npy(const std::string& path) {
+expected<tensor> read_npy(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return make_error(errc::not_found, "cannot open " + path);
@@ -232,7 +232,7 @@ std::vector<uint8_t> serialize_npy(const tensor& x) {
   return out;
 }
 
-caf::error write_npy(const std::string& path, const tensor& x) {
+error write_npy(const std::string& path, const tensor& x) {
   auto bytes = serialize_npy(x);
   auto tmp = path + ".tmp";
   {
@@ -251,7 +251,7 @@ caf::error write_npy(const std::string& path, const tensor& x) {
     std::remove(tmp.c_str());
     return make_error(errc::unavailable, "cannot write " + path);
   }
-  return caf::none;
+  return {};
 }
 
 } // namespace nexus::compute

@@ -13,22 +13,22 @@
 #include <string>
 #include <vector>
 
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 
 namespace nexus::compute {
 
 /// Parses the bytes of a whole .npy file.
-caf::expected<tensor> parse_npy(std::span<const uint8_t> bytes);
+expected<tensor> parse_npy(std::span<const uint8_t> bytes);
 
 /// Reads a .npy file; errors name the path.
-caf::expected<tensor> read_npy(const std::string& path);
+expected<tensor> read_npy(const std::string& path);
 
 /// Serializes as a float32, C-order .npy (version 1.0).
 std::vector<uint8_t> serialize_npy(const tensor& x);
 
 /// Writes a .npy file atomically (temporary file + rename); errors name the path.
-caf::error write_npy(const std::string& path, const tensor& x);
+error write_npy(const std::string& path, const tensor& x);
 
 } // namespace nexus::compute

@@ -124,15 +124,15 @@ namespace {
 // -- helpers shared by several messages ---------------------------------------------
 
 // An optional SHA-256: empty leaves `out` zero.
-caf::error get_result_digest(capnp::Data::Reader in, chain::digest& out, const char* what) {
+error get_result_digest(capnp::Data::Reader in, chain::digest& out, const char* what) {
   if (in.size() != 0 && in.size() != out.size())
     return make_error(errc::corrupted, std::string{what} + " with a result digest of "
                                          + std::to_string(in.size()) + " bytes");
   std::copy(in.begin(), in.end(), out.begin());
-  return caf::none;
+  return {};
 }
 
-caf::error corrupted(std::string what) {
+error corrupted(std::string what) {
   return make_error(errc::corrupted, std::move(what));
 }
 
@@ -141,7 +141,7 @@ void set_shape(capnp::List<uint64_t>::Builder out, const compute::shape_t& shape
     out.set(i, shape[i]);
 }
 
-caf::expected<compute::shape_t> get_shape(capnp::List<uint64_t>::Reader in) {
+expected<compute::shape_t> get_shape(capnp::List<uint64_t>::Reader in) {
   if (in.size() > 8)
     return corrupted("tensor of rank " + std::to_string(in.size()) + " (at most 8)");
   compute::shape_t shape;
@@ -172,7 +172,7 @@ void set_tensor(schema::Tensor::Builder out, const compute::tensor& x) {
     std::memcpy(data.begin(), x.data(), bytes);
 }
 
-caf::expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {
+expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {
   auto shape = get_shape(in.getShape());
   if (!shape)
     return shape.error();
@@ -194,7 +194,7 @@ void set_blob(schema::BlobRef::Builder out, const blob_ref& x) {
   set_shape(out.initShape(static_cast<unsigned>(x.shape.size())), x.shape);
 }
 
-caf::expected<blob_ref> get_blob(schema::BlobRef::Reader in) {
+expected<blob_ref> get_blob(schema::BlobRef::Reader in) {
   blob_ref out;
   auto id = in.getId();
   if (id.size() != out.id.size())
@@ -212,7 +212,7 @@ void set_operands(schema::MatmulOperands::Builder out, const matmul_operands& x)
   set_blob(out.initB(), x.b);
 }
 
-caf::expected<matmul_operands> get_operands(schema::MatmulOperands::Reader in) {
+expected<matmul_operands> get_operands(schema::MatmulOperands::Reader in) {
   auto a = get_blob(in.getA());
   if (!a)
     return a.error();
@@ -243,13 +243,13 @@ void set_model(schema::ModelOperands::Builder out, const model_operands& x) {
 }
 
 // A blob reference that may be unset (no id at all).
-caf::expected<blob_ref> get_optional_blob(schema::BlobRef::Reader in) {
+expected<blob_ref> get_optional_blob(schema::BlobRef::Reader in) {
   if (in.getId().size() == 0 && in.getShape().size() == 0)
     return blob_ref{};
   return get_blob(in);
 }
 
-caf::expected<model_operands> get_model(schema::ModelOperands::Reader in) {
+expected<model_operands> get_model(schema::ModelOperands::Reader in) {
   model_operands out;
   out.spec = std::string{in.getSpec().begin(), in.getSpec().size()};
   if (out.spec.size() > 4096)
@@ -292,7 +292,7 @@ void set_train(schema::TrainOptions::Builder out, const train_options& x) {
   out.setLocalSteps(x.local_steps);
 }
 
-caf::expected<train_options> get_train(schema::TrainOptions::Reader in) {
+expected<train_options> get_train(schema::TrainOptions::Reader in) {
   train_options out;
   out.epochs = in.getEpochs();
   out.batch = in.getBatch();
@@ -310,7 +310,7 @@ caf::expected<train_options> get_train(schema::TrainOptions::Reader in) {
   return out;
 }
 
-caf::expected<workload_kind> get_workload(schema::Workload in) {
+expected<workload_kind> get_workload(schema::Workload in) {
   switch (in) {
     case schema::Workload::MATMUL: return workload_kind::matmul;
     case schema::Workload::INFER: return workload_kind::infer;
@@ -321,7 +321,7 @@ caf::expected<workload_kind> get_workload(schema::Workload in) {
 }
 
 template <class Enum>
-caf::expected<Enum> get_enum(uint16_t raw, uint16_t last, const char* what) {
+expected<Enum> get_enum(uint16_t raw, uint16_t last, const char* what) {
   if (raw > last)
     return corrupted(std::string{"unknown "} + what + " " + std::to_string(raw));
   return static_cast<Enum>(raw);
@@ -363,7 +363,7 @@ void set_report(schema::TaskStatus::Builder out, const task_report& x) {
     curve.set(i, x.loss_curve[i]);
 }
 
-caf::expected<task_report> get_report(schema::TaskStatus::Reader in) {
+expected<task_report> get_report(schema::TaskStatus::Reader in) {
   task_report out;
   auto state = get_enum<task_state>(static_cast<uint16_t>(in.getState()),
                                     static_cast<uint16_t>(task_state::cancelled),
@@ -412,7 +412,7 @@ void set_node(schema::NodeInfo::Builder out, const node_info& x) {
   out.setSignature(capnp::Data::Reader{x.signature.data(), x.signature.size()});
 }
 
-caf::expected<node_info> get_node(schema::NodeInfo::Reader in) {
+expected<node_info> get_node(schema::NodeInfo::Reader in) {
   auto role = get_enum<node_role>(static_cast<uint16_t>(in.getRole()),
                                   static_cast<uint16_t>(node_role::ledger), "role");
   if (!role)
@@ -431,7 +431,7 @@ caf::expected<node_info> get_node(schema::NodeInfo::Reader in) {
 
 // The workload and its operands, which submissions and assignments share.
 template <class Reader>
-caf::expected<std::tuple<workload_kind, matmul_operands, model_operands>> get_work(Reader in) {
+expected<std::tuple<workload_kind, matmul_operands, model_operands>> get_work(Reader in) {
   auto kind = get_workload(in.getWorkload());
   if (!kind)
     return kind.error();
@@ -478,8 +478,8 @@ task_submission encode(const task_request& x) {
   return task_submission{builder};
 }
 
-caf::expected<task_request> decode(const task_submission& x) {
-  return x.read([](schema::TaskSubmission::Reader in) -> caf::expected<task_request> {
+expected<task_request> decode(const task_submission& x) {
+  return x.read([](schema::TaskSubmission::Reader in) -> expected<task_request> {
     task_request out;
     auto work = get_work(in);
     if (!work)
@@ -515,8 +515,8 @@ task_accepted encode(const task_ack& x) {
   return task_accepted{builder};
 }
 
-caf::expected<task_ack> decode(const task_accepted& x) {
-  return x.read([](schema::TaskAccepted::Reader in) -> caf::expected<task_ack> {
+expected<task_ack> decode(const task_accepted& x) {
+  return x.read([](schema::TaskAccepted::Reader in) -> expected<task_ack> {
     return task_ack{in.getTaskId(), in.getShardCount()};
   });
 }
@@ -542,8 +542,8 @@ shard_assignment encode(const shard_task& x) {
   return shard_assignment{builder};
 }
 
-caf::expected<shard_task> decode(const shard_assignment& x) {
-  return x.read([](schema::ShardAssignment::Reader in) -> caf::expected<shard_task> {
+expected<shard_task> decode(const shard_assignment& x) {
+  return x.read([](schema::ShardAssignment::Reader in) -> expected<shard_task> {
     shard_task out;
     auto work = get_work(in);
     if (!work)
@@ -598,8 +598,8 @@ shard_result encode(const shard_output& x) {
   return shard_result{builder};
 }
 
-caf::expected<shard_output> decode(const shard_result& x) {
-  return x.read([](schema::ShardResult::Reader in) -> caf::expected<shard_output> {
+expected<shard_output> decode(const shard_result& x) {
+  return x.read([](schema::ShardResult::Reader in) -> expected<shard_output> {
     auto output = get_tensor(in.getOutput());
     if (!output)
       return output.error();
@@ -619,7 +619,7 @@ caf::expected<shard_output> decode(const shard_result& x) {
   });
 }
 
-caf::expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x) {
+expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x) {
   if (x.decoded())
     return std::static_pointer_cast<const shard_output>(x.decoded());
   auto out = decode(x);
@@ -648,7 +648,7 @@ void set_verdict(schema::Verdict::Builder out, const verdict_info& x) {
   out.setResultDigest(capnp::Data::Reader{x.result.data(), x.result.size()});
 }
 
-caf::expected<verdict_info> get_verdict(schema::Verdict::Reader in) {
+expected<verdict_info> get_verdict(schema::Verdict::Reader in) {
   verdict_info out{in.getTaskId(),
                    in.getShardId(),
                    in.getAttempt(),
@@ -694,8 +694,8 @@ expectation encode(const expectation_info& x) {
   return expectation{builder};
 }
 
-caf::expected<expectation_info> decode(const expectation& x) {
-  return x.read([](schema::Expectation::Reader in) -> caf::expected<expectation_info> {
+expected<expectation_info> decode(const expectation& x) {
+  return x.read([](schema::Expectation::Reader in) -> expected<expectation_info> {
     expectation_info out;
     out.worker = get_text(in.getWorker());
     auto key = in.getWorkerKey();
@@ -727,8 +727,8 @@ judgment encode(const judgment_info& x) {
   return judgment{builder};
 }
 
-caf::expected<judgment_info> decode(const judgment& x) {
-  return x.read([](schema::Judgment::Reader in) -> caf::expected<judgment_info> {
+expected<judgment_info> decode(const judgment& x) {
+  return x.read([](schema::Judgment::Reader in) -> expected<judgment_info> {
     auto v = get_verdict(in.getVerdict());
     if (!v)
       return v.error();
@@ -737,7 +737,7 @@ caf::expected<judgment_info> decode(const judgment& x) {
   });
 }
 
-caf::expected<verdict_info> decode(const verdict& x) {
+expected<verdict_info> decode(const verdict& x) {
   return x.read([](schema::Verdict::Reader in) { return get_verdict(in); });
 }
 
@@ -752,8 +752,8 @@ fingerprint_request encode(const fingerprint_query& x) {
   return fingerprint_request{builder};
 }
 
-caf::expected<fingerprint_query> decode(const fingerprint_request& x) {
-  return x.read([](schema::FingerprintQuery::Reader in) -> caf::expected<fingerprint_query> {
+expected<fingerprint_query> decode(const fingerprint_request& x) {
+  return x.read([](schema::FingerprintQuery::Reader in) -> expected<fingerprint_query> {
     auto probe = get_tensor(in.getProbe());
     if (!probe)
       return probe.error();
@@ -770,8 +770,8 @@ fingerprint encode(const fingerprint_info& x) {
   return fingerprint{builder};
 }
 
-caf::expected<fingerprint_info> decode(const fingerprint& x) {
-  return x.read([](schema::Fingerprint::Reader in) -> caf::expected<fingerprint_info> {
+expected<fingerprint_info> decode(const fingerprint& x) {
+  return x.read([](schema::Fingerprint::Reader in) -> expected<fingerprint_info> {
     auto product = get_tensor(in.getProduct());
     if (!product)
       return product.error();
@@ -828,8 +828,8 @@ final_output output_message::finish() {
   return final_output{std::exchange(bytes_, {})};
 }
 
-caf::expected<output_location> locate_output(const final_output& x) {
-  auto located = x.read([](schema::FinalOutput::Reader in) -> caf::expected<output_location> {
+expected<output_location> locate_output(const final_output& x) {
+  auto located = x.read([](schema::FinalOutput::Reader in) -> expected<output_location> {
     auto shape = get_shape(in.getOutput().getShape());
     if (!shape)
       return shape.error();
@@ -850,8 +850,8 @@ caf::expected<output_location> locate_output(const final_output& x) {
   return located;
 }
 
-caf::expected<task_output> decode(const final_output& x) {
-  return x.read([](schema::FinalOutput::Reader in) -> caf::expected<task_output> {
+expected<task_output> decode(const final_output& x) {
+  return x.read([](schema::FinalOutput::Reader in) -> expected<task_output> {
     auto output = get_tensor(in.getOutput());
     if (!output)
       return output.error();
@@ -867,7 +867,7 @@ task_status encode(const task_report& x) {
   return task_status{builder};
 }
 
-caf::expected<task_report> decode(const task_status& x) {
+expected<task_report> decode(const task_status& x) {
   return x.read(get_report);
 }
 
@@ -879,8 +879,8 @@ task_list encode(const std::vector<task_report>& x) {
   return task_list{builder};
 }
 
-caf::expected<std::vector<task_report>> decode(const task_list& x) {
-  return x.read([](schema::TaskList::Reader in) -> caf::expected<std::vector<task_report>> {
+expected<std::vector<task_report>> decode(const task_list& x) {
+  return x.read([](schema::TaskList::Reader in) -> expected<std::vector<task_report>> {
     std::vector<task_report> out;
     for (auto item : in.getTasks()) {
       auto report = get_report(item);
@@ -898,7 +898,7 @@ node_announcement encode(const node_info& x) {
   return node_announcement{builder};
 }
 
-caf::expected<node_info> decode(const node_announcement& x) {
+expected<node_info> decode(const node_announcement& x) {
   return x.read(get_node);
 }
 
@@ -922,8 +922,8 @@ node_list encode(const std::vector<node_report>& x) {
   return node_list{builder};
 }
 
-caf::expected<std::vector<node_report>> decode(const node_list& x) {
-  return x.read([](schema::NodeList::Reader in) -> caf::expected<std::vector<node_report>> {
+expected<std::vector<node_report>> decode(const node_list& x) {
+  return x.read([](schema::NodeList::Reader in) -> expected<std::vector<node_report>> {
     std::vector<node_report> out;
     for (auto item : in.getNodes()) {
       auto info = get_node(item.getInfo());
@@ -949,7 +949,7 @@ blob_name encode(const blob_ref& x) {
   return blob_name{builder};
 }
 
-caf::expected<blob_ref> decode(const blob_name& x) {
+expected<blob_ref> decode(const blob_name& x) {
   return x.read(get_blob);
 }
 
@@ -961,8 +961,8 @@ blob encode(const blob_ref& ref, const compute::tensor& x) {
   return blob{builder};
 }
 
-caf::expected<blob_payload> decode(const blob& x) {
-  return x.read([](schema::Blob::Reader in) -> caf::expected<blob_payload> {
+expected<blob_payload> decode(const blob& x) {
+  return x.read([](schema::Blob::Reader in) -> expected<blob_payload> {
     auto ref = get_blob(in.getRef());
     if (!ref)
       return ref.error();
@@ -984,8 +984,8 @@ challenge encode_challenge(const std::vector<uint8_t>& nonce) {
   return challenge{builder};
 }
 
-caf::expected<std::vector<uint8_t>> decode(const challenge& x) {
-  return x.read([](schema::Challenge::Reader in) -> caf::expected<std::vector<uint8_t>> {
+expected<std::vector<uint8_t>> decode(const challenge& x) {
+  return x.read([](schema::Challenge::Reader in) -> expected<std::vector<uint8_t>> {
     auto nonce = in.getNonce();
     if (nonce.size() < 16 || nonce.size() > 64)
       return corrupted("challenge of " + std::to_string(nonce.size()) + " bytes");
@@ -1009,9 +1009,9 @@ ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records) 
   return ledger_records{builder};
 }
 
-caf::expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x) {
+expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x) {
   return x.read(
-    [](schema::LedgerRecords::Reader in) -> caf::expected<std::vector<std::vector<uint8_t>>> {
+    [](schema::LedgerRecords::Reader in) -> expected<std::vector<std::vector<uint8_t>>> {
       std::vector<std::vector<uint8_t>> out;
       for (auto r : in.getRecords()) {
         if (r.size() > 4096)
@@ -1034,8 +1034,8 @@ ledger_receipt encode(const ledger_receipt_info& x) {
   return ledger_receipt{builder};
 }
 
-caf::expected<ledger_receipt_info> decode(const ledger_receipt& x) {
-  return x.read([](schema::LedgerReceipt::Reader in) -> caf::expected<ledger_receipt_info> {
+expected<ledger_receipt_info> decode(const ledger_receipt& x) {
+  return x.read([](schema::LedgerReceipt::Reader in) -> expected<ledger_receipt_info> {
     ledger_receipt_info out;
     out.height = in.getHeight();
     auto hash = in.getBlockHash();
@@ -1060,8 +1060,8 @@ ledger_request encode(const ledger_query& x) {
   return ledger_request{builder};
 }
 
-caf::expected<ledger_query> decode(const ledger_request& x) {
-  return x.read([](schema::LedgerQuery::Reader in) -> caf::expected<ledger_query> {
+expected<ledger_query> decode(const ledger_request& x) {
+  return x.read([](schema::LedgerQuery::Reader in) -> expected<ledger_query> {
     return ledger_query{get_text(in.getKind()), get_text(in.getAccount()), in.getHeight(),
                         in.getCount()};
   });
@@ -1076,8 +1076,8 @@ ledger_reply encode_lines(const std::vector<std::string>& lines) {
   return ledger_reply{builder};
 }
 
-caf::expected<std::vector<std::string>> decode(const ledger_reply& x) {
-  return x.read([](schema::LedgerReply::Reader in) -> caf::expected<std::vector<std::string>> {
+expected<std::vector<std::string>> decode(const ledger_reply& x) {
+  return x.read([](schema::LedgerReply::Reader in) -> expected<std::vector<std::string>> {
     std::vector<std::string> out;
     for (auto line : in.getLines())
       out.push_back(get_text(line));

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include <caf/actor_system_config.hpp>
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "messages/envelope.hpp"
 #include "messages/task.capnp.h"
 #include "messages/types.hpp"
@@ -60,49 +60,49 @@ fingerprint encode(const fingerprint_info& x);
 expectation encode(const expectation_info& x);
 judgment encode(const judgment_info& x);
 
-caf::expected<task_request> decode(const task_submission& x);
-caf::expected<task_ack> decode(const task_accepted& x);
-caf::expected<shard_task> decode(const shard_assignment& x);
-caf::expected<shard_output> decode(const shard_result& x);
+expected<task_request> decode(const task_submission& x);
+expected<task_ack> decode(const task_accepted& x);
+expected<shard_task> decode(const shard_assignment& x);
+expected<shard_output> decode(const shard_result& x);
 
 /// A result as shared, read-only value: the one its creator in this process kept with
 /// it (encode_shared), or else decoded from its bytes. Saves readers in the same
 /// process (aggregator, validator) a copy of the output each.
-caf::expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x);
+expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x);
 
 /// A result that keeps `x` for decode_shared in this process, and is flattened into bytes
 /// only when they are first needed (to cross to another process): readers here copy
 /// nothing, and nothing is copied for them.
 shard_result encode_shared(std::shared_ptr<const shard_output> x);
-caf::expected<verdict_info> decode(const verdict& x);
-caf::expected<task_output> decode(const final_output& x);
-caf::expected<task_report> decode(const task_status& x);
-caf::expected<std::vector<task_report>> decode(const task_list& x);
-caf::expected<node_info> decode(const node_announcement& x);
-caf::expected<std::vector<node_report>> decode(const node_list& x);
-caf::expected<blob_ref> decode(const blob_name& x);
-caf::expected<blob_payload> decode(const blob& x);
-caf::expected<fingerprint_query> decode(const fingerprint_request& x);
-caf::expected<fingerprint_info> decode(const fingerprint& x);
-caf::expected<expectation_info> decode(const expectation& x);
-caf::expected<judgment_info> decode(const judgment& x);
+expected<verdict_info> decode(const verdict& x);
+expected<task_output> decode(const final_output& x);
+expected<task_report> decode(const task_status& x);
+expected<std::vector<task_report>> decode(const task_list& x);
+expected<node_info> decode(const node_announcement& x);
+expected<std::vector<node_report>> decode(const node_list& x);
+expected<blob_ref> decode(const blob_name& x);
+expected<blob_payload> decode(const blob& x);
+expected<fingerprint_query> decode(const fingerprint_request& x);
+expected<fingerprint_info> decode(const fingerprint& x);
+expected<expectation_info> decode(const expectation& x);
+expected<judgment_info> decode(const judgment& x);
 
 challenge encode_challenge(const std::vector<uint8_t>& nonce);
-caf::expected<std::vector<uint8_t>> decode(const challenge& x);
+expected<std::vector<uint8_t>> decode(const challenge& x);
 
 /// Ledger transactions as canonical bytes (chain/block.hpp), checked when decoded there.
 ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records);
-caf::expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x);
+expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x);
 
 ledger_receipt encode(const ledger_receipt_info& x);
-caf::expected<ledger_receipt_info> decode(const ledger_receipt& x);
+expected<ledger_receipt_info> decode(const ledger_receipt& x);
 
 ledger_request encode(const ledger_query& x);
-caf::expected<ledger_query> decode(const ledger_request& x);
+expected<ledger_query> decode(const ledger_request& x);
 
 /// The ledger's answer, as lines of text for the shell.
 ledger_reply encode_lines(const std::vector<std::string>& lines);
-caf::expected<std::vector<std::string>> decode(const ledger_reply& x);
+expected<std::vector<std::string>> decode(const ledger_reply& x);
 
 /// What a node signs with its key to join: its name, the role, and the orchestrator's
 /// challenge, so that a signature proves one join and cannot be replayed for another.
@@ -146,7 +146,7 @@ struct output_location {
   compute::shape_t shape;
   std::span<const uint8_t> values;
 };
-caf::expected<output_location> locate_output(const final_output& x);
+expected<output_location> locate_output(const final_output& x);
 
 /// Registers every envelope type with `cfg`. Call it on every process, before the
 /// actor_system is built.

@@ -35,7 +35,6 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
-#include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 #include <kj/exception.h>
 #include <kj/io.h>
@@ -120,7 +119,7 @@ public:
     decoded_ = std::move(x);
   }
 
-  /// Calls `f(reader)`, which returns caf::expected<T>, and returns its result. The
+  /// Calls `f(reader)`, which returns expected<T>, and returns its result. The
   /// reader and everything reached through it are valid only during the call. Malformed
   /// bytes, or a traversal beyond eight times the message's size, give errc::corrupted.
   template <class F>

@@ -13,7 +13,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/node.hpp"
+#include "actors/api/node.hpp"
 
 namespace {
 

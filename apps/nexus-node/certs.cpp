@@ -30,18 +30,18 @@ struct cert_free {
 using key_ptr = std::unique_ptr<EVP_PKEY, key_free>;
 using cert_ptr = std::unique_ptr<X509, cert_free>;
 
-caf::error failed(const std::string& what) {
+error failed(const std::string& what) {
   return make_error(errc::failed, "certs: " + what);
 }
 
-caf::error ensure_dir(const std::string& file) {
+error ensure_dir(const std::string& file) {
   std::error_code ec;
   fs::create_directories(fs::path{file}.parent_path(), ec);
   return ec ? failed("cannot create the directory of " + file + ": " + ec.message())
-            : caf::error{};
+            : error{};
 }
 
-caf::error write_key(const EVP_PKEY* key, const std::string& path) {
+error write_key(const EVP_PKEY* key, const std::string& path) {
   if (auto err = ensure_dir(path))
     return err;
   auto old = umask(077);
@@ -52,10 +52,10 @@ caf::error write_key(const EVP_PKEY* key, const std::string& path) {
   bool ok = PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
   std::fclose(f);
   chmod(path.c_str(), 0600);
-  return ok ? caf::error{} : failed("cannot write the key to " + path);
+  return ok ? error{} : failed("cannot write the key to " + path);
 }
 
-caf::error write_cert(X509* cert, const std::string& path) {
+error write_cert(X509* cert, const std::string& path) {
   if (auto err = ensure_dir(path))
     return err;
   FILE* f = std::fopen(path.c_str(), "w");
@@ -63,7 +63,7 @@ caf::error write_cert(X509* cert, const std::string& path) {
     return failed("cannot write " + path);
   bool ok = PEM_write_X509(f, cert) == 1;
   std::fclose(f);
-  return ok ? caf::error{} : failed("cannot write the certificate to " + path);
+  return ok ? error{} : failed("cannot write the certificate to " + path);
 }
 
 // A certificate for `subject_key` named `cn`, signed by `issuer_key` (self-signed when
@@ -94,7 +94,7 @@ cert_ptr make_cert(const std::string& cn, EVP_PKEY* subject_key, X509* issuer,
   return cert;
 }
 
-caf::expected<key_ptr> read_key(const std::string& path) {
+expected<key_ptr> read_key(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f)
     return failed("cannot read " + path);
@@ -105,7 +105,7 @@ caf::expected<key_ptr> read_key(const std::string& path) {
   return key;
 }
 
-caf::expected<cert_ptr> read_cert(const std::string& path) {
+expected<cert_ptr> read_cert(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f)
     return failed("cannot read " + path);
@@ -120,14 +120,14 @@ caf::expected<cert_ptr> read_cert(const std::string& path) {
 
 namespace {
 
-caf::error make_tls_material(const topology& t, std::ostream& log) {
+error make_tls_material(const topology& t, std::ostream& log) {
   if (t.ca_key.empty())
     return failed(t.file + ": tls needs \"ca_key\" to sign certificates");
   key_ptr ca_key;
   cert_ptr ca_cert;
   if (fs::exists(t.ca) && fs::exists(t.ca_key)) {
     auto k = read_key(t.ca_key);
-    auto c = k ? read_cert(t.ca) : caf::expected<cert_ptr>{k.error()};
+    auto c = k ? read_cert(t.ca) : expected<cert_ptr>{k.error()};
     if (!c)
       return c.error();
     ca_key = std::move(*k);
@@ -147,9 +147,9 @@ caf::error make_tls_material(const topology& t, std::ostream& log) {
     log << "created the CA " << t.ca << "\n";
   }
   long serial = 2;
-  auto issue = [&](const std::string& cn, const tls_files& files) -> caf::error {
+  auto issue = [&](const std::string& cn, const tls_files& files) -> error {
     if (files.cert.empty())
-      return caf::error{};
+      return error{};
     key_ptr key{EVP_EC_gen("P-256")};
     if (!key)
       return failed("cannot generate a key");
@@ -161,7 +161,7 @@ caf::error make_tls_material(const topology& t, std::ostream& log) {
     if (auto err = write_cert(cert.get(), files.cert))
       return err;
     log << "created " << files.cert << " and " << files.key << " for " << cn << "\n";
-    return caf::error{};
+    return error{};
   };
   for (const auto& n : t.nodes)
     if (auto err = issue(n.name, n.tls))
@@ -171,7 +171,7 @@ caf::error make_tls_material(const topology& t, std::ostream& log) {
 
 // Node keys: each node's own, in its data directory; its public half where the topology
 // looks for it.
-caf::error make_node_keys(const topology& t, std::ostream& log) {
+error make_node_keys(const topology& t, std::ostream& log) {
   for (const auto& n : t.nodes) {
     if (!n.key_is_file())
       continue;
@@ -187,12 +187,12 @@ caf::error make_node_keys(const topology& t, std::ostream& log) {
     log << "node key of " << n.name << " (id " << key->id() << ") in " << n.data_dir
         << "/node.key, public key in " << n.key << "\n";
   }
-  return caf::error{};
+  return error{};
 }
 
 } // namespace
 
-caf::error make_certificates(const topology& t, std::ostream& log) {
+error make_certificates(const topology& t, std::ostream& log) {
   bool keys = std::any_of(t.nodes.begin(), t.nodes.end(), [](auto& n) { return !n.key.empty(); });
   if (!t.tls && !keys)
     return failed(t.file + " has no tls section and lists no node keys; nothing to create");

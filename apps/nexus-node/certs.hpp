@@ -4,7 +4,7 @@
 
 #include <caf/error.hpp>
 
-#include "actors/topology.hpp"
+#include "config/topology.hpp"
 
 namespace nexus::node_app {
 
@@ -13,6 +13,6 @@ namespace nexus::node_app {
 /// topology has a tls section; then each node's Ed25519 key in its data directory (kept
 /// if it exists) with its public half where the topology's `key:` names a file. Private
 /// keys are written with mode 0600. Prints one line per file to `log`.
-caf::error make_certificates(const topology& t, std::ostream& log);
+error make_certificates(const topology& t, std::ostream& log);
 
 } // namespace nexus::node_app

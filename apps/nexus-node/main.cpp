@@ -22,7 +22,7 @@
 #include <caf/all.hpp>
 #include <tbb/global_control.h>
 
-#include "actors/node.hpp"
+#include "actors/api/node.hpp"
 #include "chain/audit.hpp"
 #include "apps/nexus-node/certs.hpp"
 

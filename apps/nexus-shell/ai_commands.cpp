@@ -19,7 +19,7 @@ using namespace detail;
 
 namespace {
 
-caf::expected<double> flag_double(const command_line& cmd, const std::string& flag,
+expected<double> flag_double(const command_line& cmd, const std::string& flag,
                                   double fallback, double lo, double hi) {
   auto i = cmd.flags.find(flag);
   if (i == cmd.flags.end())
@@ -38,7 +38,7 @@ std::string beside(const std::string& model, const std::string& extension) {
 }
 
 // Samples (and labels, when known) for inference: a data set spec, or one X.npy.
-caf::expected<compute::nn::dataset> inference_data(const std::string& spec) {
+expected<compute::nn::dataset> inference_data(const std::string& spec) {
   if (spec.find(',') != std::string::npos || spec.starts_with("fashion-mnist"))
     return compute::nn::load_dataset(spec);
   auto x = compute::read_npy(spec);
@@ -55,8 +55,8 @@ caf::expected<compute::nn::dataset> inference_data(const std::string& spec) {
 
 } // namespace
 
-caf::error session::submit_train(const command_line& cmd) {
-  auto prefix = [](const caf::error& err) {
+error session::submit_train(const command_line& cmd) {
+  auto prefix = [](const error& err) {
     return make_error(static_cast<errc>(err.code()), "submit train: " + describe(err));
   };
   if (cmd.words.size() > 2)
@@ -129,11 +129,11 @@ caf::error session::submit_train(const command_line& cmd) {
        << " steps, " << req.train.optimizer << " lr " << req.train.lr << " "
        << req.train.schedule << std::endl;
   if (cmd.flags.contains("detach"))
-    return caf::none;
+    return {};
   return follow_training(ack->task_id, out_path, *spec);
 }
 
-caf::error session::follow_training(uint64_t task_id, const std::string& out_path,
+error session::follow_training(uint64_t task_id, const std::string& out_path,
                                     const compute::nn::model_spec& spec) {
   std::size_t printed = 0; // epochs already shown
   auto show_epochs = [&](const task_report& r) {
@@ -163,7 +163,7 @@ caf::error session::follow_training(uint64_t task_id, const std::string& out_pat
   if (!report->loss_curve.empty())
     out_ << "loss " << sparkline(report->loss_curve) << std::endl;
   if (out_path.empty())
-    return caf::none;
+    return {};
   auto weights = api_.result(task_id);
   if (!weights)
     return weights.error();
@@ -180,11 +180,11 @@ caf::error session::follow_training(uint64_t task_id, const std::string& out_pat
     return err;
   out_ << "wrote " << out_path << " (" << model->spec().text() << ", "
        << model->parameters().size() << " parameters), " << csv << ", " << svg << std::endl;
-  return caf::none;
+  return {};
 }
 
-caf::error session::submit_infer(const command_line& cmd) {
-  auto prefix = [](const caf::error& err) {
+error session::submit_infer(const command_line& cmd) {
+  auto prefix = [](const error& err) {
     return make_error(static_cast<errc>(err.code()), "submit infer: " + describe(err));
   };
   if (cmd.words.size() > 2)
@@ -228,7 +228,7 @@ caf::error session::submit_infer(const command_line& cmd) {
   out_ << "task " << ack->task_id << ": infer " << req.model.spec << " on " << rows
        << " samples in " << ack->shard_count << " shards" << std::endl;
   if (cmd.flags.contains("detach"))
-    return caf::none;
+    return {};
   if (auto report = await_done(ack->task_id); !report)
     return report.error();
   auto probs = api_.result(ack->task_id);
@@ -247,11 +247,11 @@ caf::error session::submit_infer(const command_line& cmd) {
          << " of " << m.rows() << ")" << std::endl;
   }
   if (out_path.empty())
-    return caf::none;
+    return {};
   if (auto err = compute::write_npy(out_path, *probs))
     return err;
   out_ << "wrote " << out_path << " (" << compute::to_string(probs->shape()) << ")" << std::endl;
-  return caf::none;
+  return {};
 }
 
 } // namespace nexus::shell

@@ -85,7 +85,7 @@ const std::vector<command_spec>& specs() {
 }
 
 // Checks `cmd` against its spec; returns the spec's name for messages.
-caf::expected<const command_spec*> match(const command_line& cmd) {
+expected<const command_spec*> match(const command_line& cmd) {
   std::string name = cmd.words[0];
   if (name == "exit")
     name = "quit";
@@ -125,7 +125,7 @@ bool is_switch(const std::string& name) {
 
 } // namespace
 
-caf::expected<command_line> tokenize(std::string_view line) {
+expected<command_line> tokenize(std::string_view line) {
   std::vector<std::string> tokens;
   std::string current;
   bool in_token = false;
@@ -179,14 +179,14 @@ session::session(client& api, std::ostream& out, bool interactive)
   : api_(api), out_(out), interactive_(interactive) {
 }
 
-caf::error session::execute(std::string_view line) {
+error session::execute(std::string_view line) {
   auto cmd = tokenize(line);
   if (!cmd)
     return cmd.error();
   if (cmd->words.empty()) {
     if (!cmd->flags.empty())
       return fail("a command comes before its flags (try: help)");
-    return caf::none;
+    return {};
   }
   auto spec = match(*cmd);
   if (!spec)
@@ -215,10 +215,10 @@ caf::error session::execute(std::string_view line) {
   } else if (name == "ledger") {
     return ledger(*cmd);
   }
-  return caf::none;
+  return {};
 }
 
-caf::error session::ledger(const command_line& cmd) {
+error session::ledger(const command_line& cmd) {
   static const std::set<std::string> kinds{"balance", "history", "block", "tail", "verify"};
   if (cmd.words.size() < 2 || !kinds.contains(cmd.words[1]))
     return fail("ledger: balance, history, block, tail or verify? (try: help)");
@@ -251,7 +251,7 @@ caf::error session::ledger(const command_line& cmd) {
   if (!lines->empty() && (lines->front().starts_with("error: ")
                           || lines->front().starts_with("ledger BAD")))
     return fail("ledger " + q.kind + " failed");
-  return caf::none;
+  return {};
 }
 
 void session::help() {
@@ -266,8 +266,8 @@ void session::help() {
           "comments.\n";
 }
 
-caf::error session::submit(const command_line& cmd) {
-  auto prefix = [](const caf::error& err) {
+error session::submit(const command_line& cmd) {
+  auto prefix = [](const error& err) {
     return make_error(static_cast<errc>(err.code()), "submit matmul: " + describe(err));
   };
   if (cmd.words.size() > 2)
@@ -349,12 +349,12 @@ caf::error session::submit(const command_line& cmd) {
     if (cmd.flags.contains("out"))
       out_ << "  (detached: fetch it with: result " << ack->task_id << " --out "
            << cmd.flags.at("out") << ")\n";
-    return caf::none;
+    return {};
   }
   return follow(ack->task_id, cmd.flags.contains("out") ? cmd.flags.at("out") : "");
 }
 
-caf::expected<task_report> session::await_done(uint64_t task_id) {
+expected<task_report> session::await_done(uint64_t task_id) {
   client::progress_fn draw;
   if (interactive_)
     draw = [this](const task_report& r) { out_ << progress_bar(r); };
@@ -370,26 +370,26 @@ caf::expected<task_report> session::await_done(uint64_t task_id) {
   return report;
 }
 
-caf::error session::follow(uint64_t task_id, const std::string& out_path) {
+error session::follow(uint64_t task_id, const std::string& out_path) {
   auto report = await_done(task_id);
   if (!report)
     return report.error();
   if (out_path.empty())
-    return caf::none;
+    return {};
   return save_output(task_id, out_path);
 }
 
-caf::error session::save_output(uint64_t task_id, const std::string& path) {
+error session::save_output(uint64_t task_id, const std::string& path) {
   auto output = api_.result(task_id);
   if (!output)
     return output.error();
   if (auto err = compute::write_npy(path, *output))
     return err;
   out_ << "wrote " << path << " (" << compute::to_string(output->shape()) << ")\n";
-  return caf::none;
+  return {};
 }
 
-caf::error session::status(const command_line& cmd) {
+error session::status(const command_line& cmd) {
   if (cmd.words.size() == 1)
     return tasks();
   auto id = task_arg(cmd, "status");
@@ -417,16 +417,16 @@ caf::error session::status(const command_line& cmd) {
          << "\n";
   for (const auto& e : r->epochs)
     out_ << "  " << epoch_line(e) << "\n";
-  return caf::none;
+  return {};
 }
 
-caf::error session::tasks() {
+error session::tasks() {
   auto list = api_.tasks();
   if (!list)
     return list.error();
   if (list->empty()) {
     out_ << "no tasks yet (try: submit matmul --m 512 --k 512 --n 512)\n";
-    return caf::none;
+    return {};
   }
   out_ << std::left << std::setw(6) << "TASK" << std::setw(12) << "STATE" << std::setw(12)
        << "SHARDS" << std::setw(10) << "REJECTED" << std::setw(10) << "ELAPSED"
@@ -437,7 +437,7 @@ caf::error session::tasks() {
          << (std::to_string(r.shards_validated) + "/" + std::to_string(r.shard_count))
          << std::setw(10) << r.results_rejected << std::setw(10) << seconds(r.elapsed_ns)
          << r.label << "\n";
-  return caf::none;
+  return {};
 }
 
 namespace {
@@ -450,7 +450,7 @@ std::string in_flight(const node_report& n) {
 
 } // namespace
 
-caf::error session::nodes() {
+error session::nodes() {
   auto list = api_.nodes();
   if (!list)
     return list.error();
@@ -466,10 +466,10 @@ caf::error session::nodes() {
          << std::setw(10) << in_flight(n) << std::setw(6) << n.shards_done
          << n.shards_rejected << "\n";
   }
-  return caf::none;
+  return {};
 }
 
-caf::error session::result(const command_line& cmd) {
+error session::result(const command_line& cmd) {
   auto id = task_arg(cmd, "result");
   if (!id)
     return id.error();
@@ -484,7 +484,7 @@ caf::error session::result(const command_line& cmd) {
   return save_output(*id, cmd.flags.at("out"));
 }
 
-caf::error session::wait(const command_line& cmd) {
+error session::wait(const command_line& cmd) {
   auto id = task_arg(cmd, "wait");
   if (!id)
     return id.error();
@@ -493,7 +493,7 @@ caf::error session::wait(const command_line& cmd) {
     return report.error();
   out_ << summary(*report) << std::endl;
   return report->state == task_state::done
-           ? caf::none
+           ? error{}
            : make_error(errc::failed, "task " + std::to_string(*id) + " "
                                         + to_string(report->state));
 }

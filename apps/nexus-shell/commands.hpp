@@ -10,7 +10,7 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/client.hpp"
+#include "actors/api/client.hpp"
 #include "compute/nn/model.hpp"
 
 namespace nexus::shell {
@@ -23,7 +23,7 @@ struct command_line {
 };
 
 /// Splits a line, honouring single and double quotes. Errors on an unclosed quote.
-caf::expected<command_line> tokenize(std::string_view line);
+expected<command_line> tokenize(std::string_view line);
 
 class session {
 public:
@@ -32,7 +32,7 @@ public:
 
   /// Runs one line. Returns none on success; the error's text is what the user sees
   /// after "error: ".
-  caf::error execute(std::string_view line);
+  error execute(std::string_view line);
 
   /// True after `quit`.
   bool finished() const noexcept {
@@ -40,21 +40,21 @@ public:
   }
 
 private:
-  caf::error submit(const command_line& cmd);
-  caf::error submit_train(const command_line& cmd);   // ai_commands.cpp
-  caf::error submit_infer(const command_line& cmd);   // ai_commands.cpp
-  caf::error follow_training(uint64_t task_id, const std::string& out_path,
+  error submit(const command_line& cmd);
+  error submit_train(const command_line& cmd);   // ai_commands.cpp
+  error submit_infer(const command_line& cmd);   // ai_commands.cpp
+  error follow_training(uint64_t task_id, const std::string& out_path,
                              const compute::nn::model_spec& spec);
-  caf::error status(const command_line& cmd);
-  caf::error tasks();
-  caf::error nodes();
-  caf::error result(const command_line& cmd);
-  caf::error wait(const command_line& cmd);
-  caf::error ledger(const command_line& cmd);
-  caf::error follow(uint64_t task_id, const std::string& out_path);
+  error status(const command_line& cmd);
+  error tasks();
+  error nodes();
+  error result(const command_line& cmd);
+  error wait(const command_line& cmd);
+  error ledger(const command_line& cmd);
+  error follow(uint64_t task_id, const std::string& out_path);
   // Waits with a progress bar, prints the summary; an error unless the task is done.
-  caf::expected<task_report> await_done(uint64_t task_id);
-  caf::error save_output(uint64_t task_id, const std::string& path);
+  expected<task_report> await_done(uint64_t task_id);
+  error save_output(uint64_t task_id, const std::string& path);
   void help();
 
   client& api_;

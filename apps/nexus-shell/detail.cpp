@@ -10,11 +10,11 @@
 
 namespace nexus::shell::detail {
 
-caf::error fail(std::string what) {
+error fail(std::string what) {
   return make_error(errc::invalid_input, std::move(what));
 }
 
-caf::expected<uint64_t> to_uint(std::string_view what, const std::string& text,
+expected<uint64_t> to_uint(std::string_view what, const std::string& text,
                                 uint64_t max) {
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -24,7 +24,7 @@ caf::expected<uint64_t> to_uint(std::string_view what, const std::string& text,
   return value;
 }
 
-caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
+expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
                                   uint64_t fallback, uint64_t max) {
   auto i = cmd.flags.find(flag);
   if (i == cmd.flags.end())
@@ -32,7 +32,7 @@ caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& fl
   return to_uint("--" + flag, i->second, max);
 }
 
-caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name) {
+expected<uint64_t> task_arg(const command_line& cmd, std::string_view name) {
   if (cmd.words.size() != 2)
     return fail(std::string{name} + ": expects one task id (e.g. " + std::string{name}
                 + " 1)");
@@ -81,7 +81,7 @@ std::string progress_bar(const task_report& r) {
   return out.str();
 }
 
-caf::error common_options(const command_line& cmd, task_request& req, std::string label) {
+error common_options(const command_line& cmd, task_request& req, std::string label) {
   auto priority = flag_uint(cmd, "priority", 0, 1000);
   auto timeout = flag_uint(cmd, "timeout", 0, 7 * 24 * 3600);
   auto attempts = flag_uint(cmd, "attempts", 0, 100);
@@ -96,7 +96,7 @@ caf::error common_options(const command_line& cmd, task_request& req, std::strin
   if (auto v = cmd.flags.find("verify"); v != cmd.flags.end()) {
     const auto& how = v->second;
     auto k = how.starts_with("replicate:") ? to_uint("--verify", how.substr(10), 9)
-                                           : caf::expected<uint64_t>{caf::error{}};
+                                           : expected<uint64_t>{errc::failed};
     if (how == "validators")
       req.replicas = 0;
     else if (k && *k >= 2)
@@ -105,7 +105,7 @@ caf::error common_options(const command_line& cmd, task_request& req, std::strin
       return fail("--verify takes validators or replicate:K with K from 2 to 9, not '" + how
                   + "'");
   }
-  return caf::none;
+  return {};
 }
 
 std::string submitter_name() {

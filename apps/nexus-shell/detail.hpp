@@ -14,25 +14,25 @@
 namespace nexus::shell::detail {
 
 /// An errc::invalid_input error with `what` as its text.
-caf::error fail(std::string what);
+error fail(std::string what);
 
 /// A whole number up to `max` from `text`; the error names `what`.
-caf::expected<uint64_t> to_uint(std::string_view what, const std::string& text,
+expected<uint64_t> to_uint(std::string_view what, const std::string& text,
                                 uint64_t max = UINT32_MAX);
 
 /// Flag `flag` as a whole number, or `fallback` when absent.
-caf::expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
+expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
                                   uint64_t fallback, uint64_t max = UINT32_MAX);
 
 /// The one task id argument of `name TASK`.
-caf::expected<uint64_t> task_arg(const command_line& cmd, std::string_view name);
+expected<uint64_t> task_arg(const command_line& cmd, std::string_view name);
 
 /// The account charged for what this shell submits: the login name, or "nexus-shell".
 std::string submitter_name();
 
 /// What every submission shares: --priority, --timeout, --attempts, --label (else
 /// `label`), and the submitter's account.
-caf::error common_options(const command_line& cmd, task_request& req, std::string label);
+error common_options(const command_line& cmd, task_request& req, std::string label);
 
 /// "1.25 s"
 std::string seconds(uint64_t ns);

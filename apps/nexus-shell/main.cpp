@@ -17,9 +17,9 @@
 #include <caf/all.hpp>
 #include <editline/readline.h>
 
-#include "actors/client.hpp"
-#include "actors/network.hpp"
-#include "actors/node.hpp"
+#include "actors/api/client.hpp"
+#include "actors/api/network.hpp"
+#include "actors/api/node.hpp"
 #include "apps/nexus-shell/commands.hpp"
 
 namespace {
@@ -126,7 +126,7 @@ bool parse(int argc, char** argv, options& opts) {
       }
     } else if (arg == "--lie-rate") {
       auto rate = i + 1 < argc ? nexus::parse_lie("lie:" + std::string{argv[i + 1]})
-                               : caf::expected<double>{caf::error{}};
+                               : nexus::expected<double>{nexus::error{nexus::errc::failed}};
       if (i + 1 >= argc || !rate) {
         std::cerr << "nexus-shell: --lie-rate needs a number in (0, 1]\n";
         return false;
@@ -195,7 +195,7 @@ struct remote {
   std::string description;
 };
 
-caf::expected<remote> find_remote(const options& opts) {
+nexus::expected<remote> find_remote(const options& opts) {
   remote r;
   if (!opts.topology.empty()) {
     auto topo = nexus::load_topology(opts.topology);
@@ -226,29 +226,28 @@ caf::expected<remote> find_remote(const options& opts) {
 }
 
 // Errors of attaching that time can heal: nothing listens yet, or the answer was slow.
-bool may_heal(const caf::error& err) {
-  return err == caf::sec::cannot_connect_to_node || err == caf::sec::connection_timeout
-         || err == caf::sec::request_timeout;
+bool may_heal(const nexus::error& err) {
+  return err == nexus::errc::unavailable || err == nexus::errc::timeout;
 }
 
 // Connects to the hub's gateway (into `gateway`) and asks it for the orchestrator. A hub
 // that is still starting, or too busy to finish the handshake within CAF's connection
 // time-out (seen in a test on a loaded machine), is tried again for a while; one that
 // hangs up during the handshake (it refused our certificate) is not.
-caf::expected<nexus::orchestrator_actor> attach(caf::actor_system& sys, const remote& where,
-                                                caf::expected<nexus::gateway_actor>& gateway) {
+nexus::expected<nexus::orchestrator_actor> attach(caf::actor_system& sys, const remote& where,
+                                                nexus::expected<nexus::gateway_actor>& gateway) {
   constexpr auto attach_for = std::chrono::seconds{10};
   auto give_up = std::chrono::steady_clock::now() + attach_for;
   for (bool said = false;; said = true) {
     gateway = nexus::connect_gateway(sys, where.host, where.port, where.settings.tls);
     auto orchestrator = gateway ? nexus::lookup_orchestrator(sys, *gateway)
-                                : caf::expected<nexus::orchestrator_actor>{gateway.error()};
+                                : nexus::expected<nexus::orchestrator_actor>{gateway.error()};
     if (orchestrator || !may_heal(orchestrator.error())
         || std::chrono::steady_clock::now() >= give_up)
       return orchestrator;
     if (!said)
       std::cerr << "nexus-shell: " << where.description << " does not answer yet ("
-                << sys.render(orchestrator.error()) << "); trying again for "
+                << nexus::describe(orchestrator.error()) << "); trying again for "
                 << attach_for.count() << " s\n";
     std::this_thread::sleep_for(std::chrono::milliseconds{500});
   }
@@ -292,11 +291,11 @@ int main(int argc, char** argv) {
   }
   nexus::configure(cfg, where->settings);
   caf::actor_system sys{cfg};
-  caf::expected<nexus::gateway_actor> gateway{caf::error{}};
+  nexus::expected<nexus::gateway_actor> gateway{nexus::error{nexus::errc::failed}};
   auto orchestrator = attach(sys, *where, gateway);
   if (!orchestrator) {
     std::cerr << "nexus-shell: cannot attach to " << where->description << ": "
-              << sys.render(orchestrator.error()) << "\n";
+              << nexus::describe(orchestrator.error()) << "\n";
     return 1;
   }
   nexus::client api{sys, *orchestrator, std::make_shared<nexus::blob_store>()};

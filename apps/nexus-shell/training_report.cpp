@@ -18,13 +18,13 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
-caf::error write_text(const std::string& path, const std::string& text) {
+error write_text(const std::string& path, const std::string& text) {
   std::ofstream out{path, std::ios::trunc};
   out << text;
   out.flush();
   if (!out)
     return make_error(errc::unavailable, "cannot write " + path);
-  return caf::none;
+  return {};
 }
 
 // SVG polyline points of `ys` in a box, x spread evenly, y between lo and hi.
@@ -74,7 +74,7 @@ std::string epoch_line(const epoch_stats& e) {
   return buf;
 }
 
-caf::error write_history_csv(const std::string& path, const std::vector<epoch_stats>& epochs) {
+error write_history_csv(const std::string& path, const std::vector<epoch_stats>& epochs) {
   std::ostringstream out;
   out << "epoch,loss,train_accuracy,test_accuracy,seconds\n";
   for (const auto& e : epochs)
@@ -84,7 +84,7 @@ caf::error write_history_csv(const std::string& path, const std::vector<epoch_st
   return write_text(path, out.str());
 }
 
-caf::error write_history_svg(const std::string& path, const std::string& title,
+error write_history_svg(const std::string& path, const std::string& title,
                              const std::vector<epoch_stats>& epochs,
                              const std::vector<float>& loss_curve) {
   constexpr double width = 880, height = 360, pad = 50, panel = 360;

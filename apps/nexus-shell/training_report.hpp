@@ -19,10 +19,10 @@ std::string sparkline(const std::vector<float>& values);
 std::string epoch_line(const epoch_stats& e);
 
 /// epoch,loss,train_accuracy,test_accuracy,seconds (test empty when not measured).
-caf::error write_history_csv(const std::string& path, const std::vector<epoch_stats>& epochs);
+error write_history_csv(const std::string& path, const std::vector<epoch_stats>& epochs);
 
 /// Two panels: the loss curve, and train and test accuracy per epoch.
-caf::error write_history_svg(const std::string& path, const std::string& title,
+error write_history_svg(const std::string& path, const std::string& title,
                              const std::vector<epoch_stats>& epochs,
                              const std::vector<float>& loss_curve);
 

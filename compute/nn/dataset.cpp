@@ -18,7 +18,7 @@ constexpr std::size_t max_idx_bytes = std::size_t{1} << 32; // 4 GiB of samples
 constexpr std::size_t max_classes = 1 << 16;
 
 // Reads a whole file through zlib, which passes uncompressed files through unchanged.
-caf::expected<std::vector<uint8_t>> read_maybe_gzip(const std::string& path,
+expected<std::vector<uint8_t>> read_maybe_gzip(const std::string& path,
                                                     std::size_t limit) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f)
@@ -51,7 +51,7 @@ uint32_t be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
-caf::expected<std::vector<int32_t>> to_labels(const tensor& t, const std::string& path) {
+expected<std::vector<int32_t>> to_labels(const tensor& t, const std::string& path) {
   std::vector<int32_t> out(t.size());
   for (std::size_t i = 0; i < t.size(); ++i) {
     auto v = t.values()[i];
@@ -65,7 +65,7 @@ caf::expected<std::vector<int32_t>> to_labels(const tensor& t, const std::string
   return out;
 }
 
-caf::expected<dataset> make_dataset(std::string name, tensor x, const tensor& labels,
+expected<dataset> make_dataset(std::string name, tensor x, const tensor& labels,
                                     const std::string& labels_path) {
   if (labels.size() != x.rows())
     return make_error(errc::invalid_input,
@@ -93,14 +93,14 @@ std::string fashion_mnist_dir() {
   return dir && *dir ? dir : "/usr/share/datasets/fashion-mnist";
 }
 
-caf::expected<tensor> read_idx(const std::string& path) {
+expected<tensor> read_idx(const std::string& path) {
   auto bytes = read_maybe_gzip(path, max_idx_bytes);
   if (!bytes)
     return bytes.error();
   return parse_idx(*bytes, path);
 }
 
-caf::expected<tensor> parse_idx(std::span<const uint8_t> raw, const std::string& name) {
+expected<tensor> parse_idx(std::span<const uint8_t> raw, const std::string& name) {
   auto* bytes = &raw;
   auto bad = [&](const std::string& why) {
     return make_error(errc::invalid_input, name + ": " + why);
@@ -139,7 +139,7 @@ caf::expected<tensor> parse_idx(std::span<const uint8_t> raw, const std::string&
   return out;
 }
 
-caf::expected<dataset> read_idx_pair(const std::string& images, const std::string& labels) {
+expected<dataset> read_idx_pair(const std::string& images, const std::string& labels) {
   auto x = read_idx(images);
   if (!x)
     return x.error();
@@ -151,7 +151,7 @@ caf::expected<dataset> read_idx_pair(const std::string& images, const std::strin
   return make_dataset(images, std::move(*x), *y, labels);
 }
 
-caf::expected<dataset> load_dataset(const std::string& spec) {
+expected<dataset> load_dataset(const std::string& spec) {
   if (spec == "fashion-mnist" || spec == "fashion-mnist:train" || spec == "fashion-mnist:test") {
     auto dir = fashion_mnist_dir();
     auto part = spec == "fashion-mnist:test" ? std::string{"t10k"} : std::string{"train"};

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 
 namespace nexus::compute::nn {
@@ -43,16 +43,16 @@ std::string fashion_mnist_dir();
 
 /// Reads an IDX file (gzip-compressed or not) of unsigned bytes: images (3 dimensions,
 /// returned as N x rows*cols) or labels (1 dimension, N x 1). Values are not scaled.
-caf::expected<tensor> read_idx(const std::string& path);
+expected<tensor> read_idx(const std::string& path);
 
 /// The same from the uncompressed bytes of an IDX file; errors begin with `name`.
-caf::expected<tensor> parse_idx(std::span<const uint8_t> bytes, const std::string& name);
+expected<tensor> parse_idx(std::span<const uint8_t> bytes, const std::string& name);
 
 /// Reads images and labels; images are scaled to [0, 1].
-caf::expected<dataset> read_idx_pair(const std::string& images, const std::string& labels);
+expected<dataset> read_idx_pair(const std::string& images, const std::string& labels);
 
 /// Loads a data set from its spec (see above).
-caf::expected<dataset> load_dataset(const std::string& spec);
+expected<dataset> load_dataset(const std::string& spec);
 
 /// Rows [begin, end) of a data set, copied.
 dataset slice(const dataset& d, std::size_t begin, std::size_t end);

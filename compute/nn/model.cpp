@@ -29,11 +29,11 @@ constexpr std::size_t rows_per_task = 512;
 using row_vector_map = Eigen::Map<Eigen::Matrix<float, 1, Eigen::Dynamic>>;
 using const_row_vector_map = Eigen::Map<const Eigen::Matrix<float, 1, Eigen::Dynamic>>;
 
-caf::error bad_spec(const std::string& text, const std::string& why) {
+error bad_spec(const std::string& text, const std::string& why) {
   return make_error(errc::invalid_input, "model '" + text + "': " + why);
 }
 
-caf::expected<model_spec> check(model_spec spec, const std::string& text) {
+expected<model_spec> check(model_spec spec, const std::string& text) {
   if (spec.layers.empty())
     return bad_spec(text, "no layers");
   if (spec.layers.size() > max_layers)
@@ -48,7 +48,7 @@ caf::expected<model_spec> check(model_spec spec, const std::string& text) {
   return spec;
 }
 
-caf::expected<model_spec> parse_mlp(const std::string& text) {
+expected<model_spec> parse_mlp(const std::string& text) {
   std::vector<std::size_t> sizes;
   std::string_view rest{text};
   rest.remove_prefix(4); // "mlp:"
@@ -76,7 +76,7 @@ caf::expected<model_spec> parse_mlp(const std::string& text) {
   return check(std::move(spec), text);
 }
 
-caf::expected<model_spec> parse_yaml(const std::string& path) {
+expected<model_spec> parse_yaml(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -199,7 +199,7 @@ std::string model_spec::text() const {
   return out;
 }
 
-caf::expected<model_spec> parse_model_spec(const std::string& text) {
+expected<model_spec> parse_model_spec(const std::string& text) {
   if (text.starts_with("mlp:"))
     return parse_mlp(text);
   if (text.ends_with(".yaml") || text.ends_with(".yml"))
@@ -350,7 +350,7 @@ safetensors_file mlp::to_safetensors() const {
   return f;
 }
 
-caf::expected<mlp> mlp::from_safetensors(const safetensors_file& f) {
+expected<mlp> mlp::from_safetensors(const safetensors_file& f) {
   // Linear layers by their index in the nn.Sequential: "K.weight" and "K.bias".
   std::map<std::size_t, std::pair<const tensor*, const tensor*>> linear;
   for (const auto& t : f.tensors) {

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "compute/nn/safetensors.hpp"
 #include "compute/tensor.hpp"
 
@@ -65,7 +65,7 @@ struct model_spec {
 
 /// An `mlp:A-B-...-Z` spec, or the path of a YAML model file. Layers up to 65,536 wide,
 /// at most 64 of them and 2^28 parameters.
-caf::expected<model_spec> parse_model_spec(const std::string& text);
+expected<model_spec> parse_model_spec(const std::string& text);
 
 /// Loss and accuracy counts of a batch.
 struct batch_stats {
@@ -119,7 +119,7 @@ public:
 
   /// From safetensors written by to_safetensors or by PyTorch (an nn.Sequential of
   /// Linear and ReLU layers); errors say which tensor is missing or misshapen.
-  static caf::expected<mlp> from_safetensors(const safetensors_file& f);
+  static expected<mlp> from_safetensors(const safetensors_file& f);
 
 private:
   struct offsets {

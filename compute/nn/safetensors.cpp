@@ -69,7 +69,7 @@ std::optional<dtype_info> dtype_of(const std::string& name) {
   return std::nullopt;
 }
 
-caf::error bad(const std::string& why) {
+error bad(const std::string& why) {
   return make_error(errc::invalid_input, "malformed safetensors: " + why);
 }
 
@@ -102,7 +102,7 @@ std::vector<uint8_t> serialize_safetensors(const safetensors_file& f) {
   return out;
 }
 
-caf::expected<safetensors_file> parse_safetensors(std::span<const uint8_t> bytes) {
+expected<safetensors_file> parse_safetensors(std::span<const uint8_t> bytes) {
   if (bytes.size() < 8)
     return bad("shorter than its 8-byte header length");
   uint64_t n = 0;
@@ -194,7 +194,7 @@ caf::expected<safetensors_file> parse_safetensors(std::span<const uint8_t> bytes
   return out;
 }
 
-caf::error write_safetensors(const std::string& path, const safetensors_file& f) {
+error write_safetensors(const std::string& path, const safetensors_file& f) {
   auto bytes = serialize_safetensors(f);
   auto tmp = path + ".tmp";
   {
@@ -208,10 +208,10 @@ caf::error write_safetensors(const std::string& path, const safetensors_file& f)
   std::filesystem::rename(tmp, path, ec);
   if (ec)
     return make_error(errc::unavailable, "cannot write " + path + ": " + ec.message());
-  return caf::none;
+  return {};
 }
 
-caf::expected<safetensors_file> read_safetensors(const std::string& path) {
+expected<safetensors_file> read_safetensors(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return make_error(errc::not_found, "cannot open " + path);

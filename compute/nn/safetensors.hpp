@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 
 namespace nexus::compute::nn {
@@ -33,11 +33,11 @@ struct safetensors_file {
 
 std::vector<uint8_t> serialize_safetensors(const safetensors_file& f);
 
-caf::expected<safetensors_file> parse_safetensors(std::span<const uint8_t> bytes);
+expected<safetensors_file> parse_safetensors(std::span<const uint8_t> bytes);
 
 /// Writes atomically (a temporary file, then rename); errors name the path.
-caf::error write_safetensors(const std::string& path, const safetensors_file& f);
+error write_safetensors(const std::string& path, const safetensors_file& f);
 
-caf::expected<safetensors_file> read_safetensors(const std::string& path);
+expected<safetensors_file> read_safetensors(const std::string& path);
 
 } // namespace nexus::compute::nn

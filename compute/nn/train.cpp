@@ -15,7 +15,7 @@
 
 namespace nexus::compute::nn {
 
-caf::expected<optimizer_kind> parse_optimizer(const std::string& name) {
+expected<optimizer_kind> parse_optimizer(const std::string& name) {
   if (name == "sgd")
     return optimizer_kind::sgd;
   if (name == "adam")
@@ -23,7 +23,7 @@ caf::expected<optimizer_kind> parse_optimizer(const std::string& name) {
   return make_error(errc::invalid_input, "unknown optimizer '" + name + "' (sgd, adam)");
 }
 
-caf::expected<lr_schedule> parse_schedule(const std::string& name) {
+expected<lr_schedule> parse_schedule(const std::string& name) {
   if (name == "constant")
     return lr_schedule::constant;
   if (name == "cosine")

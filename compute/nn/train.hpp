@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "compute/nn/dataset.hpp"
 #include "compute/nn/model.hpp"
 
@@ -19,8 +19,8 @@ namespace nexus::compute::nn {
 enum class optimizer_kind : uint8_t { sgd, adam };
 enum class lr_schedule : uint8_t { constant, cosine };
 
-caf::expected<optimizer_kind> parse_optimizer(const std::string& name); // sgd, adam
-caf::expected<lr_schedule> parse_schedule(const std::string& name);    // constant, cosine
+expected<optimizer_kind> parse_optimizer(const std::string& name); // sgd, adam
+expected<lr_schedule> parse_schedule(const std::string& name);    // constant, cosine
 std::string to_string(optimizer_kind x);
 std::string to_string(lr_schedule x);
 

@@ -25,7 +25,7 @@ constexpr int per_item = 8; // columns per work-item (register blocking)
 
 // Out of memory is errc::exhausted (this call's work can go elsewhere, the device stays
 // usable); anything else errc::unavailable.
-caf::error cl_error(const cl::Error& e, const std::string& what) {
+error cl_error(const cl::Error& e, const std::string& what) {
   auto code = e.err() == CL_MEM_OBJECT_ALLOCATION_FAILURE || e.err() == CL_OUT_OF_HOST_MEMORY
                 ? errc::exhausted
                 : errc::unavailable;
@@ -51,7 +51,7 @@ std::string size_text(std::size_t bytes) {
   return text;
 }
 
-caf::error memory_error(const out_of_memory& e, const std::string& what) {
+error memory_error(const out_of_memory& e, const std::string& what) {
   return make_error(errc::exhausted, "OpenCL " + what + " needs more than "
                                        + size_text(e.needed) + " of device memory (limit "
                                        + size_text(e.limit) + ")");
@@ -176,7 +176,7 @@ context::context(std::unique_ptr<impl> p) : impl_(std::move(p)) {
 
 context::~context() = default;
 
-caf::expected<std::unique_ptr<context>> context::open(std::size_t index,
+expected<std::unique_ptr<context>> context::open(std::size_t index,
                                                      const std::string& build_options) {
   auto all = discover();
   if (index >= all.size())
@@ -223,7 +223,7 @@ caf::expected<std::unique_ptr<context>> context::open(std::size_t index,
   return std::unique_ptr<context>{new context{std::move(p)}};
 }
 
-caf::expected<std::unique_ptr<context>> context::open_best(const std::string& build_options) {
+expected<std::unique_ptr<context>> context::open_best(const std::string& build_options) {
   auto all = list_devices();
   if (all.empty())
     return make_error(errc::not_found, "no OpenCL device (is an ICD such as pocl-opencl-icd "
@@ -246,10 +246,10 @@ const device_info& context::device() const noexcept {
   return impl_->info;
 }
 
-caf::error context::gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
+error context::gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
                          std::size_t n) {
   if (m == 0 || n == 0)
-    return caf::none;
+    return {};
   if (m > INT32_MAX / 2 || n > INT32_MAX / 2 || k > INT32_MAX / 2 || m * k > INT32_MAX
       || k * n > INT32_MAX || m * n > INT32_MAX)
     return make_error(errc::invalid_input, "matrix too large for the OpenCL kernel's int indices");
@@ -272,10 +272,10 @@ caf::error context::gemm(const float* a, const float* b, float* c, std::size_t m
     return memory_error(e, "GEMM " + std::to_string(m) + "x" + std::to_string(k) + "x"
                              + std::to_string(n) + " on " + impl_->info.name);
   }
-  return caf::none;
+  return {};
 }
 
-caf::expected<double> context::time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
+expected<double> context::time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
                                                 unsigned repeats) {
   if (m == 0 || k == 0 || n == 0 || m * k > INT32_MAX || k * n > INT32_MAX || m * n > INT32_MAX)
     return make_error(errc::invalid_input, "shape out of the kernel's range");
@@ -326,10 +326,10 @@ void set_args(cl::Kernel& k, Args&&... args) {
 
 } // namespace
 
-caf::error context::mlp_probabilities(const std::vector<layer>& layers, const float* params,
+error context::mlp_probabilities(const std::vector<layer>& layers, const float* params,
                                      const float* x, std::size_t rows, float* out) {
   if (layers.empty() || rows == 0)
-    return caf::none;
+    return {};
   std::lock_guard guard{impl_->mtx};
   auto& q = impl_->queue;
   try {
@@ -364,10 +364,10 @@ caf::error context::mlp_probabilities(const std::vector<layer>& layers, const fl
     return memory_error(e, "MLP inference of " + std::to_string(rows) + " rows on "
                              + impl_->info.name);
   }
-  return caf::none;
+  return {};
 }
 
-caf::expected<std::pair<double, std::size_t>>
+expected<std::pair<double, std::size_t>>
 context::mlp_gradient(const std::vector<layer>& layers, const float* params, const float* x,
                       const int* labels, std::size_t rows, float* grad, float scale) {
   if (layers.empty() || rows == 0)

@@ -3,7 +3,7 @@
 //
 // Thread-safety: a context serializes its own calls (one command queue); give each worker
 // its own context or share one across threads. Every OpenCL failure (no device, a kernel
-// that does not build, a lost device, out of memory) is a caf::error naming the call and
+// that does not build, a lost device, out of memory) is a error naming the call and
 // the OpenCL error code, never an exception or a crash; callers fall back to the CPU.
 // Out of memory is errc::exhausted: a call's buffers are counted against the device's
 // memory (or limit_memory) before they are made, and the device stays usable for smaller
@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include <caf/error.hpp>
-#include <caf/expected.hpp>
+#include "compute/errc.hpp"
+
 
 namespace nexus::compute::opencl {
 
@@ -42,11 +42,11 @@ public:
   /// Device `index` of list_devices(), with its programs built; `build_options` go to
   /// the OpenCL compiler after the kernels' own. errc::unavailable with the compiler's
   /// log when the kernels do not build.
-  static caf::expected<std::unique_ptr<context>> open(std::size_t index,
+  static expected<std::unique_ptr<context>> open(std::size_t index,
                                                       const std::string& build_options = {});
 
   /// A GPU if there is one, else the first device.
-  static caf::expected<std::unique_ptr<context>>
+  static expected<std::unique_ptr<context>>
   open_best(const std::string& build_options = {});
 
   /// Caps the device memory one call may take (at most the device's own): a provider
@@ -56,12 +56,12 @@ public:
   const device_info& device() const noexcept;
 
   /// C = A * B for row-major A (m x k), B (k x n), C (m x n).
-  caf::error gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
+  error gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
                   std::size_t n);
 
   /// Benchmarks: the best of `repeats` runs of the GEMM kernel alone on an m x k by
   /// k x n product already on the device (no transfers), in seconds.
-  caf::expected<double> time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
+  expected<double> time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
                                          unsigned repeats);
 
   /// One dense layer of an MLP: `in` -> `out`, ReLU after it or not.
@@ -75,12 +75,12 @@ public:
   /// `rows` samples into `grad`, as compute::nn::mlp::gradient does on the CPU; `params`
   /// and `grad` are laid out as there (each layer's weight, out x in, then its bias).
   /// Returns the summed loss and the number of correct predictions.
-  caf::expected<std::pair<double, std::size_t>>
+  expected<std::pair<double, std::size_t>>
   mlp_gradient(const std::vector<layer>& layers, const float* params, const float* x,
                const int* labels, std::size_t rows, float* grad, float scale);
 
   /// Class probabilities (rows x classes, into `out`) of an MLP laid out as above.
-  caf::error mlp_probabilities(const std::vector<layer>& layers, const float* params,
+  error mlp_probabilities(const std::vector<layer>& layers, const float* params,
                                const float* x, std::size_t rows, float* out);
 
 private:

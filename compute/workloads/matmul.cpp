@@ -11,7 +11,7 @@
 
 namespace nexus::compute::matmul {
 
-caf::error check_operands(const shape_t& a, const shape_t& b) {
+error check_operands(const shape_t& a, const shape_t& b) {
   if (a.size() != 2 || b.size() != 2)
     return make_error(errc::invalid_input, "A is " + to_string(a) + " and B is "
                                              + to_string(b) + " (both must be matrices)");
@@ -35,10 +35,10 @@ caf::error check_operands(const shape_t& a, const shape_t& b) {
                         std::string{name} + " would be " + std::to_string(rows) + "x"
                           + std::to_string(cols) + " (" + gib(rows, cols)
                           + " GiB), above the 1 GiB (2^28 values) a matrix may have here");
-  return caf::none;
+  return {};
 }
 
-caf::expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers,
+expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers,
                               std::size_t requested) {
   if (auto err = check_operands(a, b))
     return err;
@@ -89,7 +89,7 @@ tensor freivalds_probe::probe_matrix() const {
   return x;
 }
 
-caf::expected<tensor> fingerprint(const tensor& c_block, const tensor& x) {
+expected<tensor> fingerprint(const tensor& c_block, const tensor& x) {
   if (c_block.rank() != 2 || x.rank() != 2 || c_block.cols() != x.rows()
       || c_block.rows() == 0)
     return make_error(errc::rejected, "block is " + to_string(c_block.shape())
@@ -101,7 +101,7 @@ caf::expected<tensor> fingerprint(const tensor& c_block, const tensor& x) {
   return cx;
 }
 
-caf::error freivalds_probe::verify(const tensor& a, shard_range r, const tensor& c_block,
+error freivalds_probe::verify(const tensor& a, shard_range r, const tensor& c_block,
                                    double tolerance) const {
   if (c_block.rank() != 2 || c_block.rows() != r.rows()
       || static_cast<Eigen::Index>(c_block.cols()) != x_.rows())
@@ -114,7 +114,7 @@ caf::error freivalds_probe::verify(const tensor& a, shard_range r, const tensor&
   return verify_fingerprint(a, r, *cx, tolerance);
 }
 
-caf::error freivalds_probe::verify_fingerprint(const tensor& a, shard_range r,
+error freivalds_probe::verify_fingerprint(const tensor& a, shard_range r,
                                                const tensor& cx, double tolerance) const {
   auto n = x_.rows();
   if (cx.rank() != 2 || cx.rows() != r.rows()
@@ -147,7 +147,7 @@ caf::error freivalds_probe::verify_fingerprint(const tensor& a, shard_range r,
                             + std::to_string(limit) + ")");
     }
   }
-  return caf::none;
+  return {};
 }
 
 void merge(tensor& c, shard_range r, const tensor& c_block) {

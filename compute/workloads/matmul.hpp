@@ -23,9 +23,8 @@
 #include <cstdint>
 #include <vector>
 
-#include <caf/error.hpp>
-#include <caf/expected.hpp>
 
+#include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 
 namespace nexus::compute::matmul {
@@ -62,11 +61,11 @@ constexpr std::size_t max_elements = std::size_t{1} << 28;
 
 /// Checks that A (m x k) and B (k x n) can be multiplied and that A, B and C each hold
 /// at most max_elements, naming the shapes if not.
-caf::error check_operands(const shape_t& a, const shape_t& b);
+error check_operands(const shape_t& a, const shape_t& b);
 
 /// Splits the m rows of C into `requested` shards, or into shards_per_worker per worker
 /// if `requested` is 0. Never more shards than rows; sizes differ by at most one row.
-caf::expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers,
+expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers,
                               std::size_t requested);
 
 /// Computes rows `r` of A * B.
@@ -87,11 +86,11 @@ public:
 
   /// Checks the rows `r` of C, given as `c_block`, against A. Returns none when the
   /// block passes, or errc::rejected naming the first row that failed and by how much.
-  caf::error verify(const tensor& a, shard_range r, const tensor& c_block,
+  error verify(const tensor& a, shard_range r, const tensor& c_block,
                     double tolerance) const;
 
   /// The same check given only C_R X (see fingerprint()).
-  caf::error verify_fingerprint(const tensor& a, shard_range r, const tensor& cx,
+  error verify_fingerprint(const tensor& a, shard_range r, const tensor& cx,
                                 double tolerance) const;
 
 private:
@@ -103,7 +102,7 @@ private:
 
 /// C_R X for a block of C and a probe matrix X (n x rounds); errc::rejected if the
 /// block does not have n columns or holds no rows.
-caf::expected<tensor> fingerprint(const tensor& c_block, const tensor& x);
+expected<tensor> fingerprint(const tensor& c_block, const tensor& x);
 
 /// Copies a verified block into its rows of the output C (m x n).
 void merge(tensor& c, shard_range r, const tensor& c_block);

@@ -99,7 +99,7 @@ bool row_matches(const float* a, const float* b, std::size_t n, double tolerance
 }
 
 // Checks a lane's starting point against the model.
-caf::error check_start(const nn::model_spec& spec, lane_start start,
+error check_start(const nn::model_spec& spec, lane_start start,
                        const nn::train_config& config) {
   auto params = spec.parameter_count();
   auto state = nn::optimizer::state_rows(config.optimizer) * params;
@@ -110,7 +110,7 @@ caf::error check_start(const nn::model_spec& spec, lane_start start,
                         + " optimizer values; " + spec.text() + " with "
                         + nn::to_string(config.optimizer) + " needs " + std::to_string(params)
                         + " and " + std::to_string(state));
-  return caf::none;
+  return {};
 }
 
 // Walks one lane's steps from `start`: `row_of(j, model)` gives step j's row at the
@@ -118,14 +118,14 @@ caf::error check_start(const nn::model_spec& spec, lane_start start,
 // optimizer then steps by that row's gradient, averaged over the micro-batch.
 // Stops after `steps` steps.
 template <class RowOf>
-caf::error walk_lane(lane_start start, std::size_t samples, const round_ref& round,
+error walk_lane(lane_start start, std::size_t samples, const round_ref& round,
                      std::size_t lane, std::size_t steps, nn::mlp& model, nn::optimizer& opt,
                      RowOf&& row_of) {
   std::copy(start.weights.values().begin(), start.weights.values().end(),
             model.parameters().begin());
   opt = nn::optimizer{round.optimizer, start.state.values(), round.first_step};
   for (std::size_t j = 0; j < std::min<std::size_t>(steps, round.local_steps); ++j) {
-    caf::expected<const float*> row = row_of(j, model);
+    expected<const float*> row = row_of(j, model);
     if (!row)
       return row.error();
     auto rows = micro_span(round.step_batch(j), lane, samples).second;
@@ -133,7 +133,7 @@ caf::error walk_lane(lane_start start, std::size_t samples, const round_ref& rou
       opt.step(model.parameters(), {*row, model.parameters().size()}, round.step_lr(j),
                1.0f / static_cast<float>(rows));
   }
-  return caf::none;
+  return {};
 }
 
 } // namespace
@@ -148,7 +148,7 @@ double round_ref::step_lr(std::size_t j) const noexcept {
   return nn::scheduled_lr(optimizer.schedule, optimizer.lr, first_step + j, total_steps);
 }
 
-caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
                                   const tensor& labels, const round_ref& round,
                                   std::size_t begin, std::size_t end, gemm_device* device,
                                   std::string* fallback) {
@@ -161,7 +161,7 @@ caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, 
   for (auto lane = begin; lane < end; ++lane) {
     float* rows = out.data() + (lane - begin) * round.local_steps * width;
     auto err = walk_lane(start, x.rows(), round, lane, round.local_steps, model, opt,
-                         [&](std::size_t j, const nn::mlp& at) -> caf::expected<const float*> {
+                         [&](std::size_t j, const nn::mlp& at) -> expected<const float*> {
                            float* row = rows + j * width;
                            micro_batch(at, x, labels, round.step_batch(j), lane, row, device,
                                        fallback);
@@ -173,14 +173,14 @@ caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, 
   return out;
 }
 
-caf::error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
+error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
                        std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
                        const step_hook& on_step, std::size_t steps) {
   if (auto err = check_start(model.spec(), start, round.optimizer))
     return err;
   auto width = model.parameters().size() + 2;
   return walk_lane(start, samples, round, lane, steps, model, opt,
-                   [&](std::size_t j, const nn::mlp& at) -> caf::expected<const float*> {
+                   [&](std::size_t j, const nn::mlp& at) -> expected<const float*> {
                      if (on_step)
                        if (auto err = on_step(j, at))
                          return err;
@@ -188,7 +188,7 @@ caf::error replay_lane(lane_start start, std::size_t samples, const round_ref& r
                    });
 }
 
-caf::error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
                        const tensor& labels, const round_ref& round, std::size_t begin,
                        std::size_t end, const tensor& output, double sample_rate,
                        double tolerance, std::mt19937_64& rng) {
@@ -212,9 +212,9 @@ caf::error check_round(const nn::model_spec& spec, lane_start start, const tenso
     // Replay only as far as the lane's last picked row.
     auto last = *std::prev(std::upper_bound(picked.begin(), picked.end(), first + steps - 1));
     auto err = replay_lane(start, x.rows(), round, lane, rows, model, opt,
-                           [&](std::size_t j, const nn::mlp& at) -> caf::error {
+                           [&](std::size_t j, const nn::mlp& at) -> error {
                              if (next == picked.end() || *next != first + j)
-                               return caf::none;
+                               return {};
                              ++next;
                              std::fill(mine.begin(), mine.end(), 0.0f);
                              micro_batch(at, x, labels, round.step_batch(j), lane, mine.data());
@@ -227,20 +227,20 @@ caf::error check_round(const nn::model_spec& spec, lane_start start, const tenso
                                                  "the gradient of lane " + std::to_string(lane)
                                                    + " at step " + std::to_string(j + 1)
                                                    + " differs from its recomputation");
-                             return caf::none;
+                             return {};
                            },
                            last - first + 1);
     if (err)
       return err;
   }
-  return caf::none;
+  return {};
 }
 
 std::size_t batch_ref::micro_batches() const noexcept {
   return micro_rows == 0 ? 0 : (batch_rows + micro_rows - 1) / micro_rows;
 }
 
-caf::expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& weights) {
+expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& weights) {
   nn::mlp m{spec};
   if (weights.size() != m.parameters().size())
     return make_error(errc::invalid_input,
@@ -265,7 +265,7 @@ tensor train_step(const nn::mlp& model, const tensor& x, const tensor& labels,
   return out;
 }
 
-caf::error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
+error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
                        std::size_t end, const tensor& output, double sample_rate,
                        double tolerance, std::mt19937_64& rng) {
   auto classes = model.spec().outputs();
@@ -294,7 +294,7 @@ caf::error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
   // CPU, an eighth of the whole inference task's.
   auto picked = sample(end - begin, sample_rate, 1, rng);
   if (picked.empty())
-    return caf::none;
+    return {};
   auto inputs = x.cols();
   std::vector<float> rows(picked.size() * inputs);
   for (std::size_t j = 0; j < picked.size(); ++j)
@@ -305,10 +305,10 @@ caf::error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
                      tolerance, 1.0))
       return make_error(errc::rejected, "row " + std::to_string(begin + picked[j])
                                           + " differs from its recomputation");
-  return caf::none;
+  return {};
 }
 
-caf::error check_train(const nn::mlp& model, const tensor& x, const tensor& labels,
+error check_train(const nn::mlp& model, const tensor& x, const tensor& labels,
                        const batch_ref& batch, std::size_t begin, std::size_t end,
                        const tensor& output, double sample_rate, double tolerance,
                        std::mt19937_64& rng) {
@@ -329,7 +329,7 @@ caf::error check_train(const nn::mlp& model, const tensor& x, const tensor& labe
                                           + std::to_string(begin + i)
                                           + " differs from its recomputation");
   }
-  return caf::none;
+  return {};
 }
 
 } // namespace nexus::compute::model_workload

@@ -38,9 +38,9 @@
 #include <random>
 #include <vector>
 
-#include <caf/error.hpp>
 
 #include "compute/device.hpp"
+#include "compute/errc.hpp"
 #include "compute/nn/model.hpp"
 #include "compute/nn/train.hpp"
 #include "compute/tensor.hpp"
@@ -90,7 +90,7 @@ struct lane_start {
 
 /// Rows of lanes [begin, end) of a round (local_steps rows per lane), each lane trained
 /// from `start`; micro-batch gradients on `device` when given.
-caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
                                   const tensor& labels, const round_ref& round,
                                   std::size_t begin, std::size_t end,
                                   gemm_device* device = nullptr, std::string* fallback = nullptr);
@@ -99,20 +99,20 @@ caf::expected<tensor> train_round(const nn::model_spec& spec, lane_start start, 
 /// `samples` samples: `model` and `opt` end where the lane did. `on_step(j, model)` is
 /// called before step j with the lane's model at that point; an error it returns stops
 /// the replay. With `steps`, the replay stops after that many steps.
-using step_hook = std::function<caf::error(std::size_t, const nn::mlp&)>;
-caf::error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
+using step_hook = std::function<error(std::size_t, const nn::mlp&)>;
+error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
                        std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
                        const step_hook& on_step = {}, std::size_t steps = SIZE_MAX);
 
 /// Checks a sample of a round shard's (lane, step) rows, each recomputed at the weights
 /// the replay of the lane's earlier rows gives.
-caf::error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
+error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
                        const tensor& labels, const round_ref& round, std::size_t begin,
                        std::size_t end, const tensor& output, double sample_rate,
                        double tolerance, std::mt19937_64& rng);
 
 /// The model with `weights` (1 x parameters) as its parameters.
-caf::expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& weights);
+expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& weights);
 
 /// Probabilities of rows [begin, end) of x.
 tensor infer(const nn::mlp& model, const tensor& x, std::size_t begin, std::size_t end);
@@ -126,12 +126,12 @@ tensor train_step(const nn::mlp& model, const tensor& x, const tensor& labels,
                   gemm_device* device = nullptr, std::string* fallback = nullptr);
 
 /// Checks a sample of an inference shard's rows. errc::rejected names the first row off.
-caf::error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
+error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
                        std::size_t end, const tensor& output, double sample_rate,
                        double tolerance, std::mt19937_64& rng);
 
 /// Checks a sample of a training shard's micro-batch rows.
-caf::error check_train(const nn::mlp& model, const tensor& x, const tensor& labels,
+error check_train(const nn::mlp& model, const tensor& x, const tensor& labels,
                        const batch_ref& batch, std::size_t begin, std::size_t end,
                        const tensor& output, double sample_rate, double tolerance,
                        std::mt19937_64& rng);

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "actors/gateway.hpp"
-#include "actors/output_shelf.hpp"
+#include "actors/core/output_shelf.hpp"
 #include "compute/gemm.hpp"
 #include "test/support/embedded.hpp"
 #include "test/support/temp_dir.hpp"

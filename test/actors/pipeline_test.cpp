@@ -8,8 +8,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/client.hpp"
-#include "actors/network.hpp"
+#include "actors/api/client.hpp"
+#include "actors/api/network.hpp"
 #include "compute/gemm.hpp"
 #include "compute/opencl/backend.hpp"
 #include "test/support/embedded.hpp"

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <set>
 
-#include "actors/results.hpp"
-#include "actors/task_table.hpp"
+#include "actors/core/results.hpp"
+#include "actors/core/task_table.hpp"
 #include "chain/store.hpp"
 #include "compute/gemm.hpp"
 #include "compute/nn/model.hpp"

@@ -10,8 +10,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/client.hpp"
-#include "actors/network.hpp"
+#include "actors/api/client.hpp"
+#include "actors/api/network.hpp"
 #include "compute/gemm.hpp"
 
 using namespace nexus;

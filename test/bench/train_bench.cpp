@@ -21,8 +21,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/client.hpp"
-#include "actors/network.hpp"
+#include "actors/api/client.hpp"
+#include "actors/api/network.hpp"
 #include "compute/errc.hpp"
 #include "compute/nn/train.hpp"
 
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   req.train.optimizer = opt;
   req.train.schedule = schedule;
   req.train.local_steps = local_steps;
-  auto run = [&](const task_request& r) -> caf::expected<std::pair<task_ack, task_report>> {
+  auto run = [&](const task_request& r) -> expected<std::pair<task_ack, task_report>> {
     auto ack = api.submit_train(*train, &*test, r);
     if (!ack)
       return ack.error();
@@ -163,8 +163,8 @@ int main(int argc, char** argv) {
       auto iack = submit();
       auto done = iack ? api.wait(iack->task_id, {}, std::chrono::minutes{5},
                                   std::chrono::milliseconds{1})
-                       : caf::expected<task_report>{iack.error()};
-      auto out = done ? api.result(iack->task_id) : caf::expected<compute::tensor>{done.error()};
+                       : expected<task_report>{iack.error()};
+      auto out = done ? api.result(iack->task_id) : expected<compute::tensor>{done.error()};
       if (!out) {
         std::fprintf(stderr, "inference failed: %s\n", describe(out.error()).c_str());
         return -1;

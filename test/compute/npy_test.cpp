@@ -28,7 +28,7 @@ std::vector<uint8_t> npy_bytes(const std::string& dict, std::size_t payload_byte
   return out;
 }
 
-std::string reason(const caf::error& err) {
+std::string reason(const error& err) {
   return describe(err);
 }
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "actors/topology.hpp"
+#include "config/topology.hpp"
 #include "apps/nexus-shell/commands.hpp"
 
 using namespace nexus;

@@ -11,7 +11,7 @@
 #include <map>
 #include <thread>
 
-#include "actors/client.hpp"
+#include "actors/api/client.hpp"
 #include "compute/gemm.hpp"
 #include "test/support/cluster.hpp"
 

@@ -12,8 +12,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/client.hpp"
-#include "actors/node.hpp"
+#include "actors/api/client.hpp"
+#include "actors/api/node.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -86,8 +86,8 @@ struct submitter {
     configure(cfg, settings_for(t, nullptr));
     sys = std::make_unique<caf::actor_system>(cfg);
     const auto& hub = t.orchestrator();
-    caf::expected<orchestrator_actor> orchestrator{caf::error{}};
-    caf::expected<gateway_actor> gateway{caf::error{}};
+    expected<orchestrator_actor> orchestrator{errc::failed};
+    expected<gateway_actor> gateway{errc::failed};
     for (int i = 0; i < 100 && !orchestrator; ++i) {
       gateway = connect_gateway(*sys, hub.host, hub.port, t.tls);
       if (gateway)

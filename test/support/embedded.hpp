@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 #include <caf/all.hpp>
 
-#include "actors/client.hpp"
-#include "actors/network.hpp"
+#include "actors/api/client.hpp"
+#include "actors/api/network.hpp"
 #include "compute/nn/dataset.hpp"
 #include "compute/tensor.hpp"
 
