@@ -5,7 +5,7 @@
 
 #include <caf/all.hpp>
 
-#include "chain/audit.hpp"
+#include "actors/core/ledger_queries.hpp"
 
 namespace nexus {
 
@@ -19,33 +19,6 @@ uint64_t now_ms() {
                                  .count());
 }
 
-
-std::string describe_tx(const chain::transaction& t) {
-  auto where = chain::task_name(t.task_id) + " shard " + std::to_string(t.shard_id)
-               + " attempt " + std::to_string(t.attempt);
-  switch (t.kind) {
-    case chain::tx_kind::contribution:
-      return "contribution  " + where + "  by " + t.worker + ", "
-             + std::to_string(t.work_units) + " work units";
-    case chain::tx_kind::verdict:
-      return "verdict       " + where + "  " + (t.valid ? "valid" : "INVALID") + ", " + t.worker
-             + " judged by " + t.validator;
-    case chain::tx_kind::reward:
-      return "reward        " + where + "  " + chain::format_mcc(t.amount) + " to " + t.account;
-    case chain::tx_kind::penalty:
-      return "penalty       " + where + "  " + chain::format_mcc(t.amount) + " from " + t.account;
-    case chain::tx_kind::charge:
-      return "charge        " + where + "  " + chain::format_mcc(t.amount) + " from " + t.account;
-    case chain::tx_kind::acceptance:
-      return "acceptance    " + where + "  " + t.worker + ", unchecked on its record";
-    case chain::tx_kind::audit:
-      return "audit         " + where + "  " + t.validator + "'s verdict overturned";
-    case chain::tx_kind::submission:
-      return "submission    " + chain::task_name(t.task_id) + " by " + t.account + ", budget "
-             + (t.amount == 0 ? std::string{"unlimited"} : chain::format_mcc(t.amount));
-  }
-  return "unknown";
-}
 
 // Seals what is pending into a block. When the store cannot take it (errc::failed: a
 // full or read-only disk), nothing is lost: the records stay pending, their senders keep
@@ -104,76 +77,6 @@ chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind
   return t;
 }
 
-std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query& q) {
-  const auto& store = ledger.chain();
-  std::vector<std::string> out;
-  auto head = store.head();
-  if (q.kind == "balance") {
-    if (!q.account.empty()) {
-      out.push_back(q.account + "  " + chain::format_mcc(store.balance(q.account)));
-      return out;
-    }
-    for (const auto& [account, micro] : store.balances())
-      out.push_back(account + "  " + chain::format_mcc(micro));
-    if (out.empty())
-      out.push_back("no balances yet");
-    return out;
-  }
-  if (q.kind == "history") {
-    std::optional<chain::block> b;
-    for (auto [height, index] : store.history(q.account)) {
-      if (!b || b->header.height != height) {
-        auto got = store.get(height);
-        if (!got)
-          return {"error: " + describe(got.error())};
-        b = std::move(*got);
-      }
-      if (index < b->txs.size())
-        out.push_back("block " + std::to_string(height) + "  " + describe_tx(b->txs[index]));
-    }
-    if (out.empty())
-      out.push_back("nothing recorded for " + q.account);
-    return out;
-  }
-  if (q.kind == "block") {
-    auto b = store.get(q.height);
-    if (!b)
-      return {"error: " + describe(b.error())};
-    out.push_back("block " + std::to_string(q.height) + "  hash "
-                  + chain::to_hex(b->header.hash()) + "\n  previous "
-                  + chain::to_hex(b->header.prev) + "\n  merkle root "
-                  + chain::to_hex(b->header.merkle_root) + "\n  proposer "
-                  + chain::to_hex(b->header.proposer).substr(0, 16) + "...  "
-                  + std::to_string(b->txs.size()) + " transactions");
-    for (const auto& t : b->txs)
-      out.push_back("  " + describe_tx(t));
-    return out;
-  }
-  if (q.kind == "tail") {
-    uint64_t count = q.count == 0 ? 10 : q.count;
-    uint64_t first = head.blocks > count ? head.blocks - count : 0;
-    for (uint64_t h = first; h < head.blocks; ++h)
-      if (auto b = store.get(h))
-        out.push_back("block " + std::to_string(h) + "  "
-                      + chain::to_hex(b->header.hash()).substr(0, 16) + "  "
-                      + std::to_string(b->txs.size()) + " transactions");
-    if (out.empty())
-      out.push_back("the ledger is empty");
-    return out;
-  }
-  if (q.kind == "last-task")
-    return {std::to_string(ledger.contract().last_task()),
-            std::to_string(ledger.contract().last_internal_task())};
-  if (q.kind == "trust") { // "NAME STREAK" per node with a record
-    for (const auto& [name, streak] : ledger.contract().streaks())
-      out.push_back(name + " " + std::to_string(streak));
-    return out;
-  }
-  if (q.kind == "verify")
-    return {chain::describe_audit(chain::audit(store, ledger.contract().rules()))};
-  return {"error: unknown ledger question \"" + q.kind + "\""};
-}
-
 ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
                           std::shared_ptr<chain::ledger> ledger) {
   auto fn = [config, ledger](ledger_actor::stateful_pointer<ledger_state> self) mutable
@@ -202,7 +105,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
           auto t = chain::decode_transaction(bytes);
           if (!t || chain::is_payment(*t)) {
             receipt.refused.push_back(t ? "a payment (only the contract makes those): "
-                                            + describe_tx(*t)
+                                            + chain::describe_tx(*t)
                                         : describe(t.error()));
             continue;
           }
@@ -211,7 +114,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
         auto good = chain::signatures_valid(txs);
         for (std::size_t i = 0; i < txs.size(); ++i) {
           if (!good[i]) {
-            receipt.refused.push_back("a bad signature: " + describe_tx(txs[i]));
+            receipt.refused.push_back("a bad signature: " + chain::describe_tx(txs[i]));
             continue;
           }
           st.pending.push_back(std::move(txs[i]));
@@ -236,7 +139,10 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
           return to_caf(q.error());
         if (self->state.store_problem.empty()) // else the retry's timer stores them
           flush(self); // answer with everything received so far
-        return wire::encode_lines(answer(*self->state.ledger, *q));
+        auto a = answer(*self->state.ledger, *q);
+        if (!a)
+          return to_caf(a.error());
+        return wire::encode(*a);
       },
     };
   };

@@ -5,9 +5,8 @@
 // a block every `batch` transactions or `interval`, whichever comes first; the contract
 // adds the payments they earn (chain/ledger.hpp). Each batch of records is answered with
 // a receipt once the block holding it is stored: its height and hash, and the records
-// refused, with why. It answers the shell's questions:
-// balance, history, block, tail and verify. It blocks on synced writes, so spawn it
-// detached (spawn_ledger does).
+// refused, with why. It answers typed questions (actors/core/ledger_queries.hpp). It
+// blocks on synced writes, so spawn it detached (spawn_ledger does).
 #pragma once
 
 #include <chrono>
@@ -56,8 +55,5 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
 /// The fields a contribution or verdict record shares with the verdict it is about
 /// (task, shard, attempt, worker, validator, result digest); unsigned.
 chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind);
-
-/// Answers one query against a store: the lines the shell prints.
-std::vector<std::string> answer(const chain::ledger& ledger, const ledger_query& q);
 
 } // namespace nexus

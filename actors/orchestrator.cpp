@@ -702,15 +702,13 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
       // Task ids go on from the ledger's last one: a shard of "task 1" of an earlier run
       // was paid already, and the contract pays each (task, shard) once.
       self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
-                    wire::encode(ledger_query{"last-task"}))
+                    wire::encode(ledger_query{.question = ledger_question::last_task}))
         .then(
           [self](const wire::ledger_reply& reply) {
-            auto lines = wire::decode(reply); // the last task id, and the last internal one
-            if (!lines || lines->empty() || lines->size() > 2)
+            auto a = wire::decode(reply);
+            if (!a)
               return;
-            auto number = [](const std::string& s) { return std::strtoull(s.c_str(), nullptr, 10); };
-            self->state.table.skip_task_ids(number(lines->front()),
-                                            lines->size() == 2 ? number(lines->back()) : 0);
+            self->state.table.skip_task_ids(a->last_task, a->last_internal_task);
             self->state.ledger_ready = true;
             release_held(self, clock_type::now());
           },
@@ -720,18 +718,13 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
           });
       // Trust survives restarts: each node's streak as the ledger recorded it.
       self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
-                    wire::encode(ledger_query{"trust"}))
+                    wire::encode(ledger_query{.question = ledger_question::trust}))
         .then(
           [self](const wire::ledger_reply& reply) {
-            auto lines = wire::decode(reply);
-            if (!lines)
+            auto a = wire::decode(reply);
+            if (!a)
               return;
-            std::map<std::string, uint32_t> streaks;
-            for (const auto& line : *lines)
-              if (auto space = line.rfind(' '); space != std::string::npos)
-                streaks[line.substr(0, space)] =
-                  static_cast<uint32_t>(std::strtoul(line.c_str() + space + 1, nullptr, 10));
-            self->state.table.set_streaks(streaks);
+            self->state.table.set_streaks({a->streaks.begin(), a->streaks.end()});
           },
           [self](const caf::error& err) {
             caf::aout(self) << "orchestrator: the ledger did not say its nodes' records: "

@@ -158,4 +158,31 @@ expected<balance_deltas> contract_state::replay(const block& b) {
   return deltas;
 }
 
+std::string describe_tx(const transaction& t) {
+  auto where = task_name(t.task_id) + " shard " + std::to_string(t.shard_id)
+               + " attempt " + std::to_string(t.attempt);
+  switch (t.kind) {
+    case tx_kind::contribution:
+      return "contribution  " + where + "  by " + t.worker + ", "
+             + std::to_string(t.work_units) + " work units";
+    case tx_kind::verdict:
+      return "verdict       " + where + "  " + (t.valid ? "valid" : "INVALID") + ", " + t.worker
+             + " judged by " + t.validator;
+    case tx_kind::reward:
+      return "reward        " + where + "  " + format_mcc(t.amount) + " to " + t.account;
+    case tx_kind::penalty:
+      return "penalty       " + where + "  " + format_mcc(t.amount) + " from " + t.account;
+    case tx_kind::charge:
+      return "charge        " + where + "  " + format_mcc(t.amount) + " from " + t.account;
+    case tx_kind::acceptance:
+      return "acceptance    " + where + "  " + t.worker + ", unchecked on its record";
+    case tx_kind::audit:
+      return "audit         " + where + "  " + t.validator + "'s verdict overturned";
+    case tx_kind::submission:
+      return "submission    " + task_name(t.task_id) + " by " + t.account + ", budget "
+             + (t.amount == 0 ? std::string{"unlimited"} : format_mcc(t.amount));
+  }
+  return "unknown";
+}
+
 } // namespace nexus::chain

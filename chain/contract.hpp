@@ -61,6 +61,10 @@ std::string task_name(uint64_t task_id);
 /// "12.000345 MCC" from micro-MCC.
 std::string format_mcc(int64_t micro);
 
+/// A transaction as a person reads it in logs and the shell, e.g.
+/// "contribution  task 3 shard 1 attempt 1  by worker-2, 5 work units".
+std::string describe_tx(const transaction& t);
+
 /// Micro-MCC from a decimal amount of MCC ("2", "0.5", "12.000345"); errc::invalid_input
 /// for anything else, negative amounts, more than six decimals, or above 10^12 MCC.
 expected<int64_t> parse_mcc(const std::string& text);

@@ -54,6 +54,19 @@ std::string to_string(check_mode x) {
   return "unknown";
 }
 
+std::string to_string(ledger_question x) {
+  switch (x) {
+    case ledger_question::balance: return "balance";
+    case ledger_question::history: return "history";
+    case ledger_question::block: return "block";
+    case ledger_question::tail: return "tail";
+    case ledger_question::verify: return "verify";
+    case ledger_question::last_task: return "last-task";
+    case ledger_question::trust: return "trust";
+  }
+  return "unknown";
+}
+
 std::string to_string(node_state x) {
   switch (x) {
     case node_state::alive: return "alive";
@@ -1053,7 +1066,7 @@ expected<ledger_receipt_info> decode(const ledger_receipt& x) {
 ledger_request encode(const ledger_query& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::LedgerQuery>();
-  out.setKind(x.kind);
+  out.setQuestion(static_cast<schema::LedgerQuestion>(x.question));
   out.setAccount(x.account);
   out.setHeight(x.height);
   out.setCount(x.count);
@@ -1062,25 +1075,99 @@ ledger_request encode(const ledger_query& x) {
 
 expected<ledger_query> decode(const ledger_request& x) {
   return x.read([](schema::LedgerQuery::Reader in) -> expected<ledger_query> {
-    return ledger_query{get_text(in.getKind()), get_text(in.getAccount()), in.getHeight(),
-                        in.getCount()};
+    auto question = get_enum<ledger_question>(static_cast<uint16_t>(in.getQuestion()),
+                                              static_cast<uint16_t>(ledger_question::trust),
+                                              "ledger question");
+    if (!question)
+      return question.error();
+    return ledger_query{.question = *question,
+                        .account = get_text(in.getAccount()),
+                        .height = in.getHeight(),
+                        .count = in.getCount()};
   });
 }
 
-ledger_reply encode_lines(const std::vector<std::string>& lines) {
+namespace {
+
+template <class Array>
+error get_bytes(capnp::Data::Reader in, Array& out, const char* what) {
+  if (in.size() != out.size())
+    return corrupted(std::string{what} + " of " + std::to_string(in.size()) + " bytes (expected "
+                     + std::to_string(out.size()) + ")");
+  std::copy(in.begin(), in.end(), out.begin());
+  return {};
+}
+
+capnp::Data::Reader data_of(std::span<const uint8_t> x) {
+  return {x.data(), x.size()};
+}
+
+} // namespace
+
+ledger_reply encode(const ledger_answer& x) {
   capnp::MallocMessageBuilder builder;
-  auto list = builder.initRoot<schema::LedgerReply>().initLines(
-    static_cast<unsigned>(lines.size()));
-  for (unsigned i = 0; i < lines.size(); ++i)
-    list.set(i, lines[i]);
+  auto out = builder.initRoot<schema::LedgerReply>();
+  auto balances = out.initBalances(static_cast<unsigned>(x.balances.size()));
+  for (unsigned i = 0; i < x.balances.size(); ++i) {
+    balances[i].setAccount(x.balances[i].account);
+    balances[i].setMicroMcc(x.balances[i].micro_mcc);
+  }
+  auto entries = out.initEntries(static_cast<unsigned>(x.entries.size()));
+  for (unsigned i = 0; i < x.entries.size(); ++i) {
+    entries[i].setHeight(x.entries[i].height);
+    entries[i].setTransaction(data_of(x.entries[i].transaction));
+  }
+  auto blocks = out.initBlocks(static_cast<unsigned>(x.blocks.size()));
+  for (unsigned i = 0; i < x.blocks.size(); ++i) {
+    const auto& b = x.blocks[i];
+    blocks[i].setHeight(b.height);
+    blocks[i].setHash(data_of(b.hash));
+    blocks[i].setPrev(data_of(b.prev));
+    blocks[i].setMerkleRoot(data_of(b.merkle_root));
+    blocks[i].setProposer(data_of(b.proposer));
+    blocks[i].setTxCount(b.tx_count);
+  }
+  out.setAuditOk(x.audit_ok);
+  out.setAuditBlocks(x.audit_blocks);
+  out.setAuditTransactions(x.audit_transactions);
+  out.setAuditProblem(x.audit_problem);
+  out.setLastTask(x.last_task);
+  out.setLastInternalTask(x.last_internal_task);
+  auto streaks = out.initStreaks(static_cast<unsigned>(x.streaks.size()));
+  for (unsigned i = 0; i < x.streaks.size(); ++i) {
+    streaks[i].setNode(x.streaks[i].first);
+    streaks[i].setStreak(x.streaks[i].second);
+  }
   return ledger_reply{builder};
 }
 
-expected<std::vector<std::string>> decode(const ledger_reply& x) {
-  return x.read([](schema::LedgerReply::Reader in) -> expected<std::vector<std::string>> {
-    std::vector<std::string> out;
-    for (auto line : in.getLines())
-      out.push_back(get_text(line));
+expected<ledger_answer> decode(const ledger_reply& x) {
+  return x.read([](schema::LedgerReply::Reader in) -> expected<ledger_answer> {
+    ledger_answer out;
+    for (auto b : in.getBalances())
+      out.balances.push_back({get_text(b.getAccount()), b.getMicroMcc()});
+    for (auto e : in.getEntries()) {
+      auto tx = e.getTransaction();
+      out.entries.push_back({e.getHeight(), {tx.begin(), tx.end()}});
+    }
+    for (auto b : in.getBlocks()) {
+      block_summary summary{.height = b.getHeight(), .tx_count = b.getTxCount()};
+      for (auto err : {get_bytes(b.getHash(), summary.hash, "block hash"),
+                       get_bytes(b.getPrev(), summary.prev, "previous block hash"),
+                       get_bytes(b.getMerkleRoot(), summary.merkle_root, "merkle root"),
+                       get_bytes(b.getProposer(), summary.proposer, "proposer key")})
+        if (err)
+          return err;
+      out.blocks.push_back(summary);
+    }
+    out.audit_ok = in.getAuditOk();
+    out.audit_blocks = in.getAuditBlocks();
+    out.audit_transactions = in.getAuditTransactions();
+    out.audit_problem = get_text(in.getAuditProblem());
+    out.last_task = in.getLastTask();
+    out.last_internal_task = in.getLastInternalTask();
+    for (auto st : in.getStreaks())
+      out.streaks.emplace_back(get_text(st.getNode()), st.getStreak());
     return out;
   });
 }

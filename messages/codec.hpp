@@ -100,9 +100,8 @@ expected<ledger_receipt_info> decode(const ledger_receipt& x);
 ledger_request encode(const ledger_query& x);
 expected<ledger_query> decode(const ledger_request& x);
 
-/// The ledger's answer, as lines of text for the shell.
-ledger_reply encode_lines(const std::vector<std::string>& lines);
-expected<std::vector<std::string>> decode(const ledger_reply& x);
+ledger_reply encode(const ledger_answer& x);
+expected<ledger_answer> decode(const ledger_reply& x);
 
 /// What a node signs with its key to join: its name, the role, and the orchestrator's
 /// challenge, so that a signature proves one join and cannot be replayed for another.

@@ -198,17 +198,63 @@ struct LedgerReceipt {
   refused @3 :List(Text);     # one line per record refused, with why
 }
 
-# A question to the ledger, as the shell asks it: balance [ACCOUNT], history ACCOUNT,
-# block HEIGHT, tail [COUNT], verify.
+# A question to the ledger. Typed both ways: text is made where a person reads it.
+enum LedgerQuestion {
+  balance @0;     # every account's balance, or `account`'s
+  history @1;     # what was recorded for `account`
+  block @2;       # the block at `height`, with its transactions
+  tail @3;        # the last `count` blocks (0: 10)
+  verify @4;      # an audit of the whole chain
+  lastTask @5;    # the last task ids the contract saw (orchestrators go on above them)
+  trust @6;       # each node's streak of validated results
+}
+
 struct LedgerQuery {
-  kind @0 :Text;
+  kind @0 :Text;              # retired: the question as free text
   account @1 :Text;
   height @2 :UInt64;
   count @3 :UInt32;
+  question @4 :LedgerQuestion;
+}
+
+struct AccountBalance {
+  account @0 :Text;
+  microMcc @1 :Int64;
+}
+
+# A block's header as the ledger states it; its transactions follow in `entries`.
+struct BlockSummary {
+  height @0 :UInt64;
+  hash @1 :Data;
+  prev @2 :Data;
+  merkleRoot @3 :Data;
+  proposer @4 :Data;
+  txCount @5 :UInt32;
+}
+
+# One transaction where it is stored, as its canonical bytes (chain/block.hpp).
+struct LedgerEntry {
+  height @0 :UInt64;
+  transaction @1 :Data;
+}
+
+struct NodeStreak {
+  node @0 :Text;
+  streak @1 :UInt32;
 }
 
 struct LedgerReply {
-  lines @0 :List(Text);
+  lines @0 :List(Text);               # retired: the answer as display text
+  balances @1 :List(AccountBalance);  # balance
+  entries @2 :List(LedgerEntry);      # history; block: the block's transactions
+  blocks @3 :List(BlockSummary);      # block (one), tail
+  auditOk @4 :Bool;                   # verify: the audit passed ...
+  auditBlocks @5 :UInt64;             # ... over this many blocks
+  auditTransactions @6 :UInt64;       # ... and transactions
+  auditProblem @7 :Text;              # ... or what it found wrong, and where
+  lastTask @8 :UInt64;                # lastTask
+  lastInternalTask @9 :UInt64;
+  streaks @10 :List(NodeStreak);      # trust
 }
 
 struct FinalOutput {

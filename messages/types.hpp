@@ -214,11 +214,51 @@ struct ledger_receipt_info {
   std::vector<std::string> refused; // why, one line per refused record
 };
 
+/// What a ledger query asks (messages/task.capnp, LedgerQuestion).
+enum class ledger_question : uint8_t { balance, history, block, tail, verify, last_task, trust };
+
+std::string to_string(ledger_question x);
+
 struct ledger_query {
-  std::string kind; // balance, history, block, tail, verify
+  ledger_question question = ledger_question::balance;
+  std::string account; // balance (empty: every account), history
+  uint64_t height = 0; // block
+  uint32_t count = 0;  // tail (0: 10)
+};
+
+struct account_balance {
   std::string account;
+  int64_t micro_mcc = 0;
+};
+
+/// A block's header as the ledger states it.
+struct block_summary {
   uint64_t height = 0;
-  uint32_t count = 0;
+  chain::digest hash{};
+  chain::digest prev{};
+  chain::digest merkle_root{};
+  chain::public_key proposer{};
+  uint32_t tx_count = 0;
+};
+
+/// One stored transaction: its block, and its canonical bytes (chain::decode_transaction).
+struct ledger_entry {
+  uint64_t height = 0;
+  std::vector<uint8_t> transaction;
+};
+
+/// The ledger's answer; a question fills only its own fields.
+struct ledger_answer {
+  std::vector<account_balance> balances; // balance
+  std::vector<ledger_entry> entries;     // history; block: the block's transactions
+  std::vector<block_summary> blocks;     // block (one), tail (oldest first)
+  bool audit_ok = false;                 // verify
+  uint64_t audit_blocks = 0;
+  uint64_t audit_transactions = 0;
+  std::string audit_problem; // verify, when not ok: where and what
+  uint64_t last_task = 0;    // last_task
+  uint64_t last_internal_task = 0;
+  std::vector<std::pair<std::string, uint32_t>> streaks; // trust: node, streak
 };
 
 struct task_output {

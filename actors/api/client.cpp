@@ -167,7 +167,7 @@ expected<std::vector<node_report>> client::nodes() {
   return wire::decode(*reply);
 }
 
-expected<std::vector<std::string>> client::ledger(const ledger_query& q) {
+expected<ledger_answer> client::ledger(const ledger_query& q) {
   auto reply = ask<wire::ledger_reply>(ledger_atom::value, wire::encode(q));
   if (!reply)
     return reply.error();

@@ -82,8 +82,8 @@ public:
 
   expected<std::vector<node_report>> nodes();
 
-  /// Asks the network's ledger; returns the lines of its answer.
-  expected<std::vector<std::string>> ledger(const ledger_query& q);
+  /// Asks the network's ledger.
+  expected<ledger_answer> ledger(const ledger_query& q);
 
   /// The output of a finished task.
   expected<compute::tensor> result(uint64_t task_id);

@@ -7,14 +7,17 @@
 #include <iomanip>
 #include <optional>
 #include <ostream>
+#include <map>
 #include <set>
 #include <sstream>
 
+#include "actors/core/ledger_queries.hpp"
 #include "chain/contract.hpp"
 #include "compute/errc.hpp"
 #include "compute/npy.hpp"
 #include "compute/workloads/matmul.hpp"
 #include "apps/nexus-shell/detail.hpp"
+#include "apps/nexus-shell/ledger_view.hpp"
 #include "apps/nexus-shell/training_report.hpp"
 
 namespace nexus::shell {
@@ -219,38 +222,41 @@ error session::execute(std::string_view line) {
 }
 
 error session::ledger(const command_line& cmd) {
-  static const std::set<std::string> kinds{"balance", "history", "block", "tail", "verify"};
-  if (cmd.words.size() < 2 || !kinds.contains(cmd.words[1]))
+  static const std::map<std::string, ledger_question> questions{
+    {"balance", ledger_question::balance}, {"history", ledger_question::history},
+    {"block", ledger_question::block},     {"tail", ledger_question::tail},
+    {"verify", ledger_question::verify}};
+  auto asked = cmd.words.size() < 2 ? questions.end() : questions.find(cmd.words[1]);
+  if (asked == questions.end())
     return fail("ledger: balance, history, block, tail or verify? (try: help)");
-  ledger_query q;
-  q.kind = cmd.words[1];
+  const auto& kind = asked->first;
+  ledger_query q{.question = asked->second};
   auto arg = cmd.words.size() > 2 ? cmd.words[2] : std::string{};
   if (cmd.words.size() > 3)
-    return fail("ledger " + q.kind + ": one argument at most");
-  if (q.kind == "history" && arg.empty())
+    return fail("ledger " + kind + ": one argument at most");
+  if (q.question == ledger_question::history && arg.empty())
     return fail("ledger history: whose? (ledger history worker-1)");
-  if (q.kind == "block" || q.kind == "tail") {
-    if (q.kind == "block" && arg.empty())
+  if (q.question == ledger_question::block || q.question == ledger_question::tail) {
+    if (q.question == ledger_question::block && arg.empty())
       return fail("ledger block: which height? (ledger block 0)");
     if (!arg.empty()) {
       char* end = nullptr;
       auto n = std::strtoull(arg.c_str(), &end, 10);
-      if (*end != '\0' || arg[0] == '-' || (q.kind == "tail" && n > 100000))
-        return fail("ledger " + q.kind + ": expects a number, got '" + arg + "'");
+      if (*end != '\0' || arg[0] == '-' || (q.question == ledger_question::tail && n > max_tail))
+        return fail("ledger " + kind + ": expects a number, got '" + arg + "'");
       q.height = n;
-      q.count = static_cast<uint32_t>(std::min<unsigned long long>(n, 100000));
+      q.count = static_cast<uint32_t>(std::min<unsigned long long>(n, max_tail));
     }
   } else {
     q.account = arg;
   }
-  auto lines = api_.ledger(q);
-  if (!lines)
-    return lines.error();
-  for (const auto& line : *lines)
+  auto a = api_.ledger(q);
+  if (!a)
+    return make_error(a.error().code(), "ledger " + kind + ": " + describe(a.error()));
+  for (const auto& line : ledger_lines(q, *a))
     out_ << line << "\n";
-  if (!lines->empty() && (lines->front().starts_with("error: ")
-                          || lines->front().starts_with("ledger BAD")))
-    return fail("ledger " + q.kind + " failed");
+  if (q.question == ledger_question::verify && !a->audit_ok)
+    return fail("ledger " + kind + " failed");
   return {};
 }
 

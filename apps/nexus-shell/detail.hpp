@@ -6,8 +6,6 @@
 #include <string>
 #include <string_view>
 
-#include <caf/error.hpp>
-#include <caf/expected.hpp>
 
 #include "apps/nexus-shell/commands.hpp"
 

@@ -189,7 +189,7 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
 
   auto bad = run_shell(dir, "ledger block 99\nledger frobnicate\nledger history\n");
   CHECK(bad.status == 1);
-  CHECK_THAT(bad.out, Catch::Contains("no block 99"));
+  CHECK_THAT(bad.err, Catch::Contains("ledger block: no block 99"));
   CHECK_THAT(bad.err, Catch::Contains("ledger: balance, history, block, tail or verify?"));
   CHECK_THAT(bad.err, Catch::Contains("ledger history: whose?"));
 }
