@@ -27,17 +27,17 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
   if (it == st.tasks.end() && finished(st, task.task_id))
     return std::optional<wire::final_output>{}; // a late duplicate of a finished task
   if (it == st.tasks.end()) {
-    auto builder = output_builder::start(task, st.store.get());
-    if (!builder)
-      return builder.error();
-    it = st.tasks.emplace(task.task_id, std::move(*builder)).first;
+    auto merge = workload_of(task).merge(task, st.store.get());
+    if (!merge)
+      return merge.error();
+    it = st.tasks.emplace(task.task_id, std::move(*merge)).first;
   }
-  auto added = it->second.add(task, block);
+  auto added = it->second->add(task, block);
   if (!added)
     return added.error();
-  if (!it->second.complete())
+  if (!it->second->complete())
     return std::optional<wire::final_output>{};
-  auto out = it->second.take();
+  auto out = it->second->take();
   st.tasks.erase(it);
   std::erase_if(st.rounds, [&](const auto& kv) { return std::get<0>(kv.first) == task.task_id; });
   // Attempts still under way are judged all the same: the orchestrator may count on one
@@ -112,7 +112,7 @@ void decide(self_pointer self, const result_key& key) {
 wire::shard_result validator_view(self_pointer self, const validator_actor& validator,
                                   const aggregator_state::attempt& a) {
   const auto& out = *a.output;
-  if (a.task.workload != workload_kind::matmul || !out.error.empty()
+  if (!workload_of(a.task).held_by_aggregator() || !out.error.empty()
       || a.raw.bytes().size() <= held_result_bytes || validator.node() == self->node())
     return a.raw;
   shard_output header{out.task_id, out.shard_id,  out.attempt, out.worker, compute::tensor{},
@@ -381,7 +381,7 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
     },
     [self](revoke_atom, uint64_t task_id, uint32_t shard_id) {
       if (auto it = self->state.tasks.find(task_id); it != self->state.tasks.end())
-        it->second.revoke(shard_id);
+        it->second->revoke(shard_id);
     },
     [self](drop_atom, uint64_t task_id) {
       self->state.tasks.erase(task_id);

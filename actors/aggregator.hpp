@@ -33,7 +33,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/core/results.hpp"
 #include "actors/core/task_table.hpp"
-#include "actors/core/workloads.hpp"
+#include "actors/core/workload.hpp"
 
 namespace nexus {
 
@@ -73,7 +73,7 @@ struct aggregator_state {
   using round_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, first attempt
 
   orchestrator_actor orchestrator;
-  std::map<uint64_t, output_builder> tasks;
+  std::map<uint64_t, std::unique_ptr<output_merge>> tasks;
   std::map<round_key, replica_round> rounds;
   std::map<result_key, attempt> attempts;
   struct early_result {

@@ -7,14 +7,13 @@
 #include <caf/all.hpp>
 
 #include "actors/ledger.hpp"
-#include "actors/core/workloads.hpp"
+#include "actors/core/workload.hpp"
 #include "chain/block.hpp"
 
 namespace nexus {
 
 namespace {
 
-constexpr std::size_t probes_kept = 8;
 
 // CPU time of this thread: what checking costs, whatever else competes for the cores.
 uint64_t thread_cpu_ns() {
@@ -64,38 +63,16 @@ error admissible(const shard_task& task, const shard_output& result) {
     return make_error(errc::rejected, "result does not match its assignment");
   if (!result.error.empty())
     return make_error(errc::rejected, "worker failed: " + result.error);
-  if (result.held && task.workload != workload_kind::matmul)
-    return make_error(errc::rejected, "only matmul results are judged by fingerprint");
+  if (result.held && !workload_of(task).held_by_aggregator())
+    return make_error(errc::rejected, to_string(task.workload)
+                                        + " results are not judged by fingerprint");
   return {};
-}
-
-// A matmul task's operand A and this validator's probe for it.
-struct matmul_check {
-  std::shared_ptr<const compute::tensor> a;
-  std::shared_ptr<const compute::matmul::freivalds_probe> probe;
-  compute::matmul::shard_range range;
-};
-
-expected<matmul_check> prepare_matmul(validator_state& st, const shard_task& task) {
-  auto a = st.config.store->get(task.matmul.a);
-  auto b = st.config.store->get(task.matmul.b);
-  if (!a || !b)
-    return make_error(errc::unavailable, "validator lacks operands: "
-                                           + describe(!a ? a.error() : b.error()));
-  if (auto err = compute::matmul::check_operands((*a)->shape(), (*b)->shape()))
-    return err;
-  return matmul_check{*a, st.probe_for(task.task_id, task.matmul.b, **b, task.verify_rounds),
-                      {task.shard_id, task.row_begin, task.row_end}};
 }
 
 // Judges a result that came with its output.
 error judge(validator_state& st, const shard_task& task, const shard_output& result) {
-  if (task.workload != workload_kind::matmul)
-    return check_model_shard(task, result, *st.config.store, st.rng);
-  auto check = prepare_matmul(st, task);
-  if (!check)
-    return check.error();
-  return check->probe->verify(*check->a, check->range, result.output, task.tolerance);
+  judge_context ctx{*st.config.store, st.rng, st.probes};
+  return workload_of(task).judge(task, result, ctx);
 }
 
 // Signs the verdicts not yet sent to the ledger, together, and sends them on.
@@ -135,19 +112,6 @@ wire::verdict announce(validator_actor::stateful_pointer<validator_state> self,
 }
 
 } // namespace
-
-std::shared_ptr<const compute::matmul::freivalds_probe>
-validator_state::probe_for(uint64_t task_id, const blob_ref& b_ref, const compute::tensor& b,
-                           unsigned rounds) {
-  for (const auto& cached : probes)
-    if (cached.task_id == task_id && cached.b == b_ref.id && cached.probe->rounds() == rounds)
-      return cached.probe;
-  auto probe = std::make_shared<const compute::matmul::freivalds_probe>(b, rounds, rng());
-  probes.push_front({task_id, b_ref.id, probe});
-  if (probes.size() > probes_kept)
-    probes.pop_back();
-  return probe;
-}
 
 node_info describe_validator(const validator_config& config) {
   node_info info{config.name, node_role::validator, "cpu:eigen", 1, 0.0, 4};
@@ -195,16 +159,17 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
         return announce(self, j.finish(judge(st, *task, *output)), true);
       }
       // The aggregator holds the block: ask it for C_R X with this validator's secret X.
-      auto check = prepare_matmul(st, *task);
+      judge_context ctx{*st.config.store, st.rng, st.probes};
+      auto check = workload_of(*task).fingerprint(*task, ctx);
       if (!check)
         return announce(self, j.finish(check.error()), true);
-      fingerprint_query query{task->task_id, task->shard_id, task->attempt,
-                              check->probe->probe_matrix(), true};
+      fingerprint_query query{task->task_id, task->shard_id, task->attempt, (*check)->probe(),
+                              true};
       j.pause();
       auto rp = self->make_response_promise<wire::verdict>();
       self->request(holder, fingerprint_wait, fingerprint_atom::value, wire::encode(query))
         .then(
-          [self, j, check = *check, tolerance = task->tolerance, rp, out = std::move(*output),
+          [self, j, check = *check, rp, out = std::move(*output),
            expected = *expected](const wire::fingerprint& msg) mutable {
             j.resume();
             auto fp = wire::decode(msg);
@@ -215,8 +180,7 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
             j.set_digest(fp->result);
             auto err = authenticate(out, fp->result, expected, self->state.verifier);
             if (!err)
-              err = check.probe->verify_fingerprint(*check.a, check.range, fp->product,
-                                                    tolerance);
+              err = check->verify(fp->product);
             rp.deliver(announce(self, j.finish(err), true));
           },
           [self, j, rp](caf::error& err) mutable {

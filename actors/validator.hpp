@@ -23,6 +23,7 @@
 
 #include "actors/core/blob_store.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/core/probe_cache.hpp"
 #include "actors/core/results.hpp"
 #include "chain/block.hpp"
 #include "chain/identity.hpp"
@@ -50,23 +51,12 @@ struct validator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
   validator_state() = default;
 
-  struct cached_probe {
-    uint64_t task_id;
-    chain::digest b;
-    std::shared_ptr<const compute::matmul::freivalds_probe> probe;
-  };
-
   validator_config config;
   std::mt19937_64 rng{std::random_device{}()};
-  std::deque<cached_probe> probes; // most recent first
+  probe_cache probes;
   std::vector<chain::transaction> unsigned_records;
   chain::statement_verifier verifier{result_tag}; // remembers workers' signed batches
   static inline const char* name = "nexus.validator";
-
-  /// The probe for (task, B, rounds), drawn and cached on first use.
-  std::shared_ptr<const compute::matmul::freivalds_probe>
-  probe_for(uint64_t task_id, const blob_ref& b_ref, const compute::tensor& b,
-            unsigned rounds);
 };
 
 validator_actor::behavior_type

@@ -6,7 +6,7 @@
 #include <caf/all.hpp>
 #include <tbb/info.h>
 
-#include "actors/core/workloads.hpp"
+#include "actors/core/workload.hpp"
 
 namespace nexus {
 

@@ -9,6 +9,8 @@
 #include <capnp/message.h>
 #include <capnp/orphan.h>
 
+#include "compute/workloads/model.hpp"
+
 namespace nexus {
 
 std::string to_string(workload_kind x) {
@@ -52,6 +54,20 @@ std::string to_string(check_mode x) {
     case check_mode::replicate: return "replicate";
   }
   return "unknown";
+}
+
+std::size_t shardable_rows(workload_kind kind, const matmul_operands& matmul,
+                           const model_operands& model) {
+  switch (kind) {
+    case workload_kind::matmul: return matmul.a.shape.empty() ? 0 : matmul.a.shape[0];
+    case workload_kind::infer: return model.x.shape.empty() ? 0 : model.x.shape[0];
+    case workload_kind::train_step:
+      return compute::model_workload::batch_ref{.batch_rows = model.batch_rows,
+                                                .micro_rows = model.micro_rows}
+        .micro_batches();
+    case workload_kind::train: return 0;
+  }
+  return 0;
 }
 
 std::string to_string(ledger_question x) {
@@ -570,14 +586,7 @@ expected<shard_task> decode(const shard_assignment& x) {
     out.tolerance = in.getTolerance();
     out.verify_rounds = in.getVerifyRounds();
     std::tie(out.workload, out.matmul, out.model) = std::move(*work);
-    // The rows a shard may name: rows of A, of the samples, or micro-batches of the batch.
-    std::size_t rows = 0;
-    if (out.workload == workload_kind::matmul && !out.matmul.a.shape.empty())
-      rows = out.matmul.a.shape[0];
-    else if (out.workload == workload_kind::infer && !out.model.x.shape.empty())
-      rows = out.model.x.shape[0];
-    else if (out.workload == workload_kind::train_step && out.model.micro_rows > 0)
-      rows = (std::size_t{out.model.batch_rows} + out.model.micro_rows - 1) / out.model.micro_rows;
+    auto rows = shardable_rows(out.workload, out.matmul, out.model);
     if (out.row_begin > out.row_end || out.row_end > rows)
       return corrupted("shard rows [" + std::to_string(out.row_begin) + ", "
                        + std::to_string(out.row_end) + ") outside the "

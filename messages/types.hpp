@@ -116,6 +116,12 @@ struct task_request {
                           // must agree; 0: validators judge
 };
 
+/// The units a task's shards divide among them, which a shard's [row_begin, row_end)
+/// counts: rows of A (matmul), samples (infer), micro-batches of the batch, or lanes of
+/// a round (train_step); none for a training run, which has no shards of its own.
+std::size_t shardable_rows(workload_kind kind, const matmul_operands& matmul,
+                           const model_operands& model);
+
 /// The blobs a request names (operands, model, data sets), those set only.
 inline std::vector<blob_ref> blobs_of(const task_request& req) {
   std::vector<blob_ref> out;

@@ -198,8 +198,8 @@ bool task_table::chance(double p) {
 
 bool task_table::trusted(const task_entry& task, node_id worker) {
   const auto& w = nodes_[worker];
-  // Summed gradients cannot be taken back out, so training steps are always checked.
-  if (task.request.workload == workload_kind::train_step || w.streak < limits_.trust_after)
+  // Results summed into an output cannot be taken back out: such steps are always checked.
+  if (workload_of(task.request).always_checked() || w.streak < limits_.trust_after)
     return false;
   auto p = std::max(limits_.check_floor,
                     static_cast<double>(limits_.trust_after) / static_cast<double>(w.streak));
@@ -339,8 +339,7 @@ task_table::node_entry* task_table::node_named(const std::string& name, node_rol
 void task_table::revoke_resting_on(node_id node) {
   for (auto& [task_id, task] : tasks_) {
     // Summed gradients cannot be taken back out (a training run tolerates a bad step).
-    if (task.state != task_state::running
-        || task.request.workload == workload_kind::train_step)
+    if (task.state != task_state::running || workload_of(task.request).always_checked())
       continue;
     for (auto& shard : task.shards) {
       if (shard.state != shard_state::validated

@@ -19,7 +19,7 @@
 #include <vector>
 
 
-#include "actors/core/workloads.hpp"
+#include "actors/core/workload.hpp"
 #include "chain/contract.hpp"
 #include "compute/errc.hpp"
 #include "compute/workloads/matmul.hpp"
