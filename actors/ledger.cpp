@@ -65,18 +65,6 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
 
 } // namespace
 
-chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind) {
-  chain::transaction t;
-  t.kind = kind;
-  t.task_id = v.task_id;
-  t.shard_id = v.shard_id;
-  t.attempt = v.attempt;
-  t.worker = v.worker;
-  t.validator = v.validator;
-  t.result = v.result;
-  return t;
-}
-
 ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
                           std::shared_ptr<chain::ledger> ledger) {
   auto fn = [config, ledger](ledger_actor::stateful_pointer<ledger_state> self) mutable

@@ -52,8 +52,5 @@ struct ledger_state {
 ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
                           std::shared_ptr<chain::ledger> ledger);
 
-/// The fields a contribution or verdict record shares with the verdict it is about
-/// (task, shard, attempt, worker, validator, result digest); unsigned.
-chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind);
 
 } // namespace nexus

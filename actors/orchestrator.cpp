@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include <caf/all.hpp>
-#include <openssl/rand.h>
 
 #include "actors/ledger.hpp"
 #include "chain/block.hpp"
@@ -49,8 +48,8 @@ void dispatch(self_pointer self) {
       expected.replicas = st.table.replicas(d.task_id);
       expected.round = d.round;
     }
-    if (auto id = st.identities.find(d.worker); id != st.identities.end())
-      expected.worker_key = id->second.second;
+    if (const auto* id = st.members.identity(d.worker))
+      expected.worker_key = id->key;
     validator_list judges;
     for (auto v : d.validators)
       judges.push_back(st.validators.at(v));
@@ -65,48 +64,6 @@ void dispatch(self_pointer self) {
     self->send(st.aggregator, drop_atom::value, task_id);
 }
 
-constexpr std::chrono::seconds challenge_lifetime{60};
-
-// Checks that a joining node is a member of the topology, in a role it may take, and
-// proves its key by a signature over a challenge this orchestrator issued.
-error check_membership(self_pointer self, const node_info& info) {
-  auto& st = self->state;
-  auto refuse = [&](const std::string& why) {
-    caf::aout(self) << "orchestrator: refused " << info.name << " as " << to_string(info.role)
-                    << ": " << why << "\n";
-    return make_error(errc::rejected, "join refused: " + why);
-  };
-  if (st.members.empty() && info.signature.empty())
-    return {}; // an open network; a key it names only checks what it signs
-  if (info.public_key.size() != 32 || info.signature.size() != 64)
-    return refuse("the network requires a node key and a signed challenge");
-  chain::digest nonce{};
-  if (info.nonce.size() == nonce.size())
-    std::copy(info.nonce.begin(), info.nonce.end(), nonce.begin());
-  auto challenge = st.challenges.find(nonce);
-  if (info.nonce.size() != nonce.size() || challenge == st.challenges.end()
-      || challenge->second < clock_type::now())
-    return refuse("unknown or expired challenge");
-  chain::public_key key{};
-  chain::signature sig{};
-  std::copy(info.public_key.begin(), info.public_key.end(), key.begin());
-  std::copy(info.signature.begin(), info.signature.end(), sig.begin());
-  if (!chain::verify(key, wire::join_statement(info), sig))
-    return refuse("the signature does not match the node key");
-  if (st.members.empty())
-    return {};
-  auto m = st.members.find(info.name);
-  if (m == st.members.end())
-    return refuse("no node of that name in the topology");
-  if (m->second.key != key)
-    return refuse("its key " + chain::to_hex(key).substr(0, 16)
-                  + "... is not the one the topology lists");
-  if (std::find(m->second.roles.begin(), m->second.roles.end(), info.role)
-      == m->second.roles.end())
-    return refuse("the topology does not give it that role");
-  return {};
-}
-
 // Registers a node that joined and watches it: its death re-queues its shards.
 template <class Handle>
 expected<node_id> admit(self_pointer self, const wire::node_announcement& msg,
@@ -118,51 +75,24 @@ expected<node_id> admit(self_pointer self, const wire::node_announcement& msg,
     return make_error(errc::invalid_input, "node " + info->name + " joined as "
                                              + to_string(info->role) + " through the "
                                              + to_string(expected) + " interface");
-  if (auto err = check_membership(self, *info))
-    return err;
+  if (auto err = self->state.members.admit(*info, clock_type::now())) {
+    caf::aout(self) << "orchestrator: refused " << info->name << " as "
+                    << to_string(info->role) << ": " << describe(err) << "\n";
+    return make_error(errc::rejected, "join refused: " + describe(err));
+  }
   auto id = self->state.table.add_node(*info);
   self->state.node_of[handle.address()] = id;
-  if (info->public_key.size() == 32) {
-    chain::public_key key{};
-    std::copy(info->public_key.begin(), info->public_key.end(), key.begin());
-    self->state.identities[id] = {info->name, key};
-  }
+  self->state.members.joined(id, *info);
   self->monitor(handle);
   return id;
 }
 
-// Remembers a validator's verdict until its signed record arrives.
-void expect_record(self_pointer self, const verdict_info& v) {
-  auto& st = self->state;
-  if (!st.ledger || !st.key)
-    return;
-  auto from = st.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-  if (from == st.node_of.end())
-    return;
-  attempt_key key{v.task_id, v.shard_id, v.attempt};
-  auto& entry = st.unrecorded[{key, from->second}];
-  entry = unrecorded_verdict{v.worker, v.result, v.valid, std::nullopt, {}, clock_type::now()};
-  if (auto j = st.judged.find(key); j != st.judged.end())
-    entry.stands = std::find(j->second.standing.begin(), j->second.standing.end(), v.validator)
-                   != j->second.standing.end();
-}
-
-// Why the orchestrator does not pass `t` on from validator `from`, or empty when it does.
-std::string refusal(const orchestrator_state& st, const chain::transaction& t, node_id from) {
-  auto id = st.identities.find(from);
-  if (id == st.identities.end())
-    return "its validator joined without a key";
-  if (t.kind != chain::tx_kind::verdict)
-    return "a " + to_string(t.kind) + " from a validator";
-  if (t.signer != id->second.second || t.validator != id->second.first)
-    return "signed by another key or in another validator's name";
-  auto v = st.unrecorded.find({{t.task_id, t.shard_id, t.attempt}, from});
-  if (v == st.unrecorded.end())
-    return "no verdict of this validator on that attempt waits for a record";
-  if (v->second.worker != t.worker || v->second.result != t.result
-      || v->second.valid != t.valid)
-    return "it differs from the verdict the validator sent";
-  return {};
+// The node that sent the current message, if it joined.
+std::optional<node_id> sender_node(self_pointer self) {
+  auto from = self->state.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (from == self->state.node_of.end())
+    return std::nullopt;
+  return from->second;
 }
 
 // Sends records to the ledger and reports what its receipt says was refused.
@@ -188,147 +118,39 @@ void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records
       });
 }
 
-// Queues a record for the ledger: the orchestrator's own, or a validator's signed bytes.
-void queue_record(self_pointer self, std::variant<chain::transaction, std::vector<uint8_t>> r) {
+// Sends what the recorder has for the ledger (a ledger joined, or nothing goes).
+void flush_records(self_pointer self) {
+  self->state.flush_scheduled = false;
+  if (auto records = self->state.recorder.flush(); !records.empty())
+    send_to_ledger(self, std::move(records));
+}
+
+// After the recorder took something: records are gathered for outbox_delay, then sent
+// together under one signature.
+void schedule_flush(self_pointer self) {
   auto& st = self->state;
-  st.outbox.push_back(std::move(r));
-  if (!st.outbox_scheduled) {
-    st.outbox_scheduled = true;
+  if (st.recorder.pending() && !st.flush_scheduled) {
+    st.flush_scheduled = true;
     self->delayed_send(self, outbox_delay, flush_atom::value);
   }
 }
 
-// Signs its own queued records with one signature and sends everything queued, in order.
-void flush_outbox(self_pointer self) {
-  auto& st = self->state;
-  st.outbox_scheduled = false;
-  if (st.outbox.empty() || !st.ledger || !st.key)
-    return; // without a ledger they wait for one (a ledger joins, or the tick flushes)
-  std::vector<chain::transaction> mine;
-  for (auto& r : st.outbox)
-    if (auto* t = std::get_if<chain::transaction>(&r))
-      mine.push_back(std::move(*t));
-  chain::sign_batch(mine, *st.key);
-  std::vector<std::vector<uint8_t>> out;
-  out.reserve(st.outbox.size());
-  std::size_t next = 0;
-  for (auto& r : st.outbox) {
-    if (std::holds_alternative<chain::transaction>(r))
-      out.push_back(chain::encode(mine[next++]));
-    else
-      out.push_back(std::move(std::get<std::vector<uint8_t>>(r)));
-  }
-  st.outbox.clear();
-  send_to_ledger(self, std::move(out));
-}
-
-// The contribution an attempt's verdicts judge, stated by this orchestrator (once).
-void queue_contribution(self_pointer self, const attempt_key& key, const std::string& worker,
-                        const chain::digest& result) {
-  auto j = self->state.judged.find(key);
-  if (j == self->state.judged.end() || j->second.contributed)
-    return;
-  j->second.contributed = true;
-  chain::transaction c;
-  c.kind = chain::tx_kind::contribution;
-  c.task_id = std::get<0>(key);
-  c.shard_id = std::get<1>(key);
-  c.attempt = std::get<2>(key);
-  c.worker = worker;
-  c.result = result;
-  c.work_units = j->second.units;
-  queue_record(self, std::move(c));
-}
-
-// Passes a standing verdict's record to the ledger, after its contribution.
-void pass_record(self_pointer self, const attempt_key& key, const unrecorded_verdict& v,
-                 std::vector<uint8_t> bytes) {
-  queue_contribution(self, key, v.worker, v.result);
-  queue_record(self, std::move(bytes));
-}
-
-// Passes a validator's signed verdicts to the ledger once the aggregator's judgment lets
-// them stand (each after the contribution it judged), and holds them until then.
+// A validator's signed verdicts: passed on once the aggregator's judgment lets them stand.
 void record(self_pointer self, const wire::ledger_records& msg) {
   auto& st = self->state;
-  auto from = st.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  auto from = sender_node(self);
   auto records = wire::decode(msg);
-  if (!st.ledger || !st.key || from == st.node_of.end() || !records)
+  if (!from || !records)
     return;
-  for (auto& bytes : *records) {
-    auto t = chain::decode_transaction(bytes);
-    auto why = t ? refusal(st, *t, from->second) : describe(t.error());
-    if (!why.empty()) {
-      caf::aout(self) << "orchestrator: did not record a verdict: " << why << "\n";
-      continue;
-    }
-    attempt_key key{t->task_id, t->shard_id, t->attempt};
-    auto it = st.unrecorded.find({key, from->second});
-    if (it->second.stands == false)
-      continue; // overturned or set aside: what the judgment recorded stands instead
-    if (!it->second.stands) {
-      it->second.parked = std::move(bytes); // the judgment will say
-      continue;
-    }
-    auto v = std::move(it->second);
-    st.unrecorded.erase(it);
-    pass_record(self, key, v, std::move(bytes));
-  }
+  for (const auto& why : st.recorder.take(*records, *from, st.members.identity(*from)))
+    caf::aout(self) << "orchestrator: did not record a verdict: " << why << "\n";
+  schedule_flush(self);
 }
 
-// Records what the aggregator's judgment decides: the verdicts that stand go on (those
-// parked, and those still to come), the others are refused; an overturned validator is
-// penalized; a result judged without a validator is stated by the orchestrator itself.
-void record_judgment(self_pointer self, const judgment_info& j, uint64_t units) {
-  auto& st = self->state;
-  if (!st.ledger || !st.key)
-    return;
-  const auto& v = j.verdict;
-  attempt_key key{v.task_id, v.shard_id, v.attempt};
-  st.judged[key] = judged_attempt{j.validators, units, false, clock_type::now()};
-  for (auto it = st.unrecorded.lower_bound({key, 0});
-       it != st.unrecorded.end() && it->first.first == key;) {
-    auto name = st.table.node_name(it->first.second);
-    bool stands = std::find(j.validators.begin(), j.validators.end(), name) != j.validators.end();
-    it->second.stands = stands;
-    if (!it->second.parked.empty()) {
-      auto entry = std::move(it->second);
-      it = st.unrecorded.erase(it);
-      if (stands)
-        pass_record(self, key, entry, std::move(entry.parked));
-      continue;
-    }
-    ++it;
-  }
-  for (const auto& name : j.overturned) {
-    auto t = ledger_transaction(v, chain::tx_kind::audit);
-    t.validator = name;
-    queue_record(self, std::move(t));
-  }
-  if (j.disputed || !j.validators.empty())
-    return; // the validators' own records carry the verdicts
-  // Judged without a validator: by a quorum of replicas, accepted on the worker's record,
-  // or found forged or malformed by the aggregator.
-  queue_contribution(self, key, v.worker, v.result);
-  bool accepted = v.valid && !j.checked;
-  auto t = ledger_transaction(v, accepted ? chain::tx_kind::acceptance : chain::tx_kind::verdict);
-  t.validator = j.checked ? "quorum" : "network";
-  t.valid = v.valid;
-  queue_record(self, std::move(t));
-}
-
-// Records that a task was accepted: who submitted it and its budget, which the
-// contract charges for the work it pays.
+// Records that a task was accepted: who submitted it and its budget.
 void record_submission(self_pointer self, uint64_t task_id, const task_request& req) {
-  auto& st = self->state;
-  if (!st.ledger || !st.key)
-    return;
-  chain::transaction t;
-  t.kind = chain::tx_kind::submission;
-  t.task_id = task_id;
-  t.account = req.submitter.empty() ? std::string{"anonymous"} : req.submitter;
-  t.amount = req.budget;
-  queue_record(self, std::move(t));
+  self->state.recorder.submitted(task_id, req);
+  schedule_flush(self);
 }
 
 // The blobs a submission names, pinned in the node's store so that its budget cannot
@@ -539,229 +361,271 @@ error no_output(orchestrator_state& st, uint64_t task_id) {
                                          + to_string(report->state));
 }
 
+// A node's handle goes where its role's shards, results or records are sent from.
+void place(self_pointer self, node_id id, const worker_actor& h) {
+  self->state.workers[id] = h;
+}
+
+void place(self_pointer self, node_id id, const validator_actor& h) {
+  self->state.validators[id] = h;
+}
+
+void place(self_pointer self, node_id, const aggregator_actor& h) {
+  self->state.aggregator = h;
+}
+
+// Asks a ledger that joined where task ids go on and what trust each node earned.
+void on_ledger_joined(self_pointer self, const ledger_actor& handle);
+
+void place(self_pointer self, node_id, const ledger_actor& h) {
+  self->state.ledger = h;
+  self->state.recorder.set_ledger(true);
+  on_ledger_joined(self, h);
+}
+
+// A node joins in `role` through the interface of its handle's type.
+template <class Handle>
+caf::result<uint32_t> join(self_pointer self, const wire::node_announcement& msg,
+                           const Handle& handle, node_role role) {
+  auto id = admit(self, msg, handle, role);
+  if (!id)
+    return to_caf(id.error());
+  place(self, *id, handle);
+  dispatch(self);
+  return *id;
+}
+
+void on_ledger_joined(self_pointer self, const ledger_actor& handle) {
+  // Task ids go on from the ledger's last one: a shard of "task 1" of an earlier run
+  // was paid already, and the contract pays each (task, shard) once.
+  self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
+                wire::encode(ledger_query{.question = ledger_question::last_task}))
+    .then(
+      [self](const wire::ledger_reply& reply) {
+        auto a = wire::decode(reply);
+        if (!a)
+          return;
+        self->state.table.skip_task_ids(a->last_task, a->last_internal_task);
+        self->state.ledger_ready = true;
+        release_held(self, clock_type::now());
+      },
+      [self](const caf::error& err) {
+        caf::aout(self) << "orchestrator: the ledger did not say its last task: "
+                        << describe(err) << "\n";
+      });
+  // Trust survives restarts: each node's streak as the ledger recorded it.
+  self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
+                wire::encode(ledger_query{.question = ledger_question::trust}))
+    .then(
+      [self](const wire::ledger_reply& reply) {
+        auto a = wire::decode(reply);
+        if (!a)
+          return;
+        self->state.table.set_streaks({a->streaks.begin(), a->streaks.end()});
+      },
+      [self](const caf::error& err) {
+        caf::aout(self) << "orchestrator: the ledger did not say its nodes' records: "
+                        << describe(err) << "\n";
+      });
+}
+
+// A node went away: its shards run again elsewhere; without the ledger, records and
+// (when the topology names one) submissions wait; without the aggregator, the validated
+// shards of running tasks run again, their partial outputs having died with it.
+void on_down(self_pointer self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto i = st.node_of.find(msg.source);
+  if (i == st.node_of.end())
+    return;
+  st.table.remove_node(i->second);
+  st.members.left(i->second);
+  st.workers.erase(i->second);
+  st.validators.erase(i->second);
+  st.node_of.erase(i);
+  if (st.ledger && msg.source == st.ledger.address()) {
+    st.ledger = nullptr;
+    st.recorder.set_ledger(false);
+    st.ledger_ready = false;
+  }
+  if (st.aggregator && msg.source == st.aggregator.address()) {
+    st.aggregator = nullptr;
+    st.table.unmerge_running();
+  }
+  dispatch(self);
+}
+
+// A submission: accepted now, or held until the topology's ledger has joined.
+caf::result<wire::task_accepted> submit(self_pointer self, const wire::task_submission& msg) {
+  auto& st = self->state;
+  if (st.members.expects_ledger() && !st.ledger_ready) {
+    auto promise = self->make_response_promise<wire::task_accepted>();
+    st.held.push_back({promise, msg, clock_type::now()});
+    return promise;
+  }
+  auto ack = accept(self, msg);
+  if (!ack)
+    return to_caf(ack.error());
+  return std::move(*ack);
+}
+
+caf::result<wire::task_status> status_of(self_pointer self, uint64_t task_id) {
+  if (auto run = self->state.runs.find(task_id); run != self->state.runs.end())
+    return wire::encode(run->second->report(clock_type::now()));
+  auto report = self->state.table.report(task_id, clock_type::now());
+  if (!report)
+    return to_caf(unknown_task(self->state, task_id));
+  return wire::encode(*report);
+}
+
+wire::task_list task_list(self_pointer self) {
+  auto now = clock_type::now();
+  auto reports = self->state.table.reports(now);
+  for (const auto& [id, run] : self->state.runs)
+    reports.push_back(run->report(now));
+  std::sort(reports.begin(), reports.end(),
+            [](const task_report& a, const task_report& b) { return a.task_id < b.task_id; });
+  return wire::encode(reports);
+}
+
+// A finished task's output, or why there is none.
+expected<output_shelf::output> stored_output(orchestrator_state& st, uint64_t task_id) {
+  auto out = st.outputs.get(task_id);
+  if (!out)
+    return no_output(st, task_id);
+  return std::move(*out);
+}
+
+caf::result<wire::final_output> output_of(self_pointer self, uint64_t task_id) {
+  auto out = stored_output(self->state, task_id);
+  if (!out)
+    return to_caf(out.error());
+  return **out; // a copy: CAF sends values
+}
+
+// The output offered on the bulk channel. Its values go out raw, straight from the
+// stored output's bytes (shared with it until the client has them), so that the client
+// reads them into its tensor.
+caf::result<uint64_t> offer_output(self_pointer self, uint64_t task_id) {
+  auto& st = self->state;
+  if (!st.bulk)
+    return to_caf(make_error(errc::unavailable, "this node has no bulk channel"));
+  auto out = stored_output(st, task_id);
+  if (!out)
+    return to_caf(out.error());
+  auto where = wire::locate_output(**out);
+  if (!where)
+    return to_caf(where.error());
+  return st.bulk->offer_tensor(*out, where->shape, where->values);
+}
+
+// A validator's verdict: the aggregator's judgment decides; this is for its record.
+void on_verdict(self_pointer self, const wire::verdict& msg) {
+  auto v = wire::decode(msg);
+  if (auto from = sender_node(self); v && from)
+    self->state.recorder.expect(*v, *from, self->state.table.node_name(*from),
+                                clock_type::now());
+}
+
+// The aggregator's judgment of an attempt: the table counts it, the recorder records it,
+// and an output that came early may now be taken.
+void on_judged(self_pointer self, const wire::judgment& msg) {
+  auto& st = self->state;
+  auto j = wire::decode(msg);
+  if (!j)
+    return;
+  const auto& v = j->verdict;
+  auto units = st.table.work_units(v.task_id, v.shard_id);
+  if (st.table.on_judgment(*j) != verdict_effect::stale) {
+    st.recorder.judged(*j, units, [&st](node_id n) { return st.table.node_name(n); },
+                       clock_type::now());
+    schedule_flush(self);
+  }
+  if (auto early = st.early_outputs.find(v.task_id); early != st.early_outputs.end()) {
+    auto out = std::move(early->second);
+    st.early_outputs.erase(early);
+    take_output(self, v.task_id, std::move(out));
+  }
+  dispatch(self);
+}
+
+caf::result<wire::ledger_reply> ask_ledger(self_pointer self, const wire::ledger_request& msg) {
+  if (!self->state.ledger)
+    return to_caf(make_error(errc::unavailable, "this network keeps no ledger"));
+  flush_records(self); // the answer includes every record received so far
+  return self->delegate(self->state.ledger, ledger_atom::value, msg);
+}
+
+void on_output(self_pointer self, wire::final_output& msg) {
+  auto task_id = msg.read([](schema::FinalOutput::Reader r) -> expected<uint64_t> {
+    return r.getTaskId();
+  });
+  if (task_id)
+    take_output(self, *task_id, std::move(msg));
+}
+
+// Every orchestrator_tick: what waited too long expires, what waited for a ledger goes.
+void tick(self_pointer self) {
+  auto now = clock_type::now();
+  self->state.recorder.expire(now);
+  release_held(self, now);
+  if (!self->state.flush_scheduled)
+    flush_records(self);
+  for (auto& [id, run] : self->state.runs)
+    run->expire(now);
+  end_failed_runs(self);
+  self->state.table.expire(now);
+  dispatch(self); // re-issued shards, and the partial outputs of timed-out tasks
+  release_pins(self->state);
+  self->delayed_send(self, orchestrator_tick, tick_atom::value);
+}
+
 } // namespace
 
 orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_config config) {
-  self->state.key = std::move(config.key);
-  self->state.bulk = std::move(config.bulk);
-  self->state.outputs = output_shelf{config.limits.outputs_in_memory, config.outputs_dir};
-  self->state.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();
-  self->state.table = task_table{config.limits};
-  self->state.table.skip_task_ids(config.last_task, config.last_internal_task);
-  for (auto& m : config.members) {
-    if (std::find(m.roles.begin(), m.roles.end(), node_role::ledger) != m.roles.end())
-      self->state.ledger_expected = true;
-    self->state.members[m.name] = std::move(m);
-  }
-  self->set_down_handler([self](caf::down_msg& msg) {
-    auto& st = self->state;
-    auto i = st.node_of.find(msg.source);
-    if (i == st.node_of.end())
-      return;
-    st.table.remove_node(i->second);
-    st.workers.erase(i->second);
-    st.validators.erase(i->second);
-    st.node_of.erase(i);
-    if (st.ledger && msg.source == st.ledger.address()) {
-      st.ledger = nullptr; // records wait for it; submissions too, when it is expected
-      st.ledger_ready = false;
-    }
-    if (st.aggregator && msg.source == st.aggregator.address()) {
-      // Its partial outputs died with it: validated shards of running tasks run again.
-      st.aggregator = nullptr;
-      st.table.unmerge_running();
-    }
-    dispatch(self);
-  });
+  auto& st = self->state;
+  st.recorder = ledger_recorder{std::move(config.key)};
+  st.members = membership{std::move(config.members)};
+  st.bulk = std::move(config.bulk);
+  st.outputs = output_shelf{config.limits.outputs_in_memory, config.outputs_dir};
+  st.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();
+  st.table = task_table{config.limits};
+  st.table.skip_task_ids(config.last_task, config.last_internal_task);
+  self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    flush_outbox(self); // what is queued for the ledger goes before the orchestrator stops
+    flush_records(self); // what is queued for the ledger goes before the orchestrator stops
     self->quit(msg.reason);
   });
   self->delayed_send(self, orchestrator_tick, tick_atom::value);
+  using announcement = wire::node_announcement;
   return {
-    [self](submit_atom, const wire::task_submission& msg) -> caf::result<wire::task_accepted> {
-      auto& st = self->state;
-      if (!st.ledger_expected || st.ledger_ready) {
-        auto ack = accept(self, msg);
-        if (!ack)
-          return to_caf(ack.error());
-        return std::move(*ack);
-      }
-      auto promise = self->make_response_promise<wire::task_accepted>();
-      st.held.push_back({promise, msg, clock_type::now()});
-      return promise;
-    },
-    [self](status_atom, uint64_t task_id) -> caf::result<wire::task_status> {
-      if (auto run = self->state.runs.find(task_id); run != self->state.runs.end())
-        return wire::encode(run->second->report(clock_type::now()));
-      auto report = self->state.table.report(task_id, clock_type::now());
-      if (!report)
-        return to_caf(unknown_task(self->state, task_id));
-      return wire::encode(*report);
-    },
-    [self](tasks_atom) {
-      auto now = clock_type::now();
-      auto reports = self->state.table.reports(now);
-      for (const auto& [id, run] : self->state.runs)
-        reports.push_back(run->report(now));
-      std::sort(reports.begin(), reports.end(),
-                [](const task_report& a, const task_report& b) { return a.task_id < b.task_id; });
-      return wire::encode(reports);
-    },
+    [self](submit_atom, const wire::task_submission& msg) { return submit(self, msg); },
+    [self](status_atom, uint64_t task_id) { return status_of(self, task_id); },
+    [self](tasks_atom) { return task_list(self); },
     [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
-    [self](result_atom, uint64_t task_id) -> caf::result<wire::final_output> {
-      auto& st = self->state;
-      auto out = st.outputs.get(task_id);
-      if (!out)
-        return to_caf(no_output(st, task_id));
-      if (!*out)
-        return to_caf(out->error());
-      return *(**out); // a copy: CAF sends values
-    },
-    [self](result_atom, uint64_t task_id, bulk_atom) -> caf::result<uint64_t> {
-      auto& st = self->state;
-      if (!st.bulk)
-        return to_caf(make_error(errc::unavailable, "this node has no bulk channel"));
-      auto out = st.outputs.get(task_id);
-      if (!out)
-        return to_caf(no_output(st, task_id));
-      if (!*out)
-        return to_caf(out->error());
-      // The values go out raw, straight from the stored output's bytes (shared with it
-      // until the client has them), so that the client reads them into its tensor.
-      auto x = std::move(**out);
-      auto where = wire::locate_output(*x);
-      if (!where)
-        return to_caf(where.error());
-      return st.bulk->offer_tensor(x, where->shape, where->values);
-    },
+    [self](result_atom, uint64_t task_id) { return output_of(self, task_id); },
+    [self](result_atom, uint64_t task_id, bulk_atom) { return offer_output(self, task_id); },
     [self](challenge_atom) {
-      auto& st = self->state;
-      auto now = clock_type::now();
-      std::erase_if(st.challenges, [now](auto& kv) { return kv.second < now; });
-      chain::digest nonce{};
-      RAND_bytes(nonce.data(), static_cast<int>(nonce.size()));
-      st.challenges[nonce] = now + challenge_lifetime;
-      return wire::encode_challenge({nonce.begin(), nonce.end()});
+      return wire::encode_challenge(self->state.members.challenge(clock_type::now()));
     },
-    [self](join_atom, const wire::node_announcement& msg,
-           const worker_actor& handle) -> caf::result<uint32_t> {
-      auto id = admit(self, msg, handle, node_role::worker);
-      if (!id)
-        return to_caf(id.error());
-      self->state.workers[*id] = handle;
-      dispatch(self);
-      return *id;
+    [self](join_atom, const announcement& msg, const worker_actor& h) {
+      return join(self, msg, h, node_role::worker);
     },
-    [self](join_atom, const wire::node_announcement& msg,
-           const validator_actor& handle) -> caf::result<uint32_t> {
-      auto id = admit(self, msg, handle, node_role::validator);
-      if (!id)
-        return to_caf(id.error());
-      self->state.validators[*id] = handle;
-      dispatch(self);
-      return *id;
+    [self](join_atom, const announcement& msg, const validator_actor& h) {
+      return join(self, msg, h, node_role::validator);
     },
-    [self](join_atom, const wire::node_announcement& msg,
-           const aggregator_actor& handle) -> caf::result<uint32_t> {
-      auto id = admit(self, msg, handle, node_role::aggregator);
-      if (!id)
-        return to_caf(id.error());
-      self->state.aggregator = handle;
-      dispatch(self);
-      return *id;
+    [self](join_atom, const announcement& msg, const aggregator_actor& h) {
+      return join(self, msg, h, node_role::aggregator);
     },
-    [self](verdict_atom, const wire::verdict& msg) {
-      if (auto v = wire::decode(msg))
-        expect_record(self, *v); // the aggregator's judgment decides; this is for records
+    [self](join_atom, const announcement& msg, const ledger_actor& h) {
+      return join(self, msg, h, node_role::ledger);
     },
-    [self](judged_atom, const wire::judgment& msg) {
-      auto& st = self->state;
-      auto j = wire::decode(msg);
-      if (!j)
-        return;
-      const auto& v = j->verdict;
-      auto units = st.table.work_units(v.task_id, v.shard_id);
-      if (st.table.on_judgment(*j) != verdict_effect::stale)
-        record_judgment(self, *j, units);
-      if (auto early = st.early_outputs.find(v.task_id); early != st.early_outputs.end()) {
-        auto out = std::move(early->second);
-        st.early_outputs.erase(early);
-        take_output(self, v.task_id, std::move(out));
-      }
-      dispatch(self);
-    },
+    [self](verdict_atom, const wire::verdict& msg) { on_verdict(self, msg); },
+    [self](judged_atom, const wire::judgment& msg) { on_judged(self, msg); },
     [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
-    [self](flush_atom) { flush_outbox(self); },
-    [self](join_atom, const wire::node_announcement& msg,
-           const ledger_actor& handle) -> caf::result<uint32_t> {
-      auto id = admit(self, msg, handle, node_role::ledger);
-      if (!id)
-        return to_caf(id.error());
-      self->state.ledger = handle;
-      // Task ids go on from the ledger's last one: a shard of "task 1" of an earlier run
-      // was paid already, and the contract pays each (task, shard) once.
-      self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
-                    wire::encode(ledger_query{.question = ledger_question::last_task}))
-        .then(
-          [self](const wire::ledger_reply& reply) {
-            auto a = wire::decode(reply);
-            if (!a)
-              return;
-            self->state.table.skip_task_ids(a->last_task, a->last_internal_task);
-            self->state.ledger_ready = true;
-            release_held(self, clock_type::now());
-          },
-          [self](const caf::error& err) {
-            caf::aout(self) << "orchestrator: the ledger did not say its last task: "
-                            << describe(err) << "\n";
-          });
-      // Trust survives restarts: each node's streak as the ledger recorded it.
-      self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
-                    wire::encode(ledger_query{.question = ledger_question::trust}))
-        .then(
-          [self](const wire::ledger_reply& reply) {
-            auto a = wire::decode(reply);
-            if (!a)
-              return;
-            self->state.table.set_streaks({a->streaks.begin(), a->streaks.end()});
-          },
-          [self](const caf::error& err) {
-            caf::aout(self) << "orchestrator: the ledger did not say its nodes' records: "
-                            << describe(err) << "\n";
-          });
-      return *id;
-    },
-    [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
-      if (!self->state.ledger)
-        return to_caf(make_error(errc::unavailable, "this network keeps no ledger"));
-      flush_outbox(self); // the answer includes every record received so far
-      return self->delegate(self->state.ledger, ledger_atom::value, msg);
-    },
-    [self](output_atom, wire::final_output& msg) {
-      auto task_id = msg.read([](schema::FinalOutput::Reader r) -> expected<uint64_t> {
-        return r.getTaskId();
-      });
-      if (task_id)
-        take_output(self, *task_id, std::move(msg));
-    },
-    [self](tick_atom) {
-      auto now = clock_type::now();
-      std::erase_if(self->state.unrecorded,
-                    [now](const auto& kv) { return kv.second.at + record_wait < now; });
-      std::erase_if(self->state.judged,
-                    [now](const auto& kv) { return kv.second.at + record_wait < now; });
-      release_held(self, now);
-      if (!self->state.outbox_scheduled)
-        flush_outbox(self); // what waited for a ledger to join
-      for (auto& [id, run] : self->state.runs)
-        run->expire(now);
-      end_failed_runs(self);
-      self->state.table.expire(now);
-      dispatch(self); // re-issued shards, and the partial outputs of timed-out tasks
-      release_pins(self->state);
-      self->delayed_send(self, orchestrator_tick, tick_atom::value);
-    },
+    [self](flush_atom) { flush_records(self); },
+    [self](ledger_atom, const wire::ledger_request& msg) { return ask_ledger(self, msg); },
+    [self](output_atom, wire::final_output& msg) { on_output(self, msg); },
+    [self](tick_atom) { tick(self); },
   };
 }
 

@@ -26,6 +26,7 @@
 
 #include "actors/transport/bulk.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/core/ledger_recorder.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/output_shelf.hpp"
 #include "actors/core/task_table.hpp"
@@ -38,36 +39,11 @@ namespace nexus {
 /// How often the orchestrator looks for shards past their deadline.
 constexpr std::chrono::milliseconds orchestrator_tick{500};
 
-/// A validator's verdict whose signed record has not yet gone to the ledger: what the
-/// record must say to get there, and whether the aggregator's judgment let it stand
-/// (unknown until the judgment arrives; a record that comes first waits, parked).
-struct unrecorded_verdict {
-  std::string worker;
-  chain::digest result{};
-  bool valid = false;
-  std::optional<bool> stands;
-  std::vector<uint8_t> parked; // its signed record, until the judgment says
-  clock_type::time_point at;
-};
-
-/// The aggregator's judgment of an attempt, while its validators' records may still come.
-struct judged_attempt {
-  std::vector<std::string> standing; // validators whose verdicts count
-  uint64_t units = 0;                // the contribution's work units, from the planner
-  bool contributed = false;          // its contribution went to the ledger
-  clock_type::time_point at;
-};
-
-using attempt_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, attempt
-
 /// How long a submission waits for the topology's ledger to join before it is refused.
 constexpr std::chrono::seconds ledger_wait{30};
 
 /// How long the orchestrator gathers records before it signs and sends them.
 constexpr std::chrono::milliseconds outbox_delay{20};
-
-/// How long a verdict waits for its validator's record before it is forgotten.
-constexpr std::chrono::minutes record_wait{5};
 
 struct orchestrator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
@@ -87,12 +63,12 @@ struct orchestrator_state {
   // The blobs each open task or training run names, pinned in `store` until it ends.
   std::map<uint64_t, std::vector<chain::digest>> pinned;
   std::shared_ptr<bulk_service> bulk;             // null: outputs go through CAF only
-  std::map<std::string, member> members;          // empty: anyone with a certificate
-  std::map<chain::digest, clock_type::time_point> challenges; // 32-byte nonce -> expiry
+  membership members;                      // who may join, and the keys they proved
   ledger_actor ledger;                     // null: no ledger joined
+  ledger_recorder recorder;                // what goes to the ledger, in which order
+  bool flush_scheduled = false;            // a flush of the recorder is on its way
   std::string ledger_problem;              // the last failure to record, said once
-  bool ledger_expected = false; // the topology names a ledger node
-  bool ledger_ready = false;    // it joined and task ids go on from its last one
+  bool ledger_ready = false; // it joined and task ids go on from its last one
   // Submissions that wait for the expected ledger, so that no task id is used twice.
   struct held_submission {
     caf::typed_response_promise<wire::task_accepted> promise;
@@ -100,14 +76,6 @@ struct orchestrator_state {
     clock_type::time_point since;
   };
   std::vector<held_submission> held;
-  std::optional<chain::node_key> key;      // signs the contributions it records
-  std::map<node_id, std::pair<std::string, chain::public_key>> identities; // name, key
-  // Records on their way to the ledger, in order: its own (submissions, contributions;
-  // signed together when sent) and validators' signed verdicts.
-  std::vector<std::variant<chain::transaction, std::vector<uint8_t>>> outbox;
-  bool outbox_scheduled = false;
-  std::map<std::pair<attempt_key, node_id>, unrecorded_verdict> unrecorded; // by validator
-  std::map<attempt_key, judged_attempt> judged;
   static inline const char* name = "nexus.orchestrator";
 };
 

@@ -6,7 +6,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/ledger.hpp"
+#include "actors/core/ledger_recorder.hpp"
 #include "actors/core/workload.hpp"
 #include "chain/block.hpp"
 

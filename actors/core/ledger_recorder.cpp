@@ -1,0 +1,174 @@
+#include "actors/core/ledger_recorder.hpp"
+
+#include <algorithm>
+
+namespace nexus {
+
+chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind) {
+  chain::transaction t;
+  t.kind = kind;
+  t.task_id = v.task_id;
+  t.shard_id = v.shard_id;
+  t.attempt = v.attempt;
+  t.worker = v.worker;
+  t.validator = v.validator;
+  t.result = v.result;
+  return t;
+}
+
+ledger_recorder::ledger_recorder(std::optional<chain::node_key> key) : key_(std::move(key)) {
+}
+
+void ledger_recorder::expect(const verdict_info& v, node_id from, const std::string& name,
+                             clock_type::time_point now) {
+  if (!recording())
+    return;
+  attempt_key key{v.task_id, v.shard_id, v.attempt};
+  auto& entry = unrecorded_[{key, from}];
+  entry = unrecorded_verdict{.worker = v.worker, .result = v.result, .valid = v.valid, .at = now};
+  if (auto j = judged_.find(key); j != judged_.end())
+    entry.stands = std::find(j->second.standing.begin(), j->second.standing.end(), name)
+                   != j->second.standing.end();
+}
+
+std::string ledger_recorder::refusal(const chain::transaction& t, node_id from,
+                                     const node_identity* who) const {
+  if (!who)
+    return "its validator joined without a key";
+  if (t.kind != chain::tx_kind::verdict)
+    return "a " + to_string(t.kind) + " from a validator";
+  if (t.signer != who->key || t.validator != who->name)
+    return "signed by another key or in another validator's name";
+  auto v = unrecorded_.find({{t.task_id, t.shard_id, t.attempt}, from});
+  if (v == unrecorded_.end())
+    return "no verdict of this validator on that attempt waits for a record";
+  if (v->second.worker != t.worker || v->second.result != t.result
+      || v->second.valid != t.valid)
+    return "it differs from the verdict the validator sent";
+  return {};
+}
+
+std::vector<std::string> ledger_recorder::take(const std::vector<std::vector<uint8_t>>& records,
+                                               node_id from, const node_identity* who) {
+  std::vector<std::string> refused;
+  if (!recording())
+    return refused;
+  for (const auto& bytes : records) {
+    auto t = chain::decode_transaction(bytes);
+    auto why = t ? refusal(*t, from, who) : describe(t.error());
+    if (!why.empty()) {
+      refused.push_back(std::move(why));
+      continue;
+    }
+    attempt_key key{t->task_id, t->shard_id, t->attempt};
+    auto it = unrecorded_.find({key, from});
+    if (it->second.stands == false)
+      continue; // overturned or set aside: what the judgment recorded stands instead
+    if (!it->second.stands) {
+      it->second.parked = bytes; // the judgment will say
+      continue;
+    }
+    auto v = std::move(it->second);
+    unrecorded_.erase(it);
+    pass(key, v, bytes);
+  }
+  return refused;
+}
+
+void ledger_recorder::contribute(const attempt_key& key, const std::string& worker,
+                                 const chain::digest& result) {
+  auto j = judged_.find(key);
+  if (j == judged_.end() || j->second.contributed)
+    return;
+  j->second.contributed = true;
+  chain::transaction c;
+  c.kind = chain::tx_kind::contribution;
+  c.task_id = std::get<0>(key);
+  c.shard_id = std::get<1>(key);
+  c.attempt = std::get<2>(key);
+  c.worker = worker;
+  c.result = result;
+  c.work_units = j->second.units;
+  outbox_.emplace_back(std::move(c));
+}
+
+void ledger_recorder::pass(const attempt_key& key, const unrecorded_verdict& v,
+                           std::vector<uint8_t> bytes) {
+  contribute(key, v.worker, v.result);
+  outbox_.emplace_back(std::move(bytes));
+}
+
+void ledger_recorder::settle(const judgment_info& j, uint64_t units,
+                             const std::vector<std::pair<node_id, std::string>>& waiting,
+                             clock_type::time_point now) {
+  const auto& v = j.verdict;
+  attempt_key key{v.task_id, v.shard_id, v.attempt};
+  judged_[key] = judged_attempt{.standing = j.validators, .units = units, .at = now};
+  for (const auto& [node, name] : waiting) {
+    auto it = unrecorded_.find({key, node});
+    if (it == unrecorded_.end())
+      continue;
+    bool stands = std::find(j.validators.begin(), j.validators.end(), name) != j.validators.end();
+    it->second.stands = stands;
+    if (it->second.parked.empty())
+      continue;
+    auto entry = std::move(it->second);
+    unrecorded_.erase(it);
+    if (stands)
+      pass(key, entry, std::move(entry.parked));
+  }
+  for (const auto& name : j.overturned) {
+    auto t = ledger_transaction(v, chain::tx_kind::audit);
+    t.validator = name;
+    outbox_.emplace_back(std::move(t));
+  }
+  if (j.disputed || !j.validators.empty())
+    return; // the validators' own records carry the verdicts
+  // Judged without a validator: by a quorum of replicas, accepted on the worker's record,
+  // or found forged or malformed by the aggregator.
+  contribute(key, v.worker, v.result);
+  bool accepted = v.valid && !j.checked;
+  auto t = ledger_transaction(v, accepted ? chain::tx_kind::acceptance : chain::tx_kind::verdict);
+  t.validator = j.checked ? "quorum" : "network";
+  t.valid = v.valid;
+  outbox_.emplace_back(std::move(t));
+}
+
+void ledger_recorder::submitted(uint64_t task_id, const task_request& req) {
+  if (!recording())
+    return;
+  chain::transaction t;
+  t.kind = chain::tx_kind::submission;
+  t.task_id = task_id;
+  t.account = req.submitter.empty() ? std::string{"anonymous"} : req.submitter;
+  t.amount = req.budget;
+  outbox_.emplace_back(std::move(t));
+}
+
+std::vector<std::vector<uint8_t>> ledger_recorder::flush() {
+  std::vector<std::vector<uint8_t>> out;
+  if (outbox_.empty() || !recording())
+    return out; // without a ledger they wait for one
+  std::vector<chain::transaction> mine;
+  for (auto& r : outbox_)
+    if (auto* t = std::get_if<chain::transaction>(&r))
+      mine.push_back(std::move(*t));
+  chain::sign_batch(mine, *key_);
+  out.reserve(outbox_.size());
+  std::size_t next = 0;
+  for (auto& r : outbox_) {
+    if (std::holds_alternative<chain::transaction>(r))
+      out.push_back(chain::encode(mine[next++]));
+    else
+      out.push_back(std::move(std::get<std::vector<uint8_t>>(r)));
+  }
+  outbox_.clear();
+  return out;
+}
+
+void ledger_recorder::expire(clock_type::time_point now) {
+  std::erase_if(unrecorded_, [now](const auto& kv) { return kv.second.at + record_wait < now; });
+  std::erase_if(judged_, [now](const auto& kv) { return kv.second.at + record_wait < now; });
+}
+
+} // namespace nexus

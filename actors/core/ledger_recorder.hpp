@@ -1,0 +1,140 @@
+// The orchestrator's ledger-record pipeline, as a plain class: what goes to the ledger, in
+// which order, and what is held back. The orchestrator actor feeds it what it hears
+// (validators' verdicts and their signed records, the aggregator's judgments,
+// submissions) and sends what flush() returns; tests drive it directly.
+//
+// The rules: a validator's signed verdict goes on only once the aggregator's judgment lets
+// it stand, and only after the contribution it judges (stated once per attempt, signed by
+// the orchestrator); a record that comes before the judgment waits, parked. An overturned
+// validator is penalized by an audit record; a result judged without a validator (by a
+// quorum of replicas, on the worker's record, or found forged) is stated by the
+// orchestrator itself. A record that differs from the verdict its validator sent, or is
+// signed by another key, is refused. Nothing is recorded without a key and a ledger.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "actors/core/task_table.hpp"
+#include "chain/block.hpp"
+#include "chain/identity.hpp"
+#include "messages/types.hpp"
+
+namespace nexus {
+
+using attempt_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, attempt
+
+/// How long a verdict waits for its validator's record before it is forgotten.
+constexpr std::chrono::minutes record_wait{5};
+
+/// A node as it proved itself when it joined: its name and key.
+struct node_identity {
+  std::string name;
+  chain::public_key key{};
+};
+
+class ledger_recorder {
+public:
+  /// Records are signed with `key`; without one nothing is recorded.
+  explicit ledger_recorder(std::optional<chain::node_key> key = {});
+
+  /// Whether a ledger is there to take records: without one they wait in the outbox.
+  void set_ledger(bool present) noexcept {
+    ledger_ = present;
+  }
+
+  /// True if records are kept for a ledger (a key and a ledger).
+  bool recording() const noexcept {
+    return key_ && ledger_;
+  }
+
+  /// Validator `from` (called `name`) sent verdict `v`; its signed record should follow.
+  void expect(const verdict_info& v, node_id from, const std::string& name,
+              clock_type::time_point now);
+
+  /// Validator `from` (`who`: how it joined; null if it joined without a key) sent these
+  /// signed records. Passes on those whose judgment lets them stand, parks those whose
+  /// judgment is still to come, and returns why the others were refused.
+  std::vector<std::string> take(const std::vector<std::vector<uint8_t>>& records, node_id from,
+                                const node_identity* who);
+
+  /// The aggregator's judgment of an attempt, worth `units` work units; `name_of` gives
+  /// the name of a node by its id.
+  template <class NameOf>
+  void judged(const judgment_info& j, uint64_t units, NameOf&& name_of,
+              clock_type::time_point now) {
+    if (!recording())
+      return;
+    std::vector<std::pair<node_id, std::string>> waiting;
+    const auto& v = j.verdict;
+    attempt_key key{v.task_id, v.shard_id, v.attempt};
+    for (auto it = unrecorded_.lower_bound({key, 0});
+         it != unrecorded_.end() && it->first.first == key; ++it)
+      waiting.emplace_back(it->first.second, name_of(it->first.second));
+    settle(j, units, waiting, now);
+  }
+
+  /// Task `task_id` was accepted: who submitted it and its budget, which the contract
+  /// charges for the work it pays.
+  void submitted(uint64_t task_id, const task_request& req);
+
+  /// True if records wait to be sent.
+  bool pending() const noexcept {
+    return !outbox_.empty();
+  }
+
+  /// The records to send now, in order: its own signed together with one signature, and
+  /// validators' as they signed them. Empty without a ledger (they keep waiting).
+  std::vector<std::vector<uint8_t>> flush();
+
+  /// Forgets verdicts and judgments older than record_wait.
+  void expire(clock_type::time_point now);
+
+private:
+  // A validator's verdict whose signed record has not yet gone to the ledger: what the
+  // record must say to get there, and whether the aggregator's judgment let it stand
+  // (unknown until the judgment arrives; a record that comes first waits, parked).
+  struct unrecorded_verdict {
+    std::string worker;
+    chain::digest result{};
+    bool valid = false;
+    std::optional<bool> stands;
+    std::vector<uint8_t> parked; // its signed record, until the judgment says
+    clock_type::time_point at;
+  };
+
+  // The aggregator's judgment of an attempt, while its validators' records may still come.
+  struct judged_attempt {
+    std::vector<std::string> standing; // validators whose verdicts count
+    uint64_t units = 0;                // the contribution's work units, from the planner
+    bool contributed = false;          // its contribution went to the ledger
+    clock_type::time_point at;
+  };
+
+  void settle(const judgment_info& j, uint64_t units,
+              const std::vector<std::pair<node_id, std::string>>& waiting,
+              clock_type::time_point now);
+  std::string refusal(const chain::transaction& t, node_id from,
+                      const node_identity* who) const;
+  void contribute(const attempt_key& key, const std::string& worker,
+                  const chain::digest& result);
+  void pass(const attempt_key& key, const unrecorded_verdict& v, std::vector<uint8_t> bytes);
+
+  std::optional<chain::node_key> key_;
+  bool ledger_ = false;
+  std::map<std::pair<attempt_key, node_id>, unrecorded_verdict> unrecorded_; // by validator
+  std::map<attempt_key, judged_attempt> judged_;
+  // Records on their way to the ledger, in order: its own (signed together when sent) and
+  // validators' signed verdicts.
+  std::vector<std::variant<chain::transaction, std::vector<uint8_t>>> outbox_;
+};
+
+/// The fields a contribution or verdict record shares with the verdict it is about
+/// (task, shard, attempt, worker, validator, result digest); unsigned.
+chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind);
+
+} // namespace nexus

@@ -1,0 +1,153 @@
+// The ledger-record pipeline without actors: a validator's verdict goes on only when the
+// judgment lets it stand, after its contribution and once; forged, altered and unasked
+// records are refused; nothing is recorded without a key and a ledger.
+#include <catch2/catch.hpp>
+
+#include "actors/core/ledger_recorder.hpp"
+
+using namespace nexus;
+
+namespace {
+
+struct fixture {
+  chain::node_key hub = chain::node_key::generate().value();
+  chain::node_key v1_key = chain::node_key::generate().value();
+  node_identity v1{"v1", v1_key.public_bytes()};
+  ledger_recorder rec{hub};
+  clock_type::time_point now = clock_type::now();
+
+  fixture() {
+    rec.set_ledger(true);
+  }
+
+  verdict_info verdict(bool valid = true) {
+    verdict_info v;
+    v.task_id = 3;
+    v.shard_id = 1;
+    v.attempt = 1;
+    v.worker = "w1";
+    v.validator = "v1";
+    v.valid = valid;
+    v.result[0] = 42;
+    return v;
+  }
+
+  std::vector<uint8_t> signed_record(const verdict_info& v, const chain::node_key& key) {
+    auto t = ledger_transaction(v, chain::tx_kind::verdict);
+    t.valid = v.valid;
+    t.sign_with(key);
+    return chain::encode(t);
+  }
+
+  judgment_info judgment(const verdict_info& v, std::vector<std::string> standing) {
+    return judgment_info{.verdict = v, .validators = std::move(standing)};
+  }
+
+  std::vector<chain::transaction> sent() {
+    std::vector<chain::transaction> out;
+    for (const auto& bytes : rec.flush())
+      out.push_back(chain::decode_transaction(bytes).value());
+    return out;
+  }
+};
+
+auto name_of = [](node_id) { return std::string{"v1"}; };
+
+} // namespace
+
+TEST_CASE("a standing verdict goes on after its contribution, whichever came first",
+          "[core][ledger-recorder]") {
+  for (bool record_first : {false, true}) {
+    fixture f;
+    auto v = f.verdict();
+    f.rec.expect(v, 5, "v1", f.now);
+    if (record_first) {
+      CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
+      CHECK_FALSE(f.rec.pending()); // parked until the judgment says
+      f.rec.judged(f.judgment(v, {"v1"}), 12, name_of, f.now);
+    } else {
+      f.rec.judged(f.judgment(v, {"v1"}), 12, name_of, f.now);
+      CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
+    }
+    auto out = f.sent();
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].kind == chain::tx_kind::contribution);
+    CHECK(out[0].work_units == 12);
+    CHECK(out[0].signer == f.hub.public_bytes());
+    CHECK(out[1].kind == chain::tx_kind::verdict);
+    CHECK(out[1].signer == f.v1_key.public_bytes());
+    CHECK(f.sent().empty()); // sent once
+  }
+}
+
+TEST_CASE("an overturned verdict is not passed on and its validator is audited",
+          "[core][ledger-recorder]") {
+  fixture f;
+  auto v = f.verdict(false);
+  f.rec.expect(v, 5, "v1", f.now);
+  auto j = f.judgment(v, {"v2", "v3"});
+  j.overturned = {"v1"};
+  j.verdict.valid = true;
+  f.rec.judged(j, 12, name_of, f.now);
+  CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
+  auto out = f.sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].kind == chain::tx_kind::audit);
+  CHECK(out[0].validator == "v1");
+}
+
+TEST_CASE("forged, altered and unasked records are refused with why",
+          "[core][ledger-recorder]") {
+  fixture f;
+  auto v = f.verdict();
+  auto mallory = chain::node_key::generate().value();
+  CHECK_THAT(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).front(),
+             Catch::Contains("no verdict of this validator"));
+  f.rec.expect(v, 5, "v1", f.now);
+  CHECK_THAT(f.rec.take({f.signed_record(v, mallory)}, 5, &f.v1).front(),
+             Catch::Contains("signed by another key"));
+  auto flipped = v;
+  flipped.valid = false;
+  CHECK_THAT(f.rec.take({f.signed_record(flipped, f.v1_key)}, 5, &f.v1).front(),
+             Catch::Contains("differs from the verdict"));
+  CHECK_THAT(f.rec.take({f.signed_record(v, f.v1_key)}, 5, nullptr).front(),
+             Catch::Contains("joined without a key"));
+  CHECK_FALSE(f.rec.take({{1, 2, 3}}, 5, &f.v1).empty()); // not a transaction at all
+  CHECK_FALSE(f.rec.pending());
+}
+
+TEST_CASE("a result judged without a validator is stated by the hub itself",
+          "[core][ledger-recorder]") {
+  fixture f;
+  auto v = f.verdict();
+  v.validator.clear();
+  f.rec.judged(judgment_info{.verdict = v, .checked = false}, 7, name_of, f.now);
+  auto out = f.sent();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].kind == chain::tx_kind::contribution);
+  CHECK(out[1].kind == chain::tx_kind::acceptance);
+  CHECK(out[1].validator == "network");
+}
+
+TEST_CASE("nothing is recorded without a ledger, and records wait for one",
+          "[core][ledger-recorder]") {
+  fixture f;
+  f.rec.set_ledger(false);
+  f.rec.submitted(9, task_request{.submitter = "alice", .budget = 5});
+  CHECK_FALSE(f.rec.pending()); // not kept: no ledger to pay from
+  f.rec.set_ledger(true);
+  f.rec.submitted(9, task_request{.submitter = "alice", .budget = 5});
+  f.rec.set_ledger(false);
+  CHECK(f.rec.flush().empty()); // waits
+  CHECK(f.rec.pending());
+  f.rec.set_ledger(true);
+  auto out = f.sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].kind == chain::tx_kind::submission);
+  CHECK(out[0].account == "alice");
+  CHECK(out[0].amount == 5);
+  ledger_recorder keyless;
+  keyless.set_ledger(true);
+  keyless.submitted(9, task_request{});
+  CHECK_FALSE(keyless.pending());
+}
