@@ -18,15 +18,18 @@ below = {
     'actors/transport': ['chain', 'compute'],
     'config': ['actors/core', 'messages', 'chain', 'compute'],
     'actors': ['actors/core', 'actors/transport', 'messages', 'chain', 'compute'],
-    'actors/api': ['actors', 'actors/core', 'actors/transport', 'config', 'messages', 'chain',
-                   'compute'],
+    'actors/runtime': ['actors', 'actors/core', 'actors/transport', 'config', 'messages',
+                       'chain', 'compute'],
+    'actors/api': ['actors/runtime', 'actors', 'actors/core', 'actors/transport', 'config',
+                   'messages', 'chain', 'compute'],
 }
 no_caf = ['compute', 'chain', 'actors/core', 'actors/transport', 'config']
 
 # The public API: what embedders include. It may reach only itself and these plain value
 # headers, none of which holds internal state.
 public = ['actors/api/nexus.hpp']
-public_allowed = re.compile(r'^(actors/api/[a-z_]+\.hpp|compute/errc\.hpp|compute/tensor\.hpp)$')
+public_allowed = re.compile(
+    r'^(actors/api/[a-z_]+\.hpp|compute/errc\.hpp|compute/tensor\.hpp|messages/values\.hpp)$')
 
 include = re.compile(r'^\s*#\s*include\s+([<"])([^>"]+)[>"]')
 

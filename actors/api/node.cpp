@@ -1,427 +1,61 @@
 #include "actors/api/node.hpp"
 
-#include <csignal>
+#include "actors/runtime/node.hpp"
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
+namespace nexus::api {
 
-#include "actors/aggregator.hpp"
-#include "actors/gateway.hpp"
-#include "actors/ledger.hpp"
-#include "actors/orchestrator.hpp"
-#include "actors/validator.hpp"
-#include "actors/faulty.hpp"
-#include "actors/worker.hpp"
-
-namespace nexus {
-
-namespace detail {
-
-extern bool tls_error_queue_fix; // actors/tls_error_queue.cpp
-
-} // namespace detail
-
-namespace {
-
-using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
-
-constexpr std::chrono::seconds rejoin_interval{1};
-constexpr std::chrono::seconds lookup_timeout{10};
-constexpr std::chrono::seconds join_timeout{10};
-constexpr std::chrono::minutes fetch_timeout{5};
-
-struct agent_state {
-  // Not an aggregate: CAF would otherwise construct it from the actor pointer.
-  agent_state() = default;
-
-  node_options opts;
-  std::shared_ptr<blob_store> store;
-  std::shared_ptr<bulk_service> bulk; // this node's, for its aggregator (null: none)
-  bulk_endpoint hub_bulk;             // the orchestrator's node's, for its workers
-  orchestrator_actor local;        // set on the orchestrator's own node
-  orchestrator_actor orchestrator; // the one the roles joined
-  std::vector<caf::actor> roles; // stopped when the orchestrator is lost
-  ledger_actor ledger; // kept across rejoins: it holds the store's lock and nothing else's handle
-  std::string last_problem;        // printed once until it changes
-  static inline const char* name = "nexus.node-agent";
+struct node::impl {
+  std::unique_ptr<nexus::node> n;
 };
 
-using agent_pointer = caf::stateful_actor<agent_state>*;
-
-// The bulk channel at host:port as this node reaches it (or listens there).
-bulk_endpoint endpoint(const node_options& opts, const std::string& host, uint16_t port) {
-  return {host, port, opts.tls, opts.ca, opts.spec.tls.cert, opts.spec.tls.key};
-}
-
-void say(agent_pointer self, const std::string& line) {
-  caf::aout(self) << self->state.opts.spec.name << ": " << line << "\n";
-}
-
-// Joins one role, proving the node's key when it has one; says so if refused.
-template <class Handle>
-void join(agent_pointer self, node_info info, const Handle& handle,
-          const std::vector<uint8_t>& nonce) {
-  auto& st = self->state;
-  if (st.opts.key) {
-    const auto& key = st.opts.key->public_bytes();
-    info.public_key.assign(key.begin(), key.end());
-    info.nonce = nonce;
-    auto sig = st.opts.key->sign(wire::join_statement(info));
-    info.signature.assign(sig.begin(), sig.end());
-  }
-  auto role = to_string(info.role);
-  self->request(st.orchestrator, join_timeout, join_atom::value, wire::encode(info), handle)
-    .then([self, role](uint32_t) { say(self, "joined as " + role); },
-          [self, role](const caf::error& err) {
-            say(self, "the orchestrator did not take it as " + role + ": " + describe(err));
-          });
-  if (info.role != node_role::ledger)
-    st.roles.push_back(caf::actor_cast<caf::actor>(handle));
-}
-
-// Spawns this node's roles and joins them; `gateway` is null on the orchestrator's node.
-void spawn_roles(agent_pointer self, const gateway_actor& gateway,
-                 const std::vector<uint8_t>& nonce) {
-  auto& st = self->state;
-  auto& sys = self->system();
-  const auto& spec = st.opts.spec;
-  uint64_t seed = std::hash<std::string>{}(spec.name);
-  for (auto role : spec.roles) {
-    switch (role) {
-      case node_role::worker: {
-        worker_config cfg{.name = spec.name,
-                          .store = st.store,
-                          .relay = gateway,
-                          .device = spec.device,
-                          .key = st.opts.key, // signs its results with the key it joins with
-                          .bulk = st.hub_bulk};
-        auto info = describe_worker(cfg);
-        if (!info) {
-          say(self, "cannot start the worker: " + describe(info.error()));
-          break;
-        }
-        if (spec.threads > 0)
-          info->threads = spec.threads;
-        auto handle = spec.fault == worker_fault::none
-                        ? spawn_worker(sys, std::move(cfg))
-                        : spawn_faulty_worker(sys, std::move(cfg),
-                                              {.plan = fault_plan{spec.fault, spec.fault_rate, seed},
-                                               .crash_process = true});
-        join(self, std::move(*info), handle, nonce);
-        break;
-      }
-      case node_role::validator: {
-        validator_config cfg{.name = spec.name,
-                             .store = st.store,
-                             .orchestrator = st.orchestrator,
-                             .key = st.opts.key};
-        if (spec.lie_rate > 0)
-          cfg = lying(std::move(cfg), spec.lie_rate, seed);
-        auto info = describe_validator(cfg);
-        join(self, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
-        break;
-      }
-      case node_role::aggregator:
-        join(self, node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0},
-             sys.spawn(aggregator, st.orchestrator, st.bulk, st.store), nonce);
-        break;
-      case node_role::ledger: // opened by node::start, once for every rejoin
-        join(self, node_info{spec.name, node_role::ledger, "cpu", 1, 0, 0}, st.ledger, nonce);
-        break;
-      case node_role::orchestrator: // spawned by node::start
-        break;
-    }
-  }
-}
-
-// Takes `orchestrator` as this node's, and joins the roles to it (after a challenge when
-// the node has a key).
-void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor gateway) {
-  auto& st = self->state;
-  st.orchestrator = orchestrator;
-  st.last_problem.clear();
-  self->monitor(orchestrator);
-  if (!st.opts.key) {
-    spawn_roles(self, gateway, {});
-    return;
-  }
-  self->request(orchestrator, join_timeout, challenge_atom::value)
-    .then(
-      [self, gateway](const wire::challenge& msg) {
-        auto nonce = wire::decode(msg);
-        if (!nonce) {
-          say(self, "malformed challenge: " + describe(nonce.error()));
-          return;
-        }
-        spawn_roles(self, gateway, *nonce);
-      },
-      [self](const caf::error& err) { say(self, "no challenge: " + describe(err)); });
-}
-
-// Stops the roles. CAF's registry keeps every actor whose handle went to another node
-// until that node says it dropped it, which a lost node never says; a detached role left
-// there is never destroyed, and the actor_system's destructor waits for it forever.
-void stop_roles(agent_pointer self, const caf::error& reason) {
-  for (auto& role : self->state.roles) {
-    self->send_exit(role, reason);
-    self->system().registry().erase(role->id());
-  }
-  self->state.roles.clear();
-}
-
-// Tries to reach the orchestrator; on failure tries again a second later.
-void connect(agent_pointer self) {
-  auto& st = self->state;
-  if (st.local) {
-    attach(self, st.local, gateway_actor{});
-    return;
-  }
-  auto retry = [self](const std::string& problem) {
-    auto& st = self->state;
-    if (problem != st.last_problem)
-      say(self, "waiting for the orchestrator at " + st.opts.orchestrator_host + ":"
-                  + std::to_string(st.opts.orchestrator_port) + " (" + problem + ")");
-    st.last_problem = problem;
-    self->delayed_send(self, rejoin_interval, reconnect_atom::value);
-  };
-  auto gw = connect_gateway(self->system(), st.opts.orchestrator_host,
-                            st.opts.orchestrator_port, st.opts.tls);
-  if (!gw) {
-    retry(describe(gw.error()));
-    return;
-  }
-  self->request(*gw, lookup_timeout, lookup_atom::value)
-    .then(
-      [self, gw = *gw](const orchestrator_actor& orchestrator) {
-        auto& st = self->state;
-        st.store->set_source(fetch_from(self->system(), gw));
-        say(self, "reached the orchestrator at " + st.opts.orchestrator_host + ":"
-                    + std::to_string(st.opts.orchestrator_port));
-        self->request(gw, lookup_timeout, bulk_atom::value)
-          .then(
-            [self, orchestrator, gw](uint16_t port) {
-              auto& st = self->state;
-              st.hub_bulk = {};
-              if (port != 0)
-                st.hub_bulk = endpoint(st.opts, st.opts.orchestrator_host, port);
-              attach(self, orchestrator, gw);
-            },
-            [self, orchestrator, gw](const caf::error&) { attach(self, orchestrator, gw); });
-      },
-      [retry](const caf::error& err) { retry(describe(err)); });
-}
-
-caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
-                    std::shared_ptr<blob_store> store, std::shared_ptr<bulk_service> bulk,
-                    orchestrator_actor local, ledger_actor ledger) {
-  self->state.opts = std::move(opts);
-  self->state.store = std::move(store);
-  self->state.bulk = std::move(bulk);
-  self->state.local = std::move(local);
-  self->state.ledger = std::move(ledger);
-  self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& st = self->state;
-    if (msg.source != st.orchestrator.address())
-      return;
-    say(self, "lost the orchestrator (" + describe(msg.reason) + "); joining again");
-    stop_roles(self, caf::exit_reason::user_shutdown);
-    st.orchestrator = nullptr;
-    self->delayed_send(self, rejoin_interval, reconnect_atom::value);
-  });
-  self->set_exit_handler([self](const caf::exit_msg& msg) {
-    stop_roles(self, msg.reason);
-    if (auto& ledger = self->state.ledger) { // stores what it holds, then stops
-      self->send_exit(ledger, msg.reason);
-      self->system().registry().erase(ledger->id());
-    }
-    self->system().registry().erase(self->id()); // it sent requests to other nodes
-    self->quit(msg.reason);
-  });
-  self->send(self, reconnect_atom::value);
-  return {
-    [self](reconnect_atom) {
-      if (!self->state.orchestrator)
-        connect(self);
-    },
-  };
-}
-
-// OpenSSL writes to its sockets with write(2), not send(..., MSG_NOSIGNAL) as CAF's plain
-// TCP does: a write to a peer that has just died (SIGKILL, a lost host) raises SIGPIPE,
-// whose default action ends the whole process: a hub then dies with the worker it was
-// sending a shard to. A handler the host application installed is left alone.
-void ignore_sigpipe() {
-  struct sigaction current {};
-  if (sigaction(SIGPIPE, nullptr, &current) != 0 || current.sa_handler != SIG_DFL)
-    return;
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, nullptr);
-}
-
-} // namespace
-
-network_settings settings_for(const topology& t, const node_spec* node) {
-  network_settings s;
-  s.tls = t.tls;
-  s.ca = t.ca;
-  s.identity = node ? node->tls : t.client;
-  s.heartbeat = t.heartbeat;
-  return s;
-}
-
-void configure(caf::actor_system_config& cfg, const network_settings& s) {
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
-  if (s.tls) {
-    [[maybe_unused]] volatile bool linked = detail::tls_error_queue_fix; // keep the fix in
-    cfg.load<caf::openssl::manager>();
-    ignore_sigpipe();
-    cfg.openssl_certificate = s.identity.cert;
-    cfg.openssl_key = s.identity.key;
-    cfg.openssl_cafile = s.ca;
-  }
-  // Off by default in CAF 0.17: without them a frozen peer is never noticed.
-  cfg.set("middleman.heartbeat-interval", caf::timespan{s.heartbeat.interval});
-  cfg.set("middleman.connection-timeout", caf::timespan{s.heartbeat.timeout});
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.console", caf::atom("none"));
-}
-
-expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& host,
-                                             uint16_t port, bool tls) {
-  auto gateway = tls ? caf::openssl::remote_actor<gateway_actor>(sys, host, port)
-                     : sys.middleman().remote_actor<gateway_actor>(host, port);
-  if (!gateway)
-    return from_caf(gateway.error());
-  return std::move(*gateway);
-}
-
-expected<orchestrator_actor> lookup_orchestrator(caf::actor_system& sys,
-                                                      const gateway_actor& gateway) {
-  caf::scoped_actor self{sys};
-  expected<orchestrator_actor> out{errc::failed};
-  self->request(gateway, lookup_timeout, lookup_atom::value)
-    .receive([&](orchestrator_actor& o) { out = std::move(o); },
-             [&](caf::error& err) { out = from_caf(err); });
-  return out;
-}
-
-bulk_endpoint bulk_endpoint_of(caf::actor_system& sys, const gateway_actor& gateway,
-                               const std::string& host, const network_settings& settings) {
-  caf::scoped_actor self{sys};
-  uint16_t port = 0;
-  self->request(gateway, lookup_timeout, bulk_atom::value)
-    .receive([&](uint16_t p) { port = p; }, [&](const caf::error&) {});
-  if (port == 0)
-    return {};
-  return {host, port, settings.tls, settings.ca, settings.identity.cert, settings.identity.key};
-}
-
-blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) {
-  return [&sys, gateway](const blob_ref& ref) -> expected<compute::tensor> {
-    // Not request(): a request to a node that went away fails only by its time-out,
-    // which would hold the store's fetch for minutes. A monitor notices at once.
-    caf::scoped_actor self{sys};
-    self->monitor(gateway);
-    self->send(gateway, fetch_atom::value, wire::encode(ref));
-    expected<compute::tensor> out{errc::failed};
-    self->receive(
-      [&](wire::blob& msg) {
-        auto payload = wire::decode(msg);
-        if (payload)
-          out = std::move(payload->tensor);
-        else
-          out = payload.error();
-      },
-      [&](caf::error& err) { out = from_caf(err); },
-      [&](caf::down_msg&) {
-        out = make_error(errc::unavailable, "the node serving the operands went away");
-      },
-      caf::after(fetch_timeout) >> [&] {
-        out = make_error(errc::timeout, "fetching operands took longer than "
-                                          + std::to_string(fetch_timeout.count()) + " min");
-      });
-    self->demonitor(gateway.address());
-    return out;
-  };
-}
-
-expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
-  // A ledger that cannot be opened (another process holds it, a format this build does
-  // not read) stops the node before it listens: running without its ledger, the network
-  // would only time out on every request.
-  ledger_actor ledger;
-  if (opts.spec.has(node_role::ledger)) {
-    auto key = opts.key ? *opts.key : chain::node_key::generate().value();
-    ledger_config config{std::filesystem::path{opts.spec.data_dir} / "ledger", opts.rules};
-    auto opened = chain::ledger::open(config.dir, config.rules, key);
-    if (!opened)
-      return make_error(errc::unavailable, "node " + opts.spec.name
-                                             + ": cannot open the ledger in "
-                                             + config.dir.string() + ": "
-                                             + describe(opened.error()));
-    ledger = spawn_ledger(sys, config, std::move(*opened));
-  }
-  std::unique_ptr<node> n{new node};
-  n->store_ = std::make_shared<blob_store>();
-  n->store_->set_budget(opts.spec.blob_cache, opts.spec.upload_grace);
-  if ((opts.spec.has(node_role::orchestrator) || opts.spec.has(node_role::aggregator))
-      && !std::getenv("NEXUS_NO_BULK")) {
-    auto bulk = bulk_service::start(endpoint(opts, opts.spec.host, 0));
-    if (bulk)
-      n->bulk_ = std::move(*bulk);
-    else // results and outputs then take CAF's way, only slower
-      std::printf("%s: no bulk channel: %s\n", opts.spec.name.c_str(),
-                  describe(bulk.error()).c_str());
-  }
-  if (opts.spec.has(node_role::orchestrator)) {
-    auto limits = opts.limits; // budgets are priced by the network's contract rules
-    limits.micro_mcc_per_work_unit = opts.rules.micro_mcc_per_work_unit;
-    std::filesystem::path outputs;
-    if (!opts.spec.data_dir.empty())
-      outputs = std::filesystem::path{opts.spec.data_dir} / "outputs";
-    n->orchestrator_ = sys.spawn(nexus::orchestrator,
-                                 orchestrator_config{limits, opts.members, opts.key, 0, 0,
-                                                     n->store_, n->bulk_, outputs});
-  }
-  n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_,
-                          n->bulk_ ? n->bulk_->port() : uint16_t{0});
-  const char* bind = opts.spec.host.c_str();
-  auto port = opts.tls ? caf::openssl::publish(n->gateway_, opts.spec.port, bind, true)
-                       : sys.middleman().publish(n->gateway_, opts.spec.port, bind, true);
-  if (!port) {
-    n->stop();
-    if (ledger) // stores what it holds, then stops
-      caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
-    return make_error(errc::unavailable, "node " + opts.spec.name + ": cannot listen on "
-                                           + opts.spec.host + ":"
-                                           + std::to_string(opts.spec.port) + ": "
-                                           + sys.render(port.error()));
-  }
-  n->port_ = *port;
-  n->agent_ = sys.spawn<caf::detached>(agent, std::move(opts), n->store_, n->bulk_,
-                                       n->orchestrator_, std::move(ledger));
-  return n;
+node::node(std::unique_ptr<impl> x) : impl_(std::move(x)) {
 }
 
 node::~node() {
   stop();
 }
 
-void node::stop() {
-  if (agent_)
-    caf::anon_send_exit(agent_, caf::exit_reason::user_shutdown);
-  if (gateway_)
-    caf::anon_send_exit(gateway_, caf::exit_reason::user_shutdown);
-  if (orchestrator_)
-    caf::anon_send_exit(orchestrator_, caf::exit_reason::user_shutdown);
-  agent_ = nullptr;
-  gateway_ = nullptr;
-  orchestrator_ = nullptr;
-  if (bulk_)
-    bulk_->stop(); // the actors may keep their handle a moment longer
+expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, const node_options& opts) {
+  auto topo = load_topology(opts.topology);
+  if (!topo)
+    return topo.error();
+  const auto* listed = topo->find(opts.name);
+  node_spec spec;
+  if (listed)
+    spec = *listed;
+  else
+    spec.name = opts.name;
+  if (spec.name.empty())
+    return make_error(errc::invalid_input, "a node needs a name");
+  if (!opts.roles.empty())
+    spec.roles = opts.roles;
+  if (spec.roles.empty())
+    return make_error(errc::invalid_input, "node " + spec.name + " has no roles: the topology "
+                                             "gives it none and the options name none");
+  spec.port = opts.port;
+  if (!opts.join.empty() && opts.join != topo->orchestrator().name)
+    return make_error(errc::invalid_input,
+                      opts.topology + ": \"" + opts.join + "\" is not the network's hub (\""
+                        + topo->orchestrator().name + "\" runs the orchestrator)");
+  auto key = listed ? chain::node_key::load_or_create(spec.data_dir) : chain::node_key::generate();
+  if (!key)
+    return key.error();
+  auto options = node_options_for(*topo, std::move(spec), std::move(*key));
+  if (!options)
+    return options.error();
+  auto n = nexus::node::start(sys, std::move(*options));
+  if (!n)
+    return n.error();
+  return std::unique_ptr<node>{new node{std::make_unique<impl>(impl{std::move(*n)})}};
 }
 
-} // namespace nexus
+uint16_t node::port() const noexcept {
+  return impl_->n ? impl_->n->port() : 0;
+}
+
+void node::stop() {
+  if (impl_->n)
+    impl_->n->stop();
+}
+
+} // namespace nexus::api

@@ -22,7 +22,7 @@
 #include <caf/all.hpp>
 #include <tbb/global_control.h>
 
-#include "actors/api/node.hpp"
+#include "actors/runtime/node.hpp"
 #include "chain/audit.hpp"
 #include "apps/nexus-node/certs.hpp"
 
@@ -95,7 +95,6 @@ int run_node(const std::string& file, const std::string& name) {
   caf::actor_system_config cfg;
   nexus::configure(cfg, nexus::settings_for(*topo, spec));
   caf::actor_system sys{cfg};
-  const auto& hub = topo->orchestrator();
   auto key = nexus::chain::node_key::load_or_create(spec->data_dir);
   if (!key) {
     std::cerr << "nexus-node: " << name << ": " << nexus::describe(key.error()) << "\n";
@@ -109,24 +108,12 @@ int run_node(const std::string& file, const std::string& name) {
       std::cout << name << ": warning: the topology lists another key for this node; the "
                 << "orchestrator will refuse it" << std::endl;
   }
-  nexus::node_options opts;
-  opts.spec = *spec;
-  opts.orchestrator_host = hub.host;
-  opts.orchestrator_port = hub.port;
-  opts.limits = topo->limits;
-  opts.rules = topo->rules;
-  opts.key = *key;
-  opts.tls = topo->tls;
-  opts.ca = topo->ca;
-  if (spec->has(nexus::node_role::orchestrator)) {
-    auto members = nexus::members_of(*topo);
-    if (!members) {
-      std::cerr << "nexus-node: " << nexus::describe(members.error()) << "\n";
-      return 1;
-    }
-    opts.members = std::move(*members);
+  auto opts = nexus::node_options_for(*topo, *spec, *key);
+  if (!opts) {
+    std::cerr << "nexus-node: " << nexus::describe(opts.error()) << "\n";
+    return 1;
   }
-  auto node = nexus::node::start(sys, opts);
+  auto node = nexus::node::start(sys, std::move(*opts));
   if (!node) {
     std::cerr << "nexus-node: " << nexus::describe(node.error()) << "\n";
     return 1;

@@ -10,7 +10,7 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/api/client.hpp"
+#include "actors/runtime/client.hpp"
 #include "compute/nn/model.hpp"
 
 namespace nexus::shell {

@@ -17,9 +17,10 @@
 #include <caf/all.hpp>
 #include <editline/readline.h>
 
-#include "actors/api/client.hpp"
-#include "actors/api/network.hpp"
-#include "actors/api/node.hpp"
+#include "actors/runtime/client.hpp"
+#include "actors/runtime/remote.hpp"
+#include "actors/runtime/network.hpp"
+#include "actors/runtime/node.hpp"
 #include "apps/nexus-shell/commands.hpp"
 
 namespace {
@@ -187,70 +188,22 @@ bool run_line(nexus::shell::session& s, const std::string& line) {
 }
 
 
-// Where a remote network is: host, port and the process's TLS settings.
-struct remote {
-  std::string host;
-  uint16_t port = 0;
-  nexus::network_settings settings;
-  std::string description;
-};
-
-nexus::expected<remote> find_remote(const options& opts) {
-  remote r;
+// The hub the options name: the topology's, or --connect's (with the topology's TLS
+// material when both are given).
+nexus::expected<nexus::hub_address> find_remote(const options& opts) {
+  nexus::hub_address where;
   if (!opts.topology.empty()) {
-    auto topo = nexus::load_topology(opts.topology);
-    if (!topo)
-      return topo.error();
-    if (topo->tls && topo->client.cert.empty())
-      return nexus::make_error(nexus::errc::invalid_input,
-                               opts.topology + ": tls needs a client certificate for the shell");
-    r.settings = nexus::settings_for(*topo, nullptr);
-    r.host = topo->orchestrator().host;
-    r.port = topo->orchestrator().port;
-    r.description = "network " + topo->network;
+    auto hub = nexus::hub_of(opts.topology);
+    if (!hub)
+      return hub.error();
+    where = std::move(*hub);
   }
-  if (!opts.connect.empty()) {
-    auto colon = opts.connect.rfind(':');
-    char* end = nullptr;
-    auto port = colon == std::string::npos
-                  ? 0
-                  : std::strtoul(opts.connect.c_str() + colon + 1, &end, 10);
-    if (port == 0 || port > 65535 || *end != '\0' || colon == 0)
-      return nexus::make_error(nexus::errc::invalid_input,
-                               "--connect expects HOST:PORT, got '" + opts.connect + "'");
-    r.host = opts.connect.substr(0, colon);
-    r.port = static_cast<uint16_t>(port);
-  }
-  r.description += (r.description.empty() ? "" : " at ") + r.host + ":" + std::to_string(r.port);
-  return r;
-}
-
-// Errors of attaching that time can heal: nothing listens yet, or the answer was slow.
-bool may_heal(const nexus::error& err) {
-  return err == nexus::errc::unavailable || err == nexus::errc::timeout;
-}
-
-// Connects to the hub's gateway (into `gateway`) and asks it for the orchestrator. A hub
-// that is still starting, or too busy to finish the handshake within CAF's connection
-// time-out (seen in a test on a loaded machine), is tried again for a while; one that
-// hangs up during the handshake (it refused our certificate) is not.
-nexus::expected<nexus::orchestrator_actor> attach(caf::actor_system& sys, const remote& where,
-                                                nexus::expected<nexus::gateway_actor>& gateway) {
-  constexpr auto attach_for = std::chrono::seconds{10};
-  auto give_up = std::chrono::steady_clock::now() + attach_for;
-  for (bool said = false;; said = true) {
-    gateway = nexus::connect_gateway(sys, where.host, where.port, where.settings.tls);
-    auto orchestrator = gateway ? nexus::lookup_orchestrator(sys, *gateway)
-                                : nexus::expected<nexus::orchestrator_actor>{gateway.error()};
-    if (orchestrator || !may_heal(orchestrator.error())
-        || std::chrono::steady_clock::now() >= give_up)
-      return orchestrator;
-    if (!said)
-      std::cerr << "nexus-shell: " << where.description << " does not answer yet ("
-                << nexus::describe(orchestrator.error()) << "); trying again for "
-                << attach_for.count() << " s\n";
-    std::this_thread::sleep_for(std::chrono::milliseconds{500});
-  }
+  if (opts.connect.empty())
+    return where;
+  auto hub = nexus::hub_at(opts.connect, std::move(where));
+  if (!hub)
+    return nexus::make_error(nexus::errc::invalid_input, "--connect: " + nexus::describe(hub.error()));
+  return hub;
 }
 
 // Runs the session until quit, end of input or the last -c command.
@@ -291,17 +244,15 @@ int main(int argc, char** argv) {
   }
   nexus::configure(cfg, where->settings);
   caf::actor_system sys{cfg};
-  nexus::expected<nexus::gateway_actor> gateway{nexus::error{nexus::errc::failed}};
-  auto orchestrator = attach(sys, *where, gateway);
-  if (!orchestrator) {
+  auto api = nexus::attach(sys, *where, [](const std::string& line) {
+    std::cerr << "nexus-shell: " << line << "\n";
+  });
+  if (!api) {
     std::cerr << "nexus-shell: cannot attach to " << where->description << ": "
-              << nexus::describe(orchestrator.error()) << "\n";
+              << nexus::describe(api.error()) << "\n";
     return 1;
   }
-  nexus::client api{sys, *orchestrator, std::make_shared<nexus::blob_store>()};
-  api.set_upstream(*gateway);
-  api.set_bulk(nexus::bulk_endpoint_of(sys, *gateway, where->host, where->settings));
-  return run_session(api, opts, where->description) ? 0 : 1;
+  return run_session(**api, opts, where->description) ? 0 : 1;
 }
 
 namespace {

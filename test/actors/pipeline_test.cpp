@@ -8,8 +8,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/api/client.hpp"
-#include "actors/api/network.hpp"
+#include "actors/runtime/client.hpp"
+#include "actors/runtime/network.hpp"
 #include "compute/gemm.hpp"
 #include "compute/opencl/backend.hpp"
 #include "test/support/embedded.hpp"

@@ -10,8 +10,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/api/client.hpp"
-#include "actors/api/network.hpp"
+#include "actors/runtime/client.hpp"
+#include "actors/runtime/network.hpp"
 #include "compute/gemm.hpp"
 
 using namespace nexus;

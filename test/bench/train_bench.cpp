@@ -21,8 +21,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/api/client.hpp"
-#include "actors/api/network.hpp"
+#include "actors/runtime/client.hpp"
+#include "actors/runtime/network.hpp"
 #include "compute/errc.hpp"
 #include "compute/nn/train.hpp"
 

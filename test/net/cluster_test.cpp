@@ -19,8 +19,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/api/client.hpp"
-#include "actors/api/node.hpp"
+#include "actors/runtime/client.hpp"
+#include "actors/runtime/node.hpp"
 #include "compute/gemm.hpp"
 #include "test/support/cluster.hpp"
 #include "test/support/embedded.hpp"

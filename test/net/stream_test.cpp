@@ -11,7 +11,7 @@
 #include <map>
 #include <thread>
 
-#include "actors/api/client.hpp"
+#include "actors/runtime/client.hpp"
 #include "compute/gemm.hpp"
 #include "test/support/cluster.hpp"
 

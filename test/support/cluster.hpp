@@ -12,8 +12,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/api/client.hpp"
-#include "actors/api/node.hpp"
+#include "actors/runtime/client.hpp"
+#include "actors/runtime/node.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 

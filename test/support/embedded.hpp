@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 #include <caf/all.hpp>
 
-#include "actors/api/client.hpp"
-#include "actors/api/network.hpp"
+#include "actors/runtime/client.hpp"
+#include "actors/runtime/network.hpp"
 #include "compute/nn/dataset.hpp"
 #include "compute/tensor.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/api/network.hpp"
+#include "actors/runtime/network.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/all.hpp>

@@ -1,0 +1,119 @@
+// A submitter's view of a network: submit tasks, follow them, fetch their outputs.
+//
+// Wraps request/reply with the orchestrator behind blocking calls with time-outs, for
+// programs that are not actors themselves (nexus-shell, tests, benchmarks). Operands go
+// into the local blob store and, for a remote network, up to the orchestrator node's
+// store through its gateway; tasks carry only their digests. Not thread-safe: one
+// client per thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/core/blob_store.hpp"
+#include "actors/transport/bulk.hpp"
+#include "actors/interfaces.hpp"
+#include "compute/nn/dataset.hpp"
+
+namespace nexus {
+
+class client {
+public:
+  using progress_fn = std::function<void(const task_report&)>;
+
+  client(caf::actor_system& sys, orchestrator_actor orchestrator,
+         std::shared_ptr<blob_store> store,
+         std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+  /// Sends operands to this gateway's store too (a network in other processes).
+  void set_upstream(gateway_actor gateway) {
+    upstream_ = std::move(gateway);
+    uploaded_.clear();
+  }
+
+  /// Fetches large outputs through this bulk channel (the orchestrator node's; see
+  /// bulk_endpoint_of), falling back to CAF's way if it fails.
+  void set_bulk(bulk_endpoint where) {
+    bulk_ = std::move(where);
+  }
+
+  /// Puts A and B in the store (and upstream) and submits their product.
+  expected<task_ack> submit_matmul(compute::tensor a, compute::tensor b,
+                                        task_request options = {});
+
+  /// The product of blobs already in the network (from upload()): nothing is hashed or
+  /// sent again.
+  expected<task_ack> submit_matmul(const blob_ref& a, const blob_ref& b,
+                                        task_request options = {});
+
+  /// Puts the training set (and the test set, if any) in the store and starts a
+  /// training run; `options` names the model (options.model.spec) and the settings
+  /// (options.train).
+  expected<task_ack> submit_train(const compute::nn::dataset& train,
+                                       const compute::nn::dataset* test, task_request options);
+
+  /// Puts the weights (1 x parameters) and samples in the store and submits inference.
+  expected<task_ack> submit_infer(compute::tensor weights, compute::tensor x,
+                                       task_request options);
+
+  /// Inference over blobs already in the network (from upload()): nothing is hashed or
+  /// sent again.
+  expected<task_ack> submit_infer(const blob_ref& weights, const blob_ref& x,
+                                       task_request options);
+
+  /// Puts a tensor in the store (and upstream) once; the reference names it in later
+  /// submissions.
+  expected<blob_ref> upload(compute::tensor x) {
+    return put(std::move(x));
+  }
+
+  expected<task_ack> submit(const task_request& req);
+
+  expected<task_report> status(uint64_t task_id);
+
+  expected<std::vector<task_report>> tasks();
+
+  expected<std::vector<node_report>> nodes();
+
+  /// Asks the network's ledger.
+  expected<ledger_answer> ledger(const ledger_query& q);
+
+  /// The output of a finished task.
+  expected<compute::tensor> result(uint64_t task_id);
+
+  /// Polls until the task finishes (or `limit` passes: errc::timeout), calling
+  /// `progress` after every poll. Returns the final report.
+  expected<task_report> wait(uint64_t task_id, const progress_fn& progress = {},
+                                  std::optional<std::chrono::milliseconds> limit = {},
+                                  std::chrono::milliseconds poll = std::chrono::milliseconds{50});
+
+  blob_store& store() noexcept {
+    return *store_;
+  }
+
+private:
+  template <class Reply, class... Ts>
+  expected<Reply> ask(Ts&&... xs);
+
+  expected<blob_ref> put(compute::tensor x);
+  expected<std::pair<blob_ref, blob_ref>> put_pair(compute::tensor x, compute::tensor y);
+  error send_up(const blob_ref& ref); // to upstream_, which then holds it
+  expected<task_ack> submit_once(const task_request& req);
+
+  caf::scoped_actor self_;
+  orchestrator_actor orchestrator_;
+  gateway_actor upstream_;
+  std::set<chain::digest> uploaded_; // blobs upstream already holds
+  bulk_endpoint bulk_;                // empty: outputs come through CAF
+  std::shared_ptr<blob_store> store_;
+  std::chrono::milliseconds timeout_;
+};
+
+} // namespace nexus
