@@ -143,6 +143,12 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<fetch_atom, wire::blob_name>::with<wire::blob>,
   caf::replies_to<store_atom, wire::blob>::with<wire::blob_name>>;
 
+/// How a role that computes nothing (aggregator, ledger) describes itself when it joins.
+inline node_info hub_role(std::string name, node_role role) {
+  return node_info{
+    .name = std::move(name), .role = role, .device = "cpu", .threads = 1, .slots = 0};
+}
+
 /// Registers every message type and actor handle with `cfg`; call it on every process
 /// before the actor_system is built.
 void register_types(caf::actor_system_config& cfg);

@@ -27,7 +27,11 @@ uint64_t thread_cpu_ns() {
 class judgment {
 public:
   judgment(const validator_state& st, const shard_task& task, const std::string& worker)
-    : v_{task.task_id, task.shard_id, task.attempt, worker, st.config.name, false, {}, 0},
+    : v_{.task_id = task.task_id,
+         .shard_id = task.shard_id,
+         .attempt = task.attempt,
+         .worker = worker,
+         .validator = st.config.name},
       start_(thread_cpu_ns()) {
   }
 
@@ -114,7 +118,11 @@ wire::verdict announce(validator_actor::stateful_pointer<validator_state> self,
 } // namespace
 
 node_info describe_validator(const validator_config& config) {
-  node_info info{config.name, node_role::validator, "cpu:eigen", 1, 0.0, 4};
+  node_info info{.name = config.name,
+                 .role = node_role::validator,
+                 .device = "cpu:eigen",
+                 .threads = 1,
+                 .slots = 4};
   if (config.key) { // the key its records are signed with (proven when it joins remotely)
     auto key = config.key->public_bytes();
     info.public_key.assign(key.begin(), key.end());

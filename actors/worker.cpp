@@ -20,8 +20,12 @@ expected<node_info> describe_worker(worker_config& config) {
     config.gemm = std::move(*device);
   }
   auto gflops = config.gemm->calibrate();
-  return node_info{config.name, node_role::worker, config.gemm->name(),
-                   static_cast<uint32_t>(tbb::info::default_concurrency()), gflops, 2};
+  return node_info{.name = config.name,
+                   .role = node_role::worker,
+                   .device = config.gemm->name(),
+                   .threads = static_cast<uint32_t>(tbb::info::default_concurrency()),
+                   .gflops = gflops,
+                   .slots = 2};
 }
 
 namespace {

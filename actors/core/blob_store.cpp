@@ -175,7 +175,7 @@ expected<blob_store::blob> blob_store::get(const blob_ref& ref) {
   auto ptr = std::make_shared<const compute::tensor>(std::move(*fetched));
   std::lock_guard guard{mtx_};
   // No grace: the getter holds what it fetched for as long as it needs it.
-  if (blobs_.try_emplace(ref.id, stored{ptr, true, {}}).second)
+  if (blobs_.try_emplace(ref.id, stored{.value = ptr, .kept = true}).second)
     keep(ref.id, ptr->size() * sizeof(float));
   return blob{ptr};
 }

@@ -69,15 +69,19 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
   if (!opts.data_dir.empty())
     outputs = opts.data_dir / "outputs";
   net.orchestrator = sys.spawn(orchestrator,
-                               orchestrator_config{limits, {}, key, last_task, last_internal,
-                                                   net.store, nullptr, outputs});
+                               orchestrator_config{.limits = limits,
+                                                   .key = key,
+                                                   .last_task = last_task,
+                                                   .last_internal_task = last_internal,
+                                                   .store = net.store,
+                                                   .outputs_dir = outputs});
   net.aggregator = sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{}, net.store);
   caf::anon_send(net.orchestrator, join_atom::value,
-                 wire::encode(node_info{"aggregator-1", node_role::aggregator, "cpu", 1, 0, 0}),
+                 wire::encode(hub_role("aggregator-1", node_role::aggregator)),
                  net.aggregator);
   if (net.ledger)
     caf::anon_send(net.orchestrator, join_atom::value,
-                   wire::encode(node_info{"ledger-1", node_role::ledger, "cpu", 1, 0, 0}),
+                   wire::encode(hub_role("ledger-1", node_role::ledger)),
                    net.ledger);
   auto honest_validators = opts.validators - opts.lying_validators;
   for (std::size_t i = 0; i < opts.validators; ++i) {

@@ -123,11 +123,11 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
         break;
       }
       case node_role::aggregator:
-        join(self, node_info{spec.name, node_role::aggregator, "cpu", 1, 0, 0},
+        join(self, hub_role(spec.name, node_role::aggregator),
              sys.spawn(aggregator, st.orchestrator, st.bulk, st.store), nonce);
         break;
       case node_role::ledger: // opened by node::start, once for every rejoin
-        join(self, node_info{spec.name, node_role::ledger, "cpu", 1, 0, 0}, st.ledger, nonce);
+        join(self, hub_role(spec.name, node_role::ledger), st.ledger, nonce);
         break;
       case node_role::orchestrator: // spawned by node::start
         break;
@@ -402,8 +402,12 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
     if (!opts.spec.data_dir.empty())
       outputs = std::filesystem::path{opts.spec.data_dir} / "outputs";
     n->orchestrator_ = sys.spawn(nexus::orchestrator,
-                                 orchestrator_config{limits, opts.members, opts.key, 0, 0,
-                                                     n->store_, n->bulk_, outputs});
+                                 orchestrator_config{.limits = limits,
+                                                     .members = opts.members,
+                                                     .key = opts.key,
+                                                     .store = n->store_,
+                                                     .bulk = n->bulk_,
+                                                     .outputs_dir = outputs});
   }
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_,
                           n->bulk_ ? n->bulk_->port() : uint16_t{0});

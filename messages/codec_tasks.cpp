@@ -1,0 +1,185 @@
+// The codec of one message family: submissions, their acknowledgement, status reports and final outputs.
+#include <algorithm>
+#include <cstring>
+
+#include "compute/pages.hpp"
+#include "messages/codec.hpp"
+#include "messages/fields.hpp"
+
+namespace nexus::wire {
+
+task_submission encode(const task_request& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::TaskSubmission>();
+  out.setLabel(x.label);
+  out.setSubmitter(x.submitter);
+  out.setShards(x.shards);
+  out.setVerifyRounds(x.verify_rounds);
+  out.setTolerance(x.tolerance);
+  out.setMaxAttempts(x.max_attempts);
+  out.setPriority(x.priority);
+  out.setTimeoutSeconds(x.timeout_s);
+  out.setReplicas(x.replicas);
+  out.setBudget(x.budget);
+  out.setWorkload(static_cast<schema::Workload>(x.workload));
+  if (x.workload == workload_kind::matmul)
+    set_operands(out.initMatmul(), x.matmul);
+  else
+    set_model(out.initModel(), x.model);
+  if (x.workload == workload_kind::train)
+    set_train(out.initTrain(), x.train);
+  return task_submission{builder};
+}
+
+expected<task_request> decode(const task_submission& x) {
+  return x.read([](schema::TaskSubmission::Reader in) -> expected<task_request> {
+    task_request out;
+    auto work = get_work(in);
+    if (!work)
+      return work.error();
+    out.label = get_text(in.getLabel());
+    out.submitter = get_text(in.getSubmitter());
+    out.shards = in.getShards();
+    out.verify_rounds = in.getVerifyRounds();
+    out.tolerance = in.getTolerance();
+    out.max_attempts = in.getMaxAttempts();
+    out.priority = in.getPriority();
+    out.timeout_s = in.getTimeoutSeconds();
+    out.replicas = in.getReplicas();
+    out.budget = in.getBudget();
+    if (out.budget < 0)
+      return corrupted("task submission with a negative budget");
+    std::tie(out.workload, out.matmul, out.model) = std::move(*work);
+    if (out.workload == workload_kind::train) {
+      auto train = get_train(in.getTrain());
+      if (!train)
+        return train.error();
+      out.train = std::move(*train);
+    }
+    return out;
+  });
+}
+
+task_accepted encode(const task_ack& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::TaskAccepted>();
+  out.setTaskId(x.task_id);
+  out.setShardCount(x.shard_count);
+  return task_accepted{builder};
+}
+
+expected<task_ack> decode(const task_accepted& x) {
+  return x.read([](schema::TaskAccepted::Reader in) -> expected<task_ack> {
+    return task_ack{in.getTaskId(), in.getShardCount()};
+  });
+}
+
+final_output encode(const task_output& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::FinalOutput>();
+  out.setTaskId(x.task_id);
+  set_tensor(out.initOutput(), x.output);
+  return final_output{builder};
+}
+
+output_message::output_message(uint64_t task_id, compute::shape_t shape)
+  : shape_(std::move(shape)), count_(compute::element_count(shape_)) {
+  // One segment of exactly the message's size: the root pointer, the FinalOutput and
+  // Tensor structs, the shape list and the values. Everything is zero until written.
+  auto data_words = (count_ * sizeof(float) + sizeof(capnp::word) - 1) / sizeof(capnp::word);
+  auto struct_words = [](auto size) { return std::size_t{size.data} + size.pointers; };
+  auto words = 1 + struct_words(capnp::_::structSize<schema::FinalOutput>())
+               + struct_words(capnp::_::structSize<schema::Tensor>()) + shape_.size()
+               + data_words;
+  compute::resize_fresh(bytes_, sizeof(capnp::word) + words * sizeof(capnp::word));
+  // The segment table of a one-segment message: segment count - 1, then its size.
+  uint32_t table[2] = {0, static_cast<uint32_t>(words)};
+  std::memcpy(bytes_.data(), table, sizeof(table));
+  capnp::FlatMessageBuilder builder{
+    {reinterpret_cast<capnp::word*>(bytes_.data() + sizeof(capnp::word)), words}};
+  auto out = builder.initRoot<schema::FinalOutput>();
+  out.setTaskId(task_id);
+  auto tensor = out.initOutput();
+  set_shape(tensor.initShape(static_cast<unsigned>(shape_.size())), shape_);
+  auto data = tensor.initData(static_cast<unsigned>(count_ * sizeof(float)));
+  builder.requireFilled();
+  values_ = reinterpret_cast<float*>(data.begin());
+}
+
+std::size_t output_message::cols() const noexcept {
+  if (shape_.size() < 2)
+    return shape_.empty() ? 0 : 1;
+  return std::accumulate(shape_.begin() + 1, shape_.end(), std::size_t{1},
+                         std::multiplies<>{});
+}
+
+final_output output_message::finish() {
+  values_ = nullptr;
+  count_ = 0;
+  shape_.clear();
+  return final_output{std::exchange(bytes_, {})};
+}
+
+expected<output_location> locate_output(const final_output& x) {
+  auto located = x.read([](schema::FinalOutput::Reader in) -> expected<output_location> {
+    auto shape = get_shape(in.getOutput().getShape());
+    if (!shape)
+      return shape.error();
+    auto data = in.getOutput().getData();
+    if (data.size() != compute::element_count(*shape) * sizeof(float))
+      return corrupted("an output of shape " + compute::to_string(*shape) + " carries "
+                       + std::to_string(data.size()) + " bytes");
+    return output_location{std::move(*shape), {data.begin(), data.size()}};
+  });
+  if (!located)
+    return located;
+  // read() works on a copy of bytes that are not word-aligned: such a span would dangle.
+  const auto& bytes = x.bytes();
+  auto* begin = located->values.data();
+  if (!located->values.empty()
+      && (begin < bytes.data() || begin + located->values.size() > bytes.data() + bytes.size()))
+    return corrupted("an output whose bytes are not word-aligned");
+  return located;
+}
+
+expected<task_output> decode(const final_output& x) {
+  return x.read([](schema::FinalOutput::Reader in) -> expected<task_output> {
+    auto output = get_tensor(in.getOutput());
+    if (!output)
+      return output.error();
+    return task_output{in.getTaskId(), std::move(*output)};
+  });
+}
+
+task_status encode(const task_report& x) {
+  capnp::MallocMessageBuilder builder;
+  set_report(builder.initRoot<schema::TaskStatus>(), x);
+  return task_status{builder};
+}
+
+expected<task_report> decode(const task_status& x) {
+  return x.read(get_report);
+}
+
+task_list encode(const std::vector<task_report>& x) {
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<schema::TaskList>().initTasks(static_cast<unsigned>(x.size()));
+  for (unsigned i = 0; i < x.size(); ++i)
+    set_report(list[i], x[i]);
+  return task_list{builder};
+}
+
+expected<std::vector<task_report>> decode(const task_list& x) {
+  return x.read([](schema::TaskList::Reader in) -> expected<std::vector<task_report>> {
+    std::vector<task_report> out;
+    for (auto item : in.getTasks()) {
+      auto report = get_report(item);
+      if (!report)
+        return report.error();
+      out.push_back(std::move(*report));
+    }
+    return out;
+  });
+}
+
+} // namespace nexus::wire
