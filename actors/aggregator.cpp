@@ -21,11 +21,11 @@ bool finished(const aggregator_state& st, uint64_t task_id) {
 }
 
 // Merges one valid result; returns the finished output once every shard is in.
-expected<std::optional<wire::final_output>>
+expected<std::optional<wire::task_output>>
 merge_result(aggregator_state& st, const shard_task& task, const compute::tensor& block) {
   auto it = st.tasks.find(task.task_id);
   if (it == st.tasks.end() && finished(st, task.task_id))
-    return std::optional<wire::final_output>{}; // a late duplicate of a finished task
+    return std::optional<wire::task_output>{}; // a late duplicate of a finished task
   if (it == st.tasks.end()) {
     auto merge = workload_of(task).merge(task, st.store.get());
     if (!merge)
@@ -36,7 +36,7 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
   if (!added)
     return added.error();
   if (!it->second->complete())
-    return std::optional<wire::final_output>{};
+    return std::optional<wire::task_output>{};
   auto out = it->second->take();
   st.tasks.erase(it);
   std::erase_if(st.rounds, [&](const auto& kv) { return std::get<0>(kv.first) == task.task_id; });
@@ -45,11 +45,11 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
   st.finished.push_back(task.task_id);
   if (st.finished.size() > finished_kept)
     st.finished.pop_front();
-  return std::optional<wire::final_output>{std::move(out)};
+  return std::optional<wire::task_output>{std::move(out)};
 }
 
 // Tells the orchestrator, and merges the result if it stands.
-void conclude(self_pointer self, const result_key& key, judgment_info j) {
+void conclude(self_pointer self, const result_key& key, judgment j) {
   auto& st = self->state;
   auto it = st.attempts.find(key);
   if (it == st.attempts.end())
@@ -70,8 +70,8 @@ void conclude(self_pointer self, const result_key& key, judgment_info j) {
 }
 
 // The judgment of an attempt no validator looked at.
-judgment_info unchecked(const aggregator_state::attempt& a, error err) {
-  verdict_info v{a.task.task_id, a.task.shard_id, a.task.attempt, a.expected.worker, {},
+judgment unchecked(const aggregator_state::attempt& a, error err) {
+  verdict v{a.task.task_id, a.task.shard_id, a.task.attempt, a.expected.worker, {},
                  !err, err ? describe(err) : std::string{}, 0};
   if (a.output && a.output->error.empty())
     v.result = output_digest(a.raw, *a.output);
@@ -109,7 +109,7 @@ void decide(self_pointer self, const result_key& key) {
 
 // What a validator is sent: the result itself, or its header when the result is a
 // large matmul block and the validator is in another process.
-wire::shard_result validator_view(self_pointer self, const validator_actor& validator,
+wire::shard_output validator_view(self_pointer self, const validator_actor& validator,
                                   const aggregator_state::attempt& a) {
   const auto& out = *a.output;
   if (!workload_of(a.task).held_by_aggregator() || !out.error.empty()
@@ -139,7 +139,7 @@ void ask(self_pointer self, const result_key& key, std::size_t index) {
         a.verdicts.resize(std::max(a.verdicts.size(), index + 1));
         a.verdicts[index] = std::move(*v);
         auto answered = std::count_if(a.verdicts.begin(), a.verdicts.end(),
-                                      [](const verdict_info& x) { return !x.validator.empty(); });
+                                      [](const verdict& x) { return !x.validator.empty(); });
         if (static_cast<std::size_t>(answered) != a.verdicts.size())
           return;
         if (a.verdicts.size() == 2 && a.verdicts[0].valid != a.verdicts[1].valid
@@ -256,7 +256,7 @@ void judge(self_pointer self, const result_key& key) {
 
 // A result for an attempt the orchestrator announced, from `sender`.
 void take_result(self_pointer self, const result_key& key, const caf::actor_addr& sender,
-                 wire::shard_result msg) {
+                 wire::shard_output msg) {
   auto& a = self->state.attempts.at(key);
   auto where = [&] {
     return "task " + std::to_string(std::get<0>(key)) + " shard "
@@ -279,7 +279,7 @@ void take_result(self_pointer self, const result_key& key, const caf::actor_addr
 }
 
 // A result from the current sender, for attempt `key`.
-void stage(self_pointer self, const result_key& key, wire::shard_result msg) {
+void stage(self_pointer self, const result_key& key, wire::shard_output msg) {
   auto& st = self->state;
   auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
   if (!st.attempts.contains(key)) {
@@ -303,7 +303,7 @@ caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_qu
   auto product = compute::matmul::fingerprint(block, q.probe);
   if (!product)
     return to_caf(product.error());
-  fingerprint_info out{std::move(*product), {}};
+  fingerprint out{std::move(*product), {}};
   if (q.digest)
     out.result = output_digest(it->second.raw, *it->second.output);
   return wire::encode(out);
@@ -331,7 +331,7 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
   self->state.bulk = std::move(bulk);
   self->state.store = std::move(store);
   return {
-    [self](expect_atom, const wire::shard_assignment& assignment,
+    [self](expect_atom, const wire::shard_task& assignment,
            const wire::expectation& expected, const caf::strong_actor_ptr& worker,
            const validator_list& validators) {
       auto& st = self->state;
@@ -361,7 +361,7 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
       }
     },
     [self](stage_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
-           wire::shard_result& msg) { stage(self, {task_id, shard_id, attempt}, std::move(msg)); },
+           wire::shard_output& msg) { stage(self, {task_id, shard_id, attempt}, std::move(msg)); },
     [self](stage_atom, bulk_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
            uint64_t ticket) {
       // The worker put the bytes before it sent this. Missing bytes (a ticket nobody put,
@@ -370,9 +370,9 @@ aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor
       if (self->state.bulk)
         bytes = self->state.bulk->take(ticket);
       stage(self, {task_id, shard_id, attempt},
-            wire::shard_result{bytes ? std::move(*bytes) : std::vector<uint8_t>{}});
+            wire::shard_output{bytes ? std::move(*bytes) : std::vector<uint8_t>{}});
     },
-    [self](fingerprint_atom, const wire::fingerprint_request& msg)
+    [self](fingerprint_atom, const wire::fingerprint_query& msg)
       -> caf::result<wire::fingerprint> {
       auto q = wire::decode(msg);
       if (!q)

@@ -53,14 +53,14 @@ struct aggregator_state {
   /// One attempt, from the orchestrator's word until its judgment.
   struct attempt {
     shard_task task;
-    wire::shard_assignment assignment;
-    expectation_info expected;
+    wire::shard_task assignment;
+    expectation expected;
     wire::expectation expected_msg;
     caf::actor_addr worker; // results from anyone else are ignored
     validator_list validators; // check: 1; audit: 2, and a third to decide
     std::shared_ptr<const shard_output> output; // shared with its envelope in this process
-    wire::shard_result raw;
-    std::vector<verdict_info> verdicts; // in the order of `validators`
+    wire::shard_output raw;
+    std::vector<verdict> verdicts; // in the order of `validators`
     clock_type::time_point since;
   };
 
@@ -78,7 +78,7 @@ struct aggregator_state {
   std::map<result_key, attempt> attempts;
   struct early_result {
     caf::actor_addr sender;
-    wire::shard_result msg;
+    wire::shard_output msg;
   };
   std::map<result_key, early_result> early; // results before their expectation
   std::deque<uint64_t> finished; // the last tasks sent, whose late duplicates are ignored

@@ -23,7 +23,7 @@ worker_actor::behavior_type faulty_worker(worker_pointer self, worker_config con
   auto honest = worker(self, std::move(config));
   return {
     [self, honest, plan, name, relay, crash_process](
-      assign_atom atom, const wire::shard_assignment& msg,
+      assign_atom atom, const wire::shard_task& msg,
       const aggregator_actor& aggregator) mutable {
       if (plan->strikes(worker_fault::crash)) {
         caf::aout(self) << name << ": injected fault: crashing\n";
@@ -36,7 +36,7 @@ worker_actor::behavior_type faulty_worker(worker_pointer self, worker_config con
         auto task = wire::decode(msg);
         if (!task)
           return;
-        wire::shard_result junk{plan->garbage()};
+        wire::shard_output junk{plan->garbage()};
         if (relay)
           self->send(relay, stage_atom::value, task->task_id, task->shard_id, task->attempt,
                      std::move(junk), aggregator);
@@ -74,7 +74,7 @@ worker_actor spawn_faulty_worker(caf::actor_system& sys, worker_config config,
 
 validator_config lying(validator_config config, double rate, uint64_t seed) {
   auto rng = std::make_shared<std::mt19937_64>(seed);
-  config.before_signing = [rng, rate](verdict_info& v) {
+  config.before_signing = [rng, rate](verdict& v) {
     if (std::uniform_real_distribution<double>{0.0, 1.0}(*rng) >= rate)
       return;
     v.valid = !v.valid;

@@ -17,7 +17,7 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
       return self->state.orchestrator;
     },
     [self](stage_atom, uint64_t task, uint32_t shard, uint32_t attempt,
-           const wire::shard_result& result, const aggregator_actor& aggregator) {
+           const wire::shard_output& result, const aggregator_actor& aggregator) {
       // Delegated, so the aggregator sees the worker as the sender.
       self->delegate(aggregator, stage_atom::value, task, shard, attempt, result);
     },
@@ -27,7 +27,7 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
       self->delegate(aggregator, stage_atom::value, bulk_atom::value, task, shard, attempt,
                      ticket);
     },
-    [self](fetch_atom, const wire::blob_name& msg) -> caf::result<wire::blob> {
+    [self](fetch_atom, const wire::blob_ref& msg) -> caf::result<wire::blob_payload> {
       auto ref = wire::decode(msg);
       if (!ref)
         return to_caf(ref.error());
@@ -36,7 +36,7 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
         return to_caf(found.error());
       return wire::encode(*ref, **found);
     },
-    [self](store_atom, const wire::blob& msg) -> caf::result<wire::blob_name> {
+    [self](store_atom, const wire::blob_payload& msg) -> caf::result<wire::blob_ref> {
       auto payload = wire::decode(msg);
       if (!payload)
         return to_caf(payload.error());

@@ -87,7 +87,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
         auto records = wire::decode(msg);
         if (!records)
           return to_caf(records.error());
-        ledger_receipt_info receipt;
+        ledger_receipt receipt;
         std::vector<chain::transaction> txs;
         for (const auto& bytes : *records) {
           auto t = chain::decode_transaction(bytes);
@@ -121,7 +121,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
         return promise;
       },
       [self](tick_atom) { flush(self); },
-      [self](ledger_atom, const wire::ledger_request& msg) -> caf::result<wire::ledger_reply> {
+      [self](ledger_atom, const wire::ledger_query& msg) -> caf::result<wire::ledger_answer> {
         auto q = wire::decode(msg);
         if (!q)
           return to_caf(q.error());

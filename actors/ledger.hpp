@@ -39,7 +39,7 @@ struct ledger_state {
   std::vector<chain::transaction> pending;
   // Who waits for the block holding their records, with what they were told so far.
   std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>,
-                        ledger_receipt_info>> waiting;
+                        ledger_receipt>> waiting;
   bool flush_scheduled = false;
   // Storing failed (a full or read-only disk): records wait in `pending` and the block is
   // tried again every store_retry; this says why, once.

@@ -43,7 +43,7 @@ void dispatch(self_pointer self) {
   for (auto [task_id, shard_id] : st.table.take_revoked())
     self->send(st.aggregator, revoke_atom::value, task_id, shard_id);
   for (auto& d : st.table.schedule(clock_type::now())) {
-    expectation_info expected{st.table.node_name(d.worker), std::nullopt, d.mode};
+    expectation expected{st.table.node_name(d.worker), std::nullopt, d.mode};
     if (d.mode == check_mode::replicate) {
       expected.replicas = st.table.replicas(d.task_id);
       expected.round = d.round;
@@ -66,7 +66,7 @@ void dispatch(self_pointer self) {
 
 // Registers a node that joined and watches it: its death re-queues its shards.
 template <class Handle>
-expected<node_id> admit(self_pointer self, const wire::node_announcement& msg,
+expected<node_id> admit(self_pointer self, const wire::node_info& msg,
                              const Handle& handle, node_role expected) {
   auto info = wire::decode(msg);
   if (!info)
@@ -208,8 +208,8 @@ void release_pins(orchestrator_state& st) {
 }
 
 // Accepts a task: plans and queues it, and records its submission on the ledger.
-expected<wire::task_accepted> accept(self_pointer self,
-                                          const wire::task_submission& msg) {
+expected<wire::task_ack> accept(self_pointer self,
+                                          const wire::task_request& msg) {
   auto req = wire::decode(msg);
   if (!req)
     return req.error();
@@ -275,7 +275,7 @@ void keep_output(self_pointer self, uint64_t task_id, output_shelf::output out) 
 
 // A training run's task finished: the run goes on, and keeps its weights when done.
 void on_run_output(self_pointer self, training_run& run, uint64_t task_id,
-                   const wire::final_output& msg) {
+                   const wire::task_output& msg) {
   auto& st = self->state;
   auto now = clock_type::now();
   st.table.on_output(task_id, now);
@@ -289,7 +289,7 @@ void on_run_output(self_pointer self, training_run& run, uint64_t task_id,
   st.table.erase(task_id);
   issue_run_tasks(self, run);
   if (run.finished() && run.report(now).state == task_state::done)
-    keep_output(self, run.id(), std::make_shared<const wire::final_output>(
+    keep_output(self, run.id(), std::make_shared<const wire::task_output>(
                                   wire::encode(task_output{run.id(), run.weights()})));
 }
 
@@ -320,7 +320,7 @@ void release_held(self_pointer self, clock_type::time_point now) {
 // shard validated: when a worker dies after its result passed, the table re-issues the
 // shard while the aggregator already merged the valid result. Such an output waits for
 // the table to catch up.
-void take_output(self_pointer self, uint64_t task_id, wire::final_output msg) {
+void take_output(self_pointer self, uint64_t task_id, wire::task_output msg) {
   auto& st = self->state;
   if (!st.table.all_validated(task_id)) {
     if (auto r = st.table.report(task_id, clock_type::now()); r && !r->finished())
@@ -333,7 +333,7 @@ void take_output(self_pointer self, uint64_t task_id, wire::final_output msg) {
       dispatch(self);
       return;
     }
-  keep_output(self, task_id, std::make_shared<const wire::final_output>(std::move(msg)));
+  keep_output(self, task_id, std::make_shared<const wire::task_output>(std::move(msg)));
   st.table.on_output(task_id, clock_type::now());
 }
 
@@ -385,7 +385,7 @@ void place(self_pointer self, node_id, const ledger_actor& h) {
 
 // A node joins in `role` through the interface of its handle's type.
 template <class Handle>
-caf::result<uint32_t> join(self_pointer self, const wire::node_announcement& msg,
+caf::result<uint32_t> join(self_pointer self, const wire::node_info& msg,
                            const Handle& handle, node_role role) {
   auto id = admit(self, msg, handle, role);
   if (!id)
@@ -401,7 +401,7 @@ void on_ledger_joined(self_pointer self, const ledger_actor& handle) {
   self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
                 wire::encode(ledger_query{.question = ledger_question::last_task}))
     .then(
-      [self](const wire::ledger_reply& reply) {
+      [self](const wire::ledger_answer& reply) {
         auto a = wire::decode(reply);
         if (!a)
           return;
@@ -417,7 +417,7 @@ void on_ledger_joined(self_pointer self, const ledger_actor& handle) {
   self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
                 wire::encode(ledger_query{.question = ledger_question::trust}))
     .then(
-      [self](const wire::ledger_reply& reply) {
+      [self](const wire::ledger_answer& reply) {
         auto a = wire::decode(reply);
         if (!a)
           return;
@@ -455,10 +455,10 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
 }
 
 // A submission: accepted now, or held until the topology's ledger has joined.
-caf::result<wire::task_accepted> submit(self_pointer self, const wire::task_submission& msg) {
+caf::result<wire::task_ack> submit(self_pointer self, const wire::task_request& msg) {
   auto& st = self->state;
   if (st.members.expects_ledger() && !st.ledger_ready) {
-    auto promise = self->make_response_promise<wire::task_accepted>();
+    auto promise = self->make_response_promise<wire::task_ack>();
     st.held.push_back({promise, msg, clock_type::now()});
     return promise;
   }
@@ -468,7 +468,7 @@ caf::result<wire::task_accepted> submit(self_pointer self, const wire::task_subm
   return std::move(*ack);
 }
 
-caf::result<wire::task_status> status_of(self_pointer self, uint64_t task_id) {
+caf::result<wire::task_report> status_of(self_pointer self, uint64_t task_id) {
   if (auto run = self->state.runs.find(task_id); run != self->state.runs.end())
     return wire::encode(run->second->report(clock_type::now()));
   auto report = self->state.table.report(task_id, clock_type::now());
@@ -477,7 +477,7 @@ caf::result<wire::task_status> status_of(self_pointer self, uint64_t task_id) {
   return wire::encode(*report);
 }
 
-wire::task_list task_list(self_pointer self) {
+wire::task_reports task_list(self_pointer self) {
   auto now = clock_type::now();
   auto reports = self->state.table.reports(now);
   for (const auto& [id, run] : self->state.runs)
@@ -495,7 +495,7 @@ expected<output_shelf::output> stored_output(orchestrator_state& st, uint64_t ta
   return std::move(*out);
 }
 
-caf::result<wire::final_output> output_of(self_pointer self, uint64_t task_id) {
+caf::result<wire::task_output> output_of(self_pointer self, uint64_t task_id) {
   auto out = stored_output(self->state, task_id);
   if (!out)
     return to_caf(out.error());
@@ -548,15 +548,15 @@ void on_judged(self_pointer self, const wire::judgment& msg) {
   dispatch(self);
 }
 
-caf::result<wire::ledger_reply> ask_ledger(self_pointer self, const wire::ledger_request& msg) {
+caf::result<wire::ledger_answer> ask_ledger(self_pointer self, const wire::ledger_query& msg) {
   if (!self->state.ledger)
     return to_caf(make_error(errc::unavailable, "this network keeps no ledger"));
   flush_records(self); // the answer includes every record received so far
   return self->delegate(self->state.ledger, ledger_atom::value, msg);
 }
 
-void on_output(self_pointer self, wire::final_output& msg) {
-  auto task_id = msg.read([](schema::FinalOutput::Reader r) -> expected<uint64_t> {
+void on_output(self_pointer self, wire::task_output& msg) {
+  auto task_id = msg.read([](schema::TaskOutput::Reader r) -> expected<uint64_t> {
     return r.getTaskId();
   });
   if (task_id)
@@ -596,9 +596,9 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     self->quit(msg.reason);
   });
   self->delayed_send(self, orchestrator_tick, tick_atom::value);
-  using announcement = wire::node_announcement;
+  using announcement = wire::node_info;
   return {
-    [self](submit_atom, const wire::task_submission& msg) { return submit(self, msg); },
+    [self](submit_atom, const wire::task_request& msg) { return submit(self, msg); },
     [self](status_atom, uint64_t task_id) { return status_of(self, task_id); },
     [self](tasks_atom) { return task_list(self); },
     [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
@@ -623,8 +623,8 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
     [self](judged_atom, const wire::judgment& msg) { on_judged(self, msg); },
     [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
     [self](flush_atom) { flush_records(self); },
-    [self](ledger_atom, const wire::ledger_request& msg) { return ask_ledger(self, msg); },
-    [self](output_atom, wire::final_output& msg) { on_output(self, msg); },
+    [self](ledger_atom, const wire::ledger_query& msg) { return ask_ledger(self, msg); },
+    [self](output_atom, wire::task_output& msg) { on_output(self, msg); },
     [self](tick_atom) { tick(self); },
   };
 }

@@ -57,7 +57,7 @@ struct orchestrator_state {
   // Finished tasks' outputs; shared with the bulk service while a client fetches one.
   output_shelf outputs;
   std::string output_problem; // the last one said
-  std::map<uint64_t, wire::final_output> early_outputs; // before the table saw every verdict
+  std::map<uint64_t, wire::task_output> early_outputs; // before the table saw every verdict
   std::map<uint64_t, std::unique_ptr<training_run>> runs;
   std::shared_ptr<blob_store> store;
   // The blobs each open task or training run names, pinned in `store` until it ends.
@@ -71,8 +71,8 @@ struct orchestrator_state {
   bool ledger_ready = false; // it joined and task ids go on from its last one
   // Submissions that wait for the expected ledger, so that no task id is used twice.
   struct held_submission {
-    caf::typed_response_promise<wire::task_accepted> promise;
-    wire::task_submission msg;
+    caf::typed_response_promise<wire::task_ack> promise;
+    wire::task_request msg;
     clock_type::time_point since;
   };
   std::vector<held_submission> held;

@@ -24,9 +24,9 @@ uint64_t thread_cpu_ns() {
 
 // Measures a check and turns its outcome into the verdict; `reason` says why a result
 // was rejected.
-class judgment {
+class verdict_clock {
 public:
-  judgment(const validator_state& st, const shard_task& task, const std::string& worker)
+  verdict_clock(const validator_state& st, const shard_task& task, const std::string& worker)
     : v_{.task_id = task.task_id,
          .shard_id = task.shard_id,
          .attempt = task.attempt,
@@ -35,7 +35,7 @@ public:
       start_(thread_cpu_ns()) {
   }
 
-  verdict_info finish(const error& err) {
+  verdict finish(const error& err) {
     v_.valid = !err;
     v_.reason = err ? describe(err) : std::string{};
     v_.check_ns += thread_cpu_ns() - start_;
@@ -56,7 +56,7 @@ public:
   }
 
 private:
-  verdict_info v_;
+  verdict v_;
   uint64_t start_;
 };
 
@@ -96,7 +96,7 @@ void send_records(validator_actor::stateful_pointer<validator_state> self) {
 // Sends a verdict to the orchestrator and, with a key, queues its ledger record (when
 // `recorded`: a result too malformed to name its worker is not recorded).
 wire::verdict announce(validator_actor::stateful_pointer<validator_state> self,
-                       verdict_info honest, bool recorded) {
+                       verdict honest, bool recorded) {
   auto& st = self->state;
   auto v = std::move(honest);
   if (st.config.before_signing)
@@ -138,8 +138,8 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
     self->quit(msg.reason);
   });
   return {
-    [self](check_atom, const wire::shard_assignment& assignment,
-           const wire::shard_result& result, const wire::expectation& expected_msg,
+    [self](check_atom, const wire::shard_task& assignment,
+           const wire::shard_output& result, const wire::expectation& expected_msg,
            const result_holder_actor& holder) -> caf::result<wire::verdict> {
       auto& st = self->state;
       auto task = wire::decode(assignment);
@@ -152,11 +152,11 @@ validator(validator_actor::stateful_pointer<validator_state> self, validator_con
       }
       auto shared = wire::decode_shared(result);
       if (!shared) {
-        judgment j{st, *task, expected->worker};
+        verdict_clock j{st, *task, expected->worker};
         return announce(self, j.finish(shared.error()), true);
       }
       const shard_output* output = shared->get();
-      judgment j{st, *task, expected->worker};
+      verdict_clock j{st, *task, expected->worker};
       if (auto err = admissible(*task, *output))
         return announce(self, j.finish(err), true);
       if (!output->held) {

@@ -38,7 +38,7 @@ struct validator_config {
   std::optional<chain::node_key> key; // signs the ledger records of its verdicts
   // Sees each verdict before it is sent and recorded. The one seam for wrappers that
   // misbehave on purpose (actors/faulty.hpp); empty in production.
-  std::function<void(verdict_info&)> before_signing;
+  std::function<void(verdict&)> before_signing;
 };
 
 /// How long a validator waits for a held result's fingerprint before rejecting it.

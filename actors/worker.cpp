@@ -35,7 +35,7 @@ using self_pointer = worker_actor::stateful_pointer<worker_state>;
 // Sends a result of attempt (task, shard, attempt) to `aggregator` (through the relay
 // across processes).
 void deliver(self_pointer self, uint64_t task, uint32_t shard, uint32_t attempt,
-             wire::shard_result msg, const aggregator_actor& aggregator) {
+             wire::shard_output msg, const aggregator_actor& aggregator) {
   auto& st = self->state;
   if (!st.config.relay) {
     self->send(aggregator, stage_atom::value, task, shard, attempt, std::move(msg));
@@ -70,7 +70,7 @@ void send_results(self_pointer self) {
 worker_actor::behavior_type worker(self_pointer self, worker_config config) {
   self->state.config = std::move(config);
   return {
-    [self](assign_atom, const wire::shard_assignment& msg, const aggregator_actor& aggregator) {
+    [self](assign_atom, const wire::shard_task& msg, const aggregator_actor& aggregator) {
       auto& st = self->state;
       auto task = wire::decode(msg);
       if (!task) {

@@ -95,48 +95,48 @@ namespace nexus::wire {
   const char* alias::type_name() {                                                     \
     return "nexus::" #alias;                                                           \
   }
-NEXUS_ENVELOPE_NAME(task_submission)
-NEXUS_ENVELOPE_NAME(task_accepted)
-NEXUS_ENVELOPE_NAME(shard_assignment)
-NEXUS_ENVELOPE_NAME(shard_result)
+NEXUS_ENVELOPE_NAME(task_request)
+NEXUS_ENVELOPE_NAME(task_ack)
+NEXUS_ENVELOPE_NAME(shard_task)
+NEXUS_ENVELOPE_NAME(shard_output)
 NEXUS_ENVELOPE_NAME(verdict)
-NEXUS_ENVELOPE_NAME(final_output)
-NEXUS_ENVELOPE_NAME(task_status)
-NEXUS_ENVELOPE_NAME(task_list)
-NEXUS_ENVELOPE_NAME(node_announcement)
-NEXUS_ENVELOPE_NAME(node_list)
-NEXUS_ENVELOPE_NAME(blob_name)
-NEXUS_ENVELOPE_NAME(blob)
+NEXUS_ENVELOPE_NAME(task_output)
+NEXUS_ENVELOPE_NAME(task_report)
+NEXUS_ENVELOPE_NAME(task_reports)
+NEXUS_ENVELOPE_NAME(node_info)
+NEXUS_ENVELOPE_NAME(node_reports)
+NEXUS_ENVELOPE_NAME(blob_ref)
+NEXUS_ENVELOPE_NAME(blob_payload)
 NEXUS_ENVELOPE_NAME(challenge)
 NEXUS_ENVELOPE_NAME(ledger_records)
-NEXUS_ENVELOPE_NAME(ledger_request)
-NEXUS_ENVELOPE_NAME(ledger_reply)
+NEXUS_ENVELOPE_NAME(ledger_query)
+NEXUS_ENVELOPE_NAME(ledger_answer)
 NEXUS_ENVELOPE_NAME(ledger_receipt)
-NEXUS_ENVELOPE_NAME(fingerprint_request)
+NEXUS_ENVELOPE_NAME(fingerprint_query)
 NEXUS_ENVELOPE_NAME(fingerprint)
 NEXUS_ENVELOPE_NAME(expectation)
 NEXUS_ENVELOPE_NAME(judgment)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
-  cfg.add_message_type<task_submission>(task_submission::type_name());
-  cfg.add_message_type<task_accepted>(task_accepted::type_name());
-  cfg.add_message_type<shard_assignment>(shard_assignment::type_name());
-  cfg.add_message_type<shard_result>(shard_result::type_name());
+  cfg.add_message_type<task_request>(task_request::type_name());
+  cfg.add_message_type<task_ack>(task_ack::type_name());
+  cfg.add_message_type<shard_task>(shard_task::type_name());
+  cfg.add_message_type<shard_output>(shard_output::type_name());
   cfg.add_message_type<verdict>(verdict::type_name());
-  cfg.add_message_type<final_output>(final_output::type_name());
-  cfg.add_message_type<task_status>(task_status::type_name());
-  cfg.add_message_type<task_list>(task_list::type_name());
-  cfg.add_message_type<node_announcement>(node_announcement::type_name());
-  cfg.add_message_type<node_list>(node_list::type_name());
-  cfg.add_message_type<blob_name>(blob_name::type_name());
-  cfg.add_message_type<blob>(blob::type_name());
+  cfg.add_message_type<task_output>(task_output::type_name());
+  cfg.add_message_type<task_report>(task_report::type_name());
+  cfg.add_message_type<task_reports>(task_reports::type_name());
+  cfg.add_message_type<node_info>(node_info::type_name());
+  cfg.add_message_type<node_reports>(node_reports::type_name());
+  cfg.add_message_type<blob_ref>(blob_ref::type_name());
+  cfg.add_message_type<blob_payload>(blob_payload::type_name());
   cfg.add_message_type<challenge>(challenge::type_name());
   cfg.add_message_type<ledger_records>(ledger_records::type_name());
-  cfg.add_message_type<ledger_request>(ledger_request::type_name());
-  cfg.add_message_type<ledger_reply>(ledger_reply::type_name());
+  cfg.add_message_type<ledger_query>(ledger_query::type_name());
+  cfg.add_message_type<ledger_answer>(ledger_answer::type_name());
   cfg.add_message_type<ledger_receipt>(ledger_receipt::type_name());
-  cfg.add_message_type<fingerprint_request>(fingerprint_request::type_name());
+  cfg.add_message_type<fingerprint_query>(fingerprint_query::type_name());
   cfg.add_message_type<fingerprint>(fingerprint::type_name());
   cfg.add_message_type<expectation>(expectation::type_name());
   cfg.add_message_type<judgment>(judgment::type_name());

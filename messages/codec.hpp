@@ -18,24 +18,24 @@
 
 namespace nexus::wire {
 
-using task_submission = envelope<schema::TaskSubmission>;
-using task_accepted = envelope<schema::TaskAccepted>;
-using shard_assignment = envelope<schema::ShardAssignment>;
-using shard_result = envelope<schema::ShardResult>;
+using task_request = envelope<schema::TaskRequest>;
+using task_ack = envelope<schema::TaskAck>;
+using shard_task = envelope<schema::ShardTask>;
+using shard_output = envelope<schema::ShardOutput>;
 using verdict = envelope<schema::Verdict>;
-using final_output = envelope<schema::FinalOutput>;
-using task_status = envelope<schema::TaskStatus>;
-using task_list = envelope<schema::TaskList>;
-using node_announcement = envelope<schema::NodeInfo>;
-using node_list = envelope<schema::NodeList>;
-using blob_name = envelope<schema::BlobRef>;
-using blob = envelope<schema::Blob>;
+using task_output = envelope<schema::TaskOutput>;
+using task_report = envelope<schema::TaskReport>;
+using task_reports = envelope<schema::TaskReports>;
+using node_info = envelope<schema::NodeInfo>;
+using node_reports = envelope<schema::NodeReports>;
+using blob_ref = envelope<schema::BlobRef>;
+using blob_payload = envelope<schema::BlobPayload>;
 using challenge = envelope<schema::Challenge>;
 using ledger_records = envelope<schema::LedgerRecords>;
-using ledger_request = envelope<schema::LedgerQuery>;
-using ledger_reply = envelope<schema::LedgerReply>;
+using ledger_query = envelope<schema::LedgerQuery>;
+using ledger_answer = envelope<schema::LedgerAnswer>;
 using ledger_receipt = envelope<schema::LedgerReceipt>;
-using fingerprint_request = envelope<schema::FingerprintQuery>;
+using fingerprint_query = envelope<schema::FingerprintQuery>;
 using fingerprint = envelope<schema::Fingerprint>;
 using expectation = envelope<schema::Expectation>;
 using judgment = envelope<schema::Judgment>;
@@ -43,49 +43,49 @@ using judgment = envelope<schema::Judgment>;
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
 
-task_submission encode(const task_request& x);
-task_accepted encode(const task_ack& x);
-shard_assignment encode(const shard_task& x);
-shard_result encode(const shard_output& x);
-verdict encode(const verdict_info& x);
-final_output encode(const task_output& x);
-task_status encode(const task_report& x);
-task_list encode(const std::vector<task_report>& x);
-node_announcement encode(const node_info& x);
-node_list encode(const std::vector<node_report>& x);
-blob_name encode(const blob_ref& x);
-blob encode(const blob_ref& ref, const compute::tensor& x); // decodes to a blob_payload
-fingerprint_request encode(const fingerprint_query& x);
-fingerprint encode(const fingerprint_info& x);
-expectation encode(const expectation_info& x);
-judgment encode(const judgment_info& x);
+task_request encode(const nexus::task_request& x);
+task_ack encode(const nexus::task_ack& x);
+shard_task encode(const nexus::shard_task& x);
+shard_output encode(const nexus::shard_output& x);
+verdict encode(const nexus::verdict& x);
+task_output encode(const nexus::task_output& x);
+task_report encode(const nexus::task_report& x);
+task_reports encode(const std::vector<nexus::task_report>& x);
+node_info encode(const nexus::node_info& x);
+node_reports encode(const std::vector<nexus::node_report>& x);
+blob_ref encode(const nexus::blob_ref& x);
+blob_payload encode(const nexus::blob_ref& ref, const compute::tensor& x); // decodes to a nexus::blob_payload
+fingerprint_query encode(const nexus::fingerprint_query& x);
+fingerprint encode(const nexus::fingerprint& x);
+expectation encode(const nexus::expectation& x);
+judgment encode(const nexus::judgment& x);
 
-expected<task_request> decode(const task_submission& x);
-expected<task_ack> decode(const task_accepted& x);
-expected<shard_task> decode(const shard_assignment& x);
-expected<shard_output> decode(const shard_result& x);
+expected<nexus::task_request> decode(const task_request& x);
+expected<nexus::task_ack> decode(const task_ack& x);
+expected<nexus::shard_task> decode(const shard_task& x);
+expected<nexus::shard_output> decode(const shard_output& x);
 
 /// A result as shared, read-only value: the one its creator in this process kept with
 /// it (encode_shared), or else decoded from its bytes. Saves readers in the same
 /// process (aggregator, validator) a copy of the output each.
-expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x);
+expected<std::shared_ptr<const nexus::shard_output>> decode_shared(const shard_output& x);
 
 /// A result that keeps `x` for decode_shared in this process, and is flattened into bytes
 /// only when they are first needed (to cross to another process): readers here copy
 /// nothing, and nothing is copied for them.
-shard_result encode_shared(std::shared_ptr<const shard_output> x);
-expected<verdict_info> decode(const verdict& x);
-expected<task_output> decode(const final_output& x);
-expected<task_report> decode(const task_status& x);
-expected<std::vector<task_report>> decode(const task_list& x);
-expected<node_info> decode(const node_announcement& x);
-expected<std::vector<node_report>> decode(const node_list& x);
-expected<blob_ref> decode(const blob_name& x);
-expected<blob_payload> decode(const blob& x);
-expected<fingerprint_query> decode(const fingerprint_request& x);
-expected<fingerprint_info> decode(const fingerprint& x);
-expected<expectation_info> decode(const expectation& x);
-expected<judgment_info> decode(const judgment& x);
+shard_output encode_shared(std::shared_ptr<const nexus::shard_output> x);
+expected<nexus::verdict> decode(const verdict& x);
+expected<nexus::task_output> decode(const task_output& x);
+expected<nexus::task_report> decode(const task_report& x);
+expected<std::vector<nexus::task_report>> decode(const task_reports& x);
+expected<nexus::node_info> decode(const node_info& x);
+expected<std::vector<nexus::node_report>> decode(const node_reports& x);
+expected<nexus::blob_ref> decode(const blob_ref& x);
+expected<nexus::blob_payload> decode(const blob_payload& x);
+expected<nexus::fingerprint_query> decode(const fingerprint_query& x);
+expected<nexus::fingerprint> decode(const fingerprint& x);
+expected<nexus::expectation> decode(const expectation& x);
+expected<nexus::judgment> decode(const judgment& x);
 
 challenge encode_challenge(const std::vector<uint8_t>& nonce);
 expected<std::vector<uint8_t>> decode(const challenge& x);
@@ -94,18 +94,18 @@ expected<std::vector<uint8_t>> decode(const challenge& x);
 ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records);
 expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x);
 
-ledger_receipt encode(const ledger_receipt_info& x);
-expected<ledger_receipt_info> decode(const ledger_receipt& x);
+ledger_receipt encode(const nexus::ledger_receipt& x);
+expected<nexus::ledger_receipt> decode(const ledger_receipt& x);
 
-ledger_request encode(const ledger_query& x);
-expected<ledger_query> decode(const ledger_request& x);
+ledger_query encode(const nexus::ledger_query& x);
+expected<nexus::ledger_query> decode(const ledger_query& x);
 
-ledger_reply encode(const ledger_answer& x);
-expected<ledger_answer> decode(const ledger_reply& x);
+ledger_answer encode(const nexus::ledger_answer& x);
+expected<nexus::ledger_answer> decode(const ledger_answer& x);
 
 /// What a node signs with its key to join: its name, the role, and the orchestrator's
 /// challenge, so that a signature proves one join and cannot be replayed for another.
-std::vector<uint8_t> join_statement(const node_info& x);
+std::vector<uint8_t> join_statement(const nexus::node_info& x);
 
 /// A task's final output built in place: its values are written straight into the
 /// message that will carry them, so finishing it copies nothing (for a 4096x4096 product
@@ -130,7 +130,7 @@ public:
   }
 
   /// The message; the output is empty afterwards.
-  final_output finish();
+  task_output finish();
 
 private:
   compute::shape_t shape_;
@@ -145,7 +145,7 @@ struct output_location {
   compute::shape_t shape;
   std::span<const uint8_t> values;
 };
-expected<output_location> locate_output(const final_output& x);
+expected<output_location> locate_output(const task_output& x);
 
 /// Registers every envelope type with `cfg`. Call it on every process, before the
 /// actor_system is built.

@@ -26,7 +26,7 @@ expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x) {
     });
 }
 
-ledger_receipt encode(const ledger_receipt_info& x) {
+ledger_receipt encode(const nexus::ledger_receipt& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::LedgerReceipt>();
   out.setHeight(x.height);
@@ -38,9 +38,9 @@ ledger_receipt encode(const ledger_receipt_info& x) {
   return ledger_receipt{builder};
 }
 
-expected<ledger_receipt_info> decode(const ledger_receipt& x) {
-  return x.read([](schema::LedgerReceipt::Reader in) -> expected<ledger_receipt_info> {
-    ledger_receipt_info out;
+expected<nexus::ledger_receipt> decode(const ledger_receipt& x) {
+  return x.read([](schema::LedgerReceipt::Reader in) -> expected<nexus::ledger_receipt> {
+    nexus::ledger_receipt out;
     out.height = in.getHeight();
     auto hash = in.getBlockHash();
     if (hash.size() != out.block_hash.size())
@@ -54,33 +54,33 @@ expected<ledger_receipt_info> decode(const ledger_receipt& x) {
   });
 }
 
-ledger_request encode(const ledger_query& x) {
+ledger_query encode(const nexus::ledger_query& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::LedgerQuery>();
   out.setQuestion(static_cast<schema::LedgerQuestion>(x.question));
   out.setAccount(x.account);
   out.setHeight(x.height);
   out.setCount(x.count);
-  return ledger_request{builder};
+  return ledger_query{builder};
 }
 
-expected<ledger_query> decode(const ledger_request& x) {
-  return x.read([](schema::LedgerQuery::Reader in) -> expected<ledger_query> {
+expected<nexus::ledger_query> decode(const ledger_query& x) {
+  return x.read([](schema::LedgerQuery::Reader in) -> expected<nexus::ledger_query> {
     auto question = get_enum<ledger_question>(static_cast<uint16_t>(in.getQuestion()),
                                               static_cast<uint16_t>(ledger_question::trust),
                                               "ledger question");
     if (!question)
       return question.error();
-    return ledger_query{.question = *question,
+    return nexus::ledger_query{.question = *question,
                         .account = get_text(in.getAccount()),
                         .height = in.getHeight(),
                         .count = in.getCount()};
   });
 }
 
-ledger_reply encode(const ledger_answer& x) {
+ledger_answer encode(const nexus::ledger_answer& x) {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::LedgerReply>();
+  auto out = builder.initRoot<schema::LedgerAnswer>();
   auto balances = out.initBalances(static_cast<unsigned>(x.balances.size()));
   for (unsigned i = 0; i < x.balances.size(); ++i) {
     balances[i].setAccount(x.balances[i].account);
@@ -112,12 +112,12 @@ ledger_reply encode(const ledger_answer& x) {
     streaks[i].setNode(x.streaks[i].first);
     streaks[i].setStreak(x.streaks[i].second);
   }
-  return ledger_reply{builder};
+  return ledger_answer{builder};
 }
 
-expected<ledger_answer> decode(const ledger_reply& x) {
-  return x.read([](schema::LedgerReply::Reader in) -> expected<ledger_answer> {
-    ledger_answer out;
+expected<nexus::ledger_answer> decode(const ledger_answer& x) {
+  return x.read([](schema::LedgerAnswer::Reader in) -> expected<nexus::ledger_answer> {
+    nexus::ledger_answer out;
     for (auto b : in.getBalances())
       out.balances.push_back({get_text(b.getAccount()), b.getMicroMcc()});
     for (auto e : in.getEntries()) {

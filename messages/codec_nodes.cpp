@@ -4,19 +4,19 @@
 
 namespace nexus::wire {
 
-node_announcement encode(const node_info& x) {
+node_info encode(const nexus::node_info& x) {
   capnp::MallocMessageBuilder builder;
   set_node(builder.initRoot<schema::NodeInfo>(), x);
-  return node_announcement{builder};
+  return node_info{builder};
 }
 
-expected<node_info> decode(const node_announcement& x) {
+expected<nexus::node_info> decode(const node_info& x) {
   return x.read(get_node);
 }
 
-node_list encode(const std::vector<node_report>& x) {
+node_reports encode(const std::vector<nexus::node_report>& x) {
   capnp::MallocMessageBuilder builder;
-  auto list = builder.initRoot<schema::NodeList>().initNodes(static_cast<unsigned>(x.size()));
+  auto list = builder.initRoot<schema::NodeReports>().initNodes(static_cast<unsigned>(x.size()));
   for (unsigned i = 0; i < x.size(); ++i) {
     set_node(list[i].initInfo(), x[i].info);
     list[i].setAlive(x[i].state != node_state::dead);
@@ -31,12 +31,12 @@ node_list encode(const std::vector<node_report>& x) {
     list[i].setPeakInFlight(x[i].peak_in_flight);
     list[i].setWindow(x[i].window);
   }
-  return node_list{builder};
+  return node_reports{builder};
 }
 
-expected<std::vector<node_report>> decode(const node_list& x) {
-  return x.read([](schema::NodeList::Reader in) -> expected<std::vector<node_report>> {
-    std::vector<node_report> out;
+expected<std::vector<nexus::node_report>> decode(const node_reports& x) {
+  return x.read([](schema::NodeReports::Reader in) -> expected<std::vector<nexus::node_report>> {
+    std::vector<nexus::node_report> out;
     for (auto item : in.getNodes()) {
       auto info = get_node(item.getInfo());
       if (!info)
@@ -55,26 +55,26 @@ expected<std::vector<node_report>> decode(const node_list& x) {
   });
 }
 
-blob_name encode(const blob_ref& x) {
+blob_ref encode(const nexus::blob_ref& x) {
   capnp::MallocMessageBuilder builder;
   set_blob(builder.initRoot<schema::BlobRef>(), x);
-  return blob_name{builder};
+  return blob_ref{builder};
 }
 
-expected<blob_ref> decode(const blob_name& x) {
+expected<nexus::blob_ref> decode(const blob_ref& x) {
   return x.read(get_blob);
 }
 
-blob encode(const blob_ref& ref, const compute::tensor& x) {
+blob_payload encode(const nexus::blob_ref& ref, const compute::tensor& x) {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::Blob>();
+  auto out = builder.initRoot<schema::BlobPayload>();
   set_blob(out.initRef(), ref);
   set_tensor(out.initTensor(), x);
-  return blob{builder};
+  return blob_payload{builder};
 }
 
-expected<blob_payload> decode(const blob& x) {
-  return x.read([](schema::Blob::Reader in) -> expected<blob_payload> {
+expected<nexus::blob_payload> decode(const blob_payload& x) {
+  return x.read([](schema::BlobPayload::Reader in) -> expected<nexus::blob_payload> {
     auto ref = get_blob(in.getRef());
     if (!ref)
       return ref.error();
@@ -82,10 +82,10 @@ expected<blob_payload> decode(const blob& x) {
     if (!tensor)
       return tensor.error();
     if (tensor->shape() != ref->shape)
-      return corrupted("blob " + chain::to_hex(ref->id).substr(0, 12) + " claims "
+      return corrupted("blob_payload " + chain::to_hex(ref->id).substr(0, 12) + " claims "
                        + compute::to_string(ref->shape) + " but carries "
                        + compute::to_string(tensor->shape()));
-    return blob_payload{std::move(*ref), std::move(*tensor)};
+    return nexus::blob_payload{std::move(*ref), std::move(*tensor)};
   });
 }
 
@@ -105,7 +105,7 @@ expected<std::vector<uint8_t>> decode(const challenge& x) {
   });
 }
 
-std::vector<uint8_t> join_statement(const node_info& x) {
+std::vector<uint8_t> join_statement(const nexus::node_info& x) {
   std::string text = "nexus-join\n" + x.name + "\n" + to_string(x.role) + "\n";
   std::vector<uint8_t> out(text.begin(), text.end());
   out.insert(out.end(), x.nonce.begin(), x.nonce.end());

@@ -4,9 +4,9 @@
 
 namespace nexus::wire {
 
-shard_assignment encode(const shard_task& x) {
+shard_task encode(const nexus::shard_task& x) {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::ShardAssignment>();
+  auto out = builder.initRoot<schema::ShardTask>();
   out.setTaskId(x.task_id);
   out.setShardId(x.shard_id);
   out.setAttempt(x.attempt);
@@ -20,12 +20,12 @@ shard_assignment encode(const shard_task& x) {
     set_operands(out.initMatmul(), x.matmul);
   else
     set_model(out.initModel(), x.model);
-  return shard_assignment{builder};
+  return shard_task{builder};
 }
 
-expected<shard_task> decode(const shard_assignment& x) {
-  return x.read([](schema::ShardAssignment::Reader in) -> expected<shard_task> {
-    shard_task out;
+expected<nexus::shard_task> decode(const shard_task& x) {
+  return x.read([](schema::ShardTask::Reader in) -> expected<nexus::shard_task> {
+    nexus::shard_task out;
     auto work = get_work(in);
     if (!work)
       return work.error();
@@ -53,9 +53,9 @@ expected<shard_task> decode(const shard_assignment& x) {
   });
 }
 
-shard_result encode(const shard_output& x) {
+shard_output encode(const nexus::shard_output& x) {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::ShardResult>();
+  auto out = builder.initRoot<schema::ShardOutput>();
   out.setTaskId(x.task_id);
   out.setShardId(x.shard_id);
   out.setAttempt(x.attempt);
@@ -69,15 +69,15 @@ shard_result encode(const shard_output& x) {
     auto proof = chain::encode_proof(x.signature.proof);
     out.setProof(capnp::Data::Reader{proof.data(), proof.size()});
   }
-  return shard_result{builder};
+  return shard_output{builder};
 }
 
-expected<shard_output> decode(const shard_result& x) {
-  return x.read([](schema::ShardResult::Reader in) -> expected<shard_output> {
+expected<nexus::shard_output> decode(const shard_output& x) {
+  return x.read([](schema::ShardOutput::Reader in) -> expected<nexus::shard_output> {
     auto output = get_tensor(in.getOutput());
     if (!output)
       return output.error();
-    shard_output out{in.getTaskId(),           in.getShardId(),
+    nexus::shard_output out{in.getTaskId(),           in.getShardId(),
                      in.getAttempt(),          get_text(in.getWorker()),
                      std::move(*output),       in.getComputeNanos(),
                      get_text(in.getError()),  in.getHeld()};
@@ -93,28 +93,28 @@ expected<shard_output> decode(const shard_result& x) {
   });
 }
 
-expected<std::shared_ptr<const shard_output>> decode_shared(const shard_result& x) {
+expected<std::shared_ptr<const nexus::shard_output>> decode_shared(const shard_output& x) {
   if (x.decoded())
-    return std::static_pointer_cast<const shard_output>(x.decoded());
+    return std::static_pointer_cast<const nexus::shard_output>(x.decoded());
   auto out = decode(x);
   if (!out)
     return out.error();
-  return std::make_shared<const shard_output>(std::move(*out));
+  return std::make_shared<const nexus::shard_output>(std::move(*out));
 }
 
-shard_result encode_shared(std::shared_ptr<const shard_output> x) {
-  auto out = shard_result::deferred([x] { return encode(*x); });
+shard_output encode_shared(std::shared_ptr<const nexus::shard_output> x) {
+  auto out = shard_output::deferred([x] { return encode(*x); });
   out.remember_decoded(std::move(x));
   return out;
 }
 
-verdict encode(const verdict_info& x) {
+verdict encode(const nexus::verdict& x) {
   capnp::MallocMessageBuilder builder;
   set_verdict(builder.initRoot<schema::Verdict>(), x);
   return verdict{builder};
 }
 
-expectation encode(const expectation_info& x) {
+expectation encode(const nexus::expectation& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::Expectation>();
   out.setWorker(x.worker);
@@ -126,9 +126,9 @@ expectation encode(const expectation_info& x) {
   return expectation{builder};
 }
 
-expected<expectation_info> decode(const expectation& x) {
-  return x.read([](schema::Expectation::Reader in) -> expected<expectation_info> {
-    expectation_info out;
+expected<nexus::expectation> decode(const expectation& x) {
+  return x.read([](schema::Expectation::Reader in) -> expected<nexus::expectation> {
+    nexus::expectation out;
     out.worker = get_text(in.getWorker());
     auto key = in.getWorkerKey();
     if (key.size() != 0) {
@@ -148,7 +148,7 @@ expected<expectation_info> decode(const expectation& x) {
   });
 }
 
-judgment encode(const judgment_info& x) {
+judgment encode(const nexus::judgment& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::Judgment>();
   set_verdict(out.initVerdict(), x.verdict);
@@ -159,12 +159,12 @@ judgment encode(const judgment_info& x) {
   return judgment{builder};
 }
 
-expected<judgment_info> decode(const judgment& x) {
-  return x.read([](schema::Judgment::Reader in) -> expected<judgment_info> {
+expected<nexus::judgment> decode(const judgment& x) {
+  return x.read([](schema::Judgment::Reader in) -> expected<nexus::judgment> {
     auto v = get_verdict(in.getVerdict());
     if (!v)
       return v.error();
-    return judgment_info{.verdict = std::move(*v),
+    return nexus::judgment{.verdict = std::move(*v),
                          .checked = in.getChecked(),
                          .overturned = get_texts(in.getOverturned()),
                          .validators = get_texts(in.getValidators()),
@@ -172,11 +172,11 @@ expected<judgment_info> decode(const judgment& x) {
   });
 }
 
-expected<verdict_info> decode(const verdict& x) {
+expected<nexus::verdict> decode(const verdict& x) {
   return x.read([](schema::Verdict::Reader in) { return get_verdict(in); });
 }
 
-fingerprint_request encode(const fingerprint_query& x) {
+fingerprint_query encode(const nexus::fingerprint_query& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::FingerprintQuery>();
   out.setTaskId(x.task_id);
@@ -184,20 +184,20 @@ fingerprint_request encode(const fingerprint_query& x) {
   out.setAttempt(x.attempt);
   set_tensor(out.initProbe(), x.probe);
   out.setDigest(x.digest);
-  return fingerprint_request{builder};
+  return fingerprint_query{builder};
 }
 
-expected<fingerprint_query> decode(const fingerprint_request& x) {
-  return x.read([](schema::FingerprintQuery::Reader in) -> expected<fingerprint_query> {
+expected<nexus::fingerprint_query> decode(const fingerprint_query& x) {
+  return x.read([](schema::FingerprintQuery::Reader in) -> expected<nexus::fingerprint_query> {
     auto probe = get_tensor(in.getProbe());
     if (!probe)
       return probe.error();
-    return fingerprint_query{in.getTaskId(), in.getShardId(), in.getAttempt(),
+    return nexus::fingerprint_query{in.getTaskId(), in.getShardId(), in.getAttempt(),
                              std::move(*probe), in.getDigest()};
   });
 }
 
-fingerprint encode(const fingerprint_info& x) {
+fingerprint encode(const nexus::fingerprint& x) {
   capnp::MallocMessageBuilder builder;
   auto out = builder.initRoot<schema::Fingerprint>();
   set_tensor(out.initProduct(), x.product);
@@ -205,12 +205,12 @@ fingerprint encode(const fingerprint_info& x) {
   return fingerprint{builder};
 }
 
-expected<fingerprint_info> decode(const fingerprint& x) {
-  return x.read([](schema::Fingerprint::Reader in) -> expected<fingerprint_info> {
+expected<nexus::fingerprint> decode(const fingerprint& x) {
+  return x.read([](schema::Fingerprint::Reader in) -> expected<nexus::fingerprint> {
     auto product = get_tensor(in.getProduct());
     if (!product)
       return product.error();
-    fingerprint_info out{std::move(*product), {}};
+    nexus::fingerprint out{std::move(*product), {}};
     if (auto err = get_result_digest(in.getResultDigest(), out.result, "fingerprint"))
       return err;
     return out;

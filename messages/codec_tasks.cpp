@@ -8,9 +8,9 @@
 
 namespace nexus::wire {
 
-task_submission encode(const task_request& x) {
+task_request encode(const nexus::task_request& x) {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::TaskSubmission>();
+  auto out = builder.initRoot<schema::TaskRequest>();
   out.setLabel(x.label);
   out.setSubmitter(x.submitter);
   out.setShards(x.shards);
@@ -28,12 +28,12 @@ task_submission encode(const task_request& x) {
     set_model(out.initModel(), x.model);
   if (x.workload == workload_kind::train)
     set_train(out.initTrain(), x.train);
-  return task_submission{builder};
+  return task_request{builder};
 }
 
-expected<task_request> decode(const task_submission& x) {
-  return x.read([](schema::TaskSubmission::Reader in) -> expected<task_request> {
-    task_request out;
+expected<nexus::task_request> decode(const task_request& x) {
+  return x.read([](schema::TaskRequest::Reader in) -> expected<nexus::task_request> {
+    nexus::task_request out;
     auto work = get_work(in);
     if (!work)
       return work.error();
@@ -60,26 +60,26 @@ expected<task_request> decode(const task_submission& x) {
   });
 }
 
-task_accepted encode(const task_ack& x) {
+task_ack encode(const nexus::task_ack& x) {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::TaskAccepted>();
+  auto out = builder.initRoot<schema::TaskAck>();
   out.setTaskId(x.task_id);
   out.setShardCount(x.shard_count);
-  return task_accepted{builder};
+  return task_ack{builder};
 }
 
-expected<task_ack> decode(const task_accepted& x) {
-  return x.read([](schema::TaskAccepted::Reader in) -> expected<task_ack> {
-    return task_ack{in.getTaskId(), in.getShardCount()};
+expected<nexus::task_ack> decode(const task_ack& x) {
+  return x.read([](schema::TaskAck::Reader in) -> expected<nexus::task_ack> {
+    return nexus::task_ack{in.getTaskId(), in.getShardCount()};
   });
 }
 
-final_output encode(const task_output& x) {
+task_output encode(const nexus::task_output& x) {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::FinalOutput>();
+  auto out = builder.initRoot<schema::TaskOutput>();
   out.setTaskId(x.task_id);
   set_tensor(out.initOutput(), x.output);
-  return final_output{builder};
+  return task_output{builder};
 }
 
 output_message::output_message(uint64_t task_id, compute::shape_t shape)
@@ -88,7 +88,7 @@ output_message::output_message(uint64_t task_id, compute::shape_t shape)
   // Tensor structs, the shape list and the values. Everything is zero until written.
   auto data_words = (count_ * sizeof(float) + sizeof(capnp::word) - 1) / sizeof(capnp::word);
   auto struct_words = [](auto size) { return std::size_t{size.data} + size.pointers; };
-  auto words = 1 + struct_words(capnp::_::structSize<schema::FinalOutput>())
+  auto words = 1 + struct_words(capnp::_::structSize<schema::TaskOutput>())
                + struct_words(capnp::_::structSize<schema::Tensor>()) + shape_.size()
                + data_words;
   compute::resize_fresh(bytes_, sizeof(capnp::word) + words * sizeof(capnp::word));
@@ -97,7 +97,7 @@ output_message::output_message(uint64_t task_id, compute::shape_t shape)
   std::memcpy(bytes_.data(), table, sizeof(table));
   capnp::FlatMessageBuilder builder{
     {reinterpret_cast<capnp::word*>(bytes_.data() + sizeof(capnp::word)), words}};
-  auto out = builder.initRoot<schema::FinalOutput>();
+  auto out = builder.initRoot<schema::TaskOutput>();
   out.setTaskId(task_id);
   auto tensor = out.initOutput();
   set_shape(tensor.initShape(static_cast<unsigned>(shape_.size())), shape_);
@@ -113,15 +113,15 @@ std::size_t output_message::cols() const noexcept {
                          std::multiplies<>{});
 }
 
-final_output output_message::finish() {
+task_output output_message::finish() {
   values_ = nullptr;
   count_ = 0;
   shape_.clear();
-  return final_output{std::exchange(bytes_, {})};
+  return task_output{std::exchange(bytes_, {})};
 }
 
-expected<output_location> locate_output(const final_output& x) {
-  auto located = x.read([](schema::FinalOutput::Reader in) -> expected<output_location> {
+expected<output_location> locate_output(const task_output& x) {
+  auto located = x.read([](schema::TaskOutput::Reader in) -> expected<output_location> {
     auto shape = get_shape(in.getOutput().getShape());
     if (!shape)
       return shape.error();
@@ -142,36 +142,36 @@ expected<output_location> locate_output(const final_output& x) {
   return located;
 }
 
-expected<task_output> decode(const final_output& x) {
-  return x.read([](schema::FinalOutput::Reader in) -> expected<task_output> {
+expected<nexus::task_output> decode(const task_output& x) {
+  return x.read([](schema::TaskOutput::Reader in) -> expected<nexus::task_output> {
     auto output = get_tensor(in.getOutput());
     if (!output)
       return output.error();
-    return task_output{in.getTaskId(), std::move(*output)};
+    return nexus::task_output{in.getTaskId(), std::move(*output)};
   });
 }
 
-task_status encode(const task_report& x) {
+task_report encode(const nexus::task_report& x) {
   capnp::MallocMessageBuilder builder;
-  set_report(builder.initRoot<schema::TaskStatus>(), x);
-  return task_status{builder};
+  set_report(builder.initRoot<schema::TaskReport>(), x);
+  return task_report{builder};
 }
 
-expected<task_report> decode(const task_status& x) {
+expected<nexus::task_report> decode(const task_report& x) {
   return x.read(get_report);
 }
 
-task_list encode(const std::vector<task_report>& x) {
+task_reports encode(const std::vector<nexus::task_report>& x) {
   capnp::MallocMessageBuilder builder;
-  auto list = builder.initRoot<schema::TaskList>().initTasks(static_cast<unsigned>(x.size()));
+  auto list = builder.initRoot<schema::TaskReports>().initTasks(static_cast<unsigned>(x.size()));
   for (unsigned i = 0; i < x.size(); ++i)
     set_report(list[i], x[i]);
-  return task_list{builder};
+  return task_reports{builder};
 }
 
-expected<std::vector<task_report>> decode(const task_list& x) {
-  return x.read([](schema::TaskList::Reader in) -> expected<std::vector<task_report>> {
-    std::vector<task_report> out;
+expected<std::vector<nexus::task_report>> decode(const task_reports& x) {
+  return x.read([](schema::TaskReports::Reader in) -> expected<std::vector<nexus::task_report>> {
+    std::vector<nexus::task_report> out;
     for (auto item : in.getTasks()) {
       auto report = get_report(item);
       if (!report)

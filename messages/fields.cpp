@@ -41,7 +41,7 @@ expected<compute::shape_t> get_shape(capnp::List<uint64_t>::Reader in) {
 
 // The values are referenced, not copied: `x` must outlive the message builder (every
 // encode() flattens its builder before returning). Odd sizes are copied, since a
-// referenced blob is written out to its next 8-byte boundary.
+// referenced blob_payload is written out to its next 8-byte boundary.
 void set_tensor(schema::Tensor::Builder out, const compute::tensor& x) {
   set_shape(out.initShape(static_cast<unsigned>(x.rank())), x.shape());
   auto bytes = x.size() * sizeof(float);
@@ -73,16 +73,16 @@ expected<compute::tensor> get_tensor(schema::Tensor::Reader in) {
   return compute::tensor{std::move(*shape), std::move(values)};
 }
 
-void set_blob(schema::BlobRef::Builder out, const blob_ref& x) {
+void set_blob(schema::BlobRef::Builder out, const nexus::blob_ref& x) {
   out.setId(capnp::Data::Reader{x.id.data(), x.id.size()});
   set_shape(out.initShape(static_cast<unsigned>(x.shape.size())), x.shape);
 }
 
-expected<blob_ref> get_blob(schema::BlobRef::Reader in) {
-  blob_ref out;
+expected<nexus::blob_ref> get_blob(schema::BlobRef::Reader in) {
+  nexus::blob_ref out;
   auto id = in.getId();
   if (id.size() != out.id.size())
-    return corrupted("blob id of " + std::to_string(id.size()) + " bytes (expected 32)");
+    return corrupted("blob_payload id of " + std::to_string(id.size()) + " bytes (expected 32)");
   std::memcpy(out.id.data(), id.begin(), id.size());
   auto shape = get_shape(in.getShape());
   if (!shape)
@@ -126,10 +126,10 @@ void set_model(schema::ModelOperands::Builder out, const model_operands& x) {
   out.setTotalSteps(x.total_steps);
 }
 
-// A blob reference that may be unset (no id at all).
-expected<blob_ref> get_optional_blob(schema::BlobRef::Reader in) {
+// A blob_payload reference that may be unset (no id at all).
+expected<nexus::blob_ref> get_optional_blob(schema::BlobRef::Reader in) {
   if (in.getId().size() == 0 && in.getShape().size() == 0)
-    return blob_ref{};
+    return nexus::blob_ref{};
   return get_blob(in);
 }
 
@@ -208,7 +208,7 @@ std::string get_text(capnp::Text::Reader in) {
   return {in.begin(), in.size()};
 }
 
-void set_report(schema::TaskStatus::Builder out, const task_report& x) {
+void set_report(schema::TaskReport::Builder out, const nexus::task_report& x) {
   out.setTaskId(x.task_id);
   out.setLabel(x.label);
   out.setState(static_cast<schema::TaskState>(x.state));
@@ -240,8 +240,8 @@ void set_report(schema::TaskStatus::Builder out, const task_report& x) {
     curve.set(i, x.loss_curve[i]);
 }
 
-expected<task_report> get_report(schema::TaskStatus::Reader in) {
-  task_report out;
+expected<nexus::task_report> get_report(schema::TaskReport::Reader in) {
+  nexus::task_report out;
   auto state = get_enum<task_state>(static_cast<uint16_t>(in.getState()),
                                     static_cast<uint16_t>(task_state::cancelled),
                                     "task state");
@@ -277,7 +277,7 @@ expected<task_report> get_report(schema::TaskStatus::Reader in) {
   return out;
 }
 
-void set_node(schema::NodeInfo::Builder out, const node_info& x) {
+void set_node(schema::NodeInfo::Builder out, const nexus::node_info& x) {
   out.setName(x.name);
   out.setRole(static_cast<schema::Role>(x.role));
   out.setDevice(x.device);
@@ -289,7 +289,7 @@ void set_node(schema::NodeInfo::Builder out, const node_info& x) {
   out.setSignature(capnp::Data::Reader{x.signature.data(), x.signature.size()});
 }
 
-expected<node_info> get_node(schema::NodeInfo::Reader in) {
+expected<nexus::node_info> get_node(schema::NodeInfo::Reader in) {
   auto role = get_enum<node_role>(static_cast<uint16_t>(in.getRole()),
                                   static_cast<uint16_t>(node_role::ledger), "role");
   if (!role)
@@ -297,7 +297,7 @@ expected<node_info> get_node(schema::NodeInfo::Reader in) {
   if (in.getName().size() == 0 || in.getName().size() > 256)
     return corrupted("node name of " + std::to_string(in.getName().size()) + " bytes");
   auto bytes = [](capnp::Data::Reader d) { return std::vector<uint8_t>(d.begin(), d.end()); };
-  node_info out{get_text(in.getName()), *role,           get_text(in.getDevice()),
+  nexus::node_info out{get_text(in.getName()), *role,           get_text(in.getDevice()),
                 in.getThreads(),        in.getGflops(), in.getSlots(),
                 bytes(in.getPublicKey()), bytes(in.getNonce()), bytes(in.getSignature())};
   if ((!out.public_key.empty() && out.public_key.size() != 32) || out.nonce.size() > 64
@@ -306,7 +306,7 @@ expected<node_info> get_node(schema::NodeInfo::Reader in) {
   return out;
 }
 
-void set_verdict(schema::Verdict::Builder out, const verdict_info& x) {
+void set_verdict(schema::Verdict::Builder out, const nexus::verdict& x) {
   out.setTaskId(x.task_id);
   out.setShardId(x.shard_id);
   out.setAttempt(x.attempt);
@@ -318,8 +318,8 @@ void set_verdict(schema::Verdict::Builder out, const verdict_info& x) {
   out.setResultDigest(capnp::Data::Reader{x.result.data(), x.result.size()});
 }
 
-expected<verdict_info> get_verdict(schema::Verdict::Reader in) {
-  verdict_info out{in.getTaskId(),
+expected<nexus::verdict> get_verdict(schema::Verdict::Reader in) {
+  nexus::verdict out{in.getTaskId(),
                    in.getShardId(),
                    in.getAttempt(),
                    get_text(in.getWorker()),

@@ -28,14 +28,14 @@ expected<compute::shape_t> get_shape(capnp::List<uint64_t>::Reader in);
 
 // The values are referenced, not copied: `x` must outlive the message builder (every
 // encode() flattens its builder before returning). Odd sizes are copied, since a
-// referenced blob is written out to its next 8-byte boundary.
+// referenced blob_payload is written out to its next 8-byte boundary.
 void set_tensor(schema::Tensor::Builder out, const compute::tensor& x);
 
 expected<compute::tensor> get_tensor(schema::Tensor::Reader in);
 
-void set_blob(schema::BlobRef::Builder out, const blob_ref& x);
+void set_blob(schema::BlobRef::Builder out, const nexus::blob_ref& x);
 
-expected<blob_ref> get_blob(schema::BlobRef::Reader in);
+expected<nexus::blob_ref> get_blob(schema::BlobRef::Reader in);
 
 void set_operands(schema::MatmulOperands::Builder out, const matmul_operands& x);
 
@@ -43,8 +43,8 @@ expected<matmul_operands> get_operands(schema::MatmulOperands::Reader in);
 
 void set_model(schema::ModelOperands::Builder out, const model_operands& x);
 
-// A blob reference that may be unset (no id at all).
-expected<blob_ref> get_optional_blob(schema::BlobRef::Reader in);
+// A blob_payload reference that may be unset (no id at all).
+expected<nexus::blob_ref> get_optional_blob(schema::BlobRef::Reader in);
 
 expected<model_operands> get_model(schema::ModelOperands::Reader in);
 
@@ -56,17 +56,17 @@ expected<workload_kind> get_workload(schema::Workload in);
 
 std::string get_text(capnp::Text::Reader in);
 
-void set_report(schema::TaskStatus::Builder out, const task_report& x);
+void set_report(schema::TaskReport::Builder out, const nexus::task_report& x);
 
-expected<task_report> get_report(schema::TaskStatus::Reader in);
+expected<nexus::task_report> get_report(schema::TaskReport::Reader in);
 
-void set_node(schema::NodeInfo::Builder out, const node_info& x);
+void set_node(schema::NodeInfo::Builder out, const nexus::node_info& x);
 
-expected<node_info> get_node(schema::NodeInfo::Reader in);
+expected<nexus::node_info> get_node(schema::NodeInfo::Reader in);
 
-void set_verdict(schema::Verdict::Builder out, const verdict_info& x);
+void set_verdict(schema::Verdict::Builder out, const nexus::verdict& x);
 
-expected<verdict_info> get_verdict(schema::Verdict::Reader in);
+expected<nexus::verdict> get_verdict(schema::Verdict::Reader in);
 
 std::vector<std::string> get_texts(capnp::List<capnp::Text>::Reader in);
 

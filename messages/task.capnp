@@ -18,7 +18,7 @@ struct BlobRef {
 }
 
 # A blob's contents, for the data plane between the nodes' stores.
-struct Blob {
+struct BlobPayload {
   ref @0 :BlobRef;
   tensor @1 :Tensor;          # its shape equals ref.shape
 }
@@ -79,7 +79,7 @@ struct MatmulOperands {
   b @1 :BlobRef;              # k x n
 }
 
-struct TaskSubmission {
+struct TaskRequest {
   label @0 :Text;             # what the submitter calls it, for listings
   submitter @1 :Text;
   shards @2 :UInt32;          # 0: the planner chooses from the number of workers
@@ -97,12 +97,12 @@ struct TaskSubmission {
                               # 0: validators judge
 }
 
-struct TaskAccepted {
+struct TaskAck {
   taskId @0 :UInt64;
   shardCount @1 :UInt32;
 }
 
-struct ShardAssignment {
+struct ShardTask {
   taskId @0 :UInt64;
   shardId @1 :UInt32;
   attempt @2 :UInt32;         # 1 for the first issue, +1 for each re-issue
@@ -116,7 +116,7 @@ struct ShardAssignment {
   model @10 :ModelOperands;   # when workload is infer or trainStep
 }
 
-struct ShardResult {
+struct ShardOutput {
   taskId @0 :UInt64;
   shardId @1 :UInt32;
   attempt @2 :UInt32;
@@ -243,7 +243,7 @@ struct NodeStreak {
   streak @1 :UInt32;
 }
 
-struct LedgerReply {
+struct LedgerAnswer {
   lines @0 :List(Text);               # retired: the answer as display text
   balances @1 :List(AccountBalance);  # balance
   entries @2 :List(LedgerEntry);      # history; block: the block's transactions
@@ -257,7 +257,7 @@ struct LedgerReply {
   streaks @10 :List(NodeStreak);      # trust
 }
 
-struct FinalOutput {
+struct TaskOutput {
   taskId @0 :UInt64;
   output @1 :Tensor;
 }
@@ -271,7 +271,7 @@ enum TaskState {
   cancelled @5;
 }
 
-struct TaskStatus {
+struct TaskReport {
   taskId @0 :UInt64;
   label @1 :Text;
   state @2 :TaskState;
@@ -292,8 +292,8 @@ struct TaskStatus {
   verdictsOverturned @17 :UInt32; # validators' verdicts an audit overturned
 }
 
-struct TaskList {
-  tasks @0 :List(TaskStatus);
+struct TaskReports {
+  tasks @0 :List(TaskReport);
 }
 
 enum Role {
@@ -328,7 +328,7 @@ enum NodeState {
   dead @2;                    # its connection was lost
 }
 
-struct NodeStatus {
+struct NodeReport {
   info @0 :NodeInfo;
   alive @1 :Bool;             # state != dead
   inFlight @2 :UInt32;
@@ -339,6 +339,6 @@ struct NodeStatus {
   window @7 :UInt32;          # the most it may hold at once (a worker's, by its speed)
 }
 
-struct NodeList {
-  nodes @0 :List(NodeStatus);
+struct NodeReports {
+  nodes @0 :List(NodeReport);
 }

@@ -72,7 +72,7 @@ enum class check_mode : uint8_t { check, audit, trust, replicate };
 std::string to_string(check_mode x);
 
 /// The orchestrator's word to the aggregator on one attempt.
-struct expectation_info {
+struct expectation {
   std::string worker;
   std::optional<chain::public_key> worker_key; // none: the worker joined without a key
   check_mode mode = check_mode::check;
@@ -90,12 +90,12 @@ struct fingerprint_query {
   bool digest = false; // also the digest of the result's raw values
 };
 
-struct fingerprint_info {
+struct fingerprint {
   compute::tensor product;
   chain::digest result{}; // zero unless asked for
 };
 
-struct verdict_info {
+struct verdict {
   uint64_t task_id = 0;
   uint32_t shard_id = 0;
   uint32_t attempt = 0;
@@ -108,8 +108,8 @@ struct verdict_info {
 };
 
 /// The aggregator's decision on one attempt.
-struct judgment_info {
-  verdict_info verdict; // validator empty when unchecked
+struct judgment {
+  nexus::verdict verdict; // validator empty when unchecked
   bool checked = true;
   std::vector<std::string> overturned; // validators an audit found wrong
   std::vector<std::string> validators; // whose verdicts stand
@@ -117,7 +117,7 @@ struct judgment_info {
 };
 
 /// What the ledger stored of one batch of records.
-struct ledger_receipt_info {
+struct ledger_receipt {
   uint64_t height = 0; // the block holding the recorded ones
   chain::digest block_hash{};
   uint32_t recorded = 0;

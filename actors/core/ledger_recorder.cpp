@@ -4,7 +4,7 @@
 
 namespace nexus {
 
-chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind) {
+chain::transaction ledger_transaction(const verdict& v, chain::tx_kind kind) {
   chain::transaction t;
   t.kind = kind;
   t.task_id = v.task_id;
@@ -19,7 +19,7 @@ chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind
 ledger_recorder::ledger_recorder(std::optional<chain::node_key> key) : key_(std::move(key)) {
 }
 
-void ledger_recorder::expect(const verdict_info& v, node_id from, const std::string& name,
+void ledger_recorder::expect(const verdict& v, node_id from, const std::string& name,
                              clock_type::time_point now) {
   if (!recording())
     return;
@@ -98,7 +98,7 @@ void ledger_recorder::pass(const attempt_key& key, const unrecorded_verdict& v,
   outbox_.emplace_back(std::move(bytes));
 }
 
-void ledger_recorder::settle(const judgment_info& j, uint64_t units,
+void ledger_recorder::settle(const judgment& j, uint64_t units,
                              const std::vector<std::pair<node_id, std::string>>& waiting,
                              clock_type::time_point now) {
   const auto& v = j.verdict;

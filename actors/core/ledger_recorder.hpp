@@ -53,7 +53,7 @@ public:
   }
 
   /// Validator `from` (called `name`) sent verdict `v`; its signed record should follow.
-  void expect(const verdict_info& v, node_id from, const std::string& name,
+  void expect(const verdict& v, node_id from, const std::string& name,
               clock_type::time_point now);
 
   /// Validator `from` (`who`: how it joined; null if it joined without a key) sent these
@@ -65,7 +65,7 @@ public:
   /// The aggregator's judgment of an attempt, worth `units` work units; `name_of` gives
   /// the name of a node by its id.
   template <class NameOf>
-  void judged(const judgment_info& j, uint64_t units, NameOf&& name_of,
+  void judged(const judgment& j, uint64_t units, NameOf&& name_of,
               clock_type::time_point now) {
     if (!recording())
       return;
@@ -115,7 +115,7 @@ private:
     clock_type::time_point at;
   };
 
-  void settle(const judgment_info& j, uint64_t units,
+  void settle(const judgment& j, uint64_t units,
               const std::vector<std::pair<node_id, std::string>>& waiting,
               clock_type::time_point now);
   std::string refusal(const chain::transaction& t, node_id from,
@@ -135,6 +135,6 @@ private:
 
 /// The fields a contribution or verdict record shares with the verdict it is about
 /// (task, shard, attempt, worker, validator, result digest); unsigned.
-chain::transaction ledger_transaction(const verdict_info& v, chain::tx_kind kind);
+chain::transaction ledger_transaction(const verdict& v, chain::tx_kind kind);
 
 } // namespace nexus

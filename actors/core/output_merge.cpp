@@ -35,7 +35,7 @@ bool output_merge::revoke(uint32_t shard_id) {
   return true;
 }
 
-wire::final_output output_merge::take() {
+wire::task_output output_merge::take() {
   return output_.finish();
 }
 

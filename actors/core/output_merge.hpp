@@ -31,7 +31,7 @@ public:
   }
 
   /// The finished output, as the message that carries it.
-  virtual wire::final_output take();
+  virtual wire::task_output take();
 
 protected:
   /// An output of `shape` for `task_id` from `shard_count` shards, each shard's unit of

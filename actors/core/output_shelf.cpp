@@ -81,7 +81,7 @@ std::filesystem::path output_shelf::file_of(uint64_t task_id) const {
   return dir_ / (std::to_string(task_id) + ".out");
 }
 
-bool output_shelf::spill(uint64_t task_id, const wire::final_output& x) {
+bool output_shelf::spill(uint64_t task_id, const wire::task_output& x) {
   auto path = file_of(task_id);
   const auto& bytes = x.bytes();
   std::error_code ec;
@@ -131,7 +131,7 @@ std::optional<expected<output_shelf::output>> output_shelf::get(uint64_t task_id
                                                                + std::to_string(task_id)
                                                                + " cannot be read back from "
                                                                + path.string())};
-  return expected<output>{std::make_shared<const wire::final_output>(std::move(bytes))};
+  return expected<output>{std::make_shared<const wire::task_output>(std::move(bytes))};
 }
 
 } // namespace nexus

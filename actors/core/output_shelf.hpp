@@ -26,7 +26,7 @@ namespace nexus {
 
 class output_shelf {
 public:
-  using output = std::shared_ptr<const wire::final_output>;
+  using output = std::shared_ptr<const wire::task_output>;
 
   /// Room the disk must keep beyond a file before one is written.
   static constexpr std::size_t keep_free = std::size_t{16} << 20;
@@ -73,7 +73,7 @@ private:
 
   void shed();
   void drop(uint64_t task_id, std::string why);
-  bool spill(uint64_t task_id, const wire::final_output& x);
+  bool spill(uint64_t task_id, const wire::task_output& x);
   std::filesystem::path file_of(uint64_t task_id) const;
 
   std::size_t budget_;

@@ -68,7 +68,7 @@ chain::digest result_statement(const shard_output& r, const chain::digest& outpu
 }
 
 error authenticate(const shard_output& r, const chain::digest& output,
-                        const expectation_info& expected, chain::statement_verifier& verify) {
+                        const expectation& expected, chain::statement_verifier& verify) {
   if (r.worker != expected.worker)
     return make_error(errc::rejected, "the result names worker " + r.worker
                                         + " but the shard was assigned to " + expected.worker);
@@ -80,7 +80,7 @@ error authenticate(const shard_output& r, const chain::digest& output,
   return {};
 }
 
-chain::digest output_digest(const wire::shard_result& raw, const shard_output& decoded) {
+chain::digest output_digest(const wire::shard_output& raw, const shard_output& decoded) {
   return raw.payload_digest() ? *raw.payload_digest() : output_digest(decoded.output);
 }
 

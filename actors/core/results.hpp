@@ -48,19 +48,19 @@ chain::digest result_statement(const shard_output& r, const chain::digest& outpu
 /// Why `r` is not the signed result of the expected worker, or none. `output` is the
 /// digest of its output; `verify` checks signatures (it may remember batches it checked).
 error authenticate(const shard_output& r, const chain::digest& output,
-                        const expectation_info& expected,
+                        const expectation& expected,
                         chain::statement_verifier& verify);
 
 /// The digest of a result's output: the one its envelope carries from its creator in this
 /// process, or computed over `decoded` (which `raw` decoded to).
-chain::digest output_digest(const wire::shard_result& raw, const shard_output& decoded);
+chain::digest output_digest(const wire::shard_output& raw, const shard_output& decoded);
 
 /// A signed result ready to send: which attempt it answers, and its envelope.
 struct sealed_result {
   uint64_t task_id = 0;
   uint32_t shard_id = 0;
   uint32_t attempt = 0;
-  wire::shard_result msg;
+  wire::shard_output msg;
 };
 
 /// Signs results in batches: add each as it is computed, then sign() when it is time to

@@ -357,7 +357,7 @@ void task_table::revoke_resting_on(node_id node) {
   }
 }
 
-verdict_effect task_table::on_judgment(const judgment_info& j) {
+verdict_effect task_table::on_judgment(const judgment& j) {
   const auto& v = j.verdict;
   auto t = tasks_.find(v.task_id);
   if (t == tasks_.end() || v.shard_id >= t->second.shards.size())

@@ -145,7 +145,7 @@ public:
   /// its unchecked results in running tasks are revoked (see take_revoked); so does a
   /// validator an audit overturned, and the results it alone approved are revoked. On
   /// task_failed, the task is in take_failed().
-  verdict_effect on_judgment(const judgment_info& j);
+  verdict_effect on_judgment(const judgment& j);
 
   /// Shards whose unchecked results were revoked since the last call: they run again, and
   /// the aggregator must take them out of their outputs.

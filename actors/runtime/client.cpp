@@ -113,7 +113,7 @@ error client::send_up(const blob_ref& ref) {
   auto limit = timeout_ + std::chrono::seconds{60 * (1 + (*stored)->size() / (16u << 20))};
   self_->request(upstream_, limit, store_atom::value, wire::encode(ref, **stored))
     .receive(
-      [&](wire::blob_name& reply) {
+      [&](wire::blob_ref& reply) {
         if (auto name = wire::decode(reply); !name)
           out = name.error();
         else
@@ -140,35 +140,35 @@ expected<task_ack> client::submit(const task_request& req) {
 }
 
 expected<task_ack> client::submit_once(const task_request& req) {
-  auto reply = ask<wire::task_accepted>(submit_atom::value, wire::encode(req));
+  auto reply = ask<wire::task_ack>(submit_atom::value, wire::encode(req));
   if (!reply)
     return reply.error();
   return wire::decode(*reply);
 }
 
 expected<task_report> client::status(uint64_t task_id) {
-  auto reply = ask<wire::task_status>(status_atom::value, task_id);
+  auto reply = ask<wire::task_report>(status_atom::value, task_id);
   if (!reply)
     return reply.error();
   return wire::decode(*reply);
 }
 
 expected<std::vector<task_report>> client::tasks() {
-  auto reply = ask<wire::task_list>(tasks_atom::value);
+  auto reply = ask<wire::task_reports>(tasks_atom::value);
   if (!reply)
     return reply.error();
   return wire::decode(*reply);
 }
 
 expected<std::vector<node_report>> client::nodes() {
-  auto reply = ask<wire::node_list>(nodes_atom::value);
+  auto reply = ask<wire::node_reports>(nodes_atom::value);
   if (!reply)
     return reply.error();
   return wire::decode(*reply);
 }
 
 expected<ledger_answer> client::ledger(const ledger_query& q) {
-  auto reply = ask<wire::ledger_reply>(ledger_atom::value, wire::encode(q));
+  auto reply = ask<wire::ledger_answer>(ledger_atom::value, wire::encode(q));
   if (!reply)
     return reply.error();
   return wire::decode(*reply);
@@ -186,7 +186,7 @@ expected<compute::tensor> client::result(uint64_t task_id) {
                  describe(out.error()).c_str());
     bulk_ = {};
   }
-  auto reply = ask<wire::final_output>(result_atom::value, task_id);
+  auto reply = ask<wire::task_output>(result_atom::value, task_id);
   if (!reply)
     return reply.error();
   auto out = wire::decode(*reply);

@@ -347,7 +347,7 @@ blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) 
     self->send(gateway, fetch_atom::value, wire::encode(ref));
     expected<compute::tensor> out{errc::failed};
     self->receive(
-      [&](wire::blob& msg) {
+      [&](wire::blob_payload& msg) {
         auto payload = wire::decode(msg);
         if (payload)
           out = std::move(payload->tensor);

@@ -20,7 +20,7 @@ namespace {
 
 // An output of `rows` x 16 values particular to `task_id`.
 output_shelf::output make_output(uint64_t task_id, std::size_t rows = 64) {
-  return std::make_shared<const wire::final_output>(
+  return std::make_shared<const wire::task_output>(
     wire::encode(task_output{task_id, compute::random_tensor({rows, 16}, task_id)}));
 }
 

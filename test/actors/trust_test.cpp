@@ -57,10 +57,10 @@ TEST_CASE("a result is bound to its worker, task, shard and attempt", "[actors][
     signed_results.push_back(std::move(*r));
   }
   // Bytes from another process carry no digest: the reader computes its own.
-  auto received = wire::shard_result{envelopes[0].msg.bytes()};
+  auto received = wire::shard_output{envelopes[0].msg.bytes()};
   CHECK_FALSE(received.payload_digest());
   CHECK(output_digest(received, signed_results[0]) == output_digest(signed_results[0].output));
-  expectation_info expected{"w1", key.public_bytes(), check_mode::check};
+  expectation expected{"w1", key.public_bytes(), check_mode::check};
   chain::statement_verifier verify{result_tag};
   for (const auto& r : signed_results)
     CHECK_FALSE(authenticate(r, output_digest(r.output), expected, verify));
@@ -79,7 +79,7 @@ TEST_CASE("a result is bound to its worker, task, shard and attempt", "[actors][
   altered.output.data()[1] = 5.0f;
   CHECK(authenticate(altered, output_digest(altered.output), expected, verify)
         == errc::rejected);
-  expectation_info impostor{"w1", other.public_bytes(), check_mode::check};
+  expectation impostor{"w1", other.public_bytes(), check_mode::check};
   CHECK(authenticate(signed_results[0], output_digest(signed_results[0].output), impostor,
                      verify)
         == errc::rejected);
@@ -159,9 +159,9 @@ TEST_CASE("trust grows with valid checked results, never past the floor, and res
     (trusted ? unchecked : checked) += 1;
     if (i < 10)
       checked_before_trust += !trusted;
-    verdict_info v{ack.task_id, d.shard.shard_id, d.shard.attempt, "w1",
+    verdict v{ack.task_id, d.shard.shard_id, d.shard.attempt, "w1",
                    trusted ? "" : "v1", true, "", 0};
-    judgment_info j{v, !trusted, {}, trusted ? std::vector<std::string>{}
+    judgment j{v, !trusted, {}, trusted ? std::vector<std::string>{}
                                              : std::vector<std::string>{"v1"}};
     table.on_judgment(j);
   }
@@ -186,13 +186,13 @@ TEST_CASE("trust grows with valid checked results, never past the floor, and res
       to_fail = d;
       break;
     }
-    verdict_info v{ack2.task_id, d.shard.shard_id, d.shard.attempt, "w1", trusted ? "" : "v1",
+    verdict v{ack2.task_id, d.shard.shard_id, d.shard.attempt, "w1", trusted ? "" : "v1",
                    true, "", 0};
     table.on_judgment({v, !trusted, {}, trusted ? std::vector<std::string>{}
                                                 : std::vector<std::string>{"v1"}});
   }
   REQUIRE(to_fail);
-  verdict_info bad{ack2.task_id, to_fail->shard.shard_id, to_fail->shard.attempt, "w1", "v1",
+  verdict bad{ack2.task_id, to_fail->shard.shard_id, to_fail->shard.attempt, "w1", "v1",
                    false, "Freivalds check failed", 0};
   table.on_judgment({bad, true, {}, {"v1"}});
   CHECK(table.streak("w1") == 0);
@@ -203,7 +203,7 @@ TEST_CASE("trust grows with valid checked results, never past the floor, and res
     if (d.empty())
       break;
     CHECK(d[0].mode != check_mode::trust); // checked again until trust is earned anew
-    verdict_info v{ack2.task_id, d[0].shard.shard_id, d[0].shard.attempt, "w1", "v1", true,
+    verdict v{ack2.task_id, d[0].shard.shard_id, d[0].shard.attempt, "w1", "v1", true,
                    "", 0};
     table.on_judgment({v, true, {}, {"v1"}});
   }

@@ -105,7 +105,7 @@ TEST_CASE("submissions, verdicts and reports survive encoding", "[messages]") {
   CHECK(req2->label == "A * B");
   CHECK(req2->shards == 5);
 
-  verdict_info v{1, 2, 3, "w", "v", false, "Freivalds check failed at row 7", 99};
+  verdict v{1, 2, 3, "w", "v", false, "Freivalds check failed at row 7", 99};
   auto v2 = wire::decode(wire::encode(v));
   REQUIRE(v2);
   CHECK_FALSE(v2->valid);
@@ -126,11 +126,11 @@ TEST_CASE("submissions, verdicts and reports survive encoding", "[messages]") {
 TEST_CASE("every truncation of a message is rejected, never a crash", "[messages]") {
   auto bytes = wire::encode(some_shard()).bytes();
   for (std::size_t len = 0; len < bytes.size(); len += 8) {
-    wire::shard_assignment cut{std::vector<uint8_t>(bytes.begin(), bytes.begin() + len)};
+    wire::shard_task cut{std::vector<uint8_t>(bytes.begin(), bytes.begin() + len)};
     auto y = wire::decode(cut);
     CHECK_FALSE(y);
   }
-  wire::shard_assignment odd{std::vector<uint8_t>(bytes.begin(), bytes.end() - 3)};
+  wire::shard_task odd{std::vector<uint8_t>(bytes.begin(), bytes.end() - 3)};
   CHECK(wire::decode(odd).error() == errc::corrupted);
 }
 
@@ -140,7 +140,7 @@ TEST_CASE("flipped bytes never crash a decoder", "[messages]") {
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     auto copy = bytes;
     copy[i] ^= 0xff;
-    auto y = wire::decode(wire::shard_result{copy});
+    auto y = wire::decode(wire::shard_output{copy});
     if (y) // a changed payload byte still decodes, with the right size
       CHECK(y->output.size() == 16);
   }
@@ -148,13 +148,13 @@ TEST_CASE("flipped bytes never crash a decoder", "[messages]") {
 
 TEST_CASE("a tensor whose payload disagrees with its shape is corrupted", "[messages]") {
   capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::ShardResult>();
+  auto out = builder.initRoot<schema::ShardOutput>();
   auto t = out.initOutput();
   auto shape = t.initShape(2);
   shape.set(0, 4);
   shape.set(1, 4);
   t.initData(60); // 15 floats for a 4x4 tensor
-  auto y = wire::decode(wire::shard_result{builder});
+  auto y = wire::decode(wire::shard_output{builder});
   REQUIRE_FALSE(y);
   CHECK(y.error() == errc::corrupted);
   CHECK_THAT(describe(y.error()), Catch::Contains("expected 64"));
@@ -212,5 +212,5 @@ TEST_CASE("a result kept for this process is flattened once, when its bytes are 
   REQUIRE(y);
   CHECK(y->output == x->output);
   CHECK(y->shard_id == 2);
-  CHECK(wire::shard_result{}.empty());
+  CHECK(wire::shard_output{}.empty());
 }

@@ -33,7 +33,7 @@ public:
       model_(spec), opt_(round.optimizer, 0) {
   }
 
-  wire::final_output take() override {
+  wire::task_output take() override {
     auto params = model_.parameters().size();
     auto width = params + 2;
     auto out = output_.values();

@@ -20,8 +20,8 @@ struct fixture {
     rec.set_ledger(true);
   }
 
-  verdict_info verdict(bool valid = true) {
-    verdict_info v;
+  nexus::verdict make_verdict(bool valid = true) {
+    nexus::verdict v;
     v.task_id = 3;
     v.shard_id = 1;
     v.attempt = 1;
@@ -32,15 +32,15 @@ struct fixture {
     return v;
   }
 
-  std::vector<uint8_t> signed_record(const verdict_info& v, const chain::node_key& key) {
+  std::vector<uint8_t> signed_record(const nexus::verdict& v, const chain::node_key& key) {
     auto t = ledger_transaction(v, chain::tx_kind::verdict);
     t.valid = v.valid;
     t.sign_with(key);
     return chain::encode(t);
   }
 
-  judgment_info judgment(const verdict_info& v, std::vector<std::string> standing) {
-    return judgment_info{.verdict = v, .validators = std::move(standing)};
+  nexus::judgment make_judgment(const nexus::verdict& v, std::vector<std::string> standing) {
+    return nexus::judgment{.verdict = v, .validators = std::move(standing)};
   }
 
   std::vector<chain::transaction> sent() {
@@ -59,14 +59,14 @@ TEST_CASE("a standing verdict goes on after its contribution, whichever came fir
           "[core][ledger-recorder]") {
   for (bool record_first : {false, true}) {
     fixture f;
-    auto v = f.verdict();
+    auto v = f.make_verdict();
     f.rec.expect(v, 5, "v1", f.now);
     if (record_first) {
       CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
       CHECK_FALSE(f.rec.pending()); // parked until the judgment says
-      f.rec.judged(f.judgment(v, {"v1"}), 12, name_of, f.now);
+      f.rec.judged(f.make_judgment(v, {"v1"}), 12, name_of, f.now);
     } else {
-      f.rec.judged(f.judgment(v, {"v1"}), 12, name_of, f.now);
+      f.rec.judged(f.make_judgment(v, {"v1"}), 12, name_of, f.now);
       CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
     }
     auto out = f.sent();
@@ -83,9 +83,9 @@ TEST_CASE("a standing verdict goes on after its contribution, whichever came fir
 TEST_CASE("an overturned verdict is not passed on and its validator is audited",
           "[core][ledger-recorder]") {
   fixture f;
-  auto v = f.verdict(false);
+  auto v = f.make_verdict(false);
   f.rec.expect(v, 5, "v1", f.now);
-  auto j = f.judgment(v, {"v2", "v3"});
+  auto j = f.make_judgment(v, {"v2", "v3"});
   j.overturned = {"v1"};
   j.verdict.valid = true;
   f.rec.judged(j, 12, name_of, f.now);
@@ -99,7 +99,7 @@ TEST_CASE("an overturned verdict is not passed on and its validator is audited",
 TEST_CASE("forged, altered and unasked records are refused with why",
           "[core][ledger-recorder]") {
   fixture f;
-  auto v = f.verdict();
+  auto v = f.make_verdict();
   auto mallory = chain::node_key::generate().value();
   CHECK_THAT(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).front(),
              Catch::Contains("no verdict of this validator"));
@@ -119,9 +119,9 @@ TEST_CASE("forged, altered and unasked records are refused with why",
 TEST_CASE("a result judged without a validator is stated by the hub itself",
           "[core][ledger-recorder]") {
   fixture f;
-  auto v = f.verdict();
+  auto v = f.make_verdict();
   v.validator.clear();
-  f.rec.judged(judgment_info{.verdict = v, .checked = false}, 7, name_of, f.now);
+  f.rec.judged(judgment{.verdict = v, .checked = false}, 7, name_of, f.now);
   auto out = f.sent();
   REQUIRE(out.size() == 2);
   CHECK(out[0].kind == chain::tx_kind::contribution);

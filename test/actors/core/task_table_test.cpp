@@ -25,8 +25,8 @@ task_request matmul_request(std::size_t m, uint32_t shards, uint32_t attempts = 
 }
 
 // A validator's verdict on a dispatched attempt, as the aggregator's judgment.
-judgment_info verdict_for(const shard_dispatch& d, bool valid) {
-  verdict_info v{d.task_id, d.shard.shard_id, d.shard.attempt, "w", "v", valid,
+judgment verdict_for(const shard_dispatch& d, bool valid) {
+  verdict v{d.task_id, d.shard.shard_id, d.shard.attempt, "w", "v", valid,
                  valid ? "" : "bad", 0};
   return {v, true, {}, {"v"}};
 }
