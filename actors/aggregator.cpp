@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 #include <optional>
+#include <utility>
 
 #include <caf/all.hpp>
 
@@ -39,7 +39,8 @@ merge_result(aggregator_state& st, const shard_task& task, const compute::tensor
     return std::optional<wire::task_output>{};
   auto out = it->second->take();
   st.tasks.erase(it);
-  std::erase_if(st.rounds, [&](const auto& kv) { return std::get<0>(kv.first) == task.task_id; });
+  std::erase_if(st.rounds,
+                [&](const auto& kv) { return std::get<0>(kv.first) == task.task_id; });
   // Attempts still under way are judged all the same: the orchestrator may count on one
   // of them for this shard (its first result came from a worker it had given up on).
   st.finished.push_back(task.task_id);
@@ -71,8 +72,14 @@ void conclude(self_pointer self, const result_key& key, judgment j) {
 
 // The judgment of an attempt no validator looked at.
 judgment unchecked(const aggregator_state::attempt& a, error err) {
-  verdict v{a.task.task_id, a.task.shard_id, a.task.attempt, a.expected.worker, {},
-                 !err, err ? describe(err) : std::string{}, 0};
+  verdict v{a.task.task_id,
+            a.task.shard_id,
+            a.task.attempt,
+            a.expected.worker,
+            {},
+            !err,
+            err ? describe(err) : std::string{},
+            0};
   if (a.output && a.output->error.empty())
     v.result = output_digest(a.raw, *a.output);
   return {std::move(v), false, {}, {}};
@@ -103,7 +110,8 @@ void decide(self_pointer self, const result_key& key) {
     const auto& referee = vs[2];
     const auto& wrong = vs[0].valid == referee.valid ? vs[1] : vs[0];
     const auto& right = vs[0].valid == referee.valid ? vs[0] : vs[1];
-    conclude(self, key, {right, true, {wrong.validator}, {right.validator, referee.validator}});
+    conclude(self, key,
+             {right, true, {wrong.validator}, {right.validator, referee.validator}});
   }
 }
 
@@ -115,8 +123,9 @@ wire::shard_output validator_view(self_pointer self, const validator_actor& vali
   if (!workload_of(a.task).held_by_aggregator() || !out.error.empty()
       || a.raw.bytes().size() <= held_result_bytes || validator.node() == self->node())
     return a.raw;
-  shard_output header{out.task_id, out.shard_id,  out.attempt, out.worker, compute::tensor{},
-                      out.compute_ns, out.error, true, out.signature};
+  shard_output header{out.task_id,       out.shard_id,   out.attempt, out.worker,
+                      compute::tensor{}, out.compute_ns, out.error,   true,
+                      out.signature};
   return wire::encode(header);
 }
 
@@ -125,34 +134,34 @@ void ask(self_pointer self, const result_key& key, std::size_t index) {
   auto& a = self->state.attempts.at(key);
   const auto& validator = a.validators.at(index);
   auto holder = caf::actor_cast<result_holder_actor>(self);
-  self
-    ->request(validator, verdict_wait, check_atom::value, a.assignment,
-              validator_view(self, validator, a), a.expected_msg, holder)
-    .then(
-      [self, key, index](const wire::verdict& msg) {
-        auto it = self->state.attempts.find(key);
-        auto v = wire::decode(msg);
-        if (it == self->state.attempts.end() || !v)
-          return;
-        auto& a = it->second;
-        // Verdicts are kept in the order of the validators asked.
-        a.verdicts.resize(std::max(a.verdicts.size(), index + 1));
-        a.verdicts[index] = std::move(*v);
-        auto answered = std::count_if(a.verdicts.begin(), a.verdicts.end(),
-                                      [](const verdict& x) { return !x.validator.empty(); });
-        if (static_cast<std::size_t>(answered) != a.verdicts.size())
-          return;
-        if (a.verdicts.size() == 2 && a.verdicts[0].valid != a.verdicts[1].valid
-            && a.validators.size() == 3) {
-          ask(self, key, 2); // the referee
-          return;
-        }
-        decide(self, key);
-      },
-      [self, key](const caf::error&) {
-        // A validator gone or silent: the orchestrator re-issues the shard elsewhere.
-        self->state.attempts.erase(key);
-      });
+  self->request(validator, verdict_wait, check_atom::value, a.assignment,
+                validator_view(self, validator, a), a.expected_msg, holder)
+      .then(
+          [self, key, index](const wire::verdict& msg) {
+            auto it = self->state.attempts.find(key);
+            auto v = wire::decode(msg);
+            if (it == self->state.attempts.end() || !v)
+              return;
+            auto& a = it->second;
+            // Verdicts are kept in the order of the validators asked.
+            a.verdicts.resize(std::max(a.verdicts.size(), index + 1));
+            a.verdicts[index] = std::move(*v);
+            auto answered =
+                std::count_if(a.verdicts.begin(), a.verdicts.end(),
+                              [](const verdict& x) { return !x.validator.empty(); });
+            if (static_cast<std::size_t>(answered) != a.verdicts.size())
+              return;
+            if (a.verdicts.size() == 2 && a.verdicts[0].valid != a.verdicts[1].valid
+                && a.validators.size() == 3) {
+              ask(self, key, 2); // the referee
+              return;
+            }
+            decide(self, key);
+          },
+          [self, key](const caf::error&) {
+            // A validator gone or silent: the orchestrator re-issues the shard elsewhere.
+            self->state.attempts.erase(key);
+          });
 }
 
 // True if two results are the same up to the rounding of another summation order.
@@ -179,8 +188,9 @@ void decide_round(self_pointer self, const aggregator_state::round_key& rk) {
   auto needed = round.replicas / 2 + 1;
   if (!round.majority) {
     for (const auto& k : round.waiting) {
-      auto votes = std::count_if(round.waiting.begin(), round.waiting.end(),
-                                 [&](const result_key& o) { return agree(output_of(k), output_of(o)); });
+      auto votes = std::count_if(
+          round.waiting.begin(), round.waiting.end(),
+          [&](const result_key& o) { return agree(output_of(k), output_of(o)); });
       if (static_cast<std::size_t>(votes) >= needed) {
         round.majority = output_of(k);
         break;
@@ -189,10 +199,11 @@ void decide_round(self_pointer self, const aggregator_state::round_key& rk) {
   }
   if (!round.majority) {
     if (round.waiting.size() < round.replicas)
-      return; // more replicas to come
+      return;                             // more replicas to come
     for (const auto& k : round.waiting) { // no majority: nobody is blamed, it runs again
       auto v = unchecked(st.attempts.at(k), make_error(errc::rejected, "no majority"));
-      v.verdict.reason = "no majority among " + std::to_string(round.replicas) + " replicas";
+      v.verdict.reason =
+          "no majority among " + std::to_string(round.replicas) + " replicas";
       conclude(self, k, {std::move(v.verdict), false, {}, {}, true});
     }
     st.rounds.erase(rk);
@@ -208,11 +219,12 @@ void decide_round(self_pointer self, const aggregator_state::round_key& rk) {
     if (!st.attempts.contains(k))
       continue;
     bool valid = agree(output_of(k), majority);
-    auto j = unchecked(st.attempts.at(k),
-                       valid ? error{}
-                             : make_error(errc::rejected,
-                                          "it disagrees with the majority of "
-                                            + std::to_string(round.replicas) + " replicas"));
+    auto j =
+        unchecked(st.attempts.at(k),
+                  valid ? error{}
+                        : make_error(errc::rejected, "it disagrees with the majority of "
+                                                         + std::to_string(round.replicas)
+                                                         + " replicas"));
     j.checked = true;
     j.verdict.validator = "quorum";
     conclude(self, k, std::move(j));
@@ -224,14 +236,15 @@ void judge(self_pointer self, const result_key& key) {
   auto& st = self->state;
   auto& a = st.attempts.at(key);
   if (!a.output) { // bytes that are no result: rejected, and recorded against its worker
-    conclude(self, key, unchecked(a, make_error(errc::rejected, "the result is malformed")));
+    conclude(self, key,
+             unchecked(a, make_error(errc::rejected, "the result is malformed")));
     return;
   }
   if (a.expected.mode == check_mode::trust || a.expected.mode == check_mode::replicate) {
     auto err = a.output->error.empty()
-                 ? authenticate(*a.output, output_digest(a.raw, *a.output), a.expected,
-                                st.verifier)
-                 : make_error(errc::rejected, "worker failed: " + a.output->error);
+                   ? authenticate(*a.output, output_digest(a.raw, *a.output), a.expected,
+                                  st.verifier)
+                   : make_error(errc::rejected, "worker failed: " + a.output->error);
     if (err || a.expected.mode == check_mode::trust) {
       auto j = unchecked(a, std::move(err));
       j.checked = a.expected.mode == check_mode::replicate;
@@ -249,7 +262,8 @@ void judge(self_pointer self, const result_key& key) {
     decide_round(self, rk);
     return;
   }
-  auto first_round = a.expected.mode == check_mode::audit && a.validators.size() >= 2 ? 2u : 1u;
+  auto first_round =
+      a.expected.mode == check_mode::audit && a.validators.size() >= 2 ? 2u : 1u;
   for (std::size_t i = 0; i < first_round; ++i)
     ask(self, key, i);
 }
@@ -260,7 +274,8 @@ void take_result(self_pointer self, const result_key& key, const caf::actor_addr
   auto& a = self->state.attempts.at(key);
   auto where = [&] {
     return "task " + std::to_string(std::get<0>(key)) + " shard "
-           + std::to_string(std::get<1>(key)) + " attempt " + std::to_string(std::get<2>(key));
+           + std::to_string(std::get<1>(key)) + " attempt "
+           + std::to_string(std::get<2>(key));
   };
   if (sender != a.worker) {
     caf::aout(self) << "aggregator: ignored a result of " << where()
@@ -273,7 +288,8 @@ void take_result(self_pointer self, const result_key& key, const caf::actor_addr
   }
   a.raw = std::move(msg);
   auto output = wire::decode_shared(a.raw);
-  if (output && std::tie((*output)->task_id, (*output)->shard_id, (*output)->attempt) == key)
+  if (output
+      && std::tie((*output)->task_id, (*output)->shard_id, (*output)->attempt) == key)
     a.output = std::move(*output);
   judge(self, key); // bytes that are no result of this attempt are rejected there
 }
@@ -296,9 +312,9 @@ caf::result<wire::fingerprint> answer(aggregator_state& st, const fingerprint_qu
   auto it = st.attempts.find({q.task_id, q.shard_id, q.attempt});
   if (it == st.attempts.end() || !it->second.output)
     return to_caf(make_error(errc::not_found, "the aggregator holds no result of task "
-                                         + std::to_string(q.task_id) + " shard "
-                                         + std::to_string(q.shard_id) + " attempt "
-                                         + std::to_string(q.attempt)));
+                                                  + std::to_string(q.task_id) + " shard "
+                                                  + std::to_string(q.shard_id) + " attempt "
+                                                  + std::to_string(q.attempt)));
   const auto& block = it->second.output->output;
   auto product = compute::matmul::fingerprint(block, q.probe);
   if (!product)
@@ -324,69 +340,73 @@ void aggregator_state::forget(uint64_t task_id) {
   std::erase_if(rounds, in_task);
 }
 
-aggregator_actor::behavior_type aggregator(self_pointer self, orchestrator_actor orchestrator,
+aggregator_actor::behavior_type aggregator(self_pointer self,
+                                           orchestrator_actor orchestrator,
                                            std::shared_ptr<bulk_service> bulk,
                                            std::shared_ptr<blob_store> store) {
   self->state.orchestrator = std::move(orchestrator);
   self->state.bulk = std::move(bulk);
   self->state.store = std::move(store);
   return {
-    [self](expect_atom, const wire::shard_task& assignment,
-           const wire::expectation& expected, const caf::strong_actor_ptr& worker,
-           const validator_list& validators) {
-      auto& st = self->state;
-      auto task = wire::decode(assignment);
-      auto who = wire::decode(expected);
-      if (!task || !who) {
-        caf::aout(self) << "aggregator: dropped a malformed expectation\n";
-        return;
-      }
-      result_key key{task->task_id, task->shard_id, task->attempt};
-      if (st.attempts.size() % 1024 == 1023)
-        st.sweep(clock_type::now());
-      st.attempts[key] = aggregator_state::attempt{std::move(*task),
-                                                   assignment,
-                                                   std::move(*who),
-                                                   expected,
-                                                   caf::actor_cast<caf::actor_addr>(worker),
-                                                   validators,
-                                                   {},
-                                                   {},
-                                                   {},
-                                                   clock_type::now()};
-      if (auto e = st.early.find(key); e != st.early.end()) {
-        auto early = std::move(e->second);
-        st.early.erase(e);
-        take_result(self, key, early.sender, std::move(early.msg));
-      }
-    },
-    [self](stage_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
-           wire::shard_output& msg) { stage(self, {task_id, shard_id, attempt}, std::move(msg)); },
-    [self](stage_atom, bulk_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
-           uint64_t ticket) {
-      // The worker put the bytes before it sent this. Missing bytes (a ticket nobody put,
-      // or one taken already) count as a malformed result of that worker.
-      std::optional<std::vector<uint8_t>> bytes;
-      if (self->state.bulk)
-        bytes = self->state.bulk->take(ticket);
-      stage(self, {task_id, shard_id, attempt},
-            wire::shard_output{bytes ? std::move(*bytes) : std::vector<uint8_t>{}});
-    },
-    [self](fingerprint_atom, const wire::fingerprint_query& msg)
-      -> caf::result<wire::fingerprint> {
-      auto q = wire::decode(msg);
-      if (!q)
-        return to_caf(q.error());
-      return answer(self->state, *q);
-    },
-    [self](revoke_atom, uint64_t task_id, uint32_t shard_id) {
-      if (auto it = self->state.tasks.find(task_id); it != self->state.tasks.end())
-        it->second->revoke(shard_id);
-    },
-    [self](drop_atom, uint64_t task_id) {
-      self->state.tasks.erase(task_id);
-      self->state.forget(task_id);
-    },
+      [self](expect_atom, const wire::shard_task& assignment,
+             const wire::expectation& expected, const caf::strong_actor_ptr& worker,
+             const validator_list& validators) {
+        auto& st = self->state;
+        auto task = wire::decode(assignment);
+        auto who = wire::decode(expected);
+        if (!task || !who) {
+          caf::aout(self) << "aggregator: dropped a malformed expectation\n";
+          return;
+        }
+        result_key key{task->task_id, task->shard_id, task->attempt};
+        if (st.attempts.size() % 1024 == 1023)
+          st.sweep(clock_type::now());
+        st.attempts[key] =
+            aggregator_state::attempt{std::move(*task),
+                                      assignment,
+                                      std::move(*who),
+                                      expected,
+                                      caf::actor_cast<caf::actor_addr>(worker),
+                                      validators,
+                                      {},
+                                      {},
+                                      {},
+                                      clock_type::now()};
+        if (auto e = st.early.find(key); e != st.early.end()) {
+          auto early = std::move(e->second);
+          st.early.erase(e);
+          take_result(self, key, early.sender, std::move(early.msg));
+        }
+      },
+      [self](stage_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
+             wire::shard_output& msg) {
+        stage(self, {task_id, shard_id, attempt}, std::move(msg));
+      },
+      [self](stage_atom, bulk_atom, uint64_t task_id, uint32_t shard_id, uint32_t attempt,
+             uint64_t ticket) {
+        // The worker put the bytes before it sent this. Missing bytes (a ticket nobody put,
+        // or one taken already) count as a malformed result of that worker.
+        std::optional<std::vector<uint8_t>> bytes;
+        if (self->state.bulk)
+          bytes = self->state.bulk->take(ticket);
+        stage(self, {task_id, shard_id, attempt},
+              wire::shard_output{bytes ? std::move(*bytes) : std::vector<uint8_t>{}});
+      },
+      [self](fingerprint_atom,
+             const wire::fingerprint_query& msg) -> caf::result<wire::fingerprint> {
+        auto q = wire::decode(msg);
+        if (!q)
+          return to_caf(q.error());
+        return answer(self->state, *q);
+      },
+      [self](revoke_atom, uint64_t task_id, uint32_t shard_id) {
+        if (auto it = self->state.tasks.find(task_id); it != self->state.tasks.end())
+          it->second->revoke(shard_id);
+      },
+      [self](drop_atom, uint64_t task_id) {
+        self->state.tasks.erase(task_id);
+        self->state.forget(task_id);
+      },
   };
 }
 

@@ -29,11 +29,11 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/transport/bulk.hpp"
-#include "actors/interfaces.hpp"
 #include "actors/core/results.hpp"
 #include "actors/core/task_table.hpp"
 #include "actors/core/workload.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/transport/bulk.hpp"
 
 namespace nexus {
 
@@ -56,8 +56,8 @@ struct aggregator_state {
     wire::shard_task assignment;
     expectation expected;
     wire::expectation expected_msg;
-    caf::actor_addr worker; // results from anyone else are ignored
-    validator_list validators; // check: 1; audit: 2, and a third to decide
+    caf::actor_addr worker;                     // results from anyone else are ignored
+    validator_list validators;                  // check: 1; audit: 2, and a third to decide
     std::shared_ptr<const shard_output> output; // shared with its envelope in this process
     wire::shard_output raw;
     std::vector<verdict> verdicts; // in the order of `validators`

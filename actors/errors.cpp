@@ -11,17 +11,17 @@ namespace {
 // (nothing listens yet, the peer went away), or give up (it refused us).
 errc code_of(caf::sec x) {
   switch (x) {
-    case caf::sec::request_timeout:
-    case caf::sec::connection_timeout:
-      return errc::timeout;
-    case caf::sec::cannot_connect_to_node:
-    case caf::sec::no_route_to_receiving_node:
-    case caf::sec::request_receiver_down:
-      return errc::unavailable;
-    case caf::sec::disconnect_during_handshake:
-      return errc::rejected;
-    default:
-      return errc::failed;
+  case caf::sec::request_timeout:
+  case caf::sec::connection_timeout:
+    return errc::timeout;
+  case caf::sec::cannot_connect_to_node:
+  case caf::sec::no_route_to_receiving_node:
+  case caf::sec::request_receiver_down:
+    return errc::unavailable;
+  case caf::sec::disconnect_during_handshake:
+    return errc::rejected;
+  default:
+    return errc::failed;
   }
 }
 

@@ -22,32 +22,32 @@ worker_actor::behavior_type faulty_worker(worker_pointer self, worker_config con
   auto relay = config.relay;
   auto honest = worker(self, std::move(config));
   return {
-    [self, honest, plan, name, relay, crash_process](
-      assign_atom atom, const wire::shard_task& msg,
-      const aggregator_actor& aggregator) mutable {
-      if (plan->strikes(worker_fault::crash)) {
-        caf::aout(self) << name << ": injected fault: crashing\n";
-        if (crash_process)
-          std::_Exit(70);
-        self->quit(caf::exit_reason::kill);
-        return;
-      }
-      if (plan->strikes(worker_fault::garbage)) {
-        auto task = wire::decode(msg);
-        if (!task)
+      [self, honest, plan, name, relay,
+       crash_process](assign_atom atom, const wire::shard_task& msg,
+                      const aggregator_actor& aggregator) mutable {
+        if (plan->strikes(worker_fault::crash)) {
+          caf::aout(self) << name << ": injected fault: crashing\n";
+          if (crash_process)
+            std::_Exit(70);
+          self->quit(caf::exit_reason::kill);
           return;
-        wire::shard_output junk{plan->garbage()};
-        if (relay)
-          self->send(relay, stage_atom::value, task->task_id, task->shard_id, task->attempt,
-                     std::move(junk), aggregator);
-        else
-          self->send(aggregator, stage_atom::value, task->task_id, task->shard_id,
-                     task->attempt, std::move(junk));
-        return;
-      }
-      auto pass_on = caf::make_message(atom, msg, aggregator);
-      honest.unbox()(pass_on);
-    },
+        }
+        if (plan->strikes(worker_fault::garbage)) {
+          auto task = wire::decode(msg);
+          if (!task)
+            return;
+          wire::shard_output junk{plan->garbage()};
+          if (relay)
+            self->send(relay, stage_atom::value, task->task_id, task->shard_id,
+                       task->attempt, std::move(junk), aggregator);
+          else
+            self->send(aggregator, stage_atom::value, task->task_id, task->shard_id,
+                       task->attempt, std::move(junk));
+          return;
+        }
+        auto pass_on = caf::make_message(atom, msg, aggregator);
+        honest.unbox()(pass_on);
+      },
   };
 }
 

@@ -66,14 +66,14 @@ constexpr std::size_t held_result_bytes = 256 * 1024;
 
 /// Holds shard results a validator judges and answers the validator's fingerprint queries.
 using result_holder_actor = caf::typed_actor<
-  caf::replies_to<fingerprint_atom, wire::fingerprint_query>::with<wire::fingerprint>>;
+    caf::replies_to<fingerprint_atom, wire::fingerprint_query>::with<wire::fingerprint>>;
 
 /// Checks a worker's result against its assignment (and the expected worker's signature)
 /// and answers with its verdict, which it also sends to the orchestrator. A result that
 /// arrives `held` is judged by the fingerprint the given holder computes.
 using validator_actor = caf::typed_actor<
-  caf::replies_to<check_atom, wire::shard_task, wire::shard_output, wire::expectation,
-                  result_holder_actor>::with<wire::verdict>>;
+    caf::replies_to<check_atom, wire::shard_task, wire::shard_output, wire::expectation,
+                    result_holder_actor>::with<wire::verdict>>;
 
 using validator_list = std::vector<validator_actor>;
 
@@ -86,67 +86,65 @@ using validator_list = std::vector<validator_actor>;
 /// names the attempt (task, shard, attempt) beside the result's own bytes, so that bytes
 /// that are no result at all are still held against the worker that sent them.
 using aggregator_actor = result_holder_actor::extend<
-  caf::reacts_to<expect_atom, wire::shard_task, wire::expectation, caf::strong_actor_ptr,
-                 validator_list>,
-  caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t, wire::shard_output>,
-  // The same, with the result's bytes waiting in this process's bulk service under a
-  // ticket (actors/bulk.hpp).
-  caf::reacts_to<stage_atom, bulk_atom, uint64_t, uint32_t, uint32_t, uint64_t>,
-  caf::reacts_to<revoke_atom, uint64_t, uint32_t>,
-  caf::reacts_to<drop_atom, uint64_t>>;
+    caf::reacts_to<expect_atom, wire::shard_task, wire::expectation, caf::strong_actor_ptr,
+                   validator_list>,
+    caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t, wire::shard_output>,
+    // The same, with the result's bytes waiting in this process's bulk service under a
+    // ticket (actors/bulk.hpp).
+    caf::reacts_to<stage_atom, bulk_atom, uint64_t, uint32_t, uint32_t, uint64_t>,
+    caf::reacts_to<revoke_atom, uint64_t, uint32_t>, caf::reacts_to<drop_atom, uint64_t>>;
 
 /// The single writer of the ledger: records contributions and signed verdicts in blocks
 /// (answering each batch with a receipt once its block is stored) and answers the
 /// shell's questions.
 using ledger_actor = caf::typed_actor<
-  caf::replies_to<record_atom, wire::ledger_records>::with<wire::ledger_receipt>,
-  caf::replies_to<ledger_atom, wire::ledger_query>::with<wire::ledger_answer>,
-  caf::reacts_to<tick_atom>>; // seals what is pending
+    caf::replies_to<record_atom, wire::ledger_records>::with<wire::ledger_receipt>,
+    caf::replies_to<ledger_atom, wire::ledger_query>::with<wire::ledger_answer>,
+    caf::reacts_to<tick_atom>>; // seals what is pending
 
 /// Computes an assigned shard and hands the signed result to the aggregator.
 using worker_actor =
-  caf::typed_actor<caf::reacts_to<assign_atom, wire::shard_task, aggregator_actor>>;
+    caf::typed_actor<caf::reacts_to<assign_atom, wire::shard_task, aggregator_actor>>;
 
 /// Owns every task's state: plans, assigns, re-issues, and answers the shell.
 using orchestrator_actor = caf::typed_actor<
-  caf::replies_to<submit_atom, wire::task_request>::with<wire::task_ack>,
-  caf::replies_to<status_atom, uint64_t>::with<wire::task_report>,
-  caf::replies_to<tasks_atom>::with<wire::task_reports>,
-  caf::replies_to<nodes_atom>::with<wire::node_reports>,
-  caf::replies_to<result_atom, uint64_t>::with<wire::task_output>,
-  // The output offered on the bulk channel: the ticket to fetch it with.
-  caf::replies_to<result_atom, uint64_t, bulk_atom>::with<uint64_t>,
-  caf::replies_to<challenge_atom>::with<wire::challenge>,
-  caf::replies_to<join_atom, wire::node_info, worker_actor>::with<uint32_t>,
-  caf::replies_to<join_atom, wire::node_info, validator_actor>::with<uint32_t>,
-  caf::replies_to<join_atom, wire::node_info, aggregator_actor>::with<uint32_t>,
-  caf::replies_to<join_atom, wire::node_info, ledger_actor>::with<uint32_t>,
-  caf::replies_to<ledger_atom, wire::ledger_query>::with<wire::ledger_answer>,
-  caf::reacts_to<verdict_atom, wire::verdict>,       // a validator's, for its record
-  caf::reacts_to<judged_atom, wire::judgment>,      // the aggregator's decision
-  caf::reacts_to<record_atom, wire::ledger_records>, // a validator's signed verdicts
-  caf::reacts_to<flush_atom>, // signs and sends what waits for the ledger
-  caf::reacts_to<output_atom, wire::task_output>,
-  caf::reacts_to<tick_atom>>;
+    caf::replies_to<submit_atom, wire::task_request>::with<wire::task_ack>,
+    caf::replies_to<status_atom, uint64_t>::with<wire::task_report>,
+    caf::replies_to<tasks_atom>::with<wire::task_reports>,
+    caf::replies_to<nodes_atom>::with<wire::node_reports>,
+    caf::replies_to<result_atom, uint64_t>::with<wire::task_output>,
+    // The output offered on the bulk channel: the ticket to fetch it with.
+    caf::replies_to<result_atom, uint64_t, bulk_atom>::with<uint64_t>,
+    caf::replies_to<challenge_atom>::with<wire::challenge>,
+    caf::replies_to<join_atom, wire::node_info, worker_actor>::with<uint32_t>,
+    caf::replies_to<join_atom, wire::node_info, validator_actor>::with<uint32_t>,
+    caf::replies_to<join_atom, wire::node_info, aggregator_actor>::with<uint32_t>,
+    caf::replies_to<join_atom, wire::node_info, ledger_actor>::with<uint32_t>,
+    caf::replies_to<ledger_atom, wire::ledger_query>::with<wire::ledger_answer>,
+    caf::reacts_to<verdict_atom, wire::verdict>,       // a validator's, for its record
+    caf::reacts_to<judged_atom, wire::judgment>,       // the aggregator's decision
+    caf::reacts_to<record_atom, wire::ledger_records>, // a validator's signed verdicts
+    caf::reacts_to<flush_atom>, // signs and sends what waits for the ledger
+    caf::reacts_to<output_atom, wire::task_output>, caf::reacts_to<tick_atom>>;
 
 /// The one actor a node process publishes. `lookup` gives the orchestrator (an error on
 /// a node without one); `bulk` the port of the node's bulk channel (0: none); `fetch`
 /// and `store` move blobs between nodes' stores; `stage` relays a worker's result to its
 /// aggregator (see worker_config::relay).
-using gateway_actor = caf::typed_actor<
-  caf::replies_to<lookup_atom>::with<orchestrator_actor>,
-  caf::replies_to<bulk_atom>::with<uint16_t>,
-  caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t, wire::shard_output,
-                 aggregator_actor>,
-  caf::reacts_to<stage_atom, bulk_atom, uint64_t, uint32_t, uint32_t, uint64_t,
-                 aggregator_actor>,
-  caf::replies_to<fetch_atom, wire::blob_ref>::with<wire::blob_payload>,
-  caf::replies_to<store_atom, wire::blob_payload>::with<wire::blob_ref>>;
+using gateway_actor =
+    caf::typed_actor<caf::replies_to<lookup_atom>::with<orchestrator_actor>,
+                     caf::replies_to<bulk_atom>::with<uint16_t>,
+                     caf::reacts_to<stage_atom, uint64_t, uint32_t, uint32_t,
+                                    wire::shard_output, aggregator_actor>,
+                     caf::reacts_to<stage_atom, bulk_atom, uint64_t, uint32_t, uint32_t,
+                                    uint64_t, aggregator_actor>,
+                     caf::replies_to<fetch_atom, wire::blob_ref>::with<wire::blob_payload>,
+                     caf::replies_to<store_atom, wire::blob_payload>::with<wire::blob_ref>>;
 
 /// How a role that computes nothing (aggregator, ledger) describes itself when it joins.
 inline node_info hub_role(std::string name, node_role role) {
   return node_info{
-    .name = std::move(name), .role = role, .device = "cpu", .threads = 1, .slots = 0};
+      .name = std::move(name), .role = role, .device = "cpu", .threads = 1, .slots = 0};
 }
 
 /// Registers every message type and actor handle with `cfg`; call it on every process

@@ -15,10 +15,9 @@ constexpr std::chrono::seconds store_retry{5};
 
 uint64_t now_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count());
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
 }
-
 
 // Seals what is pending into a block. When the store cannot take it (errc::failed: a
 // full or read-only disk), nothing is lost: the records stay pending, their senders keep
@@ -45,7 +44,8 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
     return;
   }
   if (!st.store_problem.empty() && b)
-    caf::aout(self) << "ledger: stored again (" << st.pending.size() << " records had waited)\n";
+    caf::aout(self) << "ledger: stored again (" << st.pending.size()
+                    << " records had waited)\n";
   st.store_problem.clear();
   st.pending.clear();
   auto waiting = std::move(st.waiting);
@@ -68,7 +68,7 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
 ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
                           std::shared_ptr<chain::ledger> ledger) {
   auto fn = [config, ledger](ledger_actor::stateful_pointer<ledger_state> self) mutable
-    -> ledger_actor::behavior_type {
+      -> ledger_actor::behavior_type {
     self->state.config = config;
     self->state.ledger = ledger;
     ledger->keep_free(config.keep_free);
@@ -76,62 +76,63 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
       flush(self); // what was received is stored before the ledger stops
       if (!self->state.store_problem.empty())
         caf::aout(self) << "ledger: stopping with " << self->state.pending.size()
-                        << " records that could not be stored: " << self->state.store_problem
-                        << "\n";
+                        << " records that could not be stored: "
+                        << self->state.store_problem << "\n";
       self->quit(msg.reason);
     });
     return {
-      [self](record_atom,
-             const wire::ledger_records& msg) -> caf::result<wire::ledger_receipt> {
-        auto& st = self->state;
-        auto records = wire::decode(msg);
-        if (!records)
-          return to_caf(records.error());
-        ledger_receipt receipt;
-        std::vector<chain::transaction> txs;
-        for (const auto& bytes : *records) {
-          auto t = chain::decode_transaction(bytes);
-          if (!t || chain::is_payment(*t)) {
-            receipt.refused.push_back(t ? "a payment (only the contract makes those): "
-                                            + chain::describe_tx(*t)
-                                        : describe(t.error()));
-            continue;
+        [self](record_atom,
+               const wire::ledger_records& msg) -> caf::result<wire::ledger_receipt> {
+          auto& st = self->state;
+          auto records = wire::decode(msg);
+          if (!records)
+            return to_caf(records.error());
+          ledger_receipt receipt;
+          std::vector<chain::transaction> txs;
+          for (const auto& bytes : *records) {
+            auto t = chain::decode_transaction(bytes);
+            if (!t || chain::is_payment(*t)) {
+              receipt.refused.push_back(t ? "a payment (only the contract makes those): "
+                                                + chain::describe_tx(*t)
+                                          : describe(t.error()));
+              continue;
+            }
+            txs.push_back(std::move(*t));
           }
-          txs.push_back(std::move(*t));
-        }
-        auto good = chain::signatures_valid(txs);
-        for (std::size_t i = 0; i < txs.size(); ++i) {
-          if (!good[i]) {
-            receipt.refused.push_back("a bad signature: " + chain::describe_tx(txs[i]));
-            continue;
+          auto good = chain::signatures_valid(txs);
+          for (std::size_t i = 0; i < txs.size(); ++i) {
+            if (!good[i]) {
+              receipt.refused.push_back("a bad signature: " + chain::describe_tx(txs[i]));
+              continue;
+            }
+            st.pending.push_back(std::move(txs[i]));
+            ++receipt.recorded;
           }
-          st.pending.push_back(std::move(txs[i]));
-          ++receipt.recorded;
-        }
-        for (const auto& why : receipt.refused)
-          caf::aout(self) << "ledger: refused a record: " << why << "\n";
-        auto promise = self->make_response_promise<wire::ledger_receipt>();
-        st.waiting.emplace_back(promise, std::move(receipt));
-        if (st.pending.size() >= st.config.batch && st.store_problem.empty()) {
-          flush(self);
-        } else if (!st.flush_scheduled) {
-          st.flush_scheduled = true;
-          self->delayed_send(self, st.config.interval, tick_atom::value);
-        }
-        return promise;
-      },
-      [self](tick_atom) { flush(self); },
-      [self](ledger_atom, const wire::ledger_query& msg) -> caf::result<wire::ledger_answer> {
-        auto q = wire::decode(msg);
-        if (!q)
-          return to_caf(q.error());
-        if (self->state.store_problem.empty()) // else the retry's timer stores them
-          flush(self); // answer with everything received so far
-        auto a = answer(*self->state.ledger, *q);
-        if (!a)
-          return to_caf(a.error());
-        return wire::encode(*a);
-      },
+          for (const auto& why : receipt.refused)
+            caf::aout(self) << "ledger: refused a record: " << why << "\n";
+          auto promise = self->make_response_promise<wire::ledger_receipt>();
+          st.waiting.emplace_back(promise, std::move(receipt));
+          if (st.pending.size() >= st.config.batch && st.store_problem.empty()) {
+            flush(self);
+          } else if (!st.flush_scheduled) {
+            st.flush_scheduled = true;
+            self->delayed_send(self, st.config.interval, tick_atom::value);
+          }
+          return promise;
+        },
+        [self](tick_atom) { flush(self); },
+        [self](ledger_atom,
+               const wire::ledger_query& msg) -> caf::result<wire::ledger_answer> {
+          auto q = wire::decode(msg);
+          if (!q)
+            return to_caf(q.error());
+          if (self->state.store_problem.empty()) // else the retry's timer stores them
+            flush(self);                         // answer with everything received so far
+          auto a = answer(*self->state.ledger, *q);
+          if (!a)
+            return to_caf(a.error());
+          return wire::encode(*a);
+        },
     };
   };
   return sys.spawn<caf::detached>(fn);

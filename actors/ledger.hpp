@@ -23,9 +23,9 @@
 namespace nexus {
 
 struct ledger_config {
-  std::filesystem::path dir;           // the store, e.g. DATA/ledger
+  std::filesystem::path dir; // the store, e.g. DATA/ledger
   chain::contract_rules rules;
-  std::size_t batch = 1000;            // transactions per block at most
+  std::size_t batch = 1000; // transactions per block at most
   std::chrono::milliseconds interval{200};
   uint64_t keep_free = chain::store::default_keep_free; // bytes the disk keeps free
 };
@@ -38,8 +38,8 @@ struct ledger_state {
   std::shared_ptr<chain::ledger> ledger;
   std::vector<chain::transaction> pending;
   // Who waits for the block holding their records, with what they were told so far.
-  std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>,
-                        ledger_receipt>> waiting;
+  std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>, ledger_receipt>>
+      waiting;
   bool flush_scheduled = false;
   // Storing failed (a full or read-only disk): records wait in `pending` and the block is
   // tried again every store_retry; this says why, once.
@@ -51,6 +51,5 @@ struct ledger_state {
 /// the store into the contract).
 ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
                           std::shared_ptr<chain::ledger> ledger);
-
 
 } // namespace nexus

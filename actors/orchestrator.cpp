@@ -66,15 +66,15 @@ void dispatch(self_pointer self) {
 
 // Registers a node that joined and watches it: its death re-queues its shards.
 template <class Handle>
-expected<node_id> admit(self_pointer self, const wire::node_info& msg,
-                             const Handle& handle, node_role expected) {
+expected<node_id> admit(self_pointer self, const wire::node_info& msg, const Handle& handle,
+                        node_role expected) {
   auto info = wire::decode(msg);
   if (!info)
     return info.error();
   if (info->role != expected)
     return make_error(errc::invalid_input, "node " + info->name + " joined as "
-                                             + to_string(info->role) + " through the "
-                                             + to_string(expected) + " interface");
+                                               + to_string(info->role) + " through the "
+                                               + to_string(expected) + " interface");
   if (auto err = self->state.members.admit(*info, clock_type::now())) {
     caf::aout(self) << "orchestrator: refused " << info->name << " as "
                     << to_string(info->role) << ": " << describe(err) << "\n";
@@ -89,7 +89,8 @@ expected<node_id> admit(self_pointer self, const wire::node_info& msg,
 
 // The node that sent the current message, if it joined.
 std::optional<node_id> sender_node(self_pointer self) {
-  auto from = self->state.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  auto from =
+      self->state.node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
   if (from == self->state.node_of.end())
     return std::nullopt;
   return from->second;
@@ -99,23 +100,24 @@ std::optional<node_id> sender_node(self_pointer self) {
 void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records) {
   self->request(self->state.ledger, std::chrono::seconds{60}, record_atom::value,
                 wire::encode_records(records))
-    .then(
-      [self](const wire::ledger_receipt& msg) {
-        auto receipt = wire::decode(msg);
-        if (!receipt)
-          return;
-        self->state.ledger_problem.clear();
-        for (const auto& why : receipt->refused)
-          caf::aout(self) << "orchestrator: the ledger refused a record: " << why << "\n";
-      },
-      [self](const caf::error& err) {
-        // Said once while it lasts: the ledger keeps what it could not store yet.
-        auto why = describe(err);
-        if (why != self->state.ledger_problem)
-          caf::aout(self) << "orchestrator: the ledger did not acknowledge records: " << why
-                          << "\n";
-        self->state.ledger_problem = why;
-      });
+      .then(
+          [self](const wire::ledger_receipt& msg) {
+            auto receipt = wire::decode(msg);
+            if (!receipt)
+              return;
+            self->state.ledger_problem.clear();
+            for (const auto& why : receipt->refused)
+              caf::aout(self) << "orchestrator: the ledger refused a record: " << why
+                              << "\n";
+          },
+          [self](const caf::error& err) {
+            // Said once while it lasts: the ledger keeps what it could not store yet.
+            auto why = describe(err);
+            if (why != self->state.ledger_problem)
+              caf::aout(self) << "orchestrator: the ledger did not acknowledge records: "
+                              << why << "\n";
+            self->state.ledger_problem = why;
+          });
 }
 
 // Sends what the recorder has for the ledger (a ledger joined, or nothing goes).
@@ -158,8 +160,8 @@ void record_submission(self_pointer self, uint64_t task_id, const task_request& 
 // orchestrator_state::pinned.
 class submission_pins {
 public:
-  explicit submission_pins(blob_store& store) : store_(store) {
-  }
+  explicit submission_pins(blob_store& store)
+      : store_(store) {}
 
   ~submission_pins() {
     for (const auto& id : ids_)
@@ -177,10 +179,11 @@ public:
       store_.pin(b.id);
       ids_.push_back(b.id);
       if (!store_.contains(b))
-        return make_error(errc::not_found, "blob " + chain::to_hex(b.id).substr(0, 12) + " ("
-                                             + compute::to_string(b.shape)
-                                             + ") is not on the orchestrator's node; upload"
-                                               " it again");
+        return make_error(errc::not_found,
+                          "blob " + chain::to_hex(b.id).substr(0, 12) + " ("
+                              + compute::to_string(b.shape)
+                              + ") is not on the orchestrator's node; upload"
+                                " it again");
     }
     return {};
   }
@@ -198,7 +201,8 @@ private:
 void release_pins(orchestrator_state& st) {
   std::erase_if(st.pinned, [&st](const auto& kv) {
     auto run = st.runs.find(kv.first);
-    bool open = run != st.runs.end() ? !run->second->finished() : st.table.is_open(kv.first);
+    bool open =
+        run != st.runs.end() ? !run->second->finished() : st.table.is_open(kv.first);
     if (open)
       return false;
     for (const auto& id : kv.second)
@@ -208,8 +212,7 @@ void release_pins(orchestrator_state& st) {
 }
 
 // Accepts a task: plans and queues it, and records its submission on the ledger.
-expected<wire::task_ack> accept(self_pointer self,
-                                          const wire::task_request& msg) {
+expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg) {
   auto req = wire::decode(msg);
   if (!req)
     return req.error();
@@ -224,8 +227,9 @@ expected<wire::task_ack> accept(self_pointer self,
     auto runs = std::count_if(st.runs.begin(), st.runs.end(),
                               [](const auto& kv) { return !kv.second->finished(); });
     if (st.table.queued_tasks() + runs >= st.table.limits().max_queued_tasks)
-      return make_error(errc::exhausted, "the network's queue is full (topology: scheduler: "
-                                         "max_queued); submit again when tasks have finished");
+      return make_error(errc::exhausted,
+                        "the network's queue is full (topology: scheduler: "
+                        "max_queued); submit again when tasks have finished");
     auto id = st.table.reserve_task_id();
     auto run = training_run::start(id, *req, st.store, clock_type::now());
     if (!run)
@@ -289,8 +293,9 @@ void on_run_output(self_pointer self, training_run& run, uint64_t task_id,
   st.table.erase(task_id);
   issue_run_tasks(self, run);
   if (run.finished() && run.report(now).state == task_state::done)
-    keep_output(self, run.id(), std::make_shared<const wire::task_output>(
-                                  wire::encode(task_output{run.id(), run.weights()})));
+    keep_output(self, run.id(),
+                std::make_shared<const wire::task_output>(
+                    wire::encode(task_output{run.id(), run.weights()})));
 }
 
 // Answers the submissions held for the ledger: accepted once it is ready, refused when
@@ -307,9 +312,9 @@ void release_held(self_pointer self, clock_type::time_point now) {
       else
         h.promise.deliver(to_caf(ack.error()));
     } else if (h.since + ledger_wait < now) {
-      h.promise.deliver(to_caf(make_error(errc::unavailable,
-                                          "the network's ledger has not joined the "
-                                          "orchestrator; try again later")));
+      h.promise.deliver(
+          to_caf(make_error(errc::unavailable, "the network's ledger has not joined the "
+                                               "orchestrator; try again later")));
     } else {
       st.held.push_back(std::move(h));
     }
@@ -341,9 +346,10 @@ void take_output(self_pointer self, uint64_t task_id, wire::task_output msg) {
 error unknown_task(const orchestrator_state& st, uint64_t task_id) {
   if (task_id <= st.table.forgotten_up_to())
     return make_error(errc::not_found,
-                      "task " + std::to_string(task_id) + " finished long ago: only the last "
-                        + std::to_string(st.table.limits().reports_kept)
-                        + " finished tasks are kept (topology: scheduler: reports_kept)");
+                      "task " + std::to_string(task_id)
+                          + " finished long ago: only the last "
+                          + std::to_string(st.table.limits().reports_kept)
+                          + " finished tasks are kept (topology: scheduler: reports_kept)");
   return make_error(errc::not_found, "no task " + std::to_string(task_id));
 }
 
@@ -355,10 +361,10 @@ error no_output(orchestrator_state& st, uint64_t task_id) {
   if (!report)
     return unknown_task(st, task_id);
   if (report->state == task_state::failed)
-    return make_error(errc::failed, "task " + std::to_string(task_id)
-                                      + " failed: " + report->reason);
-  return make_error(errc::unavailable, "task " + std::to_string(task_id) + " is "
-                                         + to_string(report->state));
+    return make_error(errc::failed,
+                      "task " + std::to_string(task_id) + " failed: " + report->reason);
+  return make_error(errc::unavailable,
+                    "task " + std::to_string(task_id) + " is " + to_string(report->state));
 }
 
 // A node's handle goes where its role's shards, results or records are sent from.
@@ -400,33 +406,33 @@ void on_ledger_joined(self_pointer self, const ledger_actor& handle) {
   // was paid already, and the contract pays each (task, shard) once.
   self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
                 wire::encode(ledger_query{.question = ledger_question::last_task}))
-    .then(
-      [self](const wire::ledger_answer& reply) {
-        auto a = wire::decode(reply);
-        if (!a)
-          return;
-        self->state.table.skip_task_ids(a->last_task, a->last_internal_task);
-        self->state.ledger_ready = true;
-        release_held(self, clock_type::now());
-      },
-      [self](const caf::error& err) {
-        caf::aout(self) << "orchestrator: the ledger did not say its last task: "
-                        << describe(err) << "\n";
-      });
+      .then(
+          [self](const wire::ledger_answer& reply) {
+            auto a = wire::decode(reply);
+            if (!a)
+              return;
+            self->state.table.skip_task_ids(a->last_task, a->last_internal_task);
+            self->state.ledger_ready = true;
+            release_held(self, clock_type::now());
+          },
+          [self](const caf::error& err) {
+            caf::aout(self) << "orchestrator: the ledger did not say its last task: "
+                            << describe(err) << "\n";
+          });
   // Trust survives restarts: each node's streak as the ledger recorded it.
   self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
                 wire::encode(ledger_query{.question = ledger_question::trust}))
-    .then(
-      [self](const wire::ledger_answer& reply) {
-        auto a = wire::decode(reply);
-        if (!a)
-          return;
-        self->state.table.set_streaks({a->streaks.begin(), a->streaks.end()});
-      },
-      [self](const caf::error& err) {
-        caf::aout(self) << "orchestrator: the ledger did not say its nodes' records: "
-                        << describe(err) << "\n";
-      });
+      .then(
+          [self](const wire::ledger_answer& reply) {
+            auto a = wire::decode(reply);
+            if (!a)
+              return;
+            self->state.table.set_streaks({a->streaks.begin(), a->streaks.end()});
+          },
+          [self](const caf::error& err) {
+            caf::aout(self) << "orchestrator: the ledger did not say its nodes' records: "
+                            << describe(err) << "\n";
+          });
 }
 
 // A node went away: its shards run again elsewhere; without the ledger, records and
@@ -482,8 +488,9 @@ wire::task_reports task_list(self_pointer self) {
   auto reports = self->state.table.reports(now);
   for (const auto& [id, run] : self->state.runs)
     reports.push_back(run->report(now));
-  std::sort(reports.begin(), reports.end(),
-            [](const task_report& a, const task_report& b) { return a.task_id < b.task_id; });
+  std::sort(reports.begin(), reports.end(), [](const task_report& a, const task_report& b) {
+    return a.task_id < b.task_id;
+  });
   return wire::encode(reports);
 }
 
@@ -536,8 +543,8 @@ void on_judged(self_pointer self, const wire::judgment& msg) {
   const auto& v = j->verdict;
   auto units = st.table.work_units(v.task_id, v.shard_id);
   if (st.table.on_judgment(*j) != verdict_effect::stale) {
-    st.recorder.judged(*j, units, [&st](node_id n) { return st.table.node_name(n); },
-                       clock_type::now());
+    st.recorder.judged(
+        *j, units, [&st](node_id n) { return st.table.node_name(n); }, clock_type::now());
     schedule_flush(self);
   }
   if (auto early = st.early_outputs.find(v.task_id); early != st.early_outputs.end()) {
@@ -548,7 +555,8 @@ void on_judged(self_pointer self, const wire::judgment& msg) {
   dispatch(self);
 }
 
-caf::result<wire::ledger_answer> ask_ledger(self_pointer self, const wire::ledger_query& msg) {
+caf::result<wire::ledger_answer> ask_ledger(self_pointer self,
+                                            const wire::ledger_query& msg) {
   if (!self->state.ledger)
     return to_caf(make_error(errc::unavailable, "this network keeps no ledger"));
   flush_records(self); // the answer includes every record received so far
@@ -556,9 +564,8 @@ caf::result<wire::ledger_answer> ask_ledger(self_pointer self, const wire::ledge
 }
 
 void on_output(self_pointer self, wire::task_output& msg) {
-  auto task_id = msg.read([](schema::TaskOutput::Reader r) -> expected<uint64_t> {
-    return r.getTaskId();
-  });
+  auto task_id = msg.read(
+      [](schema::TaskOutput::Reader r) -> expected<uint64_t> { return r.getTaskId(); });
   if (task_id)
     take_output(self, *task_id, std::move(msg));
 }
@@ -581,7 +588,8 @@ void tick(self_pointer self) {
 
 } // namespace
 
-orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_config config) {
+orchestrator_actor::behavior_type orchestrator(self_pointer self,
+                                               orchestrator_config config) {
   auto& st = self->state;
   st.recorder = ledger_recorder{std::move(config.key)};
   st.members = membership{std::move(config.members)};
@@ -598,34 +606,36 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self, orchestrator_c
   self->delayed_send(self, orchestrator_tick, tick_atom::value);
   using announcement = wire::node_info;
   return {
-    [self](submit_atom, const wire::task_request& msg) { return submit(self, msg); },
-    [self](status_atom, uint64_t task_id) { return status_of(self, task_id); },
-    [self](tasks_atom) { return task_list(self); },
-    [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
-    [self](result_atom, uint64_t task_id) { return output_of(self, task_id); },
-    [self](result_atom, uint64_t task_id, bulk_atom) { return offer_output(self, task_id); },
-    [self](challenge_atom) {
-      return wire::encode_challenge(self->state.members.challenge(clock_type::now()));
-    },
-    [self](join_atom, const announcement& msg, const worker_actor& h) {
-      return join(self, msg, h, node_role::worker);
-    },
-    [self](join_atom, const announcement& msg, const validator_actor& h) {
-      return join(self, msg, h, node_role::validator);
-    },
-    [self](join_atom, const announcement& msg, const aggregator_actor& h) {
-      return join(self, msg, h, node_role::aggregator);
-    },
-    [self](join_atom, const announcement& msg, const ledger_actor& h) {
-      return join(self, msg, h, node_role::ledger);
-    },
-    [self](verdict_atom, const wire::verdict& msg) { on_verdict(self, msg); },
-    [self](judged_atom, const wire::judgment& msg) { on_judged(self, msg); },
-    [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
-    [self](flush_atom) { flush_records(self); },
-    [self](ledger_atom, const wire::ledger_query& msg) { return ask_ledger(self, msg); },
-    [self](output_atom, wire::task_output& msg) { on_output(self, msg); },
-    [self](tick_atom) { tick(self); },
+      [self](submit_atom, const wire::task_request& msg) { return submit(self, msg); },
+      [self](status_atom, uint64_t task_id) { return status_of(self, task_id); },
+      [self](tasks_atom) { return task_list(self); },
+      [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
+      [self](result_atom, uint64_t task_id) { return output_of(self, task_id); },
+      [self](result_atom, uint64_t task_id, bulk_atom) {
+        return offer_output(self, task_id);
+      },
+      [self](challenge_atom) {
+        return wire::encode_challenge(self->state.members.challenge(clock_type::now()));
+      },
+      [self](join_atom, const announcement& msg, const worker_actor& h) {
+        return join(self, msg, h, node_role::worker);
+      },
+      [self](join_atom, const announcement& msg, const validator_actor& h) {
+        return join(self, msg, h, node_role::validator);
+      },
+      [self](join_atom, const announcement& msg, const aggregator_actor& h) {
+        return join(self, msg, h, node_role::aggregator);
+      },
+      [self](join_atom, const announcement& msg, const ledger_actor& h) {
+        return join(self, msg, h, node_role::ledger);
+      },
+      [self](verdict_atom, const wire::verdict& msg) { on_verdict(self, msg); },
+      [self](judged_atom, const wire::judgment& msg) { on_judged(self, msg); },
+      [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
+      [self](flush_atom) { flush_records(self); },
+      [self](ledger_atom, const wire::ledger_query& msg) { return ask_ledger(self, msg); },
+      [self](output_atom, wire::task_output& msg) { on_output(self, msg); },
+      [self](tick_atom) { tick(self); },
   };
 }
 

@@ -24,13 +24,13 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/transport/bulk.hpp"
-#include "actors/interfaces.hpp"
 #include "actors/core/ledger_recorder.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/output_shelf.hpp"
 #include "actors/core/task_table.hpp"
 #include "actors/core/trainer.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/transport/bulk.hpp"
 #include "chain/block.hpp"
 #include "chain/identity.hpp"
 
@@ -56,19 +56,19 @@ struct orchestrator_state {
   std::map<caf::actor_addr, node_id> node_of;
   // Finished tasks' outputs; shared with the bulk service while a client fetches one.
   output_shelf outputs;
-  std::string output_problem; // the last one said
+  std::string output_problem;                          // the last one said
   std::map<uint64_t, wire::task_output> early_outputs; // before the table saw every verdict
   std::map<uint64_t, std::unique_ptr<training_run>> runs;
   std::shared_ptr<blob_store> store;
   // The blobs each open task or training run names, pinned in `store` until it ends.
   std::map<uint64_t, std::vector<chain::digest>> pinned;
-  std::shared_ptr<bulk_service> bulk;             // null: outputs go through CAF only
-  membership members;                      // who may join, and the keys they proved
-  ledger_actor ledger;                     // null: no ledger joined
-  ledger_recorder recorder;                // what goes to the ledger, in which order
-  bool flush_scheduled = false;            // a flush of the recorder is on its way
-  std::string ledger_problem;              // the last failure to record, said once
-  bool ledger_ready = false; // it joined and task ids go on from its last one
+  std::shared_ptr<bulk_service> bulk; // null: outputs go through CAF only
+  membership members;                 // who may join, and the keys they proved
+  ledger_actor ledger;                // null: no ledger joined
+  ledger_recorder recorder;           // what goes to the ledger, in which order
+  bool flush_scheduled = false;       // a flush of the recorder is on its way
+  std::string ledger_problem;         // the last failure to record, said once
+  bool ledger_ready = false;          // it joined and task ids go on from its last one
   // Submissions that wait for the expected ledger, so that no task id is used twice.
   struct held_submission {
     caf::typed_response_promise<wire::task_ack> promise;

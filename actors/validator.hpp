@@ -4,16 +4,17 @@
 // for the last few tasks, so B*X is computed once per task, not once per shard). A matmul
 // result held by the aggregator is judged by its fingerprint C_R X, which the validator
 // asks the aggregator for. The verdict goes to the orchestrator and, as the reply, to the
-// aggregator, which merges the result if it is valid. A validator with a key also sends the orchestrator
-// its verdicts as ledger records, signed together (one signature over a Merkle root) when
-// they come faster than it signs: whenever its mailbox is empty, or every
-// `records_per_signature` verdicts. A validator blocks while it checks, so spawn it detached.
+// aggregator, which merges the result if it is valid. A validator with a key also sends the
+// orchestrator its verdicts as ledger records, signed together (one signature over a Merkle
+// root) when they come faster than it signs: whenever its mailbox is empty, or every
+// `records_per_signature` verdicts. A validator blocks while it checks, so spawn it
+// detached.
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -22,9 +23,9 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/core/blob_store.hpp"
-#include "actors/interfaces.hpp"
 #include "actors/core/probe_cache.hpp"
 #include "actors/core/results.hpp"
+#include "actors/interfaces.hpp"
 #include "chain/block.hpp"
 #include "chain/identity.hpp"
 #include "compute/workloads/matmul.hpp"

@@ -70,30 +70,31 @@ void send_results(self_pointer self) {
 worker_actor::behavior_type worker(self_pointer self, worker_config config) {
   self->state.config = std::move(config);
   return {
-    [self](assign_atom, const wire::shard_task& msg, const aggregator_actor& aggregator) {
-      auto& st = self->state;
-      auto task = wire::decode(msg);
-      if (!task) {
-        // Without ids there is no one to answer; the shard's deadline re-issues it.
-        caf::aout(self) << st.config.name << ": dropped a malformed assignment: "
-                        << describe(task.error()) << "\n";
-        return;
-      }
-      std::string fallback;
-      auto out = run_shard(*task, *st.config.store, st.config.gemm.get(), &fallback);
-      if (!fallback.empty())
-        caf::aout(self) << st.config.name << ": " << fallback << "\n";
-      out.worker = st.config.name;
-      if (st.config.before_signing)
-        st.config.before_signing(out);
-      if (st.unsent_to != aggregator)
-        send_results(self);
-      st.unsent_to = aggregator;
-      auto slow = std::chrono::nanoseconds{out.compute_ns} >= batch_signing_below;
-      st.unsent.add(std::move(out));
-      if (slow || self->mailbox().empty() || st.unsent.size() >= results_per_signature)
-        send_results(self);
-    },
+      [self](assign_atom, const wire::shard_task& msg, const aggregator_actor& aggregator) {
+        auto& st = self->state;
+        auto task = wire::decode(msg);
+        if (!task) {
+          // Without ids there is no one to answer; the shard's deadline re-issues it.
+          caf::aout(self) << st.config.name
+                          << ": dropped a malformed assignment: " << describe(task.error())
+                          << "\n";
+          return;
+        }
+        std::string fallback;
+        auto out = run_shard(*task, *st.config.store, st.config.gemm.get(), &fallback);
+        if (!fallback.empty())
+          caf::aout(self) << st.config.name << ": " << fallback << "\n";
+        out.worker = st.config.name;
+        if (st.config.before_signing)
+          st.config.before_signing(out);
+        if (st.unsent_to != aggregator)
+          send_results(self);
+        st.unsent_to = aggregator;
+        auto slow = std::chrono::nanoseconds{out.compute_ns} >= batch_signing_below;
+        st.unsent.add(std::move(out));
+        if (slow || self->mailbox().empty() || st.unsent.size() >= results_per_signature)
+          send_results(self);
+      },
   };
 }
 

@@ -18,9 +18,9 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/core/blob_store.hpp"
-#include "actors/transport/bulk.hpp"
-#include "actors/interfaces.hpp"
 #include "actors/core/results.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/transport/bulk.hpp"
 #include "chain/identity.hpp"
 #include "compute/device.hpp"
 

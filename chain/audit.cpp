@@ -42,18 +42,18 @@ expected<audit_report> audit(const store& s, const contract_rules& rules) {
   }
   if (head.blocks > 0 && prev != head.hash)
     return make_error(errc::corrupted, "height " + std::to_string(head.height)
-                                         + ": the recorded head hash differs");
+                                           + ": the recorded head hash differs");
   auto stored = s.balances();
   for (const auto& [account, balance] : contract.balances())
     if (stored[account] != balance)
       return make_error(errc::corrupted, "balance of " + account + ": stored "
-                                           + std::to_string(stored[account])
-                                           + ", the contract replays "
-                                           + std::to_string(balance));
+                                             + std::to_string(stored[account])
+                                             + ", the contract replays "
+                                             + std::to_string(balance));
   for (const auto& [account, balance] : stored)
     if (!contract.balances().contains(account) && balance != 0)
       return make_error(errc::corrupted, "balance of " + account
-                                           + ": stored but never paid by the contract");
+                                             + ": stored but never paid by the contract");
   return report;
 }
 

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <string>
 
-
 #include "chain/contract.hpp"
 #include "chain/store.hpp"
 #include "compute/errc.hpp"

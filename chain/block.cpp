@@ -22,7 +22,8 @@ constexpr std::size_t max_proof_steps = 32;
 const std::string batch_tag = "nexuschain batch of transactions v1";
 constexpr std::size_t max_block_txs = 1 << 20;
 // The smallest encoded transaction (empty names), to bound what a header may claim.
-constexpr std::size_t min_tx_bytes = 2 + 8 + 4 + 4 + 3 * 4 + 8 + 32 + 1 + 8 + 8 + 32 + 64 + 1;
+constexpr std::size_t min_tx_bytes =
+    2 + 8 + 4 + 4 + 3 * 4 + 8 + 32 + 1 + 8 + 8 + 32 + 64 + 1;
 
 void write_tx_body(writer& w, const transaction& t) {
   w.u8(format_version);
@@ -123,28 +124,40 @@ error corrupted(const std::string& what) {
 
 std::string to_string(tx_kind x) {
   switch (x) {
-    case tx_kind::submission: return "submission";
-    case tx_kind::contribution: return "contribution";
-    case tx_kind::verdict: return "verdict";
-    case tx_kind::reward: return "reward";
-    case tx_kind::penalty: return "penalty";
-    case tx_kind::charge: return "charge";
-    case tx_kind::acceptance: return "acceptance";
-    case tx_kind::audit: return "audit";
+  case tx_kind::submission:
+    return "submission";
+  case tx_kind::contribution:
+    return "contribution";
+  case tx_kind::verdict:
+    return "verdict";
+  case tx_kind::reward:
+    return "reward";
+  case tx_kind::penalty:
+    return "penalty";
+  case tx_kind::charge:
+    return "charge";
+  case tx_kind::acceptance:
+    return "acceptance";
+  case tx_kind::audit:
+    return "audit";
   }
   return "unknown";
 }
 
 bool is_payment(const transaction& t) {
-  return t.kind == tx_kind::reward || t.kind == tx_kind::penalty || t.kind == tx_kind::charge;
+  return t.kind == tx_kind::reward || t.kind == tx_kind::penalty
+         || t.kind == tx_kind::charge;
 }
 
 int64_t balance_change(const transaction& t) {
   switch (t.kind) {
-    case tx_kind::reward: return t.amount;
-    case tx_kind::penalty:
-    case tx_kind::charge: return -t.amount;
-    default: return 0;
+  case tx_kind::reward:
+    return t.amount;
+  case tx_kind::penalty:
+  case tx_kind::charge:
+    return -t.amount;
+  default:
+    return 0;
   }
 }
 
@@ -196,7 +209,8 @@ std::vector<bool> valid_signatures(const std::vector<const transaction*>& txs) {
   std::vector<std::vector<uint8_t>> messages(txs.size());
   tbb::parallel_for(std::size_t{0}, txs.size(),
                     [&](std::size_t i) { messages[i] = txs[i]->signed_message(); });
-  using claim = std::tuple<const public_key*, const std::vector<uint8_t>*, const signature*>;
+  using claim =
+      std::tuple<const public_key*, const std::vector<uint8_t>*, const signature*>;
   auto less = [](const claim& x, const claim& y) {
     return std::tie(*std::get<0>(x), *std::get<1>(x), *std::get<2>(x))
            < std::tie(*std::get<0>(y), *std::get<1>(y), *std::get<2>(y));
@@ -317,11 +331,12 @@ expected<block> decode_block(std::span<const uint8_t> bytes) {
   reader r{bytes};
   block b;
   if (auto format = r.u8(); format != format_version)
-    return corrupted("block of format " + std::to_string(format) + "; this build reads format "
-                     + std::to_string(format_version)
-                     + (format == 1 ? " (format 1 came from development builds before batch "
-                                      "signatures: move that ledger directory aside)"
-                                    : ""));
+    return corrupted("block of format " + std::to_string(format)
+                     + "; this build reads format " + std::to_string(format_version)
+                     + (format == 1
+                            ? " (format 1 came from development builds before batch "
+                              "signatures: move that ledger directory aside)"
+                            : ""));
   b.header.height = r.u64();
   r.fixed(b.header.prev);
   r.fixed(b.header.merkle_root);

@@ -2,9 +2,9 @@
 //
 // A transaction's id is the SHA-256 of its canonical body (everything but the signature),
 // signed by the node that states it: the validator for a verdict, the orchestrator for a
-// contribution and for the submission it accepted; rewards, penalties and charges are the contract's,
-// covered by the proposer's signature of the block. A block's header commits to the
-// previous block's hash and to the Merkle root of its transaction ids, and is signed by
+// contribution and for the submission it accepted; rewards, penalties and charges are the
+// contract's, covered by the proposer's signature of the block. A block's header commits to
+// the previous block's hash and to the Merkle root of its transaction ids, and is signed by
 // its proposer.
 //
 // A signer may sign a batch at once: one signature over the Merkle root of the batch's
@@ -20,7 +20,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
 
 #include "chain/hash.hpp"
 #include "chain/identity.hpp"
@@ -51,9 +50,9 @@ struct transaction {
   std::string validator; // verdict: who judged
   std::string account;   // reward, penalty, charge, submission: whose balance
   uint64_t work_units = 0;
-  digest result{};       // contribution, verdict: the result's digest
-  bool valid = false;    // verdict
-  int64_t amount = 0;    // payments; a submission's budget (0: none); in micro-MCC
+  digest result{};    // contribution, verdict: the result's digest
+  bool valid = false; // verdict
+  int64_t amount = 0; // payments; a submission's budget (0: none); in micro-MCC
   uint64_t time_ms = 0;
   public_key signer{};
   signature sig{};

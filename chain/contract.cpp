@@ -10,8 +10,8 @@ namespace nexus::chain {
 
 std::string task_name(uint64_t task_id) {
   return task_id >= internal_task_base
-           ? "internal task " + std::to_string(task_id - internal_task_base)
-           : "task " + std::to_string(task_id);
+             ? "internal task " + std::to_string(task_id - internal_task_base)
+             : "task " + std::to_string(task_id);
 }
 
 std::string format_mcc(int64_t micro) {
@@ -25,7 +25,8 @@ std::string format_mcc(int64_t micro) {
 expected<int64_t> parse_mcc(const std::string& text) {
   auto bad = [&] {
     return make_error(errc::invalid_input, "expected an amount of MCC such as 2 or 0.25 "
-                                           "(at most six decimals), got '" + text + "'");
+                                           "(at most six decimals), got '"
+                                               + text + "'");
   };
   auto dot = text.find('.');
   auto whole = text.substr(0, dot);
@@ -33,8 +34,8 @@ expected<int64_t> parse_mcc(const std::string& text) {
   auto digits = [](const std::string& s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
-  if (whole.empty() || whole.size() > 12 || frac.size() > 6 || !digits(whole) || !digits(frac)
-      || (dot != std::string::npos && frac.empty()))
+  if (whole.empty() || whole.size() > 12 || frac.size() > 6 || !digits(whole)
+      || !digits(frac) || (dot != std::string::npos && frac.empty()))
     return bad();
   frac.resize(6, '0');
   return std::stoll(whole) * 1'000'000 + std::stoll(frac);
@@ -138,49 +139,49 @@ expected<balance_deltas> contract_state::replay(const block& b) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (is_payment(b.txs[i]))
       return make_error(errc::corrupted, "block " + std::to_string(b.header.height)
-                                           + ": a payment before the inputs it pays for");
+                                             + ": a payment before the inputs it pays for");
   auto derived = settle(inputs);
   if (derived.size() != payments.size())
-    return make_error(errc::corrupted,
-                      "block " + std::to_string(b.header.height) + ": holds "
-                        + std::to_string(payments.size()) + " payments, the contract (v"
-                        + std::to_string(rules_.version) + ") derives "
-                        + std::to_string(derived.size()));
+    return make_error(errc::corrupted, "block " + std::to_string(b.header.height)
+                                           + ": holds " + std::to_string(payments.size())
+                                           + " payments, the contract (v"
+                                           + std::to_string(rules_.version) + ") derives "
+                                           + std::to_string(derived.size()));
   balance_deltas deltas;
   for (std::size_t i = 0; i < derived.size(); ++i) {
     if (!same_payment(derived[i], payments[i]))
       return make_error(errc::corrupted, "block " + std::to_string(b.header.height)
-                                           + ": payment " + std::to_string(i) + " to "
-                                           + payments[i].account
-                                           + " is not what the contract derives");
+                                             + ": payment " + std::to_string(i) + " to "
+                                             + payments[i].account
+                                             + " is not what the contract derives");
     deltas[derived[i].account] += balance_change(derived[i]);
   }
   return deltas;
 }
 
 std::string describe_tx(const transaction& t) {
-  auto where = task_name(t.task_id) + " shard " + std::to_string(t.shard_id)
-               + " attempt " + std::to_string(t.attempt);
+  auto where = task_name(t.task_id) + " shard " + std::to_string(t.shard_id) + " attempt "
+               + std::to_string(t.attempt);
   switch (t.kind) {
-    case tx_kind::contribution:
-      return "contribution  " + where + "  by " + t.worker + ", "
-             + std::to_string(t.work_units) + " work units";
-    case tx_kind::verdict:
-      return "verdict       " + where + "  " + (t.valid ? "valid" : "INVALID") + ", " + t.worker
-             + " judged by " + t.validator;
-    case tx_kind::reward:
-      return "reward        " + where + "  " + format_mcc(t.amount) + " to " + t.account;
-    case tx_kind::penalty:
-      return "penalty       " + where + "  " + format_mcc(t.amount) + " from " + t.account;
-    case tx_kind::charge:
-      return "charge        " + where + "  " + format_mcc(t.amount) + " from " + t.account;
-    case tx_kind::acceptance:
-      return "acceptance    " + where + "  " + t.worker + ", unchecked on its record";
-    case tx_kind::audit:
-      return "audit         " + where + "  " + t.validator + "'s verdict overturned";
-    case tx_kind::submission:
-      return "submission    " + task_name(t.task_id) + " by " + t.account + ", budget "
-             + (t.amount == 0 ? std::string{"unlimited"} : format_mcc(t.amount));
+  case tx_kind::contribution:
+    return "contribution  " + where + "  by " + t.worker + ", "
+           + std::to_string(t.work_units) + " work units";
+  case tx_kind::verdict:
+    return "verdict       " + where + "  " + (t.valid ? "valid" : "INVALID") + ", "
+           + t.worker + " judged by " + t.validator;
+  case tx_kind::reward:
+    return "reward        " + where + "  " + format_mcc(t.amount) + " to " + t.account;
+  case tx_kind::penalty:
+    return "penalty       " + where + "  " + format_mcc(t.amount) + " from " + t.account;
+  case tx_kind::charge:
+    return "charge        " + where + "  " + format_mcc(t.amount) + " from " + t.account;
+  case tx_kind::acceptance:
+    return "acceptance    " + where + "  " + t.worker + ", unchecked on its record";
+  case tx_kind::audit:
+    return "audit         " + where + "  " + t.validator + "'s verdict overturned";
+  case tx_kind::submission:
+    return "submission    " + task_name(t.task_id) + " by " + t.account + ", budget "
+           + (t.amount == 0 ? std::string{"unlimited"} : format_mcc(t.amount));
   }
   return "unknown";
 }

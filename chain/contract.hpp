@@ -37,7 +37,6 @@
 #include <tuple>
 #include <vector>
 
-
 #include "chain/block.hpp"
 #include "chain/store.hpp"
 #include "compute/errc.hpp"
@@ -72,8 +71,8 @@ expected<int64_t> parse_mcc(const std::string& text);
 /// What the contract remembers between blocks.
 class contract_state {
 public:
-  explicit contract_state(contract_rules rules = {}) : rules_(rules) {
-  }
+  explicit contract_state(contract_rules rules = {})
+      : rules_(rules) {}
 
   const contract_rules& rules() const noexcept {
     return rules_;

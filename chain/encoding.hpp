@@ -62,8 +62,8 @@ private:
 
 class reader {
 public:
-  explicit reader(std::span<const uint8_t> in) : in_(in) {
-  }
+  explicit reader(std::span<const uint8_t> in)
+      : in_(in) {}
 
   /// False once any read ran past the end; later reads then read nothing.
   bool ok() const noexcept {

@@ -14,7 +14,8 @@ digest sha256(std::span<const uint8_t> bytes) {
   return out;
 }
 
-sha256_stream::sha256_stream() : ctx_(EVP_MD_CTX_new()) {
+sha256_stream::sha256_stream()
+    : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
     throw std::bad_alloc{};
 }

@@ -60,17 +60,19 @@ expected<node_key> node_key::load_or_create(const std::filesystem::path& dir) {
     umask(old);
     if (!f)
       return failed("cannot write " + path.string());
-    bool ok = PEM_write_PrivateKey(f, key->impl_->key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    bool ok =
+        PEM_write_PrivateKey(f, key->impl_->key, nullptr, nullptr, 0, nullptr, nullptr)
+        == 1;
     ok &= std::fclose(f) == 0;
     if (!ok)
       return failed("cannot write the node key to " + path.string());
     return key;
   }
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
     return make_error(errc::invalid_input, path.string() + " may be read by others (mode "
-                                             + std::to_string(st.st_mode & 0777)
-                                             + "); chmod 600 it");
+                                               + std::to_string(st.st_mode & 0777)
+                                               + "); chmod 600 it");
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f)
     return failed("cannot read " + path.string());
@@ -98,13 +100,14 @@ signature node_key::sign(std::span<const uint8_t> message) const {
 }
 
 bool verify(const public_key& key, std::span<const uint8_t> message, const signature& sig) {
-  auto* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size());
+  auto* pkey =
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size());
   if (!pkey)
     return false;
   auto* ctx = EVP_MD_CTX_new();
-  bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1
-            && EVP_DigestVerify(ctx, sig.data(), sig.size(), message.data(), message.size())
-                 == 1;
+  bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1
+      && EVP_DigestVerify(ctx, sig.data(), sig.size(), message.data(), message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(pkey);
   return ok;
@@ -114,7 +117,8 @@ expected<public_key> public_key_from_hex(std::string_view hex) {
   public_key out{};
   if (hex.size() != 64)
     return make_error(errc::invalid_input, "a public key is 64 hex digits, not "
-                                             + std::to_string(hex.size()) + " characters");
+                                               + std::to_string(hex.size())
+                                               + " characters");
   auto value = [](char c) -> int {
     if (c >= '0' && c <= '9')
       return c - '0';

@@ -12,7 +12,6 @@
 #include <span>
 #include <string>
 
-
 #include "chain/hash.hpp"
 #include "compute/errc.hpp"
 

@@ -5,7 +5,7 @@
 namespace nexus::chain {
 
 expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
-                                                    contract_rules rules, node_key proposer) {
+                                               contract_rules rules, node_key proposer) {
   auto s = store::open(dir);
   if (!s)
     return s.error();
@@ -30,8 +30,9 @@ error ledger::replay() {
 expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (is_payment(inputs[i]))
-      return make_error(errc::rejected, "input " + std::to_string(i)
-                                          + " is a payment; only the contract makes those");
+      return make_error(errc::rejected,
+                        "input " + std::to_string(i)
+                            + " is a payment; only the contract makes those");
   // A full disk is found before the contract moves (no replay for every retry).
   if (auto err = store_->ready(inputs.size() * 512))
     return err;
@@ -60,8 +61,9 @@ expected<block> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms
       return err;
     }
     if (auto replay_err = replay())
-      return make_error(errc::corrupted, describe(err) + "; then replaying the store failed: "
-                                           + describe(replay_err));
+      return make_error(errc::corrupted,
+                        describe(err)
+                            + "; then replaying the store failed: " + describe(replay_err));
     return err;
   }
   return b;

@@ -9,7 +9,6 @@
 
 #include <memory>
 
-
 #include "chain/contract.hpp"
 #include "chain/identity.hpp"
 #include "chain/store.hpp"
@@ -20,7 +19,7 @@ namespace nexus::chain {
 class ledger {
 public:
   static expected<std::unique_ptr<ledger>> open(const std::filesystem::path& dir,
-                                                     contract_rules rules, node_key proposer);
+                                                contract_rules rules, node_key proposer);
 
   /// Seals `inputs` and the payments they earn into the next block and stores it.
   /// Inputs with a bad signature are refused (errc::rejected, from the store's check of
@@ -45,8 +44,9 @@ private:
   error replay();
 
   ledger(std::unique_ptr<store> s, contract_rules rules, node_key key)
-    : store_(std::move(s)), contract_(rules), key_(std::move(key)) {
-  }
+      : store_(std::move(s))
+      , contract_(rules)
+      , key_(std::move(key)) {}
 
   std::unique_ptr<store> store_;
   contract_state contract_;

@@ -21,7 +21,8 @@ std::vector<uint8_t> signed_message(std::string_view tag, const digest& root) {
 } // namespace
 
 std::vector<statement_signature> sign_statements(std::span<const digest> statements,
-                                                 std::string_view tag, const node_key& key) {
+                                                 std::string_view tag,
+                                                 const node_key& key) {
   std::vector<digest> items(statements.begin(), statements.end());
   auto proofs = merkle_prove_all(items);
   auto sig = key.sign(signed_message(tag, merkle_root(items)));
@@ -62,14 +63,15 @@ std::vector<uint8_t> encode_proof(const merkle_proof& proof) {
 
 expected<merkle_proof> decode_proof(std::span<const uint8_t> bytes) {
   if (bytes.size() % step_bytes != 0 || bytes.size() / step_bytes > max_steps)
-    return make_error(errc::corrupted, "a Merkle proof of " + std::to_string(bytes.size())
-                                         + " bytes");
+    return make_error(errc::corrupted,
+                      "a Merkle proof of " + std::to_string(bytes.size()) + " bytes");
   merkle_proof out(bytes.size() / step_bytes);
   for (std::size_t i = 0; i < out.size(); ++i) {
     auto at = bytes.subspan(i * step_bytes, step_bytes);
     std::copy(at.begin(), at.begin() + sizeof(digest), out[i].sibling.begin());
     if (at.back() > 1)
-      return make_error(errc::corrupted, "a Merkle proof step with side " + std::to_string(at.back()));
+      return make_error(errc::corrupted,
+                        "a Merkle proof step with side " + std::to_string(at.back()));
     out[i].left = at.back() == 1;
   }
   return out;

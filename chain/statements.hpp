@@ -40,8 +40,8 @@ bool statement_signed(const public_key& key, const digest& statement,
 class statement_verifier {
 public:
   explicit statement_verifier(std::string_view tag, std::size_t capacity = 256)
-    : tag_(tag), capacity_(capacity) {
-  }
+      : tag_(tag)
+      , capacity_(capacity) {}
 
   bool operator()(const public_key& key, const digest& statement,
                   const statement_signature& s);

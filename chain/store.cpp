@@ -68,7 +68,8 @@ error from_status(const leveldb::Status& s, const std::string& what) {
     return {};
   auto text = s.ToString();
   if (s.IsIOError() && text.find("lock") != std::string::npos)
-    return make_error(errc::unavailable, what + ": " + text + " (is another node using it?)");
+    return make_error(errc::unavailable,
+                      what + ": " + text + " (is another node using it?)");
   return make_error(s.IsCorruption() ? errc::corrupted : errc::failed, what + ": " + text);
 }
 
@@ -103,19 +104,20 @@ error store::open_db() {
   if (auto err = from_status(status, "ledger head"))
     return err;
   if (head.size() != 8 + 32 + 8)
-    return make_error(errc::corrupted, "ledger head record of " + std::to_string(head.size())
-                                         + " bytes");
+    return make_error(errc::corrupted,
+                      "ledger head record of " + std::to_string(head.size()) + " bytes");
   head_.height = read_be64(head);
   std::copy(head.begin() + 8, head.begin() + 40, head_.hash.begin());
   head_.blocks = read_be64(std::string_view{head}.substr(40));
   auto top = get(head_.height);
   if (!top)
-    return make_error(errc::corrupted, "the ledger's head block " + std::to_string(head_.height)
-                                         + " cannot be read: " + describe(top.error()));
+    return make_error(errc::corrupted, "the ledger's head block "
+                                           + std::to_string(head_.height)
+                                           + " cannot be read: " + describe(top.error()));
   if (top->header.hash() != head_.hash)
     return make_error(errc::corrupted, "the ledger's head block "
-                                         + std::to_string(head_.height)
-                                         + " does not have the recorded hash");
+                                           + std::to_string(head_.height)
+                                           + " does not have the recorded hash");
   return {};
 }
 
@@ -124,7 +126,8 @@ error store::ready(std::size_t bytes) {
     if (auto err = open_db()) {
       db_.reset();
       return make_error(errc::failed, "the ledger store cannot be opened again after a "
-                                      "failed write: " + describe(err));
+                                      "failed write: "
+                                          + describe(err));
     }
   }
   struct statvfs fs {};
@@ -132,11 +135,11 @@ error store::ready(std::size_t bytes) {
     return {}; // nothing known: the write itself will tell
   auto free = uint64_t{fs.f_bavail} * fs.f_frsize;
   if (free < keep_free_ + 2 * uint64_t{bytes})
-    return make_error(errc::failed, "the ledger's disk has " + std::to_string(free >> 10)
-                                      + " KiB free, less than the "
-                                      + std::to_string((keep_free_ + 2 * bytes) >> 10)
-                                      + " KiB a block needs with the space it keeps free ("
-                                      + dir_.string() + ")");
+    return make_error(
+        errc::failed,
+        "the ledger's disk has " + std::to_string(free >> 10) + " KiB free, less than the "
+            + std::to_string((keep_free_ + 2 * bytes) >> 10)
+            + " KiB a block needs with the space it keeps free (" + dir_.string() + ")");
   return {};
 }
 
@@ -147,8 +150,8 @@ error store::append(const block& b, const balance_deltas& deltas) {
   digest expected_prev = head_.blocks == 0 ? digest{} : head_.hash;
   if (b.header.height != expected_height || b.header.prev != expected_prev)
     return make_error(errc::rejected, "block " + std::to_string(b.header.height)
-                                        + " does not extend the head at height "
-                                        + std::to_string(head_.height));
+                                          + " does not extend the head at height "
+                                          + std::to_string(head_.height));
   if (auto err = check(b))
     return make_error(errc::rejected, describe(err));
   leveldb::WriteBatch batch;
@@ -169,11 +172,11 @@ error store::append(const block& b, const balance_deltas& deltas) {
     batch.Put(account_key(account), encode_balance(balance(account) + delta));
   head_info next{b.header.height, b.header.hash(), head_.blocks + 1};
   batch.Put(head_key, be64(next.height) + std::string(next.hash.begin(), next.hash.end())
-                        + be64(next.blocks));
+                          + be64(next.blocks));
   leveldb::WriteOptions sync;
   sync.sync = true;
-  if (auto err = from_status(db_->Write(sync, &batch), "writing block "
-                                                          + std::to_string(b.header.height))) {
+  if (auto err = from_status(db_->Write(sync, &batch),
+                             "writing block " + std::to_string(b.header.height))) {
     db_.reset(); // no write may follow a torn one in the same log; ready() reopens
     return err;
   }
@@ -193,16 +196,18 @@ expected<block> store::get(uint64_t height) const {
   auto b = decode_block({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
   if (b && b->header.height != height)
     return make_error(errc::corrupted, "block stored at height " + std::to_string(height)
-                                         + " says it is " + std::to_string(b->header.height));
+                                           + " says it is "
+                                           + std::to_string(b->header.height));
   return b;
 }
 
 std::optional<std::pair<uint64_t, uint32_t>> store::find(const digest& tx_id) const {
   std::string where;
-  if (!db_ || !db_->Get(leveldb::ReadOptions{}, tx_key(tx_id), &where).ok() || where.size() != 16)
+  if (!db_ || !db_->Get(leveldb::ReadOptions{}, tx_key(tx_id), &where).ok()
+      || where.size() != 16)
     return std::nullopt;
-  return std::make_pair(read_be64(where),
-                        static_cast<uint32_t>(read_be64(std::string_view{where}.substr(8))));
+  return std::make_pair(read_be64(where), static_cast<uint32_t>(read_be64(
+                                              std::string_view{where}.substr(8))));
 }
 
 std::vector<std::pair<uint64_t, uint32_t>> store::history(const std::string& account,
@@ -217,8 +222,9 @@ std::vector<std::pair<uint64_t, uint32_t>> store::history(const std::string& acc
     auto key = it->key().ToString();
     if (key.size() != prefix.size() + 16)
       continue;
-    out.emplace_back(read_be64(std::string_view{key}.substr(prefix.size())),
-                     static_cast<uint32_t>(read_be64(std::string_view{key}.substr(prefix.size() + 8))));
+    out.emplace_back(
+        read_be64(std::string_view{key}.substr(prefix.size())),
+        static_cast<uint32_t>(read_be64(std::string_view{key}.substr(prefix.size() + 8))));
   }
   if (out.size() > limit)
     out.erase(out.begin(), out.end() - static_cast<long>(limit));
@@ -241,7 +247,7 @@ std::map<std::string, int64_t> store::balances() const {
   for (it->Seek("a"); it->Valid() && it->key().starts_with("a"); it->Next())
     if (it->value().size() == 8)
       out[it->key().ToString().substr(1)] =
-        static_cast<int64_t>(read_be64(it->value().ToString()));
+          static_cast<int64_t>(read_be64(it->value().ToString()));
   return out;
 }
 

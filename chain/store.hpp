@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-
 #include "chain/block.hpp"
 #include "compute/errc.hpp"
 

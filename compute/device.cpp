@@ -112,7 +112,8 @@ nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
     if (auto err = injected())
       got = std::move(err);
     else
-      got = cl_->mlp_gradient(layers, model.parameters().data(), x, y, rows, grad.data(), scale);
+      got = cl_->mlp_gradient(layers, model.parameters().data(), x, y, rows, grad.data(),
+                              scale);
     if (got)
       return {got->first, got->second, rows};
     auto why = fall_back(got.error());
@@ -122,8 +123,8 @@ nn::batch_stats gemm_device::mlp_gradient(const nn::mlp& model, const float* x,
   return model.gradient(x, y, rows, grad, scale);
 }
 
-tensor gemm_device::mlp_probabilities(const nn::mlp& model, const float* x, std::size_t rows,
-                                     std::string* fallback) {
+tensor gemm_device::mlp_probabilities(const nn::mlp& model, const float* x,
+                                      std::size_t rows, std::string* fallback) {
   if (cl_) {
     auto layers = opencl_layers(model.spec());
     tensor out{rows, model.spec().outputs()};
@@ -149,11 +150,13 @@ double gemm_device::calibrate() {
     constexpr auto span = std::chrono::milliseconds{60};
     double best = 1e30;
     auto begin = std::chrono::steady_clock::now();
-    for (int i = 0; i < 3 || (std::chrono::steady_clock::now() - begin < span && i < 200); ++i) {
+    for (int i = 0; i < 3 || (std::chrono::steady_clock::now() - begin < span && i < 200);
+         ++i) {
       auto start = std::chrono::steady_clock::now();
       run();
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                                          - start).count());
+      best = std::min(
+          best,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     return gemm_flops(n, n, n) / best / 1e9;
   };
@@ -164,12 +167,11 @@ double gemm_device::calibrate() {
   // 2x apart (one ran while the others waited, or not), enough to give one a larger
   // window (task_table::window_of); one thread mostly has a core to itself.
   tbb::task_arena one{1};
-  double per_core = one.execute([&] {
-    return best_of([&] { gemm(a.data(), b.data(), c.data(), n, n, n); });
-  });
+  double per_core = one.execute(
+      [&] { return best_of([&] { gemm(a.data(), b.data(), c.data(), n, n, n); }); });
   auto cores = std::min<std::size_t>(
-    static_cast<std::size_t>(tbb::info::default_concurrency()),
-    tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+      static_cast<std::size_t>(tbb::info::default_concurrency()),
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
   return per_core * static_cast<double>(std::max<std::size_t>(cores, 1));
 }
 

@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/nn/model.hpp"
 #include "compute/opencl/backend.hpp"

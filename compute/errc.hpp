@@ -34,8 +34,9 @@ class error {
 public:
   error() noexcept = default;
 
-  error(errc code, std::string reason = {}) : code_(code), reason_(std::move(reason)) {
-  }
+  error(errc code, std::string reason = {})
+      : code_(code)
+      , reason_(std::move(reason)) {}
 
   explicit operator bool() const noexcept {
     return code_ != errc{};
@@ -85,19 +86,20 @@ public:
   using value_type = T;
 
   template <class U = T>
-    requires std::is_convertible_v<U&&, T>
-             && (!std::is_same_v<std::remove_cvref_t<U>, expected>)
-             && (!std::is_same_v<std::remove_cvref_t<U>, error>)
-             && (!std::is_same_v<std::remove_cvref_t<U>, errc>)
-  expected(U&& x) : value_(std::in_place_index<0>, std::forward<U>(x)) {
-  }
+  requires std::
+      is_convertible_v<U&&, T> &&(!std::is_same_v<std::remove_cvref_t<U>, expected>)&&(
+          !std::is_same_v<std::remove_cvref_t<U>,
+                          error>)&&(!std::is_same_v<std::remove_cvref_t<U>, errc>)
+          expected(U&& x)
+      : value_(std::in_place_index<0>, std::forward<U>(x)) {}
 
-  expected(nexus::error err) : value_(std::in_place_index<1>, std::move(err)) {
+  expected(nexus::error err)
+      : value_(std::in_place_index<1>, std::move(err)) {
     assert(std::get<1>(value_) && "an expected's error must be an error");
   }
 
-  expected(errc code) : expected(nexus::error{code}) {
-  }
+  expected(errc code)
+      : expected(nexus::error{code}) {}
 
   explicit operator bool() const noexcept {
     return value_.index() == 0;

@@ -47,9 +47,9 @@ void gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k
   if (m >= n || (m + blocks - 1) / blocks >= min_block_rows) {
     auto rows = std::max(min_block_rows, (m + blocks - 1) / blocks);
     tbb::parallel_for(
-      tbb::blocked_range<std::size_t>{0, m, rows},
-      [&](const tbb::blocked_range<std::size_t>& r) { block(r.begin(), r.end(), 0, n); },
-      tbb::simple_partitioner{});
+        tbb::blocked_range<std::size_t>{0, m, rows},
+        [&](const tbb::blocked_range<std::size_t>& r) { block(r.begin(), r.end(), 0, n); },
+        tbb::simple_partitioner{});
     return;
   }
   auto cols = std::max(min_block_rows, (n + blocks - 1) / blocks);

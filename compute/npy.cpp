@@ -27,8 +27,8 @@ error bad(std::string what) {
 // {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
 class header_parser {
 public:
-  explicit header_parser(std::string_view text) : text_(text) {
-  }
+  explicit header_parser(std::string_view text)
+      : text_(text) {}
 
   // Returns the raw value text for `key`, or nullopt.
   std::optional<std::string_view> value_of(std::string_view key) const {
@@ -125,11 +125,11 @@ void convert_from(const uint8_t* from, std::size_t count, float* to) {
 
 std::optional<element_type> element_type_of(std::string_view descr) {
   static const std::pair<std::string_view, element_type> known[] = {
-    {"<f4", {4, convert_from<float>}},    {"<f8", {8, convert_from<double>}},
-    {"|u1", {1, convert_from<uint8_t>}},  {"|i1", {1, convert_from<int8_t>}},
-    {"<u2", {2, convert_from<uint16_t>}}, {"<i2", {2, convert_from<int16_t>}},
-    {"<u4", {4, convert_from<uint32_t>}}, {"<i4", {4, convert_from<int32_t>}},
-    {"<u8", {8, convert_from<uint64_t>}}, {"<i8", {8, convert_from<int64_t>}},
+      {"<f4", {4, convert_from<float>}},    {"<f8", {8, convert_from<double>}},
+      {"|u1", {1, convert_from<uint8_t>}},  {"|i1", {1, convert_from<int8_t>}},
+      {"<u2", {2, convert_from<uint16_t>}}, {"<i2", {2, convert_from<int16_t>}},
+      {"<u4", {4, convert_from<uint32_t>}}, {"<i4", {4, convert_from<int32_t>}},
+      {"<u8", {8, convert_from<uint64_t>}}, {"<i8", {8, convert_from<int64_t>}},
   };
   for (const auto& [name, type] : known)
     if (name == descr)
@@ -173,9 +173,10 @@ expected<tensor> parse_npy(std::span<const uint8_t> bytes) {
                       "unsupported .npy: Fortran order (save with np.ascontiguousarray)");
   auto type = element_type_of(*descr);
   if (!type)
-    return make_error(errc::invalid_input, "unsupported .npy dtype '" + std::string{*descr}
-                                             + "' (float32, float64, or integers of 1, 2, 4 "
-                                               "or 8 bytes, little-endian)");
+    return make_error(errc::invalid_input,
+                      "unsupported .npy dtype '" + std::string{*descr}
+                          + "' (float32, float64, or integers of 1, 2, 4 "
+                            "or 8 bytes, little-endian)");
   auto elem_size = type->size;
   auto shape = parse_shape(*shape_text);
   if (!shape)

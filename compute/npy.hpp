@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 

@@ -14,16 +14,17 @@ namespace nexus::compute {
 std::size_t element_count(const shape_t& shape) noexcept {
   if (shape.empty())
     return 0;
-  return std::accumulate(shape.begin(), shape.end(), std::size_t{1},
-                         std::multiplies<>{});
+  return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>{});
 }
 
-tensor::tensor(shape_t shape) : shape_(std::move(shape)) {
+tensor::tensor(shape_t shape)
+    : shape_(std::move(shape)) {
   resize_fresh(data_, element_count(shape_));
 }
 
 tensor::tensor(shape_t shape, std::vector<float> values)
-  : shape_(std::move(shape)), data_(std::move(values)) {
+    : shape_(std::move(shape))
+    , data_(std::move(values)) {
   assert(data_.size() == element_count(shape_));
 }
 

@@ -29,8 +29,8 @@ public:
   explicit tensor(shape_t shape);
 
   /// Zero-filled rows x cols matrix.
-  tensor(std::size_t rows, std::size_t cols) : tensor(shape_t{rows, cols}) {
-  }
+  tensor(std::size_t rows, std::size_t cols)
+      : tensor(shape_t{rows, cols}) {}
 
   /// Takes `values`, which must hold exactly the product of `shape` elements.
   tensor(shape_t shape, std::vector<float> values);

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include <yaml-cpp/yaml.h>
 
@@ -58,7 +58,8 @@ struct bad_topology {
 
 class loader {
 public:
-  loader(std::string path) : path_(std::move(path)) {
+  loader(std::string path)
+      : path_(std::move(path)) {
     base_ = fs::path{path_}.parent_path();
   }
 
@@ -80,11 +81,13 @@ public:
     }
     if (auto s = root["scheduler"]) {
       expect_map(s, "scheduler");
-      keys(s, {"shard_deadline_ms", "max_attempts", "window", "trust_after", "check_floor",
-               "audit_rate", "max_queued", "outputs_in_memory_mib", "reports_kept"},
+      keys(s,
+           {"shard_deadline_ms", "max_attempts", "window", "trust_after", "check_floor",
+            "audit_rate", "max_queued", "outputs_in_memory_mib", "reports_kept"},
            "scheduler: ");
       if (s["shard_deadline_ms"])
-        t.limits.shard_deadline = std::chrono::milliseconds{number(s["shard_deadline_ms"], 10, 86'400'000)};
+        t.limits.shard_deadline =
+            std::chrono::milliseconds{number(s["shard_deadline_ms"], 10, 86'400'000)};
       if (s["max_attempts"])
         t.limits.max_attempts = number(s["max_attempts"], 1, 100);
       if (s["window"])
@@ -100,15 +103,18 @@ public:
       if (s["reports_kept"])
         t.limits.reports_kept = number(s["reports_kept"], 1, 100'000'000);
       if (s["outputs_in_memory_mib"])
-        t.limits.outputs_in_memory = uint64_t{number(s["outputs_in_memory_mib"], 1, 1 << 20)} << 20;
+        t.limits.outputs_in_memory =
+            uint64_t{number(s["outputs_in_memory_mib"], 1, 1 << 20)} << 20;
     }
     if (auto h = root["heartbeat"]) {
       expect_map(h, "heartbeat");
       keys(h, {"interval_ms", "timeout_ms"}, "heartbeat: ");
       if (h["interval_ms"])
-        t.heartbeat.interval = std::chrono::milliseconds{number(h["interval_ms"], 10, 600'000)};
+        t.heartbeat.interval =
+            std::chrono::milliseconds{number(h["interval_ms"], 10, 600'000)};
       if (h["timeout_ms"])
-        t.heartbeat.timeout = std::chrono::milliseconds{number(h["timeout_ms"], 10, 3'600'000)};
+        t.heartbeat.timeout =
+            std::chrono::milliseconds{number(h["timeout_ms"], 10, 3'600'000)};
       if (t.heartbeat.timeout <= t.heartbeat.interval)
         fail(h, "heartbeat: timeout_ms must exceed interval_ms");
     }
@@ -117,7 +123,8 @@ public:
       keys(l, {"micro_mcc_per_work_unit", "validator_share_permille", "penalty_micro_mcc"},
            "ledger: ");
       if (l["micro_mcc_per_work_unit"])
-        t.rules.micro_mcc_per_work_unit = number(l["micro_mcc_per_work_unit"], 0, 1'000'000'000);
+        t.rules.micro_mcc_per_work_unit =
+            number(l["micro_mcc_per_work_unit"], 0, 1'000'000'000);
       if (l["validator_share_permille"])
         t.rules.validator_share_permille = number(l["validator_share_permille"], 0, 1000);
       if (l["penalty_micro_mcc"])
@@ -132,30 +139,32 @@ public:
       auto spec = node(n, t.tls);
       if (names.contains(spec.name))
         fail(n["name"], "node \"" + spec.name + "\" is defined twice (first at line "
-                          + std::to_string(names[spec.name].line + 1) + ")");
+                            + std::to_string(names[spec.name].line + 1) + ")");
       names[spec.name] = n.Mark();
       auto endpoint = std::make_pair(spec.host, spec.port);
       if (auto i = endpoints.find(endpoint); i != endpoints.end())
         fail(n["port"], "node \"" + spec.name + "\": " + spec.host + ":"
-                          + std::to_string(spec.port) + " is taken by node \"" + i->second
-                          + "\"");
+                            + std::to_string(spec.port) + " is taken by node \"" + i->second
+                            + "\"");
       endpoints[endpoint] = spec.name;
       t.nodes.push_back(std::move(spec));
     }
     auto count = [&](node_role r) {
-      return std::count_if(t.nodes.begin(), t.nodes.end(), [r](auto& n) { return n.has(r); });
+      return std::count_if(t.nodes.begin(), t.nodes.end(),
+                           [r](auto& n) { return n.has(r); });
     };
     if (count(node_role::orchestrator) != 1)
       fail(nodes, "nodes: exactly one node must have the orchestrator role (found "
-                    + std::to_string(count(node_role::orchestrator)) + ")");
+                      + std::to_string(count(node_role::orchestrator)) + ")");
     if (count(node_role::aggregator) == 0)
       fail(nodes, "nodes: no node has the aggregator role");
-    auto keyed = std::count_if(t.nodes.begin(), t.nodes.end(), [](auto& n) { return !n.key.empty(); });
+    auto keyed = std::count_if(t.nodes.begin(), t.nodes.end(),
+                               [](auto& n) { return !n.key.empty(); });
     if (keyed > 0 && keyed < static_cast<long>(t.nodes.size()))
       for (std::size_t i = 0; i < t.nodes.size(); ++i)
         if (t.nodes[i].key.empty())
           fail(nodes[i], "node \"" + t.nodes[i].name
-                           + "\": missing \"key\" (the other nodes list theirs)");
+                             + "\": missing \"key\" (the other nodes list theirs)");
     return t;
   }
 
@@ -169,7 +178,8 @@ private:
       fail(n, what + ": expected a mapping of keys to values");
   }
 
-  void keys(const YAML::Node& map, std::set<std::string> allowed, const std::string& ctx) const {
+  void keys(const YAML::Node& map, std::set<std::string> allowed,
+            const std::string& ctx) const {
     for (const auto& kv : map) {
       auto key = kv.first.as<std::string>();
       if (!allowed.contains(key)) {
@@ -205,7 +215,7 @@ private:
     v = std::stoull(s);
     if (v < low || v > high)
       fail(n, s + " is out of range (" + std::to_string(low) + " to " + std::to_string(high)
-                + ")");
+                  + ")");
     return static_cast<uint32_t>(v);
   }
 
@@ -237,10 +247,12 @@ private:
     node_spec spec;
     spec.name = text(required(n, "name", "node: "), "node: name: ");
     auto ctx = "node \"" + spec.name + "\": ";
-    if (!std::all_of(spec.name.begin(), spec.name.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }))
+    if (!std::all_of(spec.name.begin(), spec.name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+        }))
       fail(n["name"], ctx + "a name has only letters, digits, '-' and '_'");
-    keys(n, {"name", "host", "port", "roles", "resources", "data", "tls", "fault", "key"}, ctx);
+    keys(n, {"name", "host", "port", "roles", "resources", "data", "tls", "fault", "key"},
+         ctx);
     if (n["host"])
       spec.host = text(n["host"], ctx + "host: ");
     spec.port = static_cast<uint16_t>(number(required(n, "port", ctx), 1, 65535));
@@ -251,21 +263,24 @@ private:
       auto name = text(r, ctx + "roles: ");
       auto role = parse_role(name);
       if (!role)
-        fail(r, ctx + "unknown role \"" + name
-                  + "\" (expected orchestrator, worker, validator, aggregator or ledger)");
+        fail(r,
+             ctx + "unknown role \"" + name
+                 + "\" (expected orchestrator, worker, validator, aggregator or ledger)");
       if (spec.has(*role))
         fail(r, ctx + "role \"" + name + "\" is listed twice");
       spec.roles.push_back(*role);
     }
     if (auto res = n["resources"]) {
       expect_map(res, ctx + "resources");
-      keys(res, {"threads", "device", "blob_cache_mib", "upload_grace_ms"}, ctx + "resources: ");
+      keys(res, {"threads", "device", "blob_cache_mib", "upload_grace_ms"},
+           ctx + "resources: ");
       if (res["threads"])
         spec.threads = number(res["threads"], 1, 4096);
       if (res["blob_cache_mib"])
         spec.blob_cache = uint64_t{number(res["blob_cache_mib"], 1, 1 << 24)} << 20;
       if (res["upload_grace_ms"])
-        spec.upload_grace = std::chrono::milliseconds{number(res["upload_grace_ms"], 0, 86'400'000)};
+        spec.upload_grace =
+            std::chrono::milliseconds{number(res["upload_grace_ms"], 0, 86'400'000)};
       if (res["device"]) {
         spec.device = text(res["device"], ctx + "device: ");
         auto& d = spec.device;
@@ -273,7 +288,8 @@ private:
                   || (d.starts_with("opencl:") && d.size() > 7
                       && std::all_of(d.begin() + 7, d.end(), ::isdigit));
         if (!ok)
-          fail(res["device"], ctx + "unknown device \"" + d + "\" (expected auto, cpu or opencl[:N])");
+          fail(res["device"],
+               ctx + "unknown device \"" + d + "\" (expected auto, cpu or opencl[:N])");
       }
     }
     spec.data_dir = n["data"] ? file(n["data"]) : (base_ / "data" / spec.name).string();
@@ -341,8 +357,9 @@ expected<chain::public_key> listed_key(const node_spec& spec) {
   std::ifstream in{spec.key};
   std::string hex;
   if (!in || !(in >> hex))
-    return make_error(errc::not_found, "node \"" + spec.name + "\": cannot read its key file "
-                                         + spec.key + " (nexus-node certs creates it)");
+    return make_error(errc::not_found, "node \"" + spec.name
+                                           + "\": cannot read its key file " + spec.key
+                                           + " (nexus-node certs creates it)");
   auto key = chain::public_key_from_hex(hex);
   if (!key)
     return make_error(errc::invalid_input, spec.key + ": " + describe(key.error()));

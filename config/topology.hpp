@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-
 #include "actors/core/blob_store.hpp"
 #include "actors/core/faults.hpp"
 #include "actors/core/membership.hpp"
@@ -33,14 +32,14 @@ struct node_spec {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::vector<node_role> roles;
-  uint32_t threads = 0;       // 0: every core
+  uint32_t threads = 0;        // 0: every core
   std::string device = "auto"; // auto (a GPU if there is one), cpu, opencl[:N]
   std::string data_dir;
-  tls_files tls;              // empty without TLS
+  tls_files tls;                           // empty without TLS
   worker_fault fault = worker_fault::none; // for tests and demonstrations
-  std::string key;            // its Ed25519 public key: 64 hex digits, or a file of them
-  double fault_rate = 1.0;    // share of shards the worker's fault strikes
-  double lie_rate = 0;        // a validator's share of verdicts it turns around
+  std::string key;         // its Ed25519 public key: 64 hex digits, or a file of them
+  double fault_rate = 1.0; // share of shards the worker's fault strikes
+  double lie_rate = 0;     // a validator's share of verdicts it turns around
   // Bytes of fetched and uploaded blobs its store keeps beyond those in use (blob_store).
   uint64_t blob_cache = blob_store::default_budget;
   std::chrono::milliseconds upload_grace = blob_store::default_grace; // see blob_store
@@ -57,15 +56,15 @@ struct heartbeat_settings {
 };
 
 struct topology {
-  std::string file;                // where it was loaded from
+  std::string file; // where it was loaded from
   std::string network;
   bool tls = false;
-  std::string ca;                  // CA certificate every node trusts
-  std::string ca_key;              // the CA's key; only `nexus-node certs` uses it
-  tls_files client;                // what a shell presents
+  std::string ca;     // CA certificate every node trusts
+  std::string ca_key; // the CA's key; only `nexus-node certs` uses it
+  tls_files client;   // what a shell presents
   scheduler_limits limits;
   heartbeat_settings heartbeat;
-  chain::contract_rules rules;     // the ledger's reward contract
+  chain::contract_rules rules; // the ledger's reward contract
   std::vector<node_spec> nodes;
 
   /// The node called `name`, or null.

@@ -9,43 +9,62 @@ namespace nexus {
 
 std::string to_string(workload_kind x) {
   switch (x) {
-    case workload_kind::matmul: return "matmul";
-    case workload_kind::infer: return "infer";
-    case workload_kind::train_step: return "train step";
-    case workload_kind::train: return "train";
+  case workload_kind::matmul:
+    return "matmul";
+  case workload_kind::infer:
+    return "infer";
+  case workload_kind::train_step:
+    return "train step";
+  case workload_kind::train:
+    return "train";
   }
   return "unknown";
 }
 
 std::string to_string(task_state x) {
   switch (x) {
-    case task_state::planned: return "planned";
-    case task_state::running: return "running";
-    case task_state::validating: return "validating";
-    case task_state::done: return "done";
-    case task_state::failed: return "failed";
-    case task_state::cancelled: return "cancelled";
+  case task_state::planned:
+    return "planned";
+  case task_state::running:
+    return "running";
+  case task_state::validating:
+    return "validating";
+  case task_state::done:
+    return "done";
+  case task_state::failed:
+    return "failed";
+  case task_state::cancelled:
+    return "cancelled";
   }
   return "unknown";
 }
 
 std::string to_string(node_role x) {
   switch (x) {
-    case node_role::orchestrator: return "orchestrator";
-    case node_role::worker: return "worker";
-    case node_role::validator: return "validator";
-    case node_role::aggregator: return "aggregator";
-    case node_role::ledger: return "ledger";
+  case node_role::orchestrator:
+    return "orchestrator";
+  case node_role::worker:
+    return "worker";
+  case node_role::validator:
+    return "validator";
+  case node_role::aggregator:
+    return "aggregator";
+  case node_role::ledger:
+    return "ledger";
   }
   return "unknown";
 }
 
 std::string to_string(check_mode x) {
   switch (x) {
-    case check_mode::check: return "check";
-    case check_mode::audit: return "audit";
-    case check_mode::trust: return "trust";
-    case check_mode::replicate: return "replicate";
+  case check_mode::check:
+    return "check";
+  case check_mode::audit:
+    return "audit";
+  case check_mode::trust:
+    return "trust";
+  case check_mode::replicate:
+    return "replicate";
   }
   return "unknown";
 }
@@ -53,35 +72,48 @@ std::string to_string(check_mode x) {
 std::size_t shardable_rows(workload_kind kind, const matmul_operands& matmul,
                            const model_operands& model) {
   switch (kind) {
-    case workload_kind::matmul: return matmul.a.shape.empty() ? 0 : matmul.a.shape[0];
-    case workload_kind::infer: return model.x.shape.empty() ? 0 : model.x.shape[0];
-    case workload_kind::train_step:
-      return compute::model_workload::batch_ref{.batch_rows = model.batch_rows,
-                                                .micro_rows = model.micro_rows}
+  case workload_kind::matmul:
+    return matmul.a.shape.empty() ? 0 : matmul.a.shape[0];
+  case workload_kind::infer:
+    return model.x.shape.empty() ? 0 : model.x.shape[0];
+  case workload_kind::train_step:
+    return compute::model_workload::batch_ref{.batch_rows = model.batch_rows,
+                                              .micro_rows = model.micro_rows}
         .micro_batches();
-    case workload_kind::train: return 0;
+  case workload_kind::train:
+    return 0;
   }
   return 0;
 }
 
 std::string to_string(ledger_question x) {
   switch (x) {
-    case ledger_question::balance: return "balance";
-    case ledger_question::history: return "history";
-    case ledger_question::block: return "block";
-    case ledger_question::tail: return "tail";
-    case ledger_question::verify: return "verify";
-    case ledger_question::last_task: return "last-task";
-    case ledger_question::trust: return "trust";
+  case ledger_question::balance:
+    return "balance";
+  case ledger_question::history:
+    return "history";
+  case ledger_question::block:
+    return "block";
+  case ledger_question::tail:
+    return "tail";
+  case ledger_question::verify:
+    return "verify";
+  case ledger_question::last_task:
+    return "last-task";
+  case ledger_question::trust:
+    return "trust";
   }
   return "unknown";
 }
 
 std::string to_string(node_state x) {
   switch (x) {
-    case node_state::alive: return "alive";
-    case node_state::suspect: return "suspect";
-    case node_state::dead: return "dead";
+  case node_state::alive:
+    return "alive";
+  case node_state::suspect:
+    return "suspect";
+  case node_state::dead:
+    return "dead";
   }
   return "unknown";
 }
@@ -90,10 +122,10 @@ std::string to_string(node_state x) {
 
 namespace nexus::wire {
 
-#define NEXUS_ENVELOPE_NAME(alias)                                                     \
-  template <>                                                                          \
-  const char* alias::type_name() {                                                     \
-    return "nexus::" #alias;                                                           \
+#define NEXUS_ENVELOPE_NAME(alias)                                                         \
+  template <>                                                                              \
+  const char* alias::type_name() {                                                         \
+    return "nexus::" #alias;                                                               \
   }
 NEXUS_ENVELOPE_NAME(task_request)
 NEXUS_ENVELOPE_NAME(task_ack)

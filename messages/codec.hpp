@@ -54,7 +54,8 @@ task_reports encode(const std::vector<nexus::task_report>& x);
 node_info encode(const nexus::node_info& x);
 node_reports encode(const std::vector<nexus::node_report>& x);
 blob_ref encode(const nexus::blob_ref& x);
-blob_payload encode(const nexus::blob_ref& ref, const compute::tensor& x); // decodes to a nexus::blob_payload
+blob_payload encode(const nexus::blob_ref& ref,
+                    const compute::tensor& x); // decodes to a nexus::blob_payload
 fingerprint_query encode(const nexus::fingerprint_query& x);
 fingerprint encode(const nexus::fingerprint& x);
 expectation encode(const nexus::expectation& x);

@@ -1,4 +1,5 @@
-// The codec of one message family: records for the ledger, its receipts, and its typed questions and answers.
+// The codec of one message family: records for the ledger, its receipts, and its typed
+// questions and answers.
 #include "messages/codec.hpp"
 #include "messages/fields.hpp"
 
@@ -7,7 +8,7 @@ namespace nexus::wire {
 ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records) {
   capnp::MallocMessageBuilder builder;
   auto list = builder.initRoot<schema::LedgerRecords>().initRecords(
-    static_cast<unsigned>(records.size()));
+      static_cast<unsigned>(records.size()));
   for (unsigned i = 0; i < records.size(); ++i)
     list.set(i, capnp::Data::Reader{records[i].data(), records[i].size()});
   return ledger_records{builder};
@@ -15,15 +16,15 @@ ledger_records encode_records(const std::vector<std::vector<uint8_t>>& records) 
 
 expected<std::vector<std::vector<uint8_t>>> decode(const ledger_records& x) {
   return x.read(
-    [](schema::LedgerRecords::Reader in) -> expected<std::vector<std::vector<uint8_t>>> {
-      std::vector<std::vector<uint8_t>> out;
-      for (auto r : in.getRecords()) {
-        if (r.size() > 4096)
-          return corrupted("ledger record of " + std::to_string(r.size()) + " bytes");
-        out.emplace_back(r.begin(), r.end());
-      }
-      return out;
-    });
+      [](schema::LedgerRecords::Reader in) -> expected<std::vector<std::vector<uint8_t>>> {
+        std::vector<std::vector<uint8_t>> out;
+        for (auto r : in.getRecords()) {
+          if (r.size() > 4096)
+            return corrupted("ledger record of " + std::to_string(r.size()) + " bytes");
+          out.emplace_back(r.begin(), r.end());
+        }
+        return out;
+      });
 }
 
 ledger_receipt encode(const nexus::ledger_receipt& x) {
@@ -72,9 +73,9 @@ expected<nexus::ledger_query> decode(const ledger_query& x) {
     if (!question)
       return question.error();
     return nexus::ledger_query{.question = *question,
-                        .account = get_text(in.getAccount()),
-                        .height = in.getHeight(),
-                        .count = in.getCount()};
+                               .account = get_text(in.getAccount()),
+                               .height = in.getHeight(),
+                               .count = in.getCount()};
   });
 }
 

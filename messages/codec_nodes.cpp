@@ -1,4 +1,5 @@
-// The codec of one message family: nodes joining and their reports, blobs moving between stores, join challenges.
+// The codec of one message family: nodes joining and their reports, blobs moving between
+// stores, join challenges.
 #include "messages/codec.hpp"
 #include "messages/fields.hpp"
 
@@ -16,14 +17,21 @@ expected<nexus::node_info> decode(const node_info& x) {
 
 node_reports encode(const std::vector<nexus::node_report>& x) {
   capnp::MallocMessageBuilder builder;
-  auto list = builder.initRoot<schema::NodeReports>().initNodes(static_cast<unsigned>(x.size()));
+  auto list =
+      builder.initRoot<schema::NodeReports>().initNodes(static_cast<unsigned>(x.size()));
   for (unsigned i = 0; i < x.size(); ++i) {
     set_node(list[i].initInfo(), x[i].info);
     list[i].setAlive(x[i].state != node_state::dead);
     switch (x[i].state) {
-      case node_state::alive: list[i].setState(schema::NodeState::ALIVE); break;
-      case node_state::suspect: list[i].setState(schema::NodeState::SUSPECT); break;
-      case node_state::dead: list[i].setState(schema::NodeState::DEAD); break;
+    case node_state::alive:
+      list[i].setState(schema::NodeState::ALIVE);
+      break;
+    case node_state::suspect:
+      list[i].setState(schema::NodeState::SUSPECT);
+      break;
+    case node_state::dead:
+      list[i].setState(schema::NodeState::DEAD);
+      break;
     }
     list[i].setInFlight(x[i].in_flight);
     list[i].setShardsDone(x[i].shards_done);
@@ -35,24 +43,33 @@ node_reports encode(const std::vector<nexus::node_report>& x) {
 }
 
 expected<std::vector<nexus::node_report>> decode(const node_reports& x) {
-  return x.read([](schema::NodeReports::Reader in) -> expected<std::vector<nexus::node_report>> {
-    std::vector<nexus::node_report> out;
-    for (auto item : in.getNodes()) {
-      auto info = get_node(item.getInfo());
-      if (!info)
-        return info.error();
-      node_state state;
-      switch (item.getState()) {
-        case schema::NodeState::ALIVE: state = node_state::alive; break;
-        case schema::NodeState::SUSPECT: state = node_state::suspect; break;
-        case schema::NodeState::DEAD: state = node_state::dead; break;
-        default: return corrupted("unknown node state");
-      }
-      out.push_back({std::move(*info), state, item.getInFlight(), item.getShardsDone(),
-                     item.getShardsRejected(), item.getPeakInFlight(), item.getWindow()});
-    }
-    return out;
-  });
+  return x.read(
+      [](schema::NodeReports::Reader in) -> expected<std::vector<nexus::node_report>> {
+        std::vector<nexus::node_report> out;
+        for (auto item : in.getNodes()) {
+          auto info = get_node(item.getInfo());
+          if (!info)
+            return info.error();
+          node_state state;
+          switch (item.getState()) {
+          case schema::NodeState::ALIVE:
+            state = node_state::alive;
+            break;
+          case schema::NodeState::SUSPECT:
+            state = node_state::suspect;
+            break;
+          case schema::NodeState::DEAD:
+            state = node_state::dead;
+            break;
+          default:
+            return corrupted("unknown node state");
+          }
+          out.push_back({std::move(*info), state, item.getInFlight(), item.getShardsDone(),
+                         item.getShardsRejected(), item.getPeakInFlight(),
+                         item.getWindow()});
+        }
+        return out;
+      });
 }
 
 blob_ref encode(const nexus::blob_ref& x) {
@@ -92,7 +109,7 @@ expected<nexus::blob_payload> decode(const blob_payload& x) {
 challenge encode_challenge(const std::vector<uint8_t>& nonce) {
   capnp::MallocMessageBuilder builder;
   builder.initRoot<schema::Challenge>().setNonce(
-    capnp::Data::Reader{nonce.data(), nonce.size()});
+      capnp::Data::Reader{nonce.data(), nonce.size()});
   return challenge{builder};
 }
 

@@ -1,4 +1,5 @@
-// The codec of one message family: shard assignments and results, and how they are judged: verdicts, expectations, judgments, fingerprints.
+// The codec of one message family: shard assignments and results, and how they are judged:
+// verdicts, expectations, judgments, fingerprints.
 #include "messages/codec.hpp"
 #include "messages/fields.hpp"
 
@@ -77,10 +78,10 @@ expected<nexus::shard_output> decode(const shard_output& x) {
     auto output = get_tensor(in.getOutput());
     if (!output)
       return output.error();
-    nexus::shard_output out{in.getTaskId(),           in.getShardId(),
-                     in.getAttempt(),          get_text(in.getWorker()),
-                     std::move(*output),       in.getComputeNanos(),
-                     get_text(in.getError()),  in.getHeld()};
+    nexus::shard_output out{in.getTaskId(),          in.getShardId(),
+                            in.getAttempt(),         get_text(in.getWorker()),
+                            std::move(*output),      in.getComputeNanos(),
+                            get_text(in.getError()), in.getHeld()};
     auto sig = in.getSignature();
     if (sig.size() != 0 && sig.size() != out.signature.sig.size())
       return corrupted("a result signature of " + std::to_string(sig.size()) + " bytes");
@@ -137,8 +138,9 @@ expected<nexus::expectation> decode(const expectation& x) {
       out.worker_key.emplace();
       std::copy(key.begin(), key.end(), out.worker_key->begin());
     }
-    auto mode = get_enum<check_mode>(static_cast<uint16_t>(in.getMode()),
-                                     static_cast<uint16_t>(check_mode::replicate), "check mode");
+    auto mode =
+        get_enum<check_mode>(static_cast<uint16_t>(in.getMode()),
+                             static_cast<uint16_t>(check_mode::replicate), "check mode");
     if (!mode)
       return mode.error();
     out.mode = *mode;
@@ -165,10 +167,10 @@ expected<nexus::judgment> decode(const judgment& x) {
     if (!v)
       return v.error();
     return nexus::judgment{.verdict = std::move(*v),
-                         .checked = in.getChecked(),
-                         .overturned = get_texts(in.getOverturned()),
-                         .validators = get_texts(in.getValidators()),
-                         .disputed = in.getDisputed()};
+                           .checked = in.getChecked(),
+                           .overturned = get_texts(in.getOverturned()),
+                           .validators = get_texts(in.getValidators()),
+                           .disputed = in.getDisputed()};
   });
 }
 
@@ -188,13 +190,14 @@ fingerprint_query encode(const nexus::fingerprint_query& x) {
 }
 
 expected<nexus::fingerprint_query> decode(const fingerprint_query& x) {
-  return x.read([](schema::FingerprintQuery::Reader in) -> expected<nexus::fingerprint_query> {
-    auto probe = get_tensor(in.getProbe());
-    if (!probe)
-      return probe.error();
-    return nexus::fingerprint_query{in.getTaskId(), in.getShardId(), in.getAttempt(),
-                             std::move(*probe), in.getDigest()};
-  });
+  return x.read(
+      [](schema::FingerprintQuery::Reader in) -> expected<nexus::fingerprint_query> {
+        auto probe = get_tensor(in.getProbe());
+        if (!probe)
+          return probe.error();
+        return nexus::fingerprint_query{in.getTaskId(), in.getShardId(), in.getAttempt(),
+                                        std::move(*probe), in.getDigest()};
+      });
 }
 
 fingerprint encode(const nexus::fingerprint& x) {

@@ -1,4 +1,5 @@
-// The codec of one message family: submissions, their acknowledgement, status reports and final outputs.
+// The codec of one message family: submissions, their acknowledgement, status reports and
+// final outputs.
 #include <algorithm>
 #include <cstring>
 
@@ -83,10 +84,12 @@ task_output encode(const nexus::task_output& x) {
 }
 
 output_message::output_message(uint64_t task_id, compute::shape_t shape)
-  : shape_(std::move(shape)), count_(compute::element_count(shape_)) {
+    : shape_(std::move(shape))
+    , count_(compute::element_count(shape_)) {
   // One segment of exactly the message's size: the root pointer, the FinalOutput and
   // Tensor structs, the shape list and the values. Everything is zero until written.
-  auto data_words = (count_ * sizeof(float) + sizeof(capnp::word) - 1) / sizeof(capnp::word);
+  auto data_words =
+      (count_ * sizeof(float) + sizeof(capnp::word) - 1) / sizeof(capnp::word);
   auto struct_words = [](auto size) { return std::size_t{size.data} + size.pointers; };
   auto words = 1 + struct_words(capnp::_::structSize<schema::TaskOutput>())
                + struct_words(capnp::_::structSize<schema::Tensor>()) + shape_.size()
@@ -96,7 +99,7 @@ output_message::output_message(uint64_t task_id, compute::shape_t shape)
   uint32_t table[2] = {0, static_cast<uint32_t>(words)};
   std::memcpy(bytes_.data(), table, sizeof(table));
   capnp::FlatMessageBuilder builder{
-    {reinterpret_cast<capnp::word*>(bytes_.data() + sizeof(capnp::word)), words}};
+      {reinterpret_cast<capnp::word*>(bytes_.data() + sizeof(capnp::word)), words}};
   auto out = builder.initRoot<schema::TaskOutput>();
   out.setTaskId(task_id);
   auto tensor = out.initOutput();
@@ -137,7 +140,8 @@ expected<output_location> locate_output(const task_output& x) {
   const auto& bytes = x.bytes();
   auto* begin = located->values.data();
   if (!located->values.empty()
-      && (begin < bytes.data() || begin + located->values.size() > bytes.data() + bytes.size()))
+      && (begin < bytes.data()
+          || begin + located->values.size() > bytes.data() + bytes.size()))
     return corrupted("an output whose bytes are not word-aligned");
   return located;
 }
@@ -163,23 +167,25 @@ expected<nexus::task_report> decode(const task_report& x) {
 
 task_reports encode(const std::vector<nexus::task_report>& x) {
   capnp::MallocMessageBuilder builder;
-  auto list = builder.initRoot<schema::TaskReports>().initTasks(static_cast<unsigned>(x.size()));
+  auto list =
+      builder.initRoot<schema::TaskReports>().initTasks(static_cast<unsigned>(x.size()));
   for (unsigned i = 0; i < x.size(); ++i)
     set_report(list[i], x[i]);
   return task_reports{builder};
 }
 
 expected<std::vector<nexus::task_report>> decode(const task_reports& x) {
-  return x.read([](schema::TaskReports::Reader in) -> expected<std::vector<nexus::task_report>> {
-    std::vector<nexus::task_report> out;
-    for (auto item : in.getTasks()) {
-      auto report = get_report(item);
-      if (!report)
-        return report.error();
-      out.push_back(std::move(*report));
-    }
-    return out;
-  });
+  return x.read(
+      [](schema::TaskReports::Reader in) -> expected<std::vector<nexus::task_report>> {
+        std::vector<nexus::task_report> out;
+        for (auto item : in.getTasks()) {
+          auto report = get_report(item);
+          if (!report)
+            return report.error();
+          out.push_back(std::move(*report));
+        }
+        return out;
+      });
 }
 
 } // namespace nexus::wire

@@ -33,9 +33,9 @@
 #include <utility>
 #include <vector>
 
+#include <caf/meta/type_name.hpp>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
-#include <caf/meta/type_name.hpp>
 #include <kj/exception.h>
 #include <kj/io.h>
 
@@ -60,8 +60,8 @@ public:
   explicit envelope(capnp::MessageBuilder& builder) {
     // Written straight into the vector: one copy of the segments, not two.
     auto bytes = std::make_shared<std::vector<uint8_t>>();
-    compute::resize_fresh(*bytes,
-                          capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word));
+    compute::resize_fresh(*bytes, capnp::computeSerializedSizeInWords(builder)
+                                      * sizeof(capnp::word));
     kj::ArrayOutputStream out{kj::arrayPtr(bytes->data(), bytes->size())};
     capnp::writeMessage(out, builder);
     bytes_ = std::move(bytes);
@@ -69,8 +69,7 @@ public:
 
   /// Adopts bytes received from elsewhere; nothing is checked until read().
   explicit envelope(std::vector<uint8_t> bytes)
-    : bytes_(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))) {
-  }
+      : bytes_(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))) {}
 
   /// An envelope whose bytes are `flatten()`'s, called the first time they are needed
   /// (by any copy of it; once, whatever the thread).
@@ -126,13 +125,13 @@ public:
   auto read(F&& f) const -> std::invoke_result_t<F, reader> {
     const auto& bytes = this->bytes();
     if (bytes.size() > max_message_bytes)
-      return make_error(errc::invalid_input, "message of " + std::to_string(bytes.size() >> 20)
-                                               + " MiB is above the limit of "
-                                               + std::to_string(max_message_bytes >> 20)
-                                               + " MiB");
+      return make_error(errc::invalid_input,
+                        "message of " + std::to_string(bytes.size() >> 20)
+                            + " MiB is above the limit of "
+                            + std::to_string(max_message_bytes >> 20) + " MiB");
     if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
       return make_error(errc::corrupted, "message of " + std::to_string(bytes.size())
-                                           + " bytes is not a whole number of words");
+                                             + " bytes is not a whole number of words");
     // Vectors are allocated with operator new's alignment (16), but bytes may come
     // from anywhere: copy into words when they are not aligned.
     kj::Array<capnp::word> copy;
@@ -165,7 +164,8 @@ public:
   friend typename Inspector::result_type inspect(Inspector& f, envelope& x) {
     if constexpr (Inspector::reads_state) {
       // Serializers and printers only read the vector; it is shared, so never written.
-      return f(caf::meta::type_name(type_name()), const_cast<std::vector<uint8_t>&>(x.bytes()));
+      return f(caf::meta::type_name(type_name()),
+               const_cast<std::vector<uint8_t>&>(x.bytes()));
     } else {
       std::vector<uint8_t> bytes;
       auto result = f(caf::meta::type_name(type_name()), bytes);

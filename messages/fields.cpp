@@ -11,7 +11,7 @@ namespace nexus::wire {
 error get_result_digest(capnp::Data::Reader in, chain::digest& out, const char* what) {
   if (in.size() != 0 && in.size() != out.size())
     return make_error(errc::corrupted, std::string{what} + " with a result digest of "
-                                         + std::to_string(in.size()) + " bytes");
+                                           + std::to_string(in.size()) + " bytes");
   std::copy(in.begin(), in.end(), out.begin());
   return {};
 }
@@ -46,7 +46,8 @@ void set_tensor(schema::Tensor::Builder out, const compute::tensor& x) {
   set_shape(out.initShape(static_cast<unsigned>(x.rank())), x.shape());
   auto bytes = x.size() * sizeof(float);
   auto ptr = reinterpret_cast<const capnp::byte*>(x.data());
-  if (bytes % sizeof(capnp::word) == 0 && reinterpret_cast<uintptr_t>(ptr) % sizeof(capnp::word) == 0) {
+  if (bytes % sizeof(capnp::word) == 0
+      && reinterpret_cast<uintptr_t>(ptr) % sizeof(capnp::word) == 0) {
     auto orphanage = capnp::Orphanage::getForMessageContaining(out);
     out.adoptData(orphanage.referenceExternalData(capnp::Data::Reader{ptr, bytes}));
     return;
@@ -82,7 +83,8 @@ expected<nexus::blob_ref> get_blob(schema::BlobRef::Reader in) {
   nexus::blob_ref out;
   auto id = in.getId();
   if (id.size() != out.id.size())
-    return corrupted("blob_payload id of " + std::to_string(id.size()) + " bytes (expected 32)");
+    return corrupted("blob_payload id of " + std::to_string(id.size())
+                     + " bytes (expected 32)");
   std::memcpy(out.id.data(), id.begin(), id.size());
   auto shape = get_shape(in.getShape());
   if (!shape)
@@ -138,8 +140,9 @@ expected<model_operands> get_model(schema::ModelOperands::Reader in) {
   out.spec = std::string{in.getSpec().begin(), in.getSpec().size()};
   if (out.spec.size() > 4096)
     return corrupted("model spec of " + std::to_string(out.spec.size()) + " bytes");
-  for (auto [to, from] : {std::pair{&out.weights, in.getWeights()}, std::pair{&out.x, in.getX()},
-                          std::pair{&out.y, in.getY()}, std::pair{&out.state, in.getState()}}) {
+  for (auto [to, from] :
+       {std::pair{&out.weights, in.getWeights()}, std::pair{&out.x, in.getX()},
+        std::pair{&out.y, in.getY()}, std::pair{&out.state, in.getState()}}) {
     auto ref = get_optional_blob(from);
     if (!ref)
       return ref.error();
@@ -196,10 +199,14 @@ expected<train_options> get_train(schema::TrainOptions::Reader in) {
 
 expected<workload_kind> get_workload(schema::Workload in) {
   switch (in) {
-    case schema::Workload::MATMUL: return workload_kind::matmul;
-    case schema::Workload::INFER: return workload_kind::infer;
-    case schema::Workload::TRAIN_STEP: return workload_kind::train_step;
-    case schema::Workload::TRAIN: return workload_kind::train;
+  case schema::Workload::MATMUL:
+    return workload_kind::matmul;
+  case schema::Workload::INFER:
+    return workload_kind::infer;
+  case schema::Workload::TRAIN_STEP:
+    return workload_kind::train_step;
+  case schema::Workload::TRAIN:
+    return workload_kind::train;
   }
   return corrupted("unknown workload " + std::to_string(static_cast<int>(in)));
 }
@@ -242,9 +249,9 @@ void set_report(schema::TaskReport::Builder out, const nexus::task_report& x) {
 
 expected<nexus::task_report> get_report(schema::TaskReport::Reader in) {
   nexus::task_report out;
-  auto state = get_enum<task_state>(static_cast<uint16_t>(in.getState()),
-                                    static_cast<uint16_t>(task_state::cancelled),
-                                    "task state");
+  auto state =
+      get_enum<task_state>(static_cast<uint16_t>(in.getState()),
+                           static_cast<uint16_t>(task_state::cancelled), "task state");
   if (!state)
     return state.error();
   auto shape = get_shape(in.getOutputShape());
@@ -270,8 +277,8 @@ expected<nexus::task_report> get_report(schema::TaskReport::Reader in) {
     return workload.error();
   out.workload = *workload;
   for (auto e : in.getEpochs())
-    out.epochs.push_back({e.getEpoch(), e.getLoss(), e.getTrainAccuracy(), e.getTestAccuracy(),
-                          e.getSeconds()});
+    out.epochs.push_back({e.getEpoch(), e.getLoss(), e.getTrainAccuracy(),
+                          e.getTestAccuracy(), e.getSeconds()});
   for (auto v : in.getLossCurve())
     out.loss_curve.push_back(v);
   return out;
@@ -296,10 +303,14 @@ expected<nexus::node_info> get_node(schema::NodeInfo::Reader in) {
     return role.error();
   if (in.getName().size() == 0 || in.getName().size() > 256)
     return corrupted("node name of " + std::to_string(in.getName().size()) + " bytes");
-  auto bytes = [](capnp::Data::Reader d) { return std::vector<uint8_t>(d.begin(), d.end()); };
-  nexus::node_info out{get_text(in.getName()), *role,           get_text(in.getDevice()),
-                in.getThreads(),        in.getGflops(), in.getSlots(),
-                bytes(in.getPublicKey()), bytes(in.getNonce()), bytes(in.getSignature())};
+  auto bytes = [](capnp::Data::Reader d) {
+    return std::vector<uint8_t>(d.begin(), d.end());
+  };
+  nexus::node_info out{get_text(in.getName()),   *role,
+                       get_text(in.getDevice()), in.getThreads(),
+                       in.getGflops(),           in.getSlots(),
+                       bytes(in.getPublicKey()), bytes(in.getNonce()),
+                       bytes(in.getSignature())};
   if ((!out.public_key.empty() && out.public_key.size() != 32) || out.nonce.size() > 64
       || (!out.signature.empty() && out.signature.size() != 64))
     return corrupted("node " + out.name + ": malformed key, challenge or signature");
@@ -320,13 +331,13 @@ void set_verdict(schema::Verdict::Builder out, const nexus::verdict& x) {
 
 expected<nexus::verdict> get_verdict(schema::Verdict::Reader in) {
   nexus::verdict out{in.getTaskId(),
-                   in.getShardId(),
-                   in.getAttempt(),
-                   get_text(in.getWorker()),
-                   get_text(in.getValidator()),
-                   in.getValid(),
-                   get_text(in.getReason()),
-                   in.getCheckNanos()};
+                     in.getShardId(),
+                     in.getAttempt(),
+                     get_text(in.getWorker()),
+                     get_text(in.getValidator()),
+                     in.getValid(),
+                     get_text(in.getReason()),
+                     in.getCheckNanos()};
   if (auto err = get_result_digest(in.getResultDigest(), out.result, "verdict"))
     return err;
   return out;

@@ -106,8 +106,8 @@ expected<std::tuple<workload_kind, matmul_operands, model_operands>> get_work(Re
 template <class Array>
 error get_bytes(capnp::Data::Reader in, Array& out, const char* what) {
   if (in.size() != out.size())
-    return corrupted(std::string{what} + " of " + std::to_string(in.size()) + " bytes (expected "
-                     + std::to_string(out.size()) + ")");
+    return corrupted(std::string{what} + " of " + std::to_string(in.size())
+                     + " bytes (expected " + std::to_string(out.size()) + ")");
   std::copy(in.begin(), in.end(), out.begin());
   return {};
 }

@@ -34,8 +34,9 @@ std::size_t shardable_rows(workload_kind kind, const matmul_operands& matmul,
 /// The blobs a request names (operands, model, data sets), those set only.
 inline std::vector<blob_ref> blobs_of(const task_request& req) {
   std::vector<blob_ref> out;
-  for (const auto* ref : {&req.matmul.a, &req.matmul.b, &req.model.weights, &req.model.x,
-                          &req.model.y, &req.model.state, &req.train.test_x, &req.train.test_y})
+  for (const auto* ref :
+       {&req.matmul.a, &req.matmul.b, &req.model.weights, &req.model.x, &req.model.y,
+        &req.model.state, &req.train.test_x, &req.train.test_y})
     if (!ref->shape.empty())
       out.push_back(*ref);
   return out;
@@ -63,7 +64,7 @@ struct shard_output {
   compute::tensor output;
   uint64_t compute_ns = 0;
   std::string error; // set when the worker could not compute the shard
-  bool held = false;  // output left out: the aggregator holds it (see fingerprint_query)
+  bool held = false; // output left out: the aggregator holds it (see fingerprint_query)
   chain::statement_signature signature; // the worker's, of its result statement
 };
 

@@ -45,11 +45,11 @@ struct matmul_operands {
 
 /// An MLP's operands (see compute/workloads/model.hpp).
 struct model_operands {
-  std::string spec;       // mlp:784-256-128-10
-  blob_ref weights;       // 1 x parameters (infer, train_step)
-  blob_ref x;             // N x features
-  blob_ref y;             // N x 1 labels (train_step, train)
-  uint64_t seed = 0;      // train_step: the epoch's order
+  std::string spec;  // mlp:784-256-128-10
+  blob_ref weights;  // 1 x parameters (infer, train_step)
+  blob_ref x;        // N x features
+  blob_ref y;        // N x 1 labels (train_step, train)
+  uint64_t seed = 0; // train_step: the epoch's order
   uint32_t epoch = 0;
   uint64_t batch_begin = 0;
   uint32_t batch_rows = 0;
@@ -81,8 +81,8 @@ struct train_options {
   blob_ref test_x; // unset (empty shape): no test set
   blob_ref test_y;
   uint32_t local_steps = default_local_steps; // batches per round of local steps (lanes
-                                             // train apart, then are averaged); 0:
-                                             // synchronous steps (gradients summed)
+                                              // train apart, then are averaged); 0:
+                                              // synchronous steps (gradients summed)
 };
 
 struct epoch_stats {
@@ -105,11 +105,11 @@ struct task_request {
   int64_t budget = 0;         // most micro-MCC the submitter pays; 0: no limit
   workload_kind workload = workload_kind::matmul;
   matmul_operands matmul;
-  model_operands model; // infer, train
-  train_options train;  // train
+  model_operands model;  // infer, train
+  train_options train;   // train
   bool internal = false; // issued by the orchestrator itself (a training run's steps)
-  uint32_t replicas = 0;  // --verify replicate:K: K workers compute each shard, a majority
-                          // must agree; 0: validators judge
+  uint32_t replicas = 0; // --verify replicate:K: K workers compute each shard, a majority
+                         // must agree; 0: validators judge
 };
 
 struct task_ack {
@@ -118,7 +118,15 @@ struct task_ack {
 };
 
 /// What a ledger query asks (messages/task.capnp, LedgerQuestion).
-enum class ledger_question : uint8_t { balance, history, block, tail, verify, last_task, trust };
+enum class ledger_question : uint8_t {
+  balance,
+  history,
+  block,
+  tail,
+  verify,
+  last_task,
+  trust
+};
 
 std::string to_string(ledger_question x);
 
@@ -179,9 +187,9 @@ struct task_report {
   compute::shape_t output_shape;
   uint64_t verify_ns = 0; // validators' checking time, summed
   workload_kind workload = workload_kind::matmul;
-  std::vector<epoch_stats> epochs; // a training run's finished epochs
-  std::vector<float> loss_curve;   // a training run's loss, a point per stretch of steps
-  uint32_t results_unchecked = 0;  // accepted unchecked, on their workers' records
+  std::vector<epoch_stats> epochs;  // a training run's finished epochs
+  std::vector<float> loss_curve;    // a training run's loss, a point per stretch of steps
+  uint32_t results_unchecked = 0;   // accepted unchecked, on their workers' records
   uint32_t verdicts_overturned = 0; // validators' verdicts an audit overturned
 
   bool finished() const noexcept {

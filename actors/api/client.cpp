@@ -5,8 +5,8 @@
 
 namespace nexus::api {
 
-client::client(std::unique_ptr<impl> x) : impl_(std::move(x)) {
-}
+client::client(std::unique_ptr<impl> x)
+    : impl_(std::move(x)) {}
 
 client::~client() = default;
 
@@ -45,8 +45,8 @@ expected<task_ack> client::submit_train(compute::tensor x, std::vector<int32_t> 
                                         task_request options) {
   if (x.shape().size() != 2 || x.rows() != y.size())
     return make_error(errc::invalid_input, "training needs one label per sample: samples "
-                                             + compute::to_string(x.shape()) + ", "
-                                             + std::to_string(y.size()) + " labels");
+                                               + compute::to_string(x.shape()) + ", "
+                                               + std::to_string(y.size()) + " labels");
   compute::nn::dataset train{.name = "samples", .x = std::move(x), .y = std::move(y)};
   for (auto label : train.y) {
     if (label < 0)

@@ -10,8 +10,8 @@
 namespace nexus::api {
 
 struct client::impl {
-  explicit impl(std::unique_ptr<nexus::client> x) : c(std::move(x)) {
-  }
+  explicit impl(std::unique_ptr<nexus::client> x)
+      : c(std::move(x)) {}
 
   std::unique_ptr<nexus::client> c;
 };

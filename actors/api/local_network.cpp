@@ -12,8 +12,8 @@ struct local_network::impl {
   bool stopped = false;
 };
 
-local_network::local_network(std::unique_ptr<impl> x) : impl_(std::move(x)) {
-}
+local_network::local_network(std::unique_ptr<impl> x)
+    : impl_(std::move(x)) {}
 
 local_network::~local_network() {
   stop();
@@ -37,12 +37,12 @@ expected<std::unique_ptr<local_network>> local_network::start(caf::actor_system&
   if (!net)
     return net.error();
   return std::unique_ptr<local_network>{
-    new local_network{std::make_unique<impl>(impl{sys, std::move(*net)})}};
+      new local_network{std::make_unique<impl>(impl{sys, std::move(*net)})}};
 }
 
 std::unique_ptr<client> local_network::connect(std::chrono::milliseconds timeout) {
-  auto c = std::make_unique<nexus::client>(impl_->sys, impl_->net.orchestrator, impl_->net.store,
-                                           timeout);
+  auto c = std::make_unique<nexus::client>(impl_->sys, impl_->net.orchestrator,
+                                           impl_->net.store, timeout);
   return std::unique_ptr<client>{new client{std::make_unique<client::impl>(std::move(c))}};
 }
 

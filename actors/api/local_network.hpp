@@ -19,10 +19,10 @@ class actor_system;
 namespace nexus::api {
 
 struct local_options {
-  std::size_t workers = 4;          // in all, faulty ones included
-  std::size_t validators = 2;       // in all, lying ones included
-  std::size_t faulty_workers = 0;   // of `workers`, these misbehave as `fault` says
-  std::string fault = "corrupt";    // corrupt[:RATE], late, crash, garbage, device-lost, ...
+  std::size_t workers = 4;        // in all, faulty ones included
+  std::size_t validators = 2;     // in all, lying ones included
+  std::size_t faulty_workers = 0; // of `workers`, these misbehave as `fault` says
+  std::string fault = "corrupt";  // corrupt[:RATE], late, crash, garbage, device-lost, ...
   std::size_t lying_validators = 0; // of `validators`, these turn verdicts around
   double lie_rate = 1.0;            // the share of verdicts they turn around
   std::string device = "auto";      // the workers' devices: auto, cpu, opencl[:N], lists
@@ -41,7 +41,8 @@ public:
   local_network& operator=(const local_network&) = delete;
 
   /// A client of this network, for one thread.
-  std::unique_ptr<client> connect(std::chrono::milliseconds timeout = std::chrono::seconds{30});
+  std::unique_ptr<client> connect(std::chrono::milliseconds timeout = std::chrono::seconds{
+                                      30});
 
   /// Stops every role (the actor_system then shuts down cleanly).
   void stop();

@@ -8,14 +8,15 @@ struct node::impl {
   std::unique_ptr<nexus::node> n;
 };
 
-node::node(std::unique_ptr<impl> x) : impl_(std::move(x)) {
-}
+node::node(std::unique_ptr<impl> x)
+    : impl_(std::move(x)) {}
 
 node::~node() {
   stop();
 }
 
-expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, const node_options& opts) {
+expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
+                                            const node_options& opts) {
   auto topo = load_topology(opts.topology);
   if (!topo)
     return topo.error();
@@ -30,14 +31,16 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, const node_o
   if (!opts.roles.empty())
     spec.roles = opts.roles;
   if (spec.roles.empty())
-    return make_error(errc::invalid_input, "node " + spec.name + " has no roles: the topology "
-                                             "gives it none and the options name none");
+    return make_error(errc::invalid_input, "node " + spec.name
+                                               + " has no roles: the topology "
+                                                 "gives it none and the options name none");
   spec.port = opts.port;
   if (!opts.join.empty() && opts.join != topo->orchestrator().name)
     return make_error(errc::invalid_input,
                       opts.topology + ": \"" + opts.join + "\" is not the network's hub (\""
-                        + topo->orchestrator().name + "\" runs the orchestrator)");
-  auto key = listed ? chain::node_key::load_or_create(spec.data_dir) : chain::node_key::generate();
+                          + topo->orchestrator().name + "\" runs the orchestrator)");
+  auto key =
+      listed ? chain::node_key::load_or_create(spec.data_dir) : chain::node_key::generate();
   if (!key)
     return key.error();
   auto options = node_options_for(*topo, std::move(spec), std::move(*key));

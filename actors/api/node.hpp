@@ -18,14 +18,14 @@ class actor_system;
 namespace nexus::api {
 
 struct node_options {
-  std::string topology;        // the topology file the network was deployed from
-  std::string name;            // this node: a node of the topology (with its data
-                               // directory and key), or a new name, which presents the
-                               // topology's client certificate and a fresh key (a
-                               // topology that lists keys refuses it)
+  std::string topology;         // the topology file the network was deployed from
+  std::string name;             // this node: a node of the topology (with its data
+                                // directory and key), or a new name, which presents the
+                                // topology's client certificate and a fresh key (a
+                                // topology that lists keys refuses it)
   std::vector<node_role> roles; // empty: the roles the topology gives `name`
-  uint16_t port = 0;           // where its gateway listens; 0: any free port
-  std::string join;            // the hub it joins, by name; empty: the topology's
+  uint16_t port = 0;            // where its gateway listens; 0: any free port
+  std::string join;             // the hub it joins, by name; empty: the topology's
 };
 
 class node {

@@ -21,11 +21,11 @@ expected<network_settings> settings_of(const std::string& topology_path,
 }
 
 void configure(caf::actor_system_config& cfg, const network_settings& s) {
-  nexus::configure(cfg, nexus::network_settings{.tls = s.tls,
-                                                .ca = s.ca,
-                                                .identity = {s.cert, s.key},
-                                                .heartbeat = {s.heartbeat_interval,
-                                                              s.heartbeat_timeout}});
+  nexus::configure(cfg, nexus::network_settings{
+                            .tls = s.tls,
+                            .ca = s.ca,
+                            .identity = {s.cert, s.key},
+                            .heartbeat = {s.heartbeat_interval, s.heartbeat_timeout}});
 }
 
 void configure_local(caf::actor_system_config& cfg) {

@@ -12,7 +12,8 @@ namespace nexus {
 
 using clock = std::chrono::steady_clock;
 
-std::vector<chain::digest> sha256_pieces(std::span<const uint8_t> bytes, std::size_t piece) {
+std::vector<chain::digest> sha256_pieces(std::span<const uint8_t> bytes,
+                                         std::size_t piece) {
   auto count = std::max<std::size_t>(1, (bytes.size() + piece - 1) / piece);
   std::vector<chain::digest> out(count);
   tbb::parallel_for(std::size_t{0}, count, [&](std::size_t i) {
@@ -31,7 +32,7 @@ chain::digest blob_store::id_of(const compute::tensor& x) {
   // workers wait for them) hash on both cores.
   constexpr std::size_t chunk = std::size_t{128} << 10;
   auto digests = sha256_pieces(
-    {reinterpret_cast<const uint8_t*>(x.data()), x.size() * sizeof(float)}, chunk);
+      {reinterpret_cast<const uint8_t*>(x.data()), x.size() * sizeof(float)}, chunk);
   chain::writer top;
   top.u64(x.shape().size());
   for (auto d : x.shape())
@@ -144,11 +145,12 @@ expected<blob_store::blob> blob_store::find(const blob_ref& ref) const {
   auto i = blobs_.find(ref.id);
   if (i == blobs_.end())
     return make_error(errc::not_found, "blob " + chain::to_hex(ref.id).substr(0, 12)
-                                         + " is not in this node's store");
+                                           + " is not in this node's store");
   if (i->second.value->shape() != ref.shape)
     return make_error(errc::corrupted, "blob " + chain::to_hex(ref.id).substr(0, 12)
-                                         + " is " + compute::to_string(i->second.value->shape())
-                                         + ", not " + compute::to_string(ref.shape));
+                                           + " is "
+                                           + compute::to_string(i->second.value->shape())
+                                           + ", not " + compute::to_string(ref.shape));
   return i->second.value;
 }
 
@@ -170,8 +172,9 @@ expected<blob_store::blob> blob_store::get(const blob_ref& ref) {
   if (!fetched)
     return fetched.error();
   if (fetched->shape() != ref.shape || id_of(*fetched) != ref.id)
-    return make_error(errc::corrupted, "blob " + chain::to_hex(ref.id).substr(0, 12)
-                                         + " arrived with other contents than its digest");
+    return make_error(errc::corrupted,
+                      "blob " + chain::to_hex(ref.id).substr(0, 12)
+                          + " arrived with other contents than its digest");
   auto ptr = std::make_shared<const compute::tensor>(std::move(*fetched));
   std::lock_guard guard{mtx_};
   // No grace: the getter holds what it fetched for as long as it needs it.

@@ -11,14 +11,13 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <vector>
-
 
 #include "chain/hash.hpp"
 #include "compute/errc.hpp"
@@ -95,15 +94,15 @@ private:
   mutable std::mutex mtx_;
   std::map<chain::digest, stored> blobs_;
   void keep(const chain::digest& id, std::size_t bytes); // as fetched or uploaded
-  void shed();                                            // to the budget; mtx_ held
+  void shed();                                           // to the budget; mtx_ held
 
   std::deque<chain::digest> kept_; // fetched and uploaded, oldest first; guarded by mtx_
   std::size_t kept_bytes_ = 0;
   std::size_t budget_ = default_budget;
   std::chrono::milliseconds grace_ = default_grace;
   std::map<chain::digest, uint32_t> pins_;
-  source_fn source_;                // guarded by mtx_
-  std::mutex fetch_mtx_;            // one fetch at a time: no blob comes twice
+  source_fn source_;     // guarded by mtx_
+  std::mutex fetch_mtx_; // one fetch at a time: no blob comes twice
 };
 
 } // namespace nexus

@@ -83,19 +83,29 @@ expected<ledger_answer> answer(const chain::ledger& ledger, const ledger_query& 
   ledger_answer out;
   error err;
   switch (q.question) {
-    case ledger_question::balance: err = balances(store, q.account, out); break;
-    case ledger_question::history: err = history(store, q.account, out); break;
-    case ledger_question::block: err = block(store, q.height, out); break;
-    case ledger_question::tail: err = tail(store, q.count, out); break;
-    case ledger_question::verify: verify(ledger, out); break;
-    case ledger_question::last_task:
-      out.last_task = ledger.contract().last_task();
-      out.last_internal_task = ledger.contract().last_internal_task();
-      break;
-    case ledger_question::trust:
-      for (const auto& [name, streak] : ledger.contract().streaks())
-        out.streaks.emplace_back(name, streak);
-      break;
+  case ledger_question::balance:
+    err = balances(store, q.account, out);
+    break;
+  case ledger_question::history:
+    err = history(store, q.account, out);
+    break;
+  case ledger_question::block:
+    err = block(store, q.height, out);
+    break;
+  case ledger_question::tail:
+    err = tail(store, q.count, out);
+    break;
+  case ledger_question::verify:
+    verify(ledger, out);
+    break;
+  case ledger_question::last_task:
+    out.last_task = ledger.contract().last_task();
+    out.last_internal_task = ledger.contract().last_internal_task();
+    break;
+  case ledger_question::trust:
+    for (const auto& [name, streak] : ledger.contract().streaks())
+      out.streaks.emplace_back(name, streak);
+    break;
   }
   if (err)
     return err;

@@ -16,8 +16,8 @@ chain::transaction ledger_transaction(const verdict& v, chain::tx_kind kind) {
   return t;
 }
 
-ledger_recorder::ledger_recorder(std::optional<chain::node_key> key) : key_(std::move(key)) {
-}
+ledger_recorder::ledger_recorder(std::optional<chain::node_key> key)
+    : key_(std::move(key)) {}
 
 void ledger_recorder::expect(const verdict& v, node_id from, const std::string& name,
                              clock_type::time_point now) {
@@ -25,7 +25,8 @@ void ledger_recorder::expect(const verdict& v, node_id from, const std::string& 
     return;
   attempt_key key{v.task_id, v.shard_id, v.attempt};
   auto& entry = unrecorded_[{key, from}];
-  entry = unrecorded_verdict{.worker = v.worker, .result = v.result, .valid = v.valid, .at = now};
+  entry = unrecorded_verdict{
+      .worker = v.worker, .result = v.result, .valid = v.valid, .at = now};
   if (auto j = judged_.find(key); j != judged_.end())
     entry.stands = std::find(j->second.standing.begin(), j->second.standing.end(), name)
                    != j->second.standing.end();
@@ -48,8 +49,9 @@ std::string ledger_recorder::refusal(const chain::transaction& t, node_id from,
   return {};
 }
 
-std::vector<std::string> ledger_recorder::take(const std::vector<std::vector<uint8_t>>& records,
-                                               node_id from, const node_identity* who) {
+std::vector<std::string>
+ledger_recorder::take(const std::vector<std::vector<uint8_t>>& records, node_id from,
+                      const node_identity* who) {
   std::vector<std::string> refused;
   if (!recording())
     return refused;
@@ -108,7 +110,8 @@ void ledger_recorder::settle(const judgment& j, uint64_t units,
     auto it = unrecorded_.find({key, node});
     if (it == unrecorded_.end())
       continue;
-    bool stands = std::find(j.validators.begin(), j.validators.end(), name) != j.validators.end();
+    bool stands =
+        std::find(j.validators.begin(), j.validators.end(), name) != j.validators.end();
     it->second.stands = stands;
     if (it->second.parked.empty())
       continue;
@@ -128,7 +131,8 @@ void ledger_recorder::settle(const judgment& j, uint64_t units,
   // or found forged or malformed by the aggregator.
   contribute(key, v.worker, v.result);
   bool accepted = v.valid && !j.checked;
-  auto t = ledger_transaction(v, accepted ? chain::tx_kind::acceptance : chain::tx_kind::verdict);
+  auto t = ledger_transaction(v, accepted ? chain::tx_kind::acceptance
+                                          : chain::tx_kind::verdict);
   t.validator = j.checked ? "quorum" : "network";
   t.valid = v.valid;
   outbox_.emplace_back(std::move(t));
@@ -167,8 +171,10 @@ std::vector<std::vector<uint8_t>> ledger_recorder::flush() {
 }
 
 void ledger_recorder::expire(clock_type::time_point now) {
-  std::erase_if(unrecorded_, [now](const auto& kv) { return kv.second.at + record_wait < now; });
-  std::erase_if(judged_, [now](const auto& kv) { return kv.second.at + record_wait < now; });
+  std::erase_if(unrecorded_,
+                [now](const auto& kv) { return kv.second.at + record_wait < now; });
+  std::erase_if(judged_,
+                [now](const auto& kv) { return kv.second.at + record_wait < now; });
 }
 
 } // namespace nexus

@@ -59,8 +59,8 @@ public:
   /// Validator `from` (`who`: how it joined; null if it joined without a key) sent these
   /// signed records. Passes on those whose judgment lets them stand, parks those whose
   /// judgment is still to come, and returns why the others were refused.
-  std::vector<std::string> take(const std::vector<std::vector<uint8_t>>& records, node_id from,
-                                const node_identity* who);
+  std::vector<std::string> take(const std::vector<std::vector<uint8_t>>& records,
+                                node_id from, const node_identity* who);
 
   /// The aggregator's judgment of an attempt, worth `units` work units; `name_of` gives
   /// the name of a node by its id.
@@ -122,7 +122,8 @@ private:
                       const node_identity* who) const;
   void contribute(const attempt_key& key, const std::string& worker,
                   const chain::digest& result);
-  void pass(const attempt_key& key, const unrecorded_verdict& v, std::vector<uint8_t> bytes);
+  void pass(const attempt_key& key, const unrecorded_verdict& v,
+            std::vector<uint8_t> bytes);
 
   std::optional<chain::node_key> key_;
   bool ledger_ = false;

@@ -49,7 +49,8 @@ error membership::admit(const node_info& info, clock_type::time_point now) const
   if (!copy_exact(info.public_key, key) || !copy_exact(info.signature, sig))
     return refuse("the network requires a node key and a signed challenge");
   chain::digest nonce{};
-  auto challenge = copy_exact(info.nonce, nonce) ? challenges_.find(nonce) : challenges_.end();
+  auto challenge =
+      copy_exact(info.nonce, nonce) ? challenges_.find(nonce) : challenges_.end();
   if (challenge == challenges_.end() || challenge->second < now)
     return refuse("unknown or expired challenge");
   if (!chain::verify(key, wire::join_statement(info), sig))

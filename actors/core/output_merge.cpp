@@ -8,11 +8,10 @@ namespace nexus {
 
 output_merge::output_merge(uint64_t task_id, compute::shape_t shape, uint32_t shard_count,
                            std::size_t rows_per_unit)
-  : output_{task_id, std::move(shape)},
-    rows_per_unit_(rows_per_unit),
-    merged_(shard_count, false),
-    remaining_(shard_count) {
-}
+    : output_{task_id, std::move(shape)}
+    , rows_per_unit_(rows_per_unit)
+    , merged_(shard_count, false)
+    , remaining_(shard_count) {}
 
 expected<bool> output_merge::add(const shard_task& task, const compute::tensor& block) {
   if (task.shard_id >= merged_.size() || merged_[task.shard_id])
@@ -53,9 +52,10 @@ void ordered_sum::add_in_order(uint32_t shard_id, std::vector<float> part) {
   early_.emplace(shard_id, std::move(part));
   auto out = output_.values();
   Eigen::Map<Eigen::ArrayXf> sum{out.data(), static_cast<Eigen::Index>(out.size())};
-  for (auto next = early_.find(next_part_); next != early_.end(); next = early_.find(next_part_)) {
+  for (auto next = early_.find(next_part_); next != early_.end();
+       next = early_.find(next_part_)) {
     sum += Eigen::Map<const Eigen::ArrayXf>{next->second.data(),
-                                           static_cast<Eigen::Index>(next->second.size())};
+                                            static_cast<Eigen::Index>(next->second.size())};
     early_.erase(next);
     ++next_part_;
   }

@@ -58,8 +58,7 @@ private:
 class placed_rows final : public output_merge {
 public:
   placed_rows(uint64_t task_id, compute::shape_t shape, uint32_t shard_count)
-    : output_merge(task_id, std::move(shape), shard_count) {
-  }
+      : output_merge(task_id, std::move(shape), shard_count) {}
 
 private:
   error merge(const shard_task& task, const compute::tensor& block) override;
@@ -88,8 +87,7 @@ private:
 class summed_rows final : public ordered_sum {
 public:
   summed_rows(uint64_t task_id, std::size_t width, uint32_t shard_count)
-    : ordered_sum(task_id, {1, width}, shard_count) {
-  }
+      : ordered_sum(task_id, {1, width}, shard_count) {}
 
 private:
   error merge(const shard_task& task, const compute::tensor& block) override;

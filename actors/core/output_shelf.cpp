@@ -20,11 +20,12 @@ std::string mib(std::size_t bytes) {
 
 } // namespace
 
-output_shelf::output_shelf() : output_shelf(default_budget, {}) {
-}
+output_shelf::output_shelf()
+    : output_shelf(default_budget, {}) {}
 
 output_shelf::output_shelf(std::size_t memory_bytes, std::filesystem::path dir)
-  : budget_(memory_bytes), dir_(std::move(dir)) {
+    : budget_(memory_bytes)
+    , dir_(std::move(dir)) {
   if (dir_.empty())
     return;
   std::error_code ec;
@@ -61,10 +62,11 @@ void output_shelf::shed() {
       continue;
     }
     entries_.erase(i);
-    drop(id, dir_.empty() ? "the orchestrator keeps " + mib(budget_)
-                              + " of outputs in memory (scheduler: outputs_in_memory_mib) and"
-                                " its node has no data directory to keep more"
-                          : problem_);
+    drop(id, dir_.empty()
+                 ? "the orchestrator keeps " + mib(budget_)
+                       + " of outputs in memory (scheduler: outputs_in_memory_mib) and"
+                         " its node has no data directory to keep more"
+                 : problem_);
   }
 }
 
@@ -112,10 +114,9 @@ bool output_shelf::spill(uint64_t task_id, const wire::task_output& x) {
 
 std::optional<expected<output_shelf::output>> output_shelf::get(uint64_t task_id) const {
   if (auto d = dropped_.find(task_id); d != dropped_.end())
-    return expected<output>{make_error(errc::exhausted, "the output of task "
-                                                               + std::to_string(task_id)
-                                                               + " was dropped: "
-                                                               + reasons_[d->second])};
+    return expected<output>{
+        make_error(errc::exhausted, "the output of task " + std::to_string(task_id)
+                                        + " was dropped: " + reasons_[d->second])};
   auto i = entries_.find(task_id);
   if (i == entries_.end())
     return std::nullopt;
@@ -125,12 +126,12 @@ std::optional<expected<output_shelf::output>> output_shelf::get(uint64_t task_id
   std::ifstream in{path, std::ios::binary};
   std::vector<uint8_t> bytes;
   compute::resize_fresh(bytes, i->second.bytes);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  in.read(reinterpret_cast<char*>(bytes.data()),
+          static_cast<std::streamsize>(bytes.size()));
   if (!in || in.peek() != std::char_traits<char>::eof())
-    return expected<output>{make_error(errc::corrupted, "the output of task "
-                                                               + std::to_string(task_id)
-                                                               + " cannot be read back from "
-                                                               + path.string())};
+    return expected<output>{
+        make_error(errc::corrupted, "the output of task " + std::to_string(task_id)
+                                        + " cannot be read back from " + path.string())};
   return expected<output>{std::make_shared<const wire::task_output>(std::move(bytes))};
 }
 

@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "messages/codec.hpp"
 
@@ -67,7 +66,7 @@ public:
 
 private:
   struct entry {
-    output in_memory;   // null once moved to a file
+    output in_memory; // null once moved to a file
     std::size_t bytes = 0;
   };
 
@@ -83,7 +82,7 @@ private:
   std::size_t in_memory_bytes_ = 0;
   std::size_t on_disk_ = 0;
   std::map<uint64_t, uint32_t> dropped_; // task id -> index of its reason in reasons_
-  std::vector<std::string> reasons_;      // distinct, in order of first use
+  std::vector<std::string> reasons_;     // distinct, in order of first use
   std::string problem_;
 };
 

@@ -47,7 +47,8 @@ chain::digest output_digest(const compute::tensor& t) {
   constexpr std::size_t merkle_row_bytes = std::size_t{64} << 10;
   auto cols = t.cols();
   if (t.shape().size() != 2 || t.rows() < 2 || cols * sizeof(float) < merkle_row_bytes)
-    return chain::sha256({reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)});
+    return chain::sha256(
+        {reinterpret_cast<const uint8_t*>(t.data()), t.size() * sizeof(float)});
   std::vector<chain::digest> rows(t.rows());
   tbb::parallel_for(std::size_t{0}, rows.size(), [&](std::size_t i) {
     rows[i] = row_commitment({t.data() + i * cols, cols});
@@ -68,15 +69,16 @@ chain::digest result_statement(const shard_output& r, const chain::digest& outpu
 }
 
 error authenticate(const shard_output& r, const chain::digest& output,
-                        const expectation& expected, chain::statement_verifier& verify) {
+                   const expectation& expected, chain::statement_verifier& verify) {
   if (r.worker != expected.worker)
     return make_error(errc::rejected, "the result names worker " + r.worker
-                                        + " but the shard was assigned to " + expected.worker);
+                                          + " but the shard was assigned to "
+                                          + expected.worker);
   if (!expected.worker_key)
     return {}; // an open network's worker that joined without a key signs nothing
   if (!verify(*expected.worker_key, result_statement(r, output), r.signature))
     return make_error(errc::rejected, "the result's signature is not " + expected.worker
-                                        + "'s for this task, shard and attempt");
+                                          + "'s for this task, shard and attempt");
   return {};
 }
 

@@ -48,8 +48,7 @@ chain::digest result_statement(const shard_output& r, const chain::digest& outpu
 /// Why `r` is not the signed result of the expected worker, or none. `output` is the
 /// digest of its output; `verify` checks signatures (it may remember batches it checked).
 error authenticate(const shard_output& r, const chain::digest& output,
-                        const expectation& expected,
-                        chain::statement_verifier& verify);
+                   const expectation& expected, chain::statement_verifier& verify);
 
 /// The digest of a result's output: the one its envelope carries from its creator in this
 /// process, or computed over `decoded` (which `raw` decoded to).

@@ -14,7 +14,8 @@ namespace nexus {
 namespace {
 
 uint64_t nanos(clock_type::duration d) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
 
 } // namespace
@@ -40,7 +41,7 @@ void task_table::remove_node(node_id id) {
       for (auto& [attempt, where] : shard.running)
         if (where.worker == id
             || std::find(where.validators.begin(), where.validators.end(), id)
-                 != where.validators.end())
+                   != where.validators.end())
           lost.push_back(attempt);
       for (auto attempt : lost)
         settle_attempt(shard, attempt);
@@ -61,7 +62,7 @@ std::vector<node_report> task_table::node_reports() const {
     });
     if (replaced)
       continue;
-    auto state = !node.alive   ? node_state::dead
+    auto state = !node.alive    ? node_state::dead
                  : node.suspect ? node_state::suspect
                                 : node_state::alive;
     auto window = node.info.role == node_role::worker ? window_of(node) : 0;
@@ -83,15 +84,17 @@ expected<task_ack> task_table::add_task(task_request req, clock_type::time_point
   if (auto err = complete_request(req))
     return err;
   if (!req.internal && queued_ >= limits_.max_queued_tasks)
-    return make_error(errc::exhausted,
-                      std::to_string(queued_) + " tasks are queued or running, the network's "
-                        "limit (topology: scheduler: max_queued); submit again when some "
-                        "have finished");
+    return make_error(
+        errc::exhausted,
+        std::to_string(queued_)
+            + " tasks are queued or running, the network's "
+              "limit (topology: scheduler: max_queued); submit again when some "
+              "have finished");
   if (req.replicas > 1 && alive_workers() < req.replicas)
-    return make_error(errc::invalid_input,
-                      "replicate:" + std::to_string(req.replicas) + " needs "
-                        + std::to_string(req.replicas) + " workers; the network has "
-                        + std::to_string(alive_workers()));
+    return make_error(errc::invalid_input, "replicate:" + std::to_string(req.replicas)
+                                               + " needs " + std::to_string(req.replicas)
+                                               + " workers; the network has "
+                                               + std::to_string(alive_workers()));
   auto plan = plan_work(req, alive_workers());
   if (!plan)
     return plan.error();
@@ -101,11 +104,11 @@ expected<task_ack> task_table::add_task(task_request req, clock_type::time_point
       units += nexus::work_units(range.rows(), plan->flops_per_row);
     auto cost = static_cast<int64_t>(units) * limits_.micro_mcc_per_work_unit;
     if (cost > req.budget)
-      return make_error(errc::rejected, "the task costs " + chain::format_mcc(cost) + " ("
-                                          + std::to_string(units) + " work units at "
-                                          + chain::format_mcc(limits_.micro_mcc_per_work_unit)
-                                          + " each), above its budget of "
-                                          + chain::format_mcc(req.budget));
+      return make_error(
+          errc::rejected,
+          "the task costs " + chain::format_mcc(cost) + " (" + std::to_string(units)
+              + " work units at " + chain::format_mcc(limits_.micro_mcc_per_work_unit)
+              + " each), above its budget of " + chain::format_mcc(req.budget));
   }
   task_entry task;
   task.id = req.internal ? next_internal_id_++ : next_task_id_++;
@@ -201,16 +204,15 @@ bool task_table::trusted(const task_entry& task, node_id worker) {
   // Results summed into an output cannot be taken back out: such steps are always checked.
   if (workload_of(task.request).always_checked() || w.streak < limits_.trust_after)
     return false;
-  auto p = std::max(limits_.check_floor,
-                    static_cast<double>(limits_.trust_after) / static_cast<double>(w.streak));
+  auto p = std::max(limits_.check_floor, static_cast<double>(limits_.trust_after)
+                                             / static_cast<double>(w.streak));
   return !chance(p);
 }
 
 std::optional<shard_dispatch> task_table::place_one(task_entry& task,
                                                     clock_type::time_point now) {
-  auto shard = std::find_if(task.shards.begin(), task.shards.end(), [](auto& s) {
-    return s.state == shard_state::pending;
-  });
+  auto shard = std::find_if(task.shards.begin(), task.shards.end(),
+                            [](auto& s) { return s.state == shard_state::pending; });
   if (shard == task.shards.end())
     return std::nullopt;
   auto worker = pick_worker(*shard);
@@ -223,7 +225,7 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
     if (!any_eligible && !shard->failed_on.empty() && alive_workers() > 0)
       finish(task, task_state::failed,
              "shard " + std::to_string(shard->range.id)
-               + " was rejected on every available worker",
+                 + " was rejected on every available worker",
              now);
     return std::nullopt;
   }
@@ -273,8 +275,8 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
   st.workload = task.request.workload;
   st.matmul = task.request.matmul;
   st.model = task.request.model;
-  return shard_dispatch{task.id, std::move(st), *worker, std::move(validators), mode,
-                        shard->round};
+  return shard_dispatch{task.id, std::move(st), *worker, std::move(validators),
+                        mode,    shard->round};
 }
 
 std::vector<shard_dispatch> task_table::schedule(clock_type::time_point now) {
@@ -432,8 +434,8 @@ verdict_effect task_table::on_judgment(const judgment& j) {
   if (shard.attempts >= task.request.max_attempts) {
     finish(task, task_state::failed,
            "shard " + std::to_string(v.shard_id) + " rejected "
-             + std::to_string(shard.attempts) + " times (last from " + v.worker + ": "
-             + v.reason + ")",
+               + std::to_string(shard.attempts) + " times (last from " + v.worker + ": "
+               + v.reason + ")",
            clock_type::now());
     return verdict_effect::task_failed;
   }
@@ -470,9 +472,9 @@ std::size_t task_table::expire(clock_type::time_point now) {
       auto waiting = waiting_reason();
       finish(task, task_state::failed,
              "timed out after " + std::to_string(task.request.timeout_s) + " s with "
-               + std::to_string(task.validated) + " of "
-               + std::to_string(task.shards.size()) + " shards validated"
-               + (waiting.empty() ? "" : " (" + waiting + ")"),
+                 + std::to_string(task.validated) + " of "
+                 + std::to_string(task.shards.size()) + " shards validated"
+                 + (waiting.empty() ? "" : " (" + waiting + ")"),
              now);
       continue;
     }
@@ -528,8 +530,8 @@ void task_table::on_output(uint64_t task_id, clock_type::time_point now) {
 
 void task_table::fail(uint64_t task_id, std::string reason, clock_type::time_point now) {
   auto t = tasks_.find(task_id);
-  if (t != tasks_.end() && (t->second.state == task_state::running
-                            || t->second.state == task_state::planned))
+  if (t != tasks_.end()
+      && (t->second.state == task_state::running || t->second.state == task_state::planned))
     finish(t->second, task_state::failed, std::move(reason), now);
 }
 
@@ -552,7 +554,8 @@ void task_table::finish(task_entry& task, task_state state, std::string reason,
 void task_table::reduce_finished(clock_type::time_point now) {
   // Late answers (an audit's verdict, a result past its deadline) still find the whole
   // task for a while; then only its report stays, and the oldest reports go.
-  auto age = std::max<clock_type::duration>(limits_.shard_deadline, std::chrono::minutes{1});
+  auto age =
+      std::max<clock_type::duration>(limits_.shard_deadline, std::chrono::minutes{1});
   while (!finishing_.empty() && finishing_.front().first + age <= now) {
     auto id = finishing_.front().second;
     finishing_.pop_front();

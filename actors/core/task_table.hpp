@@ -8,16 +8,15 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
-#include <utility>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
-
 
 #include "actors/core/workload.hpp"
 #include "chain/contract.hpp"
@@ -31,8 +30,8 @@ using node_id = uint32_t;
 using clock_type = std::chrono::steady_clock;
 
 struct scheduler_limits {
-  uint32_t max_attempts = 5;         // issues of one shard before its task fails
-  uint32_t window_per_worker = 2;    // shards in flight on one worker at once
+  uint32_t max_attempts = 5;      // issues of one shard before its task fails
+  uint32_t window_per_worker = 2; // shards in flight on one worker at once
   std::chrono::milliseconds shard_deadline{120'000}; // before a shard is re-issued
   int64_t micro_mcc_per_work_unit = 0; // the ledger's price, to refuse tasks over budget;
                                        // 0: tasks are not priced
@@ -57,8 +56,6 @@ struct scheduler_limits {
   uint32_t reports_kept = 100'000;
 };
 
-
-
 /// One decision of the table: send shard `shard_id` of `task_id` to `worker`, and have its
 /// result judged as `mode` says by `validators` (none for trust; the first checks, the
 /// second audits, the third decides a disagreement).
@@ -73,18 +70,18 @@ struct shard_dispatch {
 
 /// What a verdict did.
 enum class verdict_effect {
-  accepted,   // the shard is validated
-  reissue,    // rejected; the shard goes back to the queue
-  task_failed,// rejected past the bound; the task failed
-  stale,      // the shard or task was already settled, or the verdict is unknown
+  accepted,      // the shard is validated
+  reissue,       // rejected; the shard goes back to the queue
+  task_failed,   // rejected past the bound; the task failed
+  stale,         // the shard or task was already settled, or the verdict is unknown
   rejected_late, // a replica outvoted after its shard was decided: blamed all the same
 };
 
 class task_table {
 public:
   explicit task_table(scheduler_limits limits = {})
-    : limits_(limits), rng_(limits.seed != 0 ? limits.seed : std::random_device{}()) {
-  }
+      : limits_(limits)
+      , rng_(limits.seed != 0 ? limits.seed : std::random_device{}()) {}
 
   // -- nodes --------------------------------------------------------------------------
 
@@ -212,10 +209,10 @@ private:
   struct shard_entry {
     compute::matmul::shard_range range;
     shard_state state = shard_state::pending;
-    uint32_t attempts = 0; // issues so far
-    std::map<uint32_t, placement> running; // by attempt
-    std::set<node_id> failed_on;           // workers whose result was rejected
-    std::optional<node_id> unchecked_from; // its result was accepted unchecked from
+    uint32_t attempts = 0;                    // issues so far
+    std::map<uint32_t, placement> running;    // by attempt
+    std::set<node_id> failed_on;              // workers whose result was rejected
+    std::optional<node_id> unchecked_from;    // its result was accepted unchecked from
     std::optional<node_id> approved_alone_by; // or on this one validator's word
     uint32_t round = 0; // replicated tasks: the first attempt of the current round
     clock_type::time_point deadline;
@@ -278,7 +275,7 @@ private:
   std::map<uint64_t, task_report> finished_; // reduced to their reports, by id
   std::deque<std::pair<clock_type::time_point, uint64_t>> finishing_; // in order of finish
   uint64_t forgotten_up_to_ = 0;
-  std::size_t queued_ = 0; // see queued_tasks()
+  std::size_t queued_ = 0;       // see queued_tasks()
   std::vector<uint64_t> failed_; // since the last take_failed()
   uint64_t next_task_id_ = 1;
   uint64_t next_internal_id_ = chain::internal_task_base + 1;

@@ -14,7 +14,8 @@ constexpr double pending_accuracy = -2; // an epoch's test accuracy not yet meas
 constexpr std::size_t curve_points_per_epoch = 20;
 
 uint64_t nanos(std::chrono::steady_clock::duration d) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
 
 double seconds(std::chrono::steady_clock::duration d) {
@@ -53,8 +54,9 @@ training_run::start(uint64_t id, const task_request& req, std::shared_ptr<blob_s
     return bad("the labels must be one per sample: " + std::to_string(m.x.shape[0])
                + " samples, labels of shape " + compute::to_string(m.y.shape));
   bool test = !t.test_x.shape.empty();
-  if (test && (t.test_x.shape.size() != 2 || t.test_x.shape[1] != spec->inputs()
-               || compute::element_count(t.test_y.shape) != t.test_x.shape[0]))
+  if (test
+      && (t.test_x.shape.size() != 2 || t.test_x.shape[1] != spec->inputs()
+          || compute::element_count(t.test_y.shape) != t.test_x.shape[0]))
     return bad("the test set must be samples of " + std::to_string(spec->inputs())
                + " features with one label each");
   // The labels must name classes the model has.
@@ -63,8 +65,8 @@ training_run::start(uint64_t id, const task_request& req, std::shared_ptr<blob_s
     return labels.error();
   for (auto v : (*labels)->values())
     if (!(v >= 0) || v >= static_cast<float>(spec->outputs()) || v != std::floor(v))
-      return bad("a label is " + std::to_string(v) + "; " + spec->text() + " has classes 0 to "
-                 + std::to_string(spec->outputs() - 1));
+      return bad("a label is " + std::to_string(v) + "; " + spec->text()
+                 + " has classes 0 to " + std::to_string(spec->outputs() - 1));
 
   std::unique_ptr<training_run> run{new training_run};
   run->id_ = id;
@@ -81,10 +83,11 @@ training_run::start(uint64_t id, const task_request& req, std::shared_ptr<blob_s
   if (run->request_.model.micro_rows == 0)
     run->request_.model.micro_rows = compute::model_workload::default_micro_rows;
   if (run->local_steps_ > 0) {
-    run->opt_state_ = compute::tensor{
-      compute::shape_t{compute::nn::optimizer::state_rows(*optimizer), spec->parameter_count()}};
+    run->opt_state_ = compute::tensor{compute::shape_t{
+        compute::nn::optimizer::state_rows(*optimizer), spec->parameter_count()}};
   } else {
-    run->optimizer_ = std::make_unique<compute::nn::optimizer>(run->config_, spec->parameter_count());
+    run->optimizer_ =
+        std::make_unique<compute::nn::optimizer>(run->config_, spec->parameter_count());
     run->grad_.resize(spec->parameter_count());
   }
   auto model = compute::nn::mlp::initialized(*spec, t.seed);
@@ -120,9 +123,10 @@ void training_run::next_step() {
   step.model.epoch = static_cast<uint32_t>(epoch_);
   step.model.batch_begin = step_ * config_.batch;
   step.model.batch_rows =
-    static_cast<uint32_t>(std::min(config_.batch, samples_ - step.model.batch_begin));
+      static_cast<uint32_t>(std::min(config_.batch, samples_ - step.model.batch_begin));
   if (local_steps_ > 0) {
-    round_steps_ = static_cast<uint32_t>(std::min<std::size_t>(local_steps_, steps_per_epoch_ - step_));
+    round_steps_ = static_cast<uint32_t>(
+        std::min<std::size_t>(local_steps_, steps_per_epoch_ - step_));
     step.label = request_.label + ": epoch " + std::to_string(epoch_) + " steps "
                  + std::to_string(step_ + 1) + "-" + std::to_string(step_ + round_steps_);
     step.model.batch_rows = static_cast<uint32_t>(config_.batch);
@@ -178,7 +182,8 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
       for (Eigen::Index r = 0; r < probs.rows(); ++r) {
         Eigen::Index best = 0;
         probs.row(r).maxCoeff(&best);
-        correct += static_cast<float>(best) == (*labels)->values()[static_cast<std::size_t>(r)];
+        correct +=
+            static_cast<float>(best) == (*labels)->values()[static_cast<std::size_t>(r)];
       }
       it->test_accuracy = static_cast<double>(correct) / static_cast<double>(probs.rows());
     }
@@ -193,7 +198,8 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
   step_task_ = 0;
   compute::nn::batch_stats stats;
   auto steps = local_steps_ > 0 ? round_steps_ : 1;
-  if (!(local_steps_ > 0 ? apply_round(output, stats, now) : apply_step(output, stats, now)))
+  if (!(local_steps_ > 0 ? apply_round(output, stats, now)
+                         : apply_step(output, stats, now)))
     return;
   epoch_stats_ += stats;
   curve_stats_ += stats;
@@ -208,7 +214,8 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
     ++step_;
     if ((steps_done_ % every == 0 || step_ == steps_per_epoch_) && curve_stats_.rows > 0) {
       loss_curve_.push_back(static_cast<float>(
-        curve_stats_.loss_sum / static_cast<double>(std::max<std::size_t>(curve_stats_.rows, 1))));
+          curve_stats_.loss_sum
+          / static_cast<double>(std::max<std::size_t>(curve_stats_.rows, 1))));
       curve_stats_ = {};
     }
   }
@@ -222,12 +229,12 @@ void training_run::on_output(uint64_t task_id, const compute::tensor& output,
     end(task_state::done, now);
 }
 
-bool training_run::apply_step(const compute::tensor& output, compute::nn::batch_stats& stats,
-                              clock::time_point now) {
+bool training_run::apply_step(const compute::tensor& output,
+                              compute::nn::batch_stats& stats, clock::time_point now) {
   auto params = spec_.parameter_count();
   if (output.size() != params + 2) {
     fail("a step's gradient has " + std::to_string(output.size()) + " values, expected "
-           + std::to_string(params + 2),
+             + std::to_string(params + 2),
          now);
     return false;
   }
@@ -237,20 +244,20 @@ bool training_run::apply_step(const compute::tensor& output, compute::nn::batch_
   for (std::size_t i = 0; i < params; ++i)
     grad_[i] = sum[i] * scale;
   stats = {sum[params], static_cast<std::size_t>(sum[params + 1]), rows};
-  optimizer_->step(weights_.values(), grad_,
-                   compute::nn::scheduled_lr(config_.schedule, config_.lr, run_step(),
-                                             total_steps()));
+  optimizer_->step(
+      weights_.values(), grad_,
+      compute::nn::scheduled_lr(config_.schedule, config_.lr, run_step(), total_steps()));
   return true;
 }
 
-bool training_run::apply_round(const compute::tensor& output, compute::nn::batch_stats& stats,
-                               clock::time_point now) {
+bool training_run::apply_round(const compute::tensor& output,
+                               compute::nn::batch_stats& stats, clock::time_point now) {
   // The aggregator replayed each lane from its rows and averaged their end points.
   auto params = spec_.parameter_count();
   auto width = params + 2;
   if (output.rows() != 1 + opt_state_.rows() || output.cols() != width) {
     fail("a round's output has shape " + compute::to_string(output.shape()) + ", expected "
-           + std::to_string(1 + opt_state_.rows()) + "x" + std::to_string(width),
+             + std::to_string(1 + opt_state_.rows()) + "x" + std::to_string(width),
          now);
     return false;
   }
@@ -259,7 +266,8 @@ bool training_run::apply_round(const compute::tensor& output, compute::nn::batch
   for (std::size_t i = 0; i < opt_state_.rows(); ++i)
     std::copy_n(row + (i + 1) * width, params, opt_state_.data() + i * params);
   stats = {row[params], static_cast<std::size_t>(row[params + 1]),
-           std::min(samples_, (step_ + round_steps_) * config_.batch) - step_ * config_.batch};
+           std::min(samples_, (step_ + round_steps_) * config_.batch)
+               - step_ * config_.batch};
   return true;
 }
 

@@ -29,7 +29,6 @@
 #include <string>
 #include <vector>
 
-
 #include "actors/core/blob_store.hpp"
 #include "compute/errc.hpp"
 #include "compute/nn/train.hpp"
@@ -43,9 +42,9 @@ public:
 
   /// Checks the request (model, data, settings) and draws the initial weights from the
   /// seed; `store` holds the data and will hold each step's weights.
-  static expected<std::unique_ptr<training_run>>
-  start(uint64_t id, const task_request& req, std::shared_ptr<blob_store> store,
-        clock::time_point now);
+  static expected<std::unique_ptr<training_run>> start(uint64_t id, const task_request& req,
+                                                       std::shared_ptr<blob_store> store,
+                                                       clock::time_point now);
 
   uint64_t id() const noexcept {
     return id_;
@@ -132,8 +131,8 @@ private:
   blob_ref opt_state_ref_;
   uint32_t local_steps_ = 0;
   uint32_t round_steps_ = 0; // batches in the round under way
-  blob_ref eval_weights_; // kept in the store until the test inference is done
-  std::vector<float> grad_; // synchronous steps
+  blob_ref eval_weights_;    // kept in the store until the test inference is done
+  std::vector<float> grad_;  // synchronous steps
   std::size_t samples_ = 0;
   std::size_t steps_per_epoch_ = 0;
   std::size_t epoch_ = 1; // the one under way, from 1

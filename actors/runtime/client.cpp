@@ -10,21 +10,22 @@ namespace nexus {
 
 client::client(caf::actor_system& sys, orchestrator_actor orchestrator,
                std::shared_ptr<blob_store> store, std::chrono::milliseconds timeout)
-  : self_(sys), orchestrator_(std::move(orchestrator)), store_(std::move(store)),
-    timeout_(timeout) {
-}
+    : self_(sys)
+    , orchestrator_(std::move(orchestrator))
+    , store_(std::move(store))
+    , timeout_(timeout) {}
 
 template <class Reply, class... Ts>
 expected<Reply> client::ask(Ts&&... xs) {
   expected<Reply> out{errc::failed};
   self_->request(orchestrator_, timeout_, std::forward<Ts>(xs)...)
-    .receive([&](Reply& reply) { out = std::move(reply); },
-             [&](caf::error& err) { out = from_caf(err); });
+      .receive([&](Reply& reply) { out = std::move(reply); },
+               [&](caf::error& err) { out = from_caf(err); });
   return out;
 }
 
 expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor b,
-                                              task_request options) {
+                                         task_request options) {
   auto refs = put_pair(std::move(a), std::move(b));
   if (!refs)
     return refs.error();
@@ -32,7 +33,7 @@ expected<task_ack> client::submit_matmul(compute::tensor a, compute::tensor b,
 }
 
 expected<task_ack> client::submit_matmul(const blob_ref& a, const blob_ref& b,
-                                              task_request options) {
+                                         task_request options) {
   options.workload = workload_kind::matmul;
   options.matmul.a = a;
   options.matmul.b = b;
@@ -48,8 +49,8 @@ compute::tensor labels_of(const compute::nn::dataset& d) {
 } // namespace
 
 expected<task_ack> client::submit_train(const compute::nn::dataset& train,
-                                             const compute::nn::dataset* test,
-                                             task_request options) {
+                                        const compute::nn::dataset* test,
+                                        task_request options) {
   options.workload = workload_kind::train;
   auto x = put(train.x);
   auto y = x ? put(labels_of(train)) : expected<blob_ref>{x.error()};
@@ -69,7 +70,7 @@ expected<task_ack> client::submit_train(const compute::nn::dataset& train,
 }
 
 expected<task_ack> client::submit_infer(compute::tensor weights, compute::tensor x,
-                                             task_request options) {
+                                        task_request options) {
   auto refs = put_pair(std::move(weights), std::move(x));
   if (!refs)
     return refs.error();
@@ -77,7 +78,7 @@ expected<task_ack> client::submit_infer(compute::tensor weights, compute::tensor
 }
 
 expected<task_ack> client::submit_infer(const blob_ref& weights, const blob_ref& x,
-                                             task_request options) {
+                                        task_request options) {
   options.workload = workload_kind::infer;
   options.model.weights = weights;
   options.model.x = x;
@@ -85,7 +86,7 @@ expected<task_ack> client::submit_infer(const blob_ref& weights, const blob_ref&
 }
 
 expected<std::pair<blob_ref, blob_ref>> client::put_pair(compute::tensor x,
-                                                              compute::tensor y) {
+                                                         compute::tensor y) {
   auto first = put(std::move(x));
   if (!first)
     return first.error();
@@ -112,14 +113,14 @@ error client::send_up(const blob_ref& ref) {
   // Uploads are large: allow them a minute per 64 MiB on top of the usual time-out.
   auto limit = timeout_ + std::chrono::seconds{60 * (1 + (*stored)->size() / (16u << 20))};
   self_->request(upstream_, limit, store_atom::value, wire::encode(ref, **stored))
-    .receive(
-      [&](wire::blob_ref& reply) {
-        if (auto name = wire::decode(reply); !name)
-          out = name.error();
-        else
-          uploaded_.insert(ref.id);
-      },
-      [&](caf::error& err) { out = from_caf(err); });
+      .receive(
+          [&](wire::blob_ref& reply) {
+            if (auto name = wire::decode(reply); !name)
+              out = name.error();
+            else
+              uploaded_.insert(ref.id);
+          },
+          [&](caf::error& err) { out = from_caf(err); });
   return out;
 }
 
@@ -196,8 +197,8 @@ expected<compute::tensor> client::result(uint64_t task_id) {
 }
 
 expected<task_report> client::wait(uint64_t task_id, const progress_fn& progress,
-                                        std::optional<std::chrono::milliseconds> limit,
-                                        std::chrono::milliseconds poll) {
+                                   std::optional<std::chrono::milliseconds> limit,
+                                   std::chrono::milliseconds poll) {
   auto deadline = limit ? std::chrono::steady_clock::now() + *limit
                         : std::chrono::steady_clock::time_point::max();
   for (;;) {
@@ -209,8 +210,8 @@ expected<task_report> client::wait(uint64_t task_id, const progress_fn& progress
     if (report->finished())
       return report;
     if (std::chrono::steady_clock::now() >= deadline)
-      return make_error(errc::timeout, "task " + std::to_string(task_id)
-                                         + " still " + to_string(report->state));
+      return make_error(errc::timeout, "task " + std::to_string(task_id) + " still "
+                                           + to_string(report->state));
     std::this_thread::sleep_for(poll);
   }
 }

@@ -18,8 +18,8 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/core/blob_store.hpp"
-#include "actors/transport/bulk.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/transport/bulk.hpp"
 #include "compute/nn/dataset.hpp"
 
 namespace nexus {
@@ -46,27 +46,27 @@ public:
 
   /// Puts A and B in the store (and upstream) and submits their product.
   expected<task_ack> submit_matmul(compute::tensor a, compute::tensor b,
-                                        task_request options = {});
+                                   task_request options = {});
 
   /// The product of blobs already in the network (from upload()): nothing is hashed or
   /// sent again.
   expected<task_ack> submit_matmul(const blob_ref& a, const blob_ref& b,
-                                        task_request options = {});
+                                   task_request options = {});
 
   /// Puts the training set (and the test set, if any) in the store and starts a
   /// training run; `options` names the model (options.model.spec) and the settings
   /// (options.train).
   expected<task_ack> submit_train(const compute::nn::dataset& train,
-                                       const compute::nn::dataset* test, task_request options);
+                                  const compute::nn::dataset* test, task_request options);
 
   /// Puts the weights (1 x parameters) and samples in the store and submits inference.
   expected<task_ack> submit_infer(compute::tensor weights, compute::tensor x,
-                                       task_request options);
+                                  task_request options);
 
   /// Inference over blobs already in the network (from upload()): nothing is hashed or
   /// sent again.
   expected<task_ack> submit_infer(const blob_ref& weights, const blob_ref& x,
-                                       task_request options);
+                                  task_request options);
 
   /// Puts a tensor in the store (and upstream) once; the reference names it in later
   /// submissions.
@@ -91,8 +91,9 @@ public:
   /// Polls until the task finishes (or `limit` passes: errc::timeout), calling
   /// `progress` after every poll. Returns the final report.
   expected<task_report> wait(uint64_t task_id, const progress_fn& progress = {},
-                                  std::optional<std::chrono::milliseconds> limit = {},
-                                  std::chrono::milliseconds poll = std::chrono::milliseconds{50});
+                             std::optional<std::chrono::milliseconds> limit = {},
+                             std::chrono::milliseconds poll = std::chrono::milliseconds{
+                                 50});
 
   blob_store& store() noexcept {
     return *store_;
@@ -111,7 +112,7 @@ private:
   orchestrator_actor orchestrator_;
   gateway_actor upstream_;
   std::set<chain::digest> uploaded_; // blobs upstream already holds
-  bulk_endpoint bulk_;                // empty: outputs come through CAF
+  bulk_endpoint bulk_;               // empty: outputs come through CAF
   std::shared_ptr<blob_store> store_;
   std::chrono::milliseconds timeout_;
 };

@@ -25,13 +25,13 @@ error check(const embedded_options& opts) {
     return make_error(errc::invalid_input, "a network needs at least one worker and one "
                                            "validator");
   if (opts.faulty_workers > opts.workers)
-    return make_error(errc::invalid_input,
-                      std::to_string(opts.faulty_workers) + " faulty workers out of "
-                        + std::to_string(opts.workers));
+    return make_error(errc::invalid_input, std::to_string(opts.faulty_workers)
+                                               + " faulty workers out of "
+                                               + std::to_string(opts.workers));
   if (opts.lying_validators > opts.validators)
-    return make_error(errc::invalid_input,
-                      std::to_string(opts.lying_validators) + " lying validators out of "
-                        + std::to_string(opts.validators));
+    return make_error(errc::invalid_input, std::to_string(opts.lying_validators)
+                                               + " lying validators out of "
+                                               + std::to_string(opts.validators));
   if (opts.workers > 1024 || opts.validators > 1024)
     return make_error(errc::invalid_input, "at most 1024 workers and 1024 validators");
   for (const auto& spec : device_specs(opts.device))
@@ -41,7 +41,7 @@ error check(const embedded_options& opts) {
 }
 
 expected<embedded_network> start_embedded(caf::actor_system& sys,
-                                               const embedded_options& opts) {
+                                          const embedded_options& opts) {
   if (auto err = check(opts)) // before any actor exists: nothing to stop on an error
     return err;
   embedded_network net;
@@ -68,21 +68,21 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
   std::filesystem::path outputs;
   if (!opts.data_dir.empty())
     outputs = opts.data_dir / "outputs";
-  net.orchestrator = sys.spawn(orchestrator,
-                               orchestrator_config{.limits = limits,
-                                                   .key = key,
-                                                   .last_task = last_task,
-                                                   .last_internal_task = last_internal,
-                                                   .store = net.store,
-                                                   .outputs_dir = outputs});
-  net.aggregator = sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{}, net.store);
+  net.orchestrator =
+      sys.spawn(orchestrator, orchestrator_config{.limits = limits,
+                                                  .key = key,
+                                                  .last_task = last_task,
+                                                  .last_internal_task = last_internal,
+                                                  .store = net.store,
+                                                  .outputs_dir = outputs});
+  net.aggregator =
+      sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{}, net.store);
   caf::anon_send(net.orchestrator, join_atom::value,
                  wire::encode(hub_role("aggregator-1", node_role::aggregator)),
                  net.aggregator);
   if (net.ledger)
     caf::anon_send(net.orchestrator, join_atom::value,
-                   wire::encode(hub_role("ledger-1", node_role::ledger)),
-                   net.ledger);
+                   wire::encode(hub_role("ledger-1", node_role::ledger)), net.ledger);
   auto honest_validators = opts.validators - opts.lying_validators;
   for (std::size_t i = 0; i < opts.validators; ++i) {
     validator_config cfg{"validator-" + std::to_string(i + 1), net.store, net.orchestrator};
@@ -105,8 +105,9 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
     if (i >= honest) {
       auto k = i - honest;
       cfg.name = "faulty-worker-" + std::to_string(k + 1);
-      auto [fault, rate] = opts.fault_mix.empty() ? std::pair{opts.fault, opts.fault_rate}
-                                                  : opts.fault_mix[k % opts.fault_mix.size()];
+      auto [fault, rate] = opts.fault_mix.empty()
+                               ? std::pair{opts.fault, opts.fault_rate}
+                               : opts.fault_mix[k % opts.fault_mix.size()];
       plan = fault_plan{fault, rate, i};
     }
     cfg.device = devices[i % devices.size()];
@@ -116,8 +117,9 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
       return info.error();
     auto pub = cfg.key->public_bytes();
     info->public_key.assign(pub.begin(), pub.end());
-    auto handle = plan ? spawn_faulty_worker(sys, std::move(cfg), {.plan = std::move(*plan)})
-                       : spawn_worker(sys, std::move(cfg));
+    auto handle = plan
+                      ? spawn_faulty_worker(sys, std::move(cfg), {.plan = std::move(*plan)})
+                      : spawn_worker(sys, std::move(cfg));
     caf::anon_send(net.orchestrator, join_atom::value, wire::encode(*info), handle);
     net.workers.push_back(handle);
   }

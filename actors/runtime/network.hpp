@@ -11,26 +11,26 @@
 
 #include "actors/aggregator.hpp"
 #include "actors/core/blob_store.hpp"
+#include "actors/faulty.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/ledger.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/validator.hpp"
-#include "actors/faulty.hpp"
 #include "actors/worker.hpp"
 
 namespace nexus {
 
 struct embedded_options {
-  std::size_t workers = 4;        // in all, faulty ones included
+  std::size_t workers = 4; // in all, faulty ones included
   std::size_t validators = 2;
   std::size_t faulty_workers = 0; // of `workers`, these misbehave as `fault` says
   scheduler_limits limits;
-  std::filesystem::path data_dir;  // the ledger's store and the network's key; empty: none
+  std::filesystem::path data_dir; // the ledger's store and the network's key; empty: none
   worker_fault fault = worker_fault::corrupt;
   // The workers' devices, one spec each in turn ("opencl:0,cpu" alternates): auto, cpu,
   // opencl, opencl:N.
   std::string device = "auto";
-  double fault_rate = 1.0;         // share of shards a faulty worker's fault strikes
+  double fault_rate = 1.0; // share of shards a faulty worker's fault strikes
   // Faults and rates of the faulty workers in turn; empty: `fault` at `fault_rate`.
   std::vector<std::pair<worker_fault, double>> fault_mix;
   std::size_t lying_validators = 0; // of `validators`, these turn verdicts around
@@ -56,6 +56,6 @@ error check(const embedded_options& opts);
 /// faulty-worker-K, validators validator-K. With a data directory it also runs a ledger
 /// there (DATA/ledger, signed with DATA/node.key); errors if that store cannot be opened.
 expected<embedded_network> start_embedded(caf::actor_system& sys,
-                                               const embedded_options& opts);
+                                          const embedded_options& opts);
 
 } // namespace nexus

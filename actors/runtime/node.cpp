@@ -7,11 +7,11 @@
 #include <caf/openssl/all.hpp>
 
 #include "actors/aggregator.hpp"
+#include "actors/faulty.hpp"
 #include "actors/gateway.hpp"
 #include "actors/ledger.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/validator.hpp"
-#include "actors/faulty.hpp"
 #include "actors/worker.hpp"
 
 namespace nexus {
@@ -39,11 +39,12 @@ struct agent_state {
   std::shared_ptr<blob_store> store;
   std::shared_ptr<bulk_service> bulk; // this node's, for its aggregator (null: none)
   bulk_endpoint hub_bulk;             // the orchestrator's node's, for its workers
-  orchestrator_actor local;        // set on the orchestrator's own node
-  orchestrator_actor orchestrator; // the one the roles joined
-  std::vector<caf::actor> roles; // stopped when the orchestrator is lost
-  ledger_actor ledger; // kept across rejoins: it holds the store's lock and nothing else's handle
-  std::string last_problem;        // printed once until it changes
+  orchestrator_actor local;           // set on the orchestrator's own node
+  orchestrator_actor orchestrator;    // the one the roles joined
+  std::vector<caf::actor> roles;      // stopped when the orchestrator is lost
+  ledger_actor
+      ledger; // kept across rejoins: it holds the store's lock and nothing else's handle
+  std::string last_problem; // printed once until it changes
   static inline const char* name = "nexus.node-agent";
 };
 
@@ -72,10 +73,11 @@ void join(agent_pointer self, node_info info, const Handle& handle,
   }
   auto role = to_string(info.role);
   self->request(st.orchestrator, join_timeout, join_atom::value, wire::encode(info), handle)
-    .then([self, role](uint32_t) { say(self, "joined as " + role); },
-          [self, role](const caf::error& err) {
-            say(self, "the orchestrator did not take it as " + role + ": " + describe(err));
-          });
+      .then([self, role](uint32_t) { say(self, "joined as " + role); },
+            [self, role](const caf::error& err) {
+              say(self,
+                  "the orchestrator did not take it as " + role + ": " + describe(err));
+            });
   if (info.role != node_role::ledger)
     st.roles.push_back(caf::actor_cast<caf::actor>(handle));
 }
@@ -89,48 +91,49 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
   uint64_t seed = std::hash<std::string>{}(spec.name);
   for (auto role : spec.roles) {
     switch (role) {
-      case node_role::worker: {
-        worker_config cfg{.name = spec.name,
-                          .store = st.store,
-                          .relay = gateway,
-                          .device = spec.device,
-                          .key = st.opts.key, // signs its results with the key it joins with
-                          .bulk = st.hub_bulk};
-        auto info = describe_worker(cfg);
-        if (!info) {
-          say(self, "cannot start the worker: " + describe(info.error()));
-          break;
-        }
-        if (spec.threads > 0)
-          info->threads = spec.threads;
-        auto handle = spec.fault == worker_fault::none
-                        ? spawn_worker(sys, std::move(cfg))
-                        : spawn_faulty_worker(sys, std::move(cfg),
-                                              {.plan = fault_plan{spec.fault, spec.fault_rate, seed},
-                                               .crash_process = true});
-        join(self, std::move(*info), handle, nonce);
+    case node_role::worker: {
+      worker_config cfg{.name = spec.name,
+                        .store = st.store,
+                        .relay = gateway,
+                        .device = spec.device,
+                        .key = st.opts.key, // signs its results with the key it joins with
+                        .bulk = st.hub_bulk};
+      auto info = describe_worker(cfg);
+      if (!info) {
+        say(self, "cannot start the worker: " + describe(info.error()));
         break;
       }
-      case node_role::validator: {
-        validator_config cfg{.name = spec.name,
-                             .store = st.store,
-                             .orchestrator = st.orchestrator,
-                             .key = st.opts.key};
-        if (spec.lie_rate > 0)
-          cfg = lying(std::move(cfg), spec.lie_rate, seed);
-        auto info = describe_validator(cfg);
-        join(self, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
-        break;
-      }
-      case node_role::aggregator:
-        join(self, hub_role(spec.name, node_role::aggregator),
-             sys.spawn(aggregator, st.orchestrator, st.bulk, st.store), nonce);
-        break;
-      case node_role::ledger: // opened by node::start, once for every rejoin
-        join(self, hub_role(spec.name, node_role::ledger), st.ledger, nonce);
-        break;
-      case node_role::orchestrator: // spawned by node::start
-        break;
+      if (spec.threads > 0)
+        info->threads = spec.threads;
+      auto handle =
+          spec.fault == worker_fault::none
+              ? spawn_worker(sys, std::move(cfg))
+              : spawn_faulty_worker(sys, std::move(cfg),
+                                    {.plan = fault_plan{spec.fault, spec.fault_rate, seed},
+                                     .crash_process = true});
+      join(self, std::move(*info), handle, nonce);
+      break;
+    }
+    case node_role::validator: {
+      validator_config cfg{.name = spec.name,
+                           .store = st.store,
+                           .orchestrator = st.orchestrator,
+                           .key = st.opts.key};
+      if (spec.lie_rate > 0)
+        cfg = lying(std::move(cfg), spec.lie_rate, seed);
+      auto info = describe_validator(cfg);
+      join(self, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
+      break;
+    }
+    case node_role::aggregator:
+      join(self, hub_role(spec.name, node_role::aggregator),
+           sys.spawn(aggregator, st.orchestrator, st.bulk, st.store), nonce);
+      break;
+    case node_role::ledger: // opened by node::start, once for every rejoin
+      join(self, hub_role(spec.name, node_role::ledger), st.ledger, nonce);
+      break;
+    case node_role::orchestrator: // spawned by node::start
+      break;
     }
   }
 }
@@ -147,16 +150,16 @@ void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor g
     return;
   }
   self->request(orchestrator, join_timeout, challenge_atom::value)
-    .then(
-      [self, gateway](const wire::challenge& msg) {
-        auto nonce = wire::decode(msg);
-        if (!nonce) {
-          say(self, "malformed challenge: " + describe(nonce.error()));
-          return;
-        }
-        spawn_roles(self, gateway, *nonce);
-      },
-      [self](const caf::error& err) { say(self, "no challenge: " + describe(err)); });
+      .then(
+          [self, gateway](const wire::challenge& msg) {
+            auto nonce = wire::decode(msg);
+            if (!nonce) {
+              say(self, "malformed challenge: " + describe(nonce.error()));
+              return;
+            }
+            spawn_roles(self, gateway, *nonce);
+          },
+          [self](const caf::error& err) { say(self, "no challenge: " + describe(err)); });
 }
 
 // Stops the roles. CAF's registry keeps every actor whose handle went to another node
@@ -181,7 +184,7 @@ void connect(agent_pointer self) {
     auto& st = self->state;
     if (problem != st.last_problem)
       say(self, "waiting for the orchestrator at " + st.opts.orchestrator_host + ":"
-                  + std::to_string(st.opts.orchestrator_port) + " (" + problem + ")");
+                    + std::to_string(st.opts.orchestrator_port) + " (" + problem + ")");
     st.last_problem = problem;
     self->delayed_send(self, rejoin_interval, reconnect_atom::value);
   };
@@ -192,24 +195,26 @@ void connect(agent_pointer self) {
     return;
   }
   self->request(*gw, lookup_timeout, lookup_atom::value)
-    .then(
-      [self, gw = *gw](const orchestrator_actor& orchestrator) {
-        auto& st = self->state;
-        st.store->set_source(fetch_from(self->system(), gw));
-        say(self, "reached the orchestrator at " + st.opts.orchestrator_host + ":"
-                    + std::to_string(st.opts.orchestrator_port));
-        self->request(gw, lookup_timeout, bulk_atom::value)
-          .then(
-            [self, orchestrator, gw](uint16_t port) {
-              auto& st = self->state;
-              st.hub_bulk = {};
-              if (port != 0)
-                st.hub_bulk = endpoint(st.opts, st.opts.orchestrator_host, port);
-              attach(self, orchestrator, gw);
-            },
-            [self, orchestrator, gw](const caf::error&) { attach(self, orchestrator, gw); });
-      },
-      [retry](const caf::error& err) { retry(describe(err)); });
+      .then(
+          [self, gw = *gw](const orchestrator_actor& orchestrator) {
+            auto& st = self->state;
+            st.store->set_source(fetch_from(self->system(), gw));
+            say(self, "reached the orchestrator at " + st.opts.orchestrator_host + ":"
+                          + std::to_string(st.opts.orchestrator_port));
+            self->request(gw, lookup_timeout, bulk_atom::value)
+                .then(
+                    [self, orchestrator, gw](uint16_t port) {
+                      auto& st = self->state;
+                      st.hub_bulk = {};
+                      if (port != 0)
+                        st.hub_bulk = endpoint(st.opts, st.opts.orchestrator_host, port);
+                      attach(self, orchestrator, gw);
+                    },
+                    [self, orchestrator, gw](const caf::error&) {
+                      attach(self, orchestrator, gw);
+                    });
+          },
+          [retry](const caf::error& err) { retry(describe(err)); });
 }
 
 caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
@@ -240,10 +245,10 @@ caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
   });
   self->send(self, reconnect_atom::value);
   return {
-    [self](reconnect_atom) {
-      if (!self->state.orchestrator)
-        connect(self);
-    },
+      [self](reconnect_atom) {
+        if (!self->state.orchestrator)
+          connect(self);
+      },
   };
 }
 
@@ -262,7 +267,8 @@ void ignore_sigpipe() {
 
 } // namespace
 
-expected<node_options> node_options_for(const topology& t, node_spec spec, chain::node_key key) {
+expected<node_options> node_options_for(const topology& t, node_spec spec,
+                                        chain::node_key key) {
   const auto& hub = t.orchestrator();
   node_options opts{.spec = std::move(spec),
                     .orchestrator_host = hub.host,
@@ -309,7 +315,7 @@ void configure(caf::actor_system_config& cfg, const network_settings& s) {
 }
 
 expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& host,
-                                             uint16_t port, bool tls) {
+                                        uint16_t port, bool tls) {
   auto gateway = tls ? caf::openssl::remote_actor<gateway_actor>(sys, host, port)
                      : sys.middleman().remote_actor<gateway_actor>(host, port);
   if (!gateway)
@@ -318,12 +324,12 @@ expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::strin
 }
 
 expected<orchestrator_actor> lookup_orchestrator(caf::actor_system& sys,
-                                                      const gateway_actor& gateway) {
+                                                 const gateway_actor& gateway) {
   caf::scoped_actor self{sys};
   expected<orchestrator_actor> out{errc::failed};
   self->request(gateway, lookup_timeout, lookup_atom::value)
-    .receive([&](orchestrator_actor& o) { out = std::move(o); },
-             [&](caf::error& err) { out = from_caf(err); });
+      .receive([&](orchestrator_actor& o) { out = std::move(o); },
+               [&](caf::error& err) { out = from_caf(err); });
   return out;
 }
 
@@ -332,10 +338,11 @@ bulk_endpoint bulk_endpoint_of(caf::actor_system& sys, const gateway_actor& gate
   caf::scoped_actor self{sys};
   uint16_t port = 0;
   self->request(gateway, lookup_timeout, bulk_atom::value)
-    .receive([&](uint16_t p) { port = p; }, [&](const caf::error&) {});
+      .receive([&](uint16_t p) { port = p; }, [&](const caf::error&) {});
   if (port == 0)
     return {};
-  return {host, port, settings.tls, settings.ca, settings.identity.cert, settings.identity.key};
+  return {
+      host, port, settings.tls, settings.ca, settings.identity.cert, settings.identity.key};
 }
 
 blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) {
@@ -347,21 +354,23 @@ blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) 
     self->send(gateway, fetch_atom::value, wire::encode(ref));
     expected<compute::tensor> out{errc::failed};
     self->receive(
-      [&](wire::blob_payload& msg) {
-        auto payload = wire::decode(msg);
-        if (payload)
-          out = std::move(payload->tensor);
-        else
-          out = payload.error();
-      },
-      [&](caf::error& err) { out = from_caf(err); },
-      [&](caf::down_msg&) {
-        out = make_error(errc::unavailable, "the node serving the operands went away");
-      },
-      caf::after(fetch_timeout) >> [&] {
-        out = make_error(errc::timeout, "fetching operands took longer than "
-                                          + std::to_string(fetch_timeout.count()) + " min");
-      });
+        [&](wire::blob_payload& msg) {
+          auto payload = wire::decode(msg);
+          if (payload)
+            out = std::move(payload->tensor);
+          else
+            out = payload.error();
+        },
+        [&](caf::error& err) { out = from_caf(err); },
+        [&](caf::down_msg&) {
+          out = make_error(errc::unavailable, "the node serving the operands went away");
+        },
+        caf::after(fetch_timeout) >>
+            [&] {
+              out = make_error(errc::timeout, "fetching operands took longer than "
+                                                  + std::to_string(fetch_timeout.count())
+                                                  + " min");
+            });
     self->demonitor(gateway.address());
     return out;
   };
@@ -377,10 +386,9 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
     ledger_config config{std::filesystem::path{opts.spec.data_dir} / "ledger", opts.rules};
     auto opened = chain::ledger::open(config.dir, config.rules, key);
     if (!opened)
-      return make_error(errc::unavailable, "node " + opts.spec.name
-                                             + ": cannot open the ledger in "
-                                             + config.dir.string() + ": "
-                                             + describe(opened.error()));
+      return make_error(errc::unavailable,
+                        "node " + opts.spec.name + ": cannot open the ledger in "
+                            + config.dir.string() + ": " + describe(opened.error()));
     ledger = spawn_ledger(sys, config, std::move(*opened));
   }
   std::unique_ptr<node> n{new node};
@@ -401,13 +409,13 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
     std::filesystem::path outputs;
     if (!opts.spec.data_dir.empty())
       outputs = std::filesystem::path{opts.spec.data_dir} / "outputs";
-    n->orchestrator_ = sys.spawn(nexus::orchestrator,
-                                 orchestrator_config{.limits = limits,
-                                                     .members = opts.members,
-                                                     .key = opts.key,
-                                                     .store = n->store_,
-                                                     .bulk = n->bulk_,
-                                                     .outputs_dir = outputs});
+    n->orchestrator_ =
+        sys.spawn(nexus::orchestrator, orchestrator_config{.limits = limits,
+                                                           .members = opts.members,
+                                                           .key = opts.key,
+                                                           .store = n->store_,
+                                                           .bulk = n->bulk_,
+                                                           .outputs_dir = outputs});
   }
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_,
                           n->bulk_ ? n->bulk_->port() : uint16_t{0});
@@ -419,9 +427,9 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
     if (ledger) // stores what it holds, then stops
       caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
     return make_error(errc::unavailable, "node " + opts.spec.name + ": cannot listen on "
-                                           + opts.spec.host + ":"
-                                           + std::to_string(opts.spec.port) + ": "
-                                           + sys.render(port.error()));
+                                             + opts.spec.host + ":"
+                                             + std::to_string(opts.spec.port) + ": "
+                                             + sys.render(port.error()));
   }
   n->port_ = *port;
   n->agent_ = sys.spawn<caf::detached>(agent, std::move(opts), n->store_, n->bulk_,

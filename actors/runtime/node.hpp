@@ -22,9 +22,9 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/core/blob_store.hpp"
-#include "actors/transport/bulk.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/orchestrator.hpp"
+#include "actors/transport/bulk.hpp"
 #include "config/topology.hpp"
 
 namespace nexus {
@@ -32,8 +32,8 @@ namespace nexus {
 /// What every process of one network agrees on.
 struct network_settings {
   bool tls = false;
-  std::string ca;         // CA certificate (PEM)
-  tls_files identity;     // this process's certificate and key
+  std::string ca;     // CA certificate (PEM)
+  tls_files identity; // this process's certificate and key
   heartbeat_settings heartbeat;
 };
 
@@ -49,11 +49,11 @@ void configure(caf::actor_system_config& cfg, const network_settings& settings);
 
 /// Connects to the gateway a node publishes at host:port (over TLS if `tls`).
 expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& host,
-                                             uint16_t port, bool tls);
+                                        uint16_t port, bool tls);
 
 /// Asks a gateway for the orchestrator it knows.
 expected<orchestrator_actor> lookup_orchestrator(caf::actor_system& sys,
-                                                      const gateway_actor& gateway);
+                                                 const gateway_actor& gateway);
 
 /// The bulk channel of the node whose gateway is at `host` (empty if it has none),
 /// reached with `settings`' TLS material.
@@ -67,18 +67,19 @@ struct node_options {
   node_spec spec;                // name, roles, port, device, fault
   std::string orchestrator_host; // where to join; unused on the orchestrator's node
   uint16_t orchestrator_port = 0;
-  scheduler_limits limits;       // the orchestrator's, on its node
-  chain::contract_rules rules;   // the ledger's, on its node
-  std::vector<member> members;   // the orchestrator admits only these (empty: anyone)
+  scheduler_limits limits;            // the orchestrator's, on its node
+  chain::contract_rules rules;        // the ledger's, on its node
+  std::vector<member> members;        // the orchestrator admits only these (empty: anyone)
   std::optional<chain::node_key> key; // proves this node's name when it joins
   bool tls = false;
-  std::string ca;                // the network's CA certificate, with `tls`
+  std::string ca; // the network's CA certificate, with `tls`
 };
 
 /// The options of node `spec` of topology `t`, which proves itself with `key`: where it
 /// joins (the topology's orchestrator), the scheduler's limits and the ledger's rules,
 /// TLS, and, on the orchestrator's node, the members it admits.
-expected<node_options> node_options_for(const topology& t, node_spec spec, chain::node_key key);
+expected<node_options> node_options_for(const topology& t, node_spec spec,
+                                        chain::node_key key);
 
 class node {
 public:

@@ -25,8 +25,9 @@ expected<hub_address> hub_of(const std::string& topology_path) {
 expected<hub_address> hub_at(const std::string& host_port, hub_address base) {
   auto colon = host_port.rfind(':');
   char* end = nullptr;
-  auto port = colon == std::string::npos ? 0
-                                         : std::strtoul(host_port.c_str() + colon + 1, &end, 10);
+  auto port = colon == std::string::npos
+                  ? 0
+                  : std::strtoul(host_port.c_str() + colon + 1, &end, 10);
   if (port == 0 || port > 65535 || *end != '\0' || colon == 0)
     return make_error(errc::invalid_input, "expected HOST:PORT, got '" + host_port + "'");
   base.host = host_port.substr(0, colon);

@@ -49,12 +49,18 @@ enum class status : uint32_t {
 
 const char* describe(status s) {
   switch (s) {
-    case status::ok: return "ok";
-    case status::too_large: return "the payload is larger than the receiver accepts";
-    case status::full: return "the receiver holds too many payloads";
-    case status::unknown_ticket: return "nothing is offered under that ticket";
-    case status::bad: return "malformed request";
-    case status::ticket_in_use: return "a payload is already held under that ticket";
+  case status::ok:
+    return "ok";
+  case status::too_large:
+    return "the payload is larger than the receiver accepts";
+  case status::full:
+    return "the receiver holds too many payloads";
+  case status::unknown_ticket:
+    return "nothing is offered under that ticket";
+  case status::bad:
+    return "malformed request";
+  case status::ticket_in_use:
+    return "a payload is already held under that ticket";
   }
   return "unknown status";
 }
@@ -105,8 +111,10 @@ void set_timeouts(int fd) {
 class stream {
 public:
   // Closes `fd` at the end when it `owns` it.
-  stream(int fd, SSL* ssl, bool owns) : fd_(fd), ssl_(ssl), owns_(owns) {
-  }
+  stream(int fd, SSL* ssl, bool owns)
+      : fd_(fd)
+      , ssl_(ssl)
+      , owns_(owns) {}
 
   ~stream() {
     if (ssl_) {
@@ -182,7 +190,8 @@ expected<std::unique_ptr<stream>> open_stream(int fd, SSL_CTX* ctx, bool server)
   auto s = std::make_unique<stream>(fd, ssl, !server);
   SSL_set_fd(ssl, fd);
   if ((server ? SSL_accept(ssl) : SSL_connect(ssl)) != 1)
-    return make_error(errc::unavailable, "bulk channel: TLS handshake failed: " + openssl_error());
+    return make_error(errc::unavailable,
+                      "bulk channel: TLS handshake failed: " + openssl_error());
   return s;
 }
 
@@ -193,7 +202,8 @@ expected<int> connect_to(const bulk_endpoint& e) {
   addrinfo* found = nullptr;
   auto port = std::to_string(e.port);
   if (int rc = getaddrinfo(e.host.c_str(), port.c_str(), &hints, &found); rc != 0)
-    return make_error(errc::unavailable, "bulk channel: " + e.host + ": " + gai_strerror(rc));
+    return make_error(errc::unavailable,
+                      "bulk channel: " + e.host + ": " + gai_strerror(rc));
   std::string problem = "no address";
   for (auto* a = found; a; a = a->ai_next) {
     int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
@@ -284,7 +294,8 @@ struct bulk_service::impl {
       } else {
         ++i;
       }
-    std::erase_if(offers, [now](const auto& kv) { return kv.second.since + unclaimed_for < now; });
+    std::erase_if(offers,
+                  [now](const auto& kv) { return kv.second.since + unclaimed_for < now; });
   }
 
   uint64_t add_offer(offered o) {
@@ -298,7 +309,8 @@ struct bulk_service::impl {
   void serve(stream& s) {
     uint32_t m = 0, op = 0;
     uint64_t ticket = 0, length = 0;
-    if (!s.read_value(m) || !s.read_value(op) || !s.read_value(ticket) || !s.read_value(length))
+    if (!s.read_value(m) || !s.read_value(op) || !s.read_value(ticket)
+        || !s.read_value(length))
       return;
     if (m != magic || (op != op_put && op != op_get)) {
       s.write_value(status::bad);
@@ -428,7 +440,8 @@ expected<std::shared_ptr<bulk_service>> bulk_service::start(const bulk_endpoint&
   auto port = std::to_string(where.port);
   auto host = where.host.empty() ? nullptr : where.host.c_str();
   if (int rc = getaddrinfo(host, port.c_str(), &hints, &found); rc != 0)
-    return make_error(errc::unavailable, "bulk channel: " + where.host + ": " + gai_strerror(rc));
+    return make_error(errc::unavailable,
+                      "bulk channel: " + where.host + ": " + gai_strerror(rc));
   std::string problem = "no address";
   for (auto* a = found; a && d.listener < 0; a = a->ai_next) {
     int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
@@ -445,16 +458,17 @@ expected<std::shared_ptr<bulk_service>> bulk_service::start(const bulk_endpoint&
   }
   freeaddrinfo(found);
   if (d.listener < 0)
-    return make_error(errc::unavailable, "bulk channel: cannot listen on " + where.host + ":"
-                                           + port + ": " + problem);
+    return make_error(errc::unavailable, "bulk channel: cannot listen on " + where.host
+                                             + ":" + port + ": " + problem);
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
   getsockname(d.listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  out->port_ = ntohs(addr.ss_family == AF_INET6
-                       ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                       : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  out->port_ =
+      ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                       : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
   if (::pipe2(d.wake, O_CLOEXEC) != 0)
-    return make_error(errc::unavailable, "bulk channel: pipe: " + std::string{std::strerror(errno)});
+    return make_error(errc::unavailable,
+                      "bulk channel: pipe: " + std::string{std::strerror(errno)});
   d.acceptor = std::thread{[&d] { d.accept_loop(); }};
   return out;
 }
@@ -512,19 +526,21 @@ uint64_t bulk_service::offer_tensor(std::shared_ptr<const void> owner,
   head.u64(shape.size());
   for (auto d : shape)
     head.u64(d);
-  return impl_->add_offer({std::move(owner), std::move(head.data()), values, impl::clock::now()});
+  return impl_->add_offer(
+      {std::move(owner), std::move(head.data()), values, impl::clock::now()});
 }
 
-error bulk_put(const bulk_endpoint& to, uint64_t ticket, const std::vector<uint8_t>& bytes) {
+error bulk_put(const bulk_endpoint& to, uint64_t ticket,
+               const std::vector<uint8_t>& bytes) {
   auto s = dial(to);
   if (!s)
     return s.error();
   status answer = status::bad;
   if (!(*s)->write_value(magic) || !(*s)->write_value(op_put) || !(*s)->write_value(ticket)
-      || !(*s)->write_value(uint64_t{bytes.size()}) || !(*s)->write(bytes.data(), bytes.size())
-      || !(*s)->read_value(answer))
+      || !(*s)->write_value(uint64_t{bytes.size()})
+      || !(*s)->write(bytes.data(), bytes.size()) || !(*s)->read_value(answer))
     return make_error(errc::unavailable, "bulk channel: the transfer to " + to.host + ":"
-                                           + std::to_string(to.port) + " broke off");
+                                             + std::to_string(to.port) + " broke off");
   if (answer != status::ok)
     return make_error(answer == status::full ? errc::exhausted : errc::invalid_input,
                       std::string{"bulk channel: "} + describe(answer));
@@ -541,11 +557,11 @@ struct incoming {
 
 error broke_off(const bulk_endpoint& from) {
   return make_error(errc::unavailable, "bulk channel: the transfer from " + from.host + ":"
-                                         + std::to_string(from.port) + " broke off");
+                                           + std::to_string(from.port) + " broke off");
 }
 
 expected<incoming> start_get(const bulk_endpoint& from, uint64_t ticket,
-                                  std::size_t max_bytes) {
+                             std::size_t max_bytes) {
   auto s = dial(from);
   if (!s)
     return s.error();
@@ -555,19 +571,21 @@ expected<incoming> start_get(const bulk_endpoint& from, uint64_t ticket,
       || !in.s->write_value(uint64_t{max_bytes}) || !in.s->read_value(answer))
     return broke_off(from);
   if (answer != status::ok)
-    return make_error(answer == status::unknown_ticket ? errc::not_found : errc::invalid_input,
+    return make_error(answer == status::unknown_ticket ? errc::not_found
+                                                       : errc::invalid_input,
                       std::string{"bulk channel: "} + describe(answer));
   if (!in.s->read_value(in.length))
     return broke_off(from);
   if (in.length > max_bytes)
-    return make_error(errc::invalid_input, "bulk channel: the payload is larger than asked for");
+    return make_error(errc::invalid_input,
+                      "bulk channel: the payload is larger than asked for");
   return in;
 }
 
 } // namespace
 
 expected<std::vector<uint8_t>> bulk_get(const bulk_endpoint& from, uint64_t ticket,
-                                             std::size_t max_bytes) {
+                                        std::size_t max_bytes) {
   auto in = start_get(from, ticket, max_bytes);
   if (!in)
     return in.error();
@@ -579,14 +597,14 @@ expected<std::vector<uint8_t>> bulk_get(const bulk_endpoint& from, uint64_t tick
 }
 
 expected<compute::tensor> bulk_get_tensor(const bulk_endpoint& from, uint64_t ticket,
-                                               std::size_t max_bytes) {
+                                          std::size_t max_bytes) {
   constexpr uint64_t max_rank = 8;
   auto in = start_get(from, ticket, max_bytes + (1 + max_rank) * sizeof(uint64_t));
   if (!in)
     return in.error();
   auto bad = [&](const std::string& why) {
     return make_error(errc::corrupted, "bulk channel: the tensor from " + from.host + ":"
-                                         + std::to_string(from.port) + " " + why);
+                                           + std::to_string(from.port) + " " + why);
   };
   uint64_t rank = 0;
   if (in->length < sizeof(rank) || !in->s->read_value(rank))

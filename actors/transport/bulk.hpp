@@ -26,7 +26,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 
@@ -96,11 +95,11 @@ error bulk_put(const bulk_endpoint& to, uint64_t ticket, const std::vector<uint8
 
 /// Fetches what the service at `from` offers under `ticket` (at most `max_bytes`).
 expected<std::vector<uint8_t>> bulk_get(const bulk_endpoint& from, uint64_t ticket,
-                                             std::size_t max_bytes);
+                                        std::size_t max_bytes);
 
 /// Fetches a tensor the service at `from` offers under `ticket` (at most `max_bytes` of
 /// values), read straight into the tensor's own storage.
 expected<compute::tensor> bulk_get_tensor(const bulk_endpoint& from, uint64_t ticket,
-                                               std::size_t max_bytes);
+                                          std::size_t max_bytes);
 
 } // namespace nexus

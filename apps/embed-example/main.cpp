@@ -5,7 +5,8 @@
 // worker node that joins the network's hub. Only NexusChain's public API
 // (actors/api/nexus.hpp) is used. See docs/embedding.md.
 //
-//   nexus-embed-example --topology config/local.yaml [--join hub] [--name NAME] [--seconds N]
+//   nexus-embed-example --topology config/local.yaml [--join hub] [--name NAME] [--seconds
+//   N]
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -23,19 +24,19 @@ using report_atom = caf::atom_constant<caf::atom("report")>;
 caf::behavior ticker(caf::event_based_actor* self, std::string name) {
   self->delayed_send(self, std::chrono::seconds{2}, report_atom::value);
   return {
-    [=](report_atom) {
-      caf::aout(self) << name << ": application still running\n";
-      self->delayed_send(self, std::chrono::seconds{2}, report_atom::value);
-    },
+      [=](report_atom) {
+        caf::aout(self) << name << ": application still running\n";
+        self->delayed_send(self, std::chrono::seconds{2}, report_atom::value);
+      },
   };
 }
 
 constexpr const char* usage =
-  "usage: nexus-embed-example --topology FILE [--join NODE] [--name NAME] [--seconds N]\n"
-  "Runs a small CAF application with a NexusChain worker embedded in it; the worker\n"
-  "joins the network's hub (NODE, if given, must be it), with the topology's TLS; the\n"
-  "worker presents the certificate and node key of node NAME, by default the client's\n"
-  "certificate and a fresh key, which a topology that lists keys refuses).\n";
+    "usage: nexus-embed-example --topology FILE [--join NODE] [--name NAME] [--seconds N]\n"
+    "Runs a small CAF application with a NexusChain worker embedded in it; the worker\n"
+    "joins the network's hub (NODE, if given, must be it), with the topology's TLS; the\n"
+    "worker presents the certificate and node key of node NAME, by default the client's\n"
+    "certificate and a fresh key, which a topology that lists keys refuses).\n";
 
 } // namespace
 
@@ -90,15 +91,15 @@ int main(int argc, char** argv) {
 
   // 2. A worker, joined to the network's hub: with the key of node NAME of the topology
   // if there is one (a topology that lists keys admits only those), else a fresh one.
-  auto node = nexus::api::node::start(sys, {.topology = file,
-                                            .name = name,
-                                            .roles = {nexus::node_role::worker},
-                                            .join = join});
+  auto node = nexus::api::node::start(
+      sys,
+      {.topology = file, .name = name, .roles = {nexus::node_role::worker}, .join = join});
   if (!node) {
     std::cerr << nexus::describe(node.error()) << "\n";
     return 1;
   }
-  std::cout << name << ": embedded worker, gateway on port " << (*node)->port() << std::endl;
+  std::cout << name << ": embedded worker, gateway on port " << (*node)->port()
+            << std::endl;
 
   // 3. The application's own actors run beside it.
   auto app = sys.spawn(ticker, name);

@@ -22,10 +22,14 @@ namespace {
 namespace fs = std::filesystem;
 
 struct key_free {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+  void operator()(EVP_PKEY* k) const {
+    EVP_PKEY_free(k);
+  }
 };
 struct cert_free {
-  void operator()(X509* c) const { X509_free(c); }
+  void operator()(X509* c) const {
+    X509_free(c);
+  }
 };
 using key_ptr = std::unique_ptr<EVP_PKEY, key_free>;
 using cert_ptr = std::unique_ptr<X509, cert_free>;
@@ -84,7 +88,8 @@ cert_ptr make_cert(const std::string& cn, EVP_PKEY* subject_key, X509* issuer,
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
-    if (auto* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE")) {
+    if (auto* ext =
+            X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE")) {
       X509_add_ext(cert.get(), ext, -1);
       X509_EXTENSION_free(ext);
     }
@@ -193,7 +198,8 @@ error make_node_keys(const topology& t, std::ostream& log) {
 } // namespace
 
 error make_certificates(const topology& t, std::ostream& log) {
-  bool keys = std::any_of(t.nodes.begin(), t.nodes.end(), [](auto& n) { return !n.key.empty(); });
+  bool keys =
+      std::any_of(t.nodes.begin(), t.nodes.end(), [](auto& n) { return !n.key.empty(); });
   if (!t.tls && !keys)
     return failed(t.file + " has no tls section and lists no node keys; nothing to create");
   if (t.tls)

@@ -23,8 +23,8 @@
 #include <tbb/global_control.h>
 
 #include "actors/runtime/node.hpp"
-#include "chain/audit.hpp"
 #include "apps/nexus-node/certs.hpp"
+#include "chain/audit.hpp"
 
 namespace {
 
@@ -210,8 +210,9 @@ int up(const std::string& file) {
         auto name = children[pid];
         children.erase(pid);
         std::cout << "up: " << name << " exited ("
-                  << (WIFSIGNALED(status) ? std::string{"signal "} + strsignal(WTERMSIG(status))
-                                          : "status " + std::to_string(WEXITSTATUS(status)))
+                  << (WIFSIGNALED(status)
+                          ? std::string{"signal "} + strsignal(WTERMSIG(status))
+                          : "status " + std::to_string(WEXITSTATUS(status)))
                   << "); " << children.size() << " node(s) still running" << std::endl;
       }
       if (children.empty())
@@ -281,7 +282,8 @@ int main(int argc, char** argv) {
       && args[4] == "--topology")
     return verify_ledger(args[3], args[5]);
   if (!args.empty() && args[0] == "ledger") {
-    std::cerr << "nexus-node: usage: nexus-node ledger verify --data DIR [--topology FILE]\n";
+    std::cerr
+        << "nexus-node: usage: nexus-node ledger verify --data DIR [--topology FILE]\n";
     return 2;
   }
   std::string file;

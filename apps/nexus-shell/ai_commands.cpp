@@ -8,9 +8,9 @@
 #include "apps/nexus-shell/detail.hpp"
 #include "apps/nexus-shell/training_report.hpp"
 #include "compute/errc.hpp"
-#include "compute/npy.hpp"
 #include "compute/nn/safetensors.hpp"
 #include "compute/nn/train.hpp"
+#include "compute/npy.hpp"
 #include "compute/workloads/model.hpp"
 
 namespace nexus::shell {
@@ -20,7 +20,7 @@ using namespace detail;
 namespace {
 
 expected<double> flag_double(const command_line& cmd, const std::string& flag,
-                                  double fallback, double lo, double hi) {
+                             double fallback, double lo, double hi) {
   auto i = cmd.flags.find(flag);
   if (i == cmd.flags.end())
     return fallback;
@@ -63,8 +63,9 @@ error session::submit_train(const command_line& cmd) {
     return fail("submit train: unexpected argument '" + cmd.words[2] + "'");
   for (auto needed : {"model", "data"})
     if (!cmd.flags.contains(needed))
-      return fail(std::string{"submit train: --"} + needed
-                  + " is needed (submit train --model mlp:784-256-128-10 --data fashion-mnist)");
+      return fail(
+          std::string{"submit train: --"} + needed
+          + " is needed (submit train --model mlp:784-256-128-10 --data fashion-mnist)");
   auto spec = compute::nn::parse_model_spec(cmd.flags.at("model"));
   if (!spec)
     return prefix(spec.error());
@@ -73,7 +74,8 @@ error session::submit_train(const command_line& cmd) {
   auto epochs = flag_uint(cmd, "epochs", 10, 10'000);
   auto batch = flag_uint(cmd, "batch", 128, 65'536);
   auto seed = flag_uint(cmd, "seed", 1, UINT64_MAX);
-  auto micro = flag_uint(cmd, "micro-batch", compute::model_workload::default_micro_rows, 65'536);
+  auto micro =
+      flag_uint(cmd, "micro-batch", compute::model_workload::default_micro_rows, 65'536);
   auto local = flag_uint(cmd, "local-steps", default_local_steps, 100'000);
   auto lr = flag_double(cmd, "lr", 1e-3, 1e-9, 10);
   auto rate = flag_double(cmd, "sample-rate", 0, 0, 1);
@@ -104,8 +106,8 @@ error session::submit_train(const command_line& cmd) {
   auto data_spec = cmd.flags.at("data");
   auto test_spec = cmd.flags.contains("test") ? cmd.flags.at("test")
                    : data_spec == "fashion-mnist" || data_spec == "fashion-mnist:train"
-                     ? std::string{"fashion-mnist:test"}
-                     : std::string{};
+                       ? std::string{"fashion-mnist:test"}
+                       : std::string{};
   auto data = compute::nn::load_dataset(data_spec);
   if (!data)
     return prefix(data.error());
@@ -124,17 +126,17 @@ error session::submit_train(const command_line& cmd) {
   auto ack = api_.submit_train(*data, test ? &*test : nullptr, req);
   if (!ack)
     return prefix(ack.error());
-  out_ << "task " << ack->task_id << ": train " << req.model.spec << " on " << data_spec << " ("
-       << data->size() << " samples), " << req.train.epochs << " epochs of " << ack->shard_count / req.train.epochs
-       << " steps, " << req.train.optimizer << " lr " << req.train.lr << " "
-       << req.train.schedule << std::endl;
+  out_ << "task " << ack->task_id << ": train " << req.model.spec << " on " << data_spec
+       << " (" << data->size() << " samples), " << req.train.epochs << " epochs of "
+       << ack->shard_count / req.train.epochs << " steps, " << req.train.optimizer << " lr "
+       << req.train.lr << " " << req.train.schedule << std::endl;
   if (cmd.flags.contains("detach"))
     return {};
   return follow_training(ack->task_id, out_path, *spec);
 }
 
 error session::follow_training(uint64_t task_id, const std::string& out_path,
-                                    const compute::nn::model_spec& spec) {
+                               const compute::nn::model_spec& spec) {
   std::size_t printed = 0; // epochs already shown
   auto show_epochs = [&](const task_report& r) {
     for (; printed < r.epochs.size(); ++printed) {
@@ -146,11 +148,14 @@ error session::follow_training(uint64_t task_id, const std::string& out_path,
       out_ << epoch_line(e) << std::endl;
     }
   };
-  auto report = api_.wait(task_id, [&](const task_report& r) {
-    show_epochs(r);
-    if (interactive_)
-      out_ << progress_bar(r);
-  }, std::nullopt, std::chrono::milliseconds{200});
+  auto report = api_.wait(
+      task_id,
+      [&](const task_report& r) {
+        show_epochs(r);
+        if (interactive_)
+          out_ << progress_bar(r);
+      },
+      std::nullopt, std::chrono::milliseconds{200});
   if (interactive_)
     out_ << "\r\033[K";
   if (!report)
@@ -159,7 +164,7 @@ error session::follow_training(uint64_t task_id, const std::string& out_path,
   out_ << summary(*report) << std::endl;
   if (report->state != task_state::done)
     return make_error(errc::failed, "task " + std::to_string(task_id) + " "
-                                      + to_string(report->state) + ": " + report->reason);
+                                        + to_string(report->state) + ": " + report->reason);
   if (!report->loss_curve.empty())
     out_ << "loss " << sparkline(report->loss_curve) << std::endl;
   if (out_path.empty())
@@ -216,7 +221,8 @@ error session::submit_infer(const command_line& cmd) {
     return prefix(!rate ? rate.error() : shards.error());
   req.model.sample_rate = *rate;
   req.shards = static_cast<uint32_t>(*shards);
-  if (auto err = common_options(cmd, req, "infer " + req.model.spec + " on " + cmd.flags.at("data")))
+  if (auto err = common_options(cmd, req,
+                                "infer " + req.model.spec + " on " + cmd.flags.at("data")))
     return prefix(err);
   auto out_path = cmd.flags.contains("out") ? cmd.flags.at("out") : std::string{};
   compute::tensor weights{compute::shape_t{1, model->parameters().size()},
@@ -250,7 +256,8 @@ error session::submit_infer(const command_line& cmd) {
     return {};
   if (auto err = compute::write_npy(out_path, *probs))
     return err;
-  out_ << "wrote " << out_path << " (" << compute::to_string(probs->shape()) << ")" << std::endl;
+  out_ << "wrote " << out_path << " (" << compute::to_string(probs->shape()) << ")"
+       << std::endl;
   return {};
 }
 

@@ -5,20 +5,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>
+#include <map>
 #include <optional>
 #include <ostream>
-#include <map>
 #include <set>
 #include <sstream>
 
 #include "actors/core/ledger_queries.hpp"
+#include "apps/nexus-shell/detail.hpp"
+#include "apps/nexus-shell/ledger_view.hpp"
+#include "apps/nexus-shell/training_report.hpp"
 #include "chain/contract.hpp"
 #include "compute/errc.hpp"
 #include "compute/npy.hpp"
 #include "compute/workloads/matmul.hpp"
-#include "apps/nexus-shell/detail.hpp"
-#include "apps/nexus-shell/ledger_view.hpp"
-#include "apps/nexus-shell/training_report.hpp"
 
 namespace nexus::shell {
 
@@ -27,62 +27,76 @@ using namespace detail;
 namespace {
 
 struct command_spec {
-  std::string_view name;                 // "submit matmul", "status", ...
-  std::set<std::string_view> valued;     // flags that take a value
-  std::set<std::string_view> switches;   // flags that do not
+  std::string_view name;               // "submit matmul", "status", ...
+  std::set<std::string_view> valued;   // flags that take a value
+  std::set<std::string_view> switches; // flags that do not
   std::string_view usage;
 };
 
 const std::vector<command_spec>& specs() {
   static const std::vector<command_spec> all{
-    {"submit matmul",
-     {"a", "b", "m", "k", "n", "seed", "shards", "out", "rounds", "tolerance", "attempts",
-      "label", "priority", "timeout", "budget", "verify"},
-     {"detach"},
-     "submit matmul --a A.npy --b B.npy [--out C.npy] [--shards N] [--detach]\n"
-     "submit matmul --m M --k K --n N [--seed S] ...   (random operands)\n"
-     "    options: --rounds R (Freivalds rounds), --tolerance T, --attempts N, --label L,\n"
-     "             --priority P (share of the workers against other tasks),\n"
-     "             --timeout SECONDS (fail the task if not done by then),\n"
-     "             --budget MCC (the most its submitter pays; refused if it costs more),\n"
-     "             --verify replicate:K (K workers compute each shard and a majority must\n"
-     "             agree, instead of validators; also for submit infer and train)"},
-    {"submit train",
-     {"model", "data", "test", "epochs", "batch", "lr", "optimizer", "schedule", "seed", "out",
-      "sample-rate", "micro-batch", "local-steps", "label", "priority", "timeout", "attempts",
-      "verify"},
-     {"detach"},
-     "submit train --model mlp:784-256-128-10 --data fashion-mnist --out model.safetensors\n"
-     "    options: --epochs N (10), --batch B (128), --lr R (1e-3), --optimizer adam|sgd,\n"
-     "             --schedule constant|cosine, --seed S, --test DATA (fashion-mnist:test\n"
-     "             with fashion-mnist), --sample-rate R (share of micro-batches\n"
-     "             recomputed by validators, 0.25), --micro-batch ROWS (a lane's share\n"
-     "             of each batch, 64: batch / ROWS lanes train side by side),\n"
-     "             --local-steps N (batches per round: lanes take N steps apart, then\n"
-     "             are averaged; 32; 0: synchronous steps, every batch's micro-batch\n"
-     "             gradients summed); writes MODEL.csv and MODEL.svg beside\n"
-     "    data: fashion-mnist, fashion-mnist:test, or X.npy,y.npy; model: mlp:... or a .yaml"},
-    {"submit infer",
-     {"model", "data", "out", "sample-rate", "shards", "label", "priority", "timeout",
-      "attempts", "verify"},
-     {"detach"},
-     "submit infer --model model.safetensors --data fashion-mnist:test --out preds.npy\n"
-     "    writes class probabilities (N x classes, float32) and prints the accuracy when\n"
-     "    the data has labels; data: fashion-mnist[:test], X.npy,y.npy or X.npy;\n"
-     "    --sample-rate R (share of rows recomputed by validators, 0.05)"},
-    {"status", {}, {}, "status [TASK]          one task in detail, or every task"},
-    {"tasks", {}, {}, "tasks                  every task, a line each"},
-    {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
-    {"result", {"out"}, {}, "result TASK --out FILE write a finished task's output (.npy)"},
-    {"wait", {}, {}, "wait TASK              block until a task finishes"},
-    {"ledger", {}, {},
-     "ledger balance [NODE]  MCC balances (every account, or one)\n"
-     "ledger history NODE    every contribution, verdict and payment of a node\n"
-     "ledger block HEIGHT    one block: hashes, proposer, transactions\n"
-     "ledger tail [N]        the last N blocks (default 10)\n"
-     "ledger verify          re-hash every block, re-check signatures, replay the contract"},
-    {"help", {}, {}, "help                   this text"},
-    {"quit", {}, {}, "quit                   leave (also: exit, Ctrl-D)"},
+      {"submit matmul",
+       {"a", "b", "m", "k", "n", "seed", "shards", "out", "rounds", "tolerance", "attempts",
+        "label", "priority", "timeout", "budget", "verify"},
+       {"detach"},
+       "submit matmul --a A.npy --b B.npy [--out C.npy] [--shards N] [--detach]\n"
+       "submit matmul --m M --k K --n N [--seed S] ...   (random operands)\n"
+       "    options: --rounds R (Freivalds rounds), --tolerance T, --attempts N, --label "
+       "L,\n"
+       "             --priority P (share of the workers against other tasks),\n"
+       "             --timeout SECONDS (fail the task if not done by then),\n"
+       "             --budget MCC (the most its submitter pays; refused if it costs "
+       "more),\n"
+       "             --verify replicate:K (K workers compute each shard and a majority "
+       "must\n"
+       "             agree, instead of validators; also for submit infer and train)"},
+      {"submit train",
+       {"model", "data", "test", "epochs", "batch", "lr", "optimizer", "schedule", "seed",
+        "out", "sample-rate", "micro-batch", "local-steps", "label", "priority", "timeout",
+        "attempts", "verify"},
+       {"detach"},
+       "submit train --model mlp:784-256-128-10 --data fashion-mnist --out "
+       "model.safetensors\n"
+       "    options: --epochs N (10), --batch B (128), --lr R (1e-3), --optimizer "
+       "adam|sgd,\n"
+       "             --schedule constant|cosine, --seed S, --test DATA "
+       "(fashion-mnist:test\n"
+       "             with fashion-mnist), --sample-rate R (share of micro-batches\n"
+       "             recomputed by validators, 0.25), --micro-batch ROWS (a lane's share\n"
+       "             of each batch, 64: batch / ROWS lanes train side by side),\n"
+       "             --local-steps N (batches per round: lanes take N steps apart, then\n"
+       "             are averaged; 32; 0: synchronous steps, every batch's micro-batch\n"
+       "             gradients summed); writes MODEL.csv and MODEL.svg beside\n"
+       "    data: fashion-mnist, fashion-mnist:test, or X.npy,y.npy; model: mlp:... or a "
+       ".yaml"},
+      {"submit infer",
+       {"model", "data", "out", "sample-rate", "shards", "label", "priority", "timeout",
+        "attempts", "verify"},
+       {"detach"},
+       "submit infer --model model.safetensors --data fashion-mnist:test --out preds.npy\n"
+       "    writes class probabilities (N x classes, float32) and prints the accuracy "
+       "when\n"
+       "    the data has labels; data: fashion-mnist[:test], X.npy,y.npy or X.npy;\n"
+       "    --sample-rate R (share of rows recomputed by validators, 0.05)"},
+      {"status", {}, {}, "status [TASK]          one task in detail, or every task"},
+      {"tasks", {}, {}, "tasks                  every task, a line each"},
+      {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
+      {"result",
+       {"out"},
+       {},
+       "result TASK --out FILE write a finished task's output (.npy)"},
+      {"wait", {}, {}, "wait TASK              block until a task finishes"},
+      {"ledger",
+       {},
+       {},
+       "ledger balance [NODE]  MCC balances (every account, or one)\n"
+       "ledger history NODE    every contribution, verdict and payment of a node\n"
+       "ledger block HEIGHT    one block: hashes, proposer, transactions\n"
+       "ledger tail [N]        the last N blocks (default 10)\n"
+       "ledger verify          re-hash every block, re-check signatures, replay the "
+       "contract"},
+      {"help", {}, {}, "help                   this text"},
+      {"quit", {}, {}, "quit                   leave (also: exit, Ctrl-D)"},
   };
   return all;
 }
@@ -114,7 +128,8 @@ expected<const command_spec*> match(const command_line& cmd) {
     return &spec;
   }
   if (cmd.words[0] == "submit")
-    return fail("submit: unknown workload '" + cmd.words[1] + "' (known: matmul, train, infer)");
+    return fail("submit: unknown workload '" + cmd.words[1]
+                + "' (known: matmul, train, infer)");
   return fail("unknown command '" + cmd.words[0] + "' (try: help)");
 }
 
@@ -179,8 +194,9 @@ expected<command_line> tokenize(std::string_view line) {
 }
 
 session::session(client& api, std::ostream& out, bool interactive)
-  : api_(api), out_(out), interactive_(interactive) {
-}
+    : api_(api)
+    , out_(out)
+    , interactive_(interactive) {}
 
 error session::execute(std::string_view line) {
   auto cmd = tokenize(line);
@@ -223,9 +239,11 @@ error session::execute(std::string_view line) {
 
 error session::ledger(const command_line& cmd) {
   static const std::map<std::string, ledger_question> questions{
-    {"balance", ledger_question::balance}, {"history", ledger_question::history},
-    {"block", ledger_question::block},     {"tail", ledger_question::tail},
-    {"verify", ledger_question::verify}};
+      {"balance", ledger_question::balance},
+      {"history", ledger_question::history},
+      {"block", ledger_question::block},
+      {"tail", ledger_question::tail},
+      {"verify", ledger_question::verify}};
   auto asked = cmd.words.size() < 2 ? questions.end() : questions.find(cmd.words[1]);
   if (asked == questions.end())
     return fail("ledger: balance, history, block, tail or verify? (try: help)");
@@ -242,7 +260,8 @@ error session::ledger(const command_line& cmd) {
     if (!arg.empty()) {
       char* end = nullptr;
       auto n = std::strtoull(arg.c_str(), &end, 10);
-      if (*end != '\0' || arg[0] == '-' || (q.question == ledger_question::tail && n > max_tail))
+      if (*end != '\0' || arg[0] == '-'
+          || (q.question == ledger_question::tail && n > max_tail))
         return fail("ledger " + kind + ": expects a number, got '" + arg + "'");
       q.height = n;
       q.count = static_cast<uint32_t>(std::min<unsigned long long>(n, max_tail));
@@ -264,7 +283,8 @@ void session::help() {
   out_ << "commands:\n";
   for (const auto& spec : specs()) {
     std::string usage{spec.usage};
-    for (std::size_t i = usage.find('\n'); i != std::string::npos; i = usage.find('\n', i + 1))
+    for (std::size_t i = usage.find('\n'); i != std::string::npos;
+         i = usage.find('\n', i + 1))
       usage.insert(i + 1, "  ");
     out_ << "  " << usage << "\n";
   }
@@ -279,7 +299,8 @@ error session::submit(const command_line& cmd) {
   if (cmd.words.size() > 2)
     return fail("submit matmul: unexpected argument '" + cmd.words[2] + "'");
   bool files = cmd.flags.contains("a") || cmd.flags.contains("b");
-  bool random = cmd.flags.contains("m") || cmd.flags.contains("k") || cmd.flags.contains("n");
+  bool random =
+      cmd.flags.contains("m") || cmd.flags.contains("k") || cmd.flags.contains("n");
   if (files == random)
     return fail("submit matmul: give either --a A.npy --b B.npy or --m M --k K --n N");
   compute::tensor a;
@@ -332,8 +353,8 @@ error session::submit(const command_line& cmd) {
   if (auto i = cmd.flags.find("budget"); i != cmd.flags.end()) {
     auto budget = chain::parse_mcc(i->second);
     if (!budget || *budget == 0)
-      return fail("submit matmul: --budget " + (budget ? std::string{"must be above 0"}
-                                                        : describe(budget.error())));
+      return fail("submit matmul: --budget "
+                  + (budget ? std::string{"must be above 0"} : describe(budget.error())));
     req.budget = *budget;
   }
   if (auto i = cmd.flags.find("tolerance"); i != cmd.flags.end()) {
@@ -341,8 +362,8 @@ error session::submit(const command_line& cmd) {
     req.tolerance = std::strtod(i->second.c_str(), &end);
     if (end != i->second.c_str() + i->second.size() || !(req.tolerance > 0)
         || !(req.tolerance < 1))
-      return fail("submit matmul: --tolerance expects a number in (0, 1), got '"
-                  + i->second + "'");
+      return fail("submit matmul: --tolerance expects a number in (0, 1), got '" + i->second
+                  + "'");
   }
   auto shape_a = compute::to_string(a.shape());
   auto shape_b = compute::to_string(b.shape());
@@ -372,7 +393,7 @@ expected<task_report> session::await_done(uint64_t task_id) {
   out_ << summary(*report) << std::endl;
   if (report->state != task_state::done)
     return make_error(errc::failed, "task " + std::to_string(task_id) + " "
-                                      + to_string(report->state) + ": " + report->reason);
+                                        + to_string(report->state) + ": " + report->reason);
   return report;
 }
 
@@ -412,8 +433,8 @@ error session::status(const command_line& cmd) {
        << "  rejected:  " << r->results_rejected << " results, " << r->shards_reissued
        << " shards re-issued\n"
        << "  trust:     " << r->results_unchecked
-       << " results accepted unchecked on their workers' records, " << r->verdicts_overturned
-       << " verdicts overturned by audits\n"
+       << " results accepted unchecked on their workers' records, "
+       << r->verdicts_overturned << " verdicts overturned by audits\n"
        << "  elapsed:   " << seconds(r->elapsed_ns) << "\n";
   if (!r->reason.empty())
     out_ << "  reason:    " << r->reason << "\n";
@@ -462,10 +483,12 @@ error session::nodes() {
     return list.error();
   out_ << std::left << std::setw(18) << "NODE" << std::setw(14) << "ROLE" << std::setw(34)
        << "DEVICE" << std::setw(9) << "GFLOP/S" << std::setw(9) << "THREADS" << std::setw(9)
-       << "STATE" << std::setw(10) << "IN-FLIGHT" << std::setw(6) << "DONE" << "REJECTED\n";
+       << "STATE" << std::setw(10) << "IN-FLIGHT" << std::setw(6) << "DONE"
+       << "REJECTED\n";
   for (const auto& n : *list) {
-    auto speed = n.info.gflops > 0 ? std::to_string(static_cast<int>(std::lround(n.info.gflops)))
-                                   : std::string{"-"};
+    auto speed = n.info.gflops > 0
+                     ? std::to_string(static_cast<int>(std::lround(n.info.gflops)))
+                     : std::string{"-"};
     out_ << std::setw(18) << n.info.name << std::setw(14) << to_string(n.info.role)
          << std::setw(34) << n.info.device.substr(0, 33) << std::setw(9) << speed
          << std::setw(9) << n.info.threads << std::setw(9) << to_string(n.state)
@@ -486,7 +509,7 @@ error session::result(const command_line& cmd) {
     return report.error();
   if (report->state != task_state::done)
     return make_error(errc::failed, "result: task " + std::to_string(*id) + " "
-                                      + to_string(report->state) + ": " + report->reason);
+                                        + to_string(report->state) + ": " + report->reason);
   return save_output(*id, cmd.flags.at("out"));
 }
 
@@ -499,9 +522,9 @@ error session::wait(const command_line& cmd) {
     return report.error();
   out_ << summary(*report) << std::endl;
   return report->state == task_state::done
-           ? error{}
-           : make_error(errc::failed, "task " + std::to_string(*id) + " "
-                                        + to_string(report->state));
+             ? error{}
+             : make_error(errc::failed,
+                          "task " + std::to_string(*id) + " " + to_string(report->state));
 }
 
 } // namespace nexus::shell

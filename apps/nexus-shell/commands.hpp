@@ -18,8 +18,8 @@ namespace nexus::shell {
 /// A line split into words and --flags. `--name value` and `--name=value` both work;
 /// flags that take no value are listed per command.
 struct command_line {
-  std::vector<std::string> words;              // command, subcommand, positional args
-  std::map<std::string, std::string> flags;    // without the leading "--"
+  std::vector<std::string> words;           // command, subcommand, positional args
+  std::map<std::string, std::string> flags; // without the leading "--"
 };
 
 /// Splits a line, honouring single and double quotes. Errors on an unclosed quote.
@@ -41,10 +41,10 @@ public:
 
 private:
   error submit(const command_line& cmd);
-  error submit_train(const command_line& cmd);   // ai_commands.cpp
-  error submit_infer(const command_line& cmd);   // ai_commands.cpp
+  error submit_train(const command_line& cmd); // ai_commands.cpp
+  error submit_infer(const command_line& cmd); // ai_commands.cpp
   error follow_training(uint64_t task_id, const std::string& out_path,
-                             const compute::nn::model_spec& spec);
+                        const compute::nn::model_spec& spec);
   error status(const command_line& cmd);
   error tasks();
   error nodes();

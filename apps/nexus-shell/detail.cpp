@@ -1,8 +1,8 @@
 #include "apps/nexus-shell/detail.hpp"
 
 #include <charconv>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <sstream>
 
@@ -14,8 +14,7 @@ error fail(std::string what) {
   return make_error(errc::invalid_input, std::move(what));
 }
 
-expected<uint64_t> to_uint(std::string_view what, const std::string& text,
-                                uint64_t max) {
+expected<uint64_t> to_uint(std::string_view what, const std::string& text, uint64_t max) {
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || value > max)
@@ -25,7 +24,7 @@ expected<uint64_t> to_uint(std::string_view what, const std::string& text,
 }
 
 expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
-                                  uint64_t fallback, uint64_t max) {
+                             uint64_t fallback, uint64_t max) {
   auto i = cmd.flags.find(flag);
   if (i == cmd.flags.end())
     return fallback;
@@ -47,8 +46,8 @@ std::string seconds(uint64_t ns) {
 
 std::string summary(const task_report& r) {
   std::ostringstream out;
-  out << "task " << r.task_id << " " << to_string(r.state) << " in " << seconds(r.elapsed_ns)
-      << ": " << r.shards_validated << "/" << r.shard_count
+  out << "task " << r.task_id << " " << to_string(r.state) << " in "
+      << seconds(r.elapsed_ns) << ": " << r.shards_validated << "/" << r.shard_count
       << (r.workload == workload_kind::train ? " steps done" : " shards validated");
   if (r.results_rejected > 0 || r.shards_reissued > 0)
     out << ", " << r.results_rejected << " results rejected, " << r.shards_reissued

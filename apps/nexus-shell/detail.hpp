@@ -6,7 +6,6 @@
 #include <string>
 #include <string_view>
 
-
 #include "apps/nexus-shell/commands.hpp"
 
 namespace nexus::shell::detail {
@@ -16,11 +15,11 @@ error fail(std::string what);
 
 /// A whole number up to `max` from `text`; the error names `what`.
 expected<uint64_t> to_uint(std::string_view what, const std::string& text,
-                                uint64_t max = UINT32_MAX);
+                           uint64_t max = UINT32_MAX);
 
 /// Flag `flag` as a whole number, or `fallback` when absent.
 expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
-                                  uint64_t fallback, uint64_t max = UINT32_MAX);
+                             uint64_t fallback, uint64_t max = UINT32_MAX);
 
 /// The one task id argument of `name TASK`.
 expected<uint64_t> task_arg(const command_line& cmd, std::string_view name);

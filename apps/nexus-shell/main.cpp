@@ -18,9 +18,9 @@
 #include <editline/readline.h>
 
 #include "actors/runtime/client.hpp"
-#include "actors/runtime/remote.hpp"
 #include "actors/runtime/network.hpp"
 #include "actors/runtime/node.hpp"
+#include "actors/runtime/remote.hpp"
 #include "apps/nexus-shell/commands.hpp"
 
 namespace {
@@ -187,7 +187,6 @@ bool run_line(nexus::shell::session& s, const std::string& line) {
   return true;
 }
 
-
 // The hub the options name: the topology's, or --connect's (with the topology's TLS
 // material when both are given).
 nexus::expected<nexus::hub_address> find_remote(const options& opts) {
@@ -202,7 +201,8 @@ nexus::expected<nexus::hub_address> find_remote(const options& opts) {
     return where;
   auto hub = nexus::hub_at(opts.connect, std::move(where));
   if (!hub)
-    return nexus::make_error(nexus::errc::invalid_input, "--connect: " + nexus::describe(hub.error()));
+    return nexus::make_error(nexus::errc::invalid_input,
+                             "--connect: " + nexus::describe(hub.error()));
   return hub;
 }
 
@@ -230,10 +230,10 @@ int main(int argc, char** argv) {
     nexus::client api{sys, net.orchestrator, net.store};
     auto ok = run_session(api, opts,
                           "embedded network of " + std::to_string(opts.network.workers)
-                            + " workers (" + std::to_string(opts.network.faulty_workers)
-                            + " faulty), " + std::to_string(opts.network.validators)
-                            + " validators ("
-                            + std::to_string(opts.network.lying_validators) + " lying)");
+                              + " workers (" + std::to_string(opts.network.faulty_workers)
+                              + " faulty), " + std::to_string(opts.network.validators)
+                              + " validators ("
+                              + std::to_string(opts.network.lying_validators) + " lying)");
     net.stop();
     return ok ? 0 : 1;
   }

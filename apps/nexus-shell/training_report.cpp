@@ -28,11 +28,14 @@ error write_text(const std::string& path, const std::string& text) {
 }
 
 // SVG polyline points of `ys` in a box, x spread evenly, y between lo and hi.
-std::string points(const std::vector<double>& ys, double lo, double hi, double x0, double y0,
-                   double w, double h) {
+std::string points(const std::vector<double>& ys, double lo, double hi, double x0,
+                   double y0, double w, double h) {
   std::ostringstream out;
   for (std::size_t i = 0; i < ys.size(); ++i) {
-    double x = x0 + (ys.size() == 1 ? w / 2 : w * static_cast<double>(i) / static_cast<double>(ys.size() - 1));
+    double x = x0
+               + (ys.size() == 1
+                      ? w / 2
+                      : w * static_cast<double>(i) / static_cast<double>(ys.size() - 1));
     double y = y0 + h - h * (ys[i] - lo) / std::max(hi - lo, 1e-12);
     out << fixed(x, 1) << "," << fixed(y, 1) << " ";
   }
@@ -67,8 +70,8 @@ std::string sparkline(const std::vector<float>& raw) {
 
 std::string epoch_line(const epoch_stats& e) {
   char buf[160];
-  std::snprintf(buf, sizeof(buf), "epoch %3u  loss %.4f  train %.4f  test %s  %.2f s", e.epoch,
-                e.loss, e.train_accuracy,
+  std::snprintf(buf, sizeof(buf), "epoch %3u  loss %.4f  train %.4f  test %s  %.2f s",
+                e.epoch, e.loss, e.train_accuracy,
                 e.test_accuracy >= 0 ? fixed(e.test_accuracy, 4).c_str() : "  -   ",
                 e.seconds);
   return buf;
@@ -85,12 +88,12 @@ error write_history_csv(const std::string& path, const std::vector<epoch_stats>&
 }
 
 error write_history_svg(const std::string& path, const std::string& title,
-                             const std::vector<epoch_stats>& epochs,
-                             const std::vector<float>& loss_curve) {
+                        const std::vector<epoch_stats>& epochs,
+                        const std::vector<float>& loss_curve) {
   constexpr double width = 880, height = 360, pad = 50, panel = 360;
   std::ostringstream out;
-  out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
-      << "' font-family='sans-serif' font-size='12'>\n"
+  out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='"
+      << height << "' font-family='sans-serif' font-size='12'>\n"
       << "<rect width='100%' height='100%' fill='white'/>\n"
       << "<text x='" << pad << "' y='24' font-size='15'>" << title << "</text>\n";
   // Left: the loss curve.

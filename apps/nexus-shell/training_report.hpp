@@ -23,7 +23,7 @@ error write_history_csv(const std::string& path, const std::vector<epoch_stats>&
 
 /// Two panels: the loss curve, and train and test accuracy per epoch.
 error write_history_svg(const std::string& path, const std::string& title,
-                             const std::vector<epoch_stats>& epochs,
-                             const std::vector<float>& loss_curve);
+                        const std::vector<epoch_stats>& epochs,
+                        const std::vector<float>& loss_curve);
 
 } // namespace nexus::shell

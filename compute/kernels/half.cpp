@@ -23,8 +23,8 @@ float float_of(uint32_t u) {
 // Selects are written as masks, not ?:, which GCC would keep as branches around the
 // float addition (it may not speculate a float operation) and not vectorize.
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-uint32_t largest_magnitude_bits(const float* x, std::size_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) uint32_t
+largest_magnitude_bits(const float* x, std::size_t n) {
   uint32_t largest = 0;
   for (std::size_t i = 0; i < n; ++i) {
     auto u = bits_of(x[i]) & 0x7fffffffu;
@@ -33,8 +33,8 @@ uint32_t largest_magnitude_bits(const float* x, std::size_t n) {
   return largest;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void to_half(const float* x, std::size_t n, float scale, uint16_t* out) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+to_half(const float* x, std::size_t n, float scale, uint16_t* out) {
   for (std::size_t i = 0; i < n; ++i) {
     auto u = bits_of(x[i] * scale);
     auto sign = (u >> 16) & 0x8000u;

@@ -23,7 +23,8 @@ void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t
 /// Adam's update of n parameters (PyTorch's form, bias corrections folded into `rate`
 /// = lr / (1 - beta1^t) and `root2` = sqrt(1 - beta2^t)), gradient scaled by
 /// `grad_scale` first:
-///   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= rate m / (sqrt(v) / root2 + eps)
+///   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= rate m / (sqrt(v) / root2 +
+///   eps)
 /// One thread; the widest variant, like sgemm. Exact square roots and no contracted
 /// multiply-adds: the same bits in every variant and at any alignment of the arrays, so
 /// that a worker, its validator and the aggregator replaying a lane agree exactly.

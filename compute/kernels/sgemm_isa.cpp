@@ -34,9 +34,9 @@ void run(const A& a, const B& b, map& c, float alpha, float beta) {
 
 extern "C" __attribute__((visibility("default"))) void
 NEXUS_CAT(nexus_sgemm_, NEXUS_ISA)(bool trans_a, bool trans_b, std::size_t m, std::size_t n,
-                                   std::size_t k, float alpha, const float* a, std::size_t lda,
-                                   const float* b, std::size_t ldb, float beta, float* c,
-                                   std::size_t ldc) {
+                                   std::size_t k, float alpha, const float* a,
+                                   std::size_t lda, const float* b, std::size_t ldb,
+                                   float beta, float* c, std::size_t ldc) {
   using index = Eigen::Index;
   auto im = static_cast<index>(m), in = static_cast<index>(n), ik = static_cast<index>(k);
   map cm{c, im, in, stride{static_cast<index>(ldc)}};

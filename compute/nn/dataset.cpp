@@ -18,8 +18,7 @@ constexpr std::size_t max_idx_bytes = std::size_t{1} << 32; // 4 GiB of samples
 constexpr std::size_t max_classes = 1 << 16;
 
 // Reads a whole file through zlib, which passes uncompressed files through unchanged.
-expected<std::vector<uint8_t>> read_maybe_gzip(const std::string& path,
-                                                    std::size_t limit) {
+expected<std::vector<uint8_t>> read_maybe_gzip(const std::string& path, std::size_t limit) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f)
     return make_error(errc::not_found, "cannot open " + path);
@@ -31,15 +30,15 @@ expected<std::vector<uint8_t>> read_maybe_gzip(const std::string& path,
       int code = 0;
       std::string why = gzerror(f, &code);
       gzclose(f);
-      return make_error(errc::invalid_input, path + ": not a readable gzip or IDX file ("
-                                               + why + ")");
+      return make_error(errc::invalid_input,
+                        path + ": not a readable gzip or IDX file (" + why + ")");
     }
     if (n == 0)
       break;
     if (out.size() + static_cast<std::size_t>(n) > limit) {
       gzclose(f);
-      return make_error(errc::invalid_input, path + ": larger than "
-                                               + std::to_string(limit >> 20) + " MiB");
+      return make_error(errc::invalid_input,
+                        path + ": larger than " + std::to_string(limit >> 20) + " MiB");
     }
     out.insert(out.end(), chunk.begin(), chunk.begin() + n);
   }
@@ -56,21 +55,21 @@ expected<std::vector<int32_t>> to_labels(const tensor& t, const std::string& pat
   for (std::size_t i = 0; i < t.size(); ++i) {
     auto v = t.values()[i];
     if (!(v >= 0) || v >= static_cast<float>(max_classes) || v != std::floor(v))
-      return make_error(errc::invalid_input,
-                        path + ": label " + std::to_string(i) + " is " + std::to_string(v)
-                          + "; labels are whole numbers in [0, "
-                          + std::to_string(max_classes) + ")");
+      return make_error(errc::invalid_input, path + ": label " + std::to_string(i) + " is "
+                                                 + std::to_string(v)
+                                                 + "; labels are whole numbers in [0, "
+                                                 + std::to_string(max_classes) + ")");
     out[i] = static_cast<int32_t>(v);
   }
   return out;
 }
 
 expected<dataset> make_dataset(std::string name, tensor x, const tensor& labels,
-                                    const std::string& labels_path) {
+                               const std::string& labels_path) {
   if (labels.size() != x.rows())
-    return make_error(errc::invalid_input,
-                      name + ": " + std::to_string(x.rows()) + " samples but "
-                        + std::to_string(labels.size()) + " labels");
+    return make_error(errc::invalid_input, name + ": " + std::to_string(x.rows())
+                                               + " samples but "
+                                               + std::to_string(labels.size()) + " labels");
   if (x.rows() == 0)
     return make_error(errc::invalid_input, name + ": no samples");
   auto y = to_labels(labels, labels_path);
@@ -82,7 +81,8 @@ expected<dataset> make_dataset(std::string name, tensor x, const tensor& labels,
   d.y = std::move(*y);
   d.x = std::move(x);
   if (d.x.rank() != 2) // N x features, whatever the sample's own shape
-    d.x = tensor{shape_t{d.x.rows(), d.x.cols()}, {d.x.values().begin(), d.x.values().end()}};
+    d.x =
+        tensor{shape_t{d.x.rows(), d.x.cols()}, {d.x.values().begin(), d.x.values().end()}};
   return d;
 }
 
@@ -152,7 +152,8 @@ expected<dataset> read_idx_pair(const std::string& images, const std::string& la
 }
 
 expected<dataset> load_dataset(const std::string& spec) {
-  if (spec == "fashion-mnist" || spec == "fashion-mnist:train" || spec == "fashion-mnist:test") {
+  if (spec == "fashion-mnist" || spec == "fashion-mnist:train"
+      || spec == "fashion-mnist:test") {
     auto dir = fashion_mnist_dir();
     auto part = spec == "fashion-mnist:test" ? std::string{"t10k"} : std::string{"train"};
     auto d = read_idx_pair(dir + "/" + part + "-images-idx3-ubyte.gz",
@@ -161,8 +162,8 @@ expected<dataset> load_dataset(const std::string& spec) {
       if (is(d.error(), errc::not_found))
         return make_error(errc::not_found,
                           describe(d.error())
-                            + " (install Debian's dataset-fashion-mnist, or point "
-                              "NEXUS_FASHION_MNIST at a directory of its .gz files)");
+                              + " (install Debian's dataset-fashion-mnist, or point "
+                                "NEXUS_FASHION_MNIST at a directory of its .gz files)");
       return d.error();
     }
     d->name = spec;
@@ -182,12 +183,12 @@ expected<dataset> load_dataset(const std::string& spec) {
       return y.error();
     if (y->rank() != 1 && !(y->rank() == 2 && y->cols() == 1))
       return make_error(errc::invalid_input, ys + ": labels must be a vector, got shape "
-                                               + to_string(y->shape()));
+                                                 + to_string(y->shape()));
     return make_dataset(spec, std::move(*x), *y, ys);
   }
   return make_error(errc::invalid_input,
                     "unknown data set '" + spec
-                      + "' (fashion-mnist, fashion-mnist:test, or X.npy,y.npy)");
+                        + "' (fashion-mnist, fashion-mnist:test, or X.npy,y.npy)");
 }
 
 dataset slice(const dataset& d, std::size_t begin, std::size_t end) {
@@ -199,7 +200,8 @@ dataset slice(const dataset& d, std::size_t begin, std::size_t end) {
   auto cols = d.x.cols();
   out.x = tensor{shape_t{end - begin, cols},
                  {d.x.data() + begin * cols, d.x.data() + end * cols}};
-  out.y.assign(d.y.begin() + static_cast<long>(begin), d.y.begin() + static_cast<long>(end));
+  out.y.assign(d.y.begin() + static_cast<long>(begin),
+               d.y.begin() + static_cast<long>(end));
   return out;
 }
 

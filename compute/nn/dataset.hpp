@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 
@@ -26,9 +25,9 @@ namespace nexus::compute::nn {
 
 struct dataset {
   std::string name;
-  tensor x;                  // N x features
-  std::vector<int32_t> y;    // N labels in [0, classes)
-  std::size_t classes = 0;   // 1 + the largest label
+  tensor x;                // N x features
+  std::vector<int32_t> y;  // N labels in [0, classes)
+  std::size_t classes = 0; // 1 + the largest label
 
   std::size_t size() const noexcept {
     return y.size();

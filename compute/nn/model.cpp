@@ -7,8 +7,8 @@
 #include <random>
 
 #include <tbb/blocked_range.h>
-#include <tbb/parallel_reduce.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
 #include <yaml-cpp/yaml.h>
 
 #include "compute/errc.hpp"
@@ -83,20 +83,22 @@ expected<model_spec> parse_yaml(const std::string& path) {
   } catch (const YAML::BadFile&) {
     return make_error(errc::not_found, "cannot open model file " + path);
   } catch (const YAML::Exception& e) {
-    return make_error(errc::invalid_input, path + ":" + std::to_string(e.mark.line + 1) + ":"
-                                             + std::to_string(e.mark.column + 1) + ": "
-                                             + e.msg);
+    return make_error(errc::invalid_input, path + ":" + std::to_string(e.mark.line + 1)
+                                               + ":" + std::to_string(e.mark.column + 1)
+                                               + ": " + e.msg);
   }
   auto where = [&](const YAML::Node& n) {
     auto m = n.Mark();
-    return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
+    return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1)
+           + ": ";
   };
   auto fail = [&](const YAML::Node& n, const std::string& why) {
     return make_error(errc::invalid_input, where(n) + why);
   };
   try {
     if (!root.IsMap())
-      return make_error(errc::invalid_input, path + ": expected a map with model, inputs, layers");
+      return make_error(errc::invalid_input,
+                        path + ": expected a map with model, inputs, layers");
     if (!root["model"] || root["model"].as<std::string>() != "mlp")
       return fail(root["model"] ? root["model"] : root, "model: only 'mlp' is known");
     if (!root["inputs"])
@@ -130,19 +132,20 @@ expected<model_spec> parse_yaml(const std::string& path) {
       return fail(layers[layers.size() - 1], "the last layer gives logits: no activation");
     return check(std::move(spec), path);
   } catch (const YAML::Exception& e) {
-    return make_error(errc::invalid_input, path + ":" + std::to_string(e.mark.line + 1) + ":"
-                                             + std::to_string(e.mark.column + 1)
-                                             + ": expected a number or a name here");
+    return make_error(errc::invalid_input, path + ":" + std::to_string(e.mark.line + 1)
+                                               + ":" + std::to_string(e.mark.column + 1)
+                                               + ": expected a number or a name here");
   }
 }
 
 // x (rows x in) times the transpose of w (out x in), through the dispatched kernel.
 matrix times_transposed(const matrix& x, const const_matrix_map& w) {
   matrix z(x.rows(), w.rows());
-  kernels::sgemm(false, true, static_cast<std::size_t>(x.rows()), static_cast<std::size_t>(w.rows()),
-                 static_cast<std::size_t>(x.cols()), 1.0f, x.data(),
-                 static_cast<std::size_t>(x.cols()), w.data(), static_cast<std::size_t>(w.cols()),
-                 0.0f, z.data(), static_cast<std::size_t>(w.rows()));
+  kernels::sgemm(false, true, static_cast<std::size_t>(x.rows()),
+                 static_cast<std::size_t>(w.rows()), static_cast<std::size_t>(x.cols()),
+                 1.0f, x.data(), static_cast<std::size_t>(x.cols()), w.data(),
+                 static_cast<std::size_t>(w.cols()), 0.0f, z.data(),
+                 static_cast<std::size_t>(w.rows()));
   return z;
 }
 
@@ -204,11 +207,13 @@ expected<model_spec> parse_model_spec(const std::string& text) {
     return parse_mlp(text);
   if (text.ends_with(".yaml") || text.ends_with(".yml"))
     return parse_yaml(text);
-  return make_error(errc::invalid_input, "unknown model '" + text
-                                           + "' (mlp:784-256-128-10, or a .yaml model file)");
+  return make_error(errc::invalid_input,
+                    "unknown model '" + text
+                        + "' (mlp:784-256-128-10, or a .yaml model file)");
 }
 
-mlp::mlp(model_spec spec) : spec_(std::move(spec)) {
+mlp::mlp(model_spec spec)
+    : spec_(std::move(spec)) {
   std::size_t at = 0;
   for (const auto& l : spec_.layers) {
     at_.push_back({at, at + l.in * l.out});
@@ -237,36 +242,38 @@ tensor mlp::probabilities(const float* x, std::size_t rows) const {
     widest = std::max(widest, l.out);
   tensor out{rows, spec_.outputs()};
   tbb::parallel_for(
-    tbb::blocked_range<std::size_t>{0, rows, rows_per_task},
-    [&](const tbb::blocked_range<std::size_t>& r) {
-      // The first layer reads the samples where they are, the hidden ones alternate
-      // between two buffers, and the last writes its logits into `out`.
-      auto n = r.size();
-      std::vector<float> a(n * widest), b(n * widest);
-      const float* in = x + r.begin() * spec_.inputs();
-      for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
-        const auto& l = spec_.layers[i];
-        float* z = i + 1 == spec_.layers.size() ? out.data() + r.begin() * l.out
-                   : in == a.data()             ? b.data()
-                                                : a.data();
-        kernels::sgemm(false, true, n, l.out, l.in, 1.0f, in, l.in,
-                       params_.data() + at_[i].weight, l.in, 0.0f, z, l.out);
-        matrix_map h{z, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(l.out)};
-        const_row_vector_map bias{params_.data() + at_[i].bias, static_cast<Eigen::Index>(l.out)};
-        if (l.act == activation::relu)
-          h = (h.rowwise() + bias).cwiseMax(0.0f);
-        else
-          h.rowwise() += bias;
-        in = z;
-      }
-      matrix_map logits{out.data() + r.begin() * spec_.outputs(), static_cast<Eigen::Index>(n),
-                        static_cast<Eigen::Index>(spec_.outputs())};
-      for (Eigen::Index row = 0; row < logits.rows(); ++row) {
-        auto v = logits.row(row);
-        v.array() = (v.array() - v.maxCoeff()).exp();
-        v /= v.sum();
-      }
-    });
+      tbb::blocked_range<std::size_t>{0, rows, rows_per_task},
+      [&](const tbb::blocked_range<std::size_t>& r) {
+        // The first layer reads the samples where they are, the hidden ones alternate
+        // between two buffers, and the last writes its logits into `out`.
+        auto n = r.size();
+        std::vector<float> a(n * widest), b(n * widest);
+        const float* in = x + r.begin() * spec_.inputs();
+        for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
+          const auto& l = spec_.layers[i];
+          float* z = i + 1 == spec_.layers.size() ? out.data() + r.begin() * l.out
+                     : in == a.data()             ? b.data()
+                                                  : a.data();
+          kernels::sgemm(false, true, n, l.out, l.in, 1.0f, in, l.in,
+                         params_.data() + at_[i].weight, l.in, 0.0f, z, l.out);
+          matrix_map h{z, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(l.out)};
+          const_row_vector_map bias{params_.data() + at_[i].bias,
+                                    static_cast<Eigen::Index>(l.out)};
+          if (l.act == activation::relu)
+            h = (h.rowwise() + bias).cwiseMax(0.0f);
+          else
+            h.rowwise() += bias;
+          in = z;
+        }
+        matrix_map logits{out.data() + r.begin() * spec_.outputs(),
+                          static_cast<Eigen::Index>(n),
+                          static_cast<Eigen::Index>(spec_.outputs())};
+        for (Eigen::Index row = 0; row < logits.rows(); ++row) {
+          auto v = logits.row(row);
+          v.array() = (v.array() - v.maxCoeff()).exp();
+          v /= v.sum();
+        }
+      });
   return out;
 }
 
@@ -301,8 +308,8 @@ batch_stats mlp::gradient(const float* x, const int32_t* y, std::size_t rows,
                   static_cast<Eigen::Index>(l.in)};
     row_vector_map gb{grad.data() + at_[i].bias, static_cast<Eigen::Index>(l.out)};
     // gw += delta^T * input (out x rows times rows x in)
-    kernels::sgemm(true, false, l.out, l.in, static_cast<std::size_t>(n), 1.0f, delta.data(),
-                   l.out, inputs[i].data(), l.in, 1.0f, gw.data(), l.in);
+    kernels::sgemm(true, false, l.out, l.in, static_cast<std::size_t>(n), 1.0f,
+                   delta.data(), l.out, inputs[i].data(), l.in, 1.0f, gw.data(), l.in);
     // Row by row, so that each bias sums its rows in one order: Eigen's colwise().sum()
     // sums the columns before the first aligned one in another order than the rest, so
     // the bits depended on where the gradient buffer happened to be allocated, and the
@@ -343,7 +350,8 @@ safetensors_file mlp::to_safetensors() const {
     const auto& l = spec_.layers[i];
     auto name = std::to_string(2 * i); // nn.Sequential: Linear, ReLU, Linear, ...
     const float* w = params_.data() + at_[i].weight;
-    f.tensors.push_back({name + ".weight", tensor{shape_t{l.out, l.in}, {w, w + l.in * l.out}}});
+    f.tensors.push_back(
+        {name + ".weight", tensor{shape_t{l.out, l.in}, {w, w + l.in * l.out}}});
     const float* b = params_.data() + at_[i].bias;
     f.tensors.push_back({name + ".bias", tensor{shape_t{l.out}, {b, b + l.out}}});
   }
@@ -358,17 +366,20 @@ expected<mlp> mlp::from_safetensors(const safetensors_file& f) {
     std::size_t index = 0;
     auto prefix = t.name.substr(0, dot == std::string::npos ? 0 : dot);
     auto [end, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), index);
-    if (dot == std::string::npos || ec != std::errc{} || end != prefix.data() + prefix.size())
-      return make_error(errc::invalid_input, "tensor '" + t.name
-                                               + "' is not an nn.Sequential layer's "
-                                                 "(expected names like 0.weight, 0.bias)");
+    if (dot == std::string::npos || ec != std::errc{}
+        || end != prefix.data() + prefix.size())
+      return make_error(errc::invalid_input,
+                        "tensor '" + t.name
+                            + "' is not an nn.Sequential layer's "
+                              "(expected names like 0.weight, 0.bias)");
     auto kind = t.name.substr(dot + 1);
     if (kind == "weight")
       linear[index].first = &t.value;
     else if (kind == "bias")
       linear[index].second = &t.value;
     else
-      return make_error(errc::invalid_input, "tensor '" + t.name + "' is neither a weight nor a bias");
+      return make_error(errc::invalid_input,
+                        "tensor '" + t.name + "' is neither a weight nor a bias");
   }
   if (linear.empty())
     return make_error(errc::invalid_input, "no layers in the file");
@@ -377,19 +388,20 @@ expected<mlp> mlp::from_safetensors(const safetensors_file& f) {
     auto [w, b] = i->second;
     auto name = std::to_string(i->first);
     if (!w || !b)
-      return make_error(errc::invalid_input, "layer " + name + " lacks its "
-                                               + (w ? "bias" : "weight"));
+      return make_error(errc::invalid_input,
+                        "layer " + name + " lacks its " + (w ? "bias" : "weight"));
     if (w->rank() != 2 || b->rank() != 1 || b->size() != w->rows())
       return make_error(errc::invalid_input,
                         "layer " + name + ": weight " + to_string(w->shape()) + " and bias "
-                          + to_string(b->shape()) + " do not make a linear layer");
+                            + to_string(b->shape()) + " do not make a linear layer");
     if (!spec.layers.empty() && spec.layers.back().out != w->cols())
-      return make_error(errc::invalid_input,
-                        "layer " + name + " takes " + std::to_string(w->cols())
-                          + " inputs, the layer before gives "
-                          + std::to_string(spec.layers.back().out));
-    spec.layers.push_back({w->cols(), w->rows(),
-                           std::next(i) == linear.end() ? activation::none : activation::relu});
+      return make_error(errc::invalid_input, "layer " + name + " takes "
+                                                 + std::to_string(w->cols())
+                                                 + " inputs, the layer before gives "
+                                                 + std::to_string(spec.layers.back().out));
+    spec.layers.push_back(
+        {w->cols(), w->rows(),
+         std::next(i) == linear.end() ? activation::none : activation::relu});
   }
   auto checked = check(std::move(spec), "in the file");
   if (!checked)
@@ -397,7 +409,8 @@ expected<mlp> mlp::from_safetensors(const safetensors_file& f) {
   if (auto m = f.metadata.find("nexus.model");
       m != f.metadata.end() && m->second != checked->text())
     return make_error(errc::invalid_input, "the file says it holds " + m->second
-                                             + " but its tensors make " + checked->text());
+                                               + " but its tensors make "
+                                               + checked->text());
   mlp out{std::move(*checked)};
   std::size_t k = 0;
   for (const auto& [index, wb] : linear) {

@@ -23,7 +23,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/nn/safetensors.hpp"
 #include "compute/tensor.hpp"

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <optional>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,8 @@ namespace nexus::compute::nn {
 
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
+static_assert(std::endian::native == std::endian::little,
+              "safetensors data is little-endian");
 
 constexpr std::size_t max_header = 100 << 20; // as the reference implementation
 constexpr std::size_t max_rank = 8;
@@ -45,7 +46,11 @@ struct dtype_info {
 
 std::optional<dtype_info> dtype_of(const std::string& name) {
   if (name == "F32")
-    return dtype_info{4, [](const uint8_t* p) { float v; std::memcpy(&v, p, 4); return v; }};
+    return dtype_info{4, [](const uint8_t* p) {
+                        float v;
+                        std::memcpy(&v, p, 4);
+                        return v;
+                      }};
   if (name == "F64")
     return dtype_info{8, [](const uint8_t* p) {
                         double v;
@@ -169,8 +174,9 @@ expected<safetensors_file> parse_safetensors(std::span<const uint8_t> bytes) {
       return bad(at + "bytes [" + std::to_string(e.begin) + ", " + std::to_string(e.end)
                  + ") outside the " + std::to_string(data.size()) + "-byte data");
     if (e.end - e.begin != count * type->size)
-      return bad(at + "shape " + to_string(e.shape) + " needs " + std::to_string(count * type->size)
-                 + " bytes, its range has " + std::to_string(e.end - e.begin));
+      return bad(at + "shape " + to_string(e.shape) + " needs "
+                 + std::to_string(count * type->size) + " bytes, its range has "
+                 + std::to_string(e.end - e.begin));
     entries.push_back(std::move(e));
   }
   std::sort(entries.begin(), entries.end(),
@@ -178,7 +184,8 @@ expected<safetensors_file> parse_safetensors(std::span<const uint8_t> bytes) {
   std::size_t covered = 0;
   for (const auto& e : entries) {
     if (e.begin != covered)
-      return bad("tensor '" + e.name + "' " + (e.begin < covered ? "overlaps another" : "leaves a gap"));
+      return bad("tensor '" + e.name + "' "
+                 + (e.begin < covered ? "overlaps another" : "leaves a gap"));
     covered = e.end;
   }
   if (covered != data.size())
@@ -199,7 +206,8 @@ error write_safetensors(const std::string& path, const safetensors_file& f) {
   auto tmp = path + ".tmp";
   {
     std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out)
       return make_error(errc::unavailable, "cannot write " + tmp);

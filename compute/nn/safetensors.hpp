@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 

@@ -28,7 +28,8 @@ expected<lr_schedule> parse_schedule(const std::string& name) {
     return lr_schedule::constant;
   if (name == "cosine")
     return lr_schedule::cosine;
-  return make_error(errc::invalid_input, "unknown schedule '" + name + "' (constant, cosine)");
+  return make_error(errc::invalid_input,
+                    "unknown schedule '" + name + "' (constant, cosine)");
 }
 
 std::string to_string(optimizer_kind x) {
@@ -47,12 +48,16 @@ double scheduled_lr(lr_schedule schedule, double base, uint64_t step, uint64_t t
 }
 
 optimizer::optimizer(const train_config& config, std::size_t parameters)
-  : config_(config), parameters_(parameters),
-    state_(state_rows(config.optimizer) * parameters, 0.0f) {}
+    : config_(config)
+    , parameters_(parameters)
+    , state_(state_rows(config.optimizer) * parameters, 0.0f) {}
 
-optimizer::optimizer(const train_config& config, std::span<const float> state, uint64_t steps)
-  : config_(config), parameters_(state.size() / state_rows(config.optimizer)),
-    state_(state.begin(), state.end()), t_(steps) {}
+optimizer::optimizer(const train_config& config, std::span<const float> state,
+                     uint64_t steps)
+    : config_(config)
+    , parameters_(state.size() / state_rows(config.optimizer))
+    , state_(state.begin(), state.end())
+    , t_(steps) {}
 
 void optimizer::step(std::span<float> params, std::span<const float> grad, double lr,
                      float grad_scale) {
@@ -63,24 +68,27 @@ void optimizer::step(std::span<float> params, std::span<const float> grad, doubl
   // wait for. Adam's square roots and divisions run in the widest vectors the processor
   // has (kernels::adam).
   constexpr std::size_t block = std::size_t{1} << 15;
-  tbb::parallel_for(std::size_t{0}, (params.size() + block - 1) / block, [&](std::size_t b) {
-    auto begin = b * block;
-    auto n = static_cast<Eigen::Index>(std::min(block, params.size() - begin));
-    Eigen::Map<Eigen::ArrayXf> p{params.data() + begin, n};
-    Eigen::Map<Eigen::ArrayXf> m{state_.data() + begin, n};
-    Eigen::Map<const Eigen::ArrayXf> raw{grad.data() + begin, n};
-    auto g = grad_scale * raw;
-    if (config_.optimizer == optimizer_kind::sgd) { // PyTorch's form: v = mu v + g; p -= lr v
-      m = static_cast<float>(config_.momentum) * m + g;
-      p -= static_cast<float>(lr) * m;
-      return;
-    }
-    kernels::adam(params.data() + begin, state_.data() + begin,
-                  state_.data() + parameters_ + begin, grad.data() + begin,
-                  static_cast<std::size_t>(n), grad_scale, static_cast<float>(config_.beta1),
-                  static_cast<float>(config_.beta2), static_cast<float>(lr / correction1),
-                  static_cast<float>(std::sqrt(correction2)), static_cast<float>(config_.eps));
-  });
+  tbb::parallel_for(
+      std::size_t{0}, (params.size() + block - 1) / block, [&](std::size_t b) {
+        auto begin = b * block;
+        auto n = static_cast<Eigen::Index>(std::min(block, params.size() - begin));
+        Eigen::Map<Eigen::ArrayXf> p{params.data() + begin, n};
+        Eigen::Map<Eigen::ArrayXf> m{state_.data() + begin, n};
+        Eigen::Map<const Eigen::ArrayXf> raw{grad.data() + begin, n};
+        auto g = grad_scale * raw;
+        if (config_.optimizer
+            == optimizer_kind::sgd) { // PyTorch's form: v = mu v + g; p -= lr v
+          m = static_cast<float>(config_.momentum) * m + g;
+          p -= static_cast<float>(lr) * m;
+          return;
+        }
+        kernels::adam(
+            params.data() + begin, state_.data() + begin,
+            state_.data() + parameters_ + begin, grad.data() + begin,
+            static_cast<std::size_t>(n), grad_scale, static_cast<float>(config_.beta1),
+            static_cast<float>(config_.beta2), static_cast<float>(lr / correction1),
+            static_cast<float>(std::sqrt(correction2)), static_cast<float>(config_.eps));
+      });
 }
 
 std::vector<uint32_t> epoch_order(std::size_t n, uint64_t seed, std::size_t epoch) {
@@ -122,7 +130,7 @@ void train_local(mlp& model, const dataset& train, const dataset* test,
   std::vector<int32_t> y;
   std::vector<float> grad(model.parameters().size());
   tbb::combinable<std::vector<float>> partial{
-    [&] { return std::vector<float>(model.parameters().size()); }};
+      [&] { return std::vector<float>(model.parameters().size()); }};
   constexpr std::size_t micro = 32; // rows per task
   for (std::size_t epoch = 1; epoch <= config.epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
@@ -137,8 +145,9 @@ void train_local(mlp& model, const dataset& train, const dataset* test,
       tbb::parallel_for(std::size_t{0}, (rows + micro - 1) / micro, [&](std::size_t t) {
         auto first = t * micro;
         auto count = std::min(micro, rows - first);
-        part_stats.local() += model.gradient(x.data() + first * cols, y.data() + first, count,
-                                             partial.local(), 1.0f / static_cast<float>(rows));
+        part_stats.local() +=
+            model.gradient(x.data() + first * cols, y.data() + first, count,
+                           partial.local(), 1.0f / static_cast<float>(rows));
       });
       std::fill(grad.begin(), grad.end(), 0.0f);
       partial.combine_each([&](const std::vector<float>& g) {
@@ -152,13 +161,14 @@ void train_local(mlp& model, const dataset& train, const dataset* test,
     epoch_report r;
     r.epoch = epoch;
     r.loss = stats.loss_sum / static_cast<double>(std::max<std::size_t>(stats.rows, 1));
-    r.train_accuracy =
-      static_cast<double>(stats.correct) / static_cast<double>(std::max<std::size_t>(stats.rows, 1));
+    r.train_accuracy = static_cast<double>(stats.correct)
+                       / static_cast<double>(std::max<std::size_t>(stats.rows, 1));
     if (test) {
       auto t = model.evaluate(test->x.data(), test->y.data(), test->size());
       r.test_accuracy = static_cast<double>(t.correct) / static_cast<double>(test->size());
     }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (on_epoch)
       on_epoch(r);
   }

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/nn/dataset.hpp"
 #include "compute/nn/model.hpp"
@@ -20,7 +19,7 @@ enum class optimizer_kind : uint8_t { sgd, adam };
 enum class lr_schedule : uint8_t { constant, cosine };
 
 expected<optimizer_kind> parse_optimizer(const std::string& name); // sgd, adam
-expected<lr_schedule> parse_schedule(const std::string& name);    // constant, cosine
+expected<lr_schedule> parse_schedule(const std::string& name);     // constant, cosine
 std::string to_string(optimizer_kind x);
 std::string to_string(lr_schedule x);
 

@@ -1,8 +1,8 @@
 #include "compute/opencl/backend.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 
@@ -26,11 +26,12 @@ constexpr int per_item = 8; // columns per work-item (register blocking)
 // Out of memory is errc::exhausted (this call's work can go elsewhere, the device stays
 // usable); anything else errc::unavailable.
 error cl_error(const cl::Error& e, const std::string& what) {
-  auto code = e.err() == CL_MEM_OBJECT_ALLOCATION_FAILURE || e.err() == CL_OUT_OF_HOST_MEMORY
-                ? errc::exhausted
-                : errc::unavailable;
+  auto code =
+      e.err() == CL_MEM_OBJECT_ALLOCATION_FAILURE || e.err() == CL_OUT_OF_HOST_MEMORY
+          ? errc::exhausted
+          : errc::unavailable;
   return make_error(code, "OpenCL " + what + ": " + e.what() + " failed (error "
-                            + std::to_string(e.err()) + ")");
+                              + std::to_string(e.err()) + ")");
 }
 
 constexpr double mib = 1024.0 * 1024.0;
@@ -53,8 +54,8 @@ std::string size_text(std::size_t bytes) {
 
 error memory_error(const out_of_memory& e, const std::string& what) {
   return make_error(errc::exhausted, "OpenCL " + what + " needs more than "
-                                       + size_text(e.needed) + " of device memory (limit "
-                                       + size_text(e.limit) + ")");
+                                         + size_text(e.needed) + " of device memory (limit "
+                                         + size_text(e.limit) + ")");
 }
 
 // The buffers of one call, counted against the device's memory before each is made, so
@@ -63,13 +64,15 @@ error memory_error(const out_of_memory& e, const std::string& what) {
 class device_memory {
 public:
   device_memory(cl::Context& ctx, std::size_t limit, std::size_t max_allocation)
-    : ctx_(ctx), limit_(limit), max_allocation_(max_allocation) {
-  }
+      : ctx_(ctx)
+      , limit_(limit)
+      , max_allocation_(max_allocation) {}
 
   // `count` elements of T copied from the host.
   template <class T>
   cl::Buffer input(const T* host, std::size_t count) {
-    return make(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes<T>(count), const_cast<T*>(host));
+    return make(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes<T>(count),
+                const_cast<T*>(host));
   }
 
   // Read and written by kernels, starting from the host's values.
@@ -155,7 +158,8 @@ struct context::impl {
   cl::CommandQueue queue;
   cl::Program program;
   cl::Kernel gemm;
-  cl::Kernel gemm_t, bias_activation, relu_backward, softmax_xent, column_sums, softmax_rows;
+  cl::Kernel gemm_t, bias_activation, relu_backward, softmax_xent, column_sums,
+      softmax_rows;
   std::size_t memory_limit = 0;
   std::mutex mtx;
 
@@ -171,17 +175,18 @@ std::vector<device_info> list_devices() {
   return out;
 }
 
-context::context(std::unique_ptr<impl> p) : impl_(std::move(p)) {
-}
+context::context(std::unique_ptr<impl> p)
+    : impl_(std::move(p)) {}
 
 context::~context() = default;
 
 expected<std::unique_ptr<context>> context::open(std::size_t index,
-                                                     const std::string& build_options) {
+                                                 const std::string& build_options) {
   auto all = discover();
   if (index >= all.size())
-    return make_error(errc::not_found, "no OpenCL device " + std::to_string(index) + " (there are "
-                                         + std::to_string(all.size()) + ")");
+    return make_error(errc::not_found, "no OpenCL device " + std::to_string(index)
+                                           + " (there are " + std::to_string(all.size())
+                                           + ")");
   auto p = std::make_unique<impl>();
   p->info = all[index].info;
   p->memory_limit = p->info.global_memory;
@@ -193,7 +198,8 @@ expected<std::unique_ptr<context>> context::open(std::size_t index,
     step = "program build";
     p->program = cl::Program{p->ctx, cl::Program::Sources{gemm_source, nn_source}};
     try {
-      auto options = "-DTILE=" + std::to_string(tile) + " -DWPT=" + std::to_string(per_item);
+      auto options =
+          "-DTILE=" + std::to_string(tile) + " -DWPT=" + std::to_string(per_item);
       if (!build_options.empty())
         options += " " + build_options;
       p->program.build({all[index].device}, options.c_str());
@@ -206,8 +212,8 @@ expected<std::unique_ptr<context>> context::open(std::size_t index,
       while (!log.empty() && std::isspace(static_cast<unsigned char>(log.back())))
         log.pop_back();
       return make_error(errc::unavailable, "OpenCL kernels do not build on " + p->info.name
-                                             + " (error " + std::to_string(e.err()) + ")"
-                                             + (log.empty() ? "" : ": " + log));
+                                               + " (error " + std::to_string(e.err()) + ")"
+                                               + (log.empty() ? "" : ": " + log));
     }
     step = "kernel";
     p->gemm = cl::Kernel{p->program, "gemm"};
@@ -226,8 +232,9 @@ expected<std::unique_ptr<context>> context::open(std::size_t index,
 expected<std::unique_ptr<context>> context::open_best(const std::string& build_options) {
   auto all = list_devices();
   if (all.empty())
-    return make_error(errc::not_found, "no OpenCL device (is an ICD such as pocl-opencl-icd "
-                                       "installed?)");
+    return make_error(errc::not_found,
+                      "no OpenCL device (is an ICD such as pocl-opencl-icd "
+                      "installed?)");
   std::size_t best = 0;
   for (std::size_t i = 0; i < all.size(); ++i)
     if (all[i].gpu) {
@@ -247,12 +254,13 @@ const device_info& context::device() const noexcept {
 }
 
 error context::gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
-                         std::size_t n) {
+                    std::size_t n) {
   if (m == 0 || n == 0)
     return {};
   if (m > INT32_MAX / 2 || n > INT32_MAX / 2 || k > INT32_MAX / 2 || m * k > INT32_MAX
       || k * n > INT32_MAX || m * n > INT32_MAX)
-    return make_error(errc::invalid_input, "matrix too large for the OpenCL kernel's int indices");
+    return make_error(errc::invalid_input,
+                      "matrix too large for the OpenCL kernel's int indices");
   std::lock_guard guard{impl_->mtx};
   try {
     auto mem = impl_->memory();
@@ -270,14 +278,15 @@ error context::gemm(const float* a, const float* b, float* c, std::size_t m, std
     return cl_error(e, "GEMM on " + impl_->info.name);
   } catch (const out_of_memory& e) {
     return memory_error(e, "GEMM " + std::to_string(m) + "x" + std::to_string(k) + "x"
-                             + std::to_string(n) + " on " + impl_->info.name);
+                               + std::to_string(n) + " on " + impl_->info.name);
   }
   return {};
 }
 
 expected<double> context::time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
-                                                unsigned repeats) {
-  if (m == 0 || k == 0 || n == 0 || m * k > INT32_MAX || k * n > INT32_MAX || m * n > INT32_MAX)
+                                           unsigned repeats) {
+  if (m == 0 || k == 0 || n == 0 || m * k > INT32_MAX || k * n > INT32_MAX
+      || m * n > INT32_MAX)
     return make_error(errc::invalid_input, "shape out of the kernel's range");
   std::lock_guard guard{impl_->mtx};
   try {
@@ -299,8 +308,9 @@ expected<double> context::time_gemm_kernel(std::size_t m, std::size_t k, std::si
       auto start = std::chrono::steady_clock::now();
       impl_->queue.enqueueNDRangeKernel(kernel, cl::NullRange, global, local);
       impl_->queue.finish();
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                                          - start).count());
+      best = std::min(
+          best,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     return best;
   } catch (const cl::Error& e) {
@@ -327,7 +337,7 @@ void set_args(cl::Kernel& k, Args&&... args) {
 } // namespace
 
 error context::mlp_probabilities(const std::vector<layer>& layers, const float* params,
-                                     const float* x, std::size_t rows, float* out) {
+                                 const float* x, std::size_t rows, float* out) {
   if (layers.empty() || rows == 0)
     return {};
   std::lock_guard guard{impl_->mtx};
@@ -346,7 +356,8 @@ error context::mlp_probabilities(const std::vector<layer>& layers, const float* 
       auto z = mem.scratch(rows * l.out);
       auto next = mem.scratch(rows * l.out);
       set_args(impl_->gemm_t, m, o, in, 0, 1, 1.0f, h, in, w, in, 0.0f, z, o);
-      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.out, rows), cl::NDRange{16, 16});
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.out, rows),
+                             cl::NDRange{16, 16});
       bool relu = i + 1 < layers.size() && l.relu;
       set_args(impl_->bias_activation, m, o, z, b, next, relu ? 1 : 0);
       q.enqueueNDRangeKernel(impl_->bias_activation, cl::NullRange, grid(l.out, rows),
@@ -362,7 +373,7 @@ error context::mlp_probabilities(const std::vector<layer>& layers, const float* 
     return cl_error(e, "MLP inference on " + impl_->info.name);
   } catch (const out_of_memory& e) {
     return memory_error(e, "MLP inference of " + std::to_string(rows) + " rows on "
-                             + impl_->info.name);
+                               + impl_->info.name);
   }
   return {};
 }
@@ -397,7 +408,8 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
       const auto& l = layers[i];
       auto in = static_cast<int>(l.in), out = static_cast<int>(l.out);
       set_args(impl_->gemm_t, m, out, in, 0, 1, 1.0f, h[i], in, w[i], in, 0.0f, z[i], out);
-      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.out, rows), cl::NDRange{16, 16});
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.out, rows),
+                             cl::NDRange{16, 16});
       bool relu = i + 1 < layers.size() && l.relu;
       set_args(impl_->bias_activation, m, out, z[i], b[i], h[i + 1], relu ? 1 : 0);
       q.enqueueNDRangeKernel(impl_->bias_activation, cl::NullRange, grid(l.out, rows),
@@ -416,8 +428,10 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
       const auto& l = layers[i];
       auto in = static_cast<int>(l.in), out = static_cast<int>(l.out);
       // gW += delta^T h (out x in), gb += column sums of delta.
-      set_args(impl_->gemm_t, out, in, m, 1, 0, 1.0f, delta, out, h[i], in, 1.0f, gw[i], in);
-      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.in, l.out), cl::NDRange{16, 16});
+      set_args(impl_->gemm_t, out, in, m, 1, 0, 1.0f, delta, out, h[i], in, 1.0f, gw[i],
+               in);
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.in, l.out),
+                             cl::NDRange{16, 16});
       set_args(impl_->column_sums, m, out, delta, gb[i]);
       q.enqueueNDRangeKernel(impl_->column_sums, cl::NullRange,
                              cl::NDRange{(l.out + 63) / 64 * 64}, cl::NDRange{64});
@@ -426,7 +440,8 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
       // delta' = delta W (rows x in), through the ReLU before this layer.
       auto next = rw_buffer(rows * l.in);
       set_args(impl_->gemm_t, m, in, out, 0, 0, 1.0f, delta, out, w[i], in, 0.0f, next, in);
-      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.in, rows), cl::NDRange{16, 16});
+      q.enqueueNDRangeKernel(impl_->gemm_t, cl::NullRange, grid(l.in, rows),
+                             cl::NDRange{16, 16});
       if (layers[i - 1].relu) {
         set_args(impl_->relu_backward, m, in, next, z[i - 1]);
         q.enqueueNDRangeKernel(impl_->relu_backward, cl::NullRange, grid(l.in, rows),
@@ -438,7 +453,8 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const auto& l = layers[i];
       q.enqueueReadBuffer(gw[i], CL_FALSE, 0, l.in * l.out * sizeof(float), grad + at);
-      q.enqueueReadBuffer(gb[i], CL_FALSE, 0, l.out * sizeof(float), grad + at + l.in * l.out);
+      q.enqueueReadBuffer(gb[i], CL_FALSE, 0, l.out * sizeof(float),
+                          grad + at + l.in * l.out);
       at += l.in * l.out + l.out;
     }
     std::vector<float> losses(rows), hits(rows);
@@ -456,7 +472,7 @@ context::mlp_gradient(const std::vector<layer>& layers, const float* params, con
     return cl_error(e, "MLP gradient on " + impl_->info.name);
   } catch (const out_of_memory& e) {
     return memory_error(e, "MLP gradient of " + std::to_string(rows) + " rows on "
-                             + impl_->info.name);
+                               + impl_->info.name);
   }
 }
 

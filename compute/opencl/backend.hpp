@@ -18,7 +18,6 @@
 
 #include "compute/errc.hpp"
 
-
 namespace nexus::compute::opencl {
 
 struct device_info {
@@ -43,7 +42,7 @@ public:
   /// the OpenCL compiler after the kernels' own. errc::unavailable with the compiler's
   /// log when the kernels do not build.
   static expected<std::unique_ptr<context>> open(std::size_t index,
-                                                      const std::string& build_options = {});
+                                                 const std::string& build_options = {});
 
   /// A GPU if there is one, else the first device.
   static expected<std::unique_ptr<context>>
@@ -57,12 +56,12 @@ public:
 
   /// C = A * B for row-major A (m x k), B (k x n), C (m x n).
   error gemm(const float* a, const float* b, float* c, std::size_t m, std::size_t k,
-                  std::size_t n);
+             std::size_t n);
 
   /// Benchmarks: the best of `repeats` runs of the GEMM kernel alone on an m x k by
   /// k x n product already on the device (no transfers), in seconds.
   expected<double> time_gemm_kernel(std::size_t m, std::size_t k, std::size_t n,
-                                         unsigned repeats);
+                                    unsigned repeats);
 
   /// One dense layer of an MLP: `in` -> `out`, ReLU after it or not.
   struct layer {
@@ -75,13 +74,14 @@ public:
   /// `rows` samples into `grad`, as compute::nn::mlp::gradient does on the CPU; `params`
   /// and `grad` are laid out as there (each layer's weight, out x in, then its bias).
   /// Returns the summed loss and the number of correct predictions.
-  expected<std::pair<double, std::size_t>>
-  mlp_gradient(const std::vector<layer>& layers, const float* params, const float* x,
-               const int* labels, std::size_t rows, float* grad, float scale);
+  expected<std::pair<double, std::size_t>> mlp_gradient(const std::vector<layer>& layers,
+                                                        const float* params, const float* x,
+                                                        const int* labels, std::size_t rows,
+                                                        float* grad, float scale);
 
   /// Class probabilities (rows x classes, into `out`) of an MLP laid out as above.
   error mlp_probabilities(const std::vector<layer>& layers, const float* params,
-                               const float* x, std::size_t rows, float* out);
+                          const float* x, std::size_t rows, float* out);
 
 private:
   struct impl;

@@ -14,13 +14,14 @@ namespace nexus::compute::matmul {
 error check_operands(const shape_t& a, const shape_t& b) {
   if (a.size() != 2 || b.size() != 2)
     return make_error(errc::invalid_input, "A is " + to_string(a) + " and B is "
-                                             + to_string(b) + " (both must be matrices)");
+                                               + to_string(b) + " (both must be matrices)");
   if (a[0] == 0 || a[1] == 0 || b[1] == 0)
     return make_error(errc::invalid_input, "A is " + to_string(a) + " and B is "
-                                             + to_string(b) + " (empty operand)");
+                                               + to_string(b) + " (empty operand)");
   if (a[1] != b[0])
     return make_error(errc::invalid_input, "A is " + to_string(a) + " but B is "
-                                             + to_string(b) + " (inner dimensions differ)");
+                                               + to_string(b)
+                                               + " (inner dimensions differ)");
   // Doubles: the products of two dimensions may overflow 64 bits.
   auto too_large = [](double rows, double cols) {
     return rows * cols > static_cast<double>(max_elements);
@@ -31,15 +32,16 @@ error check_operands(const shape_t& a, const shape_t& b) {
   for (auto [name, rows, cols] : {std::tuple{"A", a[0], a[1]}, std::tuple{"B", b[0], b[1]},
                                   std::tuple{"C = A * B", a[0], b[1]}})
     if (too_large(static_cast<double>(rows), static_cast<double>(cols)))
-      return make_error(errc::exhausted,
-                        std::string{name} + " would be " + std::to_string(rows) + "x"
-                          + std::to_string(cols) + " (" + gib(rows, cols)
-                          + " GiB), above the 1 GiB (2^28 values) a matrix may have here");
+      return make_error(
+          errc::exhausted,
+          std::string{name} + " would be " + std::to_string(rows) + "x"
+              + std::to_string(cols) + " (" + gib(rows, cols)
+              + " GiB), above the 1 GiB (2^28 values) a matrix may have here");
   return {};
 }
 
 expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers,
-                              std::size_t requested) {
+                         std::size_t requested) {
   if (auto err = check_operands(a, b))
     return err;
   plan out{a[0], a[1], b[1], {}};
@@ -64,8 +66,7 @@ expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers
 tensor execute(const tensor& a, const tensor& b, shard_range r) {
   assert(r.row_end <= a.rows() && a.cols() == b.rows());
   tensor c{r.rows(), b.cols()};
-  gemm(a.data() + r.row_begin * a.cols(), b.data(), c.data(), r.rows(), a.cols(),
-       b.cols());
+  gemm(a.data() + r.row_begin * a.cols(), b.data(), c.data(), r.rows(), a.cols(), b.cols());
   return c;
 }
 
@@ -77,9 +78,9 @@ freivalds_probe::freivalds_probe(const tensor& b, unsigned rounds, uint64_t seed
     x_.data()[i] = (rng() & 1) ? 1.0f : -1.0f;
   auto bm = b.as_matrix();
   bx_.resize(bm.rows(), x_.cols());
-  kernels::sgemm(false, false, b.rows(), static_cast<std::size_t>(x_.cols()), b.cols(), 1.0f,
-                 b.data(), b.cols(), x_.data(), static_cast<std::size_t>(x_.cols()), 0.0f,
-                 bx_.data(), static_cast<std::size_t>(x_.cols()));
+  kernels::sgemm(false, false, b.rows(), static_cast<std::size_t>(x_.cols()), b.cols(),
+                 1.0f, b.data(), b.cols(), x_.data(), static_cast<std::size_t>(x_.cols()),
+                 0.0f, bx_.data(), static_cast<std::size_t>(x_.cols()));
   b_row_abs_ = bm.cwiseAbs().rowwise().sum();
 }
 
@@ -93,7 +94,8 @@ expected<tensor> fingerprint(const tensor& c_block, const tensor& x) {
   if (c_block.rank() != 2 || x.rank() != 2 || c_block.cols() != x.rows()
       || c_block.rows() == 0)
     return make_error(errc::rejected, "block is " + to_string(c_block.shape())
-                                        + ", expected rows x " + std::to_string(x.rows()));
+                                          + ", expected rows x "
+                                          + std::to_string(x.rows()));
   tensor cx{c_block.rows(), x.cols()};
   kernels::sgemm(false, false, c_block.rows(), x.cols(), c_block.cols(), 1.0f,
                  c_block.data(), c_block.cols(), x.data(), x.cols(), 0.0f, cx.data(),
@@ -102,30 +104,30 @@ expected<tensor> fingerprint(const tensor& c_block, const tensor& x) {
 }
 
 error freivalds_probe::verify(const tensor& a, shard_range r, const tensor& c_block,
-                                   double tolerance) const {
+                              double tolerance) const {
   if (c_block.rank() != 2 || c_block.rows() != r.rows()
       || static_cast<Eigen::Index>(c_block.cols()) != x_.rows())
     return make_error(errc::rejected, "block is " + to_string(c_block.shape())
-                                        + ", expected " + std::to_string(r.rows()) + "x"
-                                        + std::to_string(x_.rows()));
+                                          + ", expected " + std::to_string(r.rows()) + "x"
+                                          + std::to_string(x_.rows()));
   auto cx = fingerprint(c_block, probe_matrix());
   if (!cx)
     return cx.error();
   return verify_fingerprint(a, r, *cx, tolerance);
 }
 
-error freivalds_probe::verify_fingerprint(const tensor& a, shard_range r,
-                                               const tensor& cx, double tolerance) const {
+error freivalds_probe::verify_fingerprint(const tensor& a, shard_range r, const tensor& cx,
+                                          double tolerance) const {
   auto n = x_.rows();
   if (cx.rank() != 2 || cx.rows() != r.rows()
       || static_cast<Eigen::Index>(cx.cols()) != x_.cols())
     return make_error(errc::rejected, "fingerprint is " + to_string(cx.shape())
-                                        + ", expected " + std::to_string(r.rows()) + "x"
-                                        + std::to_string(x_.cols()));
+                                          + ", expected " + std::to_string(r.rows()) + "x"
+                                          + std::to_string(x_.cols()));
   auto rows = static_cast<Eigen::Index>(r.rows());
   auto k = static_cast<Eigen::Index>(a.cols());
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
-    a_block{a.data() + r.row_begin * a.cols(), rows, k};
+      a_block{a.data() + r.row_begin * a.cols(), rows, k};
   // float products: their rounding error is of the order of the honest error, far
   // below the bound (see the header).
   auto rounds = static_cast<std::size_t>(x_.cols());
@@ -142,9 +144,9 @@ error freivalds_probe::verify_fingerprint(const tensor& a, shard_range r,
       if (!(d <= limit)) // also rejects NaN and infinity
         return make_error(errc::rejected,
                           "Freivalds check failed at row "
-                            + std::to_string(r.row_begin + static_cast<std::size_t>(i))
-                            + " (deviation " + std::to_string(d) + " > bound "
-                            + std::to_string(limit) + ")");
+                              + std::to_string(r.row_begin + static_cast<std::size_t>(i))
+                              + " (deviation " + std::to_string(d) + " > bound "
+                              + std::to_string(limit) + ")");
     }
   }
   return {};

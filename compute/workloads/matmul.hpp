@@ -23,7 +23,6 @@
 #include <cstdint>
 #include <vector>
 
-
 #include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 
@@ -66,7 +65,7 @@ error check_operands(const shape_t& a, const shape_t& b);
 /// Splits the m rows of C into `requested` shards, or into shards_per_worker per worker
 /// if `requested` is 0. Never more shards than rows; sizes differ by at most one row.
 expected<plan> make_plan(const shape_t& a, const shape_t& b, std::size_t workers,
-                              std::size_t requested);
+                         std::size_t requested);
 
 /// Computes rows `r` of A * B.
 tensor execute(const tensor& a, const tensor& b, shard_range r);
@@ -87,11 +86,11 @@ public:
   /// Checks the rows `r` of C, given as `c_block`, against A. Returns none when the
   /// block passes, or errc::rejected naming the first row that failed and by how much.
   error verify(const tensor& a, shard_range r, const tensor& c_block,
-                    double tolerance) const;
+               double tolerance) const;
 
   /// The same check given only C_R X (see fingerprint()).
   error verify_fingerprint(const tensor& a, shard_range r, const tensor& cx,
-                                double tolerance) const;
+                           double tolerance) const;
 
 private:
   using fmatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

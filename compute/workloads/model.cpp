@@ -29,8 +29,8 @@ const std::vector<uint32_t>& order_of(std::size_t n, uint64_t seed, uint32_t epo
 std::pair<std::size_t, std::size_t> micro_span(const batch_ref& batch, std::size_t index,
                                                std::size_t n) {
   auto first = batch.batch_begin + index * batch.micro_rows;
-  auto last = std::min<std::size_t>({batch.batch_begin + batch.batch_rows,
-                                     first + batch.micro_rows, n});
+  auto last = std::min<std::size_t>(
+      {batch.batch_begin + batch.batch_rows, first + batch.micro_rows, n});
   return {first, last > first ? last - first : 0};
 }
 
@@ -55,8 +55,8 @@ void micro_batch(const nn::mlp& model, const tensor& x, const tensor& labels,
     ys[i] = static_cast<int32_t>(labels.values()[r]);
   }
   auto params = model.parameters().size();
-  auto stats = device ? device->mlp_gradient(model, xs.data(), ys.data(), rows, {row, params},
-                                             1.0f, fallback)
+  auto stats = device ? device->mlp_gradient(model, xs.data(), ys.data(), rows,
+                                             {row, params}, 1.0f, fallback)
                       : model.gradient(xs.data(), ys.data(), rows, {row, params});
   row[params] = static_cast<float>(stats.loss_sum);
   row[params + 1] = static_cast<float>(stats.correct);
@@ -100,16 +100,16 @@ bool row_matches(const float* a, const float* b, std::size_t n, double tolerance
 
 // Checks a lane's starting point against the model.
 error check_start(const nn::model_spec& spec, lane_start start,
-                       const nn::train_config& config) {
+                  const nn::train_config& config) {
   auto params = spec.parameter_count();
   auto state = nn::optimizer::state_rows(config.optimizer) * params;
   if (start.weights.size() != params || start.state.size() != state)
     return make_error(errc::invalid_input,
                       "a round starts from " + std::to_string(start.weights.size())
-                        + " weights and " + std::to_string(start.state.size())
-                        + " optimizer values; " + spec.text() + " with "
-                        + nn::to_string(config.optimizer) + " needs " + std::to_string(params)
-                        + " and " + std::to_string(state));
+                          + " weights and " + std::to_string(start.state.size())
+                          + " optimizer values; " + spec.text() + " with "
+                          + nn::to_string(config.optimizer) + " needs "
+                          + std::to_string(params) + " and " + std::to_string(state));
   return {};
 }
 
@@ -119,8 +119,8 @@ error check_start(const nn::model_spec& spec, lane_start start,
 // Stops after `steps` steps.
 template <class RowOf>
 error walk_lane(lane_start start, std::size_t samples, const round_ref& round,
-                     std::size_t lane, std::size_t steps, nn::mlp& model, nn::optimizer& opt,
-                     RowOf&& row_of) {
+                std::size_t lane, std::size_t steps, nn::mlp& model, nn::optimizer& opt,
+                RowOf&& row_of) {
   std::copy(start.weights.values().begin(), start.weights.values().end(),
             model.parameters().begin());
   opt = nn::optimizer{round.optimizer, start.state.values(), round.first_step};
@@ -149,9 +149,9 @@ double round_ref::step_lr(std::size_t j) const noexcept {
 }
 
 expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
-                                  const tensor& labels, const round_ref& round,
-                                  std::size_t begin, std::size_t end, gemm_device* device,
-                                  std::string* fallback) {
+                             const tensor& labels, const round_ref& round,
+                             std::size_t begin, std::size_t end, gemm_device* device,
+                             std::string* fallback) {
   if (auto err = check_start(spec, start, round.optimizer))
     return err;
   auto width = spec.parameter_count() + 2;
@@ -163,8 +163,8 @@ expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const
     auto err = walk_lane(start, x.rows(), round, lane, round.local_steps, model, opt,
                          [&](std::size_t j, const nn::mlp& at) -> expected<const float*> {
                            float* row = rows + j * width;
-                           micro_batch(at, x, labels, round.step_batch(j), lane, row, device,
-                                       fallback);
+                           micro_batch(at, x, labels, round.step_batch(j), lane, row,
+                                       device, fallback);
                            return row;
                          });
     if (err)
@@ -174,8 +174,8 @@ expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const
 }
 
 error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
-                       std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
-                       const step_hook& on_step, std::size_t steps) {
+                  std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
+                  const step_hook& on_step, std::size_t steps) {
   if (auto err = check_start(model.spec(), start, round.optimizer))
     return err;
   auto width = model.parameters().size() + 2;
@@ -189,15 +189,16 @@ error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
 }
 
 error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
-                       const tensor& labels, const round_ref& round, std::size_t begin,
-                       std::size_t end, const tensor& output, double sample_rate,
-                       double tolerance, std::mt19937_64& rng) {
+                  const tensor& labels, const round_ref& round, std::size_t begin,
+                  std::size_t end, const tensor& output, double sample_rate,
+                  double tolerance, std::mt19937_64& rng) {
   auto width = spec.parameter_count() + 2;
   auto steps = round.local_steps;
   if (output.rows() != (end - begin) * steps || output.cols() != width)
     return make_error(errc::rejected, "result has shape " + to_string(output.shape())
-                                        + ", expected " + std::to_string((end - begin) * steps)
-                                        + "x" + std::to_string(width));
+                                          + ", expected "
+                                          + std::to_string((end - begin) * steps) + "x"
+                                          + std::to_string(width));
   // Which (lane, step) rows to recompute, drawn before any replay.
   auto picked = sample((end - begin) * steps, sample_rate, 0, rng);
   std::vector<float> mine(width);
@@ -210,26 +211,26 @@ error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
     if (*next >= first + steps)
       continue; // nothing picked in this lane
     // Replay only as far as the lane's last picked row.
-    auto last = *std::prev(std::upper_bound(picked.begin(), picked.end(), first + steps - 1));
-    auto err = replay_lane(start, x.rows(), round, lane, rows, model, opt,
-                           [&](std::size_t j, const nn::mlp& at) -> error {
-                             if (next == picked.end() || *next != first + j)
-                               return {};
-                             ++next;
-                             std::fill(mine.begin(), mine.end(), 0.0f);
-                             micro_batch(at, x, labels, round.step_batch(j), lane, mine.data());
-                             const float* theirs = rows + j * width;
-                             auto params = width - 2;
-                             if (!row_matches(theirs, mine.data(), params, tolerance, 1e-3)
-                                 || !row_matches(theirs + params, mine.data() + params, 2,
-                                                 tolerance, 1.0))
-                               return make_error(errc::rejected,
-                                                 "the gradient of lane " + std::to_string(lane)
-                                                   + " at step " + std::to_string(j + 1)
-                                                   + " differs from its recomputation");
-                             return {};
-                           },
-                           last - first + 1);
+    auto last =
+        *std::prev(std::upper_bound(picked.begin(), picked.end(), first + steps - 1));
+    auto err = replay_lane(
+        start, x.rows(), round, lane, rows, model, opt,
+        [&](std::size_t j, const nn::mlp& at) -> error {
+          if (next == picked.end() || *next != first + j)
+            return {};
+          ++next;
+          std::fill(mine.begin(), mine.end(), 0.0f);
+          micro_batch(at, x, labels, round.step_batch(j), lane, mine.data());
+          const float* theirs = rows + j * width;
+          auto params = width - 2;
+          if (!row_matches(theirs, mine.data(), params, tolerance, 1e-3)
+              || !row_matches(theirs + params, mine.data() + params, 2, tolerance, 1.0))
+            return make_error(errc::rejected, "the gradient of lane " + std::to_string(lane)
+                                                  + " at step " + std::to_string(j + 1)
+                                                  + " differs from its recomputation");
+          return {};
+        },
+        last - first + 1);
     if (err)
       return err;
   }
@@ -243,10 +244,10 @@ std::size_t batch_ref::micro_batches() const noexcept {
 expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& weights) {
   nn::mlp m{spec};
   if (weights.size() != m.parameters().size())
-    return make_error(errc::invalid_input,
-                      "weights hold " + std::to_string(weights.size()) + " values; "
-                        + spec.text() + " has " + std::to_string(m.parameters().size())
-                        + " parameters");
+    return make_error(errc::invalid_input, "weights hold " + std::to_string(weights.size())
+                                               + " values; " + spec.text() + " has "
+                                               + std::to_string(m.parameters().size())
+                                               + " parameters");
   std::copy(weights.values().begin(), weights.values().end(), m.parameters().begin());
   return m;
 }
@@ -261,18 +262,19 @@ tensor train_step(const nn::mlp& model, const tensor& x, const tensor& labels,
   auto width = model.parameters().size() + 2;
   tensor out{end - begin, width};
   for (auto i = begin; i < end; ++i)
-    micro_batch(model, x, labels, batch, i, out.data() + (i - begin) * width, device, fallback);
+    micro_batch(model, x, labels, batch, i, out.data() + (i - begin) * width, device,
+                fallback);
   return out;
 }
 
-error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
-                       std::size_t end, const tensor& output, double sample_rate,
-                       double tolerance, std::mt19937_64& rng) {
+error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin, std::size_t end,
+                  const tensor& output, double sample_rate, double tolerance,
+                  std::mt19937_64& rng) {
   auto classes = model.spec().outputs();
   if (output.rows() != end - begin || output.cols() != classes)
     return make_error(errc::rejected, "result has shape " + to_string(output.shape())
-                                        + ", expected " + std::to_string(end - begin) + "x"
-                                        + std::to_string(classes));
+                                          + ", expected " + std::to_string(end - begin)
+                                          + "x" + std::to_string(classes));
   // Every row must be a probability distribution: cheap, and it catches any change that
   // is not a careful exchange of values within a row, which the sample is there for.
   for (std::size_t i = 0; i < output.rows(); ++i) {
@@ -281,12 +283,12 @@ error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
     for (std::size_t c = 0; c < classes; ++c) {
       if (!(row[c] >= 0.0f && row[c] <= 1.0f)) // also NaN
         return make_error(errc::rejected, "row " + std::to_string(begin + i)
-                                            + " holds a value that is no probability");
+                                              + " holds a value that is no probability");
       sum += row[c];
     }
     if (!(std::abs(sum - 1.0) <= 1e-3))
       return make_error(errc::rejected, "row " + std::to_string(begin + i) + " sums to "
-                                          + std::to_string(sum) + ", not 1");
+                                            + std::to_string(sum) + ", not 1");
   }
   // The sampled rows are gathered and recomputed in one forward pass: one row at a time
   // is a matrix-vector product per layer: 21 us of CPU a row for mlp:784-256-128-10
@@ -301,22 +303,22 @@ error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
     std::copy_n(x.data() + (begin + picked[j]) * inputs, inputs, rows.data() + j * inputs);
   auto mine = model.probabilities(rows.data(), picked.size());
   for (std::size_t j = 0; j < picked.size(); ++j)
-    if (!row_matches(output.data() + picked[j] * classes, mine.data() + j * classes, classes,
-                     tolerance, 1.0))
+    if (!row_matches(output.data() + picked[j] * classes, mine.data() + j * classes,
+                     classes, tolerance, 1.0))
       return make_error(errc::rejected, "row " + std::to_string(begin + picked[j])
-                                          + " differs from its recomputation");
+                                            + " differs from its recomputation");
   return {};
 }
 
 error check_train(const nn::mlp& model, const tensor& x, const tensor& labels,
-                       const batch_ref& batch, std::size_t begin, std::size_t end,
-                       const tensor& output, double sample_rate, double tolerance,
-                       std::mt19937_64& rng) {
+                  const batch_ref& batch, std::size_t begin, std::size_t end,
+                  const tensor& output, double sample_rate, double tolerance,
+                  std::mt19937_64& rng) {
   auto width = model.parameters().size() + 2;
   if (output.rows() != end - begin || output.cols() != width)
     return make_error(errc::rejected, "result has shape " + to_string(output.shape())
-                                        + ", expected " + std::to_string(end - begin) + "x"
-                                        + std::to_string(width));
+                                          + ", expected " + std::to_string(end - begin)
+                                          + "x" + std::to_string(width));
   std::vector<float> mine(width);
   for (auto i : sample(end - begin, sample_rate, 0, rng)) {
     std::fill(mine.begin(), mine.end(), 0.0f);
@@ -326,8 +328,8 @@ error check_train(const nn::mlp& model, const tensor& x, const tensor& labels,
     if (!row_matches(theirs, mine.data(), params, tolerance, 1e-3)
         || !row_matches(theirs + params, mine.data() + params, 2, tolerance, 1.0))
       return make_error(errc::rejected, "the gradient of micro-batch "
-                                          + std::to_string(begin + i)
-                                          + " differs from its recomputation");
+                                            + std::to_string(begin + i)
+                                            + " differs from its recomputation");
   }
   return {};
 }

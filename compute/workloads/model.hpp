@@ -32,12 +32,11 @@
 // reordering of values within rows is left to the sample.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <random>
 #include <vector>
-
 
 #include "compute/device.hpp"
 #include "compute/errc.hpp"
@@ -91,9 +90,10 @@ struct lane_start {
 /// Rows of lanes [begin, end) of a round (local_steps rows per lane), each lane trained
 /// from `start`; micro-batch gradients on `device` when given.
 expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const tensor& x,
-                                  const tensor& labels, const round_ref& round,
-                                  std::size_t begin, std::size_t end,
-                                  gemm_device* device = nullptr, std::string* fallback = nullptr);
+                             const tensor& labels, const round_ref& round,
+                             std::size_t begin, std::size_t end,
+                             gemm_device* device = nullptr,
+                             std::string* fallback = nullptr);
 
 /// Replays one lane's `local_steps` rows (at `rows`) from `start` over a data set of
 /// `samples` samples: `model` and `opt` end where the lane did. `on_step(j, model)` is
@@ -101,15 +101,15 @@ expected<tensor> train_round(const nn::model_spec& spec, lane_start start, const
 /// the replay. With `steps`, the replay stops after that many steps.
 using step_hook = std::function<error(std::size_t, const nn::mlp&)>;
 error replay_lane(lane_start start, std::size_t samples, const round_ref& round,
-                       std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
-                       const step_hook& on_step = {}, std::size_t steps = SIZE_MAX);
+                  std::size_t lane, const float* rows, nn::mlp& model, nn::optimizer& opt,
+                  const step_hook& on_step = {}, std::size_t steps = SIZE_MAX);
 
 /// Checks a sample of a round shard's (lane, step) rows, each recomputed at the weights
 /// the replay of the lane's earlier rows gives.
 error check_round(const nn::model_spec& spec, lane_start start, const tensor& x,
-                       const tensor& labels, const round_ref& round, std::size_t begin,
-                       std::size_t end, const tensor& output, double sample_rate,
-                       double tolerance, std::mt19937_64& rng);
+                  const tensor& labels, const round_ref& round, std::size_t begin,
+                  std::size_t end, const tensor& output, double sample_rate,
+                  double tolerance, std::mt19937_64& rng);
 
 /// The model with `weights` (1 x parameters) as its parameters.
 expected<nn::mlp> with_weights(const nn::model_spec& spec, const tensor& weights);
@@ -126,15 +126,15 @@ tensor train_step(const nn::mlp& model, const tensor& x, const tensor& labels,
                   gemm_device* device = nullptr, std::string* fallback = nullptr);
 
 /// Checks a sample of an inference shard's rows. errc::rejected names the first row off.
-error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin,
-                       std::size_t end, const tensor& output, double sample_rate,
-                       double tolerance, std::mt19937_64& rng);
+error check_infer(const nn::mlp& model, const tensor& x, std::size_t begin, std::size_t end,
+                  const tensor& output, double sample_rate, double tolerance,
+                  std::mt19937_64& rng);
 
 /// Checks a sample of a training shard's micro-batch rows.
 error check_train(const nn::mlp& model, const tensor& x, const tensor& labels,
-                       const batch_ref& batch, std::size_t begin, std::size_t end,
-                       const tensor& output, double sample_rate, double tolerance,
-                       std::mt19937_64& rng);
+                  const batch_ref& batch, std::size_t begin, std::size_t end,
+                  const tensor& output, double sample_rate, double tolerance,
+                  std::mt19937_64& rng);
 
 /// Default share of rows (inference) or micro-batches (training) a validator recomputes.
 constexpr double default_infer_sample = 0.05;

@@ -7,8 +7,8 @@
 
 #include <fstream>
 
-#include "actors/gateway.hpp"
 #include "actors/core/output_shelf.hpp"
+#include "actors/gateway.hpp"
 #include "compute/gemm.hpp"
 #include "test/support/embedded.hpp"
 #include "test/support/temp_dir.hpp"
@@ -21,7 +21,7 @@ namespace {
 // An output of `rows` x 16 values particular to `task_id`.
 output_shelf::output make_output(uint64_t task_id, std::size_t rows = 64) {
   return std::make_shared<const wire::task_output>(
-    wire::encode(task_output{task_id, compute::random_tensor({rows, 16}, task_id)}));
+      wire::encode(task_output{task_id, compute::random_tensor({rows, 16}, task_id)}));
 }
 
 std::size_t files_in(const std::filesystem::path& dir) {
@@ -93,7 +93,7 @@ TEST_CASE("outputs: without a directory the oldest are dropped, and asking says 
     REQUIRE_FALSE(*got);
     CHECK(got->error() == errc::exhausted);
     CHECK_THAT(describe(got->error()), Catch::Contains("outputs_in_memory_mib")
-                                         && Catch::Contains("data directory"));
+                                           && Catch::Contains("data directory"));
   }
   for (uint64_t id = 4; id <= 5; ++id) {
     auto got = shelf.get(id);
@@ -171,8 +171,8 @@ compute::tensor filled(std::size_t n, float v) {
 TEST_CASE("blobs: uploads and fetched blobs stay within the budget unless pinned",
           "[bounded]") {
   blob_store store;
-  constexpr std::size_t kib = 256; // floats in 1 KiB
-  store.set_budget(3 << 10, 0ms); // no grace: every upload counts at once
+  constexpr std::size_t kib = 256;      // floats in 1 KiB
+  store.set_budget(3 << 10, 0ms);       // no grace: every upload counts at once
   auto own = store.put(filled(kib, 0)); // the node's own: never dropped
   std::vector<blob_ref> up;
   for (int i = 1; i <= 3; ++i)
@@ -216,7 +216,8 @@ TEST_CASE("blobs: uploads and fetched blobs stay within the budget unless pinned
 }
 
 TEST_CASE("blobs: a submission naming a blob the hub dropped is refused, and a client "
-          "with an upstream uploads it again", "[bounded]") {
+          "with an upstream uploads it again",
+          "[bounded]") {
   // The embedded network's store stands for the hub's: its orchestrator checks it.
   embedded_options opts;
   opts.device = "cpu";

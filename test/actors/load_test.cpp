@@ -1,6 +1,7 @@
 // Load on an embedded network: a thousand small tasks submitted at once to 32 workers all
 // complete with exact results, no worker ever holds more shards than its window, and
-// resident memory stays bounded (the queue's limit is tested on the task table). Prints tasks/s, time to drain and peak memory (docs/BENCHMARKS.md).
+// resident memory stays bounded (the queue's limit is tested on the task table). Prints
+// tasks/s, time to drain and peak memory (docs/BENCHMARKS.md).
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -77,11 +78,11 @@ TEST_CASE("load: 1,000 small tasks at once on 32 workers", "[load]") {
     CHECK(busy >= 24); // the load spread over the workers
     auto rss = status_kib("VmRSS");
     auto peak = status_kib("VmHWM");
-    std::printf("load round %d: %zu tasks (4 shards each) on 32 workers: submitted in %.2f s, "
-                "drained in %.2f s (%.0f tasks/s); RSS %zu -> %zu MiB, peak %zu MiB\n",
-                round + 1, tasks, std::chrono::duration<double>(submitted).count(),
-                drained.count(), tasks / drained.count(), rss_before / 1024, rss / 1024,
-                peak / 1024);
+    std::printf(
+        "load round %d: %zu tasks (4 shards each) on 32 workers: submitted in %.2f s, "
+        "drained in %.2f s (%.0f tasks/s); RSS %zu -> %zu MiB, peak %zu MiB\n",
+        round + 1, tasks, std::chrono::duration<double>(submitted).count(), drained.count(),
+        tasks / drained.count(), rss_before / 1024, rss / 1024, peak / 1024);
     // Each task keeps its 4 KiB output and its report: a second round adds that much
     // (and a sanitizer's quarantine), not the working memory of the first again.
     CHECK(peak < std::size_t{3} << 19); // KiB: under 1.5 GiB (AddressSanitizer: ~0.7)

@@ -18,7 +18,6 @@ using namespace nexus;
 using namespace nexus::test;
 using namespace std::chrono_literals;
 
-
 TEST_CASE("matmuls of odd, non-square shapes come back exact", "[actors][e2e]") {
   fixture f{{4, 2, 0, {}}};
   for (auto [m, k, n] : {std::tuple{1, 1, 1}, {3, 5, 7}, {257, 131, 67}, {700, 301, 45}}) {
@@ -114,7 +113,6 @@ TEST_CASE("a submission with unfit operands is refused with both shapes", "[acto
   REQUIRE_FALSE(status);
   CHECK(status.error() == errc::not_found);
 }
-
 
 TEST_CASE("a model trains across the workers and reports each epoch", "[actors][train]") {
   fixture f{embedded_options{4, 2}};
@@ -215,7 +213,7 @@ TEST_CASE("a worker corrupting gradients is caught and training still converges"
   req.model.sample_rate = 1.0; // every micro-batch recomputed: each corruption is caught
   req.train.batch = 128;
   req.model.micro_rows = 32; // four micro-batches a step: every worker gets one
-  req.train.local_steps = 4;  // 12 rounds of four lanes: the faulty worker holds many
+  req.train.local_steps = 4; // 12 rounds of four lanes: the faulty worker holds many
   auto ack = f.api->submit_train(train, &test, req);
   REQUIRE(ack);
   auto report = f.api->wait(ack->task_id, {}, 60s);

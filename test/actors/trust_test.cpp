@@ -59,7 +59,8 @@ TEST_CASE("a result is bound to its worker, task, shard and attempt", "[actors][
   // Bytes from another process carry no digest: the reader computes its own.
   auto received = wire::shard_output{envelopes[0].msg.bytes()};
   CHECK_FALSE(received.payload_digest());
-  CHECK(output_digest(received, signed_results[0]) == output_digest(signed_results[0].output));
+  CHECK(output_digest(received, signed_results[0])
+        == output_digest(signed_results[0].output));
   expectation expected{"w1", key.public_bytes(), check_mode::check};
   chain::statement_verifier verify{result_tag};
   for (const auto& r : signed_results)
@@ -73,8 +74,9 @@ TEST_CASE("a result is bound to its worker, task, shard and attempt", "[actors][
         == errc::rejected);
   auto claimed = signed_results[1];
   claimed.worker = "w2";
-  CHECK_THAT(describe(authenticate(claimed, output_digest(claimed.output), expected, verify)),
-             Catch::Contains("names worker w2"));
+  CHECK_THAT(
+      describe(authenticate(claimed, output_digest(claimed.output), expected, verify)),
+      Catch::Contains("names worker w2"));
   auto altered = signed_results[2];
   altered.output.data()[1] = 5.0f;
   CHECK(authenticate(altered, output_digest(altered.output), expected, verify)
@@ -84,8 +86,9 @@ TEST_CASE("a result is bound to its worker, task, shard and attempt", "[actors][
                      verify)
         == errc::rejected);
   auto unsigned_result = result_of(1, "w1", 1.0f);
-  CHECK(authenticate(unsigned_result, output_digest(unsigned_result.output), expected, verify)
-        == errc::rejected);
+  CHECK(
+      authenticate(unsigned_result, output_digest(unsigned_result.output), expected, verify)
+      == errc::rejected);
 }
 
 TEST_CASE("wide rows are committed finer than any validator tolerance", "[actors][trust]") {
@@ -94,7 +97,9 @@ TEST_CASE("wide rows are committed finer than any validator tolerance", "[actors
   for (std::size_t i = 0; i < rows.size(); ++i)
     rows.data()[i] = std::ldexp(rows.data()[i], static_cast<int>(i % 24) - 16);
   auto root = output_digest(rows);
-  auto row = [&](std::size_t r) { return std::span<const float>{rows.data() + r * 20000, 20000}; };
+  auto row = [&](std::size_t r) {
+    return std::span<const float>{rows.data() + r * 20000, 20000};
+  };
   auto commitment = row_commitment(row(1));
   auto changed = [&](std::size_t i, float to) {
     auto copy = rows;
@@ -159,10 +164,18 @@ TEST_CASE("trust grows with valid checked results, never past the floor, and res
     (trusted ? unchecked : checked) += 1;
     if (i < 10)
       checked_before_trust += !trusted;
-    verdict v{ack.task_id, d.shard.shard_id, d.shard.attempt, "w1",
-                   trusted ? "" : "v1", true, "", 0};
-    judgment j{v, !trusted, {}, trusted ? std::vector<std::string>{}
-                                             : std::vector<std::string>{"v1"}};
+    verdict v{ack.task_id,
+              d.shard.shard_id,
+              d.shard.attempt,
+              "w1",
+              trusted ? "" : "v1",
+              true,
+              "",
+              0};
+    judgment j{v,
+               !trusted,
+               {},
+               trusted ? std::vector<std::string>{} : std::vector<std::string>{"v1"}};
     table.on_judgment(j);
   }
   CHECK(checked_before_trust == 10); // a new worker: every result checked
@@ -186,14 +199,29 @@ TEST_CASE("trust grows with valid checked results, never past the floor, and res
       to_fail = d;
       break;
     }
-    verdict v{ack2.task_id, d.shard.shard_id, d.shard.attempt, "w1", trusted ? "" : "v1",
-                   true, "", 0};
-    table.on_judgment({v, !trusted, {}, trusted ? std::vector<std::string>{}
-                                                : std::vector<std::string>{"v1"}});
+    verdict v{ack2.task_id,
+              d.shard.shard_id,
+              d.shard.attempt,
+              "w1",
+              trusted ? "" : "v1",
+              true,
+              "",
+              0};
+    table.on_judgment(
+        {v,
+         !trusted,
+         {},
+         trusted ? std::vector<std::string>{} : std::vector<std::string>{"v1"}});
   }
   REQUIRE(to_fail);
-  verdict bad{ack2.task_id, to_fail->shard.shard_id, to_fail->shard.attempt, "w1", "v1",
-                   false, "Freivalds check failed", 0};
+  verdict bad{ack2.task_id,
+              to_fail->shard.shard_id,
+              to_fail->shard.attempt,
+              "w1",
+              "v1",
+              false,
+              "Freivalds check failed",
+              0};
   table.on_judgment({bad, true, {}, {"v1"}});
   CHECK(table.streak("w1") == 0);
   auto revoked = table.take_revoked();
@@ -203,8 +231,8 @@ TEST_CASE("trust grows with valid checked results, never past the floor, and res
     if (d.empty())
       break;
     CHECK(d[0].mode != check_mode::trust); // checked again until trust is earned anew
-    verdict v{ack2.task_id, d[0].shard.shard_id, d[0].shard.attempt, "w1", "v1", true,
-                   "", 0};
+    verdict v{
+        ack2.task_id, d[0].shard.shard_id, d[0].shard.attempt, "w1", "v1", true, "", 0};
     table.on_judgment({v, true, {}, {"v1"}});
   }
 }
@@ -213,8 +241,8 @@ TEST_CASE("a lying validator is overturned by audits, penalized, and outputs sta
           "[actors][trust]") {
   temp_dir dir;
   embedded_options opts{4, 3};
-  opts.faulty_workers = 1;                 // corrupts every result
-  opts.lying_validators = 1;               // turns every verdict around
+  opts.faulty_workers = 1;   // corrupts every result
+  opts.lying_validators = 1; // turns every verdict around
   opts.data_dir = dir.path();
   fixture f{opts};
   auto a = compute::random_tensor({120, 40}, 1);
@@ -233,7 +261,7 @@ TEST_CASE("a lying validator is overturned by audits, penalized, and outputs sta
   }
   CHECK(overturned > 0);
   auto balance = f.api->ledger(
-    ledger_query{.question = ledger_question::balance, .account = "lying-validator-1"});
+      ledger_query{.question = ledger_question::balance, .account = "lying-validator-1"});
   REQUIRE(balance);
   REQUIRE(balance->balances.size() == 1);
   CHECK(balance->balances.front().micro_mcc < 0); // penalties outweigh its earnings
@@ -409,9 +437,10 @@ TEST_CASE("chaos: with a third of the workers and a validator misbehaving, every
   for (const auto& [who, row] : by_worker)
     std::printf("chaos: %-16s %4d results judged, %3d rejected, %3d accepted unchecked\n",
                 who.c_str(), row[0], row[1], row[2]);
-  std::printf("chaos: lying-validator-1 overturned %d times\n", audits["lying-validator-1"]);
-  CHECK(penalties["faulty-worker-1"] > 0); // corrupted results
-  CHECK(penalties["faulty-worker-2"] > 0); // garbage bytes
+  std::printf("chaos: lying-validator-1 overturned %d times\n",
+              audits["lying-validator-1"]);
+  CHECK(penalties["faulty-worker-1"] > 0);   // corrupted results
+  CHECK(penalties["faulty-worker-2"] > 0);   // garbage bytes
   CHECK(penalties["lying-validator-1"] > 0); // overturned by audits
 }
 
@@ -436,7 +465,7 @@ TEST_CASE("replicate:K: a quorum of workers agrees, the minority is rejected",
   CHECK(compute::max_relative_difference(c, compute::multiply(a, b)) <= 1e-5);
   CHECK(report.results_rejected > 0); // the corrupting worker was outvoted
   auto balance = f.api->ledger(
-    ledger_query{.question = ledger_question::balance, .account = "faulty-worker-1"});
+      ledger_query{.question = ledger_question::balance, .account = "faulty-worker-1"});
   REQUIRE(balance);
   REQUIRE(balance->balances.size() == 1);
   CHECK(balance->balances.front().micro_mcc < 0);

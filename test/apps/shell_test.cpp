@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 
 #include "compute/gemm.hpp"
-#include "compute/npy.hpp"
 #include "compute/nn/safetensors.hpp"
 #include "compute/npy.hpp"
 #include "test/support/temp_dir.hpp"
@@ -39,9 +38,9 @@ run_result run_shell(const test::temp_dir& dir, const std::string& script,
     std::ofstream in{dir.file("script.txt")};
     in << script;
   }
-  auto cmd = "timeout 120 " + std::string{shell} + " --data " + dir.file("data") + " " + args
-             + " < " + dir.file("script.txt")
-             + " > " + dir.file("out.txt") + " 2> " + dir.file("err.txt");
+  auto cmd = "timeout 120 " + std::string{shell} + " --data " + dir.file("data") + " "
+             + args + " < " + dir.file("script.txt") + " > " + dir.file("out.txt") + " 2> "
+             + dir.file("err.txt");
   run_result r;
   auto rc = std::system(cmd.c_str());
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -59,8 +58,8 @@ TEST_CASE("the shell multiplies .npy files and writes the product", "[apps][shel
   REQUIRE_FALSE(compute::write_npy(dir.file("a.npy"), a));
   REQUIRE_FALSE(compute::write_npy(dir.file("b.npy"), b));
   auto r = run_shell(dir, "submit matmul --a " + dir.file("a.npy") + " --b "
-                            + dir.file("b.npy") + " --shards 5 --out " + dir.file("c.npy")
-                            + "\nstatus 1\ntasks\nnodes\n");
+                              + dir.file("b.npy") + " --shards 5 --out " + dir.file("c.npy")
+                              + "\nstatus 1\ntasks\nnodes\n");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.err.empty());
@@ -81,13 +80,19 @@ TEST_CASE("bad input gets one error line each and the shell goes on", "[apps][sh
     junk << "not numpy";
   }
   auto r = run_shell(dir, "frobnicate\n"
-                          "submit matmul --a " + dir.file("a.npy") + " --b " + dir.file("b.npy") + "\n"
-                          "submit matmul --a " + dir.file("junk.npy") + " --b " + dir.file("b.npy") + "\n"
-                          "submit matmul --a /nonexistent.npy --b " + dir.file("b.npy") + "\n"
-                          "submit matmul --m 4 --k 4 --n 4 --colour red\n"
-                          "submit matmul --m 4 --k 4\n"
-                          "status 77\n"
-                          "submit matmul --m 8 --k 4 --n 4\n");
+                          "submit matmul --a "
+                              + dir.file("a.npy") + " --b " + dir.file("b.npy")
+                              + "\n"
+                                "submit matmul --a "
+                              + dir.file("junk.npy") + " --b " + dir.file("b.npy")
+                              + "\n"
+                                "submit matmul --a /nonexistent.npy --b "
+                              + dir.file("b.npy")
+                              + "\n"
+                                "submit matmul --m 4 --k 4 --n 4 --colour red\n"
+                                "submit matmul --m 4 --k 4\n"
+                                "status 77\n"
+                                "submit matmul --m 8 --k 4 --n 4\n");
   INFO(r.out << r.err);
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::Contains("error: unknown command 'frobnicate'"));
@@ -108,7 +113,10 @@ TEST_CASE("with faulty workers the shell reports rejected and re-issued results"
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("8/8 shards validated"));
-  CHECK_THAT(r.out, Catch::Matches("(.|\n)*rejected: +[1-9][0-9]* results, [1-9][0-9]* shards re-issued(.|\n)*"));
+  CHECK_THAT(
+      r.out,
+      Catch::Matches(
+          "(.|\n)*rejected: +[1-9][0-9]* results, [1-9][0-9]* shards re-issued(.|\n)*"));
 }
 
 TEST_CASE("the shell refuses bad options with status 2", "[apps][shell]") {
@@ -136,9 +144,10 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
         sum += std::stod(out.substr(at + name.size() + 3));
     return sum;
   };
-  auto r = run_shell(dir, "submit matmul --m 512 --k 256 --n 128 --shards 8\n"
-                          "ledger balance\nledger verify\nledger tail 5\n"
-                          "ledger history faulty-worker-1\nledger block 0\n",
+  auto r = run_shell(dir,
+                     "submit matmul --m 512 --k 256 --n 128 --shards 8\n"
+                     "ledger balance\nledger verify\nledger tail 5\n"
+                     "ledger history faulty-worker-1\nledger block 0\n",
                      "--faulty-workers 1");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
@@ -170,7 +179,8 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
   CHECK(again.status == 0);
   auto out2 = "\n" + again.out;
   double paid2 = 0;
-  for (auto w : {"worker-1", "worker-2", "worker-3", "worker-4", "validator-1", "validator-2"})
+  for (auto w :
+       {"worker-1", "worker-2", "worker-3", "worker-4", "validator-1", "validator-2"})
     if (out2.find("\n" + std::string{w} + "  ") != std::string::npos)
       paid2 += balance_of(out2, w);
   CHECK(paid2 == Approx(paid + 8 * 5 * 0.001));
@@ -178,12 +188,14 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
   CHECK(balance_of(out2, "faulty-worker-1") == balance_of(out, "faulty-worker-1"));
 
   // A budget below the task's cost is refused before any work; one above it is charged.
-  auto budget = run_shell(dir, "submit matmul --m 512 --k 256 --n 128 --shards 8 --budget 0.01\n"
-                               "submit matmul --m 512 --k 256 --n 128 --budget 0.5\n"
-                               "submit matmul --m 8 --k 8 --n 8 --budget 1.2.3\n");
+  auto budget =
+      run_shell(dir, "submit matmul --m 512 --k 256 --n 128 --shards 8 --budget 0.01\n"
+                     "submit matmul --m 512 --k 256 --n 128 --budget 0.5\n"
+                     "submit matmul --m 8 --k 8 --n 8 --budget 1.2.3\n");
   CHECK(budget.status == 1);
-  CHECK_THAT(budget.err, Catch::Contains("the task costs 0.040000 MCC (40 work units at "
-                                         "0.001000 MCC each), above its budget of 0.010000 MCC"));
+  CHECK_THAT(budget.err,
+             Catch::Contains("the task costs 0.040000 MCC (40 work units at "
+                             "0.001000 MCC each), above its budget of 0.010000 MCC"));
   CHECK_THAT(budget.out, Catch::Contains("task 3 done"));
   CHECK_THAT(budget.err, Catch::Contains("expected an amount of MCC"));
 
@@ -211,14 +223,13 @@ TEST_CASE("submit train writes a model PyTorch can load, its history and plot; "
   REQUIRE_FALSE(compute::write_npy(dir.file("y.npy"), y));
   auto data = dir.file("x.npy") + "," + dir.file("y.npy");
   auto model = dir.file("m.safetensors");
-  auto r = run_shell(dir,
-                     "submit train --model mlp:6-8-3 --data " + data + " --test " + data
-                       + " --epochs 3 --batch 32 --micro-batch 8 --local-steps 4 --lr 0.01"
-                         " --schedule cosine --out "
-                       + model
-                       + "\nsubmit infer --model " + model + " --data " + data + " --out "
-                       + dir.file("p.npy") + "\nsubmit infer --model " + model + " --data "
-                       + dir.file("x.npy") + "\n");
+  auto r = run_shell(
+      dir, "submit train --model mlp:6-8-3 --data " + data + " --test " + data
+               + " --epochs 3 --batch 32 --micro-batch 8 --local-steps 4 --lr 0.01"
+                 " --schedule cosine --out "
+               + model + "\nsubmit infer --model " + model + " --data " + data + " --out "
+               + dir.file("p.npy") + "\nsubmit infer --model " + model + " --data "
+               + dir.file("x.npy") + "\n");
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("epoch   3  loss"));
@@ -231,7 +242,8 @@ TEST_CASE("submit train writes a model PyTorch can load, its history and plot; "
   REQUIRE(weights);
   CHECK(weights->tensors.size() == 4);
   CHECK(weights->tensors[0].name == "0.weight");
-  CHECK_THAT(slurp(dir.file("m.csv")), Catch::StartsWith("epoch,loss,train_accuracy,test_accuracy,seconds\n1,"));
+  CHECK_THAT(slurp(dir.file("m.csv")),
+             Catch::StartsWith("epoch,loss,train_accuracy,test_accuracy,seconds\n1,"));
   CHECK_THAT(slurp(dir.file("m.svg")), Catch::StartsWith("<svg"));
   auto probs = compute::read_npy(dir.file("p.npy"));
   REQUIRE(probs);
@@ -239,16 +251,21 @@ TEST_CASE("submit train writes a model PyTorch can load, its history and plot; "
 
   // Bad inputs: clear errors, no crash.
   std::ofstream{dir.file("junk.safetensors")} << "not a model";
-  auto bad = run_shell(dir, "submit infer --model " + dir.file("junk.safetensors") + " --data "
-                              + data + "\nsubmit train --model mlp:6-8-3 --data "
-                              + dir.file("missing.npy") + ",y.npy\n"
-                              "submit train --model mlp:5-3 --data " + data + "\n"
-                              "submit train --model mlp:6-8-3 --data " + data
-                              + " --optimizer lion\n"
-                                "submit train --model mlp:6-8-3 --data " + data
-                              + " --micro-batch 0\n"
-                                "submit train --model mlp:6-8-3 --data " + data
-                              + " --local-steps many\n");
+  auto bad = run_shell(
+      dir, "submit infer --model " + dir.file("junk.safetensors") + " --data " + data
+               + "\nsubmit train --model mlp:6-8-3 --data " + dir.file("missing.npy")
+               + ",y.npy\n"
+                 "submit train --model mlp:5-3 --data "
+               + data
+               + "\n"
+                 "submit train --model mlp:6-8-3 --data "
+               + data
+               + " --optimizer lion\n"
+                 "submit train --model mlp:6-8-3 --data "
+               + data
+               + " --micro-batch 0\n"
+                 "submit train --model mlp:6-8-3 --data "
+               + data + " --local-steps many\n");
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Catch::Contains("malformed safetensors"));
   CHECK_THAT(bad.err, Catch::Contains("cannot open"));

@@ -41,8 +41,10 @@ double cpu_seconds(pid_t pid) {
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const char* p = std::strrchr(buf, ')');
   unsigned long utime = 0, stime = 0;
-  if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                        &utime, &stime) != 2)
+  if (!p
+      || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                     &stime)
+             != 2)
     return 0;
   return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
@@ -76,8 +78,8 @@ double run_task(client& api, const operands& x, uint32_t shards,
     return -1;
   }
   auto submitted = since(start);
-  auto report = api.wait(ack->task_id, {}, std::chrono::minutes{10},
-                         std::chrono::milliseconds{2});
+  auto report =
+      api.wait(ack->task_id, {}, std::chrono::minutes{10}, std::chrono::milliseconds{2});
   auto done = since(start);
   auto out = api.result(ack->task_id);
   auto t = since(start);
@@ -163,9 +165,9 @@ int main(int argc, char** argv) {
     if (t < 0)
       return 1;
     std::printf("  run %d: %.3f s%s\n", i, t,
-                i == 0 ? " (operands uploaded and fetched)"
-                       : i == 1 ? " (operands in the network, handed over as tensors)"
-                                : " (operands in the network, named by reference)");
+                i == 0   ? " (operands uploaded and fetched)"
+                : i == 1 ? " (operands in the network, handed over as tensors)"
+                         : " (operands in the network, named by reference)");
     std::printf("    CPU seconds:");
     for (std::size_t k = 0; k < nodes.size(); ++k)
       std::printf(" %s %.2f", names[k], cpu_seconds(nodes[k]->pid()) - cpu_before[k]);
@@ -180,13 +182,13 @@ int main(int argc, char** argv) {
     std::printf("  workers:");
     for (const auto& r : *list)
       if (r.info.role == node_role::worker)
-        std::printf(" %s %.0f GFLOP/s window %u done %u;", r.info.name.c_str(), r.info.gflops,
-                    r.window, r.shards_done);
+        std::printf(" %s %.0f GFLOP/s window %u done %u;", r.info.name.c_str(),
+                    r.info.gflops, r.window, r.shards_done);
     std::printf("\n");
   }
   auto flops = compute::gemm_flops(n, n, n);
-  std::printf("matmul %zux%zux%zu across processes (3 workers, 2 validators, %s)\n",
-              n, n, n, tls ? "mutual TLS" : "plain TCP");
+  std::printf("matmul %zux%zux%zu across processes (3 workers, 2 validators, %s)\n", n, n,
+              n, tls ? "mutual TLS" : "plain TCP");
   std::printf("  direct Eigen+oneTBB product: %8.3f s  %7.1f GFLOP/s\n", direct,
               flops / direct / 1e9);
   std::printf("  network, operands as tensors: %8.3f s  %7.1f GFLOP/s  (ratio %.2f: the "
@@ -226,7 +228,8 @@ int main(int argc, char** argv) {
                   "ratio %.1fx\n",
                   dask, rate / dask);
     else
-      std::printf("  Dask distributed: unavailable (apt-get install python3-distributed)\n");
+      std::printf(
+          "  Dask distributed: unavailable (apt-get install python3-distributed)\n");
   }
   for (auto& p : nodes)
     p->signal(SIGTERM);

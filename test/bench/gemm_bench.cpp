@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "compute/gemm.hpp"
 #include "compute/errc.hpp"
+#include "compute/gemm.hpp"
 #include "compute/kernels/sgemm.hpp"
 #include "compute/opencl/backend.hpp"
 
@@ -59,8 +59,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i) {
       auto start = std::chrono::steady_clock::now();
       compute::multiply(a, b);
-      best = std::min(best,
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      best = std::min(
+          best,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     auto gflops = compute::gemm_flops(n, n, n) / best / 1e9;
     std::printf("  %4zu: %7.1f GFLOP/s", n, gflops);
@@ -69,7 +70,8 @@ int main(int argc, char** argv) {
                   n >= 2048 ? " (target >= 0.8)" : "");
     std::printf("\n");
   }
-  std::printf("  (other variants: NEXUS_ISA=generic|avx2|avx512 build/test/bench/gemm_bench)\n");
+  std::printf(
+      "  (other variants: NEXUS_ISA=generic|avx2|avx512 build/test/bench/gemm_bench)\n");
 
   // The OpenCL backend on every device there is (PoCL's CPU device without a GPU).
   auto devices = compute::opencl::list_devices();
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
     gpu = gpu || devices[d].gpu;
     auto ctx = compute::opencl::context::open(d);
     if (!ctx) {
-      std::printf("OpenCL %s: %s\n", devices[d].name.c_str(), describe(ctx.error()).c_str());
+      std::printf("OpenCL %s: %s\n", devices[d].name.c_str(),
+                  describe(ctx.error()).c_str());
       continue;
     }
     std::printf("OpenCL GEMM on %s (%s, %s):\n", devices[d].name.c_str(),
@@ -97,8 +100,9 @@ int main(int argc, char** argv) {
           std::printf("  %zu: %s\n", n, describe(err).c_str());
           break;
         }
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                                            - start).count());
+        best = std::min(
+            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                      .count());
       }
       std::printf("  %4zu: %7.1f GFLOP/s (transfers included)", n,
                   compute::gemm_flops(n, n, n) / best / 1e9);
@@ -110,7 +114,8 @@ int main(int argc, char** argv) {
       auto gflops = compute::gemm_flops(n, n, n) / *kernel / 1e9;
       std::printf("   %7.1f GFLOP/s (kernel alone)", gflops);
       if (devices[d].gpu && torch.contains(n))
-        std::printf("   torch.mm %7.1f   ratio %.2f (target >= 0.5)", torch[n], gflops / torch[n]);
+        std::printf("   torch.mm %7.1f   ratio %.2f (target >= 0.5)", torch[n],
+                    gflops / torch[n]);
       std::printf("\n");
     }
   }

@@ -25,7 +25,8 @@ double since(clock_type_::time_point start) {
 // Contributions and their verdicts, interleaved per signing batch: the orchestrator's
 // contributions of a batch, then the validator's verdicts on them.
 std::vector<transaction> make_inputs(std::size_t n, std::size_t sign_batch,
-                                     const node_key& orchestrator, const node_key& validator) {
+                                     const node_key& orchestrator,
+                                     const node_key& validator) {
   std::vector<transaction> out;
   out.reserve(2 * n);
   for (std::size_t first = 0; first < n; first += sign_batch) {
@@ -60,7 +61,8 @@ std::vector<transaction> make_inputs(std::size_t n, std::size_t sign_batch,
 }
 
 // Seconds to commit `inputs` in blocks of `batch` contributions, or a negative number.
-double settle(const std::vector<transaction>& inputs, std::size_t batch, const node_key& key) {
+double settle(const std::vector<transaction>& inputs, std::size_t batch,
+              const node_key& key) {
   test::temp_dir dir;
   auto ledger = ledger::open(dir.path() / "ledger", contract_rules{}, key);
   if (!ledger)
@@ -108,8 +110,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "commit failed\n");
     return 1;
   }
-  std::printf("ledger: %zu contributions (+ %zu verdicts), blocks of %zu contributions\n", n,
-              n, batch);
+  std::printf("ledger: %zu contributions (+ %zu verdicts), blocks of %zu contributions\n",
+              n, n, batch);
   std::printf("  Ed25519 verifications alone, one core: %.0f/s\n", alone.size() / verify_s);
   std::printf("  settled, each record signed alone:        %.3f s, %7.0f contributions/s\n",
               alone_s, n / alone_s);

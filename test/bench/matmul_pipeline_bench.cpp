@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "submit failed: %s\n", describe(ack.error()).c_str());
       return 1;
     }
-    auto report = api.wait(ack->task_id, {}, std::chrono::minutes{10},
-                           std::chrono::milliseconds{1});
+    auto report =
+        api.wait(ack->task_id, {}, std::chrono::minutes{10}, std::chrono::milliseconds{1});
     auto computed = seconds_since(start);
     auto out = api.result(ack->task_id);
     auto t = seconds_since(start);

@@ -8,12 +8,13 @@
 //    until they have 20 valid ones in a row (the trust of docs/SECURITY.md), which a
 //    network that has run before has already done. The warm-up epoch's time is printed
 //    too. Both sides' epochs include a test-set evaluation.
-// 2. Inference samples/s over the 10,000 test images. Target: network / PyTorch at least 0.8.
-// Without the data set it prints "skipped"; without PyTorch it reports the network alone.
+// 2. Inference samples/s over the 10,000 test images. Target: network / PyTorch at least
+// 0.8. Without the data set it prints "skipped"; without PyTorch it reports the network
+// alone.
 //
-// usage: train_bench [EPOCHS] [TORCH_PEER_SCRIPT] [adam|sgd] [constant|cosine] [LOCAL_STEPS]
-// (LOCAL_STEPS: batches per round of local steps, the default 32 if not given; 0:
-// synchronous steps)
+// usage: train_bench [EPOCHS] [TORCH_PEER_SCRIPT] [adam|sgd] [constant|cosine]
+// [LOCAL_STEPS] (LOCAL_STEPS: batches per round of local steps, the default 32 if not
+// given; 0: synchronous steps)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,8 +38,8 @@ struct torch_figures {
   double infer_rate = 0;
 };
 
-torch_figures run_torch(const std::string& script, std::size_t epochs, const std::string& opt,
-                        const std::string& schedule) {
+torch_figures run_torch(const std::string& script, std::size_t epochs,
+                        const std::string& opt, const std::string& schedule) {
   torch_figures t;
   auto cmd = "/usr/bin/python3 " + script + " " + std::to_string(epochs) + " " + opt + " "
              + schedule + " 128 1e-3 1 2>&1"; // batch, lr, one warm-up epoch
@@ -50,8 +51,10 @@ torch_figures run_torch(const std::string& script, std::size_t epochs, const std
     unsigned epoch = 0;
     double s = 0, loss = 0, test = 0, rate = 0;
     if (std::sscanf(line, "torch epoch %u seconds %lf loss %lf test %lf", &epoch, &s, &loss,
-                    &test) == 4) {
-      std::printf("  torch    epoch %2u  loss %.4f  test %.4f  %.2f s\n", epoch, loss, test, s);
+                    &test)
+        == 4) {
+      std::printf("  torch    epoch %2u  loss %.4f  test %.4f  %.2f s\n", epoch, loss, test,
+                  s);
       total += s;
       ++count;
       t.last_test = test;
@@ -99,9 +102,11 @@ int main(int argc, char** argv) {
   client api{sys, net.orchestrator, net.store, std::chrono::seconds{600}};
 
   std::printf("training mlp:784-256-128-10 on Fashion-MNIST, %s, %s, lr 1e-3, batch 128, "
-              "%zu epochs, %s\n", opt.c_str(), schedule.c_str(), epochs,
-              local_steps ? ("rounds of " + std::to_string(local_steps) + " local steps").c_str()
-                          : "synchronous steps");
+              "%zu epochs, %s\n",
+              opt.c_str(), schedule.c_str(), epochs,
+              local_steps
+                  ? ("rounds of " + std::to_string(local_steps) + " local steps").c_str()
+                  : "synchronous steps");
   task_request req;
   req.model.spec = "mlp:784-256-128-10";
   req.train.epochs = static_cast<uint32_t>(epochs);
@@ -112,8 +117,8 @@ int main(int argc, char** argv) {
     auto ack = api.submit_train(*train, &*test, r);
     if (!ack)
       return ack.error();
-    auto report = api.wait(ack->task_id, {}, std::chrono::hours{2},
-                           std::chrono::milliseconds{100});
+    auto report =
+        api.wait(ack->task_id, {}, std::chrono::hours{2}, std::chrono::milliseconds{100});
     if (!report)
       return report.error();
     if (report->state != task_state::done)
@@ -169,7 +174,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "inference failed: %s\n", describe(out.error()).c_str());
         return -1;
       }
-      best = std::min(best, std::chrono::duration<double>(clock_type_::now() - start).count());
+      best =
+          std::min(best, std::chrono::duration<double>(clock_type_::now() - start).count());
     }
     return static_cast<double>(test->size()) / best;
   };
@@ -190,8 +196,8 @@ int main(int argc, char** argv) {
   if (!peer.empty()) {
     auto t = run_torch(peer, epochs, opt, schedule);
     if (t.seconds_per_epoch > 0) {
-      std::printf("  PyTorch: %.2f s per epoch, %.0f inference samples/s\n", t.seconds_per_epoch,
-                  t.infer_rate);
+      std::printf("  PyTorch: %.2f s per epoch, %.0f inference samples/s\n",
+                  t.seconds_per_epoch, t.infer_rate);
       std::printf("  ratio seconds per epoch network/PyTorch: %.2f (target <= 1.5)\n",
                   per_epoch / t.seconds_per_epoch);
       std::printf("  ratio inference samples/s network/PyTorch: %.2f (target >= 0.8)\n",

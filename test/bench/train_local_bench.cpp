@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     std::printf("skipped: %s\n", describe(!train ? train.error() : test.error()).c_str());
     return 0;
   }
-  auto model = mlp::initialized(parse_model_spec("mlp:784-256-128-10").value(), config.seed);
+  auto model =
+      mlp::initialized(parse_model_spec("mlp:784-256-128-10").value(), config.seed);
   std::printf("local training, mlp:784-256-128-10, %s, %s, batch %zu, lr %g\n",
               to_string(config.optimizer).c_str(), to_string(config.schedule).c_str(),
               config.batch, config.lr);

@@ -58,8 +58,8 @@ TEST_CASE("each shard is paid once, rejected work is penalized", "[ledger]") {
   auto c1 = f.contribution(7, 0, 1, "w1");
   auto c2 = f.contribution(7, 0, 2, "w2"); // the same shard, re-issued
   auto bad = f.contribution(7, 1, 1, "faulty", 9);
-  auto paid = contract.settle({c1, c2, bad, f.verdict(c1, true), f.verdict(c2, true),
-                               f.verdict(bad, false)});
+  auto paid = contract.settle(
+      {c1, c2, bad, f.verdict(c1, true), f.verdict(c2, true), f.verdict(bad, false)});
   REQUIRE(paid.size() == 3);
   CHECK(paid[0].account == "w1");
   CHECK(paid[0].amount == 1800); // 1000 units * 2, less the validator's 10 %
@@ -111,8 +111,8 @@ TEST_CASE("users' task ids and internal ones are counted apart", "[ledger]") {
   fixture f;
   contract_state contract{f.rules};
   CHECK(contract.last_task() == 0);
-  contract.settle({f.contribution(5, 0, 1, "w1"),
-                   f.contribution(internal_task_base + 7, 0, 1, "w1")});
+  contract.settle(
+      {f.contribution(5, 0, 1, "w1"), f.contribution(internal_task_base + 7, 0, 1, "w1")});
   CHECK(contract.last_task() == 5);
   CHECK(contract.last_internal_task() == internal_task_base + 7);
   CHECK(task_name(5) == "task 5");
@@ -123,7 +123,8 @@ TEST_CASE("money amounts are parsed and printed exactly", "[ledger]") {
   CHECK(parse_mcc("2").value() == 2'000'000);
   CHECK(parse_mcc("0.25").value() == 250'000);
   CHECK(parse_mcc("12.000345").value() == 12'000'345);
-  for (auto bad : {"", "-1", "1.", ".5", "1.0000001", "1e3", "abc", "1.2.3", "9999999999999"})
+  for (auto bad :
+       {"", "-1", "1.", ".5", "1.0000001", "1e3", "abc", "1.2.3", "9999999999999"})
     CHECK_FALSE(parse_mcc(bad));
   CHECK(format_mcc(12'000'345) == "12.000345 MCC");
   CHECK(format_mcc(-1'500'000) == "-1.500000 MCC");
@@ -211,7 +212,8 @@ TEST_CASE("a block that pays twice, or a changed stored byte, fails the audit",
     std::string height2 = std::string{"b"} + std::string(7, '\0') + "\x02";
     for (std::size_t offset : {std::size_t{30}, std::size_t{150}, std::size_t{400}}) {
       test::temp_dir copy;
-      std::filesystem::copy(path, copy.path() / "l", std::filesystem::copy_options::recursive);
+      std::filesystem::copy(path, copy.path() / "l",
+                            std::filesystem::copy_options::recursive);
       path = copy.path() / "l";
       corrupt(height2, offset);
       auto s = store::open(path);
@@ -230,18 +232,21 @@ TEST_CASE("a block that pays twice, or a changed stored byte, fails the audit",
       auto id = b1->txs[0].id();
       s->reset();
       test::temp_dir copy;
-      std::filesystem::copy(path, copy.path() / "l", std::filesystem::copy_options::recursive);
+      std::filesystem::copy(path, copy.path() / "l",
+                            std::filesystem::copy_options::recursive);
       path = copy.path() / "l";
       corrupt("t" + std::string(id.begin(), id.end()), 7);
       auto t = store::open(path);
       REQUIRE(t);
-      CHECK_THAT(describe_audit(audit(**t, f.rules)), Catch::StartsWith("ledger BAD at height 1:"));
+      CHECK_THAT(describe_audit(audit(**t, f.rules)),
+                 Catch::StartsWith("ledger BAD at height 1:"));
       path = dir.path() / "ledger";
     }
     corrupt("aw1", 7);
     auto s = store::open(path);
     REQUIRE(s);
-    CHECK_THAT(describe_audit(audit(**s, f.rules)), Catch::Contains("balance of w1: stored"));
+    CHECK_THAT(describe_audit(audit(**s, f.rules)),
+               Catch::Contains("balance of w1: stored"));
   }
 }
 

@@ -15,7 +15,7 @@ TEST_CASE("a node key is created once, kept private, and signs", "[identity]") {
   auto data = dir.path() / "node-a";
   auto key = chain::node_key::load_or_create(data);
   REQUIRE(key);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(stat((data / "node.key").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   auto again = chain::node_key::load_or_create(data);

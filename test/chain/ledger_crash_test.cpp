@@ -41,7 +41,8 @@ TEST_CASE("no acknowledged block is lost when the writer is killed", "[ledger-cr
     REQUIRE(any);
     auto s = chain::store::open(dir.path() / "ledger");
     REQUIRE(s);
-    INFO("round " << round << ": acked up to " << height << ", head " << (*s)->head().height);
+    INFO("round " << round << ": acked up to " << height << ", head "
+                  << (*s)->head().height);
     CHECK((*s)->head().height >= height);
     CHECK((*s)->head().height >= acked_before);
     auto report = chain::audit(**s, chain::contract_rules{});

@@ -92,7 +92,8 @@ TEST_CASE("a sealed block checks; forged or altered records do not", "[ledger]")
     auto back = decode_block(bytes);
     REQUIRE(back);
     CHECK(*back == b);
-    for (std::size_t cut : {std::size_t{0}, std::size_t{1}, bytes.size() / 2, bytes.size() - 1})
+    for (std::size_t cut :
+         {std::size_t{0}, std::size_t{1}, bytes.size() / 2, bytes.size() - 1})
       CHECK_FALSE(decode_block(std::span{bytes}.first(cut)));
     bytes.push_back(0);
     CHECK_FALSE(decode_block(bytes));
@@ -101,7 +102,8 @@ TEST_CASE("a sealed block checks; forged or altered records do not", "[ledger]")
     b.txs[1].work_units += 1;
     auto err = check(b);
     REQUIRE(err);
-    CHECK_THAT(describe(err), Catch::Contains("transaction 1 (contribution) has a bad signature"));
+    CHECK_THAT(describe(err),
+               Catch::Contains("transaction 1 (contribution) has a bad signature"));
   }
   SECTION("a re-signed transaction no longer matches the Merkle root") {
     b.txs[1].work_units += 1;
@@ -127,7 +129,8 @@ TEST_CASE("a sealed block checks; forged or altered records do not", "[ledger]")
   }
 }
 
-TEST_CASE("a batch signature covers each of its transactions and nothing else", "[ledger]") {
+TEST_CASE("a batch signature covers each of its transactions and nothing else",
+          "[ledger]") {
   auto orchestrator = make_key();
   auto other = make_key();
   std::vector<transaction> txs;
@@ -155,7 +158,8 @@ TEST_CASE("a batch signature covers each of its transactions and nothing else", 
   SECTION("a changed transaction no longer climbs to the signed root") {
     b.txs[11].work_units += 1;
     CHECK_FALSE(b.txs[11].signature_valid());
-    CHECK_THAT(describe(check(b)), Catch::Contains("transaction 11 (contribution) has a bad signature"));
+    CHECK_THAT(describe(check(b)),
+               Catch::Contains("transaction 11 (contribution) has a bad signature"));
   }
   SECTION("a proof taken from another transaction does not fit") {
     b.txs[3].batch = b.txs[4].batch;
@@ -190,8 +194,8 @@ TEST_CASE("the store appends blocks, keeps balances, and reopens at its head", "
     REQUIRE(s);
     CHECK((*s)->head().blocks == 0);
     for (uint64_t h = 0; h < 5; ++h) {
-      auto b = seal(h, (*s)->head().hash, {contribution(proposer, static_cast<uint32_t>(h))},
-                    100 + h, proposer);
+      auto b = seal(h, (*s)->head().hash,
+                    {contribution(proposer, static_cast<uint32_t>(h))}, 100 + h, proposer);
       REQUIRE_FALSE((*s)->append(b, {{"w1", 10}, {"v1", 2}}));
     }
     head_hash = (*s)->head().hash;

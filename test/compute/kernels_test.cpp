@@ -16,7 +16,6 @@
 #include "compute/kernels/sgemm_variants.hpp"
 #include "compute/tensor.hpp"
 
-
 using namespace nexus;
 
 TEST_CASE("every GEMM variant matches a plain product", "[gemm]") {
@@ -27,13 +26,14 @@ TEST_CASE("every GEMM variant matches a plain product", "[gemm]") {
     bool runs;
   };
   std::vector<variant> variants{
-    {"generic", nexus_sgemm_generic, true},
-    {"avx2", nexus_sgemm_avx2, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")},
-    {"avx512", nexus_sgemm_avx512,
-     __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-       && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")},
+      {"generic", nexus_sgemm_generic, true},
+      {"avx2", nexus_sgemm_avx2,
+       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")},
+      {"avx512", nexus_sgemm_avx512,
+       __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+           && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")},
   };
-  const std::size_t m = 37, n = 29, k = 53, pad = 3; // odd sizes, padded rows
+  const std::size_t m = 37, n = 29, k = 53, pad = 3;      // odd sizes, padded rows
   auto a = compute::random_tensor({k + pad, k + pad}, 1); // big enough for either layout
   auto b = compute::random_tensor({k + pad, k + pad}, 2);
   auto c0 = compute::random_tensor({m, n + pad}, 3);
@@ -123,7 +123,8 @@ TEST_CASE("floats become the nearest half, ties to even, with any scale", "[gemm
         double v = static_cast<double>(x[i]) * scale;
         auto want = static_cast<uint16_t>(nearest_half(v) | (std::signbit(v) ? 0x8000 : 0));
         if (out[i] != want && wrong++ < 5)
-          FAIL_CHECK("x " << x[i] << " scale " << scale << ": " << out[i] << " not " << want);
+          FAIL_CHECK("x " << x[i] << " scale " << scale << ": " << out[i] << " not "
+                          << want);
       }
       CHECK(wrong == 0);
     }
@@ -136,7 +137,8 @@ TEST_CASE("floats become the nearest half, ties to even, with any scale", "[gemm
   CHECK(compute::kernels::largest_magnitude_bits(row.data(), row.size()) == 0x7f800000u);
 }
 
-TEST_CASE("Adam's update is the same bits at any alignment and in every variant", "[gemm]") {
+TEST_CASE("Adam's update is the same bits at any alignment and in every variant",
+          "[gemm]") {
   // Which values a vector loop takes in its body and which in its scalar head and tail
   // follows the arrays' alignment, so any difference between the two paths made the same
   // training run come out differently from one process to the next.
@@ -146,11 +148,11 @@ TEST_CASE("Adam's update is the same bits at any alignment and in every variant"
     bool runs;
   };
   std::vector<variant> variants{
-    {nexus_adam_generic, true},
-    {nexus_adam_avx2, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")},
-    {nexus_adam_avx512, __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-                          && __builtin_cpu_supports("avx512dq")
-                          && __builtin_cpu_supports("avx512bw")},
+      {nexus_adam_generic, true},
+      {nexus_adam_avx2, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")},
+      {nexus_adam_avx512,
+       __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+           && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")},
   };
   const std::size_t n = 1000;
   auto p0 = compute::random_tensor({n}, 4), g = compute::random_tensor({n}, 5);
@@ -168,8 +170,8 @@ TEST_CASE("Adam's update is the same bits at any alignment and in every variant"
       std::copy_n(v0.data(), n, s.data() + offset);
       std::copy_n(g.data(), n, grad.data() + offset);
       for (int step = 0; step < 3; ++step)
-        v.fn(p.data() + offset, m.data() + offset, s.data() + offset, grad.data() + offset, n,
-             0.5f, 0.9f, 0.999f, 1e-3f, 0.05f, 1e-8f);
+        v.fn(p.data() + offset, m.data() + offset, s.data() + offset, grad.data() + offset,
+             n, 0.5f, 0.9f, 0.999f, 1e-3f, 0.05f, 1e-8f);
       std::vector<float> got(p.begin() + static_cast<std::ptrdiff_t>(offset), p.end());
       got.insert(got.end(), m.begin() + static_cast<std::ptrdiff_t>(offset), m.end());
       got.insert(got.end(), s.begin() + static_cast<std::ptrdiff_t>(offset), s.end());

@@ -23,8 +23,12 @@ tensor reference(const tensor& a, const tensor& b) {
 TEST_CASE("GEMM matches a double-precision product on odd shapes", "[compute][gemm]") {
   // The last two are split over the cores: a short, wide one by columns (with a ragged
   // last block), a tall one by rows.
-  for (auto [m, k, n] : {std::tuple{1, 1, 1}, {7, 13, 5}, {129, 67, 251}, {300, 1, 17},
-                         {100, 512, 3001}, {1500, 64, 700}}) {
+  for (auto [m, k, n] : {std::tuple{1, 1, 1},
+                         {7, 13, 5},
+                         {129, 67, 251},
+                         {300, 1, 17},
+                         {100, 512, 3001},
+                         {1500, 64, 700}}) {
     auto a = random_tensor({std::size_t(m), std::size_t(k)}, 1);
     auto b = random_tensor({std::size_t(k), std::size_t(n)}, 2);
     CHECK(max_relative_difference(multiply(a, b), reference(a, b)) < 1e-5);
@@ -92,7 +96,8 @@ TEST_CASE("Freivalds accepts correct blocks", "[compute][freivalds]") {
   }
 }
 
-TEST_CASE("Freivalds accepts a block computed in a different order", "[compute][freivalds]") {
+TEST_CASE("Freivalds accepts a block computed in a different order",
+          "[compute][freivalds]") {
   // Honest results from other devices differ in their last bits.
   auto a = random_tensor({128, 2048}, 7);
   auto b = random_tensor({2048, 96}, 8);

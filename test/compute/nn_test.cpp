@@ -11,8 +11,8 @@
 #include <zlib.h>
 
 #include "compute/errc.hpp"
-#include "compute/npy.hpp"
 #include "compute/nn/train.hpp"
+#include "compute/npy.hpp"
 #include "compute/workloads/model.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -28,7 +28,8 @@ model_spec spec_of(const std::string& text) {
   return *s;
 }
 
-// Two classes per axis-aligned half-space pair: class = which of `classes` bands x0 falls in.
+// Two classes per axis-aligned half-space pair: class = which of `classes` bands x0 falls
+// in.
 dataset separable(std::size_t n, std::size_t features, std::size_t classes, uint64_t seed) {
   std::mt19937_64 rng{seed};
   std::uniform_real_distribution<float> u{-1.0f, 1.0f};
@@ -46,7 +47,8 @@ dataset separable(std::size_t n, std::size_t features, std::size_t classes, uint
   return d;
 }
 
-std::vector<uint8_t> idx_bytes(uint8_t rank, std::vector<uint32_t> dims, std::size_t payload) {
+std::vector<uint8_t> idx_bytes(uint8_t rank, std::vector<uint32_t> dims,
+                               std::size_t payload) {
   std::vector<uint8_t> out{0, 0, 0x08, rank};
   for (auto d : dims)
     for (int shift : {24, 16, 8, 0})
@@ -65,7 +67,8 @@ void write_gz(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 void write_raw(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out{path, std::ios::binary};
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 } // namespace
@@ -107,8 +110,10 @@ TEST_CASE("a gradient is the same bits wherever its buffer lies", "[nn]") {
   std::vector<float> want;
   for (std::size_t offset = 0; offset < 16; ++offset) {
     std::vector<float> buffer(offset + params, 0.0f);
-    model.gradient(data.x.data(), data.y.data(), data.size(), {buffer.data() + offset, params});
-    std::vector<float> got(buffer.begin() + static_cast<std::ptrdiff_t>(offset), buffer.end());
+    model.gradient(data.x.data(), data.y.data(), data.size(),
+                   {buffer.data() + offset, params});
+    std::vector<float> got(buffer.begin() + static_cast<std::ptrdiff_t>(offset),
+                           buffer.end());
     if (want.empty())
       want = got;
     INFO("offset " << offset);
@@ -128,7 +133,8 @@ TEST_CASE("a small model learns a separable set", "[nn]") {
     config.lr = kind == optimizer_kind::adam ? 1e-2 : 1e-1;
     config.schedule = lr_schedule::cosine;
     std::vector<epoch_report> reports;
-    train_local(model, train, &test, config, [&](const epoch_report& r) { reports.push_back(r); });
+    train_local(model, train, &test, config,
+                [&](const epoch_report& r) { reports.push_back(r); });
     REQUIRE(reports.size() == 5);
     CHECK(reports.back().loss < reports.front().loss);
     CHECK(reports.back().test_accuracy > 0.99);
@@ -179,7 +185,8 @@ TEST_CASE("model specs: mlp strings and YAML files, with clear errors", "[nn]") 
                                          "  - {units: 10}\n";
   auto bad = parse_model_spec(dir.file("bad.yaml"));
   REQUIRE_FALSE(bad);
-  CHECK_THAT(describe(bad.error()), Catch::Contains("bad.yaml:4:") && Catch::Contains("tanh"));
+  CHECK_THAT(describe(bad.error()),
+             Catch::Contains("bad.yaml:4:") && Catch::Contains("tanh"));
 }
 
 TEST_CASE("models round trip through safetensors; malformed files are refused", "[nn]") {
@@ -203,21 +210,25 @@ TEST_CASE("models round trip through safetensors; malformed files are refused", 
   uint64_t header = 0;
   std::memcpy(&header, bytes.data(), 8);
   SECTION("truncated") {
-    for (std::size_t cut : {std::size_t{0}, std::size_t{7}, std::size_t{20}, bytes.size() - 1})
+    for (std::size_t cut :
+         {std::size_t{0}, std::size_t{7}, std::size_t{20}, bytes.size() - 1})
       CHECK_FALSE(parse_safetensors(std::span{bytes}.first(cut)));
   }
   SECTION("a header length past the end") {
     bytes[0] = 0xff;
     bytes[3] = 0x7f;
-    CHECK_THAT(describe(parse_safetensors(bytes).error()), Catch::Contains("header length"));
+    CHECK_THAT(describe(parse_safetensors(bytes).error()),
+               Catch::Contains("header length"));
   }
   SECTION("bad JSON") {
     bytes[8] = '[';
-    CHECK_THAT(describe(parse_safetensors(bytes).error()), Catch::Contains("not a JSON object"));
+    CHECK_THAT(describe(parse_safetensors(bytes).error()),
+               Catch::Contains("not a JSON object"));
   }
   SECTION("trailing bytes") {
     bytes.push_back(0);
-    CHECK_THAT(describe(parse_safetensors(bytes).error()), Catch::Contains("after the last tensor"));
+    CHECK_THAT(describe(parse_safetensors(bytes).error()),
+               Catch::Contains("after the last tensor"));
   }
   SECTION("a wrong dtype or shape") {
     std::string text(reinterpret_cast<const char*>(bytes.data() + 8), header);
@@ -225,12 +236,14 @@ TEST_CASE("models round trip through safetensors; malformed files are refused", 
     REQUIRE(at != std::string::npos);
     text.replace(at, 5, "\"I32\"");
     std::memcpy(bytes.data() + 8, text.data(), text.size());
-    CHECK_THAT(describe(parse_safetensors(bytes).error()), Catch::Contains("I32 is not supported"));
+    CHECK_THAT(describe(parse_safetensors(bytes).error()),
+               Catch::Contains("I32 is not supported"));
   }
   SECTION("tensors that are not an MLP") {
     safetensors_file odd;
     odd.tensors.push_back({"0.weight", tensor{shape_t{5, 6}}});
-    CHECK_THAT(describe(mlp::from_safetensors(odd).error()), Catch::Contains("lacks its bias"));
+    CHECK_THAT(describe(mlp::from_safetensors(odd).error()),
+               Catch::Contains("lacks its bias"));
     odd.tensors.push_back({"0.bias", tensor{shape_t{5}}});
     odd.tensors.push_back({"2.weight", tensor{shape_t{3, 4}}});
     odd.tensors.push_back({"2.bias", tensor{shape_t{3}}});
@@ -284,7 +297,8 @@ TEST_CASE("IDX files, compressed or not, and .npy pairs make data sets", "[nn]")
     auto wrong = idx_bytes(1, {4}, 4);
     wrong[2] = 0x0d; // float
     write_raw(dir.file("float"), wrong);
-    CHECK_THAT(describe(read_idx(dir.file("float")).error()), Catch::Contains("element type 13"));
+    CHECK_THAT(describe(read_idx(dir.file("float")).error()),
+               Catch::Contains("element type 13"));
     // A zero dimension with huge others: refused, not allocated (found by fuzz_files).
     write_raw(dir.file("empty"), idx_bytes(3, {0x42000803, 0, 2}, 0));
     CHECK_THAT(describe(read_idx(dir.file("empty")).error()), Catch::Contains("no values"));
@@ -302,9 +316,11 @@ TEST_CASE("IDX files, compressed or not, and .npy pairs make data sets", "[nn]")
     REQUIRE(p);
     CHECK(p->classes == 3);
     REQUIRE_FALSE(write_npy(dir.file("bad.npy"), tensor{shape_t{5}, {0, 1, 2.5f, 1, 0}}));
-    CHECK_THAT(describe(load_dataset(dir.file("x.npy") + "," + dir.file("bad.npy")).error()),
-               Catch::Contains("label 2 is 2.5"));
-    CHECK_THAT(describe(load_dataset("imagenet").error()), Catch::Contains("unknown data set"));
+    CHECK_THAT(
+        describe(load_dataset(dir.file("x.npy") + "," + dir.file("bad.npy")).error()),
+        Catch::Contains("label 2 is 2.5"));
+    CHECK_THAT(describe(load_dataset("imagenet").error()),
+               Catch::Contains("unknown data set"));
   }
 }
 
@@ -329,7 +345,8 @@ struct round_case {
   tensor weights, state;
   model_workload::round_ref round;
 
-  explicit round_case(std::size_t samples) : data(separable(samples, 6, 3, 11)) {
+  explicit round_case(std::size_t samples)
+      : data(separable(samples, 6, 3, 11)) {
     x = data.x;
     labels = tensor{samples, 1};
     for (std::size_t i = 0; i < samples; ++i)
@@ -357,10 +374,12 @@ float largest_difference(const float* a, const float* b, std::size_t n) {
 
 } // namespace
 
-TEST_CASE("a round's lanes train apart and replay to where their worker took them", "[nn]") {
+TEST_CASE("a round's lanes train apart and replay to where their worker took them",
+          "[nn]") {
   round_case c{200};
   REQUIRE(c.round.lanes() == 3);
-  auto rows = model_workload::train_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 0, 3);
+  auto rows = model_workload::train_round(c.spec, {c.weights, c.state}, c.x, c.labels,
+                                          c.round, 0, 3);
   REQUIRE(rows);
   auto width = c.spec.parameter_count() + 2;
   REQUIRE(rows->shape() == shape_t{15, width});
@@ -390,20 +409,24 @@ TEST_CASE("a round's lanes train apart and replay to where their worker took the
   REQUIRE_FALSE(model_workload::replay_lane({c.weights, c.state}, 200, c.round, 1,
                                             rows->data() + 5 * width, replayed, ropt));
   CHECK(largest_difference(model.parameters().data(), replayed.parameters().data(),
-                           model.parameters().size()) < 1e-5);
-  CHECK(largest_difference(opt.state().data(), ropt.state().data(), opt.state().size()) < 1e-6);
+                           model.parameters().size())
+        < 1e-5);
+  CHECK(largest_difference(opt.state().data(), ropt.state().data(), opt.state().size())
+        < 1e-6);
   CHECK(ropt.steps() == 3 + 5);
   // The lanes did move apart.
   mlp lane0{c.spec};
   REQUIRE_FALSE(model_workload::replay_lane({c.weights, c.state}, 200, c.round, 0,
                                             rows->data(), lane0, ropt));
   CHECK(largest_difference(lane0.parameters().data(), replayed.parameters().data(),
-                           lane0.parameters().size()) > 1e-3);
+                           lane0.parameters().size())
+        > 1e-3);
 }
 
 TEST_CASE("a round's validator recomputes rows on the replayed trajectory", "[nn]") {
   round_case c{190}; // the last batch has 30 samples: lane 2 has none in it
-  auto rows = model_workload::train_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 1, 3);
+  auto rows = model_workload::train_round(c.spec, {c.weights, c.state}, c.x, c.labels,
+                                          c.round, 1, 3);
   REQUIRE(rows);
   auto width = c.spec.parameter_count() + 2;
   REQUIRE(rows->rows() == 10);
@@ -417,13 +440,13 @@ TEST_CASE("a round's validator recomputes rows on the replayed trajectory", "[nn
   CHECK(opt.steps() == 3 + 4);
 
   std::mt19937_64 rng{1};
-  CHECK_FALSE(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round,
-                                          1, 3, *rows, 1.0, 1e-3, rng));
+  CHECK_FALSE(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels,
+                                          c.round, 1, 3, *rows, 1.0, 1e-3, rng));
   // A row changed after the first step of a lane: found when its step is recomputed...
   auto bad = *rows;
   bad.values()[(5 + 3) * width + 4] += 0.5f; // lane 2, step 4
-  auto err = model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round,
-                                         1, 3, bad, 1.0, 1e-3, rng);
+  auto err = model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels,
+                                         c.round, 1, 3, bad, 1.0, 1e-3, rng);
   REQUIRE(err);
   CHECK(err == errc::rejected);
   CHECK_THAT(describe(err), Catch::Contains("lane 2 at step 4"));
@@ -431,16 +454,16 @@ TEST_CASE("a round's validator recomputes rows on the replayed trajectory", "[nn
   // weights then differ from the worker's (here every row is checked, so step 1 fails).
   bad = *rows;
   bad.values()[0] *= -3.0f;
-  CHECK(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 1, 3,
-                                    bad, 1.0, 1e-3, rng)
+  CHECK(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 1,
+                                    3, bad, 1.0, 1e-3, rng)
         == errc::rejected);
   // Wrong shapes and starting points are refused.
-  CHECK(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 0, 3,
-                                    *rows, 1.0, 1e-3, rng)
+  CHECK(model_workload::check_round(c.spec, {c.weights, c.state}, c.x, c.labels, c.round, 0,
+                                    3, *rows, 1.0, 1e-3, rng)
         == errc::rejected);
   tensor short_state{1, c.spec.parameter_count()};
-  auto refused = model_workload::train_round(c.spec, {c.weights, short_state}, c.x, c.labels,
-                                             c.round, 0, 1);
+  auto refused = model_workload::train_round(c.spec, {c.weights, short_state}, c.x,
+                                             c.labels, c.round, 0, 1);
   REQUIRE_FALSE(refused);
   CHECK_THAT(describe(refused.error()), Catch::Contains("needs"));
 }
@@ -476,7 +499,8 @@ TEST_CASE("class probabilities match a forward pass written out by hand", "[nn]"
   }
 }
 
-TEST_CASE("an inference shard's validator passes honest rows and catches altered ones", "[nn]") {
+TEST_CASE("an inference shard's validator passes honest rows and catches altered ones",
+          "[nn]") {
   auto spec = spec_of("mlp:12-16-4");
   auto m = mlp::initialized(spec, 5);
   auto x = random_tensor({300, 12}, 6);

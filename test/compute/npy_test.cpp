@@ -70,7 +70,8 @@ TEST_CASE("float64 files are read as float32", "[compute][npy]") {
 }
 
 TEST_CASE("version 2 headers are read", "[compute][npy]") {
-  auto bytes = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 12, 2);
+  auto bytes =
+      npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 12, 2);
   auto x = parse_npy(bytes);
   REQUIRE(x);
   CHECK(x->shape() == shape_t{3});
@@ -98,18 +99,21 @@ TEST_CASE("integer arrays (labels) are read as float32", "[compute][npy]") {
 TEST_CASE("every malformed or unsupported file gets a clear error", "[compute][npy]") {
   auto good = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24);
   SECTION("other dtypes") {
-    auto x = parse_npy(npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3), }", 48));
+    auto x = parse_npy(
+        npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3), }", 48));
     REQUIRE_FALSE(x);
     CHECK(x.error() == errc::invalid_input);
     CHECK_THAT(reason(x.error()), Catch::Contains("dtype '<c8'"));
   }
   SECTION("big-endian data") {
-    auto x = parse_npy(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24));
+    auto x = parse_npy(
+        npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24));
     REQUIRE_FALSE(x);
     CHECK_THAT(reason(x.error()), Catch::Contains("'>f4'"));
   }
   SECTION("Fortran order") {
-    auto x = parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24));
+    auto x = parse_npy(
+        npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24));
     REQUIRE_FALSE(x);
     CHECK_THAT(reason(x.error()), Catch::Contains("Fortran order"));
   }
@@ -143,12 +147,15 @@ TEST_CASE("every malformed or unsupported file gets a clear error", "[compute][n
     CHECK_THAT(reason(x.error()), Catch::Contains("lacks"));
   }
   SECTION("a garbled shape") {
-    auto x = parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 8));
+    auto x = parse_npy(
+        npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 8));
     REQUIRE_FALSE(x);
     CHECK_THAT(reason(x.error()), Catch::Contains("shape"));
   }
   SECTION("an absurd shape") {
-    auto x = parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", 8));
+    auto x = parse_npy(npy_bytes(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }",
+        8));
     REQUIRE_FALSE(x);
   }
   SECTION("an unknown version") {

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "compute/device.hpp"
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
-#include "compute/device.hpp"
 #include "compute/nn/model.hpp"
 #include "compute/opencl/backend.hpp"
 
@@ -41,8 +41,9 @@ TEST_CASE("the OpenCL GEMM kernel matches the CPU product on any shape", "[openc
     return;
   auto devices = opencl::list_devices();
   INFO("device: " << ctx->device().name << " (" << ctx->device().platform << ")");
-  for (auto [m, k, n] : {std::tuple{1, 1, 1}, std::tuple{7, 5, 3}, std::tuple{33, 65, 31},
-                         std::tuple{64, 64, 64}, std::tuple{100, 37, 129}, std::tuple{257, 300, 95}}) {
+  for (auto [m, k, n] :
+       {std::tuple{1, 1, 1}, std::tuple{7, 5, 3}, std::tuple{33, 65, 31},
+        std::tuple{64, 64, 64}, std::tuple{100, 37, 129}, std::tuple{257, 300, 95}}) {
     auto a = random_tensor({std::size_t(m), std::size_t(k)}, 1);
     auto b = random_tensor({std::size_t(k), std::size_t(n)}, 2);
     tensor c{std::size_t(m), std::size_t(n)};
@@ -65,12 +66,13 @@ TEST_CASE("the OpenCL MLP kernels give the CPU's gradient, loss and accuracy", "
   std::vector<int32_t> y(rows);
   for (std::size_t i = 0; i < rows; ++i)
     y[i] = static_cast<int32_t>((i * 7) % 5);
-  std::vector<float> cpu(model.parameters().size(), 0.25f); // gradients add to what is there
+  std::vector<float> cpu(model.parameters().size(),
+                         0.25f); // gradients add to what is there
   std::vector<float> gpu = cpu;
   auto want = model.gradient(x.data(), y.data(), rows, cpu, 0.5f);
   auto layers = opencl_layers(*spec);
   auto got = ctx->mlp_gradient(layers, model.parameters().data(), x.data(), y.data(), rows,
-                                  gpu.data(), 0.5f);
+                               gpu.data(), 0.5f);
   REQUIRE(got);
   CHECK(got->first == Approx(want.loss_sum).epsilon(1e-4));
   CHECK(got->second == want.correct);
@@ -90,8 +92,8 @@ TEST_CASE("the OpenCL MLP forward pass gives the CPU's probabilities", "[opencl]
   auto x = random_tensor({53, 37}, 6);
   auto layers = opencl_layers(*spec);
   tensor got{53, 5};
-  REQUIRE_FALSE(ctx->mlp_probabilities(layers, model.parameters().data(), x.data(), 53,
-                                          got.data()));
+  REQUIRE_FALSE(
+      ctx->mlp_probabilities(layers, model.parameters().data(), x.data(), 53, got.data()));
   CHECK(max_relative_difference(got, model.probabilities(x.data(), 53)) < 1e-5);
 }
 
@@ -118,10 +120,12 @@ TEST_CASE("work too large for the device's memory runs on the CPU; the device st
   REQUIRE(device);
   (*device)->limit_memory(1 << 20);
   auto why = (*device)->gemm(a.data(), b.data(), c.data(), 300, 400, 300);
-  CHECK_THAT(why, Catch::Contains("device memory") && Catch::Contains("this one runs on the CPU"));
+  CHECK_THAT(why, Catch::Contains("device memory")
+                      && Catch::Contains("this one runs on the CPU"));
   CHECK(max_relative_difference(c, multiply(a, b)) < 1e-5);
   CHECK((*device)->name().starts_with("opencl:"));
-  CHECK((*device)->gemm(small_a.data(), small_b.data(), small_c.data(), 40, 30, 20).empty());
+  CHECK(
+      (*device)->gemm(small_a.data(), small_b.data(), small_c.data(), 40, 30, 20).empty());
 }
 
 TEST_CASE("kernels that do not build leave the CPU, with the compiler's reason",

@@ -60,12 +60,14 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
   std::string text = valid;
   SECTION("unknown role") {
     text.replace(text.find("[worker, validator]"), 19, "[worker, wroker]");
-    CHECK(error_of(text) == "t.yaml:8:21: node \"w1\": unknown role \"wroker\" (expected "
-                            "orchestrator, worker, validator, aggregator or ledger)");
+    CHECK(error_of(text)
+          == "t.yaml:8:21: node \"w1\": unknown role \"wroker\" (expected "
+             "orchestrator, worker, validator, aggregator or ledger)");
   }
   SECTION("unknown key") {
     text.replace(text.find("port: 5001"), 10, "prot: 5001");
-    CHECK_THAT(error_of(text), Catch::StartsWith("t.yaml:7:5: node \"w1\": unknown key \"prot\""));
+    CHECK_THAT(error_of(text),
+               Catch::StartsWith("t.yaml:7:5: node \"w1\": unknown key \"prot\""));
   }
   SECTION("port out of range") {
     text.replace(text.find("5001"), 4, "70000");
@@ -81,7 +83,8 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
   }
   SECTION("no orchestrator") {
     text.replace(text.find("orchestrator, "), 14, "");
-    CHECK_THAT(error_of(text), Catch::Contains("exactly one node must have the orchestrator"));
+    CHECK_THAT(error_of(text),
+               Catch::Contains("exactly one node must have the orchestrator"));
   }
   SECTION("bad device") {
     text.replace(text.find("opencl:1"), 8, "tpu");
@@ -97,7 +100,8 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
   }
   SECTION("malformed YAML") {
     text += "  - name: [unclosed\n";
-    CHECK_THAT(error_of(text), Catch::StartsWith("t.yaml:11:1: end of sequence flow not found"));
+    CHECK_THAT(error_of(text),
+               Catch::StartsWith("t.yaml:11:1: end of sequence flow not found"));
   }
   SECTION("not a mapping") {
     CHECK_THAT(error_of("- a\n- b\n"), Catch::Contains("expected a mapping"));
@@ -114,9 +118,10 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
 
 TEST_CASE("the topology sets how workers and validators are trusted, and their faults",
           "[topology]") {
-  std::string text = std::string{"scheduler: {trust_after: 5, check_floor: 1, audit_rate: 0.25,"
-                                 " max_queued: 50, outputs_in_memory_mib: 3}\n"}
-                     + valid + "    fault: corrupt:0.3\n";
+  std::string text =
+      std::string{"scheduler: {trust_after: 5, check_floor: 1, audit_rate: 0.25,"
+                  " max_queued: 50, outputs_in_memory_mib: 3}\n"}
+      + valid + "    fault: corrupt:0.3\n";
   auto t = parse_topology(text, "t.yaml");
   REQUIRE(t);
   CHECK(t->limits.trust_after == 5);

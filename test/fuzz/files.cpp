@@ -17,10 +17,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     return 0;
   std::span<const uint8_t> bytes{data + 1, size - 1};
   switch (data[0] % 4) {
-    case 0: (void)compute::parse_npy(bytes); break;
-    case 1: (void)compute::nn::parse_idx(bytes, "fuzz.idx"); break;
-    case 2: (void)compute::nn::parse_safetensors(bytes); break;
-    default: (void)chain::decode_transaction({bytes.begin(), bytes.end()}); break;
+  case 0:
+    (void)compute::parse_npy(bytes);
+    break;
+  case 1:
+    (void)compute::nn::parse_idx(bytes, "fuzz.idx");
+    break;
+  case 2:
+    (void)compute::nn::parse_safetensors(bytes);
+    break;
+  default:
+    (void)chain::decode_transaction({bytes.begin(), bytes.end()});
+    break;
   }
   return 0;
 }

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "config/topology.hpp"
 #include "apps/nexus-shell/commands.hpp"
+#include "config/topology.hpp"
 
 using namespace nexus;
 

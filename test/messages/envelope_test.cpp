@@ -74,14 +74,16 @@ TEST_CASE("a shard result carries its tensor bit for bit", "[messages]") {
 
 TEST_CASE("an output written in place is the message encoding it would give",
           "[messages]") {
-  for (auto shape : {compute::shape_t{13, 17}, compute::shape_t{1, 5}, compute::shape_t{3, 2, 4},
-                     compute::shape_t{0, 7}, compute::shape_t{9}}) {
+  for (auto shape :
+       {compute::shape_t{13, 17}, compute::shape_t{1, 5}, compute::shape_t{3, 2, 4},
+        compute::shape_t{0, 7}, compute::shape_t{9}}) {
     INFO(compute::to_string(shape));
     auto expected = compute::random_tensor(shape, 5);
     wire::output_message out{99, shape};
     REQUIRE(out.values().size() == expected.size());
     CHECK(out.cols() == expected.cols());
-    CHECK(std::all_of(out.values().begin(), out.values().end(), [](float v) { return v == 0; }));
+    CHECK(std::all_of(out.values().begin(), out.values().end(),
+                      [](float v) { return v == 0; }));
     std::copy(expected.values().begin(), expected.values().end(), out.values().begin());
     auto msg = out.finish();
     CHECK(out.values().empty());
@@ -194,7 +196,7 @@ TEST_CASE("a node list of many nodes decodes (fields read twice count once more)
 TEST_CASE("a result kept for this process is flattened once, when its bytes are needed",
           "[messages]") {
   auto x = std::make_shared<const shard_output>(
-    shard_output{7, 2, 1, "worker-1", compute::random_tensor({9, 11}, 5), 99, {}});
+      shard_output{7, 2, 1, "worker-1", compute::random_tensor({9, 11}, 5), 99, {}});
   auto env = wire::encode_shared(x);
   auto copy = env;
   CHECK_FALSE(env.empty());

@@ -45,15 +45,15 @@ std::string write_topology(const test::temp_dir& dir, const std::string& file,
   return *path;
 }
 
-std::unique_ptr<test::process> start_node(const test::temp_dir& dir, const std::string& topo,
-                                          const std::string& name) {
+std::unique_ptr<test::process>
+start_node(const test::temp_dir& dir, const std::string& topo, const std::string& name) {
   return test::start_node(node_binary(), dir, topo, name);
 }
 
 // Starts the named nodes of the topology at `file`.
-std::vector<std::unique_ptr<test::process>> start_nodes(const test::temp_dir& dir,
-                                                        const std::string& file,
-                                                        std::initializer_list<const char*> names) {
+std::vector<std::unique_ptr<test::process>>
+start_nodes(const test::temp_dir& dir, const std::string& file,
+            std::initializer_list<const char*> names) {
   std::vector<std::unique_ptr<test::process>> nodes;
   for (auto name : names)
     nodes.push_back(start_node(dir, file, name));
@@ -69,7 +69,8 @@ void stop_nodes(std::vector<std::unique_ptr<test::process>>& nodes) {
 }
 
 struct submitter : test::submitter {
-  explicit submitter(const topology& t) : test::submitter(t) {
+  explicit submitter(const topology& t)
+      : test::submitter(t) {
     REQUIRE(api);
   }
 };
@@ -125,7 +126,7 @@ TEST_CASE("a matmul across processes survives killed and frozen nodes", "[cluste
   nodes["v2"]->signal(SIGCONT);
   INFO((report ? std::string{"done"} : describe(report.error())));
   INFO("hub " << (nodes["hub"]->running() ? "running" : "exited") << ":\n"
-                << nodes["hub"]->output());
+              << nodes["hub"]->output());
   REQUIRE(report);
   CHECK(report->state == task_state::done);
   CHECK(report->shards_reissued > 0);
@@ -205,8 +206,8 @@ TEST_CASE("training across processes: rounds of local steps, a corrupting worker
   auto held_out = test::leaning(400, 12, 4, 42);
   auto req = test::training(3);
   req.train.batch = 128;
-  req.model.micro_rows = 32; // four lanes
-  req.train.local_steps = 4; // four rounds an epoch
+  req.model.micro_rows = 32;   // four lanes
+  req.train.local_steps = 4;   // four rounds an epoch
   req.model.sample_rate = 1.0; // every row recomputed: each corruption is caught
   auto ack = s.api->submit_train(train, &held_out, req);
   REQUIRE(ack);
@@ -289,7 +290,8 @@ TEST_CASE("chaos across processes: faulty workers, a lying validator, a worker k
   REQUIRE(verified);
   CHECK(verified->audit_ok);
   CHECK(verified->audit_problem.empty());
-  auto balance = s.api->ledger(ledger_query{.question = ledger_question::balance, .account = "w4"});
+  auto balance =
+      s.api->ledger(ledger_query{.question = ledger_question::balance, .account = "w4"});
   REQUIRE(balance);
   REQUIRE(balance->balances.size() == 1);
   CHECK(balance->balances.front().account == "w4");
@@ -410,17 +412,17 @@ TEST_CASE("nexus-shell waits for a hub that is still starting", "[up]") {
 
 TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   test::temp_dir dir;
-  auto file = write_topology(dir, "net.yaml",
-                             {{"hub", "orchestrator, aggregator, ledger"},
-                              {"w1", "worker"},
-                              {"v1", "validator"}});
+  auto file = write_topology(
+      dir, "net.yaml",
+      {{"hub", "orchestrator, aggregator, ledger"}, {"w1", "worker"}, {"v1", "validator"}});
   test::process up{{node_binary(), "up", file}, dir.file("up.log")};
   for (auto name : {"w1", "v1"})
     REQUIRE(up.wait_output(std::string{name} + ": joined as", 15s));
   const char* shell = std::getenv("NEXUS_SHELL");
   REQUIRE(shell != nullptr);
-  test::process run{{shell, "--topology", file, "-c", "submit matmul --m 200 --k 100 --n 50",
-                     "-c", "nodes", "-c", "ledger balance w1", "-c", "ledger verify"},
+  test::process run{{shell, "--topology", file, "-c",
+                     "submit matmul --m 200 --k 100 --n 50", "-c", "nodes", "-c",
+                     "ledger balance w1", "-c", "ledger verify"},
                     dir.file("shell.log")};
   auto status = run.wait_for(60s);
   REQUIRE(status);
@@ -433,9 +435,9 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   // An application with a worker embedded joins the same network and exits cleanly.
   const char* example = std::getenv("NEXUS_EMBED_EXAMPLE");
   REQUIRE(example != nullptr);
-  test::process embedded{{example, "--topology", file, "--join", "hub", "--name", "w1",
-                          "--seconds", "3"},
-                         dir.file("embedded.log")};
+  test::process embedded{
+      {example, "--topology", file, "--join", "hub", "--name", "w1", "--seconds", "3"},
+      dir.file("embedded.log")};
   CHECK(embedded.wait_output("w1: joined as worker", 10s));
   auto embedded_status = embedded.wait_for(20s);
   REQUIRE(embedded_status);
@@ -468,8 +470,8 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
 TEST_CASE("a node whose ledger cannot be opened stops at once and says why", "[rejoin]") {
   // Before, it went on without its ledger, and every request to the network timed out.
   test::temp_dir dir;
-  auto file = write_topology(dir, "net.yaml", {{"hub", "orchestrator, aggregator, ledger"}},
-                             false);
+  auto file =
+      write_topology(dir, "net.yaml", {{"hub", "orchestrator, aggregator, ledger"}}, false);
   std::filesystem::create_directories(dir.file("data/hub"));
   std::ofstream{dir.file("data/hub/ledger")} << "not a ledger directory\n";
   auto hub = start_node(dir, file, "hub");
@@ -481,8 +483,9 @@ TEST_CASE("a node whose ledger cannot be opened stops at once and says why", "[r
   CHECK_THAT(hub->output(), !Catch::Contains("listening on"));
 }
 
-TEST_CASE("nodes join again when the orchestrator restarts; a shell attaches with --connect",
-          "[rejoin]") {
+TEST_CASE(
+    "nodes join again when the orchestrator restarts; a shell attaches with --connect",
+    "[rejoin]") {
   test::temp_dir dir;
   auto file = write_topology(dir, "net.yaml",
                              {{"hub", "orchestrator, aggregator"},

@@ -43,7 +43,8 @@ int stream_seconds() {
 
 } // namespace
 
-TEST_CASE("a long stream of small tasks across processes keeps memory bounded", "[stream]") {
+TEST_CASE("a long stream of small tasks across processes keeps memory bounded",
+          "[stream]") {
   const char* node_binary = std::getenv("NEXUS_NODE");
   REQUIRE(node_binary != nullptr);
   test::temp_dir dir;
@@ -88,7 +89,8 @@ TEST_CASE("a long stream of small tasks across processes keeps memory bounded", 
   uint64_t seed = 1000;
   while (std::chrono::steady_clock::now() < stop_submitting || !in_flight.empty()) {
     REQUIRE(std::chrono::steady_clock::now() < stop_submitting + 120s);
-    while (in_flight.size() < max_in_flight && std::chrono::steady_clock::now() < stop_submitting) {
+    while (in_flight.size() < max_in_flight
+           && std::chrono::steady_clock::now() < stop_submitting) {
       auto a = compute::random_tensor({64, 32}, ++seed);
       auto expected = compute::multiply(a, b);
       task_request req;
@@ -120,9 +122,10 @@ TEST_CASE("a long stream of small tasks across processes keeps memory bounded", 
       }
     }
   }
-  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("stream: %zu tasks in %.1f s (%.0f tasks/s), each checked\n", submitted, seconds,
-              static_cast<double>(submitted) / seconds);
+  auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("stream: %zu tasks in %.1f s (%.0f tasks/s), each checked\n", submitted,
+              seconds, static_cast<double>(submitted) / seconds);
   CHECK(checked == submitted);
   for (auto& [name, p] : nodes) {
     auto last = rss_kib(p->pid());
@@ -132,7 +135,8 @@ TEST_CASE("a long stream of small tasks across processes keeps memory bounded", 
     // task whole for a minute, then its report, up to reports_kept; LevelDB's write
     // buffer fills up to 4 MiB). AddressSanitizer keeps freed memory in quarantine (up
     // to 256 MiB), so there only LeakSanitizer judges.
-    INFO(name << ": " << first_kib[name] << " KiB after a quarter, " << last << " at the end");
+    INFO(name << ": " << first_kib[name] << " KiB after a quarter, " << last
+              << " at the end");
     if (!sanitized)
       CHECK(last <= first_kib[name] + 8 * 1024);
   }

@@ -21,8 +21,8 @@ namespace nexus::test {
 
 struct node_line {
   std::string name;
-  std::string roles; // e.g. "orchestrator, aggregator"
-  std::string fault; // a worker's fault mode, e.g. "corrupt"; empty: none
+  std::string roles;     // e.g. "orchestrator, aggregator"
+  std::string fault;     // a worker's fault mode, e.g. "corrupt"; empty: none
   std::string resources; // e.g. "{blob_cache_mib: 1}"; empty: none
 };
 
@@ -31,11 +31,10 @@ struct node_line {
 /// certificates and node keys with `nexus-node certs`. `scheduler` adds keys to the
 /// scheduler's section ("max_queued: 5"). Returns the file's path, or nothing if `certs`
 /// failed.
-inline std::optional<std::string> write_topology(const temp_dir& dir, const std::string& file,
-                                                 const std::string& node_binary,
-                                                 const std::vector<node_line>& nodes,
-                                                 unsigned window = 2, bool tls = true,
-                                                 const std::string& scheduler = "") {
+inline std::optional<std::string>
+write_topology(const temp_dir& dir, const std::string& file, const std::string& node_binary,
+               const std::vector<node_line>& nodes, unsigned window = 2, bool tls = true,
+               const std::string& scheduler = "") {
   auto ports = free_ports(nodes.size());
   std::ofstream out{dir.file(file)};
   out << "network: test\n";
@@ -43,7 +42,8 @@ inline std::optional<std::string> write_topology(const temp_dir& dir, const std:
     out << "tls:\n  ca: certs/ca.pem\n  ca_key: certs/ca.key\n"
         << "  client: {cert: certs/ca-shell.pem, key: certs/ca-shell.key}\n";
   out << "scheduler: {shard_deadline_ms: 8000, max_attempts: 8, window: " << window
-      << (scheduler.empty() ? "" : ", " + scheduler) << "}\n"
+      << (scheduler.empty() ? "" : ", " + scheduler)
+      << "}\n"
       // 2.5 s of silence: on a loaded 2-core CI machine (two such networks at once) a
       // process's multiplexer can be starved for more than a second, and a connection
       // dropped under a blocking request leaves the request to its 60 s time-out.
@@ -68,11 +68,12 @@ inline std::optional<std::string> write_topology(const temp_dir& dir, const std:
   return dir.file(file);
 }
 
-inline std::unique_ptr<process> start_node(const std::string& node_binary, const temp_dir& dir,
-                                           const std::string& topo, const std::string& name) {
+inline std::unique_ptr<process> start_node(const std::string& node_binary,
+                                           const temp_dir& dir, const std::string& topo,
+                                           const std::string& name) {
   return std::make_unique<process>(
-    std::vector<std::string>{node_binary, "--topology", topo, "--node", name},
-    dir.file(name + ".log"));
+      std::vector<std::string>{node_binary, "--topology", topo, "--node", name},
+      dir.file(name + ".log"));
 }
 
 /// A submitter in this process, attached to the topology's orchestrator (within 10 s;

@@ -5,8 +5,8 @@
 #include <memory>
 #include <utility>
 
-#include <catch2/catch.hpp>
 #include <caf/all.hpp>
+#include <catch2/catch.hpp>
 
 #include "actors/runtime/client.hpp"
 #include "actors/runtime/network.hpp"
@@ -18,7 +18,8 @@ namespace nexus::test {
 using namespace std::chrono_literals;
 
 struct fixture {
-  explicit fixture(embedded_options opts) : sys(init(cfg)) {
+  explicit fixture(embedded_options opts)
+      : sys(init(cfg)) {
     auto started = start_embedded(sys, opts);
     REQUIRE(started);
     net = std::move(*started);
@@ -37,9 +38,8 @@ struct fixture {
   }
 
   // Submits A * B, waits (bounded), and returns the final report and output.
-  std::pair<task_report, compute::tensor> run(const compute::tensor& a,
-                                              const compute::tensor& b,
-                                              task_request opts = {}) {
+  std::pair<task_report, compute::tensor>
+  run(const compute::tensor& a, const compute::tensor& b, task_request opts = {}) {
     auto ack = api->submit_matmul(a, b, opts);
     REQUIRE(ack);
     auto report = api->wait(ack->task_id, {}, 60s);
@@ -59,11 +59,10 @@ struct fixture {
   std::unique_ptr<client> api;
 };
 
-
 // Samples whose class is the direction they lean towards: separable, and learned in a
 // few epochs.
-inline compute::nn::dataset leaning(std::size_t n, std::size_t features, std::size_t classes,
-                             uint64_t seed) {
+inline compute::nn::dataset leaning(std::size_t n, std::size_t features,
+                                    std::size_t classes, uint64_t seed) {
   compute::nn::dataset d;
   d.classes = classes;
   d.x = compute::random_tensor({n, features}, seed);
@@ -86,6 +85,5 @@ inline task_request training(uint32_t epochs) {
   req.label = "test run";
   return req;
 }
-
 
 } // namespace nexus::test

@@ -6,12 +6,12 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
+#include <netinet/in.h>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -21,7 +21,8 @@ namespace nexus::test {
 class process {
 public:
   /// Runs `args` (args[0] is the program) with stdout and stderr appended to `log`.
-  process(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
+  process(std::vector<std::string> args, std::string log)
+      : log_(std::move(log)) {
     pid_ = fork();
     if (pid_ < 0)
       throw std::runtime_error("fork failed");

@@ -82,7 +82,8 @@ public:
     if (task.model.x.shape.empty())
       return make_error(errc::corrupted, "inference assignment without samples");
     return std::make_unique<placed_rows>(
-      task.task_id, compute::shape_t{task.model.x.shape[0], spec->outputs()}, task.shard_count);
+        task.task_id, compute::shape_t{task.model.x.shape[0], spec->outputs()},
+        task.shard_count);
   }
 };
 

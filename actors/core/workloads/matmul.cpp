@@ -8,8 +8,8 @@
 namespace nexus {
 
 std::shared_ptr<const compute::matmul::freivalds_probe>
-probe_cache::probe_for(uint64_t task_id, const chain::digest& b_id, const compute::tensor& b,
-                       unsigned rounds, std::mt19937_64& rng) {
+probe_cache::probe_for(uint64_t task_id, const chain::digest& b_id,
+                       const compute::tensor& b, unsigned rounds, std::mt19937_64& rng) {
   for (const auto& c : probes_)
     if (c.task_id == task_id && c.b == b_id && c.probe->rounds() == rounds)
       return c.probe;
@@ -30,9 +30,11 @@ public:
   freivalds_check(std::shared_ptr<const compute::tensor> a,
                   std::shared_ptr<const mm::freivalds_probe> probe, mm::shard_range range,
                   double tolerance)
-    : a_(std::move(a)), probe_(std::move(probe)), range_(range), tolerance_(tolerance),
-      x_(probe_->probe_matrix()) {
-  }
+      : a_(std::move(a))
+      , probe_(std::move(probe))
+      , range_(range)
+      , tolerance_(tolerance)
+      , x_(probe_->probe_matrix()) {}
 
   const compute::tensor& probe() const override {
     return x_;
@@ -59,15 +61,15 @@ expected<std::shared_ptr<const freivalds_check>> prepare(const shard_task& task,
   auto a = ctx.store.get(task.matmul.a);
   auto b = ctx.store.get(task.matmul.b);
   if (!a || !b)
-    return make_error(errc::unavailable, "validator lacks operands: "
-                                           + describe(!a ? a.error() : b.error()));
+    return make_error(errc::unavailable,
+                      "validator lacks operands: " + describe(!a ? a.error() : b.error()));
   if (auto err = mm::check_operands((*a)->shape(), (*b)->shape()))
     return err;
   auto probe = ctx.probes.probe_for(task.task_id, task.matmul.b.id, **b, task.verify_rounds,
                                     ctx.rng);
   return std::make_shared<const freivalds_check>(
-    *a, std::move(probe), mm::shard_range{task.shard_id, task.row_begin, task.row_end},
-    task.tolerance);
+      *a, std::move(probe), mm::shard_range{task.shard_id, task.row_begin, task.row_end},
+      task.tolerance);
 }
 
 class matmul final : public workload {
@@ -87,8 +89,8 @@ public:
     if (!mp)
       return mp.error();
     return work_plan{.rows = mp->m,
-                     .flops_per_row = 2.0 * static_cast<double>(mp->k)
-                                      * static_cast<double>(mp->n),
+                     .flops_per_row =
+                         2.0 * static_cast<double>(mp->k) * static_cast<double>(mp->n),
                      .output_shape = {mp->m, mp->n},
                      .shards = std::move(mp->shards)};
   }

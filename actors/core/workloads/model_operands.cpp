@@ -53,31 +53,35 @@ namespace {
 error check_operands(const model_operands& m, const compute::nn::model_spec& spec,
                      const model_needs& needs) {
   if (m.x.shape.size() != 2 || m.x.shape[0] == 0)
-    return invalid("the samples must be a non-empty matrix, got " + compute::to_string(m.x.shape));
+    return invalid("the samples must be a non-empty matrix, got "
+                   + compute::to_string(m.x.shape));
   if (m.x.shape[1] != spec.inputs())
     return invalid(spec.text() + " takes " + std::to_string(spec.inputs())
                    + " features, the samples have " + std::to_string(m.x.shape[1]));
-  if (needs.labels && (m.y.shape.empty() || m.y.shape[0] != m.x.shape[0]
-                       || compute::element_count(m.y.shape) != m.x.shape[0]))
+  if (needs.labels
+      && (m.y.shape.empty() || m.y.shape[0] != m.x.shape[0]
+          || compute::element_count(m.y.shape) != m.x.shape[0]))
     return invalid("the labels must be one per sample: " + std::to_string(m.x.shape[0])
                    + " samples, labels of shape " + compute::to_string(m.y.shape));
   if (needs.bounded_output
       && static_cast<double>(m.x.shape[0]) * static_cast<double>(spec.outputs())
-           > static_cast<double>(compute::matmul::max_elements))
+             > static_cast<double>(compute::matmul::max_elements))
     return make_error(errc::exhausted,
                       "the output would be " + std::to_string(m.x.shape[0]) + "x"
-                        + std::to_string(spec.outputs())
-                        + ", above the 2^28 values (1 GiB) a matrix may have here");
+                          + std::to_string(spec.outputs())
+                          + ", above the 2^28 values (1 GiB) a matrix may have here");
   if (needs.weights && compute::element_count(m.weights.shape) != spec.parameter_count())
-    return invalid("the weights hold " + std::to_string(compute::element_count(m.weights.shape))
-                   + " values; " + spec.text() + " has "
-                   + std::to_string(spec.parameter_count()) + " parameters");
+    return invalid("the weights hold "
+                   + std::to_string(compute::element_count(m.weights.shape)) + " values; "
+                   + spec.text() + " has " + std::to_string(spec.parameter_count())
+                   + " parameters");
   return {};
 }
 
 } // namespace
 
-expected<compute::nn::model_spec> complete_model(task_request& req, const model_needs& needs) {
+expected<compute::nn::model_spec> complete_model(task_request& req,
+                                                 const model_needs& needs) {
   auto spec = compute::nn::parse_model_spec(req.model.spec);
   if (!spec)
     return spec.error();

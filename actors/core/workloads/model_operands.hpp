@@ -34,7 +34,8 @@ struct model_needs {
 
 /// Checks the request's model and operands against `needs` and fills in the sample rate
 /// and tolerance it left at 0; returns the model.
-expected<compute::nn::model_spec> complete_model(task_request& req, const model_needs& needs);
+expected<compute::nn::model_spec> complete_model(task_request& req,
+                                                 const model_needs& needs);
 
 /// errc::unavailable: a validator without the operands it judges by.
 error lacks_operands(const error& why);

@@ -25,13 +25,16 @@ public:
                  std::shared_ptr<const compute::tensor> weights,
                  std::shared_ptr<const compute::tensor> state, std::size_t samples,
                  uint32_t shard_count)
-    : ordered_sum(task_id,
-                  {1 + compute::nn::optimizer::state_rows(round.optimizer.optimizer),
-                   spec.parameter_count() + 2},
-                  shard_count, round.local_steps),
-      round_(round), weights_(std::move(weights)), state_(std::move(state)), samples_(samples),
-      model_(spec), opt_(round.optimizer, 0) {
-  }
+      : ordered_sum(task_id,
+                    {1 + compute::nn::optimizer::state_rows(round.optimizer.optimizer),
+                     spec.parameter_count() + 2},
+                    shard_count, round.local_steps)
+      , round_(round)
+      , weights_(std::move(weights))
+      , state_(std::move(state))
+      , samples_(samples)
+      , model_(spec)
+      , opt_(round.optimizer, 0) {}
 
   wire::task_output take() override {
     auto params = model_.parameters().size();
@@ -39,13 +42,14 @@ public:
     auto out = output_.values();
     auto rows = out.size() / width;
     for (std::size_t i = 0; i < rows; ++i) {
-      Eigen::Map<Eigen::ArrayXf> row{out.data() + i * width, static_cast<Eigen::Index>(params)};
+      Eigen::Map<Eigen::ArrayXf> row{out.data() + i * width,
+                                     static_cast<Eigen::Index>(params)};
       if (moved_ > 0)
         row /= static_cast<float>(moved_);
       else // no lane moved: the start stands
-        row = Eigen::Map<const Eigen::ArrayXf>{
-          (i == 0 ? weights_ : state_)->data() + (i == 0 ? 0 : (i - 1) * params),
-          static_cast<Eigen::Index>(params)};
+        row = Eigen::Map<const Eigen::ArrayXf>{(i == 0 ? weights_ : state_)->data()
+                                                   + (i == 0 ? 0 : (i - 1) * params),
+                                               static_cast<Eigen::Index>(params)};
     }
     return output_.finish();
   }
@@ -59,10 +63,10 @@ private:
     Eigen::Map<Eigen::ArrayXf> weights{part.data(), static_cast<Eigen::Index>(params)};
     for (auto lane = task.row_begin; lane < task.row_end; ++lane) {
       const float* rows = block.data() + (lane - task.row_begin) * rows_per_unit_ * width;
-      if (auto err = mw::replay_lane({*weights_, *state_}, samples_, round_, lane, rows, model_,
-                                     opt_))
-        return make_error(errc::corrupted, "replaying lane " + std::to_string(lane) + ": "
-                                             + describe(err));
+      if (auto err = mw::replay_lane({*weights_, *state_}, samples_, round_, lane, rows,
+                                     model_, opt_))
+        return make_error(errc::corrupted,
+                          "replaying lane " + std::to_string(lane) + ": " + describe(err));
       for (std::size_t j = 0; j < rows_per_unit_; ++j) {
         part[params] += rows[j * width + params];
         part[params + 1] += rows[j * width + params + 1];
@@ -76,8 +80,8 @@ private:
       for (std::size_t i = 0; i * params < state.size(); ++i)
         Eigen::Map<Eigen::ArrayXf>{part.data() + (i + 1) * width,
                                    static_cast<Eigen::Index>(params)} +=
-          Eigen::Map<const Eigen::ArrayXf>{state.data() + i * params,
-                                           static_cast<Eigen::Index>(params)};
+            Eigen::Map<const Eigen::ArrayXf>{state.data() + i * params,
+                                             static_cast<Eigen::Index>(params)};
     }
     add_in_order(task.shard_id, std::move(part));
     return {};
@@ -86,9 +90,9 @@ private:
   mw::round_ref round_;
   std::shared_ptr<const compute::tensor> weights_, state_; // where the lanes start
   std::size_t samples_ = 0;
-  compute::nn::mlp model_;         // scratch for replaying lanes
+  compute::nn::mlp model_; // scratch for replaying lanes
   compute::nn::optimizer opt_;
-  std::size_t moved_ = 0;          // lanes that took a step
+  std::size_t moved_ = 0; // lanes that took a step
 };
 
 // Checks a round's settings against the model and the samples.
@@ -134,13 +138,13 @@ public:
       return round.error();
     auto lanes = shardable_rows(req.workload, req.matmul, req.model);
     // Forward and backward, about three forward passes, for each of the round's steps.
-    return work_plan{.rows = lanes,
-                     .flops_per_row = 3.0 * spec->forward_flops() * req.model.micro_rows
-                                      * static_cast<double>(req.model.local_steps),
-                     .output_shape = {1 + compute::nn::optimizer::state_rows(
-                                            round->optimizer.optimizer),
-                                      spec->parameter_count() + 2},
-                     .shards = split(lanes, req.shards ? req.shards : workers)};
+    return work_plan{
+        .rows = lanes,
+        .flops_per_row = 3.0 * spec->forward_flops() * req.model.micro_rows
+                         * static_cast<double>(req.model.local_steps),
+        .output_shape = {1 + compute::nn::optimizer::state_rows(round->optimizer.optimizer),
+                         spec->parameter_count() + 2},
+        .shards = split(lanes, req.shards ? req.shards : workers)};
   }
 
   expected<compute::tensor> run(const shard_task& task, blob_store& store,
@@ -184,7 +188,8 @@ public:
     if (!round)
       return round.error();
     return mw::check_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
-                           task.row_end, result.output, m.sample_rate, task.tolerance, ctx.rng);
+                           task.row_end, result.output, m.sample_rate, task.tolerance,
+                           ctx.rng);
   }
 
   expected<std::unique_ptr<output_merge>> merge(const shard_task& task,

@@ -17,7 +17,8 @@ error no_shards() {
 class train_run final : public workload {
 public:
   error complete(task_request& req) const override {
-    auto spec = complete_model(req, {.weights = false, .sample_rate = mw::default_train_sample});
+    auto spec =
+        complete_model(req, {.weights = false, .sample_rate = mw::default_train_sample});
     return spec ? error{} : spec.error();
   }
 
@@ -34,7 +35,8 @@ public:
     return no_shards();
   }
 
-  expected<std::unique_ptr<output_merge>> merge(const shard_task&, blob_store*) const override {
+  expected<std::unique_ptr<output_merge>> merge(const shard_task&,
+                                                blob_store*) const override {
     return no_shards();
   }
 };

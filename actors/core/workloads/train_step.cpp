@@ -53,8 +53,8 @@ public:
     auto model = mw::with_weights(*spec, **weights);
     if (!model)
       return model.error();
-    return mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end, device,
-                          fallback);
+    return mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
+                          device, fallback);
   }
 
   error judge(const shard_task& task, const shard_output& result,

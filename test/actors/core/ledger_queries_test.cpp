@@ -16,8 +16,9 @@ struct fixture {
   chain::node_key proposer = chain::node_key::generate().value();
   chain::node_key validator = chain::node_key::generate().value();
   std::unique_ptr<chain::ledger> ledger =
-    chain::ledger::open(dir.path() / "ledger", chain::contract_rules{1, 2, 100, 500}, proposer)
-      .value();
+      chain::ledger::open(dir.path() / "ledger", chain::contract_rules{1, 2, 100, 500},
+                          proposer)
+          .value();
 
   chain::transaction contribution(uint64_t task, uint32_t shard, const std::string& worker,
                                   uint8_t result) {

@@ -39,7 +39,8 @@ struct fixture {
     return chain::encode(t);
   }
 
-  nexus::judgment make_judgment(const nexus::verdict& v, std::vector<std::string> standing) {
+  nexus::judgment make_judgment(const nexus::verdict& v,
+                                std::vector<std::string> standing) {
     return nexus::judgment{.verdict = v, .validators = std::move(standing)};
   }
 

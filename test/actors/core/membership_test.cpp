@@ -19,7 +19,8 @@ struct candidate {
   }
 
   // Signs `nonce` with `signer` (its own key unless given another).
-  node_info answering(const std::vector<uint8_t>& nonce, const chain::node_key* signer = nullptr) {
+  node_info answering(const std::vector<uint8_t>& nonce,
+                      const chain::node_key* signer = nullptr) {
     const auto& k = signer ? *signer : key;
     node_info out = info;
     auto pub = key.public_bytes();
@@ -51,7 +52,8 @@ TEST_CASE("a listed node proving its key with a fresh challenge is admitted",
   CHECK(m.identity(7) == nullptr);
 }
 
-TEST_CASE("a node is refused for every way its proof or listing is wrong", "[core][membership]") {
+TEST_CASE("a node is refused for every way its proof or listing is wrong",
+          "[core][membership]") {
   candidate w{"w1", node_role::worker};
   candidate stranger{"w1", node_role::worker}; // the right name, another key
   membership m{{{"w1", w.key.public_bytes(), {node_role::worker}},

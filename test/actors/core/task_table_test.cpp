@@ -26,8 +26,8 @@ task_request matmul_request(std::size_t m, uint32_t shards, uint32_t attempts = 
 
 // A validator's verdict on a dispatched attempt, as the aggregator's judgment.
 judgment verdict_for(const shard_dispatch& d, bool valid) {
-  verdict v{d.task_id, d.shard.shard_id, d.shard.attempt, "w", "v", valid,
-                 valid ? "" : "bad", 0};
+  verdict v{
+      d.task_id, d.shard.shard_id, d.shard.attempt, "w", "v", valid, valid ? "" : "bad", 0};
   return {v, true, {}, {"v"}};
 }
 
@@ -70,7 +70,7 @@ TEST_CASE("a rejected shard goes to a different worker", "[actors][table]") {
   auto r = table.report(ack.task_id, now).value();
   CHECK(r.results_rejected == 1);
   CHECK(r.shards_reissued == 1);
-  (void) w1;
+  (void)w1;
 }
 
 TEST_CASE("a task fails with the reason once a shard's attempts are spent",
@@ -168,9 +168,11 @@ TEST_CASE("bad requests are refused before anything is queued", "[actors][table]
   CHECK(table.reports(clock_type::now()).empty());
 }
 
-TEST_CASE("tasks share the workers by priority, else by remaining work", "[actors][table]") {
+TEST_CASE("tasks share the workers by priority, else by remaining work",
+          "[actors][table]") {
   auto count_for = [](const std::vector<shard_dispatch>& sent, uint64_t task) {
-    return std::count_if(sent.begin(), sent.end(), [&](auto& d) { return d.task_id == task; });
+    return std::count_if(sent.begin(), sent.end(),
+                         [&](auto& d) { return d.task_id == task; });
   };
   auto now = clock_type::now();
   SECTION("by priority") {
@@ -212,12 +214,14 @@ TEST_CASE("a task past its time-out fails with what it waited for", "[actors][ta
   table.expire(now + std::chrono::seconds{5});
   auto r = table.report(ack.task_id, now);
   CHECK(r->state == task_state::failed);
-  CHECK(r->reason == "timed out after 5 s with 0 of 4 shards validated (waiting for a worker "
-                     "to join)");
+  CHECK(r->reason
+        == "timed out after 5 s with 0 of 4 shards validated (waiting for a worker "
+           "to join)");
   CHECK(table.take_failed() == std::vector<uint64_t>{ack.task_id});
 }
 
-TEST_CASE("the queue's limit refuses tasks beyond it until some finish", "[actors][table]") {
+TEST_CASE("the queue's limit refuses tasks beyond it until some finish",
+          "[actors][table]") {
   scheduler_limits limits;
   limits.max_queued_tasks = 2;
   task_table table{limits};
@@ -240,7 +244,8 @@ TEST_CASE("the queue's limit refuses tasks beyond it until some finish", "[actor
   CHECK_FALSE(table.add_task(matmul_request(10, 1), now));
 }
 
-TEST_CASE("node reports show each worker's window and the most it held", "[actors][table]") {
+TEST_CASE("node reports show each worker's window and the most it held",
+          "[actors][table]") {
   task_table table{{5, 2, std::chrono::seconds{60}}};
   auto now = clock_type::now();
   table.add_node(worker("w1"));

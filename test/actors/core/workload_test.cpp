@@ -13,7 +13,8 @@ using namespace nexus;
 namespace {
 
 // A checked matmul request over operands in `store`.
-task_request matmul_request(blob_store& store, std::size_t m, std::size_t k, std::size_t n) {
+task_request matmul_request(blob_store& store, std::size_t m, std::size_t k,
+                            std::size_t n) {
   task_request req;
   req.workload = workload_kind::matmul;
   req.matmul.a = store.put(compute::random_tensor({m, k}, 1));
@@ -95,7 +96,8 @@ TEST_CASE("each kind says how it is judged and merged", "[core][workload]") {
   CHECK_FALSE(workload_of(workload_kind::infer).always_checked());
   CHECK(workload_of(workload_kind::train_step).always_checked());
   CHECK(workload_of(workload_kind::train_step, 4).always_checked());
-  CHECK(&workload_of(workload_kind::train_step, 4) != &workload_of(workload_kind::train_step));
+  CHECK(&workload_of(workload_kind::train_step, 4)
+        != &workload_of(workload_kind::train_step));
 
   blob_store store;
   std::mt19937_64 rng{1};
@@ -117,8 +119,8 @@ TEST_CASE("inference shards cover the samples and their rows are recomputed",
   req.workload = workload_kind::infer;
   req.model.spec = spec.text();
   req.model.weights = store.put(compute::tensor{
-    {1, model.parameters().size()},
-    std::vector<float>(model.parameters().begin(), model.parameters().end())});
+      {1, model.parameters().size()},
+      std::vector<float>(model.parameters().begin(), model.parameters().end())});
   req.model.x = store.put(compute::random_tensor({600, 8}, 4));
   req.model.sample_rate = 1.0;
   REQUIRE_FALSE(complete_request(req));

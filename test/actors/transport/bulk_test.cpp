@@ -34,12 +34,19 @@ std::vector<uint8_t> random_bytes(std::size_t n, uint64_t seed) {
 void make_certs(const test::temp_dir& dir) {
   const char* node = std::getenv("NEXUS_NODE");
   REQUIRE(node != nullptr);
-  REQUIRE(test::write_topology(dir, "t.yaml", node, {{"hub", "orchestrator, aggregator"}, {"w", "worker"}, {"v", "validator"}}));
+  REQUIRE(test::write_topology(
+      dir, "t.yaml", node,
+      {{"hub", "orchestrator, aggregator"}, {"w", "worker"}, {"v", "validator"}}));
 }
 
-bulk_endpoint tls_endpoint(const test::temp_dir& dir, const std::string& name, uint16_t port) {
-  return {"127.0.0.1", port, true, dir.file("certs/ca.pem"),
-          dir.file("certs/ca-" + name + ".pem"), dir.file("certs/ca-" + name + ".key")};
+bulk_endpoint tls_endpoint(const test::temp_dir& dir, const std::string& name,
+                           uint16_t port) {
+  return {"127.0.0.1",
+          port,
+          true,
+          dir.file("certs/ca.pem"),
+          dir.file("certs/ca-" + name + ".pem"),
+          dir.file("certs/ca-" + name + ".key")};
 }
 
 } // namespace
@@ -88,7 +95,8 @@ TEST_CASE("bulk: puts are taken once, offers fetched once, over plain TCP", "[bu
 }
 
 TEST_CASE("bulk: a tensor offered in place arrives in its shape, and a tensor fetch of "
-          "anything else is refused", "[bulk]") {
+          "anything else is refused",
+          "[bulk]") {
   auto service = bulk_service::start({"127.0.0.1", 0});
   REQUIRE(service);
   bulk_endpoint to{"127.0.0.1", (*service)->port()};
