@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/core/workload.hpp"
 #include "actors/ledger.hpp"
 #include "chain/block.hpp"
 
@@ -218,12 +219,12 @@ expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg
     return req.error();
   auto& st = self->state;
   req->internal = false;
-  if (req->workload == workload_kind::train_step)
+  if (workload_of(*req).internal_only())
     return make_error(errc::invalid_input, "training steps come from training runs only");
   submission_pins pins{*st.store};
   if (auto err = pins.pin(*req))
     return err;
-  if (req->workload == workload_kind::train) {
+  if (workload_of(*req).is_run()) {
     auto runs = std::count_if(st.runs.begin(), st.runs.end(),
                               [](const auto& kv) { return !kv.second->finished(); });
     if (st.table.queued_tasks() + runs >= st.table.limits().max_queued_tasks)

@@ -34,7 +34,10 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     return make_error(errc::invalid_input, "node " + spec.name
                                                + " has no roles: the topology "
                                                  "gives it none and the options name none");
-  spec.port = opts.port;
+  if (opts.port || !listed)
+    spec.port = opts.port.value_or(0);
+  spec.fault = worker_fault::none; // misbehaving on purpose is for tests, not embedders
+  spec.lie_rate = 0;
   if (!opts.join.empty() && opts.join != topo->orchestrator().name)
     return make_error(errc::invalid_input,
                       opts.topology + ": \"" + opts.join + "\" is not the network's hub (\""

@@ -1,10 +1,13 @@
 // A node: the roles one process runs, joined to a network deployed from a topology, and
-// joining again whenever the network's hub comes back. Part of NexusChain's public API
-// (actors/api/nexus.hpp); docs/embedding.md shows it in a CAF application.
+// joining again whenever the network's hub comes back. It runs honest roles only: a
+// `fault:` the topology gives the node is for nexus-node's tests and demonstrations. Part
+// of NexusChain's public API (actors/api/nexus.hpp); docs/embedding.md shows it in a CAF
+// application.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +27,8 @@ struct node_options {
                                 // topology's client certificate and a fresh key (a
                                 // topology that lists keys refuses it)
   std::vector<node_role> roles; // empty: the roles the topology gives `name`
-  uint16_t port = 0;            // where its gateway listens; 0: any free port
+  std::optional<uint16_t> port; // where its gateway listens; none: the topology's port
+                                // for a node it lists, any free port for a new name
   std::string join;             // the hub it joins, by name; empty: the topology's
 };
 

@@ -110,6 +110,17 @@ public:
     return false;
   }
 
+  /// True if a request of this kind is a training run, which the orchestrator drives
+  /// through tasks of other kinds (actors/core/trainer.hpp) instead of planning shards.
+  virtual bool is_run() const {
+    return false;
+  }
+
+  /// True if only training runs issue tasks of this kind; submitters may not.
+  virtual bool internal_only() const {
+    return false;
+  }
+
   /// True if validated results cannot be taken back out of the output (they are summed):
   /// such results are never accepted unchecked on a worker's record.
   virtual bool always_checked() const {

@@ -92,8 +92,11 @@ int main(int argc, char** argv) {
   // 2. A worker, joined to the network's hub: with the key of node NAME of the topology
   // if there is one (a topology that lists keys admits only those), else a fresh one.
   auto node = nexus::api::node::start(
-      sys,
-      {.topology = file, .name = name, .roles = {nexus::node_role::worker}, .join = join});
+      sys, {.topology = file,
+            .name = name,
+            .roles = {nexus::node_role::worker},
+            .port = 0, // any free port: the node NAME may be running elsewhere
+            .join = join});
   if (!node) {
     std::cerr << nexus::describe(node.error()) << "\n";
     return 1;

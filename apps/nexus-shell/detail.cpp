@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "actors/core/workload.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus::shell::detail {
@@ -48,7 +49,7 @@ std::string summary(const task_report& r) {
   std::ostringstream out;
   out << "task " << r.task_id << " " << to_string(r.state) << " in "
       << seconds(r.elapsed_ns) << ": " << r.shards_validated << "/" << r.shard_count
-      << (r.workload == workload_kind::train ? " steps done" : " shards validated");
+      << (workload_of(r.workload).is_run() ? " steps done" : " shards validated");
   if (r.results_rejected > 0 || r.shards_reissued > 0)
     out << ", " << r.results_rejected << " results rejected, " << r.shards_reissued
         << " shards re-issued";

@@ -40,38 +40,28 @@ public:
   expected<compute::tensor> run(const shard_task& task, blob_store& store,
                                 compute::gemm_device* device,
                                 std::string* fallback) const override {
-    const auto& m = task.model;
-    auto spec = compute::nn::parse_model_spec(m.spec);
-    if (!spec)
-      return spec.error();
-    auto weights = store.get(m.weights);
-    auto x = store.get(m.x);
-    if (!weights || !x)
-      return !weights ? weights.error() : x.error();
-    auto model = mw::with_weights(*spec, **weights);
+    auto in = read_inputs(task.model, store, reader::worker, false);
+    if (!in)
+      return in.error();
+    auto model = mw::with_weights(in->spec, *in->weights);
     if (!model)
       return model.error();
     if (!device)
-      return mw::infer(*model, **x, task.row_begin, task.row_end);
-    return device->mlp_probabilities(*model, (*x)->data() + task.row_begin * (*x)->cols(),
+      return mw::infer(*model, *in->x, task.row_begin, task.row_end);
+    return device->mlp_probabilities(*model, in->x->data() + task.row_begin * in->x->cols(),
                                      task.row_end - task.row_begin, fallback);
   }
 
   error judge(const shard_task& task, const shard_output& result,
               judge_context& ctx) const override {
-    const auto& m = task.model;
-    auto spec = compute::nn::parse_model_spec(m.spec);
-    if (!spec)
-      return spec.error();
-    auto weights = ctx.store.get(m.weights);
-    auto x = ctx.store.get(m.x);
-    if (!weights || !x)
-      return lacks_operands(!weights ? weights.error() : x.error());
-    auto model = mw::with_weights(*spec, **weights);
+    auto in = read_inputs(task.model, ctx.store, reader::validator, false);
+    if (!in)
+      return in.error();
+    auto model = mw::with_weights(in->spec, *in->weights);
     if (!model)
       return model.error();
-    return mw::check_infer(*model, **x, task.row_begin, task.row_end, result.output,
-                           m.sample_rate, task.tolerance, ctx.rng);
+    return mw::check_infer(*model, *in->x, task.row_begin, task.row_end, result.output,
+                           task.model.sample_rate, task.tolerance, ctx.rng);
   }
 
   expected<std::unique_ptr<output_merge>> merge(const shard_task& task,

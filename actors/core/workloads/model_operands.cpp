@@ -1,6 +1,7 @@
 #include "actors/core/workloads/model_operands.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "compute/nn/train.hpp"
 
@@ -12,6 +13,25 @@ error invalid(const std::string& why) {
 
 error lacks_operands(const error& why) {
   return make_error(errc::unavailable, "validator lacks operands: " + describe(why));
+}
+
+expected<model_inputs> read_inputs(const model_operands& m, blob_store& store, reader who,
+                                   bool labels, bool state) {
+  auto spec = compute::nn::parse_model_spec(m.spec);
+  if (!spec)
+    return spec.error();
+  model_inputs in{.spec = *spec};
+  for (auto [ref, out, wanted] :
+       {std::tuple{&m.weights, &in.weights, true}, std::tuple{&m.x, &in.x, true},
+        std::tuple{&m.y, &in.y, labels}, std::tuple{&m.state, &in.state, state}}) {
+    if (!wanted)
+      continue;
+    auto blob = store.get(*ref);
+    if (!blob)
+      return who == reader::validator ? lacks_operands(blob.error()) : blob.error();
+    *out = std::move(*blob);
+  }
+  return in;
 }
 
 mw::batch_ref batch_of(const model_operands& m) {

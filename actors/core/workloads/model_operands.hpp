@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
+#include "actors/core/blob_store.hpp"
 #include "compute/errc.hpp"
 #include "compute/nn/model.hpp"
 #include "compute/workloads/matmul.hpp"
@@ -36,6 +38,21 @@ struct model_needs {
 /// and tolerance it left at 0; returns the model.
 expected<compute::nn::model_spec> complete_model(task_request& req,
                                                  const model_needs& needs);
+
+/// A shard's model and operands, read from a blob store.
+struct model_inputs {
+  compute::nn::model_spec spec;
+  std::shared_ptr<const compute::tensor> weights, x, y, state; // y, state: when asked for
+};
+
+/// Who reads the operands: a worker gets the store's error as it is; a validator without
+/// them cannot judge (errc::unavailable, "validator lacks operands: ...").
+enum class reader : uint8_t { worker, validator };
+
+/// Parses the model and reads its weights and samples, the labels with `labels`, the
+/// optimizer state with `state`.
+expected<model_inputs> read_inputs(const model_operands& m, blob_store& store, reader who,
+                                   bool labels, bool state = false);
 
 /// errc::unavailable: a validator without the operands it judges by.
 error lacks_operands(const error& why);

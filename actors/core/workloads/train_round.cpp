@@ -150,46 +150,27 @@ public:
   expected<compute::tensor> run(const shard_task& task, blob_store& store,
                                 compute::gemm_device* device,
                                 std::string* fallback) const override {
-    const auto& m = task.model;
-    auto spec = compute::nn::parse_model_spec(m.spec);
-    if (!spec)
-      return spec.error();
-    auto weights = store.get(m.weights);
-    auto x = store.get(m.x);
-    auto y = store.get(m.y);
-    auto state = store.get(m.state);
-    auto round = round_of(m);
-    if (!weights || !x || !y || !state || !round)
-      return !weights ? weights.error()
-             : !x     ? x.error()
-             : !y     ? y.error()
-             : !state ? state.error()
-                      : round.error();
-    return mw::train_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
-                           task.row_end, device, fallback);
+    auto in = read_inputs(task.model, store, reader::worker, true, true);
+    if (!in)
+      return in.error();
+    auto round = round_of(task.model);
+    if (!round)
+      return round.error();
+    return mw::train_round(in->spec, {*in->weights, *in->state}, *in->x, *in->y, *round,
+                           task.row_begin, task.row_end, device, fallback);
   }
 
   error judge(const shard_task& task, const shard_output& result,
               judge_context& ctx) const override {
-    const auto& m = task.model;
-    auto spec = compute::nn::parse_model_spec(m.spec);
-    if (!spec)
-      return spec.error();
-    auto weights = ctx.store.get(m.weights);
-    auto x = ctx.store.get(m.x);
-    auto y = ctx.store.get(m.y);
-    auto state = ctx.store.get(m.state);
-    if (!weights || !x || !y || !state)
-      return lacks_operands(!weights ? weights.error()
-                            : !x     ? x.error()
-                            : !y     ? y.error()
-                                     : state.error());
-    auto round = round_of(m);
+    auto in = read_inputs(task.model, ctx.store, reader::validator, true, true);
+    if (!in)
+      return in.error();
+    auto round = round_of(task.model);
     if (!round)
       return round.error();
-    return mw::check_round(*spec, {**weights, **state}, **x, **y, *round, task.row_begin,
-                           task.row_end, result.output, m.sample_rate, task.tolerance,
-                           ctx.rng);
+    return mw::check_round(in->spec, {*in->weights, *in->state}, *in->x, *in->y, *round,
+                           task.row_begin, task.row_end, result.output,
+                           task.model.sample_rate, task.tolerance, ctx.rng);
   }
 
   expected<std::unique_ptr<output_merge>> merge(const shard_task& task,
@@ -213,6 +194,10 @@ public:
   }
 
   bool always_checked() const override {
+    return true;
+  }
+
+  bool internal_only() const override {
     return true;
   }
 };

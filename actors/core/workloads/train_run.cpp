@@ -39,6 +39,10 @@ public:
                                                 blob_store*) const override {
     return no_shards();
   }
+
+  bool is_run() const override {
+    return true;
+  }
 };
 
 } // namespace

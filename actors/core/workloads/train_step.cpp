@@ -41,38 +41,27 @@ public:
   expected<compute::tensor> run(const shard_task& task, blob_store& store,
                                 compute::gemm_device* device,
                                 std::string* fallback) const override {
-    const auto& m = task.model;
-    auto spec = compute::nn::parse_model_spec(m.spec);
-    if (!spec)
-      return spec.error();
-    auto weights = store.get(m.weights);
-    auto x = store.get(m.x);
-    auto y = store.get(m.y);
-    if (!weights || !x || !y)
-      return !weights ? weights.error() : !x ? x.error() : y.error();
-    auto model = mw::with_weights(*spec, **weights);
+    auto in = read_inputs(task.model, store, reader::worker, true);
+    if (!in)
+      return in.error();
+    auto model = mw::with_weights(in->spec, *in->weights);
     if (!model)
       return model.error();
-    return mw::train_step(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
-                          device, fallback);
+    return mw::train_step(*model, *in->x, *in->y, batch_of(task.model), task.row_begin,
+                          task.row_end, device, fallback);
   }
 
   error judge(const shard_task& task, const shard_output& result,
               judge_context& ctx) const override {
-    const auto& m = task.model;
-    auto spec = compute::nn::parse_model_spec(m.spec);
-    if (!spec)
-      return spec.error();
-    auto weights = ctx.store.get(m.weights);
-    auto x = ctx.store.get(m.x);
-    auto y = ctx.store.get(m.y);
-    if (!weights || !x || !y)
-      return lacks_operands(!weights ? weights.error() : !x ? x.error() : y.error());
-    auto model = mw::with_weights(*spec, **weights);
+    auto in = read_inputs(task.model, ctx.store, reader::validator, true);
+    if (!in)
+      return in.error();
+    auto model = mw::with_weights(in->spec, *in->weights);
     if (!model)
       return model.error();
-    return mw::check_train(*model, **x, **y, batch_of(m), task.row_begin, task.row_end,
-                           result.output, m.sample_rate, task.tolerance, ctx.rng);
+    return mw::check_train(*model, *in->x, *in->y, batch_of(task.model), task.row_begin,
+                           task.row_end, result.output, task.model.sample_rate,
+                           task.tolerance, ctx.rng);
   }
 
   expected<std::unique_ptr<output_merge>> merge(const shard_task& task,
@@ -85,6 +74,10 @@ public:
   }
 
   bool always_checked() const override {
+    return true;
+  }
+
+  bool internal_only() const override {
     return true;
   }
 };
