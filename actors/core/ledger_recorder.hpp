@@ -19,6 +19,7 @@
 #include <variant>
 #include <vector>
 
+#include "actors/core/membership.hpp"
 #include "actors/core/task_table.hpp"
 #include "chain/block.hpp"
 #include "chain/identity.hpp"
@@ -30,12 +31,6 @@ using attempt_key = std::tuple<uint64_t, uint32_t, uint32_t>; // task, shard, at
 
 /// How long a verdict waits for its validator's record before it is forgotten.
 constexpr std::chrono::minutes record_wait{5};
-
-/// A node as it proved itself when it joined: its name and key.
-struct node_identity {
-  std::string name;
-  chain::public_key key{};
-};
 
 class ledger_recorder {
 public:

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "actors/core/ledger_recorder.hpp"
 #include "actors/core/task_table.hpp"
 #include "chain/identity.hpp"
 #include "compute/errc.hpp"
@@ -22,6 +21,12 @@ struct member {
   std::string name;
   chain::public_key key{};
   std::vector<node_role> roles;
+};
+
+/// A node as it proved itself when it joined: its name and key.
+struct node_identity {
+  std::string name;
+  chain::public_key key{};
 };
 
 /// How long a challenge may be answered.
