@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+
 #include <caf/all.hpp>
 
 #include "compute/errc.hpp"
@@ -215,4 +217,29 @@ TEST_CASE("a result kept for this process is flattened once, when its bytes are 
   CHECK(y->output == x->output);
   CHECK(y->shard_id == 2);
   CHECK(wire::shard_output{}.empty());
+}
+
+TEST_CASE("a ledger answer whose block digests are not 32 bytes is corrupted, and an "
+          "unknown question is refused",
+          "[messages]") {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::LedgerAnswer>();
+  auto block = out.initBlocks(1)[0];
+  std::array<uint8_t, 32> digest{};
+  block.setHash({digest.data(), 5}); // cut short
+  block.setPrev({digest.data(), digest.size()});
+  block.setMerkleRoot({digest.data(), digest.size()});
+  block.setProposer({digest.data(), digest.size()});
+  auto a = wire::decode(wire::ledger_answer{builder});
+  REQUIRE_FALSE(a);
+  CHECK(a.error() == errc::corrupted);
+  CHECK_THAT(describe(a.error()), Catch::Contains("block hash of 5 bytes"));
+
+  capnp::MallocMessageBuilder query;
+  query.initRoot<schema::LedgerQuery>().setQuestion(
+      static_cast<schema::LedgerQuestion>(42));
+  auto q = wire::decode(wire::ledger_query{query});
+  REQUIRE_FALSE(q);
+  CHECK(q.error() == errc::corrupted);
+  CHECK_THAT(describe(q.error()), Catch::Contains("unknown ledger question 42"));
 }
