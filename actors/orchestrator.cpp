@@ -544,8 +544,7 @@ void on_judged(self_pointer self, const wire::judgment& msg) {
   const auto& v = j->verdict;
   auto units = st.table.work_units(v.task_id, v.shard_id);
   if (st.table.on_judgment(*j) != verdict_effect::stale) {
-    st.recorder.judged(
-        *j, units, [&st](node_id n) { return st.table.node_name(n); }, clock_type::now());
+    st.recorder.judged(*j, units, clock_type::now());
     schedule_flush(self);
   }
   if (auto early = st.early_outputs.find(v.task_id); early != st.early_outputs.end()) {

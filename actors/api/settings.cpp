@@ -29,9 +29,7 @@ void configure(caf::actor_system_config& cfg, const network_settings& s) {
 }
 
 void configure_local(caf::actor_system_config& cfg) {
-  register_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.console", caf::atom("none"));
+  nexus::configure_local(cfg);
 }
 
 } // namespace nexus::api

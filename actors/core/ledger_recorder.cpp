@@ -25,8 +25,11 @@ void ledger_recorder::expect(const verdict& v, node_id from, const std::string& 
     return;
   attempt_key key{v.task_id, v.shard_id, v.attempt};
   auto& entry = unrecorded_[{key, from}];
-  entry = unrecorded_verdict{
-      .worker = v.worker, .result = v.result, .valid = v.valid, .at = now};
+  entry = unrecorded_verdict{.validator = name,
+                             .worker = v.worker,
+                             .result = v.result,
+                             .valid = v.valid,
+                             .at = now};
   if (auto j = judged_.find(key); j != judged_.end())
     entry.stands = std::find(j->second.standing.begin(), j->second.standing.end(), name)
                    != j->second.standing.end();
@@ -100,23 +103,25 @@ void ledger_recorder::pass(const attempt_key& key, const unrecorded_verdict& v,
   outbox_.emplace_back(std::move(bytes));
 }
 
-void ledger_recorder::settle(const judgment& j, uint64_t units,
-                             const std::vector<std::pair<node_id, std::string>>& waiting,
+void ledger_recorder::judged(const judgment& j, uint64_t units,
                              clock_type::time_point now) {
+  if (!recording())
+    return;
   const auto& v = j.verdict;
   attempt_key key{v.task_id, v.shard_id, v.attempt};
   judged_[key] = judged_attempt{.standing = j.validators, .units = units, .at = now};
-  for (const auto& [node, name] : waiting) {
-    auto it = unrecorded_.find({key, node});
-    if (it == unrecorded_.end())
-      continue;
+  for (auto it = unrecorded_.lower_bound({key, 0});
+       it != unrecorded_.end() && it->first.first == key;) {
+    const auto& name = it->second.validator;
     bool stands =
         std::find(j.validators.begin(), j.validators.end(), name) != j.validators.end();
     it->second.stands = stands;
-    if (it->second.parked.empty())
+    if (it->second.parked.empty()) {
+      ++it;
       continue;
+    }
     auto entry = std::move(it->second);
-    unrecorded_.erase(it);
+    it = unrecorded_.erase(it);
     if (stands)
       pass(key, entry, std::move(entry.parked));
   }

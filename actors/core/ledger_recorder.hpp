@@ -57,21 +57,8 @@ public:
   std::vector<std::string> take(const std::vector<std::vector<uint8_t>>& records,
                                 node_id from, const node_identity* who);
 
-  /// The aggregator's judgment of an attempt, worth `units` work units; `name_of` gives
-  /// the name of a node by its id.
-  template <class NameOf>
-  void judged(const judgment& j, uint64_t units, NameOf&& name_of,
-              clock_type::time_point now) {
-    if (!recording())
-      return;
-    std::vector<std::pair<node_id, std::string>> waiting;
-    const auto& v = j.verdict;
-    attempt_key key{v.task_id, v.shard_id, v.attempt};
-    for (auto it = unrecorded_.lower_bound({key, 0});
-         it != unrecorded_.end() && it->first.first == key; ++it)
-      waiting.emplace_back(it->first.second, name_of(it->first.second));
-    settle(j, units, waiting, now);
-  }
+  /// The aggregator's judgment of an attempt, worth `units` work units.
+  void judged(const judgment& j, uint64_t units, clock_type::time_point now);
 
   /// Task `task_id` was accepted: who submitted it and its budget, which the contract
   /// charges for the work it pays.
@@ -94,6 +81,7 @@ private:
   // record must say to get there, and whether the aggregator's judgment let it stand
   // (unknown until the judgment arrives; a record that comes first waits, parked).
   struct unrecorded_verdict {
+    std::string validator; // as it joined
     std::string worker;
     chain::digest result{};
     bool valid = false;
@@ -110,9 +98,6 @@ private:
     clock_type::time_point at;
   };
 
-  void settle(const judgment& j, uint64_t units,
-              const std::vector<std::pair<node_id, std::string>>& waiting,
-              clock_type::time_point now);
   std::string refusal(const chain::transaction& t, node_id from,
                       const node_identity* who) const;
   void contribute(const attempt_key& key, const std::string& worker,

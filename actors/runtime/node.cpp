@@ -296,8 +296,14 @@ network_settings settings_for(const topology& t, const node_spec* node) {
   return s;
 }
 
-void configure(caf::actor_system_config& cfg, const network_settings& s) {
+void configure_local(caf::actor_system_config& cfg) {
   register_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("logger.console", caf::atom("none"));
+}
+
+void configure(caf::actor_system_config& cfg, const network_settings& s) {
+  configure_local(cfg);
   cfg.load<caf::io::middleman>();
   if (s.tls) {
     [[maybe_unused]] volatile bool linked = detail::tls_error_queue_fix; // keep the fix in
@@ -310,8 +316,6 @@ void configure(caf::actor_system_config& cfg, const network_settings& s) {
   // Off by default in CAF 0.17: without them a frozen peer is never noticed.
   cfg.set("middleman.heartbeat-interval", caf::timespan{s.heartbeat.interval});
   cfg.set("middleman.connection-timeout", caf::timespan{s.heartbeat.timeout});
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.console", caf::atom("none"));
 }
 
 expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& host,

@@ -41,7 +41,11 @@ struct network_settings {
 /// presents the topology's client certificate).
 network_settings settings_for(const topology& t, const node_spec* node);
 
-/// Registers the message types and loads the middleman (and caf::openssl with TLS);
+/// Registers the message types, with the scheduler and logging every process of ours
+/// uses; enough for a network inside one process. Call before building the actor_system.
+void configure_local(caf::actor_system_config& cfg);
+
+/// configure_local, and loads the middleman (and caf::openssl with TLS);
 /// sets heartbeats and connection time-outs. Call before building the actor_system.
 /// With TLS it also ignores SIGPIPE process-wide, unless the process installed a handler
 /// of its own: OpenSSL's writes to a peer that died would otherwise end the process.

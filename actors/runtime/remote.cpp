@@ -18,8 +18,7 @@ expected<hub_address> hub_of(const std::string& topology_path) {
   return hub_address{.host = hub.host,
                      .port = hub.port,
                      .settings = settings_for(*topo, nullptr),
-                     .description = "network " + topo->network + " at " + hub.host + ":"
-                                    + std::to_string(hub.port)};
+                     .network = topo->network};
 }
 
 expected<hub_address> hub_at(const std::string& host_port, hub_address base) {
@@ -32,9 +31,12 @@ expected<hub_address> hub_at(const std::string& host_port, hub_address base) {
     return make_error(errc::invalid_input, "expected HOST:PORT, got '" + host_port + "'");
   base.host = host_port.substr(0, colon);
   base.port = static_cast<uint16_t>(port);
-  auto network = base.description.substr(0, base.description.find(" at "));
-  base.description = (network.empty() ? "" : network + " at ") + host_port;
   return base;
+}
+
+std::string hub_address::description() const {
+  auto at = host + ":" + std::to_string(port);
+  return network.empty() ? at : "network " + network + " at " + at;
 }
 
 namespace {
@@ -64,7 +66,7 @@ expected<std::unique_ptr<client>> attach(caf::actor_system& sys, const hub_addre
     if (!may_heal(orchestrator.error()) || std::chrono::steady_clock::now() >= give_up)
       return orchestrator.error();
     if (!said && say)
-      say(where.description + " does not answer yet (" + describe(orchestrator.error())
+      say(where.description() + " does not answer yet (" + describe(orchestrator.error())
           + "); trying again for " + std::to_string(attach_for.count()) + " s");
     std::this_thread::sleep_for(std::chrono::milliseconds{500});
   }

@@ -22,7 +22,10 @@ struct hub_address {
   std::string host;
   uint16_t port = 0;
   network_settings settings; // a client's: the topology's client certificate
-  std::string description;   // "network local at 127.0.0.1:47100"
+  std::string network;       // the topology's name for it; empty: unknown
+
+  /// "network local at 127.0.0.1:47100", or "127.0.0.1:47100".
+  std::string description() const;
 };
 
 /// The hub of the topology at `path`, reached as a client. errc::invalid_input if the

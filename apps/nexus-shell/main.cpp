@@ -217,9 +217,7 @@ int main(int argc, char** argv) {
     return 2;
   caf::actor_system_config cfg;
   if (opts.topology.empty() && opts.connect.empty()) {
-    nexus::register_types(cfg);
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("logger.console", caf::atom("none"));
+    nexus::configure_local(cfg);
     caf::actor_system sys{cfg};
     auto started = nexus::start_embedded(sys, opts.network);
     if (!started) {
@@ -248,11 +246,11 @@ int main(int argc, char** argv) {
     std::cerr << "nexus-shell: " << line << "\n";
   });
   if (!api) {
-    std::cerr << "nexus-shell: cannot attach to " << where->description << ": "
+    std::cerr << "nexus-shell: cannot attach to " << where->description() << ": "
               << nexus::describe(api.error()) << "\n";
     return 1;
   }
-  return run_session(**api, opts, where->description) ? 0 : 1;
+  return run_session(**api, opts, where->description()) ? 0 : 1;
 }
 
 namespace {

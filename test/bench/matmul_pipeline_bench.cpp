@@ -12,6 +12,7 @@
 
 #include "actors/runtime/client.hpp"
 #include "actors/runtime/network.hpp"
+#include "actors/runtime/node.hpp"
 #include "compute/gemm.hpp"
 
 using namespace nexus;
@@ -37,9 +38,7 @@ int main(int argc, char** argv) {
   auto flops = compute::gemm_flops(n, n, n);
 
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.console", caf::atom("none"));
+  configure_local(cfg);
   caf::actor_system sys{cfg};
   embedded_options opts;
   opts.workers = 4;

@@ -24,6 +24,7 @@
 
 #include "actors/runtime/client.hpp"
 #include "actors/runtime/network.hpp"
+#include "actors/runtime/node.hpp"
 #include "compute/errc.hpp"
 #include "compute/nn/train.hpp"
 
@@ -86,9 +87,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("logger.console", caf::atom("none"));
+  configure_local(cfg);
   caf::actor_system sys{cfg};
   embedded_options opts;
   opts.workers = 4;

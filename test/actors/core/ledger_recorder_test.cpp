@@ -52,8 +52,6 @@ struct fixture {
   }
 };
 
-auto name_of = [](node_id) { return std::string{"v1"}; };
-
 } // namespace
 
 TEST_CASE("a standing verdict goes on after its contribution, whichever came first",
@@ -65,9 +63,9 @@ TEST_CASE("a standing verdict goes on after its contribution, whichever came fir
     if (record_first) {
       CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
       CHECK_FALSE(f.rec.pending()); // parked until the judgment says
-      f.rec.judged(f.make_judgment(v, {"v1"}), 12, name_of, f.now);
+      f.rec.judged(f.make_judgment(v, {"v1"}), 12, f.now);
     } else {
-      f.rec.judged(f.make_judgment(v, {"v1"}), 12, name_of, f.now);
+      f.rec.judged(f.make_judgment(v, {"v1"}), 12, f.now);
       CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
     }
     auto out = f.sent();
@@ -89,7 +87,7 @@ TEST_CASE("an overturned verdict is not passed on and its validator is audited",
   auto j = f.make_judgment(v, {"v2", "v3"});
   j.overturned = {"v1"};
   j.verdict.valid = true;
-  f.rec.judged(j, 12, name_of, f.now);
+  f.rec.judged(j, 12, f.now);
   CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
   auto out = f.sent();
   REQUIRE(out.size() == 1);
@@ -122,7 +120,7 @@ TEST_CASE("a result judged without a validator is stated by the hub itself",
   fixture f;
   auto v = f.make_verdict();
   v.validator.clear();
-  f.rec.judged(judgment{.verdict = v, .checked = false}, 7, name_of, f.now);
+  f.rec.judged(judgment{.verdict = v, .checked = false}, 7, f.now);
   auto out = f.sent();
   REQUIRE(out.size() == 2);
   CHECK(out[0].kind == chain::tx_kind::contribution);
