@@ -47,18 +47,30 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
     caf::aout(self) << "ledger: stored again (" << st.pending.size()
                     << " records had waited)\n";
   st.store_problem.clear();
-  st.pending.clear();
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  if (!b)
+  if (!b) {
     caf::aout(self) << "ledger: a block was refused: " << describe(b.error()) << "\n";
+  } else {
+    for (const auto& [i, why] : b->refused) {
+      auto line = why + ": " + chain::describe_tx(st.pending[i]);
+      caf::aout(self) << "ledger: refused a record: " << line << "\n";
+      auto& receipt = waiting[st.pending_from[i]].second;
+      --receipt.recorded;
+      receipt.refused.push_back(std::move(line));
+    }
+  }
+  st.pending.clear();
+  st.pending_from.clear();
   for (auto& [promise, receipt] : waiting) {
     if (!b) {
       promise.deliver(to_caf(b.error()));
       continue;
     }
-    receipt.height = b->header.height;
-    receipt.block_hash = b->header.hash();
+    if (b->stored) {
+      receipt.height = b->stored->header.height;
+      receipt.block_hash = b->stored->header.hash();
+    }
     promise.deliver(wire::encode(receipt));
   }
 }
@@ -106,6 +118,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
               continue;
             }
             st.pending.push_back(std::move(txs[i]));
+            st.pending_from.push_back(st.waiting.size());
             ++receipt.recorded;
           }
           for (const auto& why : receipt.refused)

@@ -1,12 +1,13 @@
 // The ledger actor: the single writer of a node's chain store.
 //
-// It takes contributions (from the orchestrator) and signed verdicts (from validators,
-// passed on by the orchestrator) as ledger transactions, checks every signature, and seals
-// a block every `batch` transactions or `interval`, whichever comes first; the contract
-// adds the payments they earn (chain/ledger.hpp). Each batch of records is answered with
-// a receipt once the block holding it is stored: its height and hash, and the records
-// refused, with why. It answers typed questions (actors/core/ledger_queries.hpp). It
-// blocks on synced writes, so spawn it detached (spawn_ledger does).
+// It takes signed records (the orchestrator's, submitters' and validators', passed on by
+// the orchestrator) as ledger transactions, checks every signature, and seals a block
+// every `batch` transactions or `interval`, whichever comes first; the contract admits
+// them and adds the payments they earn (chain/ledger.hpp). Each batch of records is
+// answered with a receipt once the block holding it is stored: its height and hash, and
+// the records refused (a bad signature, or the contract's rules), with why. It answers
+// typed questions (actors/core/ledger_queries.hpp). It blocks on synced writes, so spawn it
+// detached (spawn_ledger does).
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,7 @@ struct ledger_state {
   ledger_config config;
   std::shared_ptr<chain::ledger> ledger;
   std::vector<chain::transaction> pending;
+  std::vector<std::size_t> pending_from; // for each pending record: its entry in `waiting`
   // Who waits for the block holding their records, with what they were told so far.
   std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>, ledger_receipt>>
       waiting;

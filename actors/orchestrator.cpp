@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/core/submission.hpp"
 #include "actors/core/workload.hpp"
 #include "actors/ledger.hpp"
 #include "chain/block.hpp"
@@ -65,6 +66,8 @@ void dispatch(self_pointer self) {
     self->send(st.aggregator, drop_atom::value, task_id);
 }
 
+void schedule_flush(self_pointer self);
+
 // Registers a node that joined and watches it: its death re-queues its shards.
 template <class Handle>
 expected<node_id> admit(self_pointer self, const wire::node_info& msg, const Handle& handle,
@@ -84,6 +87,10 @@ expected<node_id> admit(self_pointer self, const wire::node_info& msg, const Han
   auto id = self->state.table.add_node(*info);
   self->state.node_of[handle.address()] = id;
   self->state.members.joined(id, *info);
+  if (auto* who = self->state.members.identity(id)) {
+    self->state.recorder.joined(*who, info->role); // the chain binds its name to its key
+    schedule_flush(self);
+  }
   self->monitor(handle);
   return id;
 }
@@ -150,7 +157,7 @@ void record(self_pointer self, const wire::ledger_records& msg) {
   schedule_flush(self);
 }
 
-// Records that a task was accepted: who submitted it and its budget.
+// Records that a task was accepted: its submitter's signed submission.
 void record_submission(self_pointer self, uint64_t task_id, const task_request& req) {
   self->state.recorder.submitted(task_id, req);
   schedule_flush(self);
@@ -221,6 +228,9 @@ expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg
   req->internal = false;
   if (workload_of(*req).internal_only())
     return make_error(errc::invalid_input, "training steps come from training runs only");
+  if (st.recorder.signs()) // the ledger charges the signer: no signature, no task
+    if (auto err = check_submission(*req))
+      return err;
   submission_pins pins{*st.store};
   if (auto err = pins.pin(*req))
     return err;
@@ -262,7 +272,8 @@ void issue_run_tasks(self_pointer self, training_run& run) {
       run.issued(0);
       continue;
     }
-    record_submission(self, ack->task_id, req); // its submitter pays for each step
+    st.recorder.stepped(ack->task_id, run.id()); // the run's submission pays for it
+    schedule_flush(self);
     run.issued(ack->task_id);
   }
 }

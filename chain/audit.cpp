@@ -1,67 +1,117 @@
 #include "chain/audit.hpp"
 
+#include <map>
+
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
 
-expected<audit_report> audit(const store& s, const contract_rules& rules) {
+expected<audit_report> audit(const store& s) {
   audit_report report;
-  contract_state contract{rules};
+  contract_state contract;
   auto head = s.head();
   digest prev{};
+  // Every entry but the blocks that the chain makes, as append() writes them.
+  std::map<std::string, std::string> made;
+  auto put = [&](std::string key, std::string value) {
+    made[std::move(key)] = std::move(value);
+  };
   for (uint64_t h = 0; h < head.blocks; ++h) {
     auto bad = [&](const std::string& what) {
       return make_error(errc::corrupted, "height " + std::to_string(h) + ": " + what);
     };
-    auto b = s.get(h);
+    auto bytes = s.raw_block(h);
+    if (!bytes)
+      return bad(describe(bytes.error()));
+    auto b = decode_block(*bytes);
     if (!b)
       return bad(describe(b.error()));
+    if (b->header.height != h)
+      return bad("the block says it is at height " + std::to_string(b->header.height));
+    if (encode(*b) != *bytes)
+      return bad("the stored bytes are not the block's canonical encoding");
     if (b->header.prev != prev)
       return bad("does not link to the block before it");
     if (auto err = check(*b))
       return bad(describe(err));
     if (auto deltas = contract.replay(*b); !deltas)
       return bad(describe(deltas.error()));
-    for (uint32_t i = 0; i < b->txs.size(); ++i) {
-      auto id = b->txs[i].id();
-      auto where = s.find(id);
-      if (!where)
-        return bad("transaction " + std::to_string(i) + " is missing from the index");
-      if (*where == std::make_pair(h, i))
-        continue;
-      // The same bytes recorded again later: the index names the later copy.
-      auto other = s.get(where->first);
-      if (!other || where->second >= other->txs.size()
-          || other->txs[where->second].id() != id)
-        return bad("the index entry of transaction " + std::to_string(i)
-                   + " points elsewhere");
-    }
+    store::index_entries(*b, put);
     prev = b->header.hash();
+    if (h == 0)
+      report.first_block = prev;
     ++report.blocks;
     report.transactions += b->txs.size();
   }
   if (head.blocks > 0 && prev != head.hash)
     return make_error(errc::corrupted, "height " + std::to_string(head.height)
                                            + ": the recorded head hash differs");
-  auto stored = s.balances();
+  for (const auto& [account, balance] : contract.balances()) {
+    auto [key, value] = store::balance_entry(account, balance);
+    made[key] = value;
+  }
+  if (head.blocks > 0) {
+    auto [key, value] = store::head_entry(head);
+    made[key] = value;
+  }
+  // Every stored entry must be one the chain made, with the value it made.
+  std::string problem;
+  s.scan([&](std::string_view key, std::string_view value) {
+    if (!key.empty() && key[0] == 'b') {
+      if (key.size() == 9) {
+        uint64_t height = 0;
+        for (std::size_t i = 1; i < 9; ++i)
+          height = (height << 8) | static_cast<uint8_t>(key[i]);
+        if (height < head.blocks)
+          return true; // checked above
+      }
+      problem = store::describe_key(key) + " is stored beyond the head";
+      return false;
+    }
+    auto it = made.find(std::string{key});
+    if (it == made.end()) {
+      problem = store::describe_key(key) + " is stored, but nothing on the chain made it";
+      return false;
+    }
+    if (it->second != value) {
+      problem = store::describe_key(key) + " differs from what the chain makes";
+      return false;
+    }
+    made.erase(it);
+    return true;
+  });
+  if (problem.empty() && !made.empty())
+    problem = store::describe_key(made.begin()->first) + " is missing";
+  if (!problem.empty())
+    return make_error(errc::corrupted, "index: " + problem);
+  __int128 sum = 0;
   for (const auto& [account, balance] : contract.balances())
-    if (stored[account] != balance)
-      return make_error(errc::corrupted, "balance of " + account + ": stored "
-                                             + std::to_string(stored[account])
-                                             + ", the contract replays "
-                                             + std::to_string(balance));
-  for (const auto& [account, balance] : stored)
-    if (!contract.balances().contains(account) && balance != 0)
-      return make_error(errc::corrupted, "balance of " + account
-                                             + ": stored but never paid by the contract");
+    sum += balance;
+  const auto& supply = contract.supply();
+  if (sum != static_cast<__int128>(supply.paid) - supply.charged - supply.penalized)
+    return make_error(errc::corrupted, "supply: the balances do not add up to paid - "
+                                       "charged - penalized");
+  report.members = contract.members().entries().size();
+  report.rules = contract.rules();
+  report.supply = supply;
   return report;
 }
 
 std::string describe_audit(const expected<audit_report>& result) {
   if (!result)
     return "ledger BAD at " + describe(result.error());
-  return "ledger OK: " + std::to_string(result->blocks) + " blocks, "
-         + std::to_string(result->transactions) + " transactions";
+  const auto& r = *result;
+  auto out = "ledger OK: " + std::to_string(r.blocks) + " blocks, "
+             + std::to_string(r.transactions) + " transactions";
+  if (r.blocks == 0)
+    return out;
+  const auto& s = r.supply;
+  return out + ", " + std::to_string(r.members) + " members\n  first block "
+         + to_hex(r.first_block) + "\n  rules " + describe_rules(r.rules) + "\n  supply "
+         + format_mcc(s.paid - s.charged - s.penalized)
+         + " in balances = " + format_mcc(s.paid) + " paid - " + format_mcc(s.charged)
+         + " charged - " + format_mcc(s.penalized) + " penalized (" + format_mcc(s.issued())
+         + " issued for unpaid work)";
 }
 
 } // namespace nexus::chain

@@ -1,8 +1,17 @@
-// `ledger verify`: an audit anyone can run over a store.
+// `ledger verify`: an audit anyone can run over a store, from the chain alone.
 //
-// Re-reads every block from height 0, re-hashes it and checks its link to the previous
-// one, its Merkle root, every signature and every transaction's index entry, replays the
-// reward contract, and compares every balance the contract yields with the stored one.
+// Re-reads every block from height 0 and checks that its stored bytes are its canonical
+// encoding, its link to the previous one, its Merkle root, every signature and the form
+// of the proposer's records; replays the contract, whose rules and membership come from
+// the chain (so every signer and proposer is the key its name is bound to, and every
+// payment is what the rules in force derive); then accounts for every other stored entry
+// (each transaction's and each account's index entries, every balance, the head): one
+// missing, changed or that nothing on the chain made is reported by name. Finally the
+// supply must add up: the balances sum to paid - charged - penalized.
+//
+// So a change to any stored byte fails the audit. What it cannot tell from the chain
+// alone is whether the first block is the network's: compare its hash (in the report)
+// with one known from elsewhere.
 #pragma once
 
 #include <cstdint>
@@ -17,12 +26,16 @@ namespace nexus::chain {
 struct audit_report {
   uint64_t blocks = 0;
   uint64_t transactions = 0;
+  digest first_block{}; // the hash of block 0, which names the network's first members
+  std::size_t members = 0;
+  contract_rules rules; // in force at the head
+  supply_totals supply;
 };
 
-/// The report, or errc::corrupted naming the first bad height and what is wrong.
-expected<audit_report> audit(const store& s, const contract_rules& rules);
+/// The report, or errc::corrupted naming the first bad height or entry and what is wrong.
+expected<audit_report> audit(const store& s);
 
-/// "ledger OK: H blocks, T transactions" or "ledger BAD at height H: what".
+/// "ledger OK: H blocks, T transactions, ..." or "ledger BAD at height H: what".
 std::string describe_audit(const expected<audit_report>& result);
 
 } // namespace nexus::chain

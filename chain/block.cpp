@@ -14,8 +14,10 @@ namespace nexus::chain {
 
 namespace {
 
-// Format 2 added batch signatures. Format 1 stores came from development builds only.
-constexpr uint8_t format_version = 2;
+// Format 2 added batch signatures, format 3 members, rules and the data field. Older
+// stores came from development builds only.
+constexpr uint8_t format_version = 3;
+constexpr std::size_t max_data_bytes = 4096;
 constexpr std::size_t max_proof_steps = 32;
 // Signed instead of a body when a signer signs a batch: the tag keeps a batch root from
 // ever passing for a transaction body, whose first byte is its format.
@@ -23,7 +25,7 @@ const std::string batch_tag = "nexuschain batch of transactions v1";
 constexpr std::size_t max_block_txs = 1 << 20;
 // The smallest encoded transaction (empty names), to bound what a header may claim.
 constexpr std::size_t min_tx_bytes =
-    2 + 8 + 4 + 4 + 3 * 4 + 8 + 32 + 1 + 8 + 8 + 32 + 64 + 1;
+    2 + 8 + 4 + 4 + 3 * 4 + 8 + 32 + 1 + 8 + 8 + 4 + 32 + 64 + 1;
 
 void write_tx_body(writer& w, const transaction& t) {
   w.u8(format_version);
@@ -39,6 +41,7 @@ void write_tx_body(writer& w, const transaction& t) {
   w.u8(t.valid ? 1 : 0);
   w.i64(t.amount);
   w.u64(t.time_ms);
+  w.bytes(t.data);
   w.fixed(t.signer);
 }
 
@@ -46,7 +49,7 @@ bool read_tx(reader& r, transaction& t) {
   if (r.u8() != format_version)
     return false;
   auto kind = r.u8();
-  if (kind < 1 || kind > 8)
+  if (kind < 1 || kind > 11)
     return false;
   t.kind = static_cast<tx_kind>(kind);
   t.task_id = r.u64();
@@ -63,6 +66,7 @@ bool read_tx(reader& r, transaction& t) {
   t.valid = valid == 1;
   t.amount = r.i64();
   t.time_ms = r.u64();
+  t.data = r.bytes(max_data_bytes);
   r.fixed(t.signer);
   r.fixed(t.sig);
   auto batched = r.u8();
@@ -140,6 +144,12 @@ std::string to_string(tx_kind x) {
     return "acceptance";
   case tx_kind::audit:
     return "audit";
+  case tx_kind::member:
+    return "member";
+  case tx_kind::rules:
+    return "rules";
+  case tx_kind::step:
+    return "step";
   }
   return "unknown";
 }
@@ -147,6 +157,11 @@ std::string to_string(tx_kind x) {
 bool is_payment(const transaction& t) {
   return t.kind == tx_kind::reward || t.kind == tx_kind::penalty
          || t.kind == tx_kind::charge;
+}
+
+bool is_proposers(const transaction& t) {
+  return is_payment(t) || t.kind == tx_kind::rules
+         || (t.kind == tx_kind::member && t.sig == signature{});
 }
 
 int64_t balance_change(const transaction& t) {
@@ -171,14 +186,23 @@ digest transaction::id() const {
   return sha256(body());
 }
 
+std::vector<uint8_t> transaction::statement() const {
+  if (kind != tx_kind::submission)
+    return body();
+  auto unnumbered = *this;
+  unnumbered.task_id = 0;
+  return unnumbered.body();
+}
+
 void transaction::sign_with(const node_key& key) {
   signer = key.public_bytes();
-  sig = key.sign(body());
+  batch.reset();
+  sig = key.sign(statement());
 }
 
 std::vector<uint8_t> transaction::signed_message() const {
   if (!batch)
-    return body();
+    return statement();
   return batch_statement(merkle_climb(id(), *batch));
 }
 
@@ -286,10 +310,27 @@ error check(const block& b) {
   std::vector<const transaction*> inputs;
   std::vector<std::size_t> position;
   for (std::size_t i = 0; i < b.txs.size(); ++i) {
-    if (!is_payment(b.txs[i])) {
-      inputs.push_back(&b.txs[i]);
+    const auto& t = b.txs[i];
+    if (!is_proposers(t)) {
+      if (t.kind == tx_kind::submission && t.batch)
+        return corrupted(at + "transaction " + std::to_string(i)
+                         + " (submission) is signed in a batch; a submitter signs alone");
+      inputs.push_back(&t);
       position.push_back(i);
+      continue;
     }
+    auto bad = [&](const std::string& what) {
+      return corrupted(at + "transaction " + std::to_string(i) + " (" + to_string(t.kind)
+                       + ") is the proposer's but " + what);
+    };
+    if (t.signer != b.header.proposer)
+      return bad("names another signer");
+    if (t.sig != signature{} || t.batch)
+      return bad("carries a signature or a batch proof");
+    if (t.time_ms != b.header.time_ms)
+      return bad("has another time than its block");
+    if (t.kind == tx_kind::member && b.header.height != 0)
+      return bad("is unsigned outside the first block");
   }
   auto good = valid_signatures(inputs);
   for (std::size_t j = 0; j < inputs.size(); ++j)

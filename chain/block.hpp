@@ -1,11 +1,13 @@
 // Ledger records: transactions and the signed, hash-chained blocks that hold them.
 //
-// A transaction's id is the SHA-256 of its canonical body (everything but the signature),
-// signed by the node that states it: the validator for a verdict, the orchestrator for a
-// contribution and for the submission it accepted; rewards, penalties and charges are the
-// contract's, covered by the proposer's signature of the block. A block's header commits to
-// the previous block's hash and to the Merkle root of its transaction ids, and is signed by
-// its proposer.
+// A transaction's id is the SHA-256 of its canonical body (everything but the signature).
+// Inputs are signed by who states them: a submission by its submitter, a verdict by its
+// validator, a contribution, acceptance, audit or join by the orchestrator
+// (chain/membership.hpp says which key may sign what). The proposer's records are the
+// first block's members and rules, every rules change, and the payments the contract
+// derives: they carry the proposer as signer, no signature and the block's time, and are
+// covered by the proposer's signature of the header, whose Merkle root commits to every
+// transaction's id. So every stored byte is signed by someone.
 //
 // A signer may sign a batch at once: one signature over the Merkle root of the batch's
 // ids, each transaction carrying that signature and its own inclusion proof. Checking a
@@ -37,6 +39,9 @@ enum class tx_kind : uint8_t {
   charge = 6,       // MCC taken from a submitter for the work its task was paid
   acceptance = 7,   // the orchestrator accepted a result unchecked, on its worker's record
   audit = 8,        // an audit overturned a validator's verdict (validator, attempt)
+  member = 9,       // binds `account` to a key and roles (data: member_data)
+  rules = 10,       // the contract's rules from the next record on (data: rules_data)
+  step = 11,        // task_id is a step of the run in data (u64), whose submission pays
 };
 
 std::string to_string(tx_kind x);
@@ -54,6 +59,7 @@ struct transaction {
   bool valid = false; // verdict
   int64_t amount = 0; // payments; a submission's budget (0: none); in micro-MCC
   uint64_t time_ms = 0;
+  std::vector<uint8_t> data; // member: key and roles; rules; submission: its nonce
   public_key signer{};
   signature sig{};
   /// Set when `sig` signs a batch: the path from this transaction's id to the root the
@@ -62,6 +68,11 @@ struct transaction {
 
   /// The canonical body: every field but the signature.
   std::vector<uint8_t> body() const;
+
+  /// What the signer states: the body, but for a submission with task id 0, as the
+  /// network numbers a task only once its submitter signed it (its nonce makes each
+  /// signed submission count once).
+  std::vector<uint8_t> statement() const;
 
   /// The id: SHA-256 of the body.
   digest id() const;
@@ -72,16 +83,19 @@ struct transaction {
   /// True if `sig` is the signer's, over the body or over a batch holding it.
   bool signature_valid() const;
 
-  /// What `sig` signs: the body, or the batch statement of the root `batch` leads to.
+  /// What `sig` signs: the statement, or the batch statement of the root `batch` leads to
+  /// from the id.
   std::vector<uint8_t> signed_message() const;
 
   friend bool operator==(const transaction&, const transaction&) = default;
 };
 
-struct transaction;
-
 /// Rewards, penalties and charges: what the contract derives (never an input).
 bool is_payment(const transaction& t);
+
+/// A record of the proposer's own (see above): a payment, a rules record, or a member
+/// record without a signature (the first block's members).
+bool is_proposers(const transaction& t);
 
 /// What a payment adds to its account's balance (negative for penalties and charges).
 int64_t balance_change(const transaction& t);
@@ -122,9 +136,11 @@ struct block {
 block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
            uint64_t time_ms, const node_key& proposer);
 
-/// Checks a block by itself: Merkle root, transaction count, the header's signature and
-/// every input's (payments are the contract's, covered by the header). errc::corrupted
-/// with what is wrong. Checks signatures on every core.
+/// Checks a block by itself: Merkle root, transaction count, the header's signature,
+/// every input's signature, and the form of the proposer's records (the proposer as
+/// signer, no signature or proof, the block's time; members without a signature only in
+/// the first block). Who may sign is the contract's to check. errc::corrupted with what
+/// is wrong. Checks signatures on every core.
 error check(const block& b);
 
 /// Canonical bytes of a whole block, and back (errc::corrupted for bad bytes).

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <utility>
 
+#include "chain/encoding.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
@@ -41,6 +43,105 @@ expected<int64_t> parse_mcc(const std::string& text) {
   return std::stoll(whole) * 1'000'000 + std::stoll(frac);
 }
 
+error check(const contract_rules& r) {
+  auto bad = [](const std::string& what) {
+    return make_error(errc::invalid_input, "contract rules: " + what);
+  };
+  if (r.micro_mcc_per_work_unit <= 0 || r.micro_mcc_per_work_unit > max_rate)
+    return bad("micro_mcc_per_work_unit must be 1 to " + std::to_string(max_rate));
+  if (r.validator_share_permille > 1000 || r.audit_share_permille > 1000)
+    return bad("shares are 0 to 1000 permille");
+  if (r.penalty_micro_mcc < 0 || r.penalty_micro_mcc > 1'000'000'000'000'000)
+    return bad("penalty_micro_mcc must be 0 to 10^15");
+  return {};
+}
+
+std::string describe_rules(const contract_rules& r) {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf),
+                "v%u: %s per work unit, validators %.1f%%, audits %.1f%%, "
+                "penalty %s",
+                r.version, format_mcc(r.micro_mcc_per_work_unit).c_str(),
+                r.validator_share_permille / 10.0, r.audit_share_permille / 10.0,
+                format_mcc(r.penalty_micro_mcc).c_str());
+  return buf;
+}
+
+transaction rules_record(const contract_rules& r) {
+  writer w;
+  w.u32(r.version);
+  w.i64(r.micro_mcc_per_work_unit);
+  w.u32(r.validator_share_permille);
+  w.i64(r.penalty_micro_mcc);
+  w.u32(r.audit_share_permille);
+  transaction t;
+  t.kind = tx_kind::rules;
+  t.data = std::move(w.data());
+  return t;
+}
+
+expected<contract_rules> rules_of(const transaction& t) {
+  reader r{t.data};
+  contract_rules out;
+  out.version = r.u32();
+  out.micro_mcc_per_work_unit = r.i64();
+  out.validator_share_permille = r.u32();
+  out.penalty_micro_mcc = r.i64();
+  out.audit_share_permille = r.u32();
+  if (t.kind != tx_kind::rules || !r.ok() || !r.at_end())
+    return make_error(errc::corrupted, "not a rules record");
+  return out;
+}
+
+transaction member_record(const member_entry& m) {
+  writer w;
+  w.fixed(m.key);
+  w.u32(m.roles);
+  transaction t;
+  t.kind = tx_kind::member;
+  t.account = m.name;
+  t.data = std::move(w.data());
+  return t;
+}
+
+expected<member_entry> member_of(const transaction& t) {
+  reader r{t.data};
+  member_entry m;
+  m.name = t.account;
+  r.fixed(m.key);
+  m.roles = r.u32();
+  if (t.kind != tx_kind::member || !r.ok() || !r.at_end())
+    return make_error(errc::corrupted, "not a member record");
+  return m;
+}
+
+std::vector<uint8_t> u64_data(uint64_t x) {
+  writer w;
+  w.u64(x);
+  return std::move(w.data());
+}
+
+namespace {
+
+expected<uint64_t> u64_of(const transaction& t, tx_kind kind, const char* what) {
+  reader r{t.data};
+  auto x = r.u64();
+  if (t.kind != kind || !r.ok() || !r.at_end())
+    return make_error(errc::corrupted, std::string{"a "} + to_string(kind) + "'s data is "
+                                           + what + " (8 bytes)");
+  return x;
+}
+
+} // namespace
+
+expected<uint64_t> nonce_of(const transaction& t) {
+  return u64_of(t, tx_kind::submission, "its nonce");
+}
+
+expected<uint64_t> task_of(const transaction& t) {
+  return u64_of(t, tx_kind::step, "the task whose step it is");
+}
+
 namespace {
 
 transaction payment(tx_kind kind, const transaction& cause, std::string account,
@@ -57,104 +158,344 @@ transaction payment(tx_kind kind, const transaction& cause, std::string account,
   return t;
 }
 
-// A payment as the contract derives it: the fields it decides, without signature, signer
-// or time, which the proposer adds.
-bool same_payment(const transaction& derived, const transaction& stored) {
-  auto strip = stored;
-  strip.time_ms = 0;
-  strip.signer = {};
-  strip.sig = {};
-  return strip == derived;
+// x * permille / 1000 without overflow (x >= 0, permille <= 1000).
+int64_t share_of(int64_t x, uint32_t permille) {
+  return static_cast<int64_t>(static_cast<__int128>(x) * permille / 1000);
+}
+
+bool add_checked(int64_t& into, int64_t x) {
+  return !__builtin_add_overflow(into, x, &into);
 }
 
 } // namespace
 
-std::vector<transaction> contract_state::settle(const std::vector<transaction>& inputs) {
-  std::vector<transaction> out;
-  for (const auto& t : inputs) {
+std::string contract_state::refusal(const transaction& t, const block_context& at) const {
+  auto by_orchestrator = [&]() -> std::string {
+    return members_.key_holds(t.signer, role::orchestrator)
+               ? std::string{}
+               : "signed by " + to_hex(t.signer).substr(0, 16)
+                     + "..., which holds no orchestrator role";
+  };
+  switch (t.kind) {
+  case tx_kind::reward:
+  case tx_kind::penalty:
+  case tx_kind::charge:
+    return "a payment; only the contract makes those";
+  case tx_kind::rules: {
+    if (!is_proposers(t) || t.signer != at.proposer)
+      return "rules are the proposer's to record";
+    auto rules = rules_of(t);
+    if (!rules)
+      return describe(rules.error());
+    if (auto err = check(*rules))
+      return describe(err);
+    return {};
+  }
+  case tx_kind::member: {
+    if (is_proposers(t)) {
+      if (at.height != 0 || t.signer != at.proposer)
+        return "an unsigned member outside the first block";
+    } else if (auto why = by_orchestrator(); !why.empty()) {
+      return why;
+    }
+    auto m = member_of(t);
+    if (!m)
+      return describe(m.error());
+    if (auto same = members_.already(*m); !same)
+      return describe(same.error());
+    return {};
+  }
+  default:
+    break;
+  }
+  if (!started_)
+    return "the first block holds only rules and members";
+  switch (t.kind) {
+  case tx_kind::submission: {
+    if (reserved_name(t.account) || t.account.empty())
+      return "a submission in the reserved name '" + t.account + "'";
+    auto bound = members_.find(t.account);
+    if (bound && bound->key != t.signer)
+      return "signed by " + to_hex(t.signer).substr(0, 16) + "..., not by the key "
+             + t.account + " is bound to";
+    if (!bound)
+      if (auto fresh = members_.already({t.account, t.signer, bit(role::submitter)});
+          !fresh)
+        return describe(fresh.error());
+    auto nonce = nonce_of(t);
+    if (!nonce)
+      return describe(nonce.error());
+    if (nonces_.contains({t.account, *nonce}))
+      return "a replayed submission (its nonce was used)";
+    if (t.task_id == 0 || t.task_id >= internal_task_base)
+      return "a submission of " + task_name(t.task_id)
+             + "; the network numbers submitted tasks from 1 up to its own";
+    if (submissions_.contains(t.task_id))
+      return task_name(t.task_id) + " was submitted before";
+    if (t.amount < 0)
+      return "a negative budget";
+    return {};
+  }
+  case tx_kind::step: {
+    if (auto why = by_orchestrator(); !why.empty())
+      return why;
+    auto parent = task_of(t);
+    if (!parent)
+      return describe(parent.error());
+    if (t.task_id < internal_task_base)
+      return "a step of a run must be one of the network's own tasks";
+    if (!submissions_.contains(*parent))
+      return task_name(*parent) + ", whose step it would be, has no submission";
+    if (steps_.contains(t.task_id) || submissions_.contains(t.task_id))
+      return task_name(t.task_id) + " is paid for already";
+    return {};
+  }
+  case tx_kind::contribution:
+    if (auto why = by_orchestrator(); !why.empty())
+      return why;
+    if (!funds(t.task_id))
+      return task_name(t.task_id) + " has no submission on the chain to pay for it";
+    if (!members_.find(t.worker)
+        || (members_.find(t.worker)->roles & bit(role::worker)) == 0)
+      return "worker " + t.worker + " is no member with the worker role";
+    if (t.work_units > max_work_units)
+      return std::to_string(t.work_units) + " work units, above the "
+             + std::to_string(max_work_units) + " one contribution may claim";
+    return {};
+  case tx_kind::verdict: {
+    if (reserved_name(t.validator))
+      return by_orchestrator();
+    if (!members_.holds(t.validator, t.signer, role::validator))
+      return "not signed by the key validator " + t.validator + " is bound to";
+    auto worker = members_.find(t.worker);
+    if (t.validator == t.worker || (worker && worker->key == t.signer))
+      return "validator " + t.validator + " judged its own node's work";
+    return {};
+  }
+  case tx_kind::acceptance:
+    return by_orchestrator();
+  case tx_kind::audit:
+    if (auto why = by_orchestrator(); !why.empty())
+      return why;
+    if (!members_.find(t.validator))
+      return "validator " + t.validator + " is no member";
+    return {};
+  default:
+    return "an unknown kind";
+  }
+}
+
+const contract_state::funding* contract_state::funds(uint64_t task) const {
+  if (auto parent = steps_.find(task); parent != steps_.end())
+    task = parent->second;
+  auto it = submissions_.find(task);
+  return it == submissions_.end() ? nullptr : &it->second;
+}
+
+contract_state::funding* contract_state::funds(uint64_t task) {
+  return const_cast<funding*>(std::as_const(*this).funds(task));
+}
+
+bool contract_state::affordable(uint64_t task, int64_t amount) const {
+  auto* f = funds(task);
+  if (!f || f->budget == 0)
+    return true;
+  int64_t after = f->spent;
+  return add_checked(after, amount) && after <= f->budget;
+}
+
+// Applies `payments` to the balances and the supply, or nothing if a sum would overflow.
+bool contract_state::pay(const std::vector<transaction>& payments) {
+  std::map<std::string, int64_t> after; // the balances the payments touch
+  auto supply = supply_;
+  for (const auto& p : payments) {
+    auto& tally = p.kind == tx_kind::reward   ? supply.paid
+                  : p.kind == tx_kind::charge ? supply.charged
+                                              : supply.penalized;
+    auto [it, fresh] = after.try_emplace(p.account, 0);
+    if (fresh)
+      if (auto b = balances_.find(p.account); b != balances_.end())
+        it->second = b->second;
+    if (!add_checked(tally, p.amount) || !add_checked(it->second, balance_change(p)))
+      return false;
+  }
+  for (auto& [account, balance] : after)
+    balances_[account] = balance;
+  supply_ = supply;
+  return true;
+}
+
+bool contract_state::apply(const transaction& t, std::vector<transaction>& out) {
+  std::vector<transaction> earned;
+  attempt_key key{t.task_id, t.shard_id, t.attempt};
+  auto note_task = [&] {
     auto& last = t.task_id >= internal_task_base ? last_internal_ : last_task_;
     last = std::max(last, t.task_id);
-    attempt_key key{t.task_id, t.shard_id, t.attempt};
-    if (t.kind == tx_kind::submission) {
-      submissions_.try_emplace(t.task_id, funding{t.account, t.amount, 0}); // first wins
-      continue;
-    }
-    if (t.kind == tx_kind::contribution) {
-      if (!judged_.contains(key))
-        contributions_.try_emplace(key, t);
-      continue;
-    }
-    if (t.kind == tx_kind::audit) {
-      if (audited_.insert({t.task_id, t.shard_id, t.attempt, t.validator}).second) {
-        streaks_[t.validator] = 0;
-        out.push_back(payment(tx_kind::penalty, t, t.validator, rules_.penalty_micro_mcc));
-      }
-      continue;
-    }
-    bool accepted = t.kind == tx_kind::acceptance;
-    if ((t.kind != tx_kind::verdict && !accepted) || judged_.contains(key))
-      continue; // a replayed verdict counts once
-    auto c = contributions_.find(key);
-    if (c == contributions_.end() || c->second.worker != t.worker
-        || c->second.result != t.result)
-      continue; // no contribution for what was judged
-    judged_.insert(key);
-    if (!accepted) {
-      auto& streak = streaks_[t.worker];
-      streak = t.valid ? streak + 1 : 0;
-      ++streaks_[t.validator];
-    }
-    auto units = static_cast<int64_t>(c->second.work_units);
-    if (t.valid || accepted) {
-      auto total = units * rules_.micro_mcc_per_work_unit;
-      auto funds = submissions_.find(t.task_id);
-      bool affordable = funds == submissions_.end() || funds->second.budget == 0
-                        || funds->second.spent + total <= funds->second.budget;
-      if (affordable && paid_.insert({t.task_id, t.shard_id}).second) {
-        auto to_validator = accepted ? 0 : total * rules_.validator_share_permille / 1000;
-        out.push_back(payment(tx_kind::reward, t, t.worker, total - to_validator));
-        if (!accepted)
-          out.push_back(payment(tx_kind::reward, t, t.validator, to_validator));
-        if (funds != submissions_.end()) {
-          funds->second.spent += total;
-          out.push_back(payment(tx_kind::charge, t, funds->second.submitter, total));
-        }
-      }
-    } else {
-      out.push_back(payment(tx_kind::penalty, t, t.worker, rules_.penalty_micro_mcc));
-    }
-    contributions_.erase(c);
+  };
+  switch (t.kind) {
+  case tx_kind::rules:
+    rules_ = rules_of(t).value();
+    return true;
+  case tx_kind::member:
+    return !members_.bind(member_of(t).value());
+  case tx_kind::submission:
+    if (!members_.find(t.account))
+      (void)members_.bind({t.account, t.signer, bit(role::submitter)});
+    nonces_.insert({t.account, nonce_of(t).value()});
+    submissions_.emplace(t.task_id, funding{t.account, t.amount, 0});
+    note_task();
+    return true;
+  case tx_kind::step:
+    steps_.emplace(t.task_id, task_of(t).value());
+    note_task();
+    return true;
+  case tx_kind::contribution:
+    if (!judged_.contains(key))
+      contributions_.try_emplace(key, t);
+    note_task();
+    return true;
+  case tx_kind::audit:
+    note_task();
+    if (audited_.contains({t.task_id, t.shard_id, t.attempt, t.validator}))
+      return true;
+    earned.push_back(payment(tx_kind::penalty, t, t.validator, rules_.penalty_micro_mcc));
+    if (!pay(earned))
+      return false;
+    audited_.insert({t.task_id, t.shard_id, t.attempt, t.validator});
+    streaks_[t.validator] = 0;
+    out.insert(out.end(), earned.begin(), earned.end());
+    return true;
+  default:
+    break;
   }
-  for (const auto& p : out)
-    balances_[p.account] += balance_change(p);
+  note_task();
+  bool accepted = t.kind == tx_kind::acceptance;
+  bool by_network = accepted || reserved_name(t.validator);
+  if (auto j = judged_.find(key); j != judged_.end()) {
+    // A further verdict on a judged attempt: another validator's audit of the first.
+    auto& first = j->second;
+    if (accepted || by_network || first.validators.contains(t.validator))
+      return true; // replayed, or stated twice
+    bool agrees = t.worker == first.worker && t.result == first.result && t.valid
+                  && first.valid && first.price > 0;
+    int64_t fee = agrees ? share_of(first.price, rules_.audit_share_permille) : 0;
+    if (fee > 0 && affordable(t.task_id, fee)) {
+      earned.push_back(payment(tx_kind::reward, t, t.validator, fee));
+      if (auto* f = funds(t.task_id))
+        earned.push_back(payment(tx_kind::charge, t, f->submitter, fee));
+    }
+    if (!pay(earned))
+      return false;
+    if (auto* f = funds(t.task_id); f && !earned.empty())
+      f->spent += fee;
+    first.validators.insert(t.validator);
+    if (t.valid == first.valid)
+      ++streaks_[t.validator];
+    out.insert(out.end(), earned.begin(), earned.end());
+    return true;
+  }
+  auto c = contributions_.find(key);
+  if (c == contributions_.end() || c->second.worker != t.worker
+      || c->second.result != t.result)
+    return true; // no contribution for what was judged
+  int64_t price = 0;
+  if (t.valid || accepted) {
+    __int128 total =
+        static_cast<__int128>(c->second.work_units) * rules_.micro_mcc_per_work_unit;
+    if (total > INT64_MAX)
+      return false;
+    auto* f = funds(t.task_id);
+    if (affordable(t.task_id, static_cast<int64_t>(total))
+        && !paid_.contains({t.task_id, t.shard_id})) {
+      price = static_cast<int64_t>(total);
+      auto to_validator = by_network ? 0 : share_of(price, rules_.validator_share_permille);
+      earned.push_back(payment(tx_kind::reward, t, t.worker, price - to_validator));
+      if (!by_network)
+        earned.push_back(payment(tx_kind::reward, t, t.validator, to_validator));
+      if (f)
+        earned.push_back(payment(tx_kind::charge, t, f->submitter, price));
+    }
+  } else {
+    earned.push_back(payment(tx_kind::penalty, t, t.worker, rules_.penalty_micro_mcc));
+  }
+  if (!pay(earned))
+    return false;
+  if (price > 0) {
+    paid_.insert({t.task_id, t.shard_id});
+    if (auto* f = funds(t.task_id))
+      f->spent += price;
+  }
+  judged_[key] = judged_attempt{t.worker, t.result, t.valid || accepted, price,
+                                by_network ? std::set<std::string>{}
+                                           : std::set<std::string>{t.validator}};
+  if (!accepted) {
+    auto& streak = streaks_[t.worker];
+    streak = t.valid ? streak + 1 : 0;
+    if (!by_network)
+      ++streaks_[t.validator];
+  }
+  contributions_.erase(c);
+  out.insert(out.end(), earned.begin(), earned.end());
+  return true;
+}
+
+settlement contract_state::settle(const std::vector<transaction>& inputs,
+                                  const block_context& at) {
+  settlement out;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    auto why = refusal(inputs[i], at);
+    if (why.empty() && !apply(inputs[i], out.payments))
+      why = "an amount would overflow";
+    if (!why.empty())
+      out.refused.emplace_back(i, std::move(why));
+  }
+  if (at.height == 0)
+    started_ = true;
+  for (auto& p : out.payments) {
+    p.signer = at.proposer;
+    p.time_ms = at.time_ms;
+  }
   return out;
 }
 
 expected<balance_deltas> contract_state::replay(const block& b) {
-  std::vector<transaction> inputs;
-  std::vector<transaction> payments;
-  for (const auto& t : b.txs)
-    (is_payment(t) ? payments : inputs).push_back(t);
-  // Inputs first, then the payments they earn.
-  for (std::size_t i = 0; i < inputs.size(); ++i)
-    if (is_payment(b.txs[i]))
-      return make_error(errc::corrupted, "block " + std::to_string(b.header.height)
-                                             + ": a payment before the inputs it pays for");
-  auto derived = settle(inputs);
-  if (derived.size() != payments.size())
-    return make_error(errc::corrupted, "block " + std::to_string(b.header.height)
-                                           + ": holds " + std::to_string(payments.size())
-                                           + " payments, the contract (v"
-                                           + std::to_string(rules_.version) + ") derives "
-                                           + std::to_string(derived.size()));
+  auto at = "block " + std::to_string(b.header.height) + ": ";
+  auto bad = [&](const std::string& what) {
+    return make_error(errc::corrupted, at + what);
+  };
+  if (b.header.height > 0 && !members_.key_holds(b.header.proposer, role::ledger))
+    return bad("proposed by " + to_hex(b.header.proposer).substr(0, 16)
+               + "..., a key that holds no ledger role");
+  std::size_t inputs = 0;
+  while (inputs < b.txs.size() && !is_payment(b.txs[inputs]))
+    ++inputs;
+  std::vector<transaction> in(b.txs.begin(), b.txs.begin() + static_cast<long>(inputs));
+  for (auto i = inputs; i < b.txs.size(); ++i)
+    if (!is_payment(b.txs[i]))
+      return bad("transaction " + std::to_string(i) + " (" + to_string(b.txs[i].kind)
+                 + ") comes after the payments");
+  if (b.header.height == 0 && (in.empty() || in.front().kind != tx_kind::rules))
+    return bad("the first block does not start with the contract's rules");
+  auto derived = settle(in, {b.header.height, b.header.proposer, b.header.time_ms});
+  if (!derived.refused.empty()) {
+    const auto& [i, why] = derived.refused.front();
+    return bad("transaction " + std::to_string(i) + " (" + to_string(in[i].kind)
+               + ") breaks the contract's rules: " + why);
+  }
+  if (b.header.height == 0 && !members_.key_holds(b.header.proposer, role::ledger))
+    return bad("the first block's proposer is not among its members with the ledger role");
+  auto payments = b.txs.size() - inputs;
+  if (derived.payments.size() != payments)
+    return bad("holds " + std::to_string(payments) + " payments, the contract ("
+               + describe_rules(rules_) + ") derives "
+               + std::to_string(derived.payments.size()));
   balance_deltas deltas;
-  for (std::size_t i = 0; i < derived.size(); ++i) {
-    if (!same_payment(derived[i], payments[i]))
-      return make_error(errc::corrupted, "block " + std::to_string(b.header.height)
-                                             + ": payment " + std::to_string(i) + " to "
-                                             + payments[i].account
-                                             + " is not what the contract derives");
-    deltas[derived[i].account] += balance_change(derived[i]);
+  for (std::size_t i = 0; i < payments; ++i) {
+    const auto& stored = b.txs[inputs + i];
+    if (derived.payments[i] != stored)
+      return bad("payment " + std::to_string(i) + " to " + stored.account
+                 + " is not what the contract derives");
+    deltas[stored.account] += balance_change(stored);
   }
   return deltas;
 }
@@ -182,6 +523,21 @@ std::string describe_tx(const transaction& t) {
   case tx_kind::submission:
     return "submission    " + task_name(t.task_id) + " by " + t.account + ", budget "
            + (t.amount == 0 ? std::string{"unlimited"} : format_mcc(t.amount));
+  case tx_kind::member: {
+    auto m = member_of(t);
+    return "member        " + t.account + " "
+           + (m ? describe_roles(m->roles) + ", key " + to_hex(m->key).substr(0, 16) + "..."
+                : std::string{"(malformed)"});
+  }
+  case tx_kind::rules: {
+    auto r = rules_of(t);
+    return "rules         " + (r ? describe_rules(*r) : std::string{"(malformed)"});
+  }
+  case tx_kind::step: {
+    auto run = task_of(t);
+    return "step          " + task_name(t.task_id) + " of "
+           + (run ? task_name(*run) : std::string{"(malformed)"});
+  }
   }
   return "unknown";
 }

@@ -1,16 +1,36 @@
 // The reward contract: a pure, versioned function from the chain to payments.
 //
-// Inputs are contributions (a worker computed shard S of task T, attempt A, with W work
-// units from the planner and a result digest) and verdicts (a validator's signed judgment
-// of that attempt). For each block the contract derives the reward and penalty
-// transactions those inputs earn, given everything before:
+// Its rules and the membership (who may sign what, chain/membership.hpp) come from the
+// chain itself: the first block starts with a rules record and the first members, and
+// later rules and member records change them from the next record on. Every input is
+// admitted first, or refused with why (and then changes nothing):
+//
+//   submission   signed by the key its account is bound to (the first one binds an
+//                unbound account to its signer, as a submitter); a nonce counts once, a
+//                task is submitted once, budgets are not negative
+//   step         signed by an orchestrator: one of the network's own tasks (a training
+//                run's step) is paid for by the submission of the run it belongs to
+//   contribution signed by an orchestrator, for a task a submission pays for (its own or
+//                its run's); its worker is a member with the worker role; at most
+//                max_work_units
+//   verdict      signed by its validator's bound key, on another node's work (not the
+//                worker's name or key); "quorum" and "network" verdicts by an orchestrator
+//   acceptance, audit, member (after the first block)  signed by an orchestrator
+//   rules, payments  the proposer's only; payments are never inputs
+//
+// and amounts that would overflow (a price, a budget, a balance, the supply) refuse the
+// input. For each block the contract derives what the admitted inputs earn:
 //
 //   submission of task T by account X with budget B (0: no limit)
-//       -> nothing yet; the first submission of T counts
+//       -> nothing yet
 //   valid verdict on a contribution of (T, S) not yet paid, within T's budget
 //       -> reward the worker W * rate * (1 - validator_share),
 //          reward the validator W * rate * validator_share,
 //          charge the submitter W * rate (when T has a submission)
+//       ("quorum" and "network" verdicts: no validator judged, the worker is paid W * rate)
+//   a further valid verdict on that attempt by another validator (an audit of the first:
+//   judging work too), within the budget
+//       -> reward it W * rate * audit_share, charge the submitter as much
 //   invalid verdict on a contribution
 //       -> penalty of `penalty` on the worker
 //   acceptance of a contribution of (T, S) not yet paid (the orchestrator accepted it
@@ -18,12 +38,14 @@
 //       -> reward the worker W * rate, charge the submitter W * rate
 //   audit of validator V on (T, S, A) (an audit overturned V's verdict), once
 //       -> penalty of `penalty` on V
-//   anything else (a second valid verdict for a paid (T, S), a verdict with no matching
-//   contribution, a replayed verdict, a shard past its task's budget) -> nothing
+//   anything else (a second verdict by the same validator, a verdict with no matching
+//   contribution, a shard past its task's budget) -> nothing
 //
 // so each (task, shard) is paid once however often it is re-issued, reported or
-// replayed, what providers earn for a task is what its submitter is charged, and
-// replaying the chain from height 0 reproduces every balance.
+// replayed, what providers earn for a submitted task is what its submitter is charged,
+// and replaying the chain from height 0 reproduces every balance. Every reward is charged
+// to a submitter, and penalties leave the supply: the balances add up to
+// paid - charged - penalized, which is -penalized (docs/LEDGER.md).
 //
 // It also keeps each node's record, which adaptive verification trusts: a worker's
 // streak is its valid checked results since its last invalid one; a validator's, its
@@ -38,16 +60,70 @@
 #include <vector>
 
 #include "chain/block.hpp"
+#include "chain/membership.hpp"
 #include "chain/store.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
 
 struct contract_rules {
-  uint32_t version = 1;
+  uint32_t version = 2;
   int64_t micro_mcc_per_work_unit = 1000; // per MFLOP; 1 MCC = 1,000,000 micro-MCC
   uint32_t validator_share_permille = 100;
   int64_t penalty_micro_mcc = 1'000'000;
+  uint32_t audit_share_permille = 50; // an auditing validator's fee, of the shard's price
+
+  friend bool operator==(const contract_rules&, const contract_rules&) = default;
+};
+
+/// The most work units one contribution may claim (2^33 MFLOP, ~8.6 PFLOP), and the
+/// highest rate (10^9 micro-MCC per work unit): their product fits in 63 bits.
+constexpr uint64_t max_work_units = uint64_t{1} << 33;
+constexpr int64_t max_rate = 1'000'000'000;
+
+/// errc::invalid_input unless 0 < rate <= max_rate, shares <= 1000 permille and
+/// 0 <= penalty <= 10^15.
+error check(const contract_rules& rules);
+
+/// "v2: 0.001000 MCC per work unit, validators 10.0%, audits 5.0%, penalty 1 MCC".
+std::string describe_rules(const contract_rules& rules);
+
+/// The proposer's record of `rules`, and back (errc::corrupted for other bytes).
+transaction rules_record(const contract_rules& rules);
+expected<contract_rules> rules_of(const transaction& t);
+
+/// A member record binding `m` (unsigned), and back.
+transaction member_record(const member_entry& m);
+expected<member_entry> member_of(const transaction& t);
+
+/// A submission's nonce, or the task a step belongs to, as a record's data; and back.
+std::vector<uint8_t> u64_data(uint64_t x);
+expected<uint64_t> nonce_of(const transaction& t);
+expected<uint64_t> task_of(const transaction& t);
+
+/// Where MCC went, in micro-MCC: the balances add up to paid - charged - penalized.
+struct supply_totals {
+  int64_t paid = 0;      // rewards
+  int64_t charged = 0;   // charges to submitters
+  int64_t penalized = 0; // penalties: they leave the supply
+
+  /// What the network issued for work no submitter paid for.
+  int64_t issued() const noexcept {
+    return paid - charged;
+  }
+};
+
+/// Where a block goes and who proposes it, for the records the contract derives.
+struct block_context {
+  uint64_t height = 0;
+  public_key proposer{};
+  uint64_t time_ms = 0;
+};
+
+/// What settle() makes of a block's inputs.
+struct settlement {
+  std::vector<transaction> payments; // stamped with the proposer and the block's time
+  std::vector<std::pair<std::size_t, std::string>> refused; // input index, why
 };
 
 /// Task ids from here up belong to tasks the network issues itself (a training run's steps
@@ -71,20 +147,34 @@ expected<int64_t> parse_mcc(const std::string& text);
 /// What the contract remembers between blocks.
 class contract_state {
 public:
-  explicit contract_state(contract_rules rules = {})
-      : rules_(rules) {}
-
+  /// The rules in force (the defaults before the first block sets them).
   const contract_rules& rules() const noexcept {
     return rules_;
   }
 
-  /// The reward and penalty transactions that `inputs` (contributions and verdicts, in
-  /// order) earn, unsigned and with time 0. Takes note of them: call once per block.
-  std::vector<transaction> settle(const std::vector<transaction>& inputs);
+  /// The first block was applied.
+  bool started() const noexcept {
+    return started_;
+  }
 
-  /// Checks that `b` holds its inputs followed by exactly the payments settle() derives
-  /// for them, and applies it; returns the balance changes. errc::corrupted otherwise.
+  /// Admits each of `inputs` in order (refusing what breaks the rules above) and derives
+  /// the payments the admitted ones earn. Takes note of them: call once per block, with
+  /// the inputs that will be stored (the refused ones change nothing, so the block of the
+  /// others replays the same).
+  settlement settle(const std::vector<transaction>& inputs, const block_context& at);
+
+  /// Checks that `b` is proposed by a ledger member and holds admissible inputs followed
+  /// by exactly the payments settle() derives for them, and applies it; returns the
+  /// balance changes. errc::corrupted otherwise.
   expected<balance_deltas> replay(const block& b);
+
+  const class membership& members() const noexcept {
+    return members_;
+  }
+
+  const supply_totals& supply() const noexcept {
+    return supply_;
+  }
 
   const std::map<std::string, int64_t>& balances() const noexcept {
     return balances_;
@@ -119,11 +209,35 @@ private:
     int64_t spent = 0;
   };
 
+  // An attempt once judged: what its first verdict said, for the audits that follow.
+  struct judged_attempt {
+    std::string worker;
+    digest result{};
+    bool valid = false;
+    int64_t price = 0; // what the shard was paid (0: not paid)
+    std::set<std::string> validators;
+  };
+
+  std::string refusal(const transaction& t, const block_context& at) const;
+  // Derives what admitted input `t` earns into `out`; false (nothing changed) if an
+  // amount would overflow.
+  bool apply(const transaction& t, std::vector<transaction>& out);
+  bool pay(const std::vector<transaction>& payments);
+  bool affordable(uint64_t task, int64_t amount) const;
+  // The submission paying for `task` (its own, or its run's for a step), or null.
+  const funding* funds(uint64_t task) const;
+  funding* funds(uint64_t task);
+
   contract_rules rules_;
-  std::map<uint64_t, funding> submissions_;          // by task
-  std::map<attempt_key, transaction> contributions_; // not yet judged
+  bool started_ = false;
+  class membership members_;
+  supply_totals supply_;
+  std::set<std::pair<std::string, uint64_t>> nonces_; // (account, nonce) used
+  std::map<uint64_t, funding> submissions_;           // by task
+  std::map<uint64_t, uint64_t> steps_;                // a run's step -> the run
+  std::map<attempt_key, transaction> contributions_;  // not yet judged
   std::set<std::pair<uint64_t, uint32_t>> paid_;
-  std::set<attempt_key> judged_;
+  std::map<attempt_key, judged_attempt> judged_;
   std::map<std::string, int64_t> balances_;
   std::map<std::string, uint32_t> streaks_;
   std::set<std::tuple<uint64_t, uint32_t, uint32_t, std::string>> audited_;

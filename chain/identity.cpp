@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include "chain/hash.hpp"
 #include "compute/errc.hpp"
@@ -99,18 +100,24 @@ signature node_key::sign(std::span<const uint8_t> message) const {
   return sig;
 }
 
+namespace {
+
+bool sodium_ready() {
+  static const bool ready = sodium_init() >= 0; // thread-safe once; idempotent
+  return ready;
+}
+
+} // namespace
+
 bool verify(const public_key& key, std::span<const uint8_t> message, const signature& sig) {
-  auto* pkey =
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size());
-  if (!pkey)
-    return false;
-  auto* ctx = EVP_MD_CTX_new();
-  bool ok =
-      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1
-      && EVP_DigestVerify(ctx, sig.data(), sig.size(), message.data(), message.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  EVP_PKEY_free(pkey);
-  return ok;
+  return sodium_ready()
+         && crypto_sign_ed25519_verify_detached(sig.data(), message.data(), message.size(),
+                                                key.data())
+                == 0;
+}
+
+bool key_acceptable(const public_key& key) {
+  return sodium_ready() && crypto_core_ed25519_is_valid_point(key.data()) == 1;
 }
 
 expected<public_key> public_key_from_hex(std::string_view hex) {

@@ -2,7 +2,8 @@
 //
 // The private key lives in DIR/node.key (PEM, mode 0600), created on first start. The
 // node id is derived from the public key, so it cannot be claimed without the key: the
-// first 16 bytes of SHA-256(public key), in hex. Signatures are 64 bytes over any bytes.
+// first 16 bytes of SHA-256(public key), in hex. Signatures are 64 bytes over any bytes;
+// OpenSSL makes keys and signs, libsodium verifies.
 #pragma once
 
 #include <array>
@@ -48,8 +49,15 @@ private:
   public_key public_{};
 };
 
-/// True if `sig` is `key`'s signature of `message`.
+/// True if `sig` is `key`'s signature of `message`. Strict, as libsodium (which checks
+/// it) is: a small-order or non-canonical public key, a small-order R or an S of L or
+/// more is refused, so no signature verifies without its private key (OpenSSL alone takes
+/// the small-order key 01 00..00 with the signature 01 00..00 for any message).
 bool verify(const public_key& key, std::span<const uint8_t> message, const signature& sig);
+
+/// True if `key` could sign: a canonical encoding of a point of the main subgroup, not
+/// of small order.
+bool key_acceptable(const public_key& key);
 
 /// A public key from its 64 hex digits (chain::to_hex gives them: a public key has the
 /// digest's type).

@@ -1,13 +1,16 @@
 // The ledger's writing side: a store, the contract's state and the proposer's key.
 //
-// commit() turns a batch of inputs (contributions and signed verdicts) into the next
-// block: it derives the payments the contract owes, signs them, seals the block and
-// appends it with its balance changes in one batch. Opening replays the stored chain into
-// the contract, so a restarted ledger pays exactly as if it had never stopped.
-// Not thread-safe: the ledger actor owns it.
+// commit() turns a batch of signed inputs into the next block: the contract admits them
+// (refusing, with why, those that break its rules), derives the payments they earn, and
+// the block is sealed and appended with its balance changes in one batch. Opening an
+// empty store writes the first block (the rules and the first members, the proposer
+// among them); opening a stored chain replays it into the contract, so a restarted
+// ledger pays exactly as if it had never stopped, and records a rules record when the
+// configured rules differ from those in force. Not thread-safe: the ledger actor owns it.
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "chain/contract.hpp"
 #include "chain/identity.hpp"
@@ -16,15 +19,32 @@
 
 namespace nexus::chain {
 
+/// What a network's chain starts with.
+struct genesis {
+  contract_rules rules;
+  std::string name = "ledger";        // the proposer's own name...
+  uint32_t roles = bit(role::ledger); // ...and roles, bound to its key
+  std::vector<member_entry> members;  // the other first members
+};
+
+/// What commit() stored: the block (none if every input was refused) and the inputs
+/// refused, by index, with why.
+struct committed {
+  std::optional<block> stored;
+  std::vector<std::pair<std::size_t, std::string>> refused;
+};
+
 class ledger {
 public:
+  /// Opens the store in `dir`, writing the first block from `start` if it is empty.
+  /// errc::rejected if `proposer` holds no ledger role on the stored chain.
   static expected<std::unique_ptr<ledger>> open(const std::filesystem::path& dir,
-                                                contract_rules rules, node_key proposer);
+                                                const genesis& start, node_key proposer);
 
-  /// Seals `inputs` and the payments they earn into the next block and stores it.
-  /// Inputs with a bad signature are refused (errc::rejected, from the store's check of
-  /// the block) and nothing is stored.
-  expected<block> commit(std::vector<transaction> inputs, uint64_t time_ms);
+  /// Seals the admitted `inputs` and the payments they earn into the next block and
+  /// stores it. A bad signature refuses the whole batch (errc::rejected, from the
+  /// store's check of the block), and nothing is stored.
+  expected<committed> commit(std::vector<transaction> inputs, uint64_t time_ms);
 
   /// Writes blocks only while the disk keeps this many bytes free (store::keep_free).
   void keep_free(uint64_t bytes) noexcept {
@@ -43,9 +63,11 @@ private:
   /// Rebuilds the contract's state from the stored chain.
   error replay();
 
-  ledger(std::unique_ptr<store> s, contract_rules rules, node_key key)
+  /// commit() of the proposer's own records too (the first block, a rules change).
+  expected<committed> seal_next(std::vector<transaction> inputs, uint64_t time_ms);
+
+  ledger(std::unique_ptr<store> s, node_key key)
       : store_(std::move(s))
-      , contract_(rules)
       , key_(std::move(key)) {}
 
   std::unique_ptr<store> store_;

@@ -1,7 +1,10 @@
 #include "chain/store.hpp"
 
+#include <fcntl.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <random>
 #include <set>
 
 #include <leveldb/db.h>
@@ -75,6 +78,60 @@ error from_status(const leveldb::Status& s, const std::string& what) {
 
 } // namespace
 
+expected<std::unique_ptr<store>> store::open_read_only(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir / "CURRENT", ec))
+    return make_error(errc::not_found, dir.string() + " holds no ledger store");
+  // LevelDB holds a write lock on LOCK while a node has the store open; a read lock
+  // waits for no one and fails while it is held.
+  int lock_fd = ::open((dir / "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (lock_fd >= 0) {
+    struct flock fl {};
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(lock_fd, F_SETLK, &fl) != 0) {
+      ::close(lock_fd);
+      return make_error(errc::unavailable,
+                        dir.string()
+                            + " is open in a running node; audit it there "
+                              "(nexus-shell: ledger verify) or stop the node");
+    }
+  }
+  auto copy = fs::temp_directory_path(ec)
+              / ("nexus-audit-" + std::to_string(::getpid()) + "-"
+                 + std::to_string(std::random_device{}()));
+  fs::remove_all(copy, ec);
+  fs::create_directories(copy, ec);
+  for (const auto& entry : fs::directory_iterator{dir, ec}) {
+    auto name = entry.path().filename().string();
+    if (name == "LOCK" || name.starts_with("LOG") || !entry.is_regular_file())
+      continue;
+    bool table = name.ends_with(".ldb") || name.ends_with(".sst");
+    std::error_code link_ec;
+    if (table) // never written again: a link is as good as a copy
+      fs::create_hard_link(entry.path(), copy / name, link_ec);
+    if (!table || link_ec)
+      fs::copy_file(entry.path(), copy / name, ec);
+    if (ec)
+      break;
+  }
+  if (lock_fd >= 0)
+    ::close(lock_fd); // releases the read lock
+  if (ec) {
+    fs::remove_all(copy);
+    return make_error(errc::failed,
+                      "cannot copy " + dir.string() + " to audit it: " + ec.message());
+  }
+  auto s = open(copy);
+  if (!s) {
+    fs::remove_all(copy);
+    return s.error();
+  }
+  (*s)->copy_ = copy;
+  return s;
+}
+
 expected<std::unique_ptr<store>> store::open(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -143,7 +200,89 @@ error store::ready(std::size_t bytes) {
   return {};
 }
 
-store::~store() = default;
+store::~store() {
+  db_.reset();
+  if (!copy_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(copy_, ec);
+  }
+}
+
+void store::index_entries(const block& b,
+                          const std::function<void(std::string, std::string)>& put) {
+  for (uint32_t i = 0; i < b.txs.size(); ++i) {
+    const auto& t = b.txs[i];
+    put(tx_key(t.id()), be64(b.header.height) + be64(i));
+    std::set<std::string> named{t.worker, t.validator, t.account};
+    for (const auto& account : named)
+      if (!account.empty() && account.find('\0') == std::string::npos)
+        put(history_key(account, b.header.height, i), "");
+  }
+}
+
+std::pair<std::string, std::string> store::balance_entry(const std::string& account,
+                                                         int64_t balance) {
+  return {account_key(account), encode_balance(balance)};
+}
+
+std::pair<std::string, std::string> store::head_entry(const head_info& head) {
+  return {head_key, be64(head.height) + std::string(head.hash.begin(), head.hash.end())
+                        + be64(head.blocks)};
+}
+
+std::string store::describe_key(std::string_view key) {
+  if (key == head_key)
+    return "the head record";
+  if (key.empty())
+    return "an empty key";
+  auto rest = key.substr(1);
+  switch (key[0]) {
+  case 'b':
+    return rest.size() == 8 ? "block " + std::to_string(read_be64(rest))
+                            : "a block key of " + std::to_string(rest.size()) + " bytes";
+  case 't': {
+    digest id{};
+    if (rest.size() != id.size())
+      return "a transaction index key of " + std::to_string(rest.size()) + " bytes";
+    std::copy(rest.begin(), rest.end(), id.begin());
+    return "the index entry of transaction " + to_hex(id).substr(0, 16) + "...";
+  }
+  case 'h': {
+    auto nul = rest.find('\0');
+    if (nul == std::string_view::npos || rest.size() != nul + 17)
+      return "a malformed history key";
+    return "the history entry of " + std::string{rest.substr(0, nul)} + " at height "
+           + std::to_string(read_be64(rest.substr(nul + 1))) + " record "
+           + std::to_string(read_be64(rest.substr(nul + 9)));
+  }
+  case 'a':
+    return "the balance of " + std::string{rest};
+  default:
+    return "an unknown key of " + std::to_string(key.size()) + " bytes";
+  }
+}
+
+expected<std::vector<uint8_t>> store::raw_block(uint64_t height) const {
+  if (!db_)
+    return make_error(errc::failed, "the ledger store is closed after a failed write");
+  std::string bytes;
+  auto status = db_->Get(leveldb::ReadOptions{}, block_key(height), &bytes);
+  if (status.IsNotFound())
+    return make_error(errc::not_found, "no block " + std::to_string(height));
+  if (auto err = from_status(status, "reading block " + std::to_string(height)))
+    return err;
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
+void store::scan(
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+  if (!db_)
+    return;
+  std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (!fn({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()}))
+      return;
+}
 
 error store::append(const block& b, const balance_deltas& deltas) {
   auto expected_height = head_.blocks == 0 ? 0 : head_.height + 1;
@@ -160,19 +299,14 @@ error store::append(const block& b, const balance_deltas& deltas) {
     return err;
   batch.Put(block_key(b.header.height),
             leveldb::Slice{reinterpret_cast<const char*>(bytes.data()), bytes.size()});
-  for (uint32_t i = 0; i < b.txs.size(); ++i) {
-    const auto& t = b.txs[i];
-    batch.Put(tx_key(t.id()), be64(b.header.height) + be64(i));
-    std::set<std::string> named{t.worker, t.validator, t.account};
-    for (const auto& account : named)
-      if (!account.empty() && account.find('\0') == std::string::npos)
-        batch.Put(history_key(account, b.header.height, i), "");
+  index_entries(b, [&](std::string key, std::string value) { batch.Put(key, value); });
+  for (const auto& [account, delta] : deltas) {
+    auto [key, value] = balance_entry(account, balance(account) + delta);
+    batch.Put(key, value);
   }
-  for (const auto& [account, delta] : deltas)
-    batch.Put(account_key(account), encode_balance(balance(account) + delta));
   head_info next{b.header.height, b.header.hash(), head_.blocks + 1};
-  batch.Put(head_key, be64(next.height) + std::string(next.hash.begin(), next.hash.end())
-                          + be64(next.blocks));
+  auto [key, value] = head_entry(next);
+  batch.Put(key, value);
   leveldb::WriteOptions sync;
   sync.sync = true;
   if (auto err = from_status(db_->Write(sync, &batch),

@@ -1,6 +1,11 @@
 // The ledger's store: blocks by height, transactions by id, balances and each account's
 // history, in LevelDB.
 //
+// Keys: b<height> a block's canonical bytes; t<id> where a transaction is (the last block
+// holding it); h<account>\0<height><index> each record naming an account; a<account> a
+// balance; m:head the head. Nothing else is stored, so an audit can account for every
+// entry (chain/audit.hpp).
+//
 // One writer. Each block and all its effects (its transactions' index entries, the
 // balances it changes, the new head) go in one synced WriteBatch, so a crash leaves
 // either the whole block or none of it. Opening a store checks that the head it records
@@ -20,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chain/block.hpp"
@@ -45,6 +51,12 @@ public:
   /// Opens (creating if absent) the store in `dir`; errc::corrupted if its head is not
   /// a stored block with the recorded hash, errc::unavailable if another process has it.
   static expected<std::unique_ptr<store>> open(const std::filesystem::path& dir);
+
+  /// Opens the store in `dir` for reading, leaving every byte of it as it is: LevelDB
+  /// writes when it opens, so this opens a copy (table files hard-linked where the file
+  /// system allows), removed when the store closes. errc::not_found if `dir` holds no
+  /// store, errc::unavailable while a node has it open.
+  static expected<std::unique_ptr<store>> open_read_only(const std::filesystem::path& dir);
 
   ~store();
 
@@ -89,6 +101,24 @@ public:
   /// Every stored balance.
   std::map<std::string, int64_t> balances() const;
 
+  /// A block's stored bytes as they are (errc::not_found if none).
+  expected<std::vector<uint8_t>> raw_block(uint64_t height) const;
+
+  /// Calls `fn` with every stored key and value, in key order, until it returns false.
+  void
+  scan(const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
+  /// The index entries (t and h keys) block `b` adds, and the balance and head entries,
+  /// as append() writes them.
+  static void index_entries(const block& b,
+                            const std::function<void(std::string, std::string)>& put);
+  static std::pair<std::string, std::string> balance_entry(const std::string& account,
+                                                           int64_t balance);
+  static std::pair<std::string, std::string> head_entry(const head_info& head);
+
+  /// A key as a person reads it: "block 3", "balance of worker-1", ...
+  static std::string describe_key(std::string_view key);
+
 private:
   store() = default;
 
@@ -99,6 +129,7 @@ private:
   std::unique_ptr<leveldb::DB> db_; // null after a failed write, until ready() reopens it
   head_info head_;
   uint64_t keep_free_ = default_keep_free;
+  std::filesystem::path copy_; // open_read_only's copy, removed on close
 };
 
 } // namespace nexus::chain

@@ -62,6 +62,10 @@ expectation encode(const nexus::expectation& x);
 judgment encode(const nexus::judgment& x);
 
 expected<nexus::task_request> decode(const task_request& x);
+
+/// What a submitter's signature commits to: SHA-256 of the canonical Cap'n Proto form of
+/// the request without its signature fields.
+chain::digest request_digest(const nexus::task_request& x);
 expected<nexus::task_ack> decode(const task_ack& x);
 expected<nexus::shard_task> decode(const shard_task& x);
 expected<nexus::shard_output> decode(const shard_output& x);

@@ -106,6 +106,7 @@ ledger_answer encode(const nexus::ledger_answer& x) {
   out.setAuditBlocks(x.audit_blocks);
   out.setAuditTransactions(x.audit_transactions);
   out.setAuditProblem(x.audit_problem);
+  out.setAuditReport(x.audit_report);
   out.setLastTask(x.last_task);
   out.setLastInternalTask(x.last_internal_task);
   auto streaks = out.initStreaks(static_cast<unsigned>(x.streaks.size()));
@@ -139,6 +140,7 @@ expected<nexus::ledger_answer> decode(const ledger_answer& x) {
     out.audit_blocks = in.getAuditBlocks();
     out.audit_transactions = in.getAuditTransactions();
     out.audit_problem = get_text(in.getAuditProblem());
+    out.audit_report = get_text(in.getAuditReport());
     out.last_task = in.getLastTask();
     out.last_internal_task = in.getLastInternalTask();
     for (auto st : in.getStreaks())

@@ -9,9 +9,9 @@
 
 namespace nexus::wire {
 
-task_request encode(const nexus::task_request& x) {
-  capnp::MallocMessageBuilder builder;
-  auto out = builder.initRoot<schema::TaskRequest>();
+namespace {
+
+void set_request(schema::TaskRequest::Builder out, const nexus::task_request& x) {
   out.setLabel(x.label);
   out.setSubmitter(x.submitter);
   out.setShards(x.shards);
@@ -29,7 +29,29 @@ task_request encode(const nexus::task_request& x) {
     set_model(out.initModel(), x.model);
   if (x.workload == workload_kind::train)
     set_train(out.initTrain(), x.train);
+}
+
+} // namespace
+
+task_request encode(const nexus::task_request& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::TaskRequest>();
+  set_request(out, x);
+  if (x.submitter_key != std::array<uint8_t, 32>{}) {
+    out.setSubmitterKey({x.submitter_key.data(), x.submitter_key.size()});
+    out.setNonce(x.nonce);
+    out.setSubmitterSignature({x.submitter_signature.data(), x.submitter_signature.size()});
+  }
   return task_request{builder};
+}
+
+chain::digest request_digest(const nexus::task_request& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::TaskRequest>();
+  set_request(out, x); // without the signature, which signs this digest
+  auto words = capnp::canonicalize(out.asReader());
+  auto bytes = words.asBytes();
+  return chain::sha256({bytes.begin(), bytes.size()});
 }
 
 expected<nexus::task_request> decode(const task_request& x) {
@@ -50,6 +72,16 @@ expected<nexus::task_request> decode(const task_request& x) {
     out.budget = in.getBudget();
     if (out.budget < 0)
       return corrupted("task submission with a negative budget");
+    auto key = in.getSubmitterKey();
+    auto sig = in.getSubmitterSignature();
+    bool unsigned_ = key.size() == 0 && sig.size() == 0;
+    if (!unsigned_
+        && (key.size() != out.submitter_key.size()
+            || sig.size() != out.submitter_signature.size()))
+      return corrupted("a submitter key of 32 bytes with a signature of 64, or neither");
+    std::copy(key.begin(), key.end(), out.submitter_key.begin());
+    std::copy(sig.begin(), sig.end(), out.submitter_signature.begin());
+    out.nonce = in.getNonce();
     std::tie(out.workload, out.matmul, out.model) = std::move(*work);
     if (out.workload == workload_kind::train) {
       auto train = get_train(in.getTrain());

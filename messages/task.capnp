@@ -95,6 +95,9 @@ struct TaskRequest {
   train @12 :TrainOptions;    # when workload is train
   replicas @13 :UInt32;       # K workers compute each shard and a majority must agree;
                               # 0: validators judge
+  submitterKey @14 :Data;     # the submitter's Ed25519 public key (32 bytes) ...
+  nonce @15 :UInt64;          # ... a number it never used before ...
+  submitterSignature @16 :Data; # ... and its signature of the submission's ledger record
 }
 
 struct TaskAck {
@@ -255,6 +258,7 @@ struct LedgerAnswer {
   lastTask @8 :UInt64;                # lastTask
   lastInternalTask @9 :UInt64;
   streaks @10 :List(NodeStreak);      # trust
+  auditReport @11 :Text;              # verify: the audit's report, as a person reads it
 }
 
 struct TaskOutput {

@@ -110,6 +110,12 @@ struct task_request {
   bool internal = false; // issued by the orchestrator itself (a training run's steps)
   uint32_t replicas = 0; // --verify replicate:K: K workers compute each shard, a majority
                          // must agree; 0: validators judge
+  // Signed by the submitter (nexus::api::client and nexus-shell sign what they submit):
+  // its Ed25519 public key, a number it never used before, and its signature of the
+  // ledger record of the submission, which commits to everything above.
+  std::array<uint8_t, 32> submitter_key{};
+  uint64_t nonce = 0;
+  std::array<uint8_t, 64> submitter_signature{};
 };
 
 struct task_ack {
@@ -167,6 +173,7 @@ struct ledger_answer {
   uint64_t audit_blocks = 0;
   uint64_t audit_transactions = 0;
   std::string audit_problem; // verify, when not ok: where and what
+  std::string audit_report;  // verify: the whole report as a person reads it
   uint64_t last_task = 0;    // last_task
   uint64_t last_internal_task = 0;
   std::vector<std::pair<std::string, uint32_t>> streaks; // trust: node, streak

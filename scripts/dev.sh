@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config libcaf-dev capnproto libcapnp-dev libssl-dev
-  libleveldb-dev libeigen3-dev libtbb-dev catch2 ocl-icd-opencl-dev opencl-headers
+  libleveldb-dev libsodium-dev libeigen3-dev libtbb-dev catch2 ocl-icd-opencl-dev opencl-headers
   opencl-clhpp-headers pocl-opencl-icd libyaml-cpp-dev libedit-dev zlib1g-dev
   nlohmann-json3-dev dataset-fashion-mnist clang-format)
 

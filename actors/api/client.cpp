@@ -22,6 +22,14 @@ expected<std::unique_ptr<client>> client::connect(caf::actor_system& sys,
   return std::unique_ptr<client>{new client{std::make_unique<impl>(std::move(*c))}};
 }
 
+void client::sign_as(const identity& who) {
+  impl_->c->sign_as(who.name(), who.internals().key);
+}
+
+const std::string& client::account() const {
+  return impl_->c->account();
+}
+
 expected<blob_ref> client::upload(compute::tensor x) {
   return impl_->c->upload(std::move(x));
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/api/identity.hpp"
 #include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 #include "messages/values.hpp"
@@ -37,6 +38,13 @@ public:
   ~client();
   client(const client&) = delete;
   client& operator=(const client&) = delete;
+
+  /// Signs every submission as `who` (the ledger charges its account). Until then a client
+  /// signs with a fresh key of its own, as account "key-" and 12 hex digits.
+  void sign_as(const identity& who);
+
+  /// The account its submissions are charged to.
+  const std::string& account() const;
 
   /// Puts a tensor in the network once; the reference names it in later submissions.
   expected<blob_ref> upload(compute::tensor x);

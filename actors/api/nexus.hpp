@@ -14,6 +14,7 @@
 #pragma once
 
 #include "actors/api/client.hpp"
+#include "actors/api/identity.hpp"
 #include "actors/api/local_network.hpp"
 #include "actors/api/node.hpp"
 #include "actors/api/settings.hpp"

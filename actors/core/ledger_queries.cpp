@@ -66,8 +66,9 @@ error tail(const chain::store& store, uint32_t count, ledger_answer& out) {
 }
 
 void verify(const chain::ledger& ledger, ledger_answer& out) {
-  auto report = chain::audit(ledger.chain(), ledger.contract().rules());
+  auto report = chain::audit(ledger.chain());
   out.audit_ok = static_cast<bool>(report);
+  out.audit_report = chain::describe_audit(report);
   if (report) {
     out.audit_blocks = report->blocks;
     out.audit_transactions = report->transactions;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "actors/core/submission.hpp"
+#include "chain/contract.hpp"
+
 namespace nexus {
 
 chain::transaction ledger_transaction(const verdict& v, chain::tx_kind kind) {
@@ -146,12 +149,24 @@ void ledger_recorder::judged(const judgment& j, uint64_t units,
 void ledger_recorder::submitted(uint64_t task_id, const task_request& req) {
   if (!recording())
     return;
+  outbox_.emplace_back(chain::encode(submission_record(req, task_id)));
+}
+
+void ledger_recorder::stepped(uint64_t task_id, uint64_t run) {
+  if (!recording())
+    return;
   chain::transaction t;
-  t.kind = chain::tx_kind::submission;
+  t.kind = chain::tx_kind::step;
   t.task_id = task_id;
-  t.account = req.submitter.empty() ? std::string{"anonymous"} : req.submitter;
-  t.amount = req.budget;
+  t.data = chain::u64_data(run);
   outbox_.emplace_back(std::move(t));
+}
+
+void ledger_recorder::joined(const node_identity& who, node_role role) {
+  if (!key_)
+    return;
+  outbox_.emplace_back(chain::member_record(
+      {who.name, who.key, uint32_t{1} << static_cast<uint32_t>(role)}));
 }
 
 std::vector<std::vector<uint8_t>> ledger_recorder::flush() {

@@ -9,7 +9,9 @@
 // validator is penalized by an audit record; a result judged without a validator (by a
 // quorum of replicas, on the worker's record, or found forged) is stated by the
 // orchestrator itself. A record that differs from the verdict its validator sent, or is
-// signed by another key, is refused. Nothing is recorded without a key and a ledger.
+// signed by another key, is refused. Submissions go as their submitters signed them;
+// joins and a run's steps are the orchestrator's. Nothing is recorded without a key and a
+// ledger (joins wait for the ledger).
 #pragma once
 
 #include <map>
@@ -42,6 +44,11 @@ public:
     ledger_ = present;
   }
 
+  /// True if it has a key to sign records with (then submissions must be signed).
+  bool signs() const noexcept {
+    return key_.has_value();
+  }
+
   /// True if records are kept for a ledger (a key and a ledger).
   bool recording() const noexcept {
     return key_ && ledger_;
@@ -60,9 +67,16 @@ public:
   /// The aggregator's judgment of an attempt, worth `units` work units.
   void judged(const judgment& j, uint64_t units, clock_type::time_point now);
 
-  /// Task `task_id` was accepted: who submitted it and its budget, which the contract
-  /// charges for the work it pays.
+  /// Task `task_id` was accepted: its submitter's signed submission (check_submission
+  /// passed), which the contract charges for the work it pays.
   void submitted(uint64_t task_id, const task_request& req);
+
+  /// The network's own task `task_id` is a step of run `run`, whose submission pays for it.
+  void stepped(uint64_t task_id, uint64_t run);
+
+  /// A node proved its key when it joined in `role`: a member record binds its name to
+  /// that key (the ledger drops it when the chain has it already).
+  void joined(const node_identity& who, node_role role);
 
   /// True if records wait to be sent.
   bool pending() const noexcept {

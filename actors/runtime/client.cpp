@@ -6,6 +6,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/core/submission.hpp"
+
 namespace nexus {
 
 client::client(caf::actor_system& sys, orchestrator_actor orchestrator,
@@ -13,7 +15,9 @@ client::client(caf::actor_system& sys, orchestrator_actor orchestrator,
     : self_(sys)
     , orchestrator_(std::move(orchestrator))
     , store_(std::move(store))
-    , timeout_(timeout) {}
+    , timeout_(timeout)
+    , key_(chain::node_key::generate().value())
+    , name_("key-" + key_.id().substr(0, 12)) {}
 
 template <class Reply, class... Ts>
 expected<Reply> client::ask(Ts&&... xs) {
@@ -124,7 +128,10 @@ error client::send_up(const blob_ref& ref) {
   return out;
 }
 
-expected<task_ack> client::submit(const task_request& req) {
+expected<task_ack> client::submit(const task_request& unsigned_req) {
+  auto req = unsigned_req;
+  req.submitter = name_;
+  sign_submission(req, key_);
   auto ack = submit_once(req);
   // The hub keeps uploads while tasks use them and then only within its budget: what it
   // dropped goes up again, once, if this client's store still has it.

@@ -20,6 +20,7 @@
 #include "actors/core/blob_store.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/transport/bulk.hpp"
+#include "chain/identity.hpp"
 #include "compute/nn/dataset.hpp"
 
 namespace nexus {
@@ -28,9 +29,23 @@ class client {
 public:
   using progress_fn = std::function<void(const task_report&)>;
 
+  /// Signs its submissions with a fresh key, as account "key-" and the key id's first
+  /// 12 digits, until sign_as() names another.
   client(caf::actor_system& sys, orchestrator_actor orchestrator,
          std::shared_ptr<blob_store> store,
          std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+  /// Signs every submission with `key` as account `name`, which the ledger charges (the
+  /// first submission binds the name to the key for good).
+  void sign_as(std::string name, chain::node_key key) {
+    name_ = std::move(name);
+    key_ = std::move(key);
+  }
+
+  /// The account its submissions are charged to.
+  const std::string& account() const noexcept {
+    return name_;
+  }
 
   /// Sends operands to this gateway's store too (a network in other processes).
   void set_upstream(gateway_actor gateway) {
@@ -115,6 +130,8 @@ private:
   bulk_endpoint bulk_;               // empty: outputs come through CAF
   std::shared_ptr<blob_store> store_;
   std::chrono::milliseconds timeout_;
+  chain::node_key key_; // signs submissions
+  std::string name_;    // as this account
 };
 
 } // namespace nexus

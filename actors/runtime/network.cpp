@@ -40,12 +40,55 @@ error check(const embedded_options& opts) {
   return {};
 }
 
+namespace {
+
+// A node's key: kept in DATA/nodes/NAME/node.key with a data directory, so that its name
+// keeps the key the ledger bound it to; fresh without one.
+expected<chain::node_key> key_of(const embedded_options& opts, const std::string& name) {
+  if (opts.data_dir.empty())
+    return chain::node_key::generate();
+  return chain::node_key::load_or_create(opts.data_dir / "nodes" / name);
+}
+
+uint32_t role_bit(node_role r) {
+  return uint32_t{1} << static_cast<uint32_t>(r);
+}
+
+} // namespace
+
 expected<embedded_network> start_embedded(caf::actor_system& sys,
                                           const embedded_options& opts) {
   if (auto err = check(opts)) // before any actor exists: nothing to stop on an error
     return err;
   embedded_network net;
   net.store = std::make_shared<blob_store>();
+  // Every node's name and key first: the ledger's first block binds them.
+  std::vector<validator_config> validators;
+  auto honest_validators = opts.validators - opts.lying_validators;
+  for (std::size_t i = 0; i < opts.validators; ++i) {
+    auto name = i < honest_validators
+                    ? "validator-" + std::to_string(i + 1)
+                    : "lying-validator-" + std::to_string(i - honest_validators + 1);
+    validator_config cfg{name, net.store, {}};
+    if (!opts.data_dir.empty()) { // with a ledger, each validator signs its verdicts
+      auto k = key_of(opts, name);
+      if (!k)
+        return k.error();
+      cfg.key = std::move(*k);
+    }
+    validators.push_back(std::move(cfg));
+  }
+  std::vector<worker_config> workers;
+  auto honest = opts.workers - opts.faulty_workers;
+  for (std::size_t i = 0; i < opts.workers; ++i) {
+    auto name = i < honest ? "worker-" + std::to_string(i + 1)
+                           : "faulty-worker-" + std::to_string(i - honest + 1);
+    auto k = key_of(opts, name); // signs its results
+    if (!k)
+      return k.error();
+    workers.push_back(
+        worker_config{.name = name, .store = net.store, .key = std::move(*k)});
+  }
   std::optional<chain::node_key> key;
   uint64_t last_task = 0;
   uint64_t last_internal = 0;
@@ -56,7 +99,17 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
       return k.error();
     key = *k;
     ledger_config config{opts.data_dir / "ledger"};
-    auto ledger = chain::ledger::open(config.dir, config.rules, *key);
+    chain::genesis start{.rules = config.rules,
+                         .name = "hub",
+                         .roles = role_bit(node_role::orchestrator)
+                                  | role_bit(node_role::aggregator)
+                                  | role_bit(node_role::ledger)};
+    for (const auto& v : validators)
+      start.members.push_back(
+          {v.name, v.key->public_bytes(), role_bit(node_role::validator)});
+    for (const auto& w : workers)
+      start.members.push_back({w.name, w.key->public_bytes(), role_bit(node_role::worker)});
+    auto ledger = chain::ledger::open(config.dir, start, *key);
     if (!ledger)
       return ledger.error();
     last_task = (*ledger)->contract().last_task();
@@ -83,35 +136,28 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
   if (net.ledger)
     caf::anon_send(net.orchestrator, join_atom::value,
                    wire::encode(hub_role("ledger-1", node_role::ledger)), net.ledger);
-  auto honest_validators = opts.validators - opts.lying_validators;
-  for (std::size_t i = 0; i < opts.validators; ++i) {
-    validator_config cfg{"validator-" + std::to_string(i + 1), net.store, net.orchestrator};
-    if (key)
-      cfg.key = chain::node_key::generate().value(); // each validator signs as itself
-    if (i >= honest_validators) {
-      cfg.name = "lying-validator-" + std::to_string(i - honest_validators + 1);
+  for (std::size_t i = 0; i < validators.size(); ++i) {
+    auto cfg = std::move(validators[i]);
+    cfg.orchestrator = net.orchestrator;
+    if (i >= honest_validators)
       cfg = lying(std::move(cfg), opts.lie_rate, std::random_device{}());
-    }
     auto info = describe_validator(cfg);
     auto handle = spawn_validator(sys, std::move(cfg));
     caf::anon_send(net.orchestrator, join_atom::value, wire::encode(info), handle);
     net.validators.push_back(handle);
   }
-  auto honest = opts.workers - opts.faulty_workers;
   auto devices = device_specs(opts.device);
-  for (std::size_t i = 0; i < opts.workers; ++i) {
-    worker_config cfg{.name = "worker-" + std::to_string(i + 1), .store = net.store};
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    auto cfg = std::move(workers[i]);
     std::optional<fault_plan> plan;
     if (i >= honest) {
       auto k = i - honest;
-      cfg.name = "faulty-worker-" + std::to_string(k + 1);
       auto [fault, rate] = opts.fault_mix.empty()
                                ? std::pair{opts.fault, opts.fault_rate}
                                : opts.fault_mix[k % opts.fault_mix.size()];
       plan = fault_plan{fault, rate, i};
     }
     cfg.device = devices[i % devices.size()];
-    cfg.key = chain::node_key::generate().value(); // signs its results
     auto info = describe_worker(cfg);
     if (!info)
       return info.error();

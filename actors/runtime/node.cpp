@@ -1,5 +1,6 @@
 #include "actors/runtime/node.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 #include <caf/all.hpp>
@@ -278,12 +279,20 @@ expected<node_options> node_options_for(const topology& t, node_spec spec,
                     .key = std::move(key),
                     .tls = t.tls,
                     .ca = t.ca};
-  if (opts.spec.has(node_role::orchestrator)) {
+  if (opts.spec.has(node_role::orchestrator) || opts.spec.has(node_role::ledger)) {
     auto members = members_of(t);
     if (!members)
       return members.error();
     opts.members = std::move(*members);
   }
+  // The ledger's first block binds the orchestrator's key, which signs what it records.
+  if (opts.spec.has(node_role::ledger) && !opts.spec.has(node_role::orchestrator)
+      && std::none_of(opts.members.begin(), opts.members.end(),
+                      [&](const member& m) { return m.name == hub.name; }))
+    return make_error(errc::invalid_input,
+                      "node " + opts.spec.name + " keeps the ledger apart from the "
+                          + "orchestrator " + hub.name + ", whose key the topology must "
+                          + "then list (key: of node " + hub.name + ")");
   return opts;
 }
 
@@ -380,6 +389,26 @@ blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway) 
   };
 }
 
+namespace {
+
+uint32_t role_bits(const std::vector<node_role>& roles) {
+  uint32_t out = 0;
+  for (auto r : roles)
+    out |= uint32_t{1} << static_cast<uint32_t>(r);
+  return out;
+}
+
+// What a ledger node's chain starts with: the rules, itself and the topology's members.
+chain::genesis genesis_of(const node_options& opts) {
+  chain::genesis out{
+      .rules = opts.rules, .name = opts.spec.name, .roles = role_bits(opts.spec.roles)};
+  for (const auto& m : opts.members)
+    out.members.push_back({m.name, m.key, role_bits(m.roles)});
+  return out;
+}
+
+} // namespace
+
 expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
   // A ledger that cannot be opened (another process holds it, a format this build does
   // not read) stops the node before it listens: running without its ledger, the network
@@ -388,7 +417,7 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
   if (opts.spec.has(node_role::ledger)) {
     auto key = opts.key ? *opts.key : chain::node_key::generate().value();
     ledger_config config{std::filesystem::path{opts.spec.data_dir} / "ledger", opts.rules};
-    auto opened = chain::ledger::open(config.dir, config.rules, key);
+    auto opened = chain::ledger::open(config.dir, genesis_of(opts), key);
     if (!opened)
       return make_error(errc::unavailable,
                         "node " + opts.spec.name + ": cannot open the ledger in "

@@ -5,6 +5,7 @@
 //   nexus-node certs FILE                    create test TLS material for the topology
 //
 // A thin program over actors/node.hpp: everything it does, a CAF application can do.
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -35,11 +36,13 @@ constexpr const char* usage = R"(usage:
                                            stops them all
   nexus-node certs FILE                    create a CA and a certificate and key for every
                                            node (and the shell) where FILE names them
-  nexus-node ledger verify --data DIR [--topology FILE]
-                                           audit the ledger of a stopped node (or of
-                                           nexus-shell's --data): re-hash every block,
-                                           re-check signatures, replay the contract (with
-                                           the topology's ledger rules, else the defaults)
+  nexus-node ledger verify --data DIR      audit the ledger of a stopped node (or of
+                                           nexus-shell's --data) from the chain alone,
+                                           changing none of its bytes: re-hash every
+                                           block, check every signature against the key
+                                           its name is bound to, replay the contract under
+                                           the rules the chain records, account for every
+                                           index entry and balance, add up the supply
   nexus-node --help
 
 A node prints where it listens and when it joins or loses the orchestrator. The topology
@@ -225,27 +228,20 @@ int up(const std::string& file) {
   }
 }
 
-int verify_ledger(const std::string& dir, const std::string& file) {
-  nexus::chain::contract_rules rules;
-  if (!file.empty()) {
-    auto topo = nexus::load_topology(file);
-    if (!topo) {
-      std::cerr << "nexus-node: " << nexus::describe(topo.error()) << "\n";
-      return 1;
-    }
-    rules = topo->rules;
-  }
+// Audits the store in DIR/ledger without changing a byte of it (store::open_read_only),
+// under the rules and membership the chain itself records.
+int verify_ledger(const std::string& dir) {
   auto path = std::filesystem::path{dir} / "ledger";
   if (!std::filesystem::exists(path)) {
     std::cerr << "nexus-node: " << path.string() << " holds no ledger\n";
     return 1;
   }
-  auto store = nexus::chain::store::open(path);
+  auto store = nexus::chain::store::open_read_only(path);
   if (!store) {
     std::cerr << "nexus-node: " << nexus::describe(store.error()) << "\n";
     return 1;
   }
-  auto report = nexus::chain::audit(**store, rules);
+  auto report = nexus::chain::audit(**store);
   std::cout << nexus::chain::describe_audit(report) << std::endl;
   return report ? 0 : 1;
 }
@@ -277,13 +273,14 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && args[0] == "certs")
     return certs(args[1]);
   if (args.size() == 4 && args[0] == "ledger" && args[1] == "verify" && args[2] == "--data")
-    return verify_ledger(args[3], "");
-  if (args.size() == 6 && args[0] == "ledger" && args[1] == "verify" && args[2] == "--data"
-      && args[4] == "--topology")
-    return verify_ledger(args[3], args[5]);
+    return verify_ledger(args[3]);
   if (!args.empty() && args[0] == "ledger") {
-    std::cerr
-        << "nexus-node: usage: nexus-node ledger verify --data DIR [--topology FILE]\n";
+    bool topology = std::find(args.begin(), args.end(), "--topology") != args.end();
+    std::cerr << "nexus-node: usage: nexus-node ledger verify --data DIR"
+              << (topology ? " (the rules and keys come from the chain itself: no "
+                             "--topology)"
+                           : "")
+              << "\n";
     return 2;
   }
   std::string file;

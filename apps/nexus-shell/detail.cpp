@@ -92,7 +92,6 @@ error common_options(const command_line& cmd, task_request& req, std::string lab
   req.timeout_s = static_cast<uint32_t>(*timeout);
   req.max_attempts = static_cast<uint32_t>(*attempts);
   req.label = cmd.flags.contains("label") ? cmd.flags.at("label") : std::move(label);
-  req.submitter = submitter_name(); // the account charged for the work
   if (auto v = cmd.flags.find("verify"); v != cmd.flags.end()) {
     const auto& how = v->second;
     auto k = how.starts_with("replicate:") ? to_uint("--verify", how.substr(10), 9)

@@ -52,10 +52,7 @@ std::vector<std::string> ledger_lines(const ledger_query& q, const ledger_answer
       out.push_back("the ledger is empty");
     break;
   case ledger_question::verify:
-    out.push_back(chain::describe_audit(
-        a.audit_ok ? expected<chain::audit_report>{chain::audit_report{
-            a.audit_blocks, a.audit_transactions}}
-                   : error{errc::corrupted, a.audit_problem}));
+    out.push_back(a.audit_report);
     break;
   case ledger_question::last_task:
     out.push_back("last task " + std::to_string(a.last_task) + ", last internal task "

@@ -22,6 +22,8 @@
 #include "actors/runtime/node.hpp"
 #include "actors/runtime/remote.hpp"
 #include "apps/nexus-shell/commands.hpp"
+#include "apps/nexus-shell/detail.hpp"
+#include "chain/membership.hpp"
 
 namespace {
 
@@ -36,8 +38,12 @@ options:
                        with the topology's TLS client certificate)
   --connect HOST:PORT  attach to the node at HOST:PORT (with --topology: over its TLS;
                        without: plain TCP)
-  --data DIR           the embedded network's ledger and key (default
-                       $XDG_DATA_HOME/nexuschain, else ~/.local/share/nexuschain)
+  --data DIR           the embedded network's ledger and keys, and the submitters' keys
+                       (default $XDG_DATA_HOME/nexuschain, else
+                       ~/.local/share/nexuschain)
+  --as NAME            submit as account NAME (default $USER), signing with the key in
+                       DIR/users/NAME/node.key (created on first use); the ledger binds
+                       NAME to that key when it first records a submission of NAME's
   --workers N          workers in the embedded network (default 4)
   --validators N       validators (default 2)
   --faulty-workers N   of the workers, N misbehave as --fault says (default 0); they are
@@ -60,6 +66,7 @@ Type `help` at the prompt for the commands. Exit status: 0 if every command succ
 
 struct options {
   nexus::embedded_options network;
+  std::string account = nexus::shell::detail::submitter_name();
   std::vector<std::string> commands;
   std::string topology;
   std::string connect; // HOST:PORT
@@ -140,6 +147,12 @@ bool parse(int argc, char** argv, options& opts) {
         return false;
       }
       opts.network.device = argv[++i];
+    } else if (arg == "--as") {
+      if (i + 1 >= argc || !*argv[i + 1]) {
+        std::cerr << "nexus-shell: --as needs an account name\n";
+        return false;
+      }
+      opts.account = argv[++i];
     } else if (arg == "--data") {
       if (i + 1 >= argc) {
         std::cerr << "nexus-shell: --data needs a directory\n";
@@ -256,6 +269,20 @@ int main(int argc, char** argv) {
 namespace {
 
 bool run_session(nexus::client& api, const options& opts, const std::string& banner) {
+  // Submissions are signed with the account's own key, kept beside the data.
+  if (nexus::chain::reserved_name(opts.account)) {
+    std::cerr << "nexus-shell: --as: '" << opts.account << "' is a name the network "
+              << "reserves\n";
+    return false;
+  }
+  auto key = nexus::chain::node_key::load_or_create(opts.network.data_dir / "users"
+                                                    / opts.account);
+  if (!key) {
+    std::cerr << "nexus-shell: the key of " << opts.account << ": "
+              << nexus::describe(key.error()) << "\n";
+    return false;
+  }
+  api.sign_as(opts.account, std::move(*key));
   bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && opts.commands.empty();
   nexus::shell::session session{api, std::cout, isatty(STDOUT_FILENO) != 0};
   bool all_ok = true;
@@ -264,7 +291,8 @@ bool run_session(nexus::client& api, const options& opts, const std::string& ban
       if (!session.finished())
         all_ok &= run_line(session, line);
   } else if (terminal) {
-    std::cout << "NexusChain shell: " << banner << ". Type help.\n";
+    std::cout << "NexusChain shell: " << banner << "; submitting as " << opts.account
+              << ". Type help.\n";
     auto history = history_file();
     using_history();
     if (!history.empty())

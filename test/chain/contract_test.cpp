@@ -1,13 +1,12 @@
-// The reward contract and the audit: each (task, shard) is paid once, rejected work is
-// penalized, replaying the chain reproduces every balance, and a changed byte anywhere in
-// the store is reported with its height.
+// The reward contract: each (task, shard) is paid once, rejected work is penalized, the
+// submitter is charged what its task pays, audits of verdicts are paid, and the rules and
+// the membership come from the chain.
 #include <catch2/catch.hpp>
-
-#include <leveldb/db.h>
 
 #include "chain/audit.hpp"
 #include "chain/ledger.hpp"
 #include "compute/errc.hpp"
+#include "test/support/chain.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace nexus;
@@ -15,104 +14,140 @@ using namespace nexus::chain;
 
 namespace {
 
-struct fixture {
-  node_key proposer = node_key::generate().value();
-  node_key validator = node_key::generate().value();
-  contract_rules rules{1, 2, 100, 500};
+const contract_rules rules{2, 2, 100, 500, 50};
 
-  transaction contribution(uint64_t task, uint32_t shard, uint32_t attempt,
-                           const std::string& worker, uint8_t result = 1) {
-    transaction t;
-    t.kind = tx_kind::contribution;
-    t.task_id = task;
-    t.shard_id = shard;
-    t.attempt = attempt;
-    t.worker = worker;
-    t.validator = "v1";
-    t.work_units = 1000;
-    t.result[0] = result;
-    t.sign_with(proposer);
-    return t;
-  }
+// A contract past a first block that binds the keys' network.
+contract_state started(const test::chain_keys& k, const contract_rules& r = rules) {
+  auto g = k.start(r);
+  std::vector<transaction> first{rules_record(r)};
+  first.push_back(member_record({g.name, k.hub.public_bytes(), g.roles}));
+  for (const auto& m : g.members)
+    first.push_back(member_record(m));
+  for (auto& t : first)
+    t.signer = k.hub.public_bytes();
+  contract_state c;
+  auto s = c.settle(first, {0, k.hub.public_bytes(), 0});
+  REQUIRE(s.refused.empty());
+  REQUIRE(c.started());
+  return c;
+}
 
-  transaction verdict(const transaction& c, bool valid) {
-    transaction t;
-    t.kind = tx_kind::verdict;
-    t.task_id = c.task_id;
-    t.shard_id = c.shard_id;
-    t.attempt = c.attempt;
-    t.worker = c.worker;
-    t.validator = "v1";
-    t.result = c.result;
-    t.valid = valid;
-    t.sign_with(validator);
-    return t;
-  }
-};
+block_context at(const test::chain_keys& k, uint64_t height = 1) {
+  return {height, k.hub.public_bytes(), 0};
+}
 
 } // namespace
 
 TEST_CASE("each shard is paid once, rejected work is penalized", "[ledger]") {
-  fixture f;
-  contract_state contract{f.rules};
-  auto c1 = f.contribution(7, 0, 1, "w1");
-  auto c2 = f.contribution(7, 0, 2, "w2"); // the same shard, re-issued
-  auto bad = f.contribution(7, 1, 1, "faulty", 9);
-  auto paid = contract.settle(
-      {c1, c2, bad, f.verdict(c1, true), f.verdict(c2, true), f.verdict(bad, false)});
-  REQUIRE(paid.size() == 3);
-  CHECK(paid[0].account == "w1");
-  CHECK(paid[0].amount == 1800); // 1000 units * 2, less the validator's 10 %
-  CHECK(paid[1].account == "v1");
-  CHECK(paid[1].amount == 200);
-  CHECK(paid[2].kind == tx_kind::penalty);
-  CHECK(paid[2].account == "faulty");
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  auto c1 = k.contribution(7, 0, 1, "w1");
+  auto c2 = k.contribution(7, 0, 2, "w2"); // the same shard, re-issued
+  auto bad = k.contribution(7, 1, 1, "faulty", 9);
+  auto paid = contract.settle({k.submission(7), c1, c2, bad, k.verdict(c1, true),
+                               k.verdict(c2, true), k.verdict(bad, false)},
+                              at(k));
+  CHECK(paid.refused.empty());
+  REQUIRE(paid.payments.size() == 4);
+  CHECK(paid.payments[0].account == "w1");
+  CHECK(paid.payments[0].amount == 1800); // 1000 units * 2, less the validator's 10 %
+  CHECK(paid.payments[1].account == "v1");
+  CHECK(paid.payments[1].amount == 200);
+  CHECK(paid.payments[2].kind == tx_kind::charge);
+  CHECK(paid.payments[2].account == "alice");
+  CHECK(paid.payments[3].kind == tx_kind::penalty);
+  CHECK(paid.payments[3].account == "faulty");
+  CHECK(paid.payments[3].signer == k.hub.public_bytes()); // stamped with the proposer
   CHECK(contract.paid(7, 0));
   CHECK_FALSE(contract.paid(7, 1));
   // Replayed verdicts, and a verdict on a result nobody contributed, pay nothing.
-  auto forged = f.verdict(f.contribution(7, 1, 1, "faulty", 3), true);
-  CHECK(contract.settle({f.verdict(c1, true), f.verdict(c2, true), forged}).empty());
+  auto forged = k.verdict(k.contribution(7, 1, 1, "faulty", 3), true);
+  auto again = contract.settle({k.verdict(c1, true), k.verdict(c2, true), forged}, at(k));
+  CHECK(again.payments.empty());
   CHECK(contract.balances().at("w1") == 1800);
   CHECK_FALSE(contract.balances().contains("w2")); // never paid: its result came second
   CHECK(contract.balances().at("faulty") == -500);
+  CHECK(contract.supply().paid == 2000);
+  CHECK(contract.supply().charged == 2000);
+  CHECK(contract.supply().penalized == 500);
 }
 
 TEST_CASE("a submitter is charged what its task pays, within the task's budget",
           "[ledger]") {
-  fixture f;
-  contract_state contract{f.rules};
-  transaction submission;
-  submission.kind = tx_kind::submission;
-  submission.task_id = 9;
-  submission.account = "alice";
-  submission.amount = 4500; // two shards of 2000 micro-MCC fit, a third does not
-  submission.sign_with(f.proposer);
-  auto second = submission;
-  second.account = "mallory"; // a later submission of the same task changes nothing
-  second.amount = 0;
-  std::vector<transaction> inputs{submission, second};
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  // Two shards of 2000 micro-MCC fit, a third does not.
+  std::vector<transaction> inputs{k.submission(9, 4500)};
   for (uint32_t shard = 0; shard < 3; ++shard) {
-    auto c = f.contribution(9, shard, 1, "w1");
+    auto c = k.contribution(9, shard, 1, "w1");
     inputs.push_back(c);
-    inputs.push_back(f.verdict(c, true));
+    inputs.push_back(k.verdict(c, true));
   }
-  auto paid = contract.settle(inputs);
-  REQUIRE(paid.size() == 6); // worker, validator and charge, for two shards
-  CHECK(paid[2].kind == tx_kind::charge);
-  CHECK(paid[2].account == "alice");
-  CHECK(paid[2].amount == 2000);
+  auto paid = contract.settle(inputs, at(k));
+  CHECK(paid.refused.empty());
+  REQUIRE(paid.payments.size() == 6); // worker, validator and charge, for two shards
+  CHECK(paid.payments[2].kind == tx_kind::charge);
+  CHECK(paid.payments[2].account == "alice");
+  CHECK(paid.payments[2].amount == 2000);
   CHECK(contract.balances().at("alice") == -4000);
   CHECK(contract.balances().at("w1") + contract.balances().at("v1") == 4000);
-  CHECK_FALSE(contract.balances().contains("mallory"));
   CHECK_FALSE(contract.paid(9, 2));
+  // A second submission of the same task is refused, whoever signs it.
+  auto second = contract.settle({k.submission(9, 0)}, at(k));
+  REQUIRE(second.refused.size() == 1);
+  CHECK_THAT(second.refused[0].second, Catch::Contains("submitted before"));
+}
+
+TEST_CASE("a validator's audit of another's verdict is paid as judging work", "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  auto c = k.contribution(4, 0, 1, "w1");
+  auto paid = contract.settle(
+      {k.submission(4), c, k.verdict(c, true, "v1"), k.verdict(c, true, "v2")}, at(k));
+  CHECK(paid.refused.empty());
+  // The shard: 2000 (w1 1800, v1 200); v2's audit: 5 % of it, charged to alice too.
+  CHECK(contract.balances().at("v2") == 100);
+  CHECK(contract.balances().at("alice") == -2100);
+  CHECK(contract.streaks().at("v2") == 1);
+  // Its verdict again pays nothing more.
+  CHECK(contract.settle({k.verdict(c, true, "v2")}, at(k)).payments.empty());
+}
+
+TEST_CASE("a training run's steps are charged to the run's submitter", "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  auto step_task = internal_task_base + 3;
+  transaction step;
+  step.kind = tx_kind::step;
+  step.task_id = step_task;
+  step.data = u64_data(5);
+  step.sign_with(k.hub);
+  auto c = k.contribution(step_task, 0, 1, "w1");
+  auto paid =
+      contract.settle({k.submission(5, 1'000'000), step, c, k.verdict(c, true)}, at(k));
+  CHECK(paid.refused.empty());
+  CHECK(contract.balances().at("alice") == -2000);
+  // A step of a task nobody submitted is refused, and so is work on a task without one.
+  step.task_id = step_task + 1;
+  step.data = u64_data(6);
+  step.sign_with(k.hub);
+  auto orphan = k.contribution(8, 0, 1, "w1");
+  auto refused = contract.settle({step, orphan}, at(k));
+  REQUIRE(refused.refused.size() == 2);
+  CHECK_THAT(refused.refused[0].second, Catch::Contains("has no submission"));
+  CHECK_THAT(refused.refused[1].second, Catch::Contains("no submission on the chain"));
 }
 
 TEST_CASE("users' task ids and internal ones are counted apart", "[ledger]") {
-  fixture f;
-  contract_state contract{f.rules};
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
   CHECK(contract.last_task() == 0);
-  contract.settle(
-      {f.contribution(5, 0, 1, "w1"), f.contribution(internal_task_base + 7, 0, 1, "w1")});
+  transaction step;
+  step.kind = tx_kind::step;
+  step.task_id = internal_task_base + 7;
+  step.data = u64_data(5);
+  step.sign_with(k.hub);
+  CHECK(contract.settle({k.submission(5), step}, at(k)).refused.empty());
   CHECK(contract.last_task() == 5);
   CHECK(contract.last_internal_task() == internal_task_base + 7);
   CHECK(task_name(5) == "task 5");
@@ -132,142 +167,63 @@ TEST_CASE("money amounts are parsed and printed exactly", "[ledger]") {
 
 TEST_CASE("the ledger commits blocks that the audit replays to the same balances",
           "[ledger]") {
-  fixture f;
+  auto k = test::chain_keys::in();
   test::temp_dir dir;
   auto path = dir.path() / "ledger";
   {
-    auto l = ledger::open(path, f.rules, f.proposer);
+    auto l = ledger::open(path, k.start(rules), k.hub);
     REQUIRE(l);
+    CHECK((*l)->chain().head().blocks == 1); // the first block: rules and members
+    REQUIRE((*l)->commit({k.submission(1)}, 999));
     for (uint32_t shard = 0; shard < 20; ++shard) {
-      auto c = f.contribution(1, shard, 1, shard % 5 == 0 ? "faulty" : "w1");
-      auto b = (*l)->commit({c, f.verdict(c, shard % 5 != 0)}, 1000 + shard);
+      auto c = k.contribution(1, shard, 1, shard % 5 == 0 ? "faulty" : "w1");
+      auto b = (*l)->commit({c, k.verdict(c, shard % 5 != 0)}, 1000 + shard);
       REQUIRE(b);
+      CHECK(b->refused.empty());
     }
     // A forged verdict is refused before anything is stored.
-    auto v = f.verdict(f.contribution(1, 99, 1, "w1"), true);
+    auto v = k.verdict(k.contribution(1, 99, 1, "w1"), true);
     v.valid = false;
     auto refused = (*l)->commit({v}, 0);
     REQUIRE_FALSE(refused);
     CHECK(is(refused.error(), errc::rejected));
-    CHECK((*l)->chain().head().blocks == 20);
+    CHECK((*l)->chain().head().blocks == 22);
     CHECK((*l)->chain().balance("w1") == 16 * 1800);
     CHECK((*l)->chain().balance("faulty") == -4 * 500);
-    auto report = audit((*l)->chain(), f.rules);
+    auto report = audit((*l)->chain());
     REQUIRE(report);
-    CHECK(describe_audit(report) == "ledger OK: 20 blocks, 76 transactions");
+    CHECK_THAT(describe_audit(report),
+               Catch::StartsWith("ledger OK: 22 blocks, 100 transactions, 7 members"));
+    CHECK(report->rules == rules);
+    CHECK(report->supply.penalized == 4 * 500);
   }
   // Reopened, it goes on paying exactly once.
-  auto l = ledger::open(path, f.rules, f.proposer);
+  auto l = ledger::open(path, k.start(rules), k.hub);
   REQUIRE(l);
-  auto again = f.contribution(1, 3, 2, "w2"); // shard 3 was paid already
-  REQUIRE((*l)->commit({again, f.verdict(again, true)}, 5000));
+  auto again = k.contribution(1, 3, 2, "w2"); // shard 3 was paid already
+  REQUIRE((*l)->commit({again, k.verdict(again, true)}, 5000));
   CHECK((*l)->chain().balance("w2") == 0);
-  CHECK(audit((*l)->chain(), f.rules));
-}
-
-TEST_CASE("a block that pays twice, or a changed stored byte, fails the audit",
-          "[ledger]") {
-  fixture f;
-  test::temp_dir dir;
-  auto path = dir.path() / "ledger";
-  {
-    auto l = ledger::open(path, f.rules, f.proposer);
-    REQUIRE(l);
-    for (uint32_t shard = 0; shard < 4; ++shard) {
-      auto c = f.contribution(1, shard, 1, "w1");
-      REQUIRE((*l)->commit({c, f.verdict(c, true)}, 1));
-    }
-  }
-  SECTION("a proposer that pays itself more") {
-    {
-      auto s = store::open(path);
-      REQUIRE(s);
-      auto c = f.contribution(1, 9, 1, "w1");
-      auto v = f.verdict(c, true);
-      transaction extra;
-      extra.kind = tx_kind::reward;
-      extra.account = "w1";
-      extra.amount = 1'000'000;
-      extra.sign_with(f.proposer);
-      // Signatures and links are all valid; only the contract can tell.
-      auto b = seal(4, (*s)->head().hash, {c, v, extra}, 2, f.proposer);
-      REQUIRE_FALSE((*s)->append(b, {{"w1", 1'000'000}}));
-      auto report = audit(**s, f.rules);
-      REQUIRE_FALSE(report);
-      CHECK(describe_audit(report)
-            == "ledger BAD at height 4: block 4: holds 1 payments, the contract (v1) "
-               "derives 2");
-    }
-  }
-  SECTION("a changed byte in a stored block or balance") {
-    auto corrupt = [&](const std::string& key, std::size_t offset) {
-      leveldb::DB* raw = nullptr;
-      REQUIRE(leveldb::DB::Open(leveldb::Options{}, path.string(), &raw).ok());
-      std::unique_ptr<leveldb::DB> db{raw};
-      std::string value;
-      REQUIRE(db->Get(leveldb::ReadOptions{}, key, &value).ok());
-      value[offset % value.size()] ^= 0x20;
-      REQUIRE(db->Put(leveldb::WriteOptions{}, key, value).ok());
-    };
-    std::string height2 = std::string{"b"} + std::string(7, '\0') + "\x02";
-    for (std::size_t offset : {std::size_t{30}, std::size_t{150}, std::size_t{400}}) {
-      test::temp_dir copy;
-      std::filesystem::copy(path, copy.path() / "l",
-                            std::filesystem::copy_options::recursive);
-      path = copy.path() / "l";
-      corrupt(height2, offset);
-      auto s = store::open(path);
-      REQUIRE(s);
-      auto report = audit(**s, f.rules);
-      REQUIRE_FALSE(report);
-      CHECK_THAT(describe_audit(report), Catch::StartsWith("ledger BAD at height 2:"));
-      path = dir.path() / "ledger";
-    }
-    {
-      // A changed byte in a transaction's index entry.
-      auto s = store::open(path);
-      REQUIRE(s);
-      auto b1 = (*s)->get(1);
-      REQUIRE(b1);
-      auto id = b1->txs[0].id();
-      s->reset();
-      test::temp_dir copy;
-      std::filesystem::copy(path, copy.path() / "l",
-                            std::filesystem::copy_options::recursive);
-      path = copy.path() / "l";
-      corrupt("t" + std::string(id.begin(), id.end()), 7);
-      auto t = store::open(path);
-      REQUIRE(t);
-      CHECK_THAT(describe_audit(audit(**t, f.rules)),
-                 Catch::StartsWith("ledger BAD at height 1:"));
-      path = dir.path() / "ledger";
-    }
-    corrupt("aw1", 7);
-    auto s = store::open(path);
-    REQUIRE(s);
-    CHECK_THAT(describe_audit(audit(**s, f.rules)),
-               Catch::Contains("balance of w1: stored"));
-  }
+  CHECK(audit((*l)->chain()));
 }
 
 TEST_CASE("a disk without room refuses a block and changes nothing; the block goes later",
           "[ledger]") {
-  fixture f;
+  auto k = test::chain_keys::in();
   test::temp_dir dir;
-  auto ledger = ledger::open(dir.path() / "ledger", f.rules, f.proposer);
+  auto ledger = ledger::open(dir.path() / "ledger", k.start(rules), k.hub);
   REQUIRE(ledger);
-  auto c = f.contribution(3, 0, 1, "w1");
-  std::vector<transaction> inputs{c, f.verdict(c, true)};
+  auto c = k.contribution(3, 0, 1, "w1");
+  std::vector<transaction> inputs{k.submission(3), c, k.verdict(c, true)};
   (*ledger)->keep_free(uint64_t{1} << 62); // no disk has that much free
   auto refused = (*ledger)->commit(inputs, 1);
   REQUIRE_FALSE(refused);
   CHECK(is(refused.error(), errc::failed));
   CHECK_THAT(describe(refused.error()), Catch::Contains("free"));
-  CHECK((*ledger)->chain().head().blocks == 0);
+  CHECK((*ledger)->chain().head().blocks == 1);
   CHECK_FALSE((*ledger)->contract().paid(3, 0)); // the contract did not move on
   (*ledger)->keep_free(0);
   auto stored = (*ledger)->commit(inputs, 2);
   REQUIRE(stored);
-  CHECK((*ledger)->chain().head().blocks == 1);
+  CHECK((*ledger)->chain().head().blocks == 2);
   CHECK((*ledger)->contract().balances().at("w1") == 1800);
 }

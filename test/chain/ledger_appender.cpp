@@ -15,6 +15,7 @@
 
 #include "chain/ledger.hpp"
 #include "compute/errc.hpp"
+#include "test/support/chain.hpp"
 
 using namespace nexus::chain;
 
@@ -32,34 +33,21 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_FSIZE, &limit);
     more = std::strtol(argv[3], nullptr, 10);
   }
-  auto key = node_key::load_or_create(std::string{argv[1]} + "/key");
-  if (!key)
-    return 1;
-  auto ledger = ledger::open(std::string{argv[1]} + "/ledger", contract_rules{}, *key);
+  // Keys are kept beside the ledger: a restarted appender is the same network.
+  auto k = nexus::test::chain_keys::in(std::string{argv[1]} + "/keys");
+  auto ledger = ledger::open(std::string{argv[1]} + "/ledger", k.start(), k.hub);
   if (!ledger) {
-    std::fprintf(stderr, "cannot open the ledger\n");
+    std::fprintf(stderr, "cannot open the ledger: %s\n",
+                 nexus::describe(ledger.error()).c_str());
     return 1;
   }
   auto task = (*ledger)->contract().last_task() + 1;
   for (;; ++task) {
-    std::vector<transaction> inputs;
+    std::vector<transaction> inputs{k.submission(task)};
     for (uint32_t shard = 0; shard < 50; ++shard) {
-      transaction c;
-      c.kind = tx_kind::contribution;
-      c.task_id = task;
-      c.shard_id = shard;
-      c.attempt = 1;
-      c.worker = "w" + std::to_string(shard % 3);
-      c.validator = "v1";
-      c.work_units = 100;
-      c.sign_with(*key);
-      transaction v = c;
-      v.kind = tx_kind::verdict;
-      v.work_units = 0;
-      v.valid = shard % 7 != 0;
-      v.sign_with(*key);
+      auto c = k.contribution(task, shard, 1, shard % 3 == 0 ? "faulty" : "w1", 1, 100);
       inputs.push_back(c);
-      inputs.push_back(v);
+      inputs.push_back(k.verdict(c, shard % 7 != 0));
     }
     auto b = (*ledger)->commit(inputs, task);
     if (!b && argc == 4 && nexus::is(b.error(), nexus::errc::failed)) {
@@ -76,7 +64,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "commit failed: %s\n", nexus::describe(b.error()).c_str());
       return 1;
     }
-    std::printf("acked %llu\n", static_cast<unsigned long long>(b->header.height));
+    if (!b->refused.empty() || !b->stored) {
+      std::fprintf(stderr, "the contract refused a record: %s\n",
+                   b->refused.empty() ? "?" : b->refused[0].second.c_str());
+      return 1;
+    }
+    std::printf("acked %llu\n", static_cast<unsigned long long>(b->stored->header.height));
     std::fflush(stdout);
     if (more == 0)
       return 0;

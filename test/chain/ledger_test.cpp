@@ -124,7 +124,7 @@ TEST_CASE("a sealed block checks; forged or altered records do not", "[ledger]")
     REQUIRE(back);
     CHECK(*back == txs[0]);
     CHECK(back->id() == txs[0].id());
-    bytes[1] = 9; // unknown kind
+    bytes[1] = 99; // unknown kind
     CHECK_FALSE(decode_transaction(bytes));
   }
 }

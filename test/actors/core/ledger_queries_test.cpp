@@ -5,6 +5,7 @@
 
 #include "actors/core/ledger_queries.hpp"
 #include "messages/codec.hpp"
+#include "test/support/chain.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace nexus;
@@ -13,46 +14,19 @@ namespace {
 
 struct fixture {
   test::temp_dir dir;
-  chain::node_key proposer = chain::node_key::generate().value();
-  chain::node_key validator = chain::node_key::generate().value();
+  test::chain_keys k = test::chain_keys::in();
   std::unique_ptr<chain::ledger> ledger =
-      chain::ledger::open(dir.path() / "ledger", chain::contract_rules{1, 2, 100, 500},
-                          proposer)
+      chain::ledger::open(dir.path() / "ledger", k.start({2, 2, 100, 500, 50}), k.hub)
           .value();
 
-  chain::transaction contribution(uint64_t task, uint32_t shard, const std::string& worker,
-                                  uint8_t result) {
-    chain::transaction t;
-    t.kind = chain::tx_kind::contribution;
-    t.task_id = task;
-    t.shard_id = shard;
-    t.attempt = 1;
-    t.worker = worker;
-    t.work_units = 1000;
-    t.result[0] = result;
-    t.sign_with(proposer);
-    return t;
-  }
-
-  chain::transaction verdict(const chain::transaction& c, bool valid) {
-    chain::transaction t;
-    t.kind = chain::tx_kind::verdict;
-    t.task_id = c.task_id;
-    t.shard_id = c.shard_id;
-    t.attempt = c.attempt;
-    t.worker = c.worker;
-    t.validator = "v1";
-    t.result = c.result;
-    t.valid = valid;
-    t.sign_with(validator);
-    return t;
-  }
-
-  // Task 7: w1's shard 0 is valid, faulty's shard 1 is not; one block.
+  // Task 7: w1's shard 0 is valid, faulty's shard 1 is not; in block 1, after the first.
   void record_task() {
-    auto good = contribution(7, 0, "w1", 1);
-    auto bad = contribution(7, 1, "faulty", 9);
-    REQUIRE(ledger->commit({good, bad, verdict(good, true), verdict(bad, false)}, 1000));
+    auto good = k.contribution(7, 0, 1, "w1", 1);
+    auto bad = k.contribution(7, 1, 1, "faulty", 9);
+    auto made = ledger->commit(
+        {k.submission(7), good, bad, k.verdict(good, true), k.verdict(bad, false)}, 1000);
+    REQUIRE(made);
+    REQUIRE(made->refused.empty());
   }
 
   ledger_answer ask(ledger_query q) {
@@ -83,27 +57,28 @@ TEST_CASE("ledger questions are answered with typed values", "[core][ledger-quer
   auto history = f.ask({.question = ledger_question::history, .account = "w1"});
   REQUIRE_FALSE(history.entries.empty());
   for (const auto& e : history.entries) {
-    CHECK(e.height == 0);
+    CHECK(e.height <= 1);
     auto t = chain::decode_transaction(e.transaction);
     REQUIRE(t);
     CHECK((t->worker == "w1" || t->account == "w1"));
   }
 
-  auto block = f.ask({.question = ledger_question::block, .height = 0});
+  auto block = f.ask({.question = ledger_question::block, .height = 1});
   REQUIRE(block.blocks.size() == 1);
-  CHECK(block.blocks[0].height == 0);
-  CHECK(block.blocks[0].proposer == f.proposer.public_bytes());
+  CHECK(block.blocks[0].height == 1);
+  CHECK(block.blocks[0].proposer == f.k.hub.public_bytes());
   CHECK(block.blocks[0].tx_count == block.entries.size());
   CHECK(block.entries.size() >= 4); // the records and the payments they earned
 
   auto tail = f.ask({.question = ledger_question::tail});
-  REQUIRE(tail.blocks.size() == 1);
-  CHECK(tail.blocks[0].hash == block.blocks[0].hash);
+  REQUIRE(tail.blocks.size() == 2);
+  CHECK(tail.blocks.back().hash == block.blocks[0].hash);
 
   auto verified = f.ask({.question = ledger_question::verify});
   CHECK(verified.audit_ok);
-  CHECK(verified.audit_blocks == 1);
-  CHECK(verified.audit_transactions == block.entries.size());
+  CHECK(verified.audit_blocks == 2);
+  CHECK(verified.audit_transactions == 7 + block.entries.size()); // the first: 7 records
+  CHECK_THAT(verified.audit_report, Catch::StartsWith("ledger OK: 2 blocks"));
 
   auto last = f.ask({.question = ledger_question::last_task});
   CHECK(last.last_task == 7);
@@ -126,7 +101,7 @@ TEST_CASE("a question about a block above the head is an error", "[core][ledger-
 TEST_CASE("a ledger answer crosses the wire unchanged", "[core][ledger-queries]") {
   fixture f;
   f.record_task();
-  auto block = f.ask({.question = ledger_question::block, .height = 0});
+  auto block = f.ask({.question = ledger_question::block, .height = 1});
   auto back = wire::decode(wire::encode(block));
   REQUIRE(back);
   REQUIRE(back->blocks.size() == 1);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/core/ledger_recorder.hpp"
+#include "chain/contract.hpp"
 
 using namespace nexus;
 
@@ -149,4 +150,23 @@ TEST_CASE("nothing is recorded without a ledger, and records wait for one",
   keyless.set_ledger(true);
   keyless.submitted(9, task_request{});
   CHECK_FALSE(keyless.pending());
+}
+
+TEST_CASE("a joined node's key and a run's steps are the orchestrator's records",
+          "[core][ledger-recorder]") {
+  fixture f;
+  f.rec.joined(f.v1, node_role::validator);
+  f.rec.stepped(chain::internal_task_base + 1, 4);
+  auto out = f.sent();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].kind == chain::tx_kind::member);
+  auto m = chain::member_of(out[0]);
+  REQUIRE(m);
+  CHECK(m->name == "v1");
+  CHECK(m->key == f.v1_key.public_bytes());
+  CHECK(m->roles == chain::bit(chain::role::validator));
+  CHECK(out[0].signer == f.hub.public_bytes());
+  CHECK(out[0].signature_valid());
+  CHECK(out[1].kind == chain::tx_kind::step);
+  CHECK(chain::task_of(out[1]).value() == 4);
 }

@@ -1,0 +1,47 @@
+#include "actors/core/submission.hpp"
+
+#include <openssl/rand.h>
+
+#include "chain/contract.hpp"
+#include "messages/codec.hpp"
+
+namespace nexus {
+
+chain::transaction submission_record(const task_request& req, uint64_t task_id) {
+  chain::transaction t;
+  t.kind = chain::tx_kind::submission;
+  t.task_id = task_id;
+  t.account = req.submitter;
+  t.amount = req.budget;
+  t.result = wire::request_digest(req);
+  t.data = chain::u64_data(req.nonce);
+  t.signer = req.submitter_key;
+  t.sig = req.submitter_signature;
+  return t;
+}
+
+void sign_submission(task_request& req, const chain::node_key& key) {
+  uint64_t nonce = 0;
+  while (nonce == 0)
+    RAND_bytes(reinterpret_cast<unsigned char*>(&nonce), sizeof(nonce));
+  req.nonce = nonce;
+  req.submitter_key = key.public_bytes();
+  auto t = submission_record(req);
+  t.sign_with(key);
+  req.submitter_signature = t.sig;
+}
+
+error check_submission(const task_request& req) {
+  if (req.submitter.empty())
+    return make_error(errc::rejected, "a submission names its submitter");
+  if (req.submitter_key == chain::public_key{})
+    return make_error(errc::rejected, "submission by " + req.submitter
+                                          + " is not signed: a network with a ledger takes "
+                                            "only submissions signed by their submitter");
+  if (!submission_record(req).signature_valid())
+    return make_error(errc::rejected, "the signature of " + req.submitter
+                                          + "'s submission does not match it");
+  return {};
+}
+
+} // namespace nexus
