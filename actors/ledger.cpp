@@ -55,9 +55,11 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
     for (const auto& [i, why] : b->refused) {
       auto line = why + ": " + chain::describe_tx(st.pending[i]);
       caf::aout(self) << "ledger: refused a record: " << line << "\n";
-      auto& receipt = waiting[st.pending_from[i]].second;
+      auto [entry, at] = st.pending_from[i];
+      auto& receipt = waiting[entry].second;
       --receipt.recorded;
       receipt.refused.push_back(std::move(line));
+      receipt.refused_at.push_back(at);
     }
   }
   st.pending.clear();
@@ -100,25 +102,31 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
           if (!records)
             return to_caf(records.error());
           ledger_receipt receipt;
+          auto refuse = [&](uint32_t at, std::string why) {
+            receipt.refused.push_back(std::move(why));
+            receipt.refused_at.push_back(at);
+          };
           std::vector<chain::transaction> txs;
-          for (const auto& bytes : *records) {
-            auto t = chain::decode_transaction(bytes);
+          std::vector<uint32_t> place; // of txs[i] in the batch
+          for (uint32_t i = 0; i < records->size(); ++i) {
+            auto t = chain::decode_transaction((*records)[i]);
             if (!t || chain::is_payment(*t)) {
-              receipt.refused.push_back(t ? "a payment (only the contract makes those): "
-                                                + chain::describe_tx(*t)
-                                          : describe(t.error()));
+              refuse(i, t ? "a payment (only the contract makes those): "
+                                + chain::describe_tx(*t)
+                          : describe(t.error()));
               continue;
             }
             txs.push_back(std::move(*t));
+            place.push_back(i);
           }
           auto good = chain::signatures_valid(txs);
           for (std::size_t i = 0; i < txs.size(); ++i) {
             if (!good[i]) {
-              receipt.refused.push_back("a bad signature: " + chain::describe_tx(txs[i]));
+              refuse(place[i], "a bad signature: " + chain::describe_tx(txs[i]));
               continue;
             }
             st.pending.push_back(std::move(txs[i]));
-            st.pending_from.push_back(st.waiting.size());
+            st.pending_from.emplace_back(st.waiting.size(), place[i]);
             ++receipt.recorded;
           }
           for (const auto& why : receipt.refused)

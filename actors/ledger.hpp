@@ -38,7 +38,8 @@ struct ledger_state {
   ledger_config config;
   std::shared_ptr<chain::ledger> ledger;
   std::vector<chain::transaction> pending;
-  std::vector<std::size_t> pending_from; // for each pending record: its entry in `waiting`
+  // For each pending record: its entry in `waiting`, and its place in that batch.
+  std::vector<std::pair<std::size_t, uint32_t>> pending_from;
   // Who waits for the block holding their records, with what they were told so far.
   std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>, ledger_receipt>>
       waiting;

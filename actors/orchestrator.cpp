@@ -104,19 +104,39 @@ std::optional<node_id> sender_node(self_pointer self) {
   return from->second;
 }
 
+// A task whose submission the ledger refused (signed in an account bound to another key,
+// a nonce used before): nobody would pay for its work, so it stops.
+void refused_submission(self_pointer self, uint64_t task_id, const std::string& why) {
+  auto& st = self->state;
+  auto reason = "the ledger refused its submission: " + why;
+  auto now = clock_type::now();
+  if (auto run = st.runs.find(task_id); run != st.runs.end())
+    run->second->abort(reason, now);
+  else
+    st.table.fail(task_id, reason, now);
+  dispatch(self);
+}
+
 // Sends records to the ledger and reports what its receipt says was refused.
-void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records) {
+void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records,
+                    std::map<uint32_t, uint64_t> submissions) {
   self->request(self->state.ledger, std::chrono::seconds{60}, record_atom::value,
                 wire::encode_records(records))
       .then(
-          [self](const wire::ledger_receipt& msg) {
+          [self, submissions = std::move(submissions)](const wire::ledger_receipt& msg) {
             auto receipt = wire::decode(msg);
             if (!receipt)
               return;
             self->state.ledger_problem.clear();
-            for (const auto& why : receipt->refused)
+            for (std::size_t i = 0; i < receipt->refused.size(); ++i) {
+              const auto& why = receipt->refused[i];
               caf::aout(self) << "orchestrator: the ledger refused a record: " << why
                               << "\n";
+              if (i < receipt->refused_at.size())
+                if (auto s = submissions.find(receipt->refused_at[i]);
+                    s != submissions.end())
+                  refused_submission(self, s->second, why);
+            }
           },
           [self](const caf::error& err) {
             // Said once while it lasts: the ledger keeps what it could not store yet.
@@ -131,8 +151,9 @@ void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records
 // Sends what the recorder has for the ledger (a ledger joined, or nothing goes).
 void flush_records(self_pointer self) {
   self->state.flush_scheduled = false;
-  if (auto records = self->state.recorder.flush(); !records.empty())
-    send_to_ledger(self, std::move(records));
+  std::map<uint32_t, uint64_t> submissions;
+  if (auto records = self->state.recorder.flush(&submissions); !records.empty())
+    send_to_ledger(self, std::move(records), std::move(submissions));
 }
 
 // After the recorder took something: records are gathered for outbox_delay, then sent
@@ -157,9 +178,15 @@ void record(self_pointer self, const wire::ledger_records& msg) {
   schedule_flush(self);
 }
 
-// Records that a task was accepted: its submitter's signed submission.
+// Records that a task was accepted: its submitter's signed submission, whose key its
+// account is then bound to (the ledger binds it when it records the first one).
 void record_submission(self_pointer self, uint64_t task_id, const task_request& req) {
-  self->state.recorder.submitted(task_id, req);
+  auto& st = self->state;
+  st.recorder.submitted(task_id, req);
+  if (st.recorder.signs()) {
+    st.bindings.emplace(req.submitter, req.submitter_key);
+    st.nonces.insert({req.submitter, req.nonce});
+  }
   schedule_flush(self);
 }
 
@@ -228,9 +255,19 @@ expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg
   req->internal = false;
   if (workload_of(*req).internal_only())
     return make_error(errc::invalid_input, "training steps come from training runs only");
-  if (st.recorder.signs()) // the ledger charges the signer: no signature, no task
+  if (st.recorder.signs()) { // the ledger charges the signer: no signature, no task
     if (auto err = check_submission(*req))
       return err;
+    auto bound = st.bindings.find(req->submitter);
+    if (bound != st.bindings.end() && bound->second != req->submitter_key)
+      return make_error(errc::rejected,
+                        "account " + req->submitter + " is bound on the ledger to key "
+                            + chain::to_hex(bound->second).substr(0, 16)
+                            + "...; sign with that key, or submit as another account");
+    if (st.nonces.contains({req->submitter, req->nonce}))
+      return make_error(errc::rejected, "a replayed submission: " + req->submitter
+                                            + " used that nonce before");
+  }
   submission_pins pins{*st.store};
   if (auto err = pins.pin(*req))
     return err;
@@ -478,6 +515,33 @@ caf::result<wire::task_ack> submit(self_pointer self, const wire::task_request& 
   if (st.members.expects_ledger() && !st.ledger_ready) {
     auto promise = self->make_response_promise<wire::task_ack>();
     st.held.push_back({promise, msg, clock_type::now()});
+    return promise;
+  }
+  // The first submission of an account this orchestrator sees: the ledger says which key
+  // the account is bound to before the task is accepted, so that one signed with another
+  // key does no work for nothing (the ledger would refuse it, and the task would stop).
+  auto req = wire::decode(msg);
+  if (req && st.ledger && st.recorder.signs() && !req->submitter.empty()
+      && !st.bindings.contains(req->submitter)) {
+    auto promise = self->make_response_promise<wire::task_ack>();
+    auto deliver = [self, promise, msg]() mutable {
+      auto ack = accept(self, msg);
+      if (ack)
+        promise.deliver(std::move(*ack));
+      else
+        promise.deliver(to_caf(ack.error()));
+    };
+    self->request(st.ledger, std::chrono::seconds{10}, ledger_atom::value,
+                  wire::encode(ledger_query{.question = ledger_question::members,
+                                            .account = req->submitter}))
+        .then(
+            [self, deliver,
+             name = req->submitter](const wire::ledger_answer& reply) mutable {
+              if (auto a = wire::decode(reply); a && !a->members.empty())
+                self->state.bindings[name] = a->members.front().key;
+              deliver();
+            },
+            [deliver](const caf::error&) mutable { deliver(); }); // the ledger decides
     return promise;
   }
   auto ack = accept(self, msg);

@@ -120,13 +120,17 @@ public:
     }
     if (auto l = root["ledger"]) {
       expect_map(l, "ledger");
-      keys(l, {"micro_mcc_per_work_unit", "validator_share_permille", "penalty_micro_mcc"},
+      keys(l,
+           {"micro_mcc_per_work_unit", "validator_share_permille", "audit_share_permille",
+            "penalty_micro_mcc"},
            "ledger: ");
       if (l["micro_mcc_per_work_unit"])
         t.rules.micro_mcc_per_work_unit =
-            number(l["micro_mcc_per_work_unit"], 0, 1'000'000'000);
+            number(l["micro_mcc_per_work_unit"], 1, chain::max_rate);
       if (l["validator_share_permille"])
         t.rules.validator_share_permille = number(l["validator_share_permille"], 0, 1000);
+      if (l["audit_share_permille"])
+        t.rules.audit_share_permille = number(l["audit_share_permille"], 0, 1000);
       if (l["penalty_micro_mcc"])
         t.rules.penalty_micro_mcc = number(l["penalty_micro_mcc"], 0, 1'000'000'000);
     }

@@ -102,6 +102,8 @@ std::string to_string(ledger_question x) {
     return "last-task";
   case ledger_question::trust:
     return "trust";
+  case ledger_question::members:
+    return "members";
   }
   return "unknown";
 }

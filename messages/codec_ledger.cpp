@@ -36,6 +36,9 @@ ledger_receipt encode(const nexus::ledger_receipt& x) {
   auto refused = out.initRefused(static_cast<unsigned>(x.refused.size()));
   for (unsigned i = 0; i < x.refused.size(); ++i)
     refused.set(i, x.refused[i]);
+  auto at = out.initRefusedAt(static_cast<unsigned>(x.refused_at.size()));
+  for (unsigned i = 0; i < x.refused_at.size(); ++i)
+    at.set(i, x.refused_at[i]);
   return ledger_receipt{builder};
 }
 
@@ -51,6 +54,12 @@ expected<nexus::ledger_receipt> decode(const ledger_receipt& x) {
     out.recorded = in.getRecorded();
     for (auto line : in.getRefused())
       out.refused.push_back(get_text(line));
+    for (auto at : in.getRefusedAt())
+      out.refused_at.push_back(at);
+    if (!out.refused_at.empty() && out.refused_at.size() != out.refused.size())
+      return corrupted("ledger receipt with " + std::to_string(out.refused.size())
+                       + " refusals at " + std::to_string(out.refused_at.size())
+                       + " places");
     return out;
   });
 }
@@ -67,9 +76,9 @@ ledger_query encode(const nexus::ledger_query& x) {
 
 expected<nexus::ledger_query> decode(const ledger_query& x) {
   return x.read([](schema::LedgerQuery::Reader in) -> expected<nexus::ledger_query> {
-    auto question = get_enum<ledger_question>(static_cast<uint16_t>(in.getQuestion()),
-                                              static_cast<uint16_t>(ledger_question::trust),
-                                              "ledger question");
+    auto question = get_enum<ledger_question>(
+        static_cast<uint16_t>(in.getQuestion()),
+        static_cast<uint16_t>(ledger_question::members), "ledger question");
     if (!question)
       return question.error();
     return nexus::ledger_query{.question = *question,
@@ -109,6 +118,12 @@ ledger_answer encode(const nexus::ledger_answer& x) {
   out.setAuditReport(x.audit_report);
   out.setLastTask(x.last_task);
   out.setLastInternalTask(x.last_internal_task);
+  auto members = out.initMembers(static_cast<unsigned>(x.members.size()));
+  for (unsigned i = 0; i < x.members.size(); ++i) {
+    members[i].setName(x.members[i].name);
+    members[i].setKey({x.members[i].key.data(), x.members[i].key.size()});
+    members[i].setRoles(x.members[i].roles);
+  }
   auto streaks = out.initStreaks(static_cast<unsigned>(x.streaks.size()));
   for (unsigned i = 0; i < x.streaks.size(); ++i) {
     streaks[i].setNode(x.streaks[i].first);
@@ -145,6 +160,14 @@ expected<nexus::ledger_answer> decode(const ledger_answer& x) {
     out.last_internal_task = in.getLastInternalTask();
     for (auto st : in.getStreaks())
       out.streaks.emplace_back(get_text(st.getNode()), st.getStreak());
+    for (auto m : in.getMembers()) {
+      member_binding b{get_text(m.getName()), {}, m.getRoles()};
+      auto key = m.getKey();
+      if (key.size() != b.key.size())
+        return corrupted("a member's key of " + std::to_string(key.size()) + " bytes");
+      std::copy(key.begin(), key.end(), b.key.begin());
+      out.members.push_back(std::move(b));
+    }
     return out;
   });
 }

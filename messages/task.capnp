@@ -199,6 +199,7 @@ struct LedgerReceipt {
   blockHash @1 :Data;
   recorded @2 :UInt32;
   refused @3 :List(Text);     # one line per record refused, with why
+  refusedAt @4 :List(UInt32); # where each refused record was in the batch
 }
 
 # A question to the ledger. Typed both ways: text is made where a person reads it.
@@ -210,6 +211,7 @@ enum LedgerQuestion {
   verify @4;      # an audit of the whole chain
   lastTask @5;    # the last task ids the contract saw (orchestrators go on above them)
   trust @6;       # each node's streak of validated results
+  members @7;     # each name's key and roles on the chain, or `account`'s
 }
 
 struct LedgerQuery {
@@ -246,6 +248,12 @@ struct NodeStreak {
   streak @1 :UInt32;
 }
 
+struct MemberBinding {
+  name @0 :Text;
+  key @1 :Data;               # its Ed25519 public key, 32 bytes
+  roles @2 :UInt32;           # bits in NodeRole's order, then submitter (32)
+}
+
 struct LedgerAnswer {
   lines @0 :List(Text);               # retired: the answer as display text
   balances @1 :List(AccountBalance);  # balance
@@ -259,6 +267,7 @@ struct LedgerAnswer {
   lastInternalTask @9 :UInt64;
   streaks @10 :List(NodeStreak);      # trust
   auditReport @11 :Text;              # verify: the audit's report, as a person reads it
+  members @12 :List(MemberBinding);   # members
 }
 
 struct TaskOutput {

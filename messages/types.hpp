@@ -123,6 +123,7 @@ struct ledger_receipt {
   chain::digest block_hash{};
   uint32_t recorded = 0;
   std::vector<std::string> refused; // why, one line per refused record
+  std::vector<uint32_t> refused_at; // where each was in the batch
 };
 
 struct task_output {

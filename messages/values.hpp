@@ -131,7 +131,8 @@ enum class ledger_question : uint8_t {
   tail,
   verify,
   last_task,
-  trust
+  trust,
+  members
 };
 
 std::string to_string(ledger_question x);
@@ -141,6 +142,13 @@ struct ledger_query {
   std::string account; // balance (empty: every account), history
   uint64_t height = 0; // block
   uint32_t count = 0;  // tail (0: 10)
+};
+
+/// A name bound on the chain to a key (chain/membership.hpp).
+struct member_binding {
+  std::string name;
+  std::array<uint8_t, 32> key{};
+  uint32_t roles = 0; // 1 << node_role for each role, and 32 for a submitter
 };
 
 struct account_balance {
@@ -177,6 +185,7 @@ struct ledger_answer {
   uint64_t last_task = 0;    // last_task
   uint64_t last_internal_task = 0;
   std::vector<std::pair<std::string, uint32_t>> streaks; // trust: node, streak
+  std::vector<member_binding> members;                   // members
 };
 
 struct task_report {

@@ -107,6 +107,11 @@ expected<ledger_answer> answer(const chain::ledger& ledger, const ledger_query& 
     for (const auto& [name, streak] : ledger.contract().streaks())
       out.streaks.emplace_back(name, streak);
     break;
+  case ledger_question::members:
+    for (const auto& [name, m] : ledger.contract().members().entries())
+      if (q.account.empty() || q.account == name)
+        out.members.push_back({name, m.key, m.roles});
+    break;
   }
   if (err)
     return err;

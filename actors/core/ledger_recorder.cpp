@@ -149,6 +149,7 @@ void ledger_recorder::judged(const judgment& j, uint64_t units,
 void ledger_recorder::submitted(uint64_t task_id, const task_request& req) {
   if (!recording())
     return;
+  submission_at_[outbox_.size()] = task_id;
   outbox_.emplace_back(chain::encode(submission_record(req, task_id)));
 }
 
@@ -169,10 +170,15 @@ void ledger_recorder::joined(const node_identity& who, node_role role) {
       {who.name, who.key, uint32_t{1} << static_cast<uint32_t>(role)}));
 }
 
-std::vector<std::vector<uint8_t>> ledger_recorder::flush() {
+std::vector<std::vector<uint8_t>>
+ledger_recorder::flush(std::map<uint32_t, uint64_t>* submissions) {
   std::vector<std::vector<uint8_t>> out;
   if (outbox_.empty() || !recording())
     return out; // without a ledger they wait for one
+  if (submissions)
+    for (const auto& [at, task] : submission_at_)
+      (*submissions)[static_cast<uint32_t>(at)] = task;
+  submission_at_.clear();
   std::vector<chain::transaction> mine;
   for (auto& r : outbox_)
     if (auto* t = std::get_if<chain::transaction>(&r))

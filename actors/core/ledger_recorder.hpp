@@ -84,8 +84,10 @@ public:
   }
 
   /// The records to send now, in order: its own signed together with one signature, and
-  /// validators' as they signed them. Empty without a ledger (they keep waiting).
-  std::vector<std::vector<uint8_t>> flush();
+  /// submitters' and validators' as they signed them. Empty without a ledger (they keep
+  /// waiting). `submissions`, if given, learns which of them are submissions: place ->
+  /// task id.
+  std::vector<std::vector<uint8_t>> flush(std::map<uint32_t, uint64_t>* submissions = {});
 
   /// Forgets verdicts and judgments older than record_wait.
   void expire(clock_type::time_point now);
@@ -126,6 +128,7 @@ private:
   // Records on their way to the ledger, in order: its own (signed together when sent) and
   // validators' signed verdicts.
   std::vector<std::variant<chain::transaction, std::vector<uint8_t>>> outbox_;
+  std::map<std::size_t, uint64_t> submission_at_; // outbox place -> its task
 };
 
 /// The fields a contribution or verdict record shares with the verdict it is about

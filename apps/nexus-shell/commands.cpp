@@ -93,8 +93,9 @@ const std::vector<command_spec>& specs() {
        "ledger history NODE    every contribution, verdict and payment of a node\n"
        "ledger block HEIGHT    one block: hashes, proposer, transactions\n"
        "ledger tail [N]        the last N blocks (default 10)\n"
-       "ledger verify          re-hash every block, re-check signatures, replay the "
-       "contract"},
+       "ledger members [NAME]  each name's key and roles, as the chain binds them\n"
+       "ledger verify          audit the chain: hashes, signatures against the keys "
+       "names are bound to, the contract replayed, every index entry, the supply"},
       {"help", {}, {}, "help                   this text"},
       {"quit", {}, {}, "quit                   leave (also: exit, Ctrl-D)"},
   };
@@ -239,14 +240,12 @@ error session::execute(std::string_view line) {
 
 error session::ledger(const command_line& cmd) {
   static const std::map<std::string, ledger_question> questions{
-      {"balance", ledger_question::balance},
-      {"history", ledger_question::history},
-      {"block", ledger_question::block},
-      {"tail", ledger_question::tail},
-      {"verify", ledger_question::verify}};
+      {"balance", ledger_question::balance}, {"history", ledger_question::history},
+      {"block", ledger_question::block},     {"tail", ledger_question::tail},
+      {"verify", ledger_question::verify},   {"members", ledger_question::members}};
   auto asked = cmd.words.size() < 2 ? questions.end() : questions.find(cmd.words[1]);
   if (asked == questions.end())
-    return fail("ledger: balance, history, block, tail or verify? (try: help)");
+    return fail("ledger: balance, history, block, tail, members or verify? (try: help)");
   const auto& kind = asked->first;
   ledger_query q{.question = asked->second};
   auto arg = cmd.words.size() > 2 ? cmd.words[2] : std::string{};

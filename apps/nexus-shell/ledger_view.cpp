@@ -3,6 +3,7 @@
 #include "chain/audit.hpp"
 #include "chain/contract.hpp"
 #include "chain/hash.hpp"
+#include "chain/membership.hpp"
 
 namespace nexus::shell {
 
@@ -61,6 +62,13 @@ std::vector<std::string> ledger_lines(const ledger_query& q, const ledger_answer
   case ledger_question::trust:
     for (const auto& [node, streak] : a.streaks)
       out.push_back(node + "  " + std::to_string(streak));
+    break;
+  case ledger_question::members:
+    for (const auto& m : a.members)
+      out.push_back(m.name + "  " + chain::describe_roles(m.roles) + "  key "
+                    + chain::to_hex(m.key));
+    if (out.empty())
+      out.push_back(q.account.empty() ? "no members" : q.account + " is no member");
     break;
   }
   return out;

@@ -270,8 +270,8 @@ TEST_CASE("a payment's signature bytes are covered", "[ledger][attack]") {
     auto forged = encode(*b);
     db.put(block_key(2), {forged.begin(), forged.end()});
   }
-  CHECK_THAT(audit_of(path), Catch::Contains("BAD at height 2")
-                                 && Catch::Contains("carries a signature"));
+  CHECK_THAT(audit_of(path),
+             Catch::Contains("BAD at height 2") && Catch::Contains("carries a signature"));
 }
 
 TEST_CASE("every index entry, balance and block is accounted for", "[ledger][attack]") {
@@ -314,7 +314,9 @@ TEST_CASE("every index entry, balance and block is accounted for", "[ledger][att
       ++unnoticed;
   }
   CHECK(unnoticed == 0);
-  CHECK_THAT(attack([](raw_db& db) { db.put(std::string{"hmallory"} + '\0' + std::string(16, '\0'), ""); }),
+  CHECK_THAT(attack([](raw_db& db) {
+               db.put(std::string{"hmallory"} + '\0' + std::string(16, '\0'), "");
+             }),
              Catch::Contains("the history entry of mallory at height 0 record 0 is stored, "
                              "but nothing on the chain made it"));
   CHECK_THAT(attack([](raw_db& db) { db.put("amallory", std::string(8, '\0')); }),
@@ -440,8 +442,8 @@ TEST_CASE("a validator may not judge its own node's work", "[ledger][attack]") {
   auto start = k.start(rules);
   // One node that computes and validates under one key, and one that shares w2's key.
   auto both = node_key::generate().value();
-  start.members.push_back({"node-a", both.public_bytes(), bit(role::worker)
-                                                              | bit(role::validator)});
+  start.members.push_back(
+      {"node-a", both.public_bytes(), bit(role::worker) | bit(role::validator)});
   start.members.push_back({"v3", k.w2.public_bytes(), bit(role::validator)});
   auto l = ledger::open(dir.path() / "ledger", start, k.hub);
   REQUIRE(l);

@@ -28,8 +28,13 @@ struct chain_keys {
   }
 
   const chain::node_key& key_of(const std::string& name) const {
-    return name == "v1" ? v1 : name == "v2" ? v2 : name == "w1" ? w1 : name == "w2" ? w2
-                             : name == "faulty" ? faulty : name == "alice" ? alice : hub;
+    return name == "v1"       ? v1
+           : name == "v2"     ? v2
+           : name == "w1"     ? w1
+           : name == "w2"     ? w2
+           : name == "faulty" ? faulty
+           : name == "alice"  ? alice
+                              : hub;
   }
 
   /// The first block: the hub proposes and orchestrates, the others are members.

@@ -45,9 +45,12 @@ struct fixture {
     return nexus::judgment{.verdict = v, .validators = std::move(standing)};
   }
 
+  std::map<uint32_t, uint64_t> submissions; // of the last sent()
+
   std::vector<chain::transaction> sent() {
+    submissions.clear();
     std::vector<chain::transaction> out;
-    for (const auto& bytes : rec.flush())
+    for (const auto& bytes : rec.flush(&submissions))
       out.push_back(chain::decode_transaction(bytes).value());
     return out;
   }
@@ -146,6 +149,7 @@ TEST_CASE("nothing is recorded without a ledger, and records wait for one",
   CHECK(out[0].kind == chain::tx_kind::submission);
   CHECK(out[0].account == "alice");
   CHECK(out[0].amount == 5);
+  CHECK(f.submissions == std::map<uint32_t, uint64_t>{{0, 9}});
   ledger_recorder keyless;
   keyless.set_ledger(true);
   keyless.submitted(9, task_request{});

@@ -1,0 +1,165 @@
+// Submitters sign what they pay for: an embedded network with a ledger takes only
+// submissions signed by their submitter, charges the signer's account, and keeps each
+// node's key across sessions so that its name keeps the key the ledger bound it to.
+#include <catch2/catch.hpp>
+
+#include "actors/core/submission.hpp"
+#include "chain/block.hpp"
+#include "compute/tensor.hpp"
+#include "messages/codec.hpp"
+#include "test/support/embedded.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace nexus;
+using namespace nexus::test;
+
+namespace {
+
+// A request for A * B over blobs the network holds, as a client would send it.
+task_request product(client& api, uint64_t seed) {
+  auto a = api.upload(compute::random_tensor({40, 20}, seed));
+  auto b = api.upload(compute::random_tensor({20, 10}, seed + 1));
+  REQUIRE(a);
+  REQUIRE(b);
+  task_request req;
+  req.workload = workload_kind::matmul;
+  req.matmul.a = *a;
+  req.matmul.b = *b;
+  req.submitter = "alice";
+  return req;
+}
+
+expected<task_ack> send(fixture& f, const task_request& req) {
+  caf::scoped_actor self{f.sys};
+  expected<task_ack> out{errc::failed};
+  self->request(f.net.orchestrator, 10s, submit_atom::value, wire::encode(req))
+      .receive([&](const wire::task_ack& ack) { out = wire::decode(ack); },
+               [&](const caf::error& err) { out = from_caf(err); });
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a network with a ledger takes only submissions their submitter signed",
+          "[actors][submission]") {
+  temp_dir dir;
+  embedded_options opts{2, 1};
+  opts.data_dir = dir.path();
+  fixture f{opts};
+  auto alice = chain::node_key::generate().value();
+
+  auto unsigned_req = product(*f.api, 1);
+  auto refused = send(f, unsigned_req);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("is not signed"));
+
+  // Signed, then its budget raised: the signature no longer matches.
+  auto altered = product(*f.api, 1);
+  sign_submission(altered, alice);
+  altered.budget = 1'000'000'000;
+  refused = send(f, altered);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("does not match"));
+
+  // Signed by alice: accepted, and the ledger charges alice for it.
+  auto req = product(*f.api, 1);
+  sign_submission(req, alice);
+  auto ack = send(f, req);
+  REQUIRE(ack);
+  auto report = f.api->wait(ack->task_id, {}, 60s);
+  REQUIRE(report);
+  CHECK(report->state == task_state::done);
+  auto history =
+      f.api->ledger({.question = ledger_question::history, .account = "alice"});
+  REQUIRE(history);
+  bool submitted = false;
+  for (const auto& e : history->entries) {
+    auto t = chain::decode_transaction(e.transaction);
+    REQUIRE(t);
+    if (t->kind == chain::tx_kind::submission) {
+      submitted = true;
+      CHECK(t->signer == alice.public_bytes());
+      CHECK(t->task_id == ack->task_id);
+      CHECK(t->signature_valid());
+    }
+  }
+  CHECK(submitted);
+  auto balance = f.api->ledger({.question = ledger_question::balance, .account = "alice"});
+  REQUIRE(balance);
+  REQUIRE(balance->balances.size() == 1);
+  CHECK(balance->balances[0].micro_mcc < 0);
+
+  // Another key in alice's name, and alice's own submission sent again: refused before
+  // any work.
+  auto mallory = chain::node_key::generate().value();
+  auto impostor = product(*f.api, 3);
+  sign_submission(impostor, mallory);
+  refused = send(f, impostor);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("alice is bound on the ledger"));
+  refused = send(f, req);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("replayed submission"));
+  auto after = f.api->ledger({.question = ledger_question::balance, .account = "alice"});
+  REQUIRE(after);
+  CHECK(after->balances[0].micro_mcc == balance->balances[0].micro_mcc);
+  auto verified = f.api->ledger({.question = ledger_question::verify});
+  REQUIRE(verified);
+  CHECK(verified->audit_ok);
+}
+
+TEST_CASE("an embedded network's nodes keep their keys across sessions",
+          "[actors][submission]") {
+  temp_dir dir;
+  embedded_options opts{2, 2};
+  opts.data_dir = dir.path();
+  std::string key_file;
+  for (int session = 0; session < 2; ++session) {
+    fixture f{opts};
+    auto [report, c] = f.run(compute::random_tensor({30, 20}, 5 + session),
+                             compute::random_tensor({20, 10}, 6 + session));
+    CHECK(report.state == task_state::done);
+    auto verified = f.api->ledger({.question = ledger_question::verify});
+    REQUIRE(verified);
+    INFO(verified->audit_problem);
+    CHECK(verified->audit_ok);
+    // Both sessions' validators were paid: their verdicts were signed by the keys the
+    // first block bound their names to.
+    auto v1 = f.api->ledger({.question = ledger_question::balance, .account = "validator-1"});
+    REQUIRE(v1);
+    REQUIRE(v1->balances.size() == 1);
+    CHECK(v1->balances[0].micro_mcc > 0);
+  }
+  CHECK(std::filesystem::exists(dir.path() / "nodes" / "validator-1" / "node.key"));
+  CHECK(std::filesystem::exists(dir.path() / "nodes" / "worker-2" / "node.key"));
+}
+
+TEST_CASE("an orchestrator that never saw an account asks the ledger whose it is",
+          "[actors][submission]") {
+  temp_dir dir;
+  embedded_options opts{2, 1};
+  opts.data_dir = dir.path();
+  auto alice = chain::node_key::generate().value();
+  {
+    fixture f{opts};
+    auto req = product(*f.api, 1);
+    sign_submission(req, alice);
+    auto ack = send(f, req);
+    REQUIRE(ack);
+    REQUIRE(f.api->wait(ack->task_id, {}, 60s));
+  }
+  // A new session: the orchestrator learns alice's key from the chain, and refuses
+  // another key in her name before any work.
+  fixture f{opts};
+  auto mallory = chain::node_key::generate().value();
+  auto impostor = product(*f.api, 3);
+  sign_submission(impostor, mallory);
+  auto refused = send(f, impostor);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("alice is bound on the ledger"));
+  auto members = f.api->ledger({.question = ledger_question::members, .account = "alice"});
+  REQUIRE(members);
+  REQUIRE(members->members.size() == 1);
+  CHECK(members->members[0].key == alice.public_bytes());
+  CHECK(members->members[0].roles == 32); // a submitter
+}
