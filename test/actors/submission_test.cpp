@@ -69,8 +69,7 @@ TEST_CASE("a network with a ledger takes only submissions their submitter signed
   auto report = f.api->wait(ack->task_id, {}, 60s);
   REQUIRE(report);
   CHECK(report->state == task_state::done);
-  auto history =
-      f.api->ledger({.question = ledger_question::history, .account = "alice"});
+  auto history = f.api->ledger({.question = ledger_question::history, .account = "alice"});
   REQUIRE(history);
   bool submitted = false;
   for (const auto& e : history->entries) {
@@ -125,7 +124,8 @@ TEST_CASE("an embedded network's nodes keep their keys across sessions",
     CHECK(verified->audit_ok);
     // Both sessions' validators were paid: their verdicts were signed by the keys the
     // first block bound their names to.
-    auto v1 = f.api->ledger({.question = ledger_question::balance, .account = "validator-1"});
+    auto v1 =
+        f.api->ledger({.question = ledger_question::balance, .account = "validator-1"});
     REQUIRE(v1);
     REQUIRE(v1->balances.size() == 1);
     CHECK(v1->balances[0].micro_mcc > 0);

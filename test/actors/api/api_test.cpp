@@ -50,6 +50,38 @@ TEST_CASE("a program embeds a local network and gets a verified product",
   auto nodes = client->nodes();
   REQUIRE(nodes);
   CHECK(nodes->size() >= 4);
+  // Without an identity, the client signed as an account of its own key.
+  CHECK_THAT(client->account(), Catch::StartsWith("key-"));
+  auto charged =
+      client->ledger({.question = ledger_question::balance, .account = client->account()});
+  REQUIRE(charged);
+  REQUIRE(charged->balances.size() == 1);
+  CHECK(charged->balances[0].micro_mcc < 0);
+
+  // A submitter's identity, kept in a directory: its account is charged.
+  auto alice = api::identity::load_or_create("alice", dir.path() / "alice");
+  REQUIRE(alice);
+  CHECK(alice->public_key_hex().size() == 64);
+  client->sign_as(*alice);
+  CHECK(client->account() == "alice");
+  auto paid = client->submit_matmul(a, b);
+  REQUIRE(paid);
+  REQUIRE(client->wait(paid->task_id));
+  auto members = client->ledger({.question = ledger_question::members, .account = "alice"});
+  REQUIRE(members);
+  REQUIRE(members->members.size() == 1);
+  auto again = api::identity::load_or_create("alice", dir.path() / "alice");
+  REQUIRE(again);
+  CHECK(again->public_key_hex() == alice->public_key_hex()); // the same key, kept
+  CHECK_FALSE(api::identity::generate("quorum"));            // a name the network keeps
+  // Another key in alice's name is refused.
+  auto impostor = api::identity::generate("alice");
+  REQUIRE(impostor);
+  client->sign_as(*impostor);
+  auto refused = client->submit_matmul(a, b);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("alice is bound on the ledger"));
+  client->sign_as(*alice);
   auto verified = client->ledger({.question = ledger_question::verify});
   REQUIRE(verified);
   CHECK(verified->audit_ok);
