@@ -19,62 +19,64 @@ uint64_t now_ms() {
                                    .count());
 }
 
-// Seals what is pending into a block. When the store cannot take it (errc::failed: a
-// full or read-only disk), nothing is lost: the records stay pending, their senders keep
-// waiting, and the block is tried again every store_retry.
+// Seals what is pending into blocks of at most `batch` records each. When the store
+// cannot take one (errc::failed: a full or read-only disk), nothing is lost: its records
+// and those after stay pending, their senders keep waiting, and the block is tried again
+// every store_retry. Receipts go once every record of theirs is stored or refused.
 void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.pending.empty()) { // nothing to store: every waiting record was refused
-    for (auto& [promise, receipt] : st.waiting)
-      promise.deliver(wire::encode(receipt));
-    st.waiting.clear();
-    return;
-  }
-  auto b = st.ledger->commit(st.pending, now_ms()); // a copy: kept if storing fails
-  if (!b && is(b.error(), errc::failed)) {
-    auto why = describe(b.error());
-    if (why != st.store_problem)
-      caf::aout(self) << "ledger: cannot store a block (" << why << "); its "
-                      << st.pending.size() << " records wait and are tried again every "
-                      << store_retry.count() << " s\n";
-    st.store_problem = why;
-    st.flush_scheduled = true;
-    self->delayed_send(self, store_retry, tick_atom::value);
-    return;
-  }
-  if (!st.store_problem.empty() && b)
-    caf::aout(self) << "ledger: stored again (" << st.pending.size()
-                    << " records had waited)\n";
-  st.store_problem.clear();
-  auto waiting = std::move(st.waiting);
-  st.waiting.clear();
-  if (!b) {
-    caf::aout(self) << "ledger: a block was refused: " << describe(b.error()) << "\n";
-  } else {
-    for (const auto& [i, why] : b->refused) {
-      auto line = why + ": " + chain::describe_tx(st.pending[i]);
+  auto chunk = std::max<std::size_t>(1, std::min(st.config.batch, chain::max_block_inputs));
+  std::size_t stored = 0;
+  while (st.pending.size() > 0) {
+    auto n = std::min(st.pending.size(), chunk);
+    std::vector<chain::transaction> inputs(st.pending.begin(),
+                                           st.pending.begin() + static_cast<long>(n));
+    auto b = st.ledger->commit(std::move(inputs), now_ms()); // a copy: kept if it fails
+    if (!b && is(b.error(), errc::failed)) {
+      auto why = describe(b.error());
+      if (why != st.store_problem)
+        caf::aout(self) << "ledger: cannot store a block (" << why << "); its "
+                        << st.pending.size() << " records wait and are tried again every "
+                        << store_retry.count() << " s\n";
+      st.store_problem = why;
+      st.flush_scheduled = true;
+      self->delayed_send(self, store_retry, tick_atom::value);
+      return;
+    }
+    auto refuse = [&](std::size_t i, std::string line) {
       caf::aout(self) << "ledger: refused a record: " << line << "\n";
       auto [entry, at] = st.pending_from[i];
-      auto& receipt = waiting[entry].second;
+      auto& receipt = st.waiting[entry].second;
       --receipt.recorded;
       receipt.refused.push_back(std::move(line));
       receipt.refused_at.push_back(at);
+    };
+    if (!b) { // the block was refused whole (a record's signature, checked on arrival)
+      for (std::size_t i = 0; i < n; ++i)
+        refuse(i, "its block was refused (" + describe(b.error())
+                      + "): " + chain::describe_tx(st.pending[i]));
+    } else {
+      for (const auto& [i, why] : b->refused)
+        refuse(i, why + ": " + chain::describe_tx(st.pending[i]));
+      if (b->stored)
+        for (std::size_t i = 0; i < n; ++i) {
+          auto& receipt = st.waiting[st.pending_from[i].first].second;
+          receipt.height = b->stored->header.height;
+          receipt.block_hash = b->stored->header.hash();
+        }
     }
+    st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<long>(n));
+    st.pending_from.erase(st.pending_from.begin(),
+                          st.pending_from.begin() + static_cast<long>(n));
+    stored += n;
   }
-  st.pending.clear();
-  st.pending_from.clear();
-  for (auto& [promise, receipt] : waiting) {
-    if (!b) {
-      promise.deliver(to_caf(b.error()));
-      continue;
-    }
-    if (b->stored) {
-      receipt.height = b->stored->header.height;
-      receipt.block_hash = b->stored->header.hash();
-    }
+  if (!st.store_problem.empty())
+    caf::aout(self) << "ledger: stored again (" << stored << " records had waited)\n";
+  st.store_problem.clear();
+  for (auto& [promise, receipt] : st.waiting)
     promise.deliver(wire::encode(receipt));
-  }
+  st.waiting.clear();
 }
 
 } // namespace

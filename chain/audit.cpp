@@ -88,7 +88,7 @@ expected<audit_report> audit(const store& s) {
   for (const auto& [account, balance] : contract.balances())
     sum += balance;
   const auto& supply = contract.supply();
-  if (sum != static_cast<__int128>(supply.paid) - supply.charged - supply.penalized)
+  if (sum != supply.paid - supply.charged - supply.penalized)
     return make_error(errc::corrupted, "supply: the balances do not add up to paid - "
                                        "charged - penalized");
   report.members = contract.members().entries().size();
@@ -108,10 +108,10 @@ std::string describe_audit(const expected<audit_report>& result) {
   const auto& s = r.supply;
   return out + ", " + std::to_string(r.members) + " members\n  first block "
          + to_hex(r.first_block) + "\n  rules " + describe_rules(r.rules) + "\n  supply "
-         + format_mcc(s.paid - s.charged - s.penalized)
-         + " in balances = " + format_mcc(s.paid) + " paid - " + format_mcc(s.charged)
-         + " charged - " + format_mcc(s.penalized) + " penalized (" + format_mcc(s.issued())
-         + " issued for unpaid work)";
+         + format_total(s.paid - s.charged - s.penalized)
+         + " in balances = " + format_total(s.paid) + " paid - " + format_total(s.charged)
+         + " charged - " + format_total(s.penalized) + " penalized ("
+         + format_total(s.issued()) + " issued for unpaid work)";
 }
 
 } // namespace nexus::chain

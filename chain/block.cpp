@@ -22,7 +22,6 @@ constexpr std::size_t max_proof_steps = 32;
 // Signed instead of a body when a signer signs a batch: the tag keeps a batch root from
 // ever passing for a transaction body, whose first byte is its format.
 const std::string batch_tag = "nexuschain batch of transactions v1";
-constexpr std::size_t max_block_txs = 1 << 20;
 // The smallest encoded transaction (empty names), to bound what a header may claim.
 constexpr std::size_t min_tx_bytes =
     2 + 8 + 4 + 4 + 3 * 4 + 8 + 32 + 1 + 8 + 8 + 4 + 32 + 64 + 1;
@@ -157,6 +156,12 @@ std::string to_string(tx_kind x) {
 bool is_payment(const transaction& t) {
   return t.kind == tx_kind::reward || t.kind == tx_kind::penalty
          || t.kind == tx_kind::charge;
+}
+
+std::string form_problem(const transaction& t) {
+  if (t.kind == tx_kind::submission && t.batch)
+    return "a submission signed in a batch; a submitter signs alone";
+  return {};
 }
 
 bool is_proposers(const transaction& t) {
@@ -300,6 +305,9 @@ block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
 
 error check(const block& b) {
   auto at = "block " + std::to_string(b.header.height) + ": ";
+  if (b.txs.size() > max_block_records)
+    return corrupted(at + std::to_string(b.txs.size()) + " transactions, above the "
+                     + std::to_string(max_block_records) + " a block may hold");
   if (b.header.tx_count != b.txs.size())
     return corrupted(at + "header says " + std::to_string(b.header.tx_count)
                      + " transactions, body has " + std::to_string(b.txs.size()));
@@ -312,9 +320,8 @@ error check(const block& b) {
   for (std::size_t i = 0; i < b.txs.size(); ++i) {
     const auto& t = b.txs[i];
     if (!is_proposers(t)) {
-      if (t.kind == tx_kind::submission && t.batch)
-        return corrupted(at + "transaction " + std::to_string(i)
-                         + " (submission) is signed in a batch; a submitter signs alone");
+      if (auto why = form_problem(t); !why.empty())
+        return corrupted(at + "transaction " + std::to_string(i) + ": " + why);
       inputs.push_back(&t);
       position.push_back(i);
       continue;
@@ -385,7 +392,7 @@ expected<block> decode_block(std::span<const uint8_t> bytes) {
   b.header.tx_count = r.u32();
   r.fixed(b.header.proposer);
   r.fixed(b.header.sig);
-  if (!r.ok() || b.header.tx_count > max_block_txs
+  if (!r.ok() || b.header.tx_count > max_block_records
       || b.header.tx_count > bytes.size() / min_tx_bytes)
     return corrupted("malformed block header");
   b.txs.resize(b.header.tx_count);

@@ -90,6 +90,15 @@ struct transaction {
   friend bool operator==(const transaction&, const transaction&) = default;
 };
 
+/// The most records a block holds (a decoder refuses more), and so the most inputs one
+/// block takes: each may earn up to three payments.
+constexpr std::size_t max_block_records = std::size_t{1} << 20;
+constexpr std::size_t max_block_inputs = max_block_records / 4;
+
+/// Why an input record cannot stand in any block whatever its signature (a submission
+/// signed in a batch: a submitter signs alone), or nothing.
+std::string form_problem(const transaction& t);
+
 /// Rewards, penalties and charges: what the contract derives (never an input).
 bool is_payment(const transaction& t);
 

@@ -24,6 +24,20 @@ std::string format_mcc(int64_t micro) {
   return buf;
 }
 
+std::string format_total(mcc_total micro) {
+  bool negative = micro < 0;
+  auto magnitude = static_cast<unsigned __int128>(negative ? -micro : micro);
+  auto whole = magnitude / 1'000'000;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(whole % 10)));
+    whole /= 10;
+  } while (whole != 0);
+  char frac[8];
+  std::snprintf(frac, sizeof(frac), "%06d", static_cast<int>(magnitude % 1'000'000));
+  return (negative ? "-" : "") + digits + "." + frac + " MCC";
+}
+
 expected<int64_t> parse_mcc(const std::string& text) {
   auto bad = [&] {
     return make_error(errc::invalid_input, "expected an amount of MCC such as 2 or 0.25 "
@@ -169,7 +183,49 @@ bool add_checked(int64_t& into, int64_t x) {
 
 } // namespace
 
+namespace {
+
+// Why `t` carries a field its kind does not use (so that no record holds bytes nobody
+// reads), or nothing.
+std::string unused_field(const transaction& t) {
+  bool names = !t.worker.empty() || !t.validator.empty();
+  bool judged = t.result != digest{} || t.valid;
+  bool money = !t.account.empty() || t.amount != 0;
+  bool place = t.shard_id != 0 || t.attempt != 0;
+  bool bad = false;
+  switch (t.kind) {
+  case tx_kind::rules:
+    bad = t.task_id != 0 || place || names || judged || money || t.work_units != 0;
+    break;
+  case tx_kind::member:
+    bad = t.task_id != 0 || place || names || judged || t.amount != 0 || t.work_units != 0;
+    break;
+  case tx_kind::step:
+    bad = place || names || judged || money || t.work_units != 0;
+    break;
+  case tx_kind::submission:
+    bad = place || names || t.valid || t.work_units != 0;
+    break;
+  case tx_kind::contribution:
+    bad = !t.validator.empty() || t.valid || money || !t.data.empty();
+    break;
+  case tx_kind::verdict:
+  case tx_kind::acceptance:
+  case tx_kind::audit:
+    bad = money || t.work_units != 0 || !t.data.empty();
+    break;
+  default:
+    break;
+  }
+  return bad ? "a field a " + to_string(t.kind) + " does not use is set" : std::string{};
+}
+
+} // namespace
+
 std::string contract_state::refusal(const transaction& t, const block_context& at) const {
+  if (!is_payment(t))
+    if (auto why = unused_field(t); !why.empty())
+      return why;
   auto by_orchestrator = [&]() -> std::string {
     return members_.key_holds(t.signer, role::orchestrator)
                ? std::string{}
@@ -270,6 +326,10 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     auto worker = members_.find(t.worker);
     if (t.validator == t.worker || (worker && worker->key == t.signer))
       return "validator " + t.validator + " judged its own node's work";
+    if (auto* f = funds(t.task_id))
+      if (auto* submitter = members_.find(f->submitter);
+          submitter && submitter->key == t.signer)
+        return "validator " + t.validator + " judged work on its own submission";
     return {};
   }
   case tx_kind::acceptance:
@@ -316,7 +376,8 @@ bool contract_state::pay(const std::vector<transaction>& payments) {
     if (fresh)
       if (auto b = balances_.find(p.account); b != balances_.end())
         it->second = b->second;
-    if (!add_checked(tally, p.amount) || !add_checked(it->second, balance_change(p)))
+    tally += p.amount;
+    if (!add_checked(it->second, balance_change(p)))
       return false;
   }
   for (auto& [account, balance] : after)
@@ -328,10 +389,6 @@ bool contract_state::pay(const std::vector<transaction>& payments) {
 bool contract_state::apply(const transaction& t, std::vector<transaction>& out) {
   std::vector<transaction> earned;
   attempt_key key{t.task_id, t.shard_id, t.attempt};
-  auto note_task = [&] {
-    auto& last = t.task_id >= internal_task_base ? last_internal_ : last_task_;
-    last = std::max(last, t.task_id);
-  };
   switch (t.kind) {
   case tx_kind::rules:
     rules_ = rules_of(t).value();
@@ -343,19 +400,15 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
       (void)members_.bind({t.account, t.signer, bit(role::submitter)});
     nonces_.insert({t.account, nonce_of(t).value()});
     submissions_.emplace(t.task_id, funding{t.account, t.amount, 0});
-    note_task();
     return true;
   case tx_kind::step:
     steps_.emplace(t.task_id, task_of(t).value());
-    note_task();
     return true;
   case tx_kind::contribution:
     if (!judged_.contains(key))
       contributions_.try_emplace(key, t);
-    note_task();
     return true;
   case tx_kind::audit:
-    note_task();
     if (audited_.contains({t.task_id, t.shard_id, t.attempt, t.validator}))
       return true;
     earned.push_back(payment(tx_kind::penalty, t, t.validator, rules_.penalty_micro_mcc));
@@ -368,14 +421,14 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   default:
     break;
   }
-  note_task();
   bool accepted = t.kind == tx_kind::acceptance;
   bool by_network = accepted || reserved_name(t.validator);
   if (auto j = judged_.find(key); j != judged_.end()) {
     // A further verdict on a judged attempt: another validator's audit of the first.
     auto& first = j->second;
-    if (accepted || by_network || first.validators.contains(t.validator))
-      return true; // replayed, or stated twice
+    if (accepted || by_network || first.validators.contains(t.validator)
+        || first.judges.contains(t.signer))
+      return true; // replayed, stated twice, or the same key under another name
     bool agrees = t.worker == first.worker && t.result == first.result && t.valid
                   && first.valid && first.price > 0;
     int64_t fee = agrees ? share_of(first.price, rules_.audit_share_permille) : 0;
@@ -389,6 +442,7 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
     if (auto* f = funds(t.task_id); f && !earned.empty())
       f->spent += fee;
     first.validators.insert(t.validator);
+    first.judges.insert(t.signer);
     if (t.valid == first.valid)
       ++streaks_[t.validator];
     out.insert(out.end(), earned.begin(), earned.end());
@@ -425,9 +479,13 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
     if (auto* f = funds(t.task_id))
       f->spent += price;
   }
-  judged_[key] = judged_attempt{t.worker, t.result, t.valid || accepted, price,
-                                by_network ? std::set<std::string>{}
-                                           : std::set<std::string>{t.validator}};
+  judged_[key] = judged_attempt{
+      t.worker,
+      t.result,
+      t.valid || accepted,
+      price,
+      by_network ? std::set<std::string>{} : std::set<std::string>{t.validator},
+      by_network ? std::set<public_key>{} : std::set<public_key>{t.signer}};
   if (!accepted) {
     auto& streak = streaks_[t.worker];
     streak = t.valid ? streak + 1 : 0;
@@ -443,9 +501,14 @@ settlement contract_state::settle(const std::vector<transaction>& inputs,
                                   const block_context& at) {
   settlement out;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    auto why = refusal(inputs[i], at);
-    if (why.empty() && !apply(inputs[i], out.payments))
+    const auto& t = inputs[i];
+    auto why = refusal(t, at);
+    if (why.empty() && !apply(t, out.payments))
       why = "an amount would overflow";
+    if (why.empty() && t.kind != tx_kind::rules && t.kind != tx_kind::member) {
+      auto& last = t.task_id >= internal_task_base ? last_internal_ : last_task_;
+      last = std::max(last, t.task_id);
+    }
     if (!why.empty())
       out.refused.emplace_back(i, std::move(why));
   }

@@ -102,16 +102,23 @@ expected<uint64_t> nonce_of(const transaction& t);
 expected<uint64_t> task_of(const transaction& t);
 
 /// Where MCC went, in micro-MCC: the balances add up to paid - charged - penalized.
+/// Totals that only grow are kept in 128 bits: they never overflow (in 64 bits they would
+/// after ~10^22 FLOP of paid work, and refuse every payment after that).
+using mcc_total = __int128;
+
 struct supply_totals {
-  int64_t paid = 0;      // rewards
-  int64_t charged = 0;   // charges to submitters
-  int64_t penalized = 0; // penalties: they leave the supply
+  mcc_total paid = 0;      // rewards
+  mcc_total charged = 0;   // charges to submitters
+  mcc_total penalized = 0; // penalties: they leave the supply
 
   /// What the network issued for work no submitter paid for.
-  int64_t issued() const noexcept {
+  mcc_total issued() const noexcept {
     return paid - charged;
   }
 };
+
+/// format_mcc of a total (128 bits).
+std::string format_total(mcc_total micro);
 
 /// Where a block goes and who proposes it, for the records the contract derives.
 struct block_context {
@@ -216,6 +223,7 @@ private:
     bool valid = false;
     int64_t price = 0; // what the shard was paid (0: not paid)
     std::set<std::string> validators;
+    std::set<public_key> judges; // their keys: one key earns one audit, whatever its names
   };
 
   std::string refusal(const transaction& t, const block_context& at) const;

@@ -77,6 +77,10 @@ expected<committed> ledger::commit(std::vector<transaction> inputs, uint64_t tim
                                       + " record is the contract's or the proposer's");
       continue;
     }
+    if (auto why = form_problem(inputs[i]); !why.empty()) {
+      out.refused.emplace_back(i, why);
+      continue;
+    }
     if (inputs[i].kind == tx_kind::member) // a node joining again changes nothing
       if (auto m = member_of(inputs[i]); m)
         if (auto same = contract_.members().already(*m); same && *same)
@@ -95,6 +99,10 @@ expected<committed> ledger::commit(std::vector<transaction> inputs, uint64_t tim
 }
 
 expected<committed> ledger::seal_next(std::vector<transaction> inputs, uint64_t time_ms) {
+  if (inputs.size() > max_block_inputs)
+    return make_error(errc::invalid_input,
+                      std::to_string(inputs.size()) + " records for one block, above the "
+                          + std::to_string(max_block_inputs) + " it may take");
   // A full disk is found before the contract moves (no replay for every retry).
   if (auto err = store_->ready(inputs.size() * 512))
     return err;

@@ -43,7 +43,8 @@ public:
 
   /// Seals the admitted `inputs` and the payments they earn into the next block and
   /// stores it. A bad signature refuses the whole batch (errc::rejected, from the
-  /// store's check of the block), and nothing is stored.
+  /// store's check of the block), and nothing is stored; so does more than
+  /// max_block_inputs inputs (errc::invalid_input).
   expected<committed> commit(std::vector<transaction> inputs, uint64_t time_ms);
 
   /// Writes blocks only while the disk keeps this many bytes free (store::keep_free).

@@ -4,7 +4,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <random>
 #include <set>
 
 #include <leveldb/db.h>
@@ -98,11 +97,15 @@ expected<std::unique_ptr<store>> store::open_read_only(const std::filesystem::pa
                               "(nexus-shell: ledger verify) or stop the node");
     }
   }
-  auto copy = fs::temp_directory_path(ec)
-              / ("nexus-audit-" + std::to_string(::getpid()) + "-"
-                 + std::to_string(std::random_device{}()));
-  fs::remove_all(copy, ec);
-  fs::create_directories(copy, ec);
+  // Only this user may read the copy (mkdtemp makes it 0700).
+  auto pattern = (fs::temp_directory_path(ec) / "nexus-audit-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) {
+    if (lock_fd >= 0)
+      ::close(lock_fd);
+    return make_error(errc::failed,
+                      "cannot make a directory to audit a copy of " + dir.string() + " in");
+  }
+  fs::path copy = pattern;
   for (const auto& entry : fs::directory_iterator{dir, ec}) {
     auto name = entry.path().filename().string();
     if (name == "LOCK" || name.starts_with("LOG") || !entry.is_regular_file())
@@ -319,15 +322,10 @@ error store::append(const block& b, const balance_deltas& deltas) {
 }
 
 expected<block> store::get(uint64_t height) const {
-  if (!db_)
-    return make_error(errc::failed, "the ledger store is closed after a failed write");
-  std::string bytes;
-  auto status = db_->Get(leveldb::ReadOptions{}, block_key(height), &bytes);
-  if (status.IsNotFound())
-    return make_error(errc::not_found, "no block " + std::to_string(height));
-  if (auto err = from_status(status, "reading block " + std::to_string(height)))
-    return err;
-  auto b = decode_block({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  auto bytes = raw_block(height);
+  if (!bytes)
+    return bytes.error();
+  auto b = decode_block(*bytes);
   if (b && b->header.height != height)
     return make_error(errc::corrupted, "block stored at height " + std::to_string(height)
                                            + " says it is "

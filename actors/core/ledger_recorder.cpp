@@ -164,7 +164,9 @@ void ledger_recorder::stepped(uint64_t task_id, uint64_t run) {
 }
 
 void ledger_recorder::joined(const node_identity& who, node_role role) {
-  if (!key_)
+  // Only roles records name: who may orchestrate or propose blocks is the first block's
+  // to say, never a join's.
+  if (!key_ || (role != node_role::worker && role != node_role::validator))
     return;
   outbox_.emplace_back(chain::member_record(
       {who.name, who.key, uint32_t{1} << static_cast<uint32_t>(role)}));

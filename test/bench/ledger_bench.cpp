@@ -38,10 +38,10 @@ std::vector<transaction> make_inputs(std::size_t n, std::size_t sign_batch,
       c.shard_id = static_cast<uint32_t>(i % 1000);
       c.attempt = 1;
       c.worker = "worker-" + std::to_string(i % 8);
-      c.validator = "validator-1";
       c.work_units = 1000;
       transaction v = c;
       v.kind = tx_kind::verdict;
+      v.validator = "validator-1";
       v.work_units = 0;
       v.valid = true;
       contributions.push_back(std::move(c));

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <leveldb/db.h>
@@ -468,13 +469,85 @@ TEST_CASE("an audit leaves the store byte-identical", "[ledger][attack]") {
   auto k = test::chain_keys::in();
   test::temp_dir dir;
   auto path = paid_ledger(k, dir);
+  auto copies = [] {
+    std::set<std::string> out;
+    for (const auto& e :
+         std::filesystem::directory_iterator{std::filesystem::temp_directory_path()})
+      if (e.path().filename().string().starts_with("nexus-audit-"))
+        out.insert(e.path().filename().string());
+    return out;
+  };
   auto before = files_of(path);
+  auto copies_before = copies();
   CHECK_THAT(audit_of(path), Catch::StartsWith("ledger OK"));
   CHECK_THAT(audit_of(path), Catch::StartsWith("ledger OK"));
   CHECK(files_of(path) == before);
-  // Nothing is left behind in the temporary directory either.
-  for (const auto& e :
-       std::filesystem::directory_iterator{std::filesystem::temp_directory_path()})
-    CHECK_FALSE(e.path().filename().string().starts_with(
-        "nexus-audit-" + std::to_string(::getpid()) + "-"));
+  CHECK(copies() == copies_before); // nothing left behind in the temporary directory
+}
+
+TEST_CASE("a record that carries bytes its kind does not use is refused",
+          "[ledger][attack]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto path = paid_ledger(k, dir);
+  auto l = ledger::open(path, k.start(rules), k.hub);
+  REQUIRE(l);
+  auto c = k.contribution(1, 1, 1, "w1");
+  auto v = k.verdict(c, true);
+  v.account = "victim"; // would put the verdict in the victim's history
+  v.data.assign(4000, 'x');
+  v.sign_with(k.v1);
+  auto made = (*l)->commit({c, v}, 30);
+  REQUIRE(made);
+  REQUIRE(made->refused.size() == 1);
+  CHECK_THAT(made->refused[0].second, Catch::Contains("does not use"));
+  CHECK((*l)->chain().history("victim").empty());
+}
+
+TEST_CASE("one key earns one audit, and no validator judges its own submission",
+          "[ledger][attack]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto start = k.start(rules);
+  start.members.push_back({"v1-again", k.v1.public_bytes(), bit(role::validator)});
+  start.members.push_back(
+      {"alice-validates", k.alice.public_bytes(), bit(role::validator)});
+  auto l = ledger::open(dir.path() / "ledger", start, k.hub);
+  REQUIRE(l);
+  auto c = k.contribution(1, 0, 1, "w1");
+  auto again = k.verdict(c, true, "v1");
+  again.validator = "v1-again";
+  again.sign_with(k.v1);
+  auto own = k.verdict(c, true, "v1");
+  own.validator = "alice-validates";
+  own.sign_with(k.alice);
+  auto made = (*l)->commit({k.submission(1), c, k.verdict(c, true), again, own}, 1);
+  REQUIRE(made);
+  REQUIRE(made->refused.size() == 1);
+  CHECK(made->refused[0].first == 4);
+  CHECK_THAT(made->refused[0].second, Catch::Contains("judged work on its own submission"));
+  CHECK((*l)->chain().balance("v1-again") == 0); // v1's key judged already
+  CHECK((*l)->chain().balance("alice") == -2000);
+}
+
+TEST_CASE("a block never holds more records than a reader takes, and a bad record alone "
+          "is refused alone",
+          "[ledger][attack]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto l = ledger::open(dir.path() / "ledger", k.start(rules), k.hub);
+  REQUIRE(l);
+  std::vector<transaction> flood(max_block_inputs + 1, k.contribution(1, 0, 1, "w1"));
+  auto refused = (*l)->commit(std::move(flood), 1);
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), errc::invalid_input));
+  // A submission signed in a batch fails every block it is in: the ledger refuses it
+  // alone, before the block is sealed.
+  std::vector<transaction> batch{k.submission(1), k.submission(2)};
+  sign_batch(batch, k.alice);
+  auto made = (*l)->commit({batch[0], k.submission(3)}, 2);
+  REQUIRE(made);
+  REQUIRE(made->refused.size() == 1);
+  CHECK_THAT(made->refused[0].second, Catch::Contains("a submitter signs alone"));
+  CHECK(made->stored);
 }

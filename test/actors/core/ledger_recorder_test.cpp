@@ -160,6 +160,9 @@ TEST_CASE("a joined node's key and a run's steps are the orchestrator's records"
           "[core][ledger-recorder]") {
   fixture f;
   f.rec.joined(f.v1, node_role::validator);
+  // Who orchestrates or proposes blocks is the first block's to say, never a join's.
+  f.rec.joined({"mallory", f.v1_key.public_bytes()}, node_role::ledger);
+  f.rec.joined({"mallory", f.v1_key.public_bytes()}, node_role::orchestrator);
   f.rec.stepped(chain::internal_task_base + 1, 4);
   auto out = f.sent();
   REQUIRE(out.size() == 2);
