@@ -79,7 +79,18 @@ expected<node_id> admit(self_pointer self, const wire::node_info& msg, const Han
     return make_error(errc::invalid_input, "node " + info->name + " joined as "
                                                + to_string(info->role) + " through the "
                                                + to_string(expected) + " interface");
-  if (auto err = self->state.members.admit(*info, clock_type::now())) {
+  auto err = self->state.members.admit(*info, clock_type::now());
+  // A name keeps the key the chain bound it to: a node with another key would work unpaid.
+  auto bound = self->state.bindings.find(info->name);
+  if (!err && bound != self->state.bindings.end()
+      && (info->role == node_role::worker || info->role == node_role::validator)
+      && !std::equal(info->public_key.begin(), info->public_key.end(),
+                     bound->second.begin(), bound->second.end()))
+    err = make_error(errc::rejected,
+                     "the name " + info->name + " is bound on the ledger to another key ("
+                         + chain::to_hex(bound->second).substr(0, 16)
+                         + "...); join with that key, or under another name");
+  if (err) {
     caf::aout(self) << "orchestrator: refused " << info->name << " as "
                     << to_string(info->role) << ": " << describe(err) << "\n";
     return make_error(errc::rejected, "join refused: " + describe(err));
@@ -87,8 +98,14 @@ expected<node_id> admit(self_pointer self, const wire::node_info& msg, const Han
   auto id = self->state.table.add_node(*info);
   self->state.node_of[handle.address()] = id;
   self->state.members.joined(id, *info);
-  if (auto* who = self->state.members.identity(id)) {
-    self->state.recorder.joined(*who, info->role); // the chain binds its name to its key
+  // A key the node proved (a signed challenge), or that a node of this process was given,
+  // is bound to its name on the chain; on an open network a key a remote node names
+  // without proof binds nothing.
+  bool proven = !info->signature.empty() || handle.node() == self->node();
+  if (auto* who = self->state.members.identity(id); who && proven) {
+    self->state.recorder.joined(*who, info->role);
+    if (self->state.recorder.signs())
+      self->state.bindings.emplace(who->name, who->key);
     schedule_flush(self);
   }
   self->monitor(handle);
@@ -466,6 +483,19 @@ void on_ledger_joined(self_pointer self, const ledger_actor& handle) {
           },
           [self](const caf::error& err) {
             caf::aout(self) << "orchestrator: the ledger did not say its last task: "
+                            << describe(err) << "\n";
+          });
+  // Names already bound on the chain: a node or submitter with another key is refused.
+  self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
+                wire::encode(ledger_query{.question = ledger_question::members}))
+      .then(
+          [self](const wire::ledger_answer& reply) {
+            if (auto a = wire::decode(reply))
+              for (const auto& m : a->members)
+                self->state.bindings[m.name] = m.key; // the chain's word over a guess
+          },
+          [self](const caf::error& err) {
+            caf::aout(self) << "orchestrator: the ledger did not say its members: "
                             << describe(err) << "\n";
           });
   // Trust survives restarts: each node's streak as the ledger recorded it.

@@ -77,8 +77,9 @@ struct orchestrator_state {
     clock_type::time_point since;
   };
   std::vector<held_submission> held;
-  // The key each submitting account is bound to on the chain, as the ledger said or as a
-  // submission it accepted set it: a submission signed by another key is refused at once.
+  // The key each name is bound to on the chain, as the ledger said when it joined or for an
+  // account asked about, or as a join or an accepted submission set it: a submission
+  // signed by another key, or a worker or validator joining with one, is refused at once.
   std::map<std::string, chain::public_key> bindings;
   std::set<std::pair<std::string, uint64_t>> nonces; // (account, nonce) accepted so far
   static inline const char* name = "nexus.orchestrator";

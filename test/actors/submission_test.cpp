@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/core/submission.hpp"
+#include "actors/worker.hpp"
 #include "chain/block.hpp"
 #include "compute/tensor.hpp"
 #include "messages/codec.hpp"
@@ -162,4 +163,37 @@ TEST_CASE("an orchestrator that never saw an account asks the ledger whose it is
   REQUIRE(members->members.size() == 1);
   CHECK(members->members[0].key == alice.public_bytes());
   CHECK(members->members[0].roles == 32); // a submitter
+}
+
+TEST_CASE("a name bound on the chain cannot join with another key",
+          "[actors][submission]") {
+  temp_dir dir;
+  embedded_options opts{2, 1};
+  opts.data_dir = dir.path();
+  fixture f{opts};
+  // Someone takes the name worker-9 first, as a submitter.
+  auto squatter = chain::node_key::generate().value();
+  auto req = product(*f.api, 1);
+  req.submitter = "worker-9";
+  sign_submission(req, squatter);
+  auto ack = send(f, req);
+  REQUIRE(ack);
+  REQUIRE(f.api->wait(ack->task_id, {}, 60s));
+  // A worker of that name, with its own key, is refused with the reason.
+  worker_config cfg{.name = "worker-9",
+                    .store = f.net.store,
+                    .device = "cpu",
+                    .key = chain::node_key::generate().value()};
+  auto info = describe_worker(cfg);
+  REQUIRE(info);
+  auto pub = cfg.key->public_bytes();
+  info->public_key.assign(pub.begin(), pub.end());
+  auto handle = spawn_worker(f.sys, std::move(cfg));
+  caf::scoped_actor self{f.sys};
+  std::string why;
+  self->request(f.net.orchestrator, 10s, join_atom::value, wire::encode(*info), handle)
+      .receive([&](uint32_t) { why = "joined"; },
+               [&](const caf::error& err) { why = describe(from_caf(err)); });
+  CHECK_THAT(why, Catch::Contains("worker-9 is bound on the ledger to another key"));
+  caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
 }
