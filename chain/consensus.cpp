@@ -1,0 +1,370 @@
+#include "chain/consensus.hpp"
+
+#include <algorithm>
+
+#include "chain/encoding.hpp"
+
+namespace nexus::chain::consensus {
+
+namespace {
+
+const std::string tag = "nexuschain consensus v1";
+
+// Messages beyond the next heights are not kept (a node that far behind catches up from
+// decisions instead).
+constexpr uint64_t future_heights = 2;
+constexpr std::size_t future_messages = 4096;
+
+digest digest_of(const message& m) {
+  auto bytes = std::visit([](const auto& x) { return x.signed_bytes(); }, m);
+  const auto& sig = std::visit([](const auto& x) -> const signature& { return x.sig; }, m);
+  bytes.insert(bytes.end(), sig.begin(), sig.end());
+  return sha256(bytes);
+}
+
+} // namespace
+
+digest proposal::id() const {
+  return sha256(value);
+}
+
+std::vector<uint8_t> proposal::signed_bytes() const {
+  writer w;
+  w.text(tag);
+  w.u8(0);
+  w.u64(height);
+  w.u32(round);
+  w.fixed(id());
+  w.u32(static_cast<uint32_t>(valid_round + 1));
+  w.fixed(signer);
+  return std::move(w.data());
+}
+
+std::vector<uint8_t> vote::signed_bytes() const {
+  writer w;
+  w.text(tag);
+  w.u8(static_cast<uint8_t>(kind));
+  w.u64(height);
+  w.u32(round);
+  w.u8(value ? 1 : 0);
+  w.fixed(value.value_or(digest{}));
+  w.fixed(signer);
+  return std::move(w.data());
+}
+
+void sign(message& m, const node_key& key) {
+  std::visit(
+      [&](auto& x) {
+        x.signer = key.public_bytes();
+        x.sig = key.sign(x.signed_bytes());
+      },
+      m);
+}
+
+std::size_t quorum(std::size_t n) {
+  return 2 * n / 3 + 1;
+}
+
+std::size_t third(std::size_t n) {
+  return n / 3 + 1;
+}
+
+bool certifies(const certificate& c, const std::vector<public_key>& validators) {
+  std::set<public_key> signers;
+  for (const auto& v : c.precommits) {
+    if (v.kind != vote_kind::precommit || v.height != c.height || v.round != c.round
+        || v.value != c.value
+        || std::find(validators.begin(), validators.end(), v.signer) == validators.end()
+        || !verify(v.signer, v.signed_bytes(), v.sig))
+      return false;
+    signers.insert(v.signer);
+  }
+  return signers.size() >= quorum(validators.size());
+}
+
+tendermint::tendermint(std::vector<public_key> validators, node_key key, uint64_t height,
+                       hooks h, timeouts t)
+    : validators_(std::move(validators))
+    , key_(std::move(key))
+    , hooks_(std::move(h))
+    , timeouts_(t)
+    , height_(height) {}
+
+const public_key& tendermint::proposer(uint64_t height, uint32_t round) const {
+  return validators_[(height + round) % validators_.size()];
+}
+
+std::chrono::milliseconds tendermint::after(step_kind s, uint32_t round) const {
+  auto base = s == step_kind::propose   ? timeouts_.propose
+              : s == step_kind::prevote ? timeouts_.prevote
+                                        : timeouts_.precommit;
+  return base + timeouts_.growth * round; // time-outs grow with each round
+}
+
+effects tendermint::start() {
+  effects out;
+  start_round(0, out); // "upon start do StartRound(0)"
+  evaluate(out);
+  return out;
+}
+
+// Function StartRound(round) (lines 11-21).
+void tendermint::start_round(uint32_t round, effects& out) {
+  round_ = round;
+  step_ = step_kind::propose;
+  if (proposer(height_, round_) == key_.public_bytes()) {
+    proposal p;
+    p.height = height_;
+    p.round = round_;
+    if (valid_) { // line 15: proposal <- validValue
+      p.value = valid_->value;
+    } else { // line 17: proposal <- getValue()
+      p.value = hooks_.get_value(height_);
+    }
+    p.valid_round = valid_round_;
+    own(p, out); // line 19: broadcast PROPOSAL
+  } else {
+    out.timers.push_back({step_kind::propose, height_, round_,
+                          after(step_kind::propose, round_)}); // line 21
+  }
+}
+
+void tendermint::own(message m, effects& out) {
+  sign(m, key_);
+  out.broadcast.push_back(m);
+  take(m, out); // a node counts its own messages
+}
+
+bool tendermint::is_valid(const proposal& p) {
+  auto id = p.id();
+  auto it = validity_.find(id);
+  if (it == validity_.end())
+    it = validity_.emplace(id, hooks_.valid(p.height, p.value)).first;
+  return it->second;
+}
+
+std::size_t tendermint::count(const std::map<public_key, std::vector<vote>>& votes,
+                              const std::optional<digest>& value) const {
+  return static_cast<std::size_t>(std::count_if(votes.begin(), votes.end(), [&](const auto& kv) {
+    return std::any_of(kv.second.begin(), kv.second.end(),
+                       [&](const vote& v) { return v.value == value; });
+  }));
+}
+
+bool tendermint::take(const message& m, effects& out) {
+  auto height = std::visit([](const auto& x) { return x.height; }, m);
+  const auto& signer =
+      std::visit([](const auto& x) -> const public_key& { return x.signer; }, m);
+  if (std::find(validators_.begin(), validators_.end(), signer) == validators_.end())
+    return false;
+  if (height < height_) {
+    // A node behind: answer with the decision of that height (each time: the answer may
+    // be lost too; the carrier may limit how often).
+    if (auto d = decisions_.find(height); d != decisions_.end())
+      out.replies.emplace_back(signer, d->second);
+    return false;
+  }
+  auto id = digest_of(m);
+  if (height == height_ && seen_.contains(id))
+    return false; // a duplicate, checked before
+  bool authentic = std::visit(
+      [](const auto& x) { return verify(x.signer, x.signed_bytes(), x.sig); }, m);
+  if (!authentic)
+    return false;
+  if (height > height_) {
+    auto& later = future_[height];
+    if (height - height_ <= future_heights && later.size() < future_messages)
+      later.push_back(m);
+    return false;
+  }
+  seen_.insert(id);
+  heard_.push_back(m);
+  if (const auto* p = std::get_if<proposal>(&m)) {
+    if (p->signer != proposer(p->height, p->round))
+      return false;
+    auto& r = rounds_[p->round];
+    r.senders.insert(p->signer);
+    if (!r.offered) // the proposer's first proposal of the round counts
+      r.offered = *p;
+    return true;
+  }
+  const auto& v = std::get<vote>(m);
+  auto& r = rounds_[v.round];
+  r.senders.insert(v.signer);
+  auto& mine = (v.kind == vote_kind::prevote ? r.prevotes : r.precommits)[v.signer];
+  if (std::find(mine.begin(), mine.end(), v) != mine.end())
+    return false;
+  if (!mine.empty()) // two votes of one kind, height and round
+    out.equivocations.push_back({mine.front(), v});
+  mine.push_back(v);
+  return true;
+}
+
+void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
+  decision d{height_, p.value, {height_, round, p.id(), {}}};
+  for (const auto& [signer, votes] : rounds_[round].precommits)
+    for (const auto& v : votes)
+      if (v.value == p.id()) {
+        d.cert.precommits.push_back(v);
+        break;
+      }
+  decisions_[height_] = d;
+  out.decided.push_back(d);
+  // Lines 51-54: next height, locks and valid values reset, StartRound(0).
+  ++height_;
+  locked_.reset();
+  valid_.reset();
+  locked_round_ = valid_round_ = -1;
+  rounds_.clear();
+  validity_.clear();
+  seen_.clear();
+  heard_.clear();
+  decisions_.erase(decisions_.begin(),
+                   decisions_.lower_bound(height_ > 64 ? height_ - 64 : 0)); // keep recent
+  start_round(0, out);
+  auto later = std::move(future_[height_]);
+  future_.erase(future_.begin(), future_.upper_bound(height_));
+  for (const auto& m : later)
+    take(m, out);
+}
+
+void tendermint::evaluate(effects& out) {
+  auto n = validators_.size();
+  for (bool changed = true; changed;) {
+    changed = false;
+    // Line 49: a proposal and precommits of a quorum for it, in any round: decide.
+    for (auto& [r, log] : rounds_) {
+      if (log.offered && count(log.precommits, log.offered->id()) >= quorum(n)
+          && is_valid(*log.offered)) {
+        auto p = *log.offered;
+        decide(p, r, out);
+        changed = true;
+        break;
+      }
+    }
+    if (changed)
+      continue;
+    // Line 55: more than a third heard at a higher round: StartRound(round).
+    for (auto& [r, log] : rounds_)
+      if (r > round_ && log.senders.size() >= third(n)) {
+        start_round(r, out);
+        changed = true;
+        break;
+      }
+    if (changed)
+      continue;
+    auto& log = rounds_[round_];
+    const auto* p = log.offered ? &*log.offered : nullptr;
+    // Line 22: a proposal without a valid round, while propose.
+    if (step_ == step_kind::propose && p && p->valid_round == -1) {
+      bool yes = is_valid(*p) && (locked_round_ == -1 || locked_->id() == p->id());
+      own(vote{vote_kind::prevote, height_, round_,
+               yes ? std::optional<digest>{p->id()} : std::nullopt},
+          out);
+      step_ = step_kind::prevote;
+      changed = true;
+      continue;
+    }
+    // Line 28: a proposal with a valid round vr < round and a quorum of prevotes for it
+    // at vr, while propose.
+    if (step_ == step_kind::propose && p && p->valid_round >= 0
+        && static_cast<uint32_t>(p->valid_round) < round_
+        && count(rounds_[static_cast<uint32_t>(p->valid_round)].prevotes, p->id())
+               >= quorum(n)) {
+      bool yes = is_valid(*p)
+                 && (locked_round_ <= p->valid_round || locked_->id() == p->id());
+      own(vote{vote_kind::prevote, height_, round_,
+               yes ? std::optional<digest>{p->id()} : std::nullopt},
+          out);
+      step_ = step_kind::prevote;
+      changed = true;
+      continue;
+    }
+    // Line 34: prevotes of a quorum (any values), while prevote, the first time.
+    if (step_ == step_kind::prevote && !log.prevote_timer && log.prevotes.size() >= quorum(n)) {
+      log.prevote_timer = true;
+      out.timers.push_back(
+          {step_kind::prevote, height_, round_, after(step_kind::prevote, round_)});
+      changed = true;
+    }
+    // Line 36: a valid proposal and prevotes of a quorum for it, while step >= prevote,
+    // the first time.
+    if (step_ != step_kind::propose && !log.l36_done && p
+        && count(log.prevotes, p->id()) >= quorum(n) && is_valid(*p)) {
+      log.l36_done = true;
+      if (step_ == step_kind::prevote) {
+        locked_ = *p;
+        locked_round_ = static_cast<int32_t>(round_);
+        own(vote{vote_kind::precommit, height_, round_, p->id()}, out);
+        step_ = step_kind::precommit;
+      }
+      valid_ = *p;
+      valid_round_ = static_cast<int32_t>(round_);
+      changed = true;
+      continue;
+    }
+    // Line 44: prevotes of a quorum for nil, while prevote.
+    if (step_ == step_kind::prevote && count(log.prevotes, std::nullopt) >= quorum(n)) {
+      own(vote{vote_kind::precommit, height_, round_, std::nullopt}, out);
+      step_ = step_kind::precommit;
+      changed = true;
+      continue;
+    }
+    // Line 47: precommits of a quorum (any values), the first time.
+    if (!log.precommit_timer && log.precommits.size() >= quorum(n)) {
+      log.precommit_timer = true;
+      out.timers.push_back(
+          {step_kind::precommit, height_, round_, after(step_kind::precommit, round_)});
+      changed = true;
+    }
+  }
+}
+
+effects tendermint::on_message(const message& m) {
+  effects out;
+  if (take(m, out))
+    evaluate(out);
+  return out;
+}
+
+effects tendermint::on_timeout(const timer& t) {
+  effects out;
+  if (t.height != height_ || t.round != round_)
+    return out;
+  if (t.step == step_kind::propose && step_ == step_kind::propose) { // OnTimeoutPropose
+    own(vote{vote_kind::prevote, height_, round_, std::nullopt}, out);
+    step_ = step_kind::prevote;
+  } else if (t.step == step_kind::prevote && step_ == step_kind::prevote) { // OnTimeoutPrevote
+    own(vote{vote_kind::precommit, height_, round_, std::nullopt}, out);
+    step_ = step_kind::precommit;
+  } else if (t.step == step_kind::precommit) { // OnTimeoutPrecommit
+    start_round(round_ + 1, out);
+  }
+  evaluate(out);
+  return out;
+}
+
+effects tendermint::on_decision(const decision& d) {
+  effects out;
+  if (d.height != height_ || d.cert.height != d.height || sha256(d.value) != d.cert.value
+      || !certifies(d.cert, validators_))
+    return out;
+  proposal p;
+  p.height = d.height;
+  p.round = d.cert.round;
+  p.value = d.value;
+  if (!is_valid(p))
+    return out;
+  rounds_[d.cert.round].precommits.clear();
+  for (const auto& v : d.cert.precommits)
+    rounds_[d.cert.round].precommits[v.signer] = {v};
+  decide(p, d.cert.round, out);
+  evaluate(out);
+  return out;
+}
+
+std::vector<message> tendermint::resend() const {
+  return heard_;
+}
+
+} // namespace nexus::chain::consensus
