@@ -14,6 +14,11 @@ const std::string tag = "nexuschain consensus v1";
 // decisions instead).
 constexpr uint64_t future_heights = 2;
 constexpr std::size_t future_messages = 4096;
+// Bounds on what one Byzantine validator can make a node keep: rounds this far beyond the
+// node's own, and two proposals or votes per signer, kind and round (quorums never need a
+// faulty validator's votes, so nothing is lost for honest progress).
+constexpr uint32_t rounds_ahead = 10000;
+constexpr std::size_t kept_per_signer = 4;
 
 digest digest_of(const message& m) {
   auto bytes = std::visit([](const auto& x) { return x.signed_bytes(); }, m);
@@ -35,7 +40,7 @@ std::vector<uint8_t> proposal::signed_bytes() const {
   w.u64(height);
   w.u32(round);
   w.fixed(id());
-  w.u32(static_cast<uint32_t>(valid_round + 1));
+  w.u32(static_cast<uint32_t>(valid_round) + 1u); // -1 -> 0; no signed overflow
   w.fixed(signer);
   return std::move(w.data());
 }
@@ -130,6 +135,13 @@ void tendermint::start_round(uint32_t round, effects& out) {
 }
 
 void tendermint::own(message m, effects& out) {
+  if (const auto* v = std::get_if<vote>(&m)) { // an honest node never votes twice
+    auto& log = rounds_[v->round];
+    const auto& votes = v->kind == vote_kind::prevote ? log.prevotes : log.precommits;
+    if (auto mine = votes.find(key_.public_bytes());
+        mine != votes.end() && !mine->second.empty())
+      return;
+  }
   sign(m, key_);
   out.broadcast.push_back(m);
   take(m, out); // a node counts its own messages
@@ -145,55 +157,67 @@ bool tendermint::is_valid(const proposal& p) {
 
 std::size_t tendermint::count(const std::map<public_key, std::vector<vote>>& votes,
                               const std::optional<digest>& value) const {
-  return static_cast<std::size_t>(std::count_if(votes.begin(), votes.end(), [&](const auto& kv) {
-    return std::any_of(kv.second.begin(), kv.second.end(),
-                       [&](const vote& v) { return v.value == value; });
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(votes.begin(), votes.end(), [&](const auto& kv) {
+        return std::any_of(kv.second.begin(), kv.second.end(),
+                           [&](const vote& v) { return v.value == value; });
+      }));
 }
 
 bool tendermint::take(const message& m, effects& out) {
   auto height = std::visit([](const auto& x) { return x.height; }, m);
   const auto& signer =
       std::visit([](const auto& x) -> const public_key& { return x.signer; }, m);
+  auto round = std::visit([](const auto& x) { return x.round; }, m);
   if (std::find(validators_.begin(), validators_.end(), signer) == validators_.end())
     return false;
-  if (height < height_) {
-    // A node behind: answer with the decision of that height (each time: the answer may
-    // be lost too; the carrier may limit how often).
-    if (auto d = decisions_.find(height); d != decisions_.end())
-      out.replies.emplace_back(signer, d->second);
-    return false;
-  }
+  if (height > height_ + future_heights || round > round_ + rounds_ahead)
+    return false; // too far ahead to keep
   auto id = digest_of(m);
-  if (height == height_ && seen_.contains(id))
+  if ((height == height_ && seen_.contains(id))
+      || (height > height_ && future_seen_.contains(id)))
     return false; // a duplicate, checked before
   bool authentic = std::visit(
       [](const auto& x) { return verify(x.signer, x.signed_bytes(), x.sig); }, m);
   if (!authentic)
     return false;
+  if (height < height_) {
+    // A node behind: answer with the decision of that height (each time: the answer may
+    // be lost too; the carrier limits how often).
+    if (auto d = decisions_.find(height); d != decisions_.end())
+      out.replies.emplace_back(signer, d->second);
+    return false;
+  }
   if (height > height_) {
     auto& later = future_[height];
-    if (height - height_ <= future_heights && later.size() < future_messages)
+    if (later.size() < future_messages && future_seen_.insert(id).second)
       later.push_back(m);
     return false;
   }
-  seen_.insert(id);
-  heard_.push_back(m);
   if (const auto* p = std::get_if<proposal>(&m)) {
     if (p->signer != proposer(p->height, p->round))
       return false;
     auto& r = rounds_[p->round];
+    auto pid = p->id();
+    if (r.offered.size() >= kept_per_signer && !r.offered.contains(pid))
+      return false;
+    seen_.insert(id);
+    heard_.push_back(m);
     r.senders.insert(p->signer);
-    if (!r.offered) // the proposer's first proposal of the round counts
-      r.offered = *p;
+    r.offered.emplace(pid, *p);
+    if (!r.first)
+      r.first = pid;
     return true;
   }
   const auto& v = std::get<vote>(m);
   auto& r = rounds_[v.round];
-  r.senders.insert(v.signer);
   auto& mine = (v.kind == vote_kind::prevote ? r.prevotes : r.precommits)[v.signer];
-  if (std::find(mine.begin(), mine.end(), v) != mine.end())
+  if (std::find(mine.begin(), mine.end(), v) != mine.end()
+      || mine.size() >= kept_per_signer)
     return false;
+  seen_.insert(id);
+  heard_.push_back(m);
+  r.senders.insert(v.signer);
   if (!mine.empty()) // two votes of one kind, height and round
     out.equivocations.push_back({mine.front(), v});
   mine.push_back(v);
@@ -219,6 +243,7 @@ void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
   validity_.clear();
   seen_.clear();
   heard_.clear();
+  future_seen_.clear();
   decisions_.erase(decisions_.begin(),
                    decisions_.lower_bound(height_ > 64 ? height_ - 64 : 0)); // keep recent
   start_round(0, out);
@@ -234,13 +259,16 @@ void tendermint::evaluate(effects& out) {
     changed = false;
     // Line 49: a proposal and precommits of a quorum for it, in any round: decide.
     for (auto& [r, log] : rounds_) {
-      if (log.offered && count(log.precommits, log.offered->id()) >= quorum(n)
-          && is_valid(*log.offered)) {
-        auto p = *log.offered;
-        decide(p, r, out);
-        changed = true;
+      for (auto& [pid, offer] : log.offered)
+        if (count(log.precommits, pid) >= quorum(n) && is_valid(offer)) {
+          auto p = offer;
+          auto round = r;
+          decide(p, round, out);
+          changed = true;
+          break;
+        }
+      if (changed)
         break;
-      }
     }
     if (changed)
       continue;
@@ -254,7 +282,7 @@ void tendermint::evaluate(effects& out) {
     if (changed)
       continue;
     auto& log = rounds_[round_];
-    const auto* p = log.offered ? &*log.offered : nullptr;
+    const auto* p = log.first ? &log.offered.at(*log.first) : nullptr;
     // Line 22: a proposal without a valid round, while propose.
     if (step_ == step_kind::propose && p && p->valid_round == -1) {
       bool yes = is_valid(*p) && (locked_round_ == -1 || locked_->id() == p->id());
@@ -271,8 +299,8 @@ void tendermint::evaluate(effects& out) {
         && static_cast<uint32_t>(p->valid_round) < round_
         && count(rounds_[static_cast<uint32_t>(p->valid_round)].prevotes, p->id())
                >= quorum(n)) {
-      bool yes = is_valid(*p)
-                 && (locked_round_ <= p->valid_round || locked_->id() == p->id());
+      bool yes =
+          is_valid(*p) && (locked_round_ <= p->valid_round || locked_->id() == p->id());
       own(vote{vote_kind::prevote, height_, round_,
                yes ? std::optional<digest>{p->id()} : std::nullopt},
           out);
@@ -281,16 +309,21 @@ void tendermint::evaluate(effects& out) {
       continue;
     }
     // Line 34: prevotes of a quorum (any values), while prevote, the first time.
-    if (step_ == step_kind::prevote && !log.prevote_timer && log.prevotes.size() >= quorum(n)) {
+    if (step_ == step_kind::prevote && !log.prevote_timer
+        && log.prevotes.size() >= quorum(n)) {
       log.prevote_timer = true;
       out.timers.push_back(
           {step_kind::prevote, height_, round_, after(step_kind::prevote, round_)});
       changed = true;
     }
     // Line 36: a valid proposal and prevotes of a quorum for it, while step >= prevote,
-    // the first time.
-    if (step_ != step_kind::propose && !log.l36_done && p
-        && count(log.prevotes, p->id()) >= quorum(n) && is_valid(*p)) {
+    // the first time (any proposal of the round's proposer).
+    const proposal* backed = nullptr;
+    for (auto& [pid, offer] : log.offered)
+      if (count(log.prevotes, pid) >= quorum(n) && is_valid(offer))
+        backed = &offer;
+    if (step_ != step_kind::propose && !log.l36_done && backed) {
+      p = backed;
       log.l36_done = true;
       if (step_ == step_kind::prevote) {
         locked_ = *p;
@@ -334,7 +367,8 @@ effects tendermint::on_timeout(const timer& t) {
   if (t.step == step_kind::propose && step_ == step_kind::propose) { // OnTimeoutPropose
     own(vote{vote_kind::prevote, height_, round_, std::nullopt}, out);
     step_ = step_kind::prevote;
-  } else if (t.step == step_kind::prevote && step_ == step_kind::prevote) { // OnTimeoutPrevote
+  } else if (t.step == step_kind::prevote
+             && step_ == step_kind::prevote) { // OnTimeoutPrevote
     own(vote{vote_kind::precommit, height_, round_, std::nullopt}, out);
     step_ = step_kind::precommit;
   } else if (t.step == step_kind::precommit) { // OnTimeoutPrecommit

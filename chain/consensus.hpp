@@ -157,7 +157,10 @@ public:
 
 private:
   struct round_log {
-    std::optional<proposal> offered; // the proposal of the round's proposer
+    // What the round's proposer proposed: the first (rules 22 and 28) and every proposal it
+    // signed, by value (rules 36 and 49 apply to any; at most two are kept).
+    std::optional<digest> first;
+    std::map<digest, proposal> offered;
     // Every distinct vote of each signer: a validator that signed two counts for both
     // values, which is safe (two quorums share an honest validator, who votes once) and
     // keeps every honest node's counts converging as messages spread.
@@ -186,10 +189,11 @@ private:
   std::optional<proposal> locked_, valid_; // lockedValue, validValue (with their rounds)
   int32_t locked_round_ = -1, valid_round_ = -1;
   std::map<uint32_t, round_log> rounds_;
-  std::map<digest, bool> validity_;            // valid(v), asked once per value
+  std::map<digest, bool> validity_;                 // valid(v), asked once per value
   std::map<uint64_t, std::vector<message>> future_; // for the next heights, kept
   std::map<uint64_t, decision> decisions_;          // what this node decided
   std::set<digest> seen_;                           // messages taken at this height
+  std::set<digest> future_seen_;                    // kept for the next heights
   std::vector<message> heard_; // taken at this height (its own and others'), for resend
 };
 

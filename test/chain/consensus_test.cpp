@@ -1,9 +1,9 @@
 // Tendermint's state machine over a simulated network: delays, drops, duplicates,
-// reordering, partitions that heal, crashes and restarts, and f Byzantine validators (silent,
-// equivocating, proposing invalid blocks). Safety (no two honest nodes decide different
-// values at one height; every decided value valid) is checked after every event; liveness
-// (every honest node reaches the target height once the network is stable) at the end.
-// A failing seed is printed and replays exactly: everything is drawn from it.
+// reordering, partitions that heal, crashes and restarts, and f Byzantine validators
+// (silent, equivocating, proposing invalid blocks). Safety (no two honest nodes decide
+// different values at one height; every decided value valid) is checked after every event;
+// liveness (every honest node reaches the target height once the network is stable) at the
+// end. A failing seed is printed and replays exactly: everything is drawn from it.
 //
 // NEXUS_CONSENSUS_SEEDS sets the seeds per scenario (24 here; the consensus-soak benchmark
 // runs 1000).
@@ -85,11 +85,11 @@ public:
         out_.heights.push_back(nodes_[i].decided.size());
     if (std::getenv("NEXUS_CONSENSUS_DEBUG"))
       for (std::size_t i = 0; i < s_.n; ++i)
-        std::printf("node %zu: height %llu round %u step %d locked %d valid %d decided %zu\n",
-                    i, static_cast<unsigned long long>(nodes_[i].sm->height()),
-                    nodes_[i].sm->round(), static_cast<int>(nodes_[i].sm->step()),
-                    nodes_[i].sm->locked_round(), nodes_[i].sm->valid_round(),
-                    nodes_[i].decided.size());
+        std::printf(
+            "node %zu: height %llu round %u step %d locked %d valid %d decided %zu\n", i,
+            static_cast<unsigned long long>(nodes_[i].sm->height()), nodes_[i].sm->round(),
+            static_cast<int>(nodes_[i].sm->step()), nodes_[i].sm->locked_round(),
+            nodes_[i].sm->valid_round(), nodes_[i].decided.size());
     return out_;
   }
 
@@ -192,7 +192,8 @@ private:
     for (const auto& t : e.timers)
       push(now_ + static_cast<uint64_t>(t.after.count()), static_cast<int>(i), t);
     for (const auto& [key, d] : e.replies) {
-      auto to = std::find(validators_.begin(), validators_.end(), key) - validators_.begin();
+      auto to =
+          std::find(validators_.begin(), validators_.end(), key) - validators_.begin();
       send(i, static_cast<std::size_t>(to), d);
     }
     out_.evidence += e.equivocations.size();
@@ -288,7 +289,7 @@ TEST_CASE("one silent, equivocating or invalid-proposing validator of four chang
 TEST_CASE("seven validators with two Byzantine, a partition and a crash", "[consensus]") {
   scenario s;
   s.n = 7;
-  s.faults = {fault::none, fault::none, fault::none, fault::none,
+  s.faults = {fault::none, fault::none,       fault::none,   fault::none,
               fault::none, fault::equivocate, fault::invalid};
   s.partition = true;
   s.crash = true;
@@ -349,4 +350,92 @@ TEST_CASE("a certificate needs a quorum of validators' precommits for its value"
   CHECK(quorum(7) == 5);
   CHECK(third(4) == 2);
   CHECK(third(7) == 3);
+}
+
+TEST_CASE("a node locked on a value does not help decide another one (line 22's lock)",
+          "[consensus]") {
+  // The schedule of a Byzantine proposer that omits messages (n = 4, f = 1): P proposes v
+  // in round 0 and decides it with A and the Byzantine B; C never sees v backed; in
+  // round 1 B proposes w. Without the lock A would prevote w, and A and C would decide w.
+  std::vector<node_key> keys;
+  std::vector<public_key> validators;
+  for (int i = 0; i < 4; ++i) {
+    keys.push_back(node_key::generate().value());
+    validators.push_back(keys.back().public_bytes());
+  }
+  hooks h;
+  h.get_value = [](uint64_t) { return bytes("v"); };
+  h.valid = [](uint64_t, const std::vector<uint8_t>&) { return true; };
+  // Node 0 proposes in round 0, node 1 (Byzantine, driven by hand) in round 1.
+  tendermint p{validators, keys[0], 0, h}, a{validators, keys[2], 0, h},
+      c{validators, keys[3], 0, h};
+  auto votes_of = [](const effects& e, vote_kind kind) {
+    std::vector<vote> out;
+    for (const auto& m : e.broadcast)
+      if (const auto* v = std::get_if<vote>(&m); v && v->kind == kind)
+        out.push_back(*v);
+    return out;
+  };
+  auto by_b = [&](message m) {
+    sign(m, keys[1]);
+    return m;
+  };
+  auto p_start = p.start();
+  REQUIRE(p_start.broadcast.size() == 2); // its proposal of v and its prevote for it
+  auto proposal_v = p_start.broadcast[0];
+  auto p_prevote = p_start.broadcast[1];
+  auto v_id = std::get<proposal>(proposal_v).id();
+  a.start();
+  c.start();
+  // A hears the proposal and prevotes v; C's propose time-out runs out: it prevotes nil.
+  auto a_prevote = votes_of(a.on_message(proposal_v), vote_kind::prevote).at(0);
+  CHECK(a_prevote.value == v_id);
+  auto c_prevote =
+      votes_of(c.on_timeout({step_kind::propose, 0, 0}), vote_kind::prevote).at(0);
+  CHECK_FALSE(c_prevote.value);
+  // B prevotes v to P and A only: both lock v and precommit it.
+  auto b_prevote = by_b(vote{vote_kind::prevote, 0, 0, v_id});
+  p.on_message(a_prevote);
+  auto p_precommit = votes_of(p.on_message(b_prevote), vote_kind::precommit).at(0);
+  a.on_message(p_prevote);
+  auto a_precommit = votes_of(a.on_message(b_prevote), vote_kind::precommit).at(0);
+  CHECK(a.locked_round() == 0);
+  // C sees P's and A's prevotes, and its prevote time-out: it precommits nil.
+  c.on_message(proposal_v);
+  c.on_message(p_prevote);
+  c.on_message(a_prevote);
+  auto c_precommit =
+      votes_of(c.on_timeout({step_kind::prevote, 0, 0}), vote_kind::precommit).at(0);
+  CHECK_FALSE(c_precommit.value);
+  // P decides v with A's and B's precommits.
+  auto b_precommit = by_b(vote{vote_kind::precommit, 0, 0, v_id});
+  p.on_message(a_precommit);
+  auto decided = p.on_message(b_precommit).decided;
+  REQUIRE(decided.size() == 1);
+  CHECK(text(decided[0].value) == "v");
+  // A and C hear P v, A v, C nil: no quorum for v; their precommit time-outs take them to
+  // round 1.
+  for (auto* node : {&a, &c}) {
+    node->on_message(p_precommit);
+    node->on_message(a_precommit);
+    node->on_message(c_precommit);
+    node->on_timeout({step_kind::precommit, 0, 0});
+    CHECK(node->round() == 1);
+  }
+  // Round 1: B proposes w. A, locked on v, prevotes nil; so w cannot gather a quorum.
+  proposal w;
+  w.round = 1;
+  w.value = bytes("w");
+  auto proposal_w = by_b(w);
+  auto a_round1 = votes_of(a.on_message(proposal_w), vote_kind::prevote);
+  REQUIRE(a_round1.size() == 1);
+  CHECK_FALSE(a_round1[0].value); // the lock at work
+  auto c_round1 = votes_of(c.on_message(proposal_w), vote_kind::prevote).at(0);
+  auto b_round1 = by_b(vote{vote_kind::prevote, 0, 1, std::get<proposal>(proposal_w).id()});
+  for (auto* node : {&a, &c}) {
+    node->on_message(a_round1[0]);
+    node->on_message(c_round1);
+    auto e = node->on_message(b_round1);
+    CHECK(e.decided.empty());
+  }
 }
