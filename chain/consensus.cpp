@@ -253,6 +253,14 @@ void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
     take(m, out);
 }
 
+// Lines 24-27 and 30-33: prevote the proposal's value, or nil; step <- prevote.
+void tendermint::prevote(const proposal& p, bool yes, effects& out) {
+  own(vote{vote_kind::prevote, height_, round_,
+           yes ? std::optional<digest>{p.id()} : std::nullopt},
+      out);
+  step_ = step_kind::prevote;
+}
+
 void tendermint::evaluate(effects& out) {
   auto n = validators_.size();
   for (bool changed = true; changed;) {
@@ -285,11 +293,7 @@ void tendermint::evaluate(effects& out) {
     const auto* p = log.first ? &log.offered.at(*log.first) : nullptr;
     // Line 22: a proposal without a valid round, while propose.
     if (step_ == step_kind::propose && p && p->valid_round == -1) {
-      bool yes = is_valid(*p) && (locked_round_ == -1 || locked_->id() == p->id());
-      own(vote{vote_kind::prevote, height_, round_,
-               yes ? std::optional<digest>{p->id()} : std::nullopt},
-          out);
-      step_ = step_kind::prevote;
+      prevote(*p, is_valid(*p) && (locked_round_ == -1 || locked_->id() == p->id()), out);
       changed = true;
       continue;
     }
@@ -299,12 +303,9 @@ void tendermint::evaluate(effects& out) {
         && static_cast<uint32_t>(p->valid_round) < round_
         && count(rounds_[static_cast<uint32_t>(p->valid_round)].prevotes, p->id())
                >= quorum(n)) {
-      bool yes =
-          is_valid(*p) && (locked_round_ <= p->valid_round || locked_->id() == p->id());
-      own(vote{vote_kind::prevote, height_, round_,
-               yes ? std::optional<digest>{p->id()} : std::nullopt},
-          out);
-      step_ = step_kind::prevote;
+      prevote(*p,
+              is_valid(*p) && (locked_round_ <= p->valid_round || locked_->id() == p->id()),
+              out);
       changed = true;
       continue;
     }

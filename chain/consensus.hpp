@@ -171,6 +171,7 @@ private:
 
   void start_round(uint32_t round, effects& out);
   void evaluate(effects& out);
+  void prevote(const proposal& p, bool yes, effects& out);
   bool take(const message& m, effects& out); // false: not for this height, or bad
   void own(message m, effects& out);
   bool is_valid(const proposal& p);

@@ -255,6 +255,17 @@ private:
   outcome out_;
 };
 
+// n fresh validator keys, and their public keys in order.
+std::pair<std::vector<node_key>, std::vector<public_key>> validator_keys(std::size_t n) {
+  std::vector<node_key> keys;
+  std::vector<public_key> validators;
+  for (std::size_t i = 0; i < n; ++i) {
+    keys.push_back(node_key::generate().value());
+    validators.push_back(keys.back().public_bytes());
+  }
+  return {keys, validators};
+}
+
 uint64_t seeds() {
   const char* s = std::getenv("NEXUS_CONSENSUS_SEEDS");
   return s ? std::strtoull(s, nullptr, 10) : 24;
@@ -316,12 +327,9 @@ TEST_CASE("a validator that signs two votes leaves evidence", "[consensus]") {
 
 TEST_CASE("a certificate needs a quorum of validators' precommits for its value",
           "[consensus]") {
-  std::vector<node_key> keys;
-  std::vector<public_key> validators;
-  for (int i = 0; i < 4; ++i) {
-    keys.push_back(node_key::generate().value());
-    validators.push_back(keys.back().public_bytes());
-  }
+  auto network = validator_keys(4);
+  const auto& keys = network.first;
+  const auto& validators = network.second;
   auto value = sha256(bytes("block"));
   certificate c{5, 1, value, {}};
   auto precommit = [&](const node_key& k, digest v) {
@@ -357,12 +365,9 @@ TEST_CASE("a node locked on a value does not help decide another one (line 22's 
   // The schedule of a Byzantine proposer that omits messages (n = 4, f = 1): P proposes v
   // in round 0 and decides it with A and the Byzantine B; C never sees v backed; in
   // round 1 B proposes w. Without the lock A would prevote w, and A and C would decide w.
-  std::vector<node_key> keys;
-  std::vector<public_key> validators;
-  for (int i = 0; i < 4; ++i) {
-    keys.push_back(node_key::generate().value());
-    validators.push_back(keys.back().public_bytes());
-  }
+  auto network = validator_keys(4);
+  const auto& keys = network.first;
+  const auto& validators = network.second;
   hooks h;
   h.get_value = [](uint64_t) { return bytes("v"); };
   h.valid = [](uint64_t, const std::vector<uint8_t>&) { return true; };
