@@ -58,13 +58,8 @@ expected<audit_report> audit(const store& s) {
   std::string problem;
   s.scan([&](std::string_view key, std::string_view value) {
     if (!key.empty() && key[0] == 'b') {
-      if (key.size() == 9) {
-        uint64_t height = 0;
-        for (std::size_t i = 1; i < 9; ++i)
-          height = (height << 8) | static_cast<uint8_t>(key[i]);
-        if (height < head.blocks)
-          return true; // checked above
-      }
+      if (auto height = store::block_height_of(key); height && *height < head.blocks)
+        return true; // checked above
       problem = store::describe_key(key) + " is stored beyond the head";
       return false;
     }

@@ -356,8 +356,7 @@ contract_state::funding* contract_state::funds(uint64_t task) {
   return const_cast<funding*>(std::as_const(*this).funds(task));
 }
 
-bool contract_state::affordable(uint64_t task, int64_t amount) const {
-  auto* f = funds(task);
+bool contract_state::affordable(const funding* f, int64_t amount) {
   if (!f || f->budget == 0)
     return true;
   int64_t after = f->spent;
@@ -426,20 +425,21 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   if (auto j = judged_.find(key); j != judged_.end()) {
     // A further verdict on a judged attempt: another validator's audit of the first.
     auto& first = j->second;
-    if (accepted || by_network || first.validators.contains(t.validator)
+    if (by_network || first.validators.contains(t.validator)
         || first.judges.contains(t.signer))
       return true; // replayed, stated twice, or the same key under another name
     bool agrees = t.worker == first.worker && t.result == first.result && t.valid
                   && first.valid && first.price > 0;
     int64_t fee = agrees ? share_of(first.price, rules_.audit_share_permille) : 0;
-    if (fee > 0 && affordable(t.task_id, fee)) {
+    auto* f = funds(t.task_id);
+    if (fee > 0 && affordable(f, fee)) {
       earned.push_back(payment(tx_kind::reward, t, t.validator, fee));
-      if (auto* f = funds(t.task_id))
+      if (f)
         earned.push_back(payment(tx_kind::charge, t, f->submitter, fee));
     }
     if (!pay(earned))
       return false;
-    if (auto* f = funds(t.task_id); f && !earned.empty())
+    if (f && !earned.empty())
       f->spent += fee;
     first.validators.insert(t.validator);
     first.judges.insert(t.signer);
@@ -453,13 +453,13 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
       || c->second.result != t.result)
     return true; // no contribution for what was judged
   int64_t price = 0;
+  auto* f = funds(t.task_id); // the submission paying for it (none: nobody is charged)
   if (t.valid || accepted) {
     __int128 total =
         static_cast<__int128>(c->second.work_units) * rules_.micro_mcc_per_work_unit;
     if (total > INT64_MAX)
       return false;
-    auto* f = funds(t.task_id);
-    if (affordable(t.task_id, static_cast<int64_t>(total))
+    if (affordable(f, static_cast<int64_t>(total))
         && !paid_.contains({t.task_id, t.shard_id})) {
       price = static_cast<int64_t>(total);
       auto to_validator = by_network ? 0 : share_of(price, rules_.validator_share_permille);
@@ -476,7 +476,7 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
     return false;
   if (price > 0) {
     paid_.insert({t.task_id, t.shard_id});
-    if (auto* f = funds(t.task_id))
+    if (f)
       f->spent += price;
   }
   judged_[key] = judged_attempt{

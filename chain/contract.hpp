@@ -231,7 +231,8 @@ private:
   // amount would overflow.
   bool apply(const transaction& t, std::vector<transaction>& out);
   bool pay(const std::vector<transaction>& payments);
-  bool affordable(uint64_t task, int64_t amount) const;
+  // True if `amount` more fits the budget of `f` (none, or 0: no limit).
+  static bool affordable(const funding* f, int64_t amount);
   // The submission paying for `task` (its own, or its run's for a step), or null.
   const funding* funds(uint64_t task) const;
   funding* funds(uint64_t task);

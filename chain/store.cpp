@@ -233,6 +233,12 @@ std::pair<std::string, std::string> store::head_entry(const head_info& head) {
                         + be64(head.blocks)};
 }
 
+std::optional<uint64_t> store::block_height_of(std::string_view key) {
+  if (key.size() != 9 || key[0] != 'b')
+    return std::nullopt;
+  return read_be64(key.substr(1));
+}
+
 std::string store::describe_key(std::string_view key) {
   if (key == head_key)
     return "the head record";
@@ -241,8 +247,9 @@ std::string store::describe_key(std::string_view key) {
   auto rest = key.substr(1);
   switch (key[0]) {
   case 'b':
-    return rest.size() == 8 ? "block " + std::to_string(read_be64(rest))
-                            : "a block key of " + std::to_string(rest.size()) + " bytes";
+    if (auto height = block_height_of(key))
+      return "block " + std::to_string(*height);
+    return "a block key of " + std::to_string(rest.size()) + " bytes";
   case 't': {
     digest id{};
     if (rest.size() != id.size())

@@ -116,6 +116,9 @@ public:
                                                            int64_t balance);
   static std::pair<std::string, std::string> head_entry(const head_info& head);
 
+  /// The height a block key names, or nothing for another key.
+  static std::optional<uint64_t> block_height_of(std::string_view key);
+
   /// A key as a person reads it: "block 3", "balance of worker-1", ...
   static std::string describe_key(std::string_view key);
 
