@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "chain/consensus.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
@@ -34,6 +35,21 @@ expected<audit_report> audit(const store& s) {
       return bad("does not link to the block before it");
     if (auto err = check(*b))
       return bad(describe(err));
+    if (h > 0) { // decided by the ledger nodes in force before it
+      auto raw = s.raw_certificate(h);
+      if (!raw)
+        return bad(describe(raw.error()));
+      auto cert = consensus::decode_certificate(*raw);
+      if (!cert)
+        return bad(describe(cert.error()));
+      if (consensus::encode(*cert) != *raw)
+        return bad("the stored certificate is not its canonical encoding");
+      if (cert->height != h || cert->value != sha256(*bytes))
+        return bad("the certificate is for another block");
+      if (!consensus::certifies(*cert, contract.members().keys_holding(role::ledger)))
+        return bad("the certificate does not hold precommits of more than two thirds of "
+                   "the ledger nodes in force");
+    }
     if (auto deltas = contract.replay(*b); !deltas)
       return bad(describe(deltas.error()));
     store::index_entries(*b, put);
@@ -57,8 +73,10 @@ expected<audit_report> audit(const store& s) {
   // Every stored entry must be one the chain made, with the value it made.
   std::string problem;
   s.scan([&](std::string_view key, std::string_view value) {
-    if (!key.empty() && key[0] == 'b') {
-      if (auto height = store::block_height_of(key); height && *height < head.blocks)
+    if (!key.empty() && (key[0] == 'b' || key[0] == 'c')) {
+      auto height =
+          key[0] == 'b' ? store::block_height_of(key) : store::certificate_height_of(key);
+      if (height && *height < head.blocks && (key[0] == 'b' || *height > 0))
         return true; // checked above
       problem = store::describe_key(key) + " is stored beyond the head";
       return false;

@@ -2,12 +2,14 @@
 //
 // Re-reads every block from height 0 and checks that its stored bytes are its canonical
 // encoding, its link to the previous one, its Merkle root, every signature and the form
-// of the proposer's records; replays the contract, whose rules and membership come from
-// the chain (so every signer and proposer is the key its name is bound to, and every
-// payment is what the rules in force derive); then accounts for every other stored entry
-// (each transaction's and each account's index entries, every balance, the head): one
-// missing, changed or that nothing on the chain made is reported by name. Finally the
-// supply must add up: the balances sum to paid - charged - penalized.
+// of the proposer's records, and its commit certificate: precommits of more than two
+// thirds of the ledger nodes in force before it, for SHA-256 of its bytes; replays the
+// contract, whose rules and membership come from the chain (so every signer and proposer is
+// the key its name is bound to, and every payment is what the rules in force derive, and
+// the state root in each header commits to the balances after its block); then accounts for
+// every other stored entry (each transaction's and each account's index entries, every
+// balance, the head): one missing, changed or that nothing on the chain made is reported by
+// name. Finally the supply must add up: the balances sum to paid - charged - penalized.
 //
 // So a change to any stored byte fails the audit. What it cannot tell from the chain
 // alone is whether the first block is the network's: compare its hash (in the report)

@@ -14,9 +14,10 @@ namespace nexus::chain {
 
 namespace {
 
-// Format 2 added batch signatures, format 3 members, rules and the data field. Older
-// stores came from development builds only.
-constexpr uint8_t format_version = 3;
+// Format 2 added batch signatures, format 3 members, rules and the data field, format 4
+// the state root, an unsigned first block and commit certificates. Older stores came from
+// development builds only.
+constexpr uint8_t format_version = 4;
 constexpr std::size_t max_data_bytes = 4096;
 constexpr std::size_t max_proof_steps = 32;
 // Signed instead of a body when a signer signs a batch: the tag keeps a batch root from
@@ -116,6 +117,7 @@ void write_header_body(writer& w, const block_header& h) {
   w.fixed(h.merkle_root);
   w.u64(h.time_ms);
   w.u32(h.tx_count);
+  w.fixed(h.state_root);
   w.fixed(h.proposer);
 }
 
@@ -285,22 +287,49 @@ digest block_header::hash() const {
   return sha256(body());
 }
 
-block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
-           uint64_t time_ms, const node_key& proposer) {
+namespace {
+
+block unsigned_block(uint64_t height, const digest& prev, std::vector<transaction> txs,
+                     uint64_t time_ms, const digest& state_root) {
   block b;
-  std::vector<digest> ids;
-  ids.reserve(txs.size());
-  for (const auto& t : txs)
-    ids.push_back(t.id());
+  std::vector<digest> ids(txs.size());
+  tbb::parallel_for(std::size_t{0}, txs.size(),
+                    [&](std::size_t i) { ids[i] = txs[i].id(); });
   b.header.height = height;
   b.header.prev = prev;
   b.header.merkle_root = merkle_root(ids);
   b.header.time_ms = time_ms;
   b.header.tx_count = static_cast<uint32_t>(txs.size());
-  b.header.proposer = proposer.public_bytes();
-  b.header.sig = proposer.sign(b.header.body());
+  b.header.state_root = state_root;
   b.txs = std::move(txs);
   return b;
+}
+
+} // namespace
+
+block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
+           uint64_t time_ms, const digest& state_root, const node_key& proposer) {
+  auto b = unsigned_block(height, prev, std::move(txs), time_ms, state_root);
+  b.header.proposer = proposer.public_bytes();
+  b.header.sig = proposer.sign(b.header.body());
+  return b;
+}
+
+block first_block(std::vector<transaction> txs, uint64_t time_ms,
+                  const digest& state_root) {
+  return unsigned_block(0, {}, std::move(txs), time_ms, state_root);
+}
+
+digest state_root(const std::map<std::string, int64_t>& balances) {
+  std::vector<digest> leaves;
+  leaves.reserve(balances.size());
+  for (const auto& [account, balance] : balances) {
+    writer w;
+    w.text(account);
+    w.i64(balance);
+    leaves.push_back(sha256(w.data()));
+  }
+  return merkle_root(leaves);
 }
 
 error check(const block& b) {
@@ -311,8 +340,13 @@ error check(const block& b) {
   if (b.header.tx_count != b.txs.size())
     return corrupted(at + "header says " + std::to_string(b.header.tx_count)
                      + " transactions, body has " + std::to_string(b.txs.size()));
-  if (!verify(b.header.proposer, b.header.body(), b.header.sig))
+  if (b.header.height == 0) {
+    if (b.header.proposer != public_key{} || b.header.sig != signature{}
+        || b.header.prev != digest{})
+      return corrupted(at + "the first block is signed by nobody and follows nothing");
+  } else if (!verify(b.header.proposer, b.header.body(), b.header.sig)) {
     return corrupted(at + "the proposer's signature does not match the header");
+  }
   // Inputs carry their authors' signatures; payments are derived by the contract and
   // covered by the proposer's signature of the header (through the Merkle root).
   std::vector<const transaction*> inputs;
@@ -390,6 +424,7 @@ expected<block> decode_block(std::span<const uint8_t> bytes) {
   r.fixed(b.header.merkle_root);
   b.header.time_ms = r.u64();
   b.header.tx_count = r.u32();
+  r.fixed(b.header.state_root);
   r.fixed(b.header.proposer);
   r.fixed(b.header.sig);
   if (!r.ok() || b.header.tx_count > max_block_records

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -123,7 +124,8 @@ struct block_header {
   digest merkle_root{}; // over the transactions' ids
   uint64_t time_ms = 0;
   uint32_t tx_count = 0;
-  public_key proposer{};
+  digest state_root{};   // state_root() of every balance after the block
+  public_key proposer{}; // zero in the first block, which nobody signs
   signature sig{};
 
   std::vector<uint8_t> body() const;
@@ -141,11 +143,22 @@ struct block {
   friend bool operator==(const block&, const block&) = default;
 };
 
-/// Builds and signs block `height` on top of `prev` from `txs`.
+/// Builds and signs block `height` on top of `prev` from `txs`, with the state root after
+/// it.
 block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
-           uint64_t time_ms, const node_key& proposer);
+           uint64_t time_ms, const digest& state_root, const node_key& proposer);
 
-/// Checks a block by itself: Merkle root, transaction count, the header's signature,
+/// The first block: the network's definition, signed by nobody (its proposer's records
+/// name the zero key), named by its hash.
+block first_block(std::vector<transaction> txs, uint64_t time_ms, const digest& state_root);
+
+/// The commitment to every balance: the Merkle root over SHA-256(text(account) ||
+/// i64(balance)) for each stored balance, in account order (the canonical encoding's
+/// length-prefixed text and little-endian integer).
+digest state_root(const std::map<std::string, int64_t>& balances);
+
+/// Checks a block by itself: Merkle root, transaction count, the header's signature (none
+/// at height 0: the first block is unsigned, its proposer the zero key),
 /// every input's signature, and the form of the proposer's records (the proposer as
 /// signer, no signature or proof, the block's time; members without a signature only in
 /// the first block). Who may sign is the contract's to check. errc::corrupted with what

@@ -66,6 +66,46 @@ void sign(message& m, const node_key& key) {
       m);
 }
 
+std::vector<uint8_t> encode(const certificate& c) {
+  writer w;
+  w.text(tag);
+  w.u64(c.height);
+  w.u32(c.round);
+  w.fixed(c.value);
+  w.u32(static_cast<uint32_t>(c.precommits.size()));
+  for (const auto& v : c.precommits) {
+    w.fixed(v.signer);
+    w.fixed(v.sig);
+  }
+  return std::move(w.data());
+}
+
+expected<certificate> decode_certificate(std::span<const uint8_t> bytes) {
+  reader r{bytes};
+  certificate c;
+  auto bad = [] { return make_error(errc::corrupted, "malformed commit certificate"); };
+  if (r.text(tag.size()) != tag)
+    return bad();
+  c.height = r.u64();
+  c.round = r.u32();
+  r.fixed(c.value);
+  auto n = r.u32();
+  if (!r.ok() || n > bytes.size() / 96)
+    return bad();
+  c.precommits.resize(n);
+  for (auto& v : c.precommits) {
+    v.kind = vote_kind::precommit;
+    v.height = c.height;
+    v.round = c.round;
+    v.value = c.value;
+    r.fixed(v.signer);
+    r.fixed(v.sig);
+  }
+  if (!r.ok() || !r.at_end())
+    return bad();
+  return c;
+}
+
 std::size_t quorum(std::size_t n) {
   return 2 * n / 3 + 1;
 }

@@ -23,11 +23,13 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <variant>
 #include <vector>
 
 #include "chain/hash.hpp"
 #include "chain/identity.hpp"
+#include "compute/errc.hpp"
 
 namespace nexus::chain::consensus {
 
@@ -69,6 +71,11 @@ struct certificate {
   digest value{};
   std::vector<vote> precommits;
 };
+
+/// A certificate's canonical bytes, as stored beside its block (docs/LEDGER.md): height,
+/// round, value, and each precommit's signer and signature; and back (errc::corrupted).
+std::vector<uint8_t> encode(const certificate& c);
+expected<certificate> decode_certificate(std::span<const uint8_t> bytes);
 
 struct decision {
   uint64_t height = 0;

@@ -545,8 +545,10 @@ expected<balance_deltas> contract_state::replay(const block& b) {
     return bad("transaction " + std::to_string(i) + " (" + to_string(in[i].kind)
                + ") breaks the contract's rules: " + why);
   }
-  if (b.header.height == 0 && !members_.key_holds(b.header.proposer, role::ledger))
-    return bad("the first block's proposer is not among its members with the ledger role");
+  if (b.header.height == 0
+      && std::none_of(members_.entries().begin(), members_.entries().end(),
+                      [](const auto& m) { return m.second.roles & bit(role::ledger); }))
+    return bad("the first block names no member with the ledger role");
   auto payments = b.txs.size() - inputs;
   if (derived.payments.size() != payments)
     return bad("holds " + std::to_string(payments) + " payments, the contract ("
@@ -560,6 +562,8 @@ expected<balance_deltas> contract_state::replay(const block& b) {
                  + " is not what the contract derives");
     deltas[stored.account] += balance_change(stored);
   }
+  if (state_root(balances_) != b.header.state_root)
+    return bad("the state root in the header is not that of the balances after the block");
   return deltas;
 }
 

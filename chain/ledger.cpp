@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "compute/errc.hpp"
 
@@ -15,149 +16,224 @@ uint64_t now_ms() {
                                    .count());
 }
 
+error rejected(const std::string& what) {
+  return make_error(errc::rejected, what);
+}
+
+// What a block's payments change, by account.
+balance_deltas deltas_of(const block& b) {
+  balance_deltas out;
+  for (const auto& t : b.txs)
+    if (is_payment(t))
+      out[t.account] += balance_change(t);
+  return out;
+}
+
+// Keeps at most this many states ahead (a Byzantine proposer may offer many blocks).
+constexpr std::size_t max_ahead = 8;
+
 } // namespace
 
+digest value_id(const block& b) {
+  return sha256(encode(b));
+}
+
+consensus::certificate certify_alone(const block& b, uint32_t round, const node_key& key) {
+  consensus::message m = consensus::vote{
+      consensus::vote_kind::precommit, b.header.height, round, value_id(b), {}, {}};
+  consensus::sign(m, key);
+  const auto& v = std::get<consensus::vote>(m);
+  return {b.header.height, round, *v.value, {v}};
+}
+
 expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
-                                               const genesis& start, node_key proposer) {
+                                               const genesis& start, node_key key) {
   if (auto err = check(start.rules))
     return err;
   auto s = store::open(dir);
   if (!s)
     return s.error();
-  std::unique_ptr<ledger> out{new ledger{std::move(*s), std::move(proposer)}};
+  std::unique_ptr<ledger> out{new ledger{std::move(*s), std::move(key)}};
   if (auto err = out->replay())
     return err;
   if (out->store_->head().blocks == 0) {
+    // The first block: the same bytes at every ledger node, signed by nobody.
     std::vector<transaction> first{rules_record(start.rules)};
-    first.push_back(member_record({start.name, out->key_.public_bytes(), start.roles}));
     for (const auto& m : start.members)
-      if (m.name != start.name)
-        first.push_back(member_record(m));
-    auto made = out->seal_next(std::move(first), now_ms());
-    if (!made)
-      return made.error();
-    if (!made->refused.empty())
+      first.push_back(member_record(m));
+    for (auto& t : first)
+      t.time_ms = start.time_ms;
+    contract_state after;
+    auto settled = after.settle(first, {0, public_key{}, start.time_ms});
+    if (!settled.refused.empty())
       return make_error(errc::invalid_input, "the first block: record "
-                                                 + std::to_string(made->refused[0].first)
-                                                 + ": " + made->refused[0].second);
-    return out;
+                                                 + std::to_string(settled.refused[0].first)
+                                                 + ": " + settled.refused[0].second);
+    auto b = first_block(std::move(first), start.time_ms, state_root(after.balances()));
+    if (auto deltas = out->contract_.replay(b); !deltas)
+      return deltas.error();
+    if (auto err = out->store_->append(b, {}))
+      return err;
+    out->last_time_ = start.time_ms;
   }
   if (!out->contract_.members().key_holds(out->key_.public_bytes(), role::ledger))
-    return make_error(errc::rejected, "this node's key ("
-                                          + to_hex(out->key_.public_bytes()).substr(0, 16)
-                                          + "...) is not a ledger key of the chain in "
-                                          + dir.string() + ": its blocks would not verify");
-  if (out->contract_.rules() != start.rules) {
-    auto made = out->seal_next({rules_record(start.rules)}, now_ms());
+    return rejected("this node's key (" + to_hex(out->key_.public_bytes()).substr(0, 16)
+                    + "...) is not a ledger key of the chain in " + dir.string()
+                    + ": its blocks would not verify");
+  if (out->contract_.rules() != start.rules
+      && out->validators() == std::vector{out->key_.public_bytes()}) {
+    auto made = out->make({rules_record(start.rules)}, now_ms(), true);
     if (!made)
       return made.error();
+    if (made->stored)
+      if (auto err = out->commit(*made->stored, certify_alone(*made->stored, 0, out->key_)))
+        return err;
   }
   return out;
 }
 
 error ledger::replay() {
   contract_ = contract_state{};
+  ahead_.clear();
+  last_time_ = 0;
   for (uint64_t h = 0; h < store_->head().blocks; ++h) {
     auto b = store_->get(h);
     if (!b)
       return b.error();
     if (auto deltas = contract_.replay(*b); !deltas)
       return deltas.error();
+    last_time_ = b->header.time_ms;
   }
   return {};
 }
 
-expected<committed> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
-  committed out;
-  std::vector<transaction> admitted;
-  std::vector<std::size_t> position; // of admitted[i] in inputs
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (is_proposers(inputs[i])) {
-      out.refused.emplace_back(i, "a " + to_string(inputs[i].kind)
-                                      + " record is the contract's or the proposer's");
-      continue;
-    }
-    if (auto why = form_problem(inputs[i]); !why.empty()) {
-      out.refused.emplace_back(i, why);
-      continue;
-    }
-    if (inputs[i].kind == tx_kind::member) // a node joining again changes nothing
-      if (auto m = member_of(inputs[i]); m)
-        if (auto same = contract_.members().already(*m); same && *same)
-          continue;
-    admitted.push_back(std::move(inputs[i]));
-    position.push_back(i);
-  }
-  auto made = seal_next(std::move(admitted), time_ms);
-  if (!made)
-    return made.error();
-  for (auto& [i, why] : made->refused)
-    out.refused.emplace_back(position[i], std::move(why));
-  std::sort(out.refused.begin(), out.refused.end());
-  out.stored = std::move(made->stored);
-  return out;
+expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t time_ms) {
+  return make(std::move(inputs), time_ms, false);
 }
 
-expected<committed> ledger::seal_next(std::vector<transaction> inputs, uint64_t time_ms) {
+expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_ms,
+                                 bool own) {
   if (inputs.size() > max_block_inputs)
     return make_error(errc::invalid_input,
                       std::to_string(inputs.size()) + " records for one block, above the "
                           + std::to_string(max_block_inputs) + " it may take");
-  // A full disk is found before the contract moves (no replay for every retry).
-  if (auto err = store_->ready(inputs.size() * 512))
-    return err;
-  if (stale_) { // a failed write left the contract ahead of the store
-    if (auto err = replay())
-      return err;
-    stale_ = false;
-  }
   auto head = store_->head();
   auto height = head.blocks == 0 ? 0 : head.height + 1;
-  if (height > 0 && !contract_.members().key_holds(key_.public_bytes(), role::ledger))
-    return make_error(errc::rejected, "this node's key holds no ledger role on the chain");
-  for (auto& t : inputs) // the proposer's own records (commit() let none else through)
-    if (is_proposers(t)) {
-      t.signer = key_.public_bytes();
-      t.time_ms = time_ms;
-    }
-  // The contract moves on first; if storing fails, it is rebuilt from the store (rare,
-  // and O(chain), where copying the contract for every block would be O(chain) always).
-  auto settled = contract_.settle(inputs, {height, key_.public_bytes(), time_ms});
+  if (!contract_.members().key_holds(key_.public_bytes(), role::ledger))
+    return rejected("this node's key holds no ledger role on the chain");
   committed out;
-  out.refused = std::move(settled.refused);
-  if (!out.refused.empty()) {
-    std::vector<transaction> kept;
-    std::size_t next = 0;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (next < out.refused.size() && out.refused[next].first == i) {
-        ++next;
+  std::vector<transaction> admitted;
+  std::vector<std::size_t> position; // of admitted[i] in inputs
+  std::set<digest> ids;
+  time_ms = std::max(time_ms, last_time_); // a block's time never goes back
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    auto& t = inputs[i];
+    if (is_proposers(t)) {
+      if (!own) {
+        out.refused.emplace_back(i, "a " + to_string(t.kind)
+                                        + " record is the contract's or the proposer's");
         continue;
       }
-      kept.push_back(std::move(inputs[i]));
+      t.signer = key_.public_bytes();
+      t.time_ms = time_ms;
+    } else if (auto why = form_problem(t); !why.empty()) {
+      out.refused.emplace_back(i, why);
+      continue;
     }
-    inputs = std::move(kept);
+    if (t.kind == tx_kind::member) // a node joining again changes nothing
+      if (auto m = member_of(t); m)
+        if (auto same = contract_.members().already(*m); same && *same)
+          continue;
+    auto id = t.id();
+    if (store_->find(id) || !ids.insert(id).second)
+      continue; // stored once however often it is offered
+    admitted.push_back(std::move(t));
+    position.push_back(i);
   }
-  if (inputs.empty())
-    return out; // nothing admitted: the contract did not move
-  balance_deltas deltas;
-  for (const auto& p : settled.payments)
-    deltas[p.account] += balance_change(p);
-  inputs.insert(inputs.end(), settled.payments.begin(), settled.payments.end());
-  auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(inputs), time_ms,
-                key_);
-  if (auto err = store_->append(b, deltas)) {
-    if (is(err, errc::failed) && store_->ready(0)) {
-      stale_ = true; // the store is closed until the disk has room: replay then
-      return err;
+  auto next = contract_; // the contract moves on only once the block is decided
+  auto settled = next.settle(admitted, {height, key_.public_bytes(), time_ms});
+  std::vector<transaction> kept;
+  std::size_t r = 0;
+  for (std::size_t i = 0; i < admitted.size(); ++i) {
+    if (r < settled.refused.size() && settled.refused[r].first == i) {
+      out.refused.emplace_back(position[i], std::move(settled.refused[r].second));
+      ++r;
+      continue;
     }
-    if (auto replay_err = replay())
-      return make_error(errc::corrupted,
-                        describe(err)
-                            + "; then replaying the store failed: " + describe(replay_err));
-    return err;
+    kept.push_back(std::move(admitted[i]));
   }
+  std::sort(out.refused.begin(), out.refused.end());
+  if (kept.empty())
+    return out;
+  kept.insert(kept.end(), settled.payments.begin(), settled.payments.end());
+  auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(kept), time_ms,
+                state_root(next.balances()), key_);
+  if (ahead_.size() >= max_ahead)
+    ahead_.clear();
+  ahead_.insert_or_assign(b.header.hash(), std::move(next));
   out.stored = std::move(b);
   return out;
+}
+
+error ledger::check_next(const block& b) {
+  auto head = store_->head();
+  auto at = "block " + std::to_string(b.header.height) + ": ";
+  if (head.blocks == 0 || b.header.height != head.height + 1 || b.header.prev != head.hash)
+    return rejected(at + "does not extend the head at height "
+                    + std::to_string(head.height));
+  if (b.header.time_ms < last_time_)
+    return rejected(at + "its time goes back");
+  if (ahead_.contains(b.header.hash()))
+    return {};
+  if (auto err = check(b))
+    return rejected(describe(err));
+  std::set<digest> ids;
+  for (const auto& t : b.txs) {
+    auto id = t.id();
+    if (store_->find(id) || !ids.insert(id).second)
+      return rejected(
+          at + "holds a record twice, or one already on the chain: " + describe_tx(t));
+  }
+  auto next = contract_;
+  if (auto deltas = next.replay(b); !deltas)
+    return rejected(describe(deltas.error()));
+  if (ahead_.size() >= max_ahead)
+    ahead_.clear();
+  ahead_.insert_or_assign(b.header.hash(), std::move(next));
+  return {};
+}
+
+error ledger::commit(const block& b, const consensus::certificate& cert) {
+  auto at = "block " + std::to_string(b.header.height) + ": ";
+  if (cert.height != b.header.height || cert.value != value_id(b))
+    return rejected(at + "the certificate is for another block");
+  if (!consensus::certifies(cert, validators()))
+    return rejected(at
+                    + "the certificate does not hold precommits of more than two "
+                      "thirds of the ledger nodes");
+  if (auto err = check_next(b))
+    return err;
+  auto it = ahead_.find(b.header.hash());
+  if (auto err = store_->append(b, deltas_of(b), consensus::encode(cert)))
+    return err; // the state ahead stays, for the next try
+  contract_ = std::move(it->second);
+  ahead_.clear();
+  last_time_ = b.header.time_ms;
+  return {};
+}
+
+expected<committed> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
+  if (validators() != std::vector{key_.public_bytes()})
+    return rejected("this node is one of " + std::to_string(validators().size())
+                    + " ledger nodes: its blocks are decided by consensus");
+  if (auto err = store_->ready(inputs.size() * 512)) // a full disk: nothing moves
+    return err;
+  auto made = propose(std::move(inputs), time_ms);
+  if (!made || !made->stored)
+    return made;
+  if (auto err = commit(*made->stored, certify_alone(*made->stored, 0, key_)))
+    return err;
+  return made;
 }
 
 } // namespace nexus::chain

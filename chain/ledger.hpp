@@ -1,17 +1,26 @@
-// The ledger's writing side: a store, the contract's state and the proposer's key.
+// The ledger's writing side: a store, the contract's state and this ledger node's key.
 //
-// commit() turns a batch of signed inputs into the next block: the contract admits them
-// (refusing, with why, those that break its rules), derives the payments they earn, and
-// the block is sealed and appended with its balance changes in one batch. Opening an
-// empty store writes the first block (the rules and the first members, the proposer
-// among them); opening a stored chain replays it into the contract, so a restarted
-// ledger pays exactly as if it had never stopped, and records a rules record when the
-// configured rules differ from those in force. Not thread-safe: the ledger actor owns it.
+// A block is made in two steps, as consensus needs (chain/consensus.hpp): propose() turns
+// a batch of signed inputs into the next block (the contract admits them, refusing with
+// why those that break its rules, and derives the payments they earn), and a peer's
+// proposal is checked by check_next() (every signature, the contract replayed, the state
+// root); both keep the contract's state after the block aside, without storing anything.
+// commit() stores a decided block with its commit certificate, checked against the
+// ledger nodes in force, in one synced batch. For a network with one ledger node,
+// commit(inputs) does all three.
+//
+// Opening an empty store writes the first block, the same at every ledger node: the
+// rules and the first members, unsigned, at the genesis time. Opening a stored chain
+// replays it into the contract, so a restarted ledger pays exactly as if it had never
+// stopped; a single ledger node records a rules record when the configured rules differ
+// from those in force. Not thread-safe: the ledger actor owns it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 
+#include "chain/consensus.hpp"
 #include "chain/contract.hpp"
 #include "chain/identity.hpp"
 #include "chain/store.hpp"
@@ -19,15 +28,14 @@
 
 namespace nexus::chain {
 
-/// What a network's chain starts with.
+/// What a network's chain starts with: every ledger node writes the same first block.
 struct genesis {
   contract_rules rules;
-  std::string name = "ledger";        // the proposer's own name...
-  uint32_t roles = bit(role::ledger); // ...and roles, bound to its key
-  std::vector<member_entry> members;  // the other first members
+  std::vector<member_entry> members; // the first members, in this order
+  uint64_t time_ms = 0;
 };
 
-/// What commit() stored: the block (none if every input was refused) and the inputs
+/// What propose() made: the block (none if every input was refused) and the inputs
 /// refused, by index, with why.
 struct committed {
   std::optional<block> stored;
@@ -37,14 +45,33 @@ struct committed {
 class ledger {
 public:
   /// Opens the store in `dir`, writing the first block from `start` if it is empty.
-  /// errc::rejected if `proposer` holds no ledger role on the stored chain.
+  /// errc::rejected if `key` holds no ledger role on the stored chain.
   static expected<std::unique_ptr<ledger>> open(const std::filesystem::path& dir,
-                                                const genesis& start, node_key proposer);
+                                                const genesis& start, node_key key);
 
-  /// Seals the admitted `inputs` and the payments they earn into the next block and
-  /// stores it. A bad signature refuses the whole batch (errc::rejected, from the
-  /// store's check of the block), and nothing is stored; so does more than
-  /// max_block_inputs inputs (errc::invalid_input).
+  /// The ledger nodes' keys for the next block, in key order: the consensus' validators.
+  std::vector<public_key> validators() const {
+    return contract_.members().keys_holding(role::ledger);
+  }
+
+  /// The next block of the admitted `inputs` and the payments they earn, signed by this
+  /// node; nothing is stored. Inputs already on the chain, or repeated, are left out
+  /// (not refused: they are stored once). errc::invalid_input above max_block_inputs.
+  expected<committed> propose(std::vector<transaction> inputs, uint64_t time_ms);
+
+  /// Whether `b` may be the next block: it extends the head, passes check(), its proposer
+  /// holds the ledger role, no transaction of it is on the chain or in it twice, its
+  /// time does not go back, and the contract replayed on it derives exactly its
+  /// payments and state root. errc::rejected with why.
+  error check_next(const block& b);
+
+  /// Stores decided block `b` with `cert`, which must certify it (precommits of more than
+  /// two thirds of validators() for SHA-256 of its encoding). errc::rejected otherwise;
+  /// errc::failed if the disk could not take it (nothing is kept; try again).
+  error commit(const block& b, const consensus::certificate& cert);
+
+  /// For a network of one ledger node: propose, precommit alone and commit.
+  /// errc::rejected unless this node is the only ledger node.
   expected<committed> commit(std::vector<transaction> inputs, uint64_t time_ms);
 
   /// Writes blocks only while the disk keeps this many bytes free (store::keep_free).
@@ -60,12 +87,16 @@ public:
     return contract_;
   }
 
+  const node_key& key() const noexcept {
+    return key_;
+  }
+
 private:
   /// Rebuilds the contract's state from the stored chain.
   error replay();
 
-  /// commit() of the proposer's own records too (the first block, a rules change).
-  expected<committed> seal_next(std::vector<transaction> inputs, uint64_t time_ms);
+  /// propose(), and the proposer's own records too if `own` (a rules change).
+  expected<committed> make(std::vector<transaction> inputs, uint64_t time_ms, bool own);
 
   ledger(std::unique_ptr<store> s, node_key key)
       : store_(std::move(s))
@@ -74,7 +105,15 @@ private:
   std::unique_ptr<store> store_;
   contract_state contract_;
   node_key key_;
-  bool stale_ = false; // the contract moved past a block the store could not take
+  // The contract after each block proposed or checked at the next height, by block hash.
+  std::map<digest, contract_state> ahead_;
+  uint64_t last_time_ = 0; // the head block's
 };
+
+/// SHA-256 of a block's canonical encoding: what consensus decides and certifies.
+digest value_id(const block& b);
+
+/// This node's precommit alone, for a network of one ledger node.
+consensus::certificate certify_alone(const block& b, uint32_t round, const node_key& key);
 
 } // namespace nexus::chain

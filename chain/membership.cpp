@@ -68,4 +68,12 @@ bool membership::key_holds(const public_key& key, role r) const {
   return it != roles_of_key_.end() && (it->second & bit(r)) != 0;
 }
 
+std::vector<public_key> membership::keys_holding(role r) const {
+  std::vector<public_key> out;
+  for (const auto& [key, roles] : roles_of_key_)
+    if (roles & bit(r))
+      out.push_back(key);
+  return out;
+}
+
 } // namespace nexus::chain

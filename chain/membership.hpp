@@ -70,6 +70,10 @@ public:
   /// True if some name bound to `key` has role `r`.
   bool key_holds(const public_key& key, role r) const;
 
+  /// Every key holding role `r`, in key order: for the ledger role, the consensus'
+  /// validators, whose order decides who proposes when.
+  std::vector<public_key> keys_holding(role r) const;
+
   const std::map<std::string, member_entry>& entries() const noexcept {
     return by_name_;
   }

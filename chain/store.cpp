@@ -43,6 +43,10 @@ std::string block_key(uint64_t height) {
   return prefixed('b', be64(height));
 }
 
+std::string certificate_key(uint64_t height) {
+  return prefixed('c', be64(height));
+}
+
 std::string tx_key(const digest& id) {
   return prefixed('t', {reinterpret_cast<const char*>(id.data()), id.size()});
 }
@@ -239,6 +243,12 @@ std::optional<uint64_t> store::block_height_of(std::string_view key) {
   return read_be64(key.substr(1));
 }
 
+std::optional<uint64_t> store::certificate_height_of(std::string_view key) {
+  if (key.size() != 9 || key[0] != 'c')
+    return std::nullopt;
+  return read_be64(key.substr(1));
+}
+
 std::string store::describe_key(std::string_view key) {
   if (key == head_key)
     return "the head record";
@@ -250,6 +260,10 @@ std::string store::describe_key(std::string_view key) {
     if (auto height = block_height_of(key))
       return "block " + std::to_string(*height);
     return "a block key of " + std::to_string(rest.size()) + " bytes";
+  case 'c':
+    if (auto height = certificate_height_of(key))
+      return "the certificate of block " + std::to_string(*height);
+    return "a certificate key of " + std::to_string(rest.size()) + " bytes";
   case 't': {
     digest id{};
     if (rest.size() != id.size())
@@ -272,16 +286,30 @@ std::string store::describe_key(std::string_view key) {
   }
 }
 
-expected<std::vector<uint8_t>> store::raw_block(uint64_t height) const {
-  if (!db_)
+namespace {
+
+expected<std::vector<uint8_t>> read_entry(leveldb::DB* db, const std::string& key,
+                                          const std::string& what) {
+  if (!db)
     return make_error(errc::failed, "the ledger store is closed after a failed write");
   std::string bytes;
-  auto status = db_->Get(leveldb::ReadOptions{}, block_key(height), &bytes);
+  auto status = db->Get(leveldb::ReadOptions{}, key, &bytes);
   if (status.IsNotFound())
-    return make_error(errc::not_found, "no block " + std::to_string(height));
-  if (auto err = from_status(status, "reading block " + std::to_string(height)))
+    return make_error(errc::not_found, "no " + what);
+  if (auto err = from_status(status, "reading " + what))
     return err;
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
+} // namespace
+
+expected<std::vector<uint8_t>> store::raw_block(uint64_t height) const {
+  return read_entry(db_.get(), block_key(height), "block " + std::to_string(height));
+}
+
+expected<std::vector<uint8_t>> store::raw_certificate(uint64_t height) const {
+  return read_entry(db_.get(), certificate_key(height),
+                    "certificate of block " + std::to_string(height));
 }
 
 void store::scan(
@@ -294,7 +322,8 @@ void store::scan(
       return;
 }
 
-error store::append(const block& b, const balance_deltas& deltas) {
+error store::append(const block& b, const balance_deltas& deltas,
+                    std::span<const uint8_t> certificate) {
   auto expected_height = head_.blocks == 0 ? 0 : head_.height + 1;
   digest expected_prev = head_.blocks == 0 ? digest{} : head_.hash;
   if (b.header.height != expected_height || b.header.prev != expected_prev)
@@ -309,6 +338,10 @@ error store::append(const block& b, const balance_deltas& deltas) {
     return err;
   batch.Put(block_key(b.header.height),
             leveldb::Slice{reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  if (!certificate.empty())
+    batch.Put(certificate_key(b.header.height),
+              leveldb::Slice{reinterpret_cast<const char*>(certificate.data()),
+                             certificate.size()});
   index_entries(b, [&](std::string key, std::string value) { batch.Put(key, value); });
   for (const auto& [account, delta] : deltas) {
     auto [key, value] = balance_entry(account, balance(account) + delta);

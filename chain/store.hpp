@@ -1,10 +1,11 @@
 // The ledger's store: blocks by height, transactions by id, balances and each account's
 // history, in LevelDB.
 //
-// Keys: b<height> a block's canonical bytes; t<id> where a transaction is (the last block
-// holding it); h<account>\0<height><index> each record naming an account; a<account> a
-// balance; m:head the head. Nothing else is stored, so an audit can account for every
-// entry (chain/audit.hpp).
+// Keys: b<height> a block's canonical bytes; c<height> its commit certificate (the
+// ledger nodes' precommits, chain/consensus.hpp; none for the first block); t<id> where a
+// transaction is (the last block holding it); h<account>\0<height><index> each record
+// naming an account; a<account> a balance; m:head the head. Nothing else is stored, so an
+// audit can account for every entry (chain/audit.hpp).
 //
 // One writer. Each block and all its effects (its transactions' index entries, the
 // balances it changes, the new head) go in one synced WriteBatch, so a crash leaves
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,10 +82,15 @@ public:
   /// full or the database cannot be opened again: try later) or none.
   error ready(std::size_t bytes);
 
-  /// Appends the next block with its balance changes. The block must extend the head
-  /// (height and previous hash) and pass check(); errc::rejected otherwise; errc::failed
-  /// if it could not be written (nothing of it is kept; the store reopens).
-  error append(const block& b, const balance_deltas& deltas);
+  /// Appends the next block with its balance changes and the canonical bytes of its
+  /// commit certificate (empty: none, for the first block). The block must extend the
+  /// head (height and previous hash) and pass check(); errc::rejected otherwise;
+  /// errc::failed if it could not be written (nothing of it is kept; the store reopens).
+  error append(const block& b, const balance_deltas& deltas,
+               std::span<const uint8_t> certificate = {});
+
+  /// Block `height`'s certificate bytes as stored (errc::not_found if none).
+  expected<std::vector<uint8_t>> raw_certificate(uint64_t height) const;
 
   expected<block> get(uint64_t height) const;
 
@@ -118,6 +125,8 @@ public:
 
   /// The height a block key names, or nothing for another key.
   static std::optional<uint64_t> block_height_of(std::string_view key);
+  /// The height a certificate key names, or nothing for another key.
+  static std::optional<uint64_t> certificate_height_of(std::string_view key);
 
   /// A key as a person reads it: "block 3", "balance of worker-1", ...
   static std::string describe_key(std::string_view key);

@@ -99,11 +99,11 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
       return k.error();
     key = *k;
     ledger_config config{opts.data_dir / "ledger"};
-    chain::genesis start{.rules = config.rules,
-                         .name = "hub",
-                         .roles = role_bit(node_role::orchestrator)
-                                  | role_bit(node_role::aggregator)
-                                  | role_bit(node_role::ledger)};
+    chain::genesis start{.rules = config.rules};
+    start.members.push_back({"hub", key->public_bytes(),
+                             role_bit(node_role::orchestrator)
+                                 | role_bit(node_role::aggregator)
+                                 | role_bit(node_role::ledger)});
     for (const auto& v : validators)
       start.members.push_back(
           {v.name, v.key->public_bytes(), role_bit(node_role::validator)});

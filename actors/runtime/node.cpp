@@ -398,10 +398,14 @@ uint32_t role_bits(const std::vector<node_role>& roles) {
   return out;
 }
 
-// What a ledger node's chain starts with: the rules, itself and the topology's members.
-chain::genesis genesis_of(const node_options& opts) {
-  chain::genesis out{
-      .rules = opts.rules, .name = opts.spec.name, .roles = role_bits(opts.spec.roles)};
+// What a ledger node's chain starts with: the rules and the topology's members, in its
+// order, so that every ledger node writes the same first block. A node whose key the
+// topology does not list comes first (a network with one ledger node may leave it out).
+chain::genesis genesis_of(const node_options& opts, const chain::node_key& key) {
+  chain::genesis out{.rules = opts.rules};
+  if (std::none_of(opts.members.begin(), opts.members.end(),
+                   [&](const member& m) { return m.name == opts.spec.name; }))
+    out.members.push_back({opts.spec.name, key.public_bytes(), role_bits(opts.spec.roles)});
   for (const auto& m : opts.members)
     out.members.push_back({m.name, m.key, role_bits(m.roles)});
   return out;
@@ -417,7 +421,7 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
   if (opts.spec.has(node_role::ledger)) {
     auto key = opts.key ? *opts.key : chain::node_key::generate().value();
     ledger_config config{std::filesystem::path{opts.spec.data_dir} / "ledger", opts.rules};
-    auto opened = chain::ledger::open(config.dir, genesis_of(opts), key);
+    auto opened = chain::ledger::open(config.dir, genesis_of(opts, key), key);
     if (!opened)
       return make_error(errc::unavailable,
                         "node " + opts.spec.name + ": cannot open the ledger in "

@@ -63,7 +63,9 @@ std::vector<transaction> make_inputs(std::size_t n, std::size_t sign_batch,
 // The network of the records: the orchestrator (which proposes too), validator-1 and
 // eight workers, whose keys only the first block needs.
 genesis network(const node_key& orchestrator, const node_key& validator) {
-  genesis g{.name = "hub", .roles = bit(role::orchestrator) | bit(role::ledger)};
+  genesis g;
+  g.members.push_back(
+      {"hub", orchestrator.public_bytes(), bit(role::orchestrator) | bit(role::ledger)});
   g.members.push_back({"validator-1", validator.public_bytes(), bit(role::validator)});
   for (int i = 0; i < 8; ++i)
     g.members.push_back({"worker-" + std::to_string(i),

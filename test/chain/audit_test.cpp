@@ -119,11 +119,23 @@ TEST_CASE("a block proposed by a key the chain does not name fails the audit",
     pay.amount = 900'000'000'000;
     pay.signer = mallory.public_bytes();
     pay.time_ms = 30;
-    auto b = seal(3, (*s)->head().hash, {c, v, pay}, 30, mallory);
-    REQUIRE_FALSE((*s)->append(b, {{"mallory", pay.amount}})); // every signature is valid
+    auto b = seal(3, (*s)->head().hash, {c, v, pay}, 30, digest{}, mallory);
+    // Every signature is valid, the certificate's too.
+    REQUIRE_FALSE((*s)->append(b, {{"mallory", pay.amount}},
+                               consensus::encode(certify_alone(b, 0, mallory))));
   }
-  CHECK_THAT(audit_of(path), Catch::Contains("BAD at height 3: block 3: proposed by")
-                                 && Catch::Contains("holds no ledger role"));
+  CHECK_THAT(audit_of(path),
+             Catch::Contains("BAD at height 3: the certificate does not hold precommits"));
+  {
+    // With the ledger node's certificate stolen... it certifies another block.
+    raw_db db{path};
+    auto hub_block = seal(3, digest{}, {}, 30, digest{}, k.hub);
+    auto cert = consensus::encode(certify_alone(hub_block, 0, k.hub));
+    db.put(std::string{"c"} + std::string(7, '\0') + "\x03",
+           std::string(cert.begin(), cert.end()));
+  }
+  CHECK_THAT(audit_of(path),
+             Catch::Contains("BAD at height 3: the certificate is for another block"));
 }
 
 TEST_CASE("a record in a member's name signed by another key is refused and fails the "
@@ -151,8 +163,8 @@ TEST_CASE("a record in a member's name signed by another key is refused and fail
     // Even in a block the ledger's own key signs, the audit finds the impostor.
     auto s = store::open(path);
     REQUIRE(s);
-    auto b = seal(4, (*s)->head().hash, {v}, 40, k.hub);
-    REQUIRE_FALSE((*s)->append(b, {}));
+    auto b = seal(4, (*s)->head().hash, {v}, 40, digest{}, k.hub);
+    REQUIRE_FALSE((*s)->append(b, {}, consensus::encode(certify_alone(b, 0, k.hub))));
   }
   CHECK_THAT(audit_of(path),
              Catch::Contains("BAD at height 4")
@@ -205,7 +217,7 @@ TEST_CASE("the small-order key signs nothing", "[ledger][attack]") {
   auto path = paid_ledger(k, dir);
   auto s = store::open(path);
   REQUIRE(s);
-  auto b = seal(3, (*s)->head().hash, {}, 30, k.hub);
+  auto b = seal(3, (*s)->head().hash, {}, 30, digest{}, k.hub);
   b.header.proposer = small;
   b.header.sig = sig;
   CHECK_THAT(describe(check(b)), Catch::Contains("proposer's signature does not match"));
@@ -430,8 +442,9 @@ TEST_CASE("the rules in force come from the chain", "[ledger][attack]") {
     charge.kind = tx_kind::charge;
     auto b = seal(5, (*s)->head().hash,
                   {c, v, at_ten_percent("w1", 1800), at_ten_percent("v1", 200), charge}, 50,
-                  k.hub);
-    REQUIRE_FALSE((*s)->append(b, {{"w1", 1800}, {"v1", 200}, {"alice", -2000}}));
+                  digest{}, k.hub);
+    REQUIRE_FALSE((*s)->append(b, {{"w1", 1800}, {"v1", 200}, {"alice", -2000}},
+                               consensus::encode(certify_alone(b, 0, k.hub))));
   }
   CHECK_THAT(audit_of(path), Catch::Contains("BAD at height 5")
                                  && Catch::Contains("is not what the contract derives"));
@@ -550,4 +563,46 @@ TEST_CASE("a block never holds more records than a reader takes, and a bad recor
   REQUIRE(made->refused.size() == 1);
   CHECK_THAT(made->refused[0].second, Catch::Contains("a submitter signs alone"));
   CHECK(made->stored);
+}
+
+TEST_CASE("a block whose state root is not its balances' fails the audit, and ledger "
+          "nodes refuse it",
+          "[ledger][attack]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto path = paid_ledger(k, dir);
+  auto c = k.contribution(1, 1, 1, "w2");
+  auto v = k.verdict(c, true);
+  block lying;
+  {
+    auto l = ledger::open(path, k.start(rules), k.hub);
+    REQUIRE(l);
+    auto made = (*l)->propose({c, v}, 30);
+    REQUIRE(made);
+    REQUIRE(made->stored);
+    CHECK_FALSE((*l)->check_next(*made->stored));
+    // The proposer claims the balances of before: a root that hides the payments.
+    lying = *made->stored;
+    lying.header.state_root = state_root((*l)->contract().balances());
+    lying.header.sig = k.hub.sign(lying.header.body());
+    CHECK_THAT(describe((*l)->check_next(lying)), Catch::Contains("state root"));
+    CHECK(is((*l)->commit(lying, certify_alone(lying, 0, k.hub)), errc::rejected));
+    // A block with a record already on the chain is refused too.
+    auto again =
+        seal(3, lying.header.prev, {(*l)->chain().get(1)->txs[0]}, 30, digest{}, k.hub);
+    CHECK_THAT(describe((*l)->check_next(again)), Catch::Contains("already on the chain"));
+    // A proposal's time never goes back before the head's.
+    auto early = (*l)->propose({c, v}, 1);
+    REQUIRE(early);
+    REQUIRE(early->stored);
+    CHECK(early->stored->header.time_ms == 20);
+  }
+  {
+    auto s = store::open(path);
+    REQUIRE(s);
+    REQUIRE_FALSE(
+        (*s)->append(lying, {}, consensus::encode(certify_alone(lying, 0, k.hub))));
+  }
+  CHECK_THAT(audit_of(path),
+             Catch::Contains("BAD at height 3") && Catch::Contains("state root"));
 }

@@ -20,7 +20,6 @@ const contract_rules rules{2, 2, 100, 500, 50};
 contract_state started(const test::chain_keys& k, const contract_rules& r = rules) {
   auto g = k.start(r);
   std::vector<transaction> first{rules_record(r)};
-  first.push_back(member_record({g.name, k.hub.public_bytes(), g.roles}));
   for (const auto& m : g.members)
     first.push_back(member_record(m));
   for (auto& t : first)

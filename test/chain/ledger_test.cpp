@@ -84,7 +84,7 @@ TEST_CASE("a sealed block checks; forged or altered records do not", "[ledger]")
   verdict.valid = true;
   verdict.sign_with(worker);
   txs.push_back(verdict);
-  auto b = seal(0, digest{}, txs, 99, proposer);
+  auto b = seal(1, digest{}, txs, 99, digest{}, proposer);
   CHECK_FALSE(check(b));
 
   SECTION("round trip through bytes") {
@@ -143,7 +143,7 @@ TEST_CASE("a batch signature covers each of its transactions and nothing else",
     CHECK(t.sig == txs[0].sig); // one signature for all
     CHECK(t.signature_valid());
   }
-  auto b = seal(0, digest{}, txs, 5, orchestrator);
+  auto b = seal(1, digest{}, txs, 5, digest{}, orchestrator);
   CHECK_FALSE(check(b));
 
   SECTION("round trip through bytes, alone and in a block") {
@@ -194,17 +194,18 @@ TEST_CASE("the store appends blocks, keeps balances, and reopens at its head", "
     REQUIRE(s);
     CHECK((*s)->head().blocks == 0);
     for (uint64_t h = 0; h < 5; ++h) {
-      auto b = seal(h, (*s)->head().hash,
-                    {contribution(proposer, static_cast<uint32_t>(h))}, 100 + h, proposer);
+      std::vector<transaction> txs{contribution(proposer, static_cast<uint32_t>(h))};
+      auto b = h == 0 ? first_block(txs, 100, digest{})
+                      : seal(h, (*s)->head().hash, txs, 100 + h, digest{}, proposer);
       REQUIRE_FALSE((*s)->append(b, {{"w1", 10}, {"v1", 2}}));
     }
     head_hash = (*s)->head().hash;
     // What does not extend the head is refused, and nothing changes.
-    auto stale = seal(3, digest{}, {}, 0, proposer);
+    auto stale = seal(3, digest{}, {}, 0, digest{}, proposer);
     auto err = (*s)->append(stale, {{"w1", 1000}});
     REQUIRE(err);
     CHECK(is(err, errc::rejected));
-    auto forged = seal(5, head_hash, {contribution(proposer, 9)}, 0, proposer);
+    auto forged = seal(5, head_hash, {contribution(proposer, 9)}, 0, digest{}, proposer);
     forged.txs[0].work_units = 1;
     CHECK(is((*s)->append(forged, {}), errc::rejected));
     CHECK((*s)->balance("w1") == 50);

@@ -41,10 +41,9 @@ struct chain_keys {
   chain::genesis start(chain::contract_rules rules = {}) const {
     using chain::bit;
     using chain::role;
-    chain::genesis g{.rules = rules,
-                     .name = "hub",
-                     .roles = bit(role::orchestrator) | bit(role::ledger)};
-    g.members = {{"v1", v1.public_bytes(), bit(role::validator)},
+    chain::genesis g{.rules = rules};
+    g.members = {{"hub", hub.public_bytes(), bit(role::orchestrator) | bit(role::ledger)},
+                 {"v1", v1.public_bytes(), bit(role::validator)},
                  {"v2", v2.public_bytes(), bit(role::validator)},
                  {"w1", w1.public_bytes(), bit(role::worker)},
                  {"w2", w2.public_bytes(), bit(role::worker)},
