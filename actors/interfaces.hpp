@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -58,6 +59,11 @@ using expect_atom = caf::atom_constant<caf::atom("expect")>;
 using judged_atom = caf::atom_constant<caf::atom("judged")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using bulk_atom = caf::atom_constant<caf::atom("bulk")>;
+using gossip_atom = caf::atom_constant<caf::atom("gossip")>;
+using consensus_atom = caf::atom_constant<caf::atom("consensus")>;
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 
 /// Results of at most this many bytes travel to a validator in another process; larger
 /// matmul results stay with the aggregator and are judged by fingerprint. Larger results
@@ -94,13 +100,18 @@ using aggregator_actor = result_holder_actor::extend<
     caf::reacts_to<stage_atom, bulk_atom, uint64_t, uint32_t, uint32_t, uint64_t>,
     caf::reacts_to<revoke_atom, uint64_t, uint32_t>, caf::reacts_to<drop_atom, uint64_t>>;
 
-/// The single writer of the ledger: records contributions and signed verdicts in blocks
-/// (answering each batch with a receipt once its block is stored) and answers the
-/// shell's questions.
+/// A ledger node: records contributions and signed verdicts in blocks its peers agree on
+/// (answering each batch with a receipt once its block is committed), and answers the
+/// shell's questions (actors/ledger.hpp).
 using ledger_actor = caf::typed_actor<
     caf::replies_to<record_atom, wire::ledger_records>::with<wire::ledger_receipt>,
     caf::replies_to<ledger_atom, wire::ledger_query>::with<wire::ledger_answer>,
-    caf::reacts_to<tick_atom>>; // seals what is pending
+    caf::reacts_to<gossip_atom, wire::ledger_records>,       // records a peer took
+    caf::reacts_to<consensus_atom, wire::consensus_message>, // from a peer
+    caf::reacts_to<sync_atom, uint64_t>,   // a peer asks for decided blocks from a height
+    caf::reacts_to<peer_atom, caf::actor>, // another ledger node
+    caf::reacts_to<timeout_atom, uint8_t, uint64_t, uint32_t>, // step, height, round
+    caf::reacts_to<tick_atom>>;                                // resends
 
 /// Computes an assigned shard and hands the signed result to the aggregator.
 using worker_actor =

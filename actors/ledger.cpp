@@ -1,7 +1,6 @@
 #include "actors/ledger.hpp"
 
-#include <cinttypes>
-#include <cstdio>
+#include <algorithm>
 
 #include <caf/all.hpp>
 
@@ -11,146 +10,158 @@ namespace nexus {
 
 namespace {
 
-constexpr std::chrono::seconds store_retry{5};
+namespace cs = chain::consensus;
 
-uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+using self_pointer = ledger_actor::stateful_pointer<ledger_state>;
+
+// Decided blocks sent at once to a peer that asks.
+constexpr std::size_t sync_blocks = 16;
+
+wire::ledger_records records_of(const std::vector<chain::transaction>& txs) {
+  std::vector<std::vector<uint8_t>> bytes;
+  bytes.reserve(txs.size());
+  for (const auto& t : txs)
+    bytes.push_back(chain::encode(t));
+  return wire::encode_records(bytes);
 }
 
-// Seals what is pending into blocks of at most `batch` records each. When the store
-// cannot take one (errc::failed: a full or read-only disk), nothing is lost: its records
-// and those after stay pending, their senders keep waiting, and the block is tried again
-// every store_retry. Receipts go once every record of theirs is stored or refused.
-void flush(ledger_actor::stateful_pointer<ledger_state> self) {
+// Does what the node asks: messages and records to every peer, timers, decided blocks to
+// the sender of the message it handled, receipts to those who wait.
+void carry(self_pointer self, ledger_node_output out) {
   auto& st = self->state;
-  st.flush_scheduled = false;
-  auto chunk = std::max<std::size_t>(1, std::min(st.config.batch, chain::max_block_inputs));
-  std::size_t stored = 0;
-  while (st.pending.size() > 0) {
-    auto n = std::min(st.pending.size(), chunk);
-    std::vector<chain::transaction> inputs(st.pending.begin(),
-                                           st.pending.begin() + static_cast<long>(n));
-    auto b = st.ledger->commit(std::move(inputs), now_ms()); // a copy: kept if it fails
-    if (!b && is(b.error(), errc::failed)) {
-      auto why = describe(b.error());
-      if (why != st.store_problem)
-        caf::aout(self) << "ledger: cannot store a block (" << why << "); its "
-                        << st.pending.size() << " records wait and are tried again every "
-                        << store_retry.count() << " s\n";
-      st.store_problem = why;
-      st.flush_scheduled = true;
-      self->delayed_send(self, store_retry, tick_atom::value);
-      return;
-    }
-    auto refuse = [&](std::size_t i, std::string line) {
-      caf::aout(self) << "ledger: refused a record: " << line << "\n";
-      auto [entry, at] = st.pending_from[i];
-      auto& receipt = st.waiting[entry].second;
-      --receipt.recorded;
-      receipt.refused.push_back(std::move(line));
-      receipt.refused_at.push_back(at);
-    };
-    if (!b) { // the block was refused whole (a record's signature, checked on arrival)
-      for (std::size_t i = 0; i < n; ++i)
-        refuse(i, "its block was refused (" + describe(b.error())
-                      + "): " + chain::describe_tx(st.pending[i]));
-    } else {
-      for (const auto& [i, why] : b->refused)
-        refuse(i, why + ": " + chain::describe_tx(st.pending[i]));
-      if (b->stored)
-        for (std::size_t i = 0; i < n; ++i) {
-          auto& receipt = st.waiting[st.pending_from[i].first].second;
-          receipt.height = b->stored->header.height;
-          receipt.block_hash = b->stored->header.hash();
-        }
-    }
-    st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<long>(n));
-    st.pending_from.erase(st.pending_from.begin(),
-                          st.pending_from.begin() + static_cast<long>(n));
-    stored += n;
+  for (const auto& line : out.log)
+    caf::aout(self) << st.config.name << ": " << line << "\n";
+  for (const auto& m : out.broadcast) {
+    auto msg = wire::encode(wire::consensus_item{m});
+    for (const auto& p : st.peers)
+      self->send(p, consensus_atom::value, msg);
   }
-  if (!st.store_problem.empty())
-    caf::aout(self) << "ledger: stored again (" << stored << " records had waited)\n";
-  st.store_problem.clear();
-  for (auto& [promise, receipt] : st.waiting)
-    promise.deliver(wire::encode(receipt));
-  st.waiting.clear();
+  if (!out.gossip.empty()) {
+    auto msg = records_of(out.gossip);
+    for (const auto& p : st.peers)
+      self->send(p, gossip_atom::value, msg);
+  }
+  for (const auto& t : out.timers)
+    self->delayed_send(self, t.after, timeout_atom::value, static_cast<uint8_t>(t.step),
+                       t.height, t.round);
+  if (!out.to_sender.empty())
+    if (auto to = caf::actor_cast<ledger_actor>(self->current_sender()))
+      for (const auto& d : out.to_sender)
+        self->send(to, consensus_atom::value, wire::encode(wire::consensus_item{d}));
+  for (auto& [ticket, receipt] : out.receipts)
+    if (auto it = st.waiting.find(ticket); it != st.waiting.end()) {
+      it->second.deliver(wire::encode(receipt));
+      st.waiting.erase(it);
+    }
+}
+
+// Asks the peers (or the one that sent a message of a later height) for what this node
+// lacks, once per tick.
+void ask_for_blocks(self_pointer self, const ledger_actor& from = {}) {
+  auto& st = self->state;
+  if (st.asked)
+    return;
+  st.asked = true;
+  if (from) {
+    self->send(from, sync_atom::value, st.node->height());
+    return;
+  }
+  for (const auto& p : st.peers)
+    self->send(p, sync_atom::value, st.node->height());
 }
 
 } // namespace
 
 ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
                           std::shared_ptr<chain::ledger> ledger) {
-  auto fn = [config, ledger](ledger_actor::stateful_pointer<ledger_state> self) mutable
-      -> ledger_actor::behavior_type {
-    self->state.config = config;
-    self->state.ledger = ledger;
+  auto fn = [config, ledger](self_pointer self) mutable -> ledger_actor::behavior_type {
+    auto& st = self->state;
+    st.config = config;
+    st.ledger = ledger;
     ledger->keep_free(config.keep_free);
+    auto signed_path = config.dir;
+    signed_path += ".signed";
+    st.node = std::make_unique<ledger_node>(
+        ledger,
+        ledger_node_config{config.batch, config.timeouts, config.fault, signed_path});
+    carry(self, st.node->start());
+    self->delayed_send(self, config.resend, tick_atom::value);
     self->set_exit_handler([self](caf::exit_msg& msg) {
-      flush(self); // what was received is stored before the ledger stops
-      if (!self->state.store_problem.empty())
-        caf::aout(self) << "ledger: stopping with " << self->state.pending.size()
-                        << " records that could not be stored: "
-                        << self->state.store_problem << "\n";
+      if (auto n = self->state.node->pooled())
+        caf::aout(self) << self->state.config.name << ": stopping with " << n
+                        << " records not in a committed block (its peers have them)\n";
       self->quit(msg.reason);
     });
     return {
         [self](record_atom,
                const wire::ledger_records& msg) -> caf::result<wire::ledger_receipt> {
-          auto& st = self->state;
           auto records = wire::decode(msg);
           if (!records)
             return to_caf(records.error());
-          ledger_receipt receipt;
-          auto refuse = [&](uint32_t at, std::string why) {
-            receipt.refused.push_back(std::move(why));
-            receipt.refused_at.push_back(at);
-          };
-          std::vector<chain::transaction> txs;
-          std::vector<uint32_t> place; // of txs[i] in the batch
-          for (uint32_t i = 0; i < records->size(); ++i) {
-            auto t = chain::decode_transaction((*records)[i]);
-            if (!t || chain::is_payment(*t)) {
-              refuse(i, t ? "a payment (only the contract makes those): "
-                                + chain::describe_tx(*t)
-                          : describe(t.error()));
-              continue;
-            }
-            txs.push_back(std::move(*t));
-            place.push_back(i);
-          }
-          auto good = chain::signatures_valid(txs);
-          for (std::size_t i = 0; i < txs.size(); ++i) {
-            if (!good[i]) {
-              refuse(place[i], "a bad signature: " + chain::describe_tx(txs[i]));
-              continue;
-            }
-            st.pending.push_back(std::move(txs[i]));
-            st.pending_from.emplace_back(st.waiting.size(), place[i]);
-            ++receipt.recorded;
-          }
-          for (const auto& why : receipt.refused)
-            caf::aout(self) << "ledger: refused a record: " << why << "\n";
+          auto& st = self->state;
+          auto ticket = st.next_ticket++;
           auto promise = self->make_response_promise<wire::ledger_receipt>();
-          st.waiting.emplace_back(promise, std::move(receipt));
-          if (st.pending.size() >= st.config.batch && st.store_problem.empty()) {
-            flush(self);
-          } else if (!st.flush_scheduled) {
-            st.flush_scheduled = true;
-            self->delayed_send(self, st.config.interval, tick_atom::value);
-          }
+          st.waiting.emplace(ticket, promise);
+          carry(self, st.node->offer(ticket, *records));
           return promise;
         },
-        [self](tick_atom) { flush(self); },
+        [self](gossip_atom, const wire::ledger_records& msg) {
+          if (auto records = wire::decode(msg))
+            carry(self, self->state.node->gossip(*records));
+        },
+        [self](consensus_atom, const wire::consensus_message& msg) {
+          auto item = wire::decode(msg);
+          if (!item)
+            return;
+          auto& node = *self->state.node;
+          if (auto* d = std::get_if<cs::decision>(&*item)) {
+            carry(self, node.on_decision(*d));
+            return;
+          }
+          const auto& m = std::get<cs::message>(*item);
+          auto height = std::visit([](const auto& x) { return x.height; }, m);
+          if (height > node.height()) // a peer is ahead: this node lacks blocks
+            ask_for_blocks(self, caf::actor_cast<ledger_actor>(self->current_sender()));
+          carry(self, node.on_message(m));
+        },
+        [self](sync_atom, uint64_t from) {
+          auto to = caf::actor_cast<ledger_actor>(self->current_sender());
+          if (!to || self->state.node->silent())
+            return;
+          for (auto& d : self->state.node->decided_from(from, sync_blocks))
+            self->send(to, consensus_atom::value, wire::encode(wire::consensus_item{d}));
+        },
+        [self](peer_atom, const caf::actor& any) {
+          auto& st = self->state;
+          auto peer = caf::actor_cast<ledger_actor>(any);
+          if (!peer || peer == caf::actor_cast<ledger_actor>(self)
+              || std::find(st.peers.begin(), st.peers.end(), peer) != st.peers.end())
+            return;
+          st.peers.push_back(peer);
+          self->send(peer, sync_atom::value, st.node->height());
+        },
+        [self](timeout_atom, uint8_t step, uint64_t height, uint32_t round) {
+          if (step > 2)
+            return;
+          carry(self, self->state.node->on_timeout(
+                          {static_cast<cs::step_kind>(step), height, round, {}}));
+        },
+        [self](tick_atom) {
+          auto& st = self->state;
+          st.asked = false;
+          if (st.node->height() == st.ticked_height) { // no progress: say it all again
+            carry(self, st.node->resend());
+            ask_for_blocks(self);
+          }
+          st.ticked_height = st.node->height();
+          st.asked = false;
+          self->delayed_send(self, st.config.resend, tick_atom::value);
+        },
         [self](ledger_atom,
                const wire::ledger_query& msg) -> caf::result<wire::ledger_answer> {
           auto q = wire::decode(msg);
           if (!q)
             return to_caf(q.error());
-          if (self->state.store_problem.empty()) // else the retry's timer stores them
-            flush(self);                         // answer with everything received so far
           auto a = answer(*self->state.ledger, *q);
           if (!a)
             return to_caf(a.error());
@@ -159,6 +170,13 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
     };
   };
   return sys.spawn<caf::detached>(fn);
+}
+
+void introduce_ledgers(const std::vector<ledger_actor>& nodes) {
+  for (const auto& a : nodes)
+    for (const auto& b : nodes)
+      if (a != b)
+        caf::anon_send(a, peer_atom::value, caf::actor_cast<caf::actor>(b));
 }
 
 } // namespace nexus

@@ -1,23 +1,27 @@
-// The ledger actor: the single writer of a node's chain store.
+// The ledger actor: one ledger node (actors/core/ledger_node.hpp) on its own thread.
 //
-// It takes signed records (the orchestrator's, submitters' and validators', passed on by
-// the orchestrator) as ledger transactions, checks every signature, and seals a block
-// every `batch` transactions or `interval`, whichever comes first; the contract admits
-// them and adds the payments they earn (chain/ledger.hpp). Each batch of records is
-// answered with a receipt once the block holding it is stored: its height and hash, and
-// the records refused (a bad signature, or the contract's rules), with why. It answers
-// typed questions (actors/core/ledger_queries.hpp). It blocks on synced writes, so spawn it
-// detached (spawn_ledger does).
+// It carries what the node takes and gives: records from the orchestrator (answered with
+// a receipt once every record of the batch is in a committed block, or refused by the
+// contract, with why), records and Tendermint messages from the other ledger nodes, its
+// consensus timers, decided blocks for a peer that fell behind, and the shell's typed
+// questions (actors/core/ledger_queries.hpp). Peers are introduced with peer_atom; every
+// `resend` it sends its current height's messages again and asks its peers for blocks it
+// lacks, so lost messages, a cut link or a restart only delay it. It blocks on synced
+// writes, so spawn it detached (spawn_ledger does).
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/core/ledger_node.hpp"
 #include "actors/interfaces.hpp"
 #include "chain/ledger.hpp"
 
@@ -26,8 +30,11 @@ namespace nexus {
 struct ledger_config {
   std::filesystem::path dir; // the store, e.g. DATA/ledger
   chain::contract_rules rules;
-  std::size_t batch = 1000; // transactions per block at most
-  std::chrono::milliseconds interval{200};
+  std::size_t batch = 1000; // records per block at most
+  chain::consensus::timeouts timeouts{};
+  std::chrono::milliseconds resend{500};
+  std::string name = "ledger"; // in its log lines
+  std::string fault;           // ledger_node's faults, for tests; empty: honest
   uint64_t keep_free = chain::store::default_keep_free; // bytes the disk keeps free
 };
 
@@ -37,16 +44,12 @@ struct ledger_state {
 
   ledger_config config;
   std::shared_ptr<chain::ledger> ledger;
-  std::vector<chain::transaction> pending;
-  // For each pending record: its entry in `waiting`, and its place in that batch.
-  std::vector<std::pair<std::size_t, uint32_t>> pending_from;
-  // Who waits for the block holding their records, with what they were told so far.
-  std::vector<std::pair<caf::typed_response_promise<wire::ledger_receipt>, ledger_receipt>>
-      waiting;
-  bool flush_scheduled = false;
-  // Storing failed (a full or read-only disk): records wait in `pending` and the block is
-  // tried again every store_retry; this says why, once.
-  std::string store_problem;
+  std::unique_ptr<ledger_node> node;
+  std::vector<ledger_actor> peers;
+  std::map<uint64_t, caf::typed_response_promise<wire::ledger_receipt>> waiting;
+  uint64_t next_ticket = 1;
+  uint64_t ticked_height = 0; // the height at the last resend tick
+  bool asked = false;         // for blocks, since the last tick
   static inline const char* name = "nexus.ledger";
 };
 
@@ -54,5 +57,8 @@ struct ledger_state {
 /// the store into the contract).
 ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
                           std::shared_ptr<chain::ledger> ledger);
+
+/// Introduces every two of `nodes` to each other.
+void introduce_ledgers(const std::vector<ledger_actor>& nodes);
 
 } // namespace nexus

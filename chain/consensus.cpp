@@ -146,9 +146,24 @@ std::chrono::milliseconds tendermint::after(step_kind s, uint32_t round) const {
   return base + timeouts_.growth * round; // time-outs grow with each round
 }
 
-effects tendermint::start() {
+effects tendermint::start(uint32_t round) {
   effects out;
-  start_round(0, out); // "upon start do StartRound(0)"
+  if (hooks_.ready && !hooks_.ready()) {
+    waiting_ = true;
+    round_ = round;
+    return out;
+  }
+  start_round(round, out); // "upon start do StartRound(0)"
+  evaluate(out);
+  return out;
+}
+
+effects tendermint::wake() {
+  effects out;
+  if (!waiting_)
+    return out;
+  waiting_ = false;
+  start_round(round_, out);
   evaluate(out);
   return out;
 }
@@ -274,6 +289,8 @@ void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
       }
   decisions_[height_] = d;
   out.decided.push_back(d);
+  if (hooks_.commit)
+    hooks_.commit(d);
   // Lines 51-54: next height, locks and valid values reset, StartRound(0).
   ++height_;
   locked_.reset();
@@ -286,9 +303,14 @@ void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
   future_seen_.clear();
   decisions_.erase(decisions_.begin(),
                    decisions_.lower_bound(height_ > 64 ? height_ - 64 : 0)); // keep recent
-  start_round(0, out);
   auto later = std::move(future_[height_]);
   future_.erase(future_.begin(), future_.upper_bound(height_));
+  round_ = 0;
+  step_ = step_kind::propose;
+  // A node with nothing to propose waits, unless others began the height already.
+  waiting_ = later.empty() && hooks_.ready && !hooks_.ready();
+  if (!waiting_)
+    start_round(0, out);
   for (const auto& m : later)
     take(m, out);
 }
@@ -396,8 +418,13 @@ void tendermint::evaluate(effects& out) {
 
 effects tendermint::on_message(const message& m) {
   effects out;
-  if (take(m, out))
-    evaluate(out);
+  if (!take(m, out))
+    return out;
+  if (waiting_) { // another node began this height: so does this one
+    waiting_ = false;
+    start_round(round_, out);
+  }
+  evaluate(out);
   return out;
 }
 

@@ -116,6 +116,12 @@ struct hooks {
   std::function<std::vector<uint8_t>(uint64_t height)> get_value;
   /// True if `value` may be decided at `height` (valid(v)).
   std::function<bool(uint64_t height, const std::vector<uint8_t>& value)> valid;
+  /// Optional: called with each decision before the next height begins, so that the
+  /// carrier applies it before get_value and valid are asked about the next height.
+  std::function<void(const decision&)> commit;
+  /// Optional: whether this node has anything to propose. While it has not, a new height
+  /// waits (no empty blocks): wake() begins it, and so does any message of that height.
+  std::function<bool()> ready;
 };
 
 /// Quorum and "more than a third" for n validators of equal power.
@@ -131,8 +137,16 @@ public:
   tendermint(std::vector<public_key> validators, node_key key, uint64_t height, hooks h,
              timeouts t = {});
 
-  /// upon start: StartRound(0).
-  effects start();
+  /// upon start: StartRound(round), 0 but for a node that restarts at a height where it
+  /// signed before (it must never sign two messages of one round).
+  effects start(uint32_t round = 0);
+
+  /// Begins a height that waits for a value (hooks::ready), if it does.
+  effects wake();
+
+  bool waiting() const noexcept {
+    return waiting_;
+  }
 
   effects on_message(const message& m);
   effects on_timeout(const timer& t);
@@ -196,6 +210,7 @@ private:
   step_kind step_ = step_kind::propose;
   std::optional<proposal> locked_, valid_; // lockedValue, validValue (with their rounds)
   int32_t locked_round_ = -1, valid_round_ = -1;
+  bool waiting_ = false; // for a value at a new height (hooks::ready)
   std::map<uint32_t, round_log> rounds_;
   std::map<digest, bool> validity_;                 // valid(v), asked once per value
   std::map<uint64_t, std::vector<message>> future_; // for the next heights, kept

@@ -107,12 +107,13 @@ error ledger::replay() {
   return {};
 }
 
-expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t time_ms) {
-  return make(std::move(inputs), time_ms, false);
+expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t time_ms,
+                                    bool empty_ok) {
+  return make(std::move(inputs), time_ms, false, empty_ok);
 }
 
 expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_ms,
-                                 bool own) {
+                                 bool own, bool empty_ok) {
   if (inputs.size() > max_block_inputs)
     return make_error(errc::invalid_input,
                       std::to_string(inputs.size()) + " records for one block, above the "
@@ -140,13 +141,10 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
       out.refused.emplace_back(i, why);
       continue;
     }
-    if (t.kind == tx_kind::member) // a node joining again changes nothing
-      if (auto m = member_of(t); m)
-        if (auto same = contract_.members().already(*m); same && *same)
-          continue;
-    auto id = t.id();
-    if (store_->find(id) || !ids.insert(id).second)
-      continue; // stored once however often it is offered
+    if (holds(t) || !ids.insert(t.id()).second) {
+      out.already.push_back(i); // stored once however often it is offered
+      continue;
+    }
     admitted.push_back(std::move(t));
     position.push_back(i);
   }
@@ -163,7 +161,7 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
     kept.push_back(std::move(admitted[i]));
   }
   std::sort(out.refused.begin(), out.refused.end());
-  if (kept.empty())
+  if (kept.empty() && !empty_ok)
     return out;
   kept.insert(kept.end(), settled.payments.begin(), settled.payments.end());
   auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(kept), time_ms,
@@ -173,6 +171,14 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
   ahead_.insert_or_assign(b.header.hash(), std::move(next));
   out.stored = std::move(b);
   return out;
+}
+
+bool ledger::holds(const transaction& t) const {
+  if (t.kind == tx_kind::member) // a node joining again changes nothing
+    if (auto m = member_of(t); m)
+      if (auto same = contract_.members().already(*m); same && *same)
+        return true;
+  return store_->find(t.id()).has_value();
 }
 
 error ledger::check_next(const block& b) {

@@ -40,6 +40,9 @@ struct genesis {
 struct committed {
   std::optional<block> stored;
   std::vector<std::pair<std::size_t, std::string>> refused;
+  // Inputs left out as the chain holds them already: stored before, offered twice, or a
+  // member record that binds nothing new.
+  std::vector<std::size_t> already;
 };
 
 class ledger {
@@ -56,8 +59,14 @@ public:
 
   /// The next block of the admitted `inputs` and the payments they earn, signed by this
   /// node; nothing is stored. Inputs already on the chain, or repeated, are left out
-  /// (not refused: they are stored once). errc::invalid_input above max_block_inputs.
-  expected<committed> propose(std::vector<transaction> inputs, uint64_t time_ms);
+  /// (not refused: they are stored once). No block if none is admitted, unless
+  /// `empty_ok` (a proposer must propose). errc::invalid_input above max_block_inputs.
+  expected<committed> propose(std::vector<transaction> inputs, uint64_t time_ms,
+                              bool empty_ok = false);
+
+  /// Whether the chain holds `t` already: it is stored, or it is a member record that
+  /// binds nothing new (a node joining again). Such a record needs no block.
+  bool holds(const transaction& t) const;
 
   /// Whether `b` may be the next block: it extends the head, passes check(), its proposer
   /// holds the ledger role, no transaction of it is on the chain or in it twice, its
@@ -96,7 +105,8 @@ private:
   error replay();
 
   /// propose(), and the proposer's own records too if `own` (a rules change).
-  expected<committed> make(std::vector<transaction> inputs, uint64_t time_ms, bool own);
+  expected<committed> make(std::vector<transaction> inputs, uint64_t time_ms, bool own,
+                           bool empty_ok = false);
 
   ledger(std::unique_ptr<store> s, node_key key)
       : store_(std::move(s))

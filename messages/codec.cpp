@@ -150,6 +150,7 @@ NEXUS_ENVELOPE_NAME(fingerprint_query)
 NEXUS_ENVELOPE_NAME(fingerprint)
 NEXUS_ENVELOPE_NAME(expectation)
 NEXUS_ENVELOPE_NAME(judgment)
+NEXUS_ENVELOPE_NAME(consensus_message)
 #undef NEXUS_ENVELOPE_NAME
 
 void register_message_types(caf::actor_system_config& cfg) {
@@ -174,6 +175,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fingerprint>(fingerprint::type_name());
   cfg.add_message_type<expectation>(expectation::type_name());
   cfg.add_message_type<judgment>(judgment::type_name());
+  cfg.add_message_type<consensus_message>(consensus_message::type_name());
 }
 
 } // namespace nexus::wire

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <span>
+#include <variant>
 #include <vector>
 
 #include <caf/actor_system_config.hpp>
 
+#include "chain/consensus.hpp"
 #include "compute/errc.hpp"
 #include "messages/envelope.hpp"
 #include "messages/task.capnp.h"
@@ -39,6 +41,7 @@ using fingerprint_query = envelope<schema::FingerprintQuery>;
 using fingerprint = envelope<schema::Fingerprint>;
 using expectation = envelope<schema::Expectation>;
 using judgment = envelope<schema::Judgment>;
+using consensus_message = envelope<schema::ConsensusMessage>;
 
 /// Largest tensor a message may carry, in elements (2 GiB of float32).
 constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
@@ -104,6 +107,12 @@ expected<nexus::ledger_receipt> decode(const ledger_receipt& x);
 
 ledger_query encode(const nexus::ledger_query& x);
 expected<nexus::ledger_query> decode(const ledger_query& x);
+
+/// A ledger node's proposal or vote, or a decision for a node behind (checked for form
+/// only: signatures are the consensus' to check).
+using consensus_item = std::variant<chain::consensus::message, chain::consensus::decision>;
+consensus_message encode(const consensus_item& x);
+expected<consensus_item> decode(const consensus_message& x);
 
 ledger_answer encode(const nexus::ledger_answer& x);
 expected<nexus::ledger_answer> decode(const ledger_answer& x);

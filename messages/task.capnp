@@ -355,3 +355,46 @@ struct NodeReport {
 struct NodeReports {
   nodes @0 :List(NodeReport);
 }
+
+# Consensus among ledger nodes (chain/consensus.hpp): Tendermint's proposals and votes,
+# and a height's decision with its commit certificate for a node that fell behind. Each
+# carries its signer's Ed25519 signature over the canonical bytes docs/LEDGER.md gives.
+struct ConsensusProposal {
+  height @0 :UInt64;
+  round @1 :UInt32;
+  value @2 :Data;              # the proposed block's canonical bytes
+  validRound @3 :Int32;        # -1: none
+  signer @4 :Data;
+  signature @5 :Data;
+}
+
+struct ConsensusVote {
+  precommit @0 :Bool;          # else a prevote
+  height @1 :UInt64;
+  round @2 :UInt32;
+  value @3 :Data;              # SHA-256 of the block voted for; empty: nil
+  signer @4 :Data;
+  signature @5 :Data;
+}
+
+struct CommitCertificate {
+  height @0 :UInt64;
+  round @1 :UInt32;
+  value @2 :Data;
+  signers @3 :List(Data);
+  signatures @4 :List(Data);
+}
+
+struct ConsensusDecision {
+  height @0 :UInt64;
+  value @1 :Data;
+  certificate @2 :CommitCertificate;
+}
+
+struct ConsensusMessage {
+  union {
+    proposal @0 :ConsensusProposal;
+    vote @1 :ConsensusVote;
+    decision @2 :ConsensusDecision;
+  }
+}

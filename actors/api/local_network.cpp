@@ -32,7 +32,8 @@ expected<std::unique_ptr<local_network>> local_network::start(caf::actor_system&
                      .device = opts.device,
                      .fault_rate = fault->second,
                      .lying_validators = opts.lying_validators,
-                     .lie_rate = opts.lie_rate};
+                     .lie_rate = opts.lie_rate,
+                     .ledgers = opts.ledgers};
   auto net = start_embedded(sys, e);
   if (!net)
     return net.error();

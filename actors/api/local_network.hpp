@@ -27,6 +27,7 @@ struct local_options {
   double lie_rate = 1.0;            // the share of verdicts they turn around
   std::string device = "auto";      // the workers' devices: auto, cpu, opencl[:N], lists
   std::string data_dir;             // the ledger's store and the network's key; empty: none
+  std::size_t ledgers = 1;          // ledger nodes agreeing on every block (with data_dir)
 };
 
 class local_network {

@@ -32,6 +32,13 @@ error check(const embedded_options& opts) {
     return make_error(errc::invalid_input, std::to_string(opts.lying_validators)
                                                + " lying validators out of "
                                                + std::to_string(opts.validators));
+  if (opts.ledgers == 0 || opts.ledgers > 64)
+    return make_error(errc::invalid_input, "from 1 to 64 ledger nodes");
+  if (opts.ledgers > 1 && opts.data_dir.empty())
+    return make_error(errc::invalid_input, "ledger nodes need a data directory");
+  if (!opts.ledger_fault.empty() && opts.ledgers < 2)
+    return make_error(errc::invalid_input,
+                      "a faulty ledger node needs --ledgers 2 or more");
   if (opts.workers > 1024 || opts.validators > 1024)
     return make_error(errc::invalid_input, "at most 1024 workers and 1024 validators");
   for (const auto& spec : device_specs(opts.device))
@@ -99,11 +106,21 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
       return k.error();
     key = *k;
     ledger_config config{opts.data_dir / "ledger"};
+    config.name = "ledger hub";
     chain::genesis start{.rules = config.rules};
     start.members.push_back({"hub", key->public_bytes(),
                              role_bit(node_role::orchestrator)
                                  | role_bit(node_role::aggregator)
                                  | role_bit(node_role::ledger)});
+    std::vector<std::pair<std::string, chain::node_key>> others;
+    for (std::size_t i = 2; i <= opts.ledgers; ++i) {
+      auto name = "ledger-" + std::to_string(i);
+      auto k = key_of(opts, name);
+      if (!k)
+        return k.error();
+      start.members.push_back({name, k->public_bytes(), role_bit(node_role::ledger)});
+      others.emplace_back(name, std::move(*k));
+    }
     for (const auto& v : validators)
       start.members.push_back(
           {v.name, v.key->public_bytes(), role_bit(node_role::validator)});
@@ -112,9 +129,32 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
     auto ledger = chain::ledger::open(config.dir, start, *key);
     if (!ledger)
       return ledger.error();
+    if (auto n = (*ledger)->validators().size(); n != opts.ledgers)
+      return make_error(errc::invalid_input,
+                        "the ledger in " + config.dir.string() + " has " + std::to_string(n)
+                            + " ledger nodes, not " + std::to_string(opts.ledgers)
+                            + ": use --ledgers " + std::to_string(n)
+                            + " or another data directory");
     last_task = (*ledger)->contract().last_task();
     last_internal = (*ledger)->contract().last_internal_task();
     net.ledger = spawn_ledger(sys, config, std::move(*ledger));
+    net.ledgers.push_back(net.ledger);
+    for (std::size_t i = 0; i < others.size(); ++i) {
+      auto& [name, k] = others[i];
+      ledger_config c{opts.data_dir / "ledgers" / name};
+      c.name = "ledger " + name;
+      if (i + 1 == others.size())
+        c.fault = opts.ledger_fault;
+      std::filesystem::create_directories(c.dir.parent_path());
+      auto l = chain::ledger::open(c.dir, start, k);
+      if (!l) {
+        for (auto& started : net.ledgers)
+          caf::anon_send_exit(started, caf::exit_reason::user_shutdown);
+        return l.error();
+      }
+      net.ledgers.push_back(spawn_ledger(sys, c, std::move(*l)));
+    }
+    introduce_ledgers(net.ledgers);
     // Budgets are priced by the ledger's contract rules.
     limits.micro_mcc_per_work_unit = config.rules.micro_mcc_per_work_unit;
   }
@@ -181,8 +221,8 @@ void embedded_network::stop() {
   for (auto& v : validators)
     kill(v);
   kill(aggregator);
-  if (ledger)
-    kill(ledger);
+  for (auto& l : ledgers)
+    kill(l);
   kill(orchestrator);
 }
 

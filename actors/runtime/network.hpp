@@ -35,6 +35,10 @@ struct embedded_options {
   std::vector<std::pair<worker_fault, double>> fault_mix;
   std::size_t lying_validators = 0; // of `validators`, these turn verdicts around
   double lie_rate = 1.0;            // the share of verdicts they turn around
+  // Ledger nodes agreeing on each block by Tendermint (with a data directory): the hub's
+  // (DATA/ledger) and ledger-2 ... ledger-N (DATA/ledgers/ledger-K), each with its key.
+  std::size_t ledgers = 1;
+  std::string ledger_fault; // the last ledger node's fault (actors/core/ledger_node.hpp)
 };
 
 struct embedded_network {
@@ -43,7 +47,8 @@ struct embedded_network {
   aggregator_actor aggregator;
   std::vector<worker_actor> workers;
   std::vector<validator_actor> validators;
-  ledger_actor ledger; // null without a data directory
+  ledger_actor ledger;               // the hub's ledger node; null without a data directory
+  std::vector<ledger_actor> ledgers; // every ledger node, the hub's first
 
   /// Stops every actor of the network (the actor_system then shuts down cleanly).
   void stop();
@@ -54,7 +59,8 @@ error check(const embedded_options& opts);
 
 /// Spawns and joins every role. Workers are named worker-K, faulty ones
 /// faulty-worker-K, validators validator-K. With a data directory it also runs a ledger
-/// there (DATA/ledger, signed with DATA/node.key); errors if that store cannot be opened.
+/// there (DATA/ledger, signed with DATA/node.key), and `ledgers` - 1 more ledger nodes;
+/// errors if a store cannot be opened, or was made for another number of ledger nodes.
 expected<embedded_network> start_embedded(caf::actor_system& sys,
                                           const embedded_options& opts);
 

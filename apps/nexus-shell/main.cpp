@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -54,6 +55,11 @@ options:
   --lying-validators N of the validators, N turn verdicts around (default 0); they are
                        named lying-validator-K
   --lie-rate R         the share of verdicts they turn around, in (0, 1] (default 1)
+  --ledgers N          ledger nodes agreeing on every block by Tendermint consensus, the
+                       hub's and ledger-2 ... ledger-N, each with its own store
+                       (DIR/ledgers/NAME) and key (default 1); one of four may fail
+  --ledger-fault F     the last ledger node misbehaves: silent, equivocate,
+                       invalid-votes, pay-self or drop-records (for trying the network)
   --device SPEC        the workers' device: auto (a GPU through OpenCL if there is one,
                        else the CPU), cpu, opencl, opencl:N; a list such as opencl:0,cpu
                        gives the workers those devices in turn (default auto)
@@ -115,6 +121,18 @@ bool parse(int argc, char** argv, options& opts) {
     } else if (arg == "--lying-validators") {
       if (!count(i, arg, opts.network.lying_validators))
         return false;
+    } else if (arg == "--ledgers") {
+      if (!count(i, arg, opts.network.ledgers))
+        return false;
+    } else if (arg == "--ledger-fault") {
+      static const std::set<std::string> faults{"silent", "equivocate", "invalid-votes",
+                                                "pay-self", "drop-records"};
+      if (i + 1 >= argc || !faults.contains(argv[i + 1])) {
+        std::cerr << "nexus-shell: --ledger-fault expects silent, equivocate, "
+                     "invalid-votes, pay-self or drop-records\n";
+        return false;
+      }
+      opts.network.ledger_fault = argv[++i];
     } else if (arg == "--fault") {
       if (i + 1 >= argc) {
         std::cerr << "nexus-shell: --fault needs a list such as corrupt:0.3,garbage\n";
@@ -239,12 +257,14 @@ int main(int argc, char** argv) {
     }
     auto& net = *started;
     nexus::client api{sys, net.orchestrator, net.store};
-    auto ok = run_session(api, opts,
-                          "embedded network of " + std::to_string(opts.network.workers)
-                              + " workers (" + std::to_string(opts.network.faulty_workers)
-                              + " faulty), " + std::to_string(opts.network.validators)
-                              + " validators ("
-                              + std::to_string(opts.network.lying_validators) + " lying)");
+    auto ok =
+        run_session(api, opts,
+                    "embedded network of " + std::to_string(opts.network.workers)
+                        + " workers (" + std::to_string(opts.network.faulty_workers)
+                        + " faulty), " + std::to_string(opts.network.validators)
+                        + " validators (" + std::to_string(opts.network.lying_validators)
+                        + " lying), " + std::to_string(opts.network.ledgers)
+                        + " ledger node" + (opts.network.ledgers == 1 ? "" : "s"));
     net.stop();
     return ok ? 0 : 1;
   }

@@ -1,0 +1,380 @@
+#include "actors/core/ledger_node.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include "chain/encoding.hpp"
+
+namespace nexus {
+
+namespace cs = chain::consensus;
+
+namespace {
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+const chain::public_key& signer_of(const cs::message& m) {
+  return std::visit([](const auto& x) -> const chain::public_key& { return x.signer; }, m);
+}
+
+// The height and round this node last signed at, as `signed_path` keeps them.
+std::pair<uint64_t, int64_t> read_signed(const std::filesystem::path& path) {
+  std::ifstream in{path};
+  uint64_t height = 0;
+  int64_t round = -1;
+  if (in >> height >> round)
+    return {height, round};
+  return {0, -1};
+}
+
+// Writes and syncs `text` to `path` by a synced temporary file renamed over it.
+bool write_synced(const std::filesystem::path& path, const std::string& text) {
+  auto tmp = path;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
+            && ::fsync(fd) == 0;
+  ::close(fd);
+  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+} // namespace
+
+ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_config config)
+    : ledger_(std::move(ledger))
+    , config_(std::move(config)) {
+  cs::hooks h;
+  h.get_value = [this](uint64_t height) { return value(height); };
+  h.valid = [this](uint64_t height, const std::vector<uint8_t>& v) {
+    return valid(height, v);
+  };
+  h.commit = [this](const cs::decision& d) { commit(d); };
+  h.ready = [this] { return !pool_.empty(); };
+  auto head = ledger_->chain().head();
+  machine_ = std::make_unique<cs::tendermint>(ledger_->validators(), ledger_->key(),
+                                              head.height + 1, std::move(h),
+                                              config_.timeouts);
+  if (!config_.signed_path.empty())
+    signed_ = read_signed(config_.signed_path);
+}
+
+ledger_node::~ledger_node() = default;
+
+uint64_t ledger_node::height() const {
+  return machine_->height();
+}
+
+ledger_node_output ledger_node::start() {
+  ledger_node_output out;
+  if (silent())
+    return out;
+  // A node that signed at this height before it stopped goes on at the next round.
+  uint32_t round = 0;
+  if (signed_.first == machine_->height() && signed_.second >= 0)
+    round = static_cast<uint32_t>(signed_.second) + 1;
+  drive([&] { return machine_->start(round); }, out);
+  return out;
+}
+
+void ledger_node::pool(chain::transaction t, bool pass_on, ledger_node_output& out) {
+  auto id = t.id();
+  if (!pooled_.insert(id).second)
+    return;
+  if (pass_on)
+    out.gossip.push_back(t);
+  pool_.push_back(std::move(t));
+}
+
+ledger_node_output ledger_node::offer(uint64_t ticket,
+                                      const std::vector<std::vector<uint8_t>>& records) {
+  ledger_node_output out;
+  auto& st = tickets_[ticket];
+  std::vector<chain::transaction> txs;
+  std::vector<uint32_t> place; // of txs[i] in the batch
+  auto refuse = [&](uint32_t at, std::string why) {
+    out.log.push_back("refused a record: " + why);
+    st.receipt.refused.push_back(std::move(why));
+    st.receipt.refused_at.push_back(at);
+  };
+  for (uint32_t i = 0; i < records.size(); ++i) {
+    auto t = chain::decode_transaction(records[i]);
+    if (!t || chain::is_payment(*t)) {
+      refuse(i, t ? "a payment (only the contract makes those): " + chain::describe_tx(*t)
+                  : describe(t.error()));
+      continue;
+    }
+    txs.push_back(std::move(*t));
+    place.push_back(i);
+  }
+  auto good = chain::signatures_valid(txs);
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    if (!good[i]) {
+      refuse(place[i], "a bad signature: " + chain::describe_tx(txs[i]));
+      continue;
+    }
+    auto id = txs[i].id();
+    if (ledger_->holds(txs[i])) { // offered again: stored once
+      ++st.receipt.recorded;
+      auto where = ledger_->chain().find(id);
+      auto height = where ? where->first : ledger_->chain().head().height;
+      if (height >= st.receipt.height) {
+        st.receipt.height = height;
+        if (auto b = ledger_->chain().get(height))
+          st.receipt.block_hash = b->header.hash();
+      }
+      continue;
+    }
+    waiting_[id].emplace_back(ticket, place[i]);
+    ++st.remaining;
+    pool(std::move(txs[i]), true, out);
+  }
+  if (st.remaining == 0) {
+    out.receipts.emplace_back(ticket, std::move(st.receipt));
+    tickets_.erase(ticket);
+  }
+  if (machine_->waiting() && !pool_.empty() && !silent())
+    drive([&] { return machine_->wake(); }, out);
+  return out;
+}
+
+ledger_node_output ledger_node::gossip(const std::vector<std::vector<uint8_t>>& records) {
+  ledger_node_output out;
+  std::vector<chain::transaction> txs;
+  for (const auto& bytes : records)
+    if (auto t = chain::decode_transaction(bytes); t && !chain::is_payment(*t))
+      txs.push_back(std::move(*t));
+  auto good = chain::signatures_valid(txs);
+  for (std::size_t i = 0; i < txs.size(); ++i)
+    if (good[i] && !ledger_->holds(txs[i]))
+      pool(std::move(txs[i]), false, out);
+  if (machine_->waiting() && !pool_.empty() && !silent())
+    drive([&] { return machine_->wake(); }, out);
+  return out;
+}
+
+ledger_node_output ledger_node::on_message(const cs::message& m) {
+  ledger_node_output out;
+  if (!silent())
+    drive([&] { return machine_->on_message(m); }, out);
+  return out;
+}
+
+ledger_node_output ledger_node::on_decision(const cs::decision& d) {
+  ledger_node_output out;
+  if (!silent())
+    drive([&] { return machine_->on_decision(d); }, out);
+  return out;
+}
+
+ledger_node_output ledger_node::on_timeout(const cs::timer& t) {
+  ledger_node_output out;
+  if (!silent())
+    drive([&] { return machine_->on_timeout(t); }, out);
+  return out;
+}
+
+ledger_node_output ledger_node::resend() {
+  ledger_node_output out;
+  if (!silent())
+    out.broadcast = machine_->resend();
+  return out;
+}
+
+std::vector<cs::decision> ledger_node::decided_from(uint64_t height,
+                                                    std::size_t limit) const {
+  std::vector<cs::decision> out;
+  const auto& chain = ledger_->chain();
+  for (auto h = std::max<uint64_t>(height, 1);
+       h < chain.head().blocks && out.size() < limit; ++h) {
+    auto bytes = chain.raw_block(h);
+    auto cert_bytes = chain.raw_certificate(h);
+    if (!bytes || !cert_bytes)
+      break;
+    auto cert = cs::decode_certificate(*cert_bytes);
+    if (!cert)
+      break;
+    out.push_back({h, std::move(*bytes), std::move(*cert)});
+  }
+  return out;
+}
+
+std::vector<uint8_t> ledger_node::value(uint64_t height) {
+  std::vector<chain::transaction> inputs;
+  if (config_.fault != "drop-records")
+    for (std::size_t i = 0; i < pool_.size() && inputs.size() < config_.batch; ++i)
+      inputs.push_back(pool_[i]);
+  auto made = ledger_->propose(inputs, now_ms(), true); // empty if it must
+  if (!made || !made->stored) {
+    if (out_)
+      out_->log.push_back("cannot propose block " + std::to_string(height) + ": "
+                          + (made ? std::string{"no block"} : describe(made.error())));
+    return {};
+  }
+  // The contract's refusals are final: the chain's state decides them, the same at
+  // every node. What the chain holds already leaves the pool as recorded.
+  std::set<chain::digest> refused;
+  for (const auto& [i, why] : made->refused) {
+    auto id = inputs[i].id();
+    refused.insert(id);
+    if (out_)
+      settle(id, why + ": " + chain::describe_tx(inputs[i]), 0, {}, *out_);
+  }
+  auto head = ledger_->chain().head();
+  for (auto i : made->already) {
+    auto id = inputs[i].id();
+    refused.insert(id);
+    if (out_)
+      settle(id, {}, head.height, head.hash, *out_);
+  }
+  if (!refused.empty()) {
+    std::erase_if(pool_, [&](const chain::transaction& t) { return refused.contains(t.id()); });
+    for (const auto& id : refused)
+      pooled_.erase(id);
+  }
+  auto b = std::move(*made->stored);
+  if (config_.fault == "pay-self") { // a reward of 1000 MCC to itself, for nothing
+    chain::transaction pay;
+    pay.kind = chain::tx_kind::reward;
+    for (const auto& [name, m] : ledger_->contract().members().entries())
+      if (m.key == ledger_->key().public_bytes())
+        pay.account = name;
+    pay.amount = 1'000'000'000;
+    pay.signer = ledger_->key().public_bytes();
+    pay.time_ms = b.header.time_ms;
+    b.txs.push_back(pay);
+    b = chain::seal(b.header.height, b.header.prev, std::move(b.txs), b.header.time_ms,
+                    b.header.state_root, ledger_->key());
+  }
+  return chain::encode(b);
+}
+
+bool ledger_node::valid(uint64_t height, const std::vector<uint8_t>& value) {
+  if (config_.fault == "invalid-votes")
+    return true;
+  auto b = chain::decode_block(value);
+  if (!b || b->header.height != height)
+    return false;
+  if (auto err = ledger_->check_next(*b)) {
+    if (out_)
+      out_->log.push_back("refused a proposal: " + describe(err));
+    return false;
+  }
+  return true;
+}
+
+void ledger_node::commit(const cs::decision& d) {
+  auto b = chain::decode_block(d.value);
+  if (!b) {
+    if (out_)
+      out_->log.push_back("decided block " + std::to_string(d.height)
+                          + " does not decode: " + describe(b.error()));
+    return;
+  }
+  if (auto err = ledger_->commit(*b, d.cert)) {
+    if (out_)
+      out_->log.push_back("cannot store decided block " + std::to_string(d.height) + ": "
+                          + describe(err));
+    return;
+  }
+  auto hash = b->header.hash();
+  std::set<chain::digest> stored;
+  for (const auto& t : b->txs) {
+    auto id = t.id();
+    if (pooled_.erase(id))
+      stored.insert(id);
+    if (out_)
+      settle(id, {}, b->header.height, hash, *out_);
+  }
+  if (!stored.empty())
+    std::erase_if(pool_, [&](const chain::transaction& t) { return stored.contains(t.id()); });
+}
+
+void ledger_node::settle(const chain::digest& id, const std::string& refusal,
+                         uint64_t height, const chain::digest& hash,
+                         ledger_node_output& out) {
+  auto it = waiting_.find(id);
+  if (it == waiting_.end())
+    return;
+  for (auto [ticket, place] : it->second) {
+    auto t = tickets_.find(ticket);
+    if (t == tickets_.end())
+      continue;
+    auto& receipt = t->second.receipt;
+    if (!refusal.empty()) {
+      out.log.push_back("refused a record: " + refusal);
+      receipt.refused.push_back(refusal);
+      receipt.refused_at.push_back(place);
+    } else {
+      ++receipt.recorded;
+      if (height >= receipt.height) {
+        receipt.height = height;
+        receipt.block_hash = hash;
+      }
+    }
+    if (--t->second.remaining == 0) {
+      out.receipts.emplace_back(ticket, std::move(receipt));
+      tickets_.erase(t);
+    }
+  }
+  waiting_.erase(it);
+}
+
+void ledger_node::remember_signed(uint64_t height, uint32_t round) {
+  if (signed_.first > height
+      || (signed_.first == height && signed_.second >= static_cast<int64_t>(round)))
+    return;
+  signed_ = {height, round};
+  if (!config_.signed_path.empty())
+    write_synced(config_.signed_path,
+                 std::to_string(height) + " " + std::to_string(round) + "\n");
+}
+
+template <class F>
+void ledger_node::drive(F&& call, ledger_node_output& out) {
+  out_ = &out; // for what the machine's hooks add
+  auto e = call();
+  out_ = nullptr;
+  take(std::move(e), out);
+}
+
+void ledger_node::take(cs::effects e, ledger_node_output& out) {
+  for (auto& m : e.broadcast) {
+    const auto& me = ledger_->key().public_bytes();
+    if (signer_of(m) != me)
+      continue;
+    auto [height, round] =
+        std::visit([](const auto& x) { return std::pair{x.height, x.round}; }, m);
+    remember_signed(height, round);
+    if (config_.fault == "equivocate")
+      if (auto* v = std::get_if<cs::vote>(&m)) {
+        cs::message other = *v;
+        auto& o = std::get<cs::vote>(other);
+        o.value = v->value ? std::nullopt : std::optional{chain::sha256(v->signed_bytes())};
+        cs::sign(other, ledger_->key());
+        out.broadcast.push_back(std::move(other));
+      }
+  }
+  for (auto& m : e.broadcast)
+    out.broadcast.push_back(std::move(m));
+  for (auto& t : e.timers)
+    out.timers.push_back(t);
+  for (auto& [key, d] : e.replies)
+    out.to_sender.push_back(std::move(d));
+  for (const auto& ev : e.equivocations)
+    out.log.push_back("ledger node " + chain::to_hex(ev.first.signer).substr(0, 16)
+                      + "... signed two different votes at height "
+                      + std::to_string(ev.first.height) + " round "
+                      + std::to_string(ev.first.round));
+}
+
+} // namespace nexus

@@ -1,0 +1,136 @@
+// A ledger node: its chain, its records waiting for a block, and Tendermint consensus
+// with the other ledger nodes (chain/consensus.hpp), as plain C++. The ledger actor only
+// carries what goes in and out: records from a sender waiting for a receipt, records and
+// consensus messages from peers, timer events; messages to every peer, timers to set,
+// decided blocks for a peer behind, receipts.
+//
+// Records. A record handed to any ledger node is checked (its signature), kept once in
+// the node's pool and passed on to every peer, so that whichever node proposes next can
+// include it. The sender's receipt waits until every record of its batch is in a
+// committed block, or refused by the contract when this node proposed it; a record
+// already on the chain counts as recorded (offered twice, stored once).
+//
+// Blocks. The proposer's value is its next block (chain::ledger::propose) of at most
+// `batch` pooled records; a node votes for a proposal only if chain::ledger::check_next
+// accepts it (signatures, the contract replayed, the state root); a decided block is
+// stored with its commit certificate before the next height begins. A node with nothing
+// to propose waits at a new height: no empty blocks.
+//
+// Restarts. Before this node sends a message it signed, the highest round it signed at
+// its height is synced to `signed_path`; a node that restarts at that height begins at
+// the next round, so it never signs two messages of one round. (It forgets a lock it
+// held: a restarted node counts as faulty until the height is decided. docs/LEDGER.md)
+//
+// Faults, for tests: "silent" (takes part in nothing), "equivocate" (signs a second,
+// conflicting vote for every vote), "invalid-votes" (votes for any proposal), "pay-self"
+// (proposes blocks that pay it 1000 MCC), "drop-records" (proposes empty blocks).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "chain/consensus.hpp"
+#include "chain/ledger.hpp"
+#include "compute/errc.hpp"
+#include "messages/types.hpp"
+
+namespace nexus {
+
+struct ledger_node_config {
+  std::size_t batch = 1000; // records per block at most
+  chain::consensus::timeouts timeouts{};
+  std::string fault;                 // empty: honest
+  std::filesystem::path signed_path; // empty: not kept (tests)
+};
+
+/// What handling one event gives the carrier to do.
+struct ledger_node_output {
+  std::vector<chain::consensus::message> broadcast; // to every peer
+  std::vector<chain::consensus::timer> timers;
+  std::vector<chain::consensus::decision> to_sender; // for the peer that sent the event
+  std::vector<chain::transaction> gossip;            // new records, to every peer
+  std::vector<std::pair<uint64_t, ledger_receipt>> receipts; // by ticket, complete
+  std::vector<std::string> log;                              // lines for the node's log
+};
+
+class ledger_node {
+public:
+  ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_config config);
+  ~ledger_node();
+
+  ledger_node(const ledger_node&) = delete;
+  ledger_node& operator=(const ledger_node&) = delete;
+
+  ledger_node_output start();
+
+  /// Records (canonical bytes) from a sender that waits for receipt `ticket`.
+  ledger_node_output offer(uint64_t ticket, const std::vector<std::vector<uint8_t>>& records);
+
+  /// Records a peer passed on.
+  ledger_node_output gossip(const std::vector<std::vector<uint8_t>>& records);
+
+  ledger_node_output on_message(const chain::consensus::message& m);
+  ledger_node_output on_decision(const chain::consensus::decision& d);
+  ledger_node_output on_timeout(const chain::consensus::timer& t);
+
+  /// Every message of the current height again (for a lossy network), or nothing while
+  /// the height waits for records.
+  ledger_node_output resend();
+
+  /// Decided blocks from `height` on with their certificates, from the store (at most
+  /// `limit`), for a peer that fell behind.
+  std::vector<chain::consensus::decision> decided_from(uint64_t height,
+                                                       std::size_t limit) const;
+
+  /// The height consensus is at: the next block's.
+  uint64_t height() const;
+
+  std::size_t pooled() const noexcept {
+    return pool_.size();
+  }
+
+  const chain::ledger& ledger() const noexcept {
+    return *ledger_;
+  }
+
+  /// Whether this node takes part in nothing (fault "silent").
+  bool silent() const noexcept {
+    return config_.fault == "silent";
+  }
+
+private:
+  struct ticket_state {
+    ledger_receipt receipt;
+    uint32_t remaining = 0;
+  };
+
+  std::vector<uint8_t> value(uint64_t height);
+  bool valid(uint64_t height, const std::vector<uint8_t>& value);
+  void commit(const chain::consensus::decision& d);
+  // Calls the machine with out_ set for its hooks, then takes its effects.
+  template <class F>
+  void drive(F&& call, ledger_node_output& out);
+  void take(chain::consensus::effects e, ledger_node_output& out);
+  void pool(chain::transaction t, bool pass_on, ledger_node_output& out);
+  void settle(const chain::digest& id, const std::string& refusal, uint64_t height,
+              const chain::digest& hash, ledger_node_output& out);
+  void remember_signed(uint64_t height, uint32_t round);
+
+  std::shared_ptr<chain::ledger> ledger_;
+  ledger_node_config config_;
+  std::unique_ptr<chain::consensus::tendermint> machine_;
+  ledger_node_output* out_ = nullptr; // the output the machine's hooks add to
+  std::deque<chain::transaction> pool_;
+  std::set<chain::digest> pooled_;
+  std::map<uint64_t, ticket_state> tickets_;
+  std::map<chain::digest, std::vector<std::pair<uint64_t, uint32_t>>> waiting_;
+  std::pair<uint64_t, int64_t> signed_{0, -1}; // the height and highest round signed
+};
+
+} // namespace nexus
