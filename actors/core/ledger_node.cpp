@@ -61,9 +61,9 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
   h.commit = [this](const cs::decision& d) { commit(d); };
   h.ready = [this] { return !pool_.empty(); };
   auto head = ledger_->chain().head();
-  machine_ = std::make_unique<cs::tendermint>(ledger_->validators(), ledger_->key(),
-                                              head.height + 1, std::move(h),
-                                              config_.timeouts);
+  machine_ =
+      std::make_unique<cs::tendermint>(ledger_->validators(), ledger_->key(),
+                                       head.height + 1, std::move(h), config_.timeouts);
   if (!config_.signed_path.empty())
     signed_ = read_signed(config_.signed_path);
 }
@@ -237,7 +237,8 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
       settle(id, {}, head.height, head.hash, *out_);
   }
   if (!refused.empty()) {
-    std::erase_if(pool_, [&](const chain::transaction& t) { return refused.contains(t.id()); });
+    std::erase_if(pool_,
+                  [&](const chain::transaction& t) { return refused.contains(t.id()); });
     for (const auto& id : refused)
       pooled_.erase(id);
   }
@@ -296,7 +297,8 @@ void ledger_node::commit(const cs::decision& d) {
       settle(id, {}, b->header.height, hash, *out_);
   }
   if (!stored.empty())
-    std::erase_if(pool_, [&](const chain::transaction& t) { return stored.contains(t.id()); });
+    std::erase_if(pool_,
+                  [&](const chain::transaction& t) { return stored.contains(t.id()); });
 }
 
 void ledger_node::settle(const chain::digest& id, const std::string& refusal,
@@ -352,8 +354,11 @@ void ledger_node::take(cs::effects e, ledger_node_output& out) {
     const auto& me = ledger_->key().public_bytes();
     if (signer_of(m) != me)
       continue;
-    auto [height, round] =
-        std::visit([](const auto& x) { return std::pair{x.height, x.round}; }, m);
+    auto [height, round] = std::visit(
+        [](const auto& x) {
+          return std::pair{x.height, x.round};
+        },
+        m);
     remember_signed(height, round);
     if (config_.fault == "equivocate")
       if (auto* v = std::get_if<cs::vote>(&m)) {

@@ -70,7 +70,8 @@ public:
   ledger_node_output start();
 
   /// Records (canonical bytes) from a sender that waits for receipt `ticket`.
-  ledger_node_output offer(uint64_t ticket, const std::vector<std::vector<uint8_t>>& records);
+  ledger_node_output offer(uint64_t ticket,
+                           const std::vector<std::vector<uint8_t>>& records);
 
   /// Records a peer passed on.
   ledger_node_output gossip(const std::vector<std::vector<uint8_t>>& records);

@@ -141,7 +141,7 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
     net.ledgers.push_back(net.ledger);
     for (std::size_t i = 0; i < others.size(); ++i) {
       auto& [name, k] = others[i];
-      ledger_config c{opts.data_dir / "ledgers" / name};
+      ledger_config c{opts.data_dir / "ledgers" / name / "ledger"};
       c.name = "ledger " + name;
       if (i + 1 == others.size())
         c.fault = opts.ledger_fault;
