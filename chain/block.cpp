@@ -49,7 +49,7 @@ bool read_tx(reader& r, transaction& t) {
   if (r.u8() != format_version)
     return false;
   auto kind = r.u8();
-  if (kind < 1 || kind > 11)
+  if (kind < 1 || kind > 12)
     return false;
   t.kind = static_cast<tx_kind>(kind);
   t.task_id = r.u64();
@@ -151,6 +151,8 @@ std::string to_string(tx_kind x) {
     return "rules";
   case tx_kind::step:
     return "step";
+  case tx_kind::evidence:
+    return "evidence";
   }
   return "unknown";
 }

@@ -43,6 +43,8 @@ enum class tx_kind : uint8_t {
   member = 9,       // binds `account` to a key and roles (data: member_data)
   rules = 10,       // the contract's rules from the next record on (data: rules_data)
   step = 11,        // task_id is a step of the run in data (u64), whose submission pays
+  evidence = 12,    // a ledger node (account) signed two different consensus votes of one
+                    // kind, height and round (data: both, chain/consensus.hpp)
 };
 
 std::string to_string(tx_kind x);

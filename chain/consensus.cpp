@@ -106,6 +106,70 @@ expected<certificate> decode_certificate(std::span<const uint8_t> bytes) {
   return c;
 }
 
+namespace {
+
+void write_vote(writer& w, const vote& v) {
+  w.u8(static_cast<uint8_t>(v.kind));
+  w.u64(v.height);
+  w.u32(v.round);
+  w.u8(v.value ? 1 : 0);
+  w.fixed(v.value.value_or(digest{}));
+  w.fixed(v.signer);
+  w.fixed(v.sig);
+}
+
+bool read_vote(reader& r, vote& v) {
+  auto kind = r.u8();
+  if (kind != 1 && kind != 2)
+    return false;
+  v.kind = static_cast<vote_kind>(kind);
+  v.height = r.u64();
+  v.round = r.u32();
+  auto has = r.u8();
+  digest value{};
+  r.fixed(value);
+  if (has > 1 || (has == 0 && value != digest{}))
+    return false;
+  if (has)
+    v.value = value;
+  r.fixed(v.signer);
+  r.fixed(v.sig);
+  return r.ok();
+}
+
+} // namespace
+
+std::vector<uint8_t> encode(const evidence& e) {
+  writer w;
+  w.text(tag);
+  write_vote(w, e.first);
+  write_vote(w, e.second);
+  return std::move(w.data());
+}
+
+expected<evidence> decode_evidence(std::span<const uint8_t> bytes) {
+  reader r{bytes};
+  evidence e;
+  if (r.text(tag.size()) != tag || !read_vote(r, e.first) || !read_vote(r, e.second)
+      || !r.at_end())
+    return make_error(errc::corrupted, "malformed evidence of double signing");
+  return e;
+}
+
+std::string evidence_problem(const evidence& e) {
+  const auto& a = e.first;
+  const auto& b = e.second;
+  if (a.signer != b.signer || a.kind != b.kind || a.height != b.height
+      || a.round != b.round)
+    return "the two votes differ in signer, kind, height or round";
+  if (a.value == b.value)
+    return "the two votes are for the same value";
+  if (!verify(a.signer, a.signed_bytes(), a.sig)
+      || !verify(b.signer, b.signed_bytes(), b.sig))
+    return "a vote's signature does not verify";
+  return {};
+}
+
 std::size_t quorum(std::size_t n) {
   return 2 * n / 3 + 1;
 }

@@ -89,6 +89,14 @@ struct evidence {
   vote second;
 };
 
+/// Evidence's canonical bytes (an evidence record's data, docs/LEDGER.md), and back.
+std::vector<uint8_t> encode(const evidence& e);
+expected<evidence> decode_evidence(std::span<const uint8_t> bytes);
+
+/// Why `e` proves nothing (the votes differ in signer, kind, height or round, are the
+/// same vote, or a signature does not verify), or nothing: it proves double signing.
+std::string evidence_problem(const evidence& e);
+
 enum class step_kind : uint8_t { propose, prevote, precommit };
 
 struct timer {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "chain/consensus.hpp"
 #include "chain/encoding.hpp"
 #include "compute/errc.hpp"
 
@@ -214,6 +215,9 @@ std::string unused_field(const transaction& t) {
   case tx_kind::audit:
     bad = money || t.work_units != 0 || !t.data.empty();
     break;
+  case tx_kind::evidence:
+    bad = t.task_id != 0 || place || names || judged || t.amount != 0 || t.work_units != 0;
+    break;
   default:
     break;
   }
@@ -340,6 +344,22 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     if (!members_.find(t.validator))
       return "validator " + t.validator + " is no member";
     return {};
+  case tx_kind::evidence: {
+    if (!members_.key_holds(t.signer, role::ledger))
+      return "evidence signed by " + to_hex(t.signer).substr(0, 16)
+             + "..., which holds no ledger role";
+    auto e = consensus::decode_evidence(t.data);
+    if (!e)
+      return describe(e.error());
+    if (auto why = consensus::evidence_problem(*e); !why.empty())
+      return "evidence that proves nothing: " + why;
+    if (!members_.holds(t.account, e->first.signer, role::ledger))
+      return "the votes are not signed by the key of ledger node " + t.account;
+    if (evidenced_.contains({e->first.signer, static_cast<uint8_t>(e->first.kind),
+                             e->first.height, e->first.round}))
+      return "double signing at that height and round is penalized already";
+    return {};
+  }
   default:
     return "an unknown kind";
   }
@@ -403,6 +423,16 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   case tx_kind::step:
     steps_.emplace(t.task_id, task_of(t).value());
     return true;
+  case tx_kind::evidence: {
+    auto e = consensus::decode_evidence(t.data).value();
+    earned.push_back(payment(tx_kind::penalty, t, t.account, rules_.penalty_micro_mcc));
+    if (!pay(earned))
+      return false;
+    evidenced_.insert({e.first.signer, static_cast<uint8_t>(e.first.kind), e.first.height,
+                       e.first.round});
+    out.insert(out.end(), earned.begin(), earned.end());
+    return true;
+  }
   case tx_kind::contribution:
     if (!judged_.contains(key))
       contributions_.try_emplace(key, t);
@@ -604,6 +634,13 @@ std::string describe_tx(const transaction& t) {
     auto run = task_of(t);
     return "step          " + task_name(t.task_id) + " of "
            + (run ? task_name(*run) : std::string{"(malformed)"});
+  }
+  case tx_kind::evidence: {
+    auto e = consensus::decode_evidence(t.data);
+    return "evidence      " + t.account + " signed two votes"
+           + (e ? " at height " + std::to_string(e->first.height) + " round "
+                      + std::to_string(e->first.round)
+                : std::string{" (malformed)"});
   }
   }
   return "unknown";

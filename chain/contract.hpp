@@ -16,6 +16,9 @@
 //   verdict      signed by its validator's bound key, on another node's work (not the
 //                worker's name or key); "quorum" and "network" verdicts by an orchestrator
 //   acceptance, audit, member (after the first block)  signed by an orchestrator
+//   evidence     signed by a ledger node: two different votes of one kind, height and
+//                round, both signed by the key its account (a ledger node) is bound to;
+//                once per such kind, height and round
 //   rules, payments  the proposer's only; payments are never inputs
 //
 // and amounts that would overflow (a price, a budget, a balance, the supply) refuse the
@@ -38,6 +41,8 @@
 //       -> reward the worker W * rate, charge the submitter W * rate
 //   audit of validator V on (T, S, A) (an audit overturned V's verdict), once
 //       -> penalty of `penalty` on V
+//   evidence that ledger node L signed twice
+//       -> penalty of `penalty` on L
 //   anything else (a second verdict by the same validator, a verdict with no matching
 //   contribution, a shard past its task's budget) -> nothing
 //
@@ -250,6 +255,8 @@ private:
   std::map<std::string, int64_t> balances_;
   std::map<std::string, uint32_t> streaks_;
   std::set<std::tuple<uint64_t, uint32_t, uint32_t, std::string>> audited_;
+  // Double signing penalized: signer, kind, height, round.
+  std::set<std::tuple<public_key, uint8_t, uint64_t, uint32_t>> evidenced_;
   uint64_t last_task_ = 0;
   uint64_t last_internal_ = 0;
 };

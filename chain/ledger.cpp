@@ -141,7 +141,7 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
       out.refused.emplace_back(i, why);
       continue;
     }
-    if (holds(t) || !ids.insert(t.id()).second) {
+    if (!is_proposers(t) && (holds(t) || !ids.insert(t.id()).second)) {
       out.already.push_back(i); // stored once however often it is offered
       continue;
     }
@@ -195,6 +195,8 @@ error ledger::check_next(const block& b) {
     return rejected(describe(err));
   std::set<digest> ids;
   for (const auto& t : b.txs) {
+    if (is_proposers(t)) // payments may repeat: the same penalty, twice in a block
+      continue;
     auto id = t.id();
     if (store_->find(id) || !ids.insert(id).second)
       return rejected(

@@ -69,7 +69,7 @@ public:
   bool holds(const transaction& t) const;
 
   /// Whether `b` may be the next block: it extends the head, passes check(), its proposer
-  /// holds the ledger role, no transaction of it is on the chain or in it twice, its
+  /// holds the ledger role, no input of it is on the chain or in it twice, its
   /// time does not go back, and the contract replayed on it derives exactly its
   /// payments and state root. errc::rejected with why.
   error check_next(const block& b);

@@ -59,7 +59,9 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
     return valid(height, v);
   };
   h.commit = [this](const cs::decision& d) { commit(d); };
-  h.ready = [this] { return !pool_.empty(); };
+  // Evidence rides along with the next block: alone it begins no height (each height an
+  // equivocating node signs at would otherwise bring the next).
+  h.ready = [this] { return has_records(); };
   auto head = ledger_->chain().head();
   machine_ =
       std::make_unique<cs::tendermint>(ledger_->validators(), ledger_->key(),
@@ -69,6 +71,12 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
 }
 
 ledger_node::~ledger_node() = default;
+
+bool ledger_node::has_records() const {
+  return std::any_of(pool_.begin(), pool_.end(), [](const chain::transaction& t) {
+    return t.kind != chain::tx_kind::evidence;
+  });
+}
 
 uint64_t ledger_node::height() const {
   return machine_->height();
@@ -142,7 +150,7 @@ ledger_node_output ledger_node::offer(uint64_t ticket,
     out.receipts.emplace_back(ticket, std::move(st.receipt));
     tickets_.erase(ticket);
   }
-  if (machine_->waiting() && !pool_.empty() && !silent())
+  if (machine_->waiting() && has_records() && !silent())
     drive([&] { return machine_->wake(); }, out);
   return out;
 }
@@ -157,7 +165,7 @@ ledger_node_output ledger_node::gossip(const std::vector<std::vector<uint8_t>>& 
   for (std::size_t i = 0; i < txs.size(); ++i)
     if (good[i] && !ledger_->holds(txs[i]))
       pool(std::move(txs[i]), false, out);
-  if (machine_->waiting() && !pool_.empty() && !silent())
+  if (machine_->waiting() && has_records() && !silent())
     drive([&] { return machine_->wake(); }, out);
   return out;
 }
@@ -375,11 +383,21 @@ void ledger_node::take(cs::effects e, ledger_node_output& out) {
     out.timers.push_back(t);
   for (auto& [key, d] : e.replies)
     out.to_sender.push_back(std::move(d));
-  for (const auto& ev : e.equivocations)
-    out.log.push_back("ledger node " + chain::to_hex(ev.first.signer).substr(0, 16)
-                      + "... signed two different votes at height "
+  // Double signing goes on the chain as evidence, for the contract to penalize.
+  for (const auto& ev : e.equivocations) {
+    chain::transaction t;
+    t.kind = chain::tx_kind::evidence;
+    for (const auto& [name, m] : ledger_->contract().members().entries())
+      if (m.key == ev.first.signer && (m.roles & chain::bit(chain::role::ledger)))
+        t.account = name;
+    t.data = cs::encode(ev);
+    t.time_ms = now_ms();
+    t.sign_with(ledger_->key());
+    out.log.push_back("ledger node " + t.account + " signed two different votes at height "
                       + std::to_string(ev.first.height) + " round "
-                      + std::to_string(ev.first.round));
+                      + std::to_string(ev.first.round) + ": evidence recorded");
+    pool(std::move(t), true, out);
+  }
 }
 
 } // namespace nexus

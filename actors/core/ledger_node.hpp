@@ -111,6 +111,8 @@ private:
     uint32_t remaining = 0;
   };
 
+  // Whether the pool holds records other than evidence, which alone begins no height.
+  bool has_records() const;
   std::vector<uint8_t> value(uint64_t height);
   bool valid(uint64_t height, const std::vector<uint8_t>& value);
   void commit(const chain::consensus::decision& d);

@@ -213,6 +213,14 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
 }
 
 void embedded_network::stop() {
+  // What the orchestrator gathered for the ledger goes there first: a question through
+  // the orchestrator sends its records ahead of it, and the ledger answers in order.
+  if (orchestrator && ledger) {
+    caf::scoped_actor self{orchestrator->home_system()};
+    self->request(orchestrator, std::chrono::seconds{5}, ledger_atom::value,
+                  wire::encode(ledger_query{.question = ledger_question::last_task}))
+        .receive([](const wire::ledger_answer&) {}, [](const caf::error&) {});
+  }
   auto kill = [](const auto& handle) {
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
   };

@@ -19,8 +19,8 @@ using namespace std::chrono_literals;
 namespace {
 
 // The head each node states (height and hash), asked through its actor.
-std::vector<std::pair<uint64_t, chain::digest>> heads(caf::actor_system& sys,
-                                                       const std::vector<ledger_actor>& nodes) {
+std::vector<std::pair<uint64_t, chain::digest>>
+heads(caf::actor_system& sys, const std::vector<ledger_actor>& nodes) {
   caf::scoped_actor self{sys};
   std::vector<std::pair<uint64_t, chain::digest>> out;
   for (const auto& n : nodes) {
@@ -99,7 +99,8 @@ TEST_CASE("four ledger nodes commit the same valid chain with one of them faulty
       // Every honest store: the same blocks, every shard paid once, the audit passes.
       std::vector<std::filesystem::path> stores{dir.path() / "ledger"};
       for (int k = 2; k <= 4; ++k)
-        stores.push_back(dir.path() / "ledgers" / ("ledger-" + std::to_string(k)) / "ledger");
+        stores.push_back(dir.path() / "ledgers" / ("ledger-" + std::to_string(k))
+                         / "ledger");
       auto honest_stores = fault.empty() ? 4u : 3u;
       std::vector<chain::digest> head_hashes;
       for (std::size_t i = 0; i < stores.size(); ++i) {
@@ -122,6 +123,17 @@ TEST_CASE("four ledger nodes commit the same valid chain with one of them faulty
         }
         for (auto [task, shard] : shards)
           CHECK(contract.paid(task, shard));
+        // Double signing is penalized, on the evidence the honest nodes recorded.
+        auto penalty = contract.rules().penalty_micro_mcc;
+        auto balance = contract.balances().contains("ledger-4")
+                           ? contract.balances().at("ledger-4")
+                           : 0;
+        if (fault == "equivocate") {
+          CHECK(balance < 0);
+          CHECK(balance % penalty == 0);
+        } else {
+          CHECK(balance == 0);
+        }
       }
       for (const auto& h : head_hashes)
         CHECK(h == head_hashes[0]);

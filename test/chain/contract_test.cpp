@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "chain/audit.hpp"
+#include "chain/consensus.hpp"
 #include "chain/ledger.hpp"
 #include "compute/errc.hpp"
 #include "test/support/chain.hpp"
@@ -225,4 +226,64 @@ TEST_CASE("a disk without room refuses a block and changes nothing; the block go
   REQUIRE(stored);
   CHECK((*ledger)->chain().head().blocks == 2);
   CHECK((*ledger)->contract().balances().at("w1") == 1800);
+}
+
+TEST_CASE("double signing by a ledger node is penalized once, on evidence that proves it",
+          "[ledger][attack]") {
+  auto k = test::chain_keys::in();
+  auto c = started(k);
+  auto vote_of = [&](const node_key& key, uint8_t first_byte, uint32_t round = 0) {
+    consensus::message m =
+        consensus::vote{consensus::vote_kind::prevote, 5, round, digest{}, {}, {}};
+    std::get<consensus::vote>(m).value->at(0) = first_byte;
+    consensus::sign(m, key);
+    return std::get<consensus::vote>(m);
+  };
+  auto record = [&](const consensus::evidence& e, const std::string& account,
+                    const node_key& reporter) {
+    transaction t;
+    t.kind = tx_kind::evidence;
+    t.account = account;
+    t.data = consensus::encode(e);
+    t.sign_with(reporter);
+    return t;
+  };
+  consensus::evidence real{vote_of(k.hub, 1), vote_of(k.hub, 2)};
+  REQUIRE(consensus::evidence_problem(real).empty());
+  auto back = consensus::decode_evidence(consensus::encode(real));
+  REQUIRE(back);
+  CHECK(back->first == real.first);
+  CHECK(back->second == real.second);
+
+  // Forgeries and misnamed evidence are refused, each with why.
+  auto forged = real;
+  forged.second.sig[0] ^= 1;
+  consensus::evidence same{real.first, real.first};
+  consensus::evidence two_signers{vote_of(k.hub, 1), vote_of(k.v1, 2)};
+  consensus::evidence two_rounds{vote_of(k.hub, 1), vote_of(k.hub, 2, 1)};
+  auto refused =
+      c.settle({record(forged, "hub", k.hub), record(same, "hub", k.hub),
+                record(two_signers, "hub", k.hub), record(two_rounds, "hub", k.hub),
+                record(real, "v1", k.hub), record(real, "hub", k.v1)},
+               at(k));
+  REQUIRE(refused.refused.size() == 6);
+  CHECK_THAT(refused.refused[0].second, Catch::Contains("signature does not verify"));
+  CHECK_THAT(refused.refused[1].second, Catch::Contains("same value"));
+  CHECK_THAT(refused.refused[2].second, Catch::Contains("differ in signer"));
+  CHECK_THAT(refused.refused[3].second, Catch::Contains("differ in signer, kind, height"));
+  CHECK_THAT(refused.refused[4].second, Catch::Contains("not signed by the key of ledger"));
+  CHECK_THAT(refused.refused[5].second, Catch::Contains("holds no ledger role"));
+  CHECK(refused.payments.empty());
+
+  // The real evidence costs the hub one penalty, however often it is reported.
+  auto made = c.settle(
+      {record(real, "hub", k.hub), record({real.second, real.first}, "hub", k.hub)},
+      at(k, 2));
+  REQUIRE(made.payments.size() == 1);
+  CHECK(made.payments[0].kind == tx_kind::penalty);
+  CHECK(made.payments[0].account == "hub");
+  CHECK(made.payments[0].amount == rules.penalty_micro_mcc);
+  REQUIRE(made.refused.size() == 1);
+  CHECK_THAT(made.refused[0].second, Catch::Contains("penalized already"));
+  CHECK(c.balances().at("hub") == -rules.penalty_micro_mcc);
 }
