@@ -139,6 +139,9 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
             return;
           st.peers.push_back(peer);
           self->send(peer, sync_atom::value, st.node->height());
+          // A peer that joins late, or again, gets what waits for a block.
+          if (st.node->pooled() > 0 && !st.node->silent())
+            self->send(peer, gossip_atom::value, records_of(st.node->pool()));
         },
         [self](timeout_atom, uint8_t step, uint64_t height, uint32_t round) {
           if (step > 2)

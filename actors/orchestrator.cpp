@@ -449,9 +449,19 @@ void place(self_pointer self, node_id, const aggregator_actor& h) {
 // Asks a ledger that joined where task ids go on and what trust each node earned.
 void on_ledger_joined(self_pointer self, const ledger_actor& handle);
 
+// A ledger node: introduced to those that joined before (they find each other through
+// the orchestrator), and where records go if none is in use.
 void place(self_pointer self, node_id, const ledger_actor& h) {
-  self->state.ledger = h;
-  self->state.recorder.set_ledger(true);
+  auto& st = self->state;
+  for (const auto& other : st.ledgers) {
+    self->send(other, peer_atom::value, caf::actor_cast<caf::actor>(h));
+    self->send(h, peer_atom::value, caf::actor_cast<caf::actor>(other));
+  }
+  st.ledgers.push_back(h);
+  if (st.ledger)
+    return;
+  st.ledger = h;
+  st.recorder.set_ledger(true);
   on_ledger_joined(self, h);
 }
 
@@ -527,10 +537,17 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
   st.workers.erase(i->second);
   st.validators.erase(i->second);
   st.node_of.erase(i);
-  if (st.ledger && msg.source == st.ledger.address()) {
+  std::erase_if(st.ledgers,
+                [&](const ledger_actor& l) { return l.address() == msg.source; });
+  if (st.ledger && msg.source == st.ledger.address()) { // another ledger node takes over
     st.ledger = nullptr;
     st.recorder.set_ledger(false);
     st.ledger_ready = false;
+    if (!st.ledgers.empty()) {
+      st.ledger = st.ledgers.front();
+      st.recorder.set_ledger(true);
+      on_ledger_joined(self, st.ledger);
+    }
   }
   if (st.aggregator && msg.source == st.aggregator.address()) {
     st.aggregator = nullptr;

@@ -65,11 +65,13 @@ struct orchestrator_state {
   std::map<uint64_t, std::vector<chain::digest>> pinned;
   std::shared_ptr<bulk_service> bulk; // null: outputs go through CAF only
   membership members;                 // who may join, and the keys they proved
-  ledger_actor ledger;                // null: no ledger joined
-  ledger_recorder recorder;           // what goes to the ledger, in which order
-  bool flush_scheduled = false;       // a flush of the recorder is on its way
-  std::string ledger_problem;         // the last failure to record, said once
-  bool ledger_ready = false;          // it joined and task ids go on from its last one
+  ledger_actor ledger;                // where records go; null: no ledger joined
+  std::vector<ledger_actor>
+      ledgers;                  // every ledger node that joined, introduced to the others
+  ledger_recorder recorder;     // what goes to the ledger, in which order
+  bool flush_scheduled = false; // a flush of the recorder is on its way
+  std::string ledger_problem;   // the last failure to record, said once
+  bool ledger_ready = false;    // it joined and task ids go on from its last one
   // Submissions that wait for the expected ledger, so that no task id is used twice.
   struct held_submission {
     caf::typed_response_promise<wire::task_ack> promise;

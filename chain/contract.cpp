@@ -323,6 +323,8 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
              + std::to_string(max_work_units) + " one contribution may claim";
     return {};
   case tx_kind::verdict: {
+    if (auto why = judges_nothing(t); !why.empty())
+      return why;
     if (reserved_name(t.validator))
       return by_orchestrator();
     if (!members_.holds(t.validator, t.signer, role::validator))
@@ -337,6 +339,8 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     return {};
   }
   case tx_kind::acceptance:
+    if (auto why = judges_nothing(t); !why.empty())
+      return why;
     return by_orchestrator();
   case tx_kind::audit:
     if (auto why = by_orchestrator(); !why.empty())
@@ -363,6 +367,15 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
   default:
     return "an unknown kind";
   }
+}
+
+std::string contract_state::judges_nothing(const transaction& t) const {
+  attempt_key key{t.task_id, t.shard_id, t.attempt};
+  if (contributions_.contains(key) || judged_.contains(key))
+    return {};
+  return "no contribution of " + task_name(t.task_id) + " shard "
+         + std::to_string(t.shard_id) + " attempt " + std::to_string(t.attempt)
+         + " is on the chain before it (a verdict follows the work it judges)";
 }
 
 const contract_state::funding* contract_state::funds(uint64_t task) const {

@@ -14,7 +14,8 @@
 //                its run's); its worker is a member with the worker role; at most
 //                max_work_units
 //   verdict      signed by its validator's bound key, on another node's work (not the
-//                worker's name or key); "quorum" and "network" verdicts by an orchestrator
+//                worker's name or key); "quorum" and "network" verdicts by an orchestrator;
+//                after the contribution it judges (so is an acceptance)
 //   acceptance, audit, member (after the first block)  signed by an orchestrator
 //   evidence     signed by a ledger node: two different votes of one kind, height and
 //                round, both signed by the key its account (a ledger node) is bound to;
@@ -43,8 +44,8 @@
 //       -> penalty of `penalty` on V
 //   evidence that ledger node L signed twice
 //       -> penalty of `penalty` on L
-//   anything else (a second verdict by the same validator, a verdict with no matching
-//   contribution, a shard past its task's budget) -> nothing
+//   anything else (a second verdict by the same validator, a verdict on another worker
+//   or result than the contribution's, a shard past its task's budget) -> nothing
 //
 // so each (task, shard) is paid once however often it is re-issued, reported or
 // replayed, what providers earn for a submitted task is what its submitter is charged,
@@ -232,6 +233,11 @@ private:
   };
 
   std::string refusal(const transaction& t, const block_context& at) const;
+  // Why a verdict or acceptance has nothing to judge (no contribution of its attempt on
+  // the chain before it), or nothing. Refused rather than admitted for nothing: ledger
+  // nodes propose records in the order they heard them, and a verdict admitted before
+  // its contribution would leave the shard unpaid for good.
+  std::string judges_nothing(const transaction& t) const;
   // Derives what admitted input `t` earns into `out`; false (nothing changed) if an
   // amount would overflow.
   bool apply(const transaction& t, std::vector<transaction>& out);

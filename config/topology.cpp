@@ -324,8 +324,19 @@ private:
           fail(f, ctx + "fault: " + describe(rate.error()));
         else
           spec.lie_rate = *rate;
+      } else if (spec.has(node_role::ledger) && !spec.has(node_role::orchestrator)) {
+        static const std::set<std::string> faults{"silent", "equivocate", "invalid-votes",
+                                                  "pay-self", "drop-records"};
+        if (!faults.contains(what))
+          fail(f, ctx
+                      + "fault: a ledger node's fault is silent, equivocate, "
+                        "invalid-votes, pay-self or drop-records");
+        else
+          spec.ledger_fault = what;
       } else {
-        fail(f, ctx + "only workers and validators can have a fault");
+        fail(f, ctx
+                    + "only workers, validators and ledger nodes apart from the "
+                      "orchestrator can have a fault");
       }
     }
     return spec;

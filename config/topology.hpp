@@ -37,9 +37,10 @@ struct node_spec {
   std::string data_dir;
   tls_files tls;                           // empty without TLS
   worker_fault fault = worker_fault::none; // for tests and demonstrations
-  std::string key;         // its Ed25519 public key: 64 hex digits, or a file of them
-  double fault_rate = 1.0; // share of shards the worker's fault strikes
-  double lie_rate = 0;     // a validator's share of verdicts it turns around
+  std::string key;          // its Ed25519 public key: 64 hex digits, or a file of them
+  double fault_rate = 1.0;  // share of shards the worker's fault strikes
+  double lie_rate = 0;      // a validator's share of verdicts it turns around
+  std::string ledger_fault; // a ledger node's: silent, equivocate, invalid-votes, ...
   // Bytes of fetched and uploaded blobs its store keeps beyond those in use (blob_store).
   uint64_t blob_cache = blob_store::default_budget;
   std::chrono::milliseconds upload_grace = blob_store::default_grace; // see blob_store

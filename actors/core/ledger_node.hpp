@@ -96,6 +96,11 @@ public:
     return pool_.size();
   }
 
+  /// The records waiting for a block, in the order this node heard them.
+  std::vector<chain::transaction> pool() const {
+    return {pool_.begin(), pool_.end()};
+  }
+
   const chain::ledger& ledger() const noexcept {
     return *ledger_;
   }

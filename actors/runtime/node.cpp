@@ -285,6 +285,15 @@ expected<node_options> node_options_for(const topology& t, node_spec spec,
       return members.error();
     opts.members = std::move(*members);
   }
+  // Ledger nodes write the same first block only if it names every one of them.
+  auto ledgers = std::count_if(t.nodes.begin(), t.nodes.end(),
+                               [](const node_spec& n) { return n.has(node_role::ledger); });
+  if (ledgers > 1 && opts.spec.has(node_role::ledger)
+      && std::none_of(opts.members.begin(), opts.members.end(),
+                      [&](const member& m) { return m.name == opts.spec.name; }))
+    return make_error(errc::invalid_input,
+                      "the topology has " + std::to_string(ledgers) + " ledger nodes: each "
+                          + "must list its key (key: of node " + opts.spec.name + ")");
   // The ledger's first block binds the orchestrator's key, which signs what it records.
   if (opts.spec.has(node_role::ledger) && !opts.spec.has(node_role::orchestrator)
       && std::none_of(opts.members.begin(), opts.members.end(),
@@ -421,6 +430,8 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
   if (opts.spec.has(node_role::ledger)) {
     auto key = opts.key ? *opts.key : chain::node_key::generate().value();
     ledger_config config{std::filesystem::path{opts.spec.data_dir} / "ledger", opts.rules};
+    config.name = "ledger " + opts.spec.name;
+    config.fault = opts.spec.ledger_fault;
     auto opened = chain::ledger::open(config.dir, genesis_of(opts, key), key);
     if (!opened)
       return make_error(errc::unavailable,

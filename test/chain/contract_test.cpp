@@ -182,7 +182,7 @@ TEST_CASE("the ledger commits blocks that the audit replays to the same balances
       CHECK(b->refused.empty());
     }
     // A forged verdict is refused before anything is stored.
-    auto v = k.verdict(k.contribution(1, 99, 1, "w1"), true);
+    auto v = k.verdict(k.contribution(1, 1, 1, "w1"), true);
     v.valid = false;
     auto refused = (*l)->commit({v}, 0);
     REQUIRE_FALSE(refused);

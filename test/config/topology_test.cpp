@@ -2,6 +2,8 @@
 // line and column for each kind of mistake.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "config/topology.hpp"
 
 using namespace nexus;
@@ -33,7 +35,10 @@ TEST_CASE("config/local.yaml loads", "[topology]") {
   auto t = load_topology(std::string{root} + "/config/local.yaml");
   REQUIRE(t);
   CHECK(t->tls);
-  CHECK(t->nodes.size() == 6);
+  CHECK(t->nodes.size() == 9);
+  CHECK(std::count_if(t->nodes.begin(), t->nodes.end(),
+                      [](const node_spec& n) { return n.has(node_role::ledger); })
+        == 4);
   CHECK(t->orchestrator().name == "hub");
   CHECK(t->heartbeat.timeout == std::chrono::milliseconds{2000});
   CHECK(t->rules.micro_mcc_per_work_unit == 1000);
