@@ -22,7 +22,8 @@ cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config libcaf-dev capnproto libcapnp-dev libssl-dev
   libleveldb-dev libsodium-dev libeigen3-dev libtbb-dev catch2 ocl-icd-opencl-dev opencl-headers
   opencl-clhpp-headers pocl-opencl-icd libyaml-cpp-dev libedit-dev zlib1g-dev
-  nlohmann-json3-dev dataset-fashion-mnist clang-format)
+  nlohmann-json3-dev dataset-fashion-mnist clang-format python3-pytest python3-plyvel
+  python3-cryptography)
 
 install_packages() {
   local missing=()
