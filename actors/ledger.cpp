@@ -55,6 +55,11 @@ void carry(self_pointer self, ledger_node_output out) {
     }
 }
 
+// Timers and ticks are the node's own: a peer may not send them.
+bool from_self(self_pointer self) {
+  return self->current_sender() == self->ctrl();
+}
+
 // Asks the peers (or the one that sent a message of a later height) for what this node
 // lacks, once per tick.
 void ask_for_blocks(self_pointer self, const ledger_actor& from = {}) {
@@ -144,12 +149,14 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
             self->send(peer, gossip_atom::value, records_of(st.node->pool()));
         },
         [self](timeout_atom, uint8_t step, uint64_t height, uint32_t round) {
-          if (step > 2)
+          if (step > 2 || !from_self(self)) // a peer's "time-out" is not this node's
             return;
           carry(self, self->state.node->on_timeout(
                           {static_cast<cs::step_kind>(step), height, round, {}}));
         },
         [self](tick_atom) {
+          if (!from_self(self)) // else each one would start another loop of ticks
+            return;
           auto& st = self->state;
           st.asked = false;
           if (st.node->height() == st.ticked_height) { // no progress: say it all again

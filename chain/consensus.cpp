@@ -318,7 +318,9 @@ bool tendermint::take(const message& m, effects& out) {
       return false;
     auto& r = rounds_[p->round];
     auto pid = p->id();
-    if (r.offered.size() >= kept_per_signer && !r.offered.contains(pid))
+    // One proposal per value and round (the first): the same value signed again with
+    // another valid round would only cost memory.
+    if (r.offered.contains(pid) || r.offered.size() >= kept_per_signer)
       return false;
     seen_.insert(id);
     heard_.push_back(m);

@@ -261,6 +261,11 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     auto m = member_of(t);
     if (!m)
       return describe(m.error());
+    // After the first block, an orchestrator binds workers and validators only: who
+    // orchestrates, proposes and certifies blocks is the first block's to say.
+    if (!is_proposers(t) && (m->roles & ~(bit(role::worker) | bit(role::validator))) != 0)
+      return "an orchestrator binds the worker and validator roles only, not "
+             + describe_roles(m->roles);
     if (auto same = members_.already(*m); !same)
       return describe(same.error());
     return {};

@@ -166,9 +166,11 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
   kept.insert(kept.end(), settled.payments.begin(), settled.payments.end());
   auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(kept), time_ms,
                 state_root(next.balances()), key_);
+  if (auto err = check(b)) // every signature: a bad one refuses the whole batch
+    return make_error(errc::rejected, describe(err));
   if (ahead_.size() >= max_ahead)
     ahead_.clear();
-  ahead_.insert_or_assign(b.header.hash(), std::move(next));
+  ahead_.insert_or_assign(value_id(b), std::move(next));
   out.stored = std::move(b);
   return out;
 }
@@ -189,7 +191,10 @@ error ledger::check_next(const block& b) {
                     + std::to_string(head.height));
   if (b.header.time_ms < last_time_)
     return rejected(at + "its time goes back");
-  if (ahead_.contains(b.header.hash()))
+  // By every byte, not the header's hash: records' ids leave out their signatures, so
+  // one header fits blocks whose signatures differ.
+  auto id = value_id(b);
+  if (ahead_.contains(id))
     return {};
   if (auto err = check(b))
     return rejected(describe(err));
@@ -207,7 +212,7 @@ error ledger::check_next(const block& b) {
     return rejected(describe(deltas.error()));
   if (ahead_.size() >= max_ahead)
     ahead_.clear();
-  ahead_.insert_or_assign(b.header.hash(), std::move(next));
+  ahead_.insert_or_assign(id, std::move(next));
   return {};
 }
 
@@ -221,8 +226,8 @@ error ledger::commit(const block& b, const consensus::certificate& cert) {
                       "thirds of the ledger nodes");
   if (auto err = check_next(b))
     return err;
-  auto it = ahead_.find(b.header.hash());
-  if (auto err = store_->append(b, deltas_of(b), consensus::encode(cert)))
+  auto it = ahead_.find(cert.value); // made or checked by this node: no check again
+  if (auto err = store_->append(b, deltas_of(b), consensus::encode(cert), true))
     return err; // the state ahead stays, for the next try
   contract_ = std::move(it->second);
   ahead_.clear();

@@ -115,7 +115,7 @@ private:
   std::unique_ptr<store> store_;
   contract_state contract_;
   node_key key_;
-  // The contract after each block proposed or checked at the next height, by block hash.
+  // The contract after each block proposed or checked at the next height, by value_id.
   std::map<digest, contract_state> ahead_;
   uint64_t last_time_ = 0; // the head block's
 };

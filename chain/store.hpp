@@ -84,10 +84,11 @@ public:
 
   /// Appends the next block with its balance changes and the canonical bytes of its
   /// commit certificate (empty: none, for the first block). The block must extend the
-  /// head (height and previous hash) and pass check(); errc::rejected otherwise;
-  /// errc::failed if it could not be written (nothing of it is kept; the store reopens).
+  /// head (height and previous hash) and pass check() (not checked again if `checked`:
+  /// the ledger checked it before it voted); errc::rejected otherwise; errc::failed if
+  /// it could not be written (nothing of it is kept; the store reopens).
   error append(const block& b, const balance_deltas& deltas,
-               std::span<const uint8_t> certificate = {});
+               std::span<const uint8_t> certificate = {}, bool checked = false);
 
   /// Block `height`'s certificate bytes as stored (errc::not_found if none).
   expected<std::vector<uint8_t>> raw_certificate(uint64_t height) const;

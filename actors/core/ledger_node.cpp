@@ -25,17 +25,28 @@ const chain::public_key& signer_of(const cs::message& m) {
   return std::visit([](const auto& x) -> const chain::public_key& { return x.signer; }, m);
 }
 
-// The height and round this node last signed at, as `signed_path` keeps them.
-std::pair<uint64_t, int64_t> read_signed(const std::filesystem::path& path) {
+// The highest round this node signed at each recent height, as `signed_path` keeps them
+// ("HEIGHT ROUND" lines). A file that exists but does not read is an error: the node
+// cannot know where it may sign.
+expected<std::map<uint64_t, int64_t>> read_signed(const std::filesystem::path& path) {
+  std::map<uint64_t, int64_t> out;
   std::ifstream in{path};
+  if (!in)
+    return out; // never signed
   uint64_t height = 0;
   int64_t round = -1;
-  if (in >> height >> round)
-    return {height, round};
-  return {0, -1};
+  while (in >> height >> round)
+    out[height] = round;
+  if (!in.eof())
+    return make_error(errc::corrupted, path.string()
+                                           + " does not read as HEIGHT ROUND "
+                                             "lines: move it aside only if this node never "
+                                             "signed at the heights it would name");
+  return out;
 }
 
-// Writes and syncs `text` to `path` by a synced temporary file renamed over it.
+// Writes and syncs `text` to `path` by a synced temporary file renamed over it, and syncs
+// the directory.
 bool write_synced(const std::filesystem::path& path, const std::string& text) {
   auto tmp = path;
   tmp += ".tmp";
@@ -45,8 +56,19 @@ bool write_synced(const std::filesystem::path& path, const std::string& text) {
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
             && ::fsync(fd) == 0;
   ::close(fd);
-  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+    return false;
+  auto dir = path.parent_path().empty() ? std::filesystem::path{"."} : path.parent_path();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return false;
+  ok = ::fsync(dfd) == 0;
+  ::close(dfd);
+  return ok;
 }
+
+// Heights of signing kept in the file.
+constexpr std::size_t signed_heights = 8;
 
 } // namespace
 
@@ -66,8 +88,13 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
   machine_ =
       std::make_unique<cs::tendermint>(ledger_->validators(), ledger_->key(),
                                        head.height + 1, std::move(h), config_.timeouts);
-  if (!config_.signed_path.empty())
-    signed_ = read_signed(config_.signed_path);
+  if (!config_.signed_path.empty()) {
+    auto kept = read_signed(config_.signed_path);
+    if (kept)
+      signed_ = std::move(*kept);
+    else
+      problem_ = describe(kept.error());
+  }
 }
 
 ledger_node::~ledger_node() = default;
@@ -88,8 +115,12 @@ ledger_node_output ledger_node::start() {
     return out;
   // A node that signed at this height before it stopped goes on at the next round.
   uint32_t round = 0;
-  if (signed_.first == machine_->height() && signed_.second >= 0)
-    round = static_cast<uint32_t>(signed_.second) + 1;
+  if (!problem_.empty()) { // it signs nothing rather than risk signing twice
+    out.log.push_back("takes no part in consensus: " + problem_);
+    return out;
+  }
+  if (auto it = signed_.find(machine_->height()); it != signed_.end() && it->second >= 0)
+    round = static_cast<uint32_t>(it->second) + 1;
   drive([&] { return machine_->start(round); }, out);
   return out;
 }
@@ -193,8 +224,20 @@ ledger_node_output ledger_node::on_timeout(const cs::timer& t) {
 
 ledger_node_output ledger_node::resend() {
   ledger_node_output out;
-  if (!silent())
-    out.broadcast = machine_->resend();
+  if (silent())
+    return out;
+  if (!unstored_.empty()) {
+    auto waiting = std::move(unstored_);
+    unstored_.clear();
+    out_ = &out;
+    for (const auto& d : waiting)
+      if (unstored_.empty()) // in order: once one fails, the rest wait behind it
+        commit(d);
+      else
+        unstored_.push_back(d);
+    out_ = nullptr;
+  }
+  out.broadcast = machine_->resend();
   return out;
 }
 
@@ -270,6 +313,8 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
 bool ledger_node::valid(uint64_t height, const std::vector<uint8_t>& value) {
   if (config_.fault == "invalid-votes")
     return true;
+  if (!unstored_.empty()) // its store is behind what it decided
+    return false;
   auto b = chain::decode_block(value);
   if (!b || b->header.height != height)
     return false;
@@ -290,9 +335,12 @@ void ledger_node::commit(const cs::decision& d) {
     return;
   }
   if (auto err = ledger_->commit(*b, d.cert)) {
+    // Decided is decided: it is stored when the disk takes it (resend tries again), and
+    // until then this node proposes and votes for nothing.
     if (out_)
       out_->log.push_back("cannot store decided block " + std::to_string(d.height) + ": "
-                          + describe(err));
+                          + describe(err) + "; trying again");
+    unstored_.push_back(d);
     return;
   }
   auto hash = b->header.hash();
@@ -339,14 +387,19 @@ void ledger_node::settle(const chain::digest& id, const std::string& refusal,
   waiting_.erase(it);
 }
 
-void ledger_node::remember_signed(uint64_t height, uint32_t round) {
-  if (signed_.first > height
-      || (signed_.first == height && signed_.second >= static_cast<int64_t>(round)))
-    return;
-  signed_ = {height, round};
-  if (!config_.signed_path.empty())
-    write_synced(config_.signed_path,
-                 std::to_string(height) + " " + std::to_string(round) + "\n");
+bool ledger_node::remember_signed(uint64_t height, uint32_t round) {
+  auto& at = signed_.try_emplace(height, -1).first->second;
+  if (at >= static_cast<int64_t>(round))
+    return true;
+  at = round;
+  while (signed_.size() > signed_heights)
+    signed_.erase(signed_.begin());
+  if (config_.signed_path.empty())
+    return true;
+  std::string text;
+  for (const auto& [h, r] : signed_)
+    text += std::to_string(h) + " " + std::to_string(r) + "\n";
+  return write_synced(config_.signed_path, text);
 }
 
 template <class F>
@@ -358,8 +411,9 @@ void ledger_node::drive(F&& call, ledger_node_output& out) {
 }
 
 void ledger_node::take(cs::effects e, ledger_node_output& out) {
+  const auto& me = ledger_->key().public_bytes();
+  std::vector<cs::message> second; // the equivocating fault's other votes
   for (auto& m : e.broadcast) {
-    const auto& me = ledger_->key().public_bytes();
     if (signer_of(m) != me)
       continue;
     auto [height, round] = std::visit(
@@ -367,16 +421,24 @@ void ledger_node::take(cs::effects e, ledger_node_output& out) {
           return std::pair{x.height, x.round};
         },
         m);
-    remember_signed(height, round);
+    if (!remember_signed(height, round)) { // unkept, a signature could be made twice
+      out.log.push_back("cannot keep what it signed in " + config_.signed_path.string()
+                        + ": sends nothing it signed");
+      std::erase_if(e.broadcast, [&](const cs::message& x) { return signer_of(x) == me; });
+      second.clear();
+      break;
+    }
     if (config_.fault == "equivocate")
       if (auto* v = std::get_if<cs::vote>(&m)) {
         cs::message other = *v;
         auto& o = std::get<cs::vote>(other);
         o.value = v->value ? std::nullopt : std::optional{chain::sha256(v->signed_bytes())};
         cs::sign(other, ledger_->key());
-        out.broadcast.push_back(std::move(other));
+        second.push_back(std::move(other));
       }
   }
+  for (auto& m : second)
+    out.broadcast.push_back(std::move(m));
   for (auto& m : e.broadcast)
     out.broadcast.push_back(std::move(m));
   for (auto& t : e.timers)

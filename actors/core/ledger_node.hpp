@@ -17,8 +17,9 @@
 // to propose waits at a new height: no empty blocks.
 //
 // Restarts. Before this node sends a message it signed, the highest round it signed at
-// its height is synced to `signed_path`; a node that restarts at that height begins at
-// the next round, so it never signs two messages of one round. (It forgets a lock it
+// each recent height is synced to `signed_path` (if that fails, it sends nothing it
+// signed); a node that restarts at such a height begins at the next round, so it never
+// signs two messages of one round. (It forgets a lock it
 // held: a restarted node counts as faulty until the height is decided. docs/LEDGER.md)
 //
 // Faults, for tests: "silent" (takes part in nothing), "equivocate" (signs a second,
@@ -128,7 +129,8 @@ private:
   void pool(chain::transaction t, bool pass_on, ledger_node_output& out);
   void settle(const chain::digest& id, const std::string& refusal, uint64_t height,
               const chain::digest& hash, ledger_node_output& out);
-  void remember_signed(uint64_t height, uint32_t round);
+  // Keeps (synced) that this node signed at `round` of `height`; false if it could not.
+  bool remember_signed(uint64_t height, uint32_t round);
 
   std::shared_ptr<chain::ledger> ledger_;
   ledger_node_config config_;
@@ -138,7 +140,9 @@ private:
   std::set<chain::digest> pooled_;
   std::map<uint64_t, ticket_state> tickets_;
   std::map<chain::digest, std::vector<std::pair<uint64_t, uint32_t>>> waiting_;
-  std::pair<uint64_t, int64_t> signed_{0, -1}; // the height and highest round signed
+  std::map<uint64_t, int64_t> signed_; // the highest round signed, by recent height
+  std::string problem_;                // why this node may sign nothing
+  std::vector<chain::consensus::decision> unstored_; // decided, for a disk to take
 };
 
 } // namespace nexus

@@ -287,3 +287,24 @@ TEST_CASE("double signing by a ledger node is penalized once, on evidence that p
   CHECK_THAT(made.refused[0].second, Catch::Contains("penalized already"));
   CHECK(c.balances().at("hub") == -rules.penalty_micro_mcc);
 }
+
+TEST_CASE("an orchestrator cannot grant the ledger or orchestrator role",
+          "[ledger][attack]") {
+  auto k = test::chain_keys::in();
+  auto c = started(k);
+  auto mallory = node_key::generate().value();
+  auto grant = [&](const std::string& name, const public_key& key, uint32_t roles) {
+    auto t = member_record({name, key, roles});
+    t.sign_with(k.hub);
+    return t;
+  };
+  auto made = c.settle({grant("mallory", mallory.public_bytes(), bit(role::ledger)),
+                        grant("w1", k.w1.public_bytes(), bit(role::orchestrator)),
+                        grant("w9", mallory.public_bytes(), bit(role::worker))},
+                       at(k));
+  REQUIRE(made.refused.size() == 2);
+  CHECK_THAT(made.refused[0].second, Catch::Contains("worker and validator roles only"));
+  CHECK(made.refused[1].first == 1);
+  CHECK(c.members().keys_holding(role::ledger) == std::vector{k.hub.public_bytes()});
+  CHECK(c.members().find("w9") != nullptr);
+}
