@@ -52,9 +52,8 @@ struct keys {
 
 // Batches of `per_batch` contributions with their verdicts (2 * per_batch records),
 // each half signed in one batch signature.
-std::vector<std::vector<std::vector<uint8_t>>> make_batches(std::size_t n,
-                                                            std::size_t per_batch,
-                                                            const keys& k) {
+std::vector<std::vector<std::vector<uint8_t>>>
+make_batches(std::size_t n, std::size_t per_batch, const keys& k) {
   std::vector<std::vector<std::vector<uint8_t>>> out;
   for (std::size_t first = 0; first < n; first += per_batch) {
     std::vector<transaction> contributions, verdicts;
@@ -95,8 +94,8 @@ result run(std::size_t n, std::size_t nodes, std::size_t per_batch, keys& k) {
   g.members.push_back(
       {"hub", k.hub.public_bytes(), bit(role::orchestrator) | bit(role::ledger)});
   for (std::size_t i = 0; i + 1 < nodes; ++i)
-    g.members.push_back(
-        {"ledger-" + std::to_string(i + 2), k.ledgers[i].public_bytes(), bit(role::ledger)});
+    g.members.push_back({"ledger-" + std::to_string(i + 2), k.ledgers[i].public_bytes(),
+                         bit(role::ledger)});
   g.members.push_back({"validator-1", k.validator.public_bytes(), bit(role::validator)});
   for (int i = 0; i < 8; ++i)
     g.members.push_back({"worker-" + std::to_string(i),
@@ -203,7 +202,8 @@ int main(int argc, char** argv) {
   line("1 ledger node:", one);
   auto label = std::to_string(nodes) + " ledger nodes:";
   line(label.c_str(), many);
-  std::printf("  ratio %.2f of one node's rate (targets: >= 20000 records/s, p99 < 1000 ms)\n",
-              (many.records / many.seconds) / (one.records / one.seconds));
+  std::printf(
+      "  ratio %.2f of one node's rate (targets: >= 20000 records/s, p99 < 1000 ms)\n",
+      (many.records / many.seconds) / (one.records / one.seconds));
   return 0;
 }

@@ -3,7 +3,7 @@
 // kernel the workers use), both measured in this run. Prints the ratio and the share of
 // the pipeline's time the validators spent checking.
 //
-// usage: matmul_pipeline_bench [SIZE] [REPEATS] [LEDGER_DATA_DIR]
+// usage: matmul_pipeline_bench [SIZE] [REPEATS] [LEDGER_DATA_DIR] [LEDGER_NODES]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   opts.validators = 2;
   if (argc > 3)
     opts.data_dir = argv[3]; // with a ledger recording every verdict
+  if (argc > 4)
+    opts.ledgers = std::strtoul(argv[4], nullptr, 10); // agreeing by consensus
   auto started = start_embedded(sys, opts);
   if (!started) {
     std::fprintf(stderr, "%s\n", describe(started.error()).c_str());
