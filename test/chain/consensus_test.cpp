@@ -41,7 +41,10 @@ struct scenario {
   double duplicate = 0.05;
   bool partition = false; // node 1 cut off from the others for a while before GST
   bool crash = false;     // node 2 crashes, then restarts from its decided height
-  uint64_t target = 4;    // heights every honest node must reach
+  // ... and restarts as a process does: a new state machine at its decided height, which
+  // knows only the highest round it signed there (ledger_node keeps it), not its lock.
+  bool restart = false;
+  uint64_t target = 4; // heights every honest node must reach
   uint64_t limit_ms = 120000;
 };
 
@@ -109,6 +112,8 @@ private:
     std::unique_ptr<tendermint> sm;
     std::map<uint64_t, std::vector<uint8_t>> decided;
     bool crashed = false;
+    std::map<uint64_t, int64_t> signed_round; // the highest round it signed, by height
+    std::map<std::tuple<uint64_t, uint32_t, uint8_t>, std::vector<uint8_t>> signatures;
   };
 
   void boot(std::size_t i, uint64_t height) {
@@ -188,6 +193,24 @@ private:
   }
 
   void apply(std::size_t i, effects e) {
+    for (const auto& m : e.broadcast) { // an honest node never signs two of one round
+      auto [height, round, kind, bytes] = std::visit(
+          [](const auto& x) {
+            uint8_t kind = 0;
+            if constexpr (std::is_same_v<std::decay_t<decltype(x)>, vote>)
+              kind = static_cast<uint8_t>(x.kind);
+            return std::tuple{x.height, x.round, kind, x.signed_bytes()};
+          },
+          m);
+      if (std::visit([](const auto& x) { return x.signer; }, m) != validators_[i])
+        continue;
+      auto& r = nodes_[i].signed_round.try_emplace(height, -1).first->second;
+      r = std::max<int64_t>(r, round);
+      auto [it, fresh] = nodes_[i].signatures.try_emplace({height, round, kind}, bytes);
+      if (!fresh && it->second != bytes && honest(i))
+        fail("node " + std::to_string(i) + " signed two messages of one kind at height "
+             + std::to_string(height) + " round " + std::to_string(round));
+    }
     broadcast(i, e.broadcast);
     for (const auto& t : e.timers)
       push(now_ + static_cast<uint64_t>(t.after.count()), static_cast<int>(i), t);
@@ -227,6 +250,15 @@ private:
         nodes_[2].crashed = true;
       if (s_.crash && now_ == 4000) // back with what it had stored (its blocks and its
         nodes_[2].crashed = false;  // signed messages), and everything sent meanwhile lost
+      if (s_.crash && s_.restart && now_ == 4000) {
+        auto height = nodes_[2].decided.size(); // heights run from 0
+        boot(2, height);
+        auto at = nodes_[2].signed_round.find(height);
+        apply(2, nodes_[2].sm->start(
+                     at == nodes_[2].signed_round.end()
+                         ? 0
+                         : static_cast<uint32_t>(at->second + 1))); // never a round twice
+      }
       for (std::size_t i = 0; i < s_.n; ++i)
         if (!nodes_[i].crashed)
           broadcast(i, nodes_[i].sm->resend());
@@ -314,6 +346,17 @@ TEST_CASE("a partitioned node and a crashed one catch up from their peers' certi
   s.crash = true;
   s.target = 6;
   check_all("n=4 partition and crash", s);
+}
+
+TEST_CASE("a node restarted with only its decided blocks and signed rounds rejoins "
+          "without signing a round twice",
+          "[consensus]") {
+  scenario s;
+  s.crash = true;
+  s.restart = true;
+  s.partition = true;
+  s.target = 6;
+  check_all("n=4 restart", s);
 }
 
 TEST_CASE("a validator that signs two votes leaves evidence", "[consensus]") {
