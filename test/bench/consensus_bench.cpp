@@ -20,6 +20,7 @@
 #include "actors/ledger.hpp"
 #include "actors/runtime/node.hpp"
 #include "chain/ledger.hpp"
+#include "test/support/bench_records.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace nexus;
@@ -54,32 +55,12 @@ struct keys {
 // each half signed in one batch signature.
 std::vector<std::vector<std::vector<uint8_t>>>
 make_batches(std::size_t n, std::size_t per_batch, const keys& k) {
+  auto inputs = test::make_inputs(n, per_batch, k.hub, k.validator);
   std::vector<std::vector<std::vector<uint8_t>>> out;
-  for (std::size_t first = 0; first < n; first += per_batch) {
-    std::vector<transaction> contributions, verdicts;
-    for (auto i = first; i < std::min(n, first + per_batch); ++i) {
-      transaction c;
-      c.kind = tx_kind::contribution;
-      c.task_id = 1 + i / 1000;
-      c.shard_id = static_cast<uint32_t>(i % 1000);
-      c.attempt = 1;
-      c.worker = "worker-" + std::to_string(i % 8);
-      c.work_units = 1000;
-      transaction v = c;
-      v.kind = tx_kind::verdict;
-      v.validator = "validator-1";
-      v.work_units = 0;
-      v.valid = true;
-      contributions.push_back(std::move(c));
-      verdicts.push_back(std::move(v));
-    }
-    sign_batch(contributions, k.hub);
-    sign_batch(verdicts, k.validator);
+  for (std::size_t first = 0; first < inputs.size(); first += 2 * per_batch) {
     std::vector<std::vector<uint8_t>> batch;
-    for (const auto& t : contributions)
-      batch.push_back(encode(t));
-    for (const auto& t : verdicts)
-      batch.push_back(encode(t));
+    for (auto i = first; i < std::min(inputs.size(), first + 2 * per_batch); ++i)
+      batch.push_back(encode(inputs[i]));
     out.push_back(std::move(batch));
   }
   return out;

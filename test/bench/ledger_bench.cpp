@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "chain/ledger.hpp"
+#include "test/support/bench_records.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace nexus;
@@ -20,44 +21,6 @@ namespace {
 
 double since(clock_type_::time_point start) {
   return std::chrono::duration<double>(clock_type_::now() - start).count();
-}
-
-// Contributions and their verdicts, interleaved per signing batch: the orchestrator's
-// contributions of a batch, then the validator's verdicts on them.
-std::vector<transaction> make_inputs(std::size_t n, std::size_t sign_batch,
-                                     const node_key& orchestrator,
-                                     const node_key& validator) {
-  std::vector<transaction> out;
-  out.reserve(2 * n);
-  for (std::size_t first = 0; first < n; first += sign_batch) {
-    std::vector<transaction> contributions, verdicts;
-    for (auto i = first; i < std::min(n, first + sign_batch); ++i) {
-      transaction c;
-      c.kind = tx_kind::contribution;
-      c.task_id = 1 + i / 1000;
-      c.shard_id = static_cast<uint32_t>(i % 1000);
-      c.attempt = 1;
-      c.worker = "worker-" + std::to_string(i % 8);
-      c.work_units = 1000;
-      transaction v = c;
-      v.kind = tx_kind::verdict;
-      v.validator = "validator-1";
-      v.work_units = 0;
-      v.valid = true;
-      contributions.push_back(std::move(c));
-      verdicts.push_back(std::move(v));
-    }
-    if (sign_batch == 1) {
-      contributions[0].sign_with(orchestrator);
-      verdicts[0].sign_with(validator);
-    } else {
-      chain::sign_batch(contributions, orchestrator);
-      chain::sign_batch(verdicts, validator);
-    }
-    out.insert(out.end(), contributions.begin(), contributions.end());
-    out.insert(out.end(), verdicts.begin(), verdicts.end());
-  }
-  return out;
 }
 
 // The network of the records: the orchestrator (which proposes too), validator-1 and
@@ -120,8 +83,8 @@ int main(int argc, char** argv) {
   }
   auto orchestrator = node_key::generate().value();
   auto validator = node_key::generate().value();
-  auto alone = make_inputs(n, 1, orchestrator, validator);
-  auto batched = make_inputs(n, sign_batch, orchestrator, validator);
+  auto alone = test::make_inputs(n, 1, orchestrator, validator);
+  auto batched = test::make_inputs(n, sign_batch, orchestrator, validator);
 
   auto start = clock_type_::now();
   std::size_t ok = 0;

@@ -32,22 +32,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string node_binary() {
-  const char* path = std::getenv("NEXUS_NODE");
-  REQUIRE(path != nullptr);
-  return path;
-}
-
 std::string write_topology(const test::temp_dir& dir, const std::string& file,
                            const std::vector<test::node_line>& nodes, bool tls = true) {
-  auto path = test::write_topology(dir, file, node_binary(), nodes, 2, tls);
+  auto path = test::write_topology(dir, file, test::node_binary(), nodes, 2, tls);
   REQUIRE(path);
   return *path;
 }
 
 std::unique_ptr<test::process>
 start_node(const test::temp_dir& dir, const std::string& topo, const std::string& name) {
-  return test::start_node(node_binary(), dir, topo, name);
+  return test::start_node(test::node_binary(), dir, topo, name);
 }
 
 // Starts the named nodes of the topology at `file`.
@@ -350,7 +344,8 @@ TEST_CASE("certificates from another CA are refused", "[tls]") {
     std::ofstream out{dir.file("rogue.yaml")};
     out << text;
   }
-  test::process certs{{node_binary(), "certs", dir.file("rogue.yaml")}, dir.file("rc.log")};
+  test::process certs{{test::node_binary(), "certs", dir.file("rogue.yaml")},
+                      dir.file("rc.log")};
   REQUIRE(certs.wait_for(20s) == 0);
 
   // A rogue shell cannot attach.
@@ -415,7 +410,7 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
   auto file = write_topology(
       dir, "net.yaml",
       {{"hub", "orchestrator, aggregator, ledger"}, {"w1", "worker"}, {"v1", "validator"}});
-  test::process up{{node_binary(), "up", file}, dir.file("up.log")};
+  test::process up{{test::node_binary(), "up", file}, dir.file("up.log")};
   for (auto name : {"w1", "v1"})
     REQUIRE(up.wait_output(std::string{name} + ": joined as", 15s));
   const char* shell = std::getenv("NEXUS_SHELL");
@@ -458,15 +453,16 @@ TEST_CASE("nexus-node up starts every local node and stops them all", "[up]") {
 
   // The hub's ledger, audited offline from the chain alone: the topology's rules are
   // not asked for.
-  test::process other_rules{{node_binary(), "ledger", "verify", "--data",
+  test::process other_rules{{test::node_binary(), "ledger", "verify", "--data",
                              dir.file("data/hub"), "--topology", file},
                             dir.file("other.log")};
   auto refused = other_rules.wait_for(30s);
   REQUIRE(refused);
   CHECK(WEXITSTATUS(*refused) == 2);
   CHECK_THAT(other_rules.output(), Catch::Contains("come from the chain itself"));
-  test::process verify{{node_binary(), "ledger", "verify", "--data", dir.file("data/hub")},
-                       dir.file("verify.log")};
+  test::process verify{
+      {test::node_binary(), "ledger", "verify", "--data", dir.file("data/hub")},
+      dir.file("verify.log")};
   auto verified = verify.wait_for(30s);
   REQUIRE(verified);
   INFO(verify.output());

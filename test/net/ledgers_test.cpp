@@ -19,21 +19,11 @@
 using namespace nexus;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::string node_binary() {
-  const char* path = std::getenv("NEXUS_NODE");
-  REQUIRE(path != nullptr);
-  return path;
-}
-
-} // namespace
-
 TEST_CASE("four ledger nodes in separate processes: one killed and restarted, one frozen "
           "and resumed; every store the same valid chain",
           "[ledgers]") {
   test::temp_dir dir;
-  auto file = test::write_topology(dir, "net.yaml", node_binary(),
+  auto file = test::write_topology(dir, "net.yaml", test::node_binary(),
                                    {{"hub", "orchestrator, aggregator, ledger"},
                                     {"l2", "ledger"},
                                     {"l3", "ledger"},
@@ -47,7 +37,7 @@ TEST_CASE("four ledger nodes in separate processes: one killed and restarted, on
   REQUIRE(topo);
   std::map<std::string, std::unique_ptr<test::process>> nodes;
   for (auto name : {"hub", "l2", "l3", "l4", "w1", "w2", "v1"})
-    nodes[name] = test::start_node(node_binary(), dir, *file, name);
+    nodes[name] = test::start_node(test::node_binary(), dir, *file, name);
   for (auto name : {"l2", "l3", "l4"})
     REQUIRE(nodes[name]->wait_output("joined as ledger", 15s));
   test::submitter s{*topo};
@@ -88,7 +78,7 @@ TEST_CASE("four ledger nodes in separate processes: one killed and restarted, on
   for (std::size_t i = 3; i < 6; ++i)
     submit(i);
   finish(3);
-  nodes["l2"] = test::start_node(node_binary(), dir, *file, "l2");
+  nodes["l2"] = test::start_node(test::node_binary(), dir, *file, "l2");
   REQUIRE(nodes["l2"]->wait_output("joined as ledger", 15s));
   nodes["l3"]->signal(SIGSTOP);
   for (std::size_t i = 6; i < 9; ++i)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -18,6 +19,13 @@
 #include "test/support/temp_dir.hpp"
 
 namespace nexus::test {
+
+/// The nexus-node binary meson's test environment names (NEXUS_NODE); empty if unset,
+/// which no process starts from.
+inline std::string node_binary() {
+  const char* path = std::getenv("NEXUS_NODE");
+  return path ? path : "";
+}
 
 struct node_line {
   std::string name;
