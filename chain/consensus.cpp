@@ -222,6 +222,19 @@ effects tendermint::start(uint32_t round) {
   return out;
 }
 
+tendermint::lock_state tendermint::lock() const {
+  return {height_, locked_round_, valid_round_, locked_, valid_};
+}
+
+void tendermint::restore(const lock_state& s) {
+  if (s.height != height_)
+    return; // a lock of another height binds nothing here
+  locked_round_ = s.locked_round;
+  valid_round_ = s.valid_round;
+  locked_ = s.locked;
+  valid_ = s.valid;
+}
+
 effects tendermint::wake() {
   effects out;
   if (!waiting_)

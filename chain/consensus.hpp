@@ -152,6 +152,16 @@ public:
   /// Begins a height that waits for a value (hooks::ready), if it does.
   effects wake();
 
+  /// What a node must keep to restart safely at its height: its lock and valid value
+  /// (lines 36-43) with their rounds. Call restore() before start() after a restart.
+  struct lock_state {
+    uint64_t height = 0;
+    int32_t locked_round = -1, valid_round = -1;
+    std::optional<proposal> locked, valid;
+  };
+  lock_state lock() const;
+  void restore(const lock_state& s);
+
   bool waiting() const noexcept {
     return waiting_;
   }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <tuple>
 
 #include "chain/encoding.hpp"
 
@@ -70,6 +72,56 @@ bool write_synced(const std::filesystem::path& path, const std::string& text) {
 // Heights of signing kept in the file.
 constexpr std::size_t signed_heights = 8;
 
+void write_proposal(chain::writer& w, const std::optional<cs::proposal>& p) {
+  w.u8(p ? 1 : 0);
+  if (!p)
+    return;
+  w.u64(p->height);
+  w.u32(p->round);
+  w.bytes(p->value);
+  w.u32(static_cast<uint32_t>(p->valid_round) + 1u);
+  w.fixed(p->signer);
+  w.fixed(p->sig);
+}
+
+std::optional<cs::proposal> read_proposal(chain::reader& r) {
+  if (r.u8() != 1)
+    return std::nullopt;
+  cs::proposal p;
+  p.height = r.u64();
+  p.round = r.u32();
+  p.value = r.bytes(std::size_t{1} << 30);
+  p.valid_round = static_cast<int32_t>(r.u32()) - 1;
+  r.fixed(p.signer);
+  r.fixed(p.sig);
+  return p;
+}
+
+// The lock and valid value, as the lock file keeps them.
+std::vector<uint8_t> encode_lock(const cs::tendermint::lock_state& l) {
+  chain::writer w;
+  w.u64(l.height);
+  w.u32(static_cast<uint32_t>(l.locked_round) + 1u);
+  w.u32(static_cast<uint32_t>(l.valid_round) + 1u);
+  write_proposal(w, l.locked);
+  write_proposal(w, l.valid);
+  return std::move(w.data());
+}
+
+std::optional<cs::tendermint::lock_state> decode_lock(std::span<const uint8_t> bytes) {
+  chain::reader r{bytes};
+  cs::tendermint::lock_state l;
+  l.height = r.u64();
+  l.locked_round = static_cast<int32_t>(r.u32()) - 1;
+  l.valid_round = static_cast<int32_t>(r.u32()) - 1;
+  l.locked = read_proposal(r);
+  l.valid = read_proposal(r);
+  if (!r.ok() || !r.at_end() || (l.locked_round >= 0) != l.locked.has_value()
+      || (l.valid_round >= 0) != l.valid.has_value())
+    return std::nullopt;
+  return l;
+}
+
 } // namespace
 
 ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_config config)
@@ -94,7 +146,36 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
       signed_ = std::move(*kept);
     else
       problem_ = describe(kept.error());
+    // The lock it held at this height, if it stopped while it held one.
+    std::ifstream in{lock_path(), std::ios::binary};
+    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>{in}, {}};
+    if (in && !bytes.empty()) {
+      if (auto l = decode_lock(bytes)) {
+        machine_->restore(*l);
+        saved_lock_ = {l->height, l->locked_round, l->valid_round};
+      } else {
+        problem_ = lock_path().string() + " does not read: this node cannot know its lock";
+      }
+    }
   }
+}
+
+std::filesystem::path ledger_node::lock_path() const {
+  auto p = config_.signed_path;
+  p.replace_extension(".lock");
+  return p;
+}
+
+bool ledger_node::remember_lock() {
+  auto l = machine_->lock();
+  std::tuple now{l.height, l.locked_round, l.valid_round};
+  if (now == saved_lock_ || config_.signed_path.empty())
+    return true;
+  auto bytes = encode_lock(l);
+  if (!write_synced(lock_path(), std::string(bytes.begin(), bytes.end())))
+    return false;
+  saved_lock_ = now;
+  return true;
 }
 
 ledger_node::~ledger_node() = default;
@@ -111,14 +192,14 @@ uint64_t ledger_node::height() const {
 
 ledger_node_output ledger_node::start() {
   ledger_node_output out;
-  if (silent())
-    return out;
-  // A node that signed at this height before it stopped goes on at the next round.
-  uint32_t round = 0;
   if (!problem_.empty()) { // it signs nothing rather than risk signing twice
     out.log.push_back("takes no part in consensus: " + problem_);
     return out;
   }
+  if (silent())
+    return out;
+  // A node that signed at this height before it stopped goes on at the next round.
+  uint32_t round = 0;
   if (auto it = signed_.find(machine_->height()); it != signed_.end() && it->second >= 0)
     round = static_cast<uint32_t>(it->second) + 1;
   drive([&] { return machine_->start(round); }, out);
@@ -413,6 +494,12 @@ void ledger_node::drive(F&& call, ledger_node_output& out) {
 void ledger_node::take(cs::effects e, ledger_node_output& out) {
   const auto& me = ledger_->key().public_bytes();
   std::vector<cs::message> second; // the equivocating fault's other votes
+  // The lock first: a precommit goes out only with the lock behind it kept.
+  if (!remember_lock()) {
+    out.log.push_back("cannot keep its lock in " + lock_path().string()
+                      + ": sends nothing it signed");
+    std::erase_if(e.broadcast, [&](const cs::message& x) { return signer_of(x) == me; });
+  }
   for (auto& m : e.broadcast) {
     if (signer_of(m) != me)
       continue;

@@ -19,8 +19,9 @@
 // Restarts. Before this node sends a message it signed, the highest round it signed at
 // each recent height is synced to `signed_path` (if that fails, it sends nothing it
 // signed); a node that restarts at such a height begins at the next round, so it never
-// signs two messages of one round. (It forgets a lock it
-// held: a restarted node counts as faulty until the height is decided. docs/LEDGER.md)
+// signs two messages of one round. Its lock and valid value (Tendermint's lines 36-43) are
+// kept the same way (`signed_path` with the extension .lock) and restored, so a restarted
+// node is an honest one that was slow.
 //
 // Faults, for tests: "silent" (takes part in nothing), "equivocate" (signs a second,
 // conflicting vote for every vote), "invalid-votes" (votes for any proposal), "pay-self"
@@ -34,6 +35,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "chain/consensus.hpp"
@@ -106,9 +108,10 @@ public:
     return *ledger_;
   }
 
-  /// Whether this node takes part in nothing (fault "silent").
+  /// Whether this node takes part in nothing (fault "silent", or it cannot read what it
+  /// signed before).
   bool silent() const noexcept {
-    return config_.fault == "silent";
+    return config_.fault == "silent" || !problem_.empty();
   }
 
 private:
@@ -131,6 +134,10 @@ private:
               const chain::digest& hash, ledger_node_output& out);
   // Keeps (synced) that this node signed at `round` of `height`; false if it could not.
   bool remember_signed(uint64_t height, uint32_t round);
+  // Keeps (synced) the machine's lock and valid value when they changed; false if it
+  // could not.
+  bool remember_lock();
+  std::filesystem::path lock_path() const; // beside signed_path: NAME.lock
 
   std::shared_ptr<chain::ledger> ledger_;
   ledger_node_config config_;
@@ -142,6 +149,7 @@ private:
   std::map<chain::digest, std::vector<std::pair<uint64_t, uint32_t>>> waiting_;
   std::map<uint64_t, int64_t> signed_; // the highest round signed, by recent height
   std::string problem_;                // why this node may sign nothing
+  std::tuple<uint64_t, int32_t, int32_t> saved_lock_{0, -1, -1}; // height, rounds kept
   std::vector<chain::consensus::decision> unstored_; // decided, for a disk to take
 };
 

@@ -114,6 +114,7 @@ private:
     bool crashed = false;
     std::map<uint64_t, int64_t> signed_round; // the highest round it signed, by height
     std::map<std::tuple<uint64_t, uint32_t, uint8_t>, std::vector<uint8_t>> signatures;
+    tendermint::lock_state lock; // as ledger_node keeps it before it sends
   };
 
   void boot(std::size_t i, uint64_t height) {
@@ -193,6 +194,7 @@ private:
   }
 
   void apply(std::size_t i, effects e) {
+    nodes_[i].lock = nodes_[i].sm->lock();
     for (const auto& m : e.broadcast) { // an honest node never signs two of one round
       auto [height, round, kind, bytes] = std::visit(
           [](const auto& x) {
@@ -253,6 +255,7 @@ private:
       if (s_.crash && s_.restart && now_ == 4000) {
         auto height = nodes_[2].decided.size(); // heights run from 0
         boot(2, height);
+        nodes_[2].sm->restore(nodes_[2].lock);
         auto at = nodes_[2].signed_round.find(height);
         apply(2, nodes_[2].sm->start(
                      at == nodes_[2].signed_round.end()
@@ -348,7 +351,7 @@ TEST_CASE("a partitioned node and a crashed one catch up from their peers' certi
   check_all("n=4 partition and crash", s);
 }
 
-TEST_CASE("a node restarted with only its decided blocks and signed rounds rejoins "
+TEST_CASE("a node restarted with only its decided blocks, signed rounds and lock rejoins "
           "without signing a round twice",
           "[consensus]") {
   scenario s;
@@ -357,6 +360,9 @@ TEST_CASE("a node restarted with only its decided blocks and signed rounds rejoi
   s.partition = true;
   s.target = 6;
   check_all("n=4 restart", s);
+  s.faults = {fault::none, fault::none, fault::none, fault::equivocate};
+  s.partition = false;
+  check_all("n=4 restart with an equivocating node", s);
 }
 
 TEST_CASE("a validator that signs two votes leaves evidence", "[consensus]") {

@@ -13,8 +13,8 @@ namespace nexus::test {
 // Contributions and their verdicts, interleaved per signing batch: the orchestrator's
 // contributions of a batch, then the validator's verdicts on them.
 inline std::vector<chain::transaction> make_inputs(std::size_t n, std::size_t sign_batch,
-                                     const chain::node_key& orchestrator,
-                                     const chain::node_key& validator) {
+                                                   const chain::node_key& orchestrator,
+                                                   const chain::node_key& validator) {
   std::vector<chain::transaction> out;
   out.reserve(2 * n);
   for (std::size_t first = 0; first < n; first += sign_batch) {

@@ -1,0 +1,85 @@
+// A ledger node as plain C++: receipts once records are in a committed block, a record
+// offered twice stored once, a bad signature refused, and a node that cannot read what it
+// signed before taking no part in consensus rather than risk signing twice.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "actors/core/ledger_node.hpp"
+#include "test/support/chain.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace nexus;
+
+namespace {
+
+std::vector<std::vector<uint8_t>> bytes_of(const std::vector<chain::transaction>& txs) {
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& t : txs)
+    out.push_back(chain::encode(t));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a ledger node answers a batch once its records are committed, each once",
+          "[ledger-node]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto l = chain::ledger::open(dir.path() / "ledger", k.start(), k.hub);
+  REQUIRE(l);
+  std::shared_ptr<chain::ledger> ledger = std::move(*l);
+  ledger_node node{ledger, {.signed_path = dir.path() / "ledger.signed"}};
+  auto started = node.start();
+  CHECK(started.broadcast.empty()); // nothing to propose: it waits
+
+  auto c = k.contribution(1, 0, 1, "w1");
+  auto records = bytes_of({k.submission(1), c, k.verdict(c, true)});
+  auto out = node.offer(7, records);
+  REQUIRE(out.receipts.size() == 1); // one ledger node: decided at once
+  CHECK(out.receipts[0].first == 7);
+  CHECK(out.receipts[0].second.recorded == 3);
+  CHECK(out.receipts[0].second.refused.empty());
+  CHECK(out.receipts[0].second.height == 1);
+  CHECK(out.receipts[0].second.block_hash == ledger->chain().get(1)->header.hash());
+  CHECK(ledger->chain().head().blocks == 2);
+  CHECK(node.pooled() == 0);
+
+  // Offered again: recorded, not stored twice.
+  auto again = node.offer(8, records);
+  REQUIRE(again.receipts.size() == 1);
+  CHECK(again.receipts[0].second.recorded == 3);
+  CHECK(ledger->chain().head().blocks == 2);
+
+  // A forged signature is refused at once, with where it was in the batch.
+  auto forged = k.verdict(c, false);
+  forged.sig[0] ^= 1;
+  auto refused = node.offer(9, bytes_of({forged}));
+  REQUIRE(refused.receipts.size() == 1);
+  CHECK(refused.receipts[0].second.recorded == 0);
+  REQUIRE(refused.receipts[0].second.refused_at == std::vector<uint32_t>{0});
+  CHECK_THAT(refused.receipts[0].second.refused[0], Catch::Contains("bad signature"));
+
+  // What it signed is kept, per height.
+  std::ifstream in{dir.path() / "ledger.signed"};
+  uint64_t height = 0;
+  int64_t round = -1;
+  REQUIRE(in >> height >> round);
+  CHECK(height >= 1);
+  CHECK(round == 0);
+}
+
+TEST_CASE("a ledger node that cannot read what it signed signs nothing", "[ledger-node]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto l = chain::ledger::open(dir.path() / "ledger", k.start(), k.hub);
+  REQUIRE(l);
+  std::ofstream{dir.path() / "ledger.signed"} << "1 0\ngarbage\n";
+  ledger_node node{std::move(*l), {.signed_path = dir.path() / "ledger.signed"}};
+  auto out = node.start();
+  REQUIRE_FALSE(out.log.empty());
+  CHECK_THAT(out.log[0], Catch::Contains("takes no part in consensus"));
+  auto offered = node.offer(1, bytes_of({k.submission(1)}));
+  CHECK(offered.broadcast.empty());
+  CHECK(offered.receipts.empty()); // it waits: no block without this node's vote
+}
