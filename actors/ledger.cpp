@@ -16,6 +16,8 @@ using self_pointer = ledger_actor::stateful_pointer<ledger_state>;
 
 // Decided blocks sent at once to a peer that asks.
 constexpr std::size_t sync_blocks = 16;
+// How long a question waits for the records the node took to be committed.
+constexpr std::chrono::seconds query_wait{3};
 
 wire::ledger_records records_of(const std::vector<chain::transaction>& txs) {
   std::vector<std::vector<uint8_t>> bytes;
@@ -23,6 +25,23 @@ wire::ledger_records records_of(const std::vector<chain::transaction>& txs) {
   for (const auto& t : txs)
     bytes.push_back(chain::encode(t));
   return wire::encode_records(bytes);
+}
+
+// Answers the questions that waited for pooled records, once none waits or their time
+// is up.
+void answer_waiting(self_pointer self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(st.questions, [&](ledger_state::question& q) {
+    if (st.node->pooled() > 0 && now < q.deadline)
+      return false;
+    auto a = answer(*st.ledger, q.query);
+    if (a)
+      q.promise.deliver(wire::encode(*a));
+    else
+      q.promise.deliver(to_caf(a.error()));
+    return true;
+  });
 }
 
 // Does what the node asks: messages and records to every peer, timers, decided blocks to
@@ -53,6 +72,8 @@ void carry(self_pointer self, ledger_node_output out) {
       it->second.deliver(wire::encode(receipt));
       st.waiting.erase(it);
     }
+  if (!st.questions.empty() && st.node->pooled() == 0)
+    answer_waiting(self);
 }
 
 // Timers and ticks are the node's own: a peer may not send them.
@@ -164,6 +185,7 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
             ask_for_blocks(self);
           }
           st.ticked_height = st.node->height();
+          answer_waiting(self);
           st.asked = false;
           self->delayed_send(self, st.config.resend, tick_atom::value);
         },
@@ -172,10 +194,19 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
           auto q = wire::decode(msg);
           if (!q)
             return to_caf(q.error());
-          auto a = answer(*self->state.ledger, *q);
-          if (!a)
-            return to_caf(a.error());
-          return wire::encode(*a);
+          auto& st = self->state;
+          if (st.node->pooled() == 0 || st.node->silent()) {
+            auto a = answer(*st.ledger, *q);
+            if (!a)
+              return to_caf(a.error());
+            return wire::encode(*a);
+          }
+          // Records it took wait for a block: the answer includes them, once they are
+          // committed or query_wait has passed.
+          auto promise = self->make_response_promise<wire::ledger_answer>();
+          st.questions.push_back(
+              {promise, *q, std::chrono::steady_clock::now() + query_wait});
+          return promise;
         },
     };
   };

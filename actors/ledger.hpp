@@ -4,7 +4,8 @@
 // a receipt once every record of the batch is in a committed block, or refused by the
 // contract, with why), records and Tendermint messages from the other ledger nodes, its
 // consensus timers, decided blocks for a peer that fell behind, and the shell's typed
-// questions (actors/core/ledger_queries.hpp). Peers are introduced with peer_atom; every
+// questions (actors/core/ledger_queries.hpp), which wait (at most 3 s) for the records
+// it took to be committed. Peers are introduced with peer_atom; every
 // `resend` it sends its current height's messages again and asks its peers for blocks it
 // lacks, so lost messages, a cut link or a restart only delay it. It blocks on synced
 // writes, so spawn it detached (spawn_ledger does).
@@ -49,7 +50,14 @@ struct ledger_state {
   std::map<uint64_t, caf::typed_response_promise<wire::ledger_receipt>> waiting;
   uint64_t next_ticket = 1;
   uint64_t ticked_height = 0; // the height at the last resend tick
-  bool asked = false;         // for blocks, since the last tick
+  // Questions asked while records waited for a block, answered once they are committed.
+  struct question {
+    caf::typed_response_promise<wire::ledger_answer> promise;
+    ledger_query query;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<question> questions;
+  bool asked = false; // for blocks, since the last tick
   static inline const char* name = "nexus.ledger";
 };
 
