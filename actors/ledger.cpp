@@ -179,14 +179,13 @@ ledger_actor spawn_ledger(caf::actor_system& sys, ledger_config config,
           if (!from_self(self)) // else each one would start another loop of ticks
             return;
           auto& st = self->state;
-          st.asked = false;
+          st.asked = false;                            // once a tick at most
           if (st.node->height() == st.ticked_height) { // no progress: say it all again
             carry(self, st.node->resend());
             ask_for_blocks(self);
           }
           st.ticked_height = st.node->height();
           answer_waiting(self);
-          st.asked = false;
           self->delayed_send(self, st.config.resend, tick_atom::value);
         },
         [self](ledger_atom,

@@ -141,9 +141,11 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
       out.refused.emplace_back(i, why);
       continue;
     }
-    if (!is_proposers(t) && (holds(t) || !ids.insert(t.id()).second)) {
-      out.already.push_back(i); // stored once however often it is offered
-      continue;
+    if (!is_proposers(t)) {
+      if (auto id = t.id(); holds(t, id) || !ids.insert(id).second) {
+        out.already.push_back(i); // stored once however often it is offered
+        continue;
+      }
     }
     admitted.push_back(std::move(t));
     position.push_back(i);
@@ -175,15 +177,21 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
   return out;
 }
 
-bool ledger::holds(const transaction& t) const {
+bool ledger::holds(const transaction& t, const digest& id) const {
   if (t.kind == tx_kind::member) // a node joining again changes nothing
     if (auto m = member_of(t); m)
       if (auto same = contract_.members().already(*m); same && *same)
         return true;
-  return store_->find(t.id()).has_value();
+  return store_->find(id).has_value();
 }
 
 error ledger::check_next(const block& b) {
+  // By every byte, not the header's hash: records' ids leave out their signatures, so
+  // one header fits blocks whose signatures differ.
+  return check_next(b, value_id(b));
+}
+
+error ledger::check_next(const block& b, const digest& id) {
   auto head = store_->head();
   auto at = "block " + std::to_string(b.header.height) + ": ";
   if (head.blocks == 0 || b.header.height != head.height + 1 || b.header.prev != head.hash)
@@ -191,9 +199,6 @@ error ledger::check_next(const block& b) {
                     + std::to_string(head.height));
   if (b.header.time_ms < last_time_)
     return rejected(at + "its time goes back");
-  // By every byte, not the header's hash: records' ids leave out their signatures, so
-  // one header fits blocks whose signatures differ.
-  auto id = value_id(b);
   if (ahead_.contains(id))
     return {};
   if (auto err = check(b))
@@ -202,8 +207,8 @@ error ledger::check_next(const block& b) {
   for (const auto& t : b.txs) {
     if (is_proposers(t)) // payments may repeat: the same penalty, twice in a block
       continue;
-    auto id = t.id();
-    if (store_->find(id) || !ids.insert(id).second)
+    auto tx_id = t.id();
+    if (store_->find(tx_id) || !ids.insert(tx_id).second)
       return rejected(
           at + "holds a record twice, or one already on the chain: " + describe_tx(t));
   }
@@ -224,7 +229,7 @@ error ledger::commit(const block& b, const consensus::certificate& cert) {
     return rejected(at
                     + "the certificate does not hold precommits of more than two "
                       "thirds of the ledger nodes");
-  if (auto err = check_next(b))
+  if (auto err = check_next(b, cert.value)) // cert.value is value_id(b), checked above
     return err;
   auto it = ahead_.find(cert.value); // made or checked by this node: no check again
   if (auto err = store_->append(b, deltas_of(b), consensus::encode(cert), true))

@@ -66,7 +66,10 @@ public:
 
   /// Whether the chain holds `t` already: it is stored, or it is a member record that
   /// binds nothing new (a node joining again). Such a record needs no block.
-  bool holds(const transaction& t) const;
+  bool holds(const transaction& t) const {
+    return holds(t, t.id());
+  }
+  bool holds(const transaction& t, const digest& id) const; // id: t.id()
 
   /// Whether `b` may be the next block: it extends the head, passes check(), its proposer
   /// holds the ledger role, no input of it is on the chain or in it twice, its
@@ -107,6 +110,9 @@ private:
   /// propose(), and the proposer's own records too if `own` (a rules change).
   expected<committed> make(std::vector<transaction> inputs, uint64_t time_ms, bool own,
                            bool empty_ok = false);
+
+  /// check_next() of a block whose value_id is `id`.
+  error check_next(const block& b, const digest& id);
 
   ledger(std::unique_ptr<store> s, node_key key)
       : store_(std::move(s))

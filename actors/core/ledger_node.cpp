@@ -181,9 +181,40 @@ bool ledger_node::remember_lock() {
 ledger_node::~ledger_node() = default;
 
 bool ledger_node::has_records() const {
-  return std::any_of(pool_.begin(), pool_.end(), [](const chain::transaction& t) {
-    return t.kind != chain::tx_kind::evidence;
+  return pool_.size() > evidence_;
+}
+
+void ledger_node::drop(const std::set<chain::digest>& ids) {
+  if (ids.empty())
+    return;
+  std::erase_if(pool_, [&](const pooled_record& r) {
+    if (!ids.contains(r.id))
+      return false;
+    pooled_.erase(r.id);
+    evidence_ -= r.tx.kind == chain::tx_kind::evidence;
+    return true;
   });
+}
+
+void ledger_node::wake_if_ready(ledger_node_output& out) {
+  if (machine_->waiting() && has_records() && !silent())
+    drive([&] { return machine_->wake(); }, out);
+}
+
+template <class F>
+ledger_node_output ledger_node::step(F&& call) {
+  ledger_node_output out;
+  if (!silent())
+    drive(std::forward<F>(call), out);
+  return out;
+}
+
+std::vector<chain::transaction> ledger_node::pool() const {
+  std::vector<chain::transaction> out;
+  out.reserve(pool_.size());
+  for (const auto& r : pool_)
+    out.push_back(r.tx);
+  return out;
 }
 
 uint64_t ledger_node::height() const {
@@ -206,13 +237,14 @@ ledger_node_output ledger_node::start() {
   return out;
 }
 
-void ledger_node::pool(chain::transaction t, bool pass_on, ledger_node_output& out) {
-  auto id = t.id();
+void ledger_node::pool(chain::transaction t, const chain::digest& id, bool pass_on,
+                       ledger_node_output& out) {
   if (!pooled_.insert(id).second)
     return;
   if (pass_on)
     out.gossip.push_back(t);
-  pool_.push_back(std::move(t));
+  evidence_ += t.kind == chain::tx_kind::evidence;
+  pool_.push_back({id, std::move(t)});
 }
 
 ledger_node_output ledger_node::offer(uint64_t ticket,
@@ -243,7 +275,7 @@ ledger_node_output ledger_node::offer(uint64_t ticket,
       continue;
     }
     auto id = txs[i].id();
-    if (ledger_->holds(txs[i])) { // offered again: stored once
+    if (ledger_->holds(txs[i], id)) { // offered again: stored once
       ++st.receipt.recorded;
       auto where = ledger_->chain().find(id);
       auto height = where ? where->first : ledger_->chain().head().height;
@@ -256,14 +288,13 @@ ledger_node_output ledger_node::offer(uint64_t ticket,
     }
     waiting_[id].emplace_back(ticket, place[i]);
     ++st.remaining;
-    pool(std::move(txs[i]), true, out);
+    pool(std::move(txs[i]), id, true, out);
   }
   if (st.remaining == 0) {
     out.receipts.emplace_back(ticket, std::move(st.receipt));
     tickets_.erase(ticket);
   }
-  if (machine_->waiting() && has_records() && !silent())
-    drive([&] { return machine_->wake(); }, out);
+  wake_if_ready(out);
   return out;
 }
 
@@ -274,33 +305,25 @@ ledger_node_output ledger_node::gossip(const std::vector<std::vector<uint8_t>>& 
     if (auto t = chain::decode_transaction(bytes); t && !chain::is_payment(*t))
       txs.push_back(std::move(*t));
   auto good = chain::signatures_valid(txs);
-  for (std::size_t i = 0; i < txs.size(); ++i)
-    if (good[i] && !ledger_->holds(txs[i]))
-      pool(std::move(txs[i]), false, out);
-  if (machine_->waiting() && has_records() && !silent())
-    drive([&] { return machine_->wake(); }, out);
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    auto id = txs[i].id();
+    if (good[i] && !ledger_->holds(txs[i], id))
+      pool(std::move(txs[i]), id, false, out);
+  }
+  wake_if_ready(out);
   return out;
 }
 
 ledger_node_output ledger_node::on_message(const cs::message& m) {
-  ledger_node_output out;
-  if (!silent())
-    drive([&] { return machine_->on_message(m); }, out);
-  return out;
+  return step([&] { return machine_->on_message(m); });
 }
 
 ledger_node_output ledger_node::on_decision(const cs::decision& d) {
-  ledger_node_output out;
-  if (!silent())
-    drive([&] { return machine_->on_decision(d); }, out);
-  return out;
+  return step([&] { return machine_->on_decision(d); });
 }
 
 ledger_node_output ledger_node::on_timeout(const cs::timer& t) {
-  ledger_node_output out;
-  if (!silent())
-    drive([&] { return machine_->on_timeout(t); }, out);
-  return out;
+  return step([&] { return machine_->on_timeout(t); });
 }
 
 ledger_node_output ledger_node::resend() {
@@ -342,9 +365,12 @@ std::vector<cs::decision> ledger_node::decided_from(uint64_t height,
 
 std::vector<uint8_t> ledger_node::value(uint64_t height) {
   std::vector<chain::transaction> inputs;
+  std::vector<chain::digest> ids; // of inputs[i]
   if (config_.fault != "drop-records")
-    for (std::size_t i = 0; i < pool_.size() && inputs.size() < config_.batch; ++i)
-      inputs.push_back(pool_[i]);
+    for (std::size_t i = 0; i < pool_.size() && inputs.size() < config_.batch; ++i) {
+      inputs.push_back(pool_[i].tx);
+      ids.push_back(pool_[i].id);
+    }
   auto made = ledger_->propose(inputs, now_ms(), true); // empty if it must
   if (!made || !made->stored) {
     if (out_)
@@ -354,26 +380,19 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
   }
   // The contract's refusals are final: the chain's state decides them, the same at
   // every node. What the chain holds already leaves the pool as recorded.
-  std::set<chain::digest> refused;
+  std::set<chain::digest> gone;
   for (const auto& [i, why] : made->refused) {
-    auto id = inputs[i].id();
-    refused.insert(id);
+    gone.insert(ids[i]);
     if (out_)
-      settle(id, why + ": " + chain::describe_tx(inputs[i]), 0, {}, *out_);
+      settle(ids[i], why + ": " + chain::describe_tx(inputs[i]), 0, {}, *out_);
   }
   auto head = ledger_->chain().head();
   for (auto i : made->already) {
-    auto id = inputs[i].id();
-    refused.insert(id);
+    gone.insert(ids[i]);
     if (out_)
-      settle(id, {}, head.height, head.hash, *out_);
+      settle(ids[i], {}, head.height, head.hash, *out_);
   }
-  if (!refused.empty()) {
-    std::erase_if(pool_,
-                  [&](const chain::transaction& t) { return refused.contains(t.id()); });
-    for (const auto& id : refused)
-      pooled_.erase(id);
-  }
+  drop(gone);
   auto b = std::move(*made->stored);
   if (config_.fault == "pay-self") { // a reward of 1000 MCC to itself, for nothing
     chain::transaction pay;
@@ -428,14 +447,12 @@ void ledger_node::commit(const cs::decision& d) {
   std::set<chain::digest> stored;
   for (const auto& t : b->txs) {
     auto id = t.id();
-    if (pooled_.erase(id))
+    if (pooled_.contains(id))
       stored.insert(id);
     if (out_)
       settle(id, {}, b->header.height, hash, *out_);
   }
-  if (!stored.empty())
-    std::erase_if(pool_,
-                  [&](const chain::transaction& t) { return stored.contains(t.id()); });
+  drop(stored);
 }
 
 void ledger_node::settle(const chain::digest& id, const std::string& refusal,
@@ -494,12 +511,14 @@ void ledger_node::drive(F&& call, ledger_node_output& out) {
 void ledger_node::take(cs::effects e, ledger_node_output& out) {
   const auto& me = ledger_->key().public_bytes();
   std::vector<cs::message> second; // the equivocating fault's other votes
-  // The lock first: a precommit goes out only with the lock behind it kept.
-  if (!remember_lock()) {
-    out.log.push_back("cannot keep its lock in " + lock_path().string()
+  auto withhold = [&](const std::filesystem::path& file) { // unkept: never sent
+    out.log.push_back("cannot keep what it signed in " + file.string()
                       + ": sends nothing it signed");
     std::erase_if(e.broadcast, [&](const cs::message& x) { return signer_of(x) == me; });
-  }
+  };
+  // The lock first: a precommit goes out only with the lock behind it kept.
+  if (!remember_lock())
+    withhold(lock_path());
   for (auto& m : e.broadcast) {
     if (signer_of(m) != me)
       continue;
@@ -509,9 +528,7 @@ void ledger_node::take(cs::effects e, ledger_node_output& out) {
         },
         m);
     if (!remember_signed(height, round)) { // unkept, a signature could be made twice
-      out.log.push_back("cannot keep what it signed in " + config_.signed_path.string()
-                        + ": sends nothing it signed");
-      std::erase_if(e.broadcast, [&](const cs::message& x) { return signer_of(x) == me; });
+      withhold(config_.signed_path);
       second.clear();
       break;
     }
@@ -545,7 +562,8 @@ void ledger_node::take(cs::effects e, ledger_node_output& out) {
     out.log.push_back("ledger node " + t.account + " signed two different votes at height "
                       + std::to_string(ev.first.height) + " round "
                       + std::to_string(ev.first.round) + ": evidence recorded");
-    pool(std::move(t), true, out);
+    auto id = t.id();
+    pool(std::move(t), id, true, out);
   }
 }
 

@@ -100,9 +100,7 @@ public:
   }
 
   /// The records waiting for a block, in the order this node heard them.
-  std::vector<chain::transaction> pool() const {
-    return {pool_.begin(), pool_.end()};
-  }
+  std::vector<chain::transaction> pool() const;
 
   const chain::ledger& ledger() const noexcept {
     return *ledger_;
@@ -129,7 +127,15 @@ private:
   template <class F>
   void drive(F&& call, ledger_node_output& out);
   void take(chain::consensus::effects e, ledger_node_output& out);
-  void pool(chain::transaction t, bool pass_on, ledger_node_output& out);
+  void pool(chain::transaction t, const chain::digest& id, bool pass_on,
+            ledger_node_output& out);
+  // Takes the records with these ids out of the pool.
+  void drop(const std::set<chain::digest>& ids);
+  // Begins a height that waited, now that there are records.
+  void wake_if_ready(ledger_node_output& out);
+  // The machine's answer to one event, unless this node takes part in nothing.
+  template <class F>
+  ledger_node_output step(F&& call);
   void settle(const chain::digest& id, const std::string& refusal, uint64_t height,
               const chain::digest& hash, ledger_node_output& out);
   // Keeps (synced) that this node signed at `round` of `height`; false if it could not.
@@ -143,8 +149,13 @@ private:
   ledger_node_config config_;
   std::unique_ptr<chain::consensus::tendermint> machine_;
   ledger_node_output* out_ = nullptr; // the output the machine's hooks add to
-  std::deque<chain::transaction> pool_;
-  std::set<chain::digest> pooled_;
+  struct pooled_record {
+    chain::digest id;
+    chain::transaction tx;
+  };
+  std::deque<pooled_record> pool_;
+  std::set<chain::digest> pooled_; // the ids in pool_
+  std::size_t evidence_ = 0;       // evidence records in pool_
   std::map<uint64_t, ticket_state> tickets_;
   std::map<chain::digest, std::vector<std::pair<uint64_t, uint32_t>>> waiting_;
   std::map<uint64_t, int64_t> signed_; // the highest round signed, by recent height
