@@ -64,6 +64,7 @@ using consensus_atom = caf::atom_constant<caf::atom("consensus")>;
 using peer_atom = caf::atom_constant<caf::atom("peer")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using govern_atom = caf::atom_constant<caf::atom("govern")>;
 
 /// Results of at most this many bytes travel to a validator in another process; larger
 /// matmul results stay with the aggregator and are judged by fingerprint. Larger results
@@ -132,6 +133,8 @@ using orchestrator_actor = caf::typed_actor<
     caf::replies_to<join_atom, wire::node_info, aggregator_actor>::with<uint32_t>,
     caf::replies_to<join_atom, wire::node_info, ledger_actor>::with<uint32_t>,
     caf::replies_to<ledger_atom, wire::ledger_query>::with<wire::ledger_answer>,
+    // A client's governance records, for the ledger (a receipt once committed).
+    caf::replies_to<govern_atom, wire::ledger_records>::with<wire::ledger_receipt>,
     caf::reacts_to<verdict_atom, wire::verdict>,       // a validator's, for its record
     caf::reacts_to<judged_atom, wire::judgment>,       // the aggregator's decision
     caf::reacts_to<record_atom, wire::ledger_records>, // a validator's signed verdicts

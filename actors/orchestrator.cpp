@@ -685,6 +685,23 @@ caf::result<wire::ledger_answer> ask_ledger(self_pointer self,
   return self->delegate(self->state.ledger, ledger_atom::value, msg);
 }
 
+// Governance records from a client, handed to the ledger as they are: the contract admits
+// a rules change only with the approvals of the ledger nodes, whoever carries it.
+caf::result<wire::ledger_receipt> govern(self_pointer self,
+                                         const wire::ledger_records& msg) {
+  if (!self->state.ledger)
+    return to_caf(make_error(errc::unavailable, "this network keeps no ledger"));
+  auto records = wire::decode(msg);
+  if (!records)
+    return to_caf(records.error());
+  for (const auto& bytes : *records)
+    if (auto t = chain::decode_transaction(bytes);
+        !t || t->kind != chain::tx_kind::governance)
+      return to_caf(make_error(errc::invalid_input,
+                               "a client hands the ledger governance records only"));
+  return self->delegate(self->state.ledger, record_atom::value, msg);
+}
+
 void on_output(self_pointer self, wire::task_output& msg) {
   auto task_id = msg.read(
       [](schema::TaskOutput::Reader r) -> expected<uint64_t> { return r.getTaskId(); });
@@ -756,6 +773,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self,
       [self](record_atom, const wire::ledger_records& msg) { record(self, msg); },
       [self](flush_atom) { flush_records(self); },
       [self](ledger_atom, const wire::ledger_query& msg) { return ask_ledger(self, msg); },
+      [self](govern_atom, const wire::ledger_records& msg) { return govern(self, msg); },
       [self](output_atom, wire::task_output& msg) { on_output(self, msg); },
       [self](tick_atom) { tick(self); },
   };

@@ -106,6 +106,7 @@ expected<audit_report> audit(const store& s) {
                                        "charged - penalized");
   report.members = contract.members().entries().size();
   report.rules = contract.rules();
+  report.scheduled = contract.scheduled();
   report.supply = supply;
   return report;
 }
@@ -119,8 +120,11 @@ std::string describe_audit(const expected<audit_report>& result) {
   if (r.blocks == 0)
     return out;
   const auto& s = r.supply;
+  auto rules = "\n  rules " + describe_rules(r.rules);
+  for (const auto& [height, next] : r.scheduled)
+    rules += "\n  rules from height " + std::to_string(height) + " " + describe_rules(next);
   return out + ", " + std::to_string(r.members) + " members\n  first block "
-         + to_hex(r.first_block) + "\n  rules " + describe_rules(r.rules) + "\n  supply "
+         + to_hex(r.first_block) + rules + "\n  supply "
          + format_total(s.paid - s.charged - s.penalized)
          + " in balances = " + format_total(s.paid) + " paid - " + format_total(s.charged)
          + " charged - " + format_total(s.penalized) + " penalized ("

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "chain/contract.hpp"
@@ -30,7 +31,8 @@ struct audit_report {
   uint64_t transactions = 0;
   digest first_block{}; // the hash of block 0, which names the network's first members
   std::size_t members = 0;
-  contract_rules rules; // in force at the head
+  contract_rules rules;                         // in force at the head
+  std::map<uint64_t, contract_rules> scheduled; // by governance, from a height ahead
   supply_totals supply;
 };
 

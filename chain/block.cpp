@@ -18,7 +18,8 @@ namespace {
 // the state root, an unsigned first block and commit certificates. Older stores came from
 // development builds only.
 constexpr uint8_t format_version = 4;
-constexpr std::size_t max_data_bytes = 4096;
+constexpr std::size_t max_data_bytes = std::size_t{1}
+                                       << 16; // a governance record's approvals
 constexpr std::size_t max_proof_steps = 32;
 // Signed instead of a body when a signer signs a batch: the tag keeps a batch root from
 // ever passing for a transaction body, whose first byte is its format.
@@ -49,7 +50,7 @@ bool read_tx(reader& r, transaction& t) {
   if (r.u8() != format_version)
     return false;
   auto kind = r.u8();
-  if (kind < 1 || kind > 12)
+  if (kind < 1 || kind > static_cast<uint8_t>(tx_kind::governance))
     return false;
   t.kind = static_cast<tx_kind>(kind);
   t.task_id = r.u64();
@@ -153,6 +154,8 @@ std::string to_string(tx_kind x) {
     return "step";
   case tx_kind::evidence:
     return "evidence";
+  case tx_kind::governance:
+    return "governance";
   }
   return "unknown";
 }

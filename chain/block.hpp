@@ -4,7 +4,7 @@
 // Inputs are signed by who states them: a submission by its submitter, a verdict by its
 // validator, a contribution, acceptance, audit or join by the orchestrator
 // (chain/membership.hpp says which key may sign what). The proposer's records are the
-// first block's members and rules, every rules change, and the payments the contract
+// first block's members and rules, and the payments the contract
 // derives: they carry the proposer as signer, no signature and the block's time, and are
 // covered by the proposer's signature of the header, whose Merkle root commits to every
 // transaction's id. So every stored byte is signed by someone.
@@ -45,6 +45,8 @@ enum class tx_kind : uint8_t {
   step = 11,        // task_id is a step of the run in data (u64), whose submission pays
   evidence = 12,    // a ledger node (account) signed two different consensus votes of one
                     // kind, height and round (data: both, chain/consensus.hpp)
+  governance = 13,  // new rules from a stated height, approved by more than two thirds of
+                    // the ledger nodes (data: chain/governance.hpp)
 };
 
 std::string to_string(tx_kind x);

@@ -7,6 +7,7 @@
 
 #include "chain/consensus.hpp"
 #include "chain/encoding.hpp"
+#include "chain/governance.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
@@ -218,6 +219,9 @@ std::string unused_field(const transaction& t) {
   case tx_kind::evidence:
     bad = t.task_id != 0 || place || names || judged || t.amount != 0 || t.work_units != 0;
     break;
+  case tx_kind::governance:
+    bad = t.task_id != 0 || place || names || judged || money || t.work_units != 0;
+    break;
   default:
     break;
   }
@@ -242,6 +246,8 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
   case tx_kind::charge:
     return "a payment; only the contract makes those";
   case tx_kind::rules: {
+    if (at.height != 0)
+      return "a rules record after the first block; rules change by governance records";
     if (!is_proposers(t) || t.signer != at.proposer)
       return "rules are the proposer's to record";
     auto rules = rules_of(t);
@@ -369,6 +375,23 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
       return "double signing at that height and round is penalized already";
     return {};
   }
+  case tx_kind::governance: {
+    auto g = governance_of(t);
+    if (!g)
+      return describe(g.error());
+    const auto& c = g->change;
+    if (c.chain != chain_)
+      return "a rules change for another chain (" + to_hex(c.chain).substr(0, 16) + "...)";
+    if (c.height <= at.height)
+      return "a rules change from height " + std::to_string(c.height)
+             + ", which is not ahead of this block (" + std::to_string(at.height) + ")";
+    if (scheduled_.contains(c.height))
+      return "a rules change from height " + std::to_string(c.height)
+             + " is scheduled already";
+    if (auto err = check(c.rules))
+      return describe(err);
+    return approval_problem(*g, members_.keys_holding(role::ledger));
+  }
   default:
     return "an unknown kind";
   }
@@ -441,6 +464,11 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   case tx_kind::step:
     steps_.emplace(t.task_id, task_of(t).value());
     return true;
+  case tx_kind::governance: {
+    auto g = governance_of(t).value();
+    scheduled_.emplace(g.change.height, g.change.rules);
+    return true;
+  }
   case tx_kind::evidence: {
     auto e = consensus::decode_evidence(t.data).value();
     earned.push_back(payment(tx_kind::penalty, t, t.account, rules_.penalty_micro_mcc));
@@ -548,12 +576,15 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
 settlement contract_state::settle(const std::vector<transaction>& inputs,
                                   const block_context& at) {
   settlement out;
+  for (auto due = scheduled_.begin(); due != scheduled_.end() && due->first <= at.height;
+       due = scheduled_.erase(due))
+    rules_ = due->second;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto& t = inputs[i];
     auto why = refusal(t, at);
     if (why.empty() && !apply(t, out.payments))
       why = "an amount would overflow";
-    if (why.empty() && t.kind != tx_kind::rules && t.kind != tx_kind::member) {
+    if (why.empty() && t.task_id != 0) {
       auto& last = t.task_id >= internal_task_base ? last_internal_ : last_task_;
       last = std::max(last, t.task_id);
     }
@@ -587,6 +618,8 @@ expected<balance_deltas> contract_state::replay(const block& b) {
                  + ") comes after the payments");
   if (b.header.height == 0 && (in.empty() || in.front().kind != tx_kind::rules))
     return bad("the first block does not start with the contract's rules");
+  if (b.header.height == 0)
+    chain_ = b.header.hash();
   auto derived = settle(in, {b.header.height, b.header.proposer, b.header.time_ms});
   if (!derived.refused.empty()) {
     const auto& [i, why] = derived.refused.front();
@@ -652,6 +685,14 @@ std::string describe_tx(const transaction& t) {
     auto run = task_of(t);
     return "step          " + task_name(t.task_id) + " of "
            + (run ? task_name(*run) : std::string{"(malformed)"});
+  }
+  case tx_kind::governance: {
+    auto g = governance_of(t);
+    return "governance    "
+           + (g ? "from height " + std::to_string(g->change.height) + ", "
+                      + describe_rules(g->change.rules) + ", "
+                      + std::to_string(g->approvals.size()) + " approvals"
+                : std::string{"(malformed)"});
   }
   case tx_kind::evidence: {
     auto e = consensus::decode_evidence(t.data);

@@ -20,7 +20,11 @@
 //   evidence     signed by a ledger node: two different votes of one kind, height and
 //                round, both signed by the key its account (a ledger node) is bound to;
 //                once per such kind, height and round
-//   rules, payments  the proposer's only; payments are never inputs
+//   governance   signed by whoever hands it in: new rules for this chain from a height
+//                still ahead, approved by more than two thirds of the ledger nodes, one
+//                change per height (chain/governance.hpp)
+//   rules        the proposer's, in the first block only: later rules come by governance
+//   payments     never inputs
 //
 // and amounts that would overflow (a price, a budget, a balance, the supply) refuse the
 // input. For each block the contract derives what the admitted inputs earn:
@@ -52,6 +56,9 @@
 // and replaying the chain from height 0 reproduces every balance. Every reward is charged
 // to a submitter, and penalties leave the supply: the balances add up to
 // paid - charged - penalized, which is -penalized (docs/LEDGER.md).
+//
+// Rules a governance record scheduled hold from their height on: settle() puts them in
+// force before the first input of that block.
 //
 // It also keeps each node's record, which adaptive verification trusts: a worker's
 // streak is its valid checked results since its last invalid one; a validator's, its
@@ -165,6 +172,17 @@ public:
     return rules_;
   }
 
+  /// Rules governance records scheduled and not yet in force, by the height they hold
+  /// from.
+  const std::map<uint64_t, contract_rules>& scheduled() const noexcept {
+    return scheduled_;
+  }
+
+  /// The chain's name: the hash of its first block (zero before replay() applied it).
+  const digest& chain_id() const noexcept {
+    return chain_;
+  }
+
   /// The first block was applied.
   bool started() const noexcept {
     return started_;
@@ -249,6 +267,8 @@ private:
   funding* funds(uint64_t task);
 
   contract_rules rules_;
+  std::map<uint64_t, contract_rules> scheduled_; // by the height they hold from
+  digest chain_{};
   bool started_ = false;
   class membership members_;
   supply_totals supply_;

@@ -47,14 +47,40 @@ digest sha256_stream::finish() {
 }
 
 std::string to_hex(const digest& d) {
+  return to_hex(std::span<const uint8_t>{d});
+}
+
+std::string to_hex(std::span<const uint8_t> bytes) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(64);
-  for (auto byte : d) {
+  out.reserve(2 * bytes.size());
+  for (auto byte : bytes) {
     out += hex[byte >> 4];
     out += hex[byte & 0xf];
   }
   return out;
+}
+
+bool from_hex(std::string_view hex, std::span<uint8_t> out) {
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() != 2 * out.size())
+    return false;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = value(hex[2 * i]);
+    int lo = value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return false;
+    out[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return true;
 }
 
 } // namespace nexus::chain

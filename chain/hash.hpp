@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 struct evp_md_ctx_st; // OpenSSL's EVP_MD_CTX
 
@@ -33,5 +34,11 @@ private:
 
 /// Lowercase hex, 64 characters.
 std::string to_hex(const digest& d);
+
+/// Lowercase hex of any bytes (a signature: 128 characters).
+std::string to_hex(std::span<const uint8_t> bytes);
+
+/// Fills `out` from exactly 2 * out.size() hex digits (either case); false otherwise.
+bool from_hex(std::string_view hex, std::span<uint8_t> out);
 
 } // namespace nexus::chain

@@ -126,22 +126,8 @@ expected<public_key> public_key_from_hex(std::string_view hex) {
     return make_error(errc::invalid_input, "a public key is 64 hex digits, not "
                                                + std::to_string(hex.size())
                                                + " characters");
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-      return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = value(hex[2 * i]);
-    int lo = value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return make_error(errc::invalid_input, "not a hex digit in a public key");
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
+  if (!from_hex(hex, out))
+    return make_error(errc::invalid_input, "not a hex digit in a public key");
   return out;
 }
 

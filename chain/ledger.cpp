@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "chain/governance.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
@@ -80,14 +81,25 @@ expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
     return rejected("this node's key (" + to_hex(out->key_.public_bytes()).substr(0, 16)
                     + "...) is not a ledger key of the chain in " + dir.string()
                     + ": its blocks would not verify");
-  if (out->contract_.rules() != start.rules
+  // A network of one ledger node started with other rules: it approves the change alone
+  // (all of one is more than two thirds), from the block after the one recording it.
+  const auto& scheduled = out->contract_.scheduled();
+  const auto& next_rules =
+      scheduled.empty() ? out->contract_.rules() : scheduled.rbegin()->second;
+  if (next_rules != start.rules
       && out->validators() == std::vector{out->key_.public_bytes()}) {
-    auto made = out->make({rules_record(start.rules)}, now_ms(), true);
+    governance g{{out->contract_.chain_id(), out->store_->head().height + 2, start.rules},
+                 {}};
+    g.approvals.push_back(approve(g.change, out->key_));
+    auto t = governance_record(g);
+    t.time_ms = now_ms();
+    t.sign_with(out->key_);
+    auto made = out->commit({std::move(t)}, now_ms());
     if (!made)
       return made.error();
-    if (made->stored)
-      if (auto err = out->commit(*made->stored, certify_alone(*made->stored, 0, out->key_)))
-        return err;
+    if (!made->refused.empty())
+      return make_error(errc::invalid_input,
+                        "the rules change: " + made->refused[0].second);
   }
   return out;
 }
@@ -109,11 +121,6 @@ error ledger::replay() {
 
 expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t time_ms,
                                     bool empty_ok) {
-  return make(std::move(inputs), time_ms, false, empty_ok);
-}
-
-expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_ms,
-                                 bool own, bool empty_ok) {
   if (inputs.size() > max_block_inputs)
     return make_error(errc::invalid_input,
                       std::to_string(inputs.size()) + " records for one block, above the "
@@ -130,22 +137,17 @@ expected<committed> ledger::make(std::vector<transaction> inputs, uint64_t time_
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     auto& t = inputs[i];
     if (is_proposers(t)) {
-      if (!own) {
-        out.refused.emplace_back(i, "a " + to_string(t.kind)
-                                        + " record is the contract's or the proposer's");
-        continue;
-      }
-      t.signer = key_.public_bytes();
-      t.time_ms = time_ms;
-    } else if (auto why = form_problem(t); !why.empty()) {
+      out.refused.emplace_back(i, "a " + to_string(t.kind)
+                                      + " record is the contract's or the proposer's");
+      continue;
+    }
+    if (auto why = form_problem(t); !why.empty()) {
       out.refused.emplace_back(i, why);
       continue;
     }
-    if (!is_proposers(t)) {
-      if (auto id = t.id(); holds(t, id) || !ids.insert(id).second) {
-        out.already.push_back(i); // stored once however often it is offered
-        continue;
-      }
+    if (auto id = t.id(); holds(t, id) || !ids.insert(id).second) {
+      out.already.push_back(i); // stored once however often it is offered
+      continue;
     }
     admitted.push_back(std::move(t));
     position.push_back(i);

@@ -107,10 +107,6 @@ private:
   /// Rebuilds the contract's state from the stored chain.
   error replay();
 
-  /// propose(), and the proposer's own records too if `own` (a rules change).
-  expected<committed> make(std::vector<transaction> inputs, uint64_t time_ms, bool own,
-                           bool empty_ok = false);
-
   /// check_next() of a block whose value_id is `id`.
   error check_next(const block& b, const digest& id);
 

@@ -5,9 +5,10 @@ python3-plyvel (LevelDB): no code of the project.
 
 Checks every block's encoding, hash chain, Merkle root, header signature, each record's
 signature (alone or in a batch), each commit certificate against the ledger keys the
-members records bind, each state root against the balances the payments make, the stored
-balances, the transaction index and the head. It does not replay the contract's rules
-(who is paid what): `nexus-node ledger verify` does.
+members records bind, each governance record's approvals (more than two thirds of the
+ledger keys, for this chain, from a height ahead), each state root against the balances
+the payments make, the stored balances, the transaction index and the head. It does not
+replay the contract's rules (who is paid what): `nexus-node ledger verify` does.
 
 usage: scripts/ledger_check.py STORE_DIR     (a store no process holds open)
 Prints "ledger OK: B blocks, T transactions" and the first block's hash, or "ledger BAD:
@@ -26,11 +27,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FORMAT = 4
 TAG = b"nexuschain consensus v1"
+GOVERNANCE_TAG = b"nexuschain governance v1"
 BATCH_TAG = b"nexuschain batch of transactions v1"
 ZERO_KEY = bytes(32)
 ZERO_SIG = bytes(64)
 PAYMENTS = {4: +1, 5: -1, 6: -1}  # reward, penalty, charge: sign of the balance change
-MEMBER, RULES, SUBMISSION = 9, 10, 1
+MEMBER, RULES, SUBMISSION, GOVERNANCE = 9, 10, 1, 13
 LEDGER_ROLE = 16
 
 
@@ -107,7 +109,7 @@ def read_record(r):
     if r.u8() != FORMAT:
         raise Bad("a record of another format")
     t["kind"] = r.u8()
-    if not 1 <= t["kind"] <= 12:
+    if not 1 <= t["kind"] <= GOVERNANCE:
         raise Bad("a record of unknown kind %d" % t["kind"])
     t["task_id"] = r.u64()
     r.u32()  # shard
@@ -121,7 +123,7 @@ def read_record(r):
         raise Bad("a valid flag other than 0 or 1")
     t["amount"] = r.i64()
     r.u64()  # time
-    t["data"] = r.bytes_()
+    t["data"] = r.bytes_(65536)
     t["signer"] = r.take(32)
     body = r.data[start:r.pos]
     t["body"] = body
@@ -164,6 +166,31 @@ def record_signed(t):
 def proposers(t):
     return t["kind"] in PAYMENTS or t["kind"] == RULES or (
         t["kind"] == MEMBER and t["sig"] == ZERO_SIG)
+
+
+def check_governance(t, first, height, ledger_keys):
+    """Raises Bad unless the governance record `t` is approved by more than two thirds of
+    `ledger_keys` for the chain named `first`, from a height after `height`."""
+    r = Reader(t["data"])
+    change_start = r.pos
+    chain, effective = r.take(32), r.u64()
+    r.bytes_(64)  # the rules
+    change = t["data"][change_start:r.pos]
+    approvals = [(r.take(32), r.take(64)) for _ in range(r.u32())]
+    if not r.done():
+        raise Bad("a governance record with trailing bytes")
+    if chain != first or effective <= height:
+        raise Bad("a governance record for another chain, or a height not ahead")
+    keys = set()
+    for key, sig in approvals:
+        if key not in ledger_keys or key in keys:
+            raise Bad("a governance approval of a key without the ledger role, or twice")
+        if not verify(key, text(GOVERNANCE_TAG) + change, sig):
+            raise Bad("a governance approval does not verify")
+        keys.add(key)
+    if 3 * len(keys) <= 2 * len(ledger_keys):
+        raise Bad("a governance record approved by %d of %d ledger keys" %
+                  (len(keys), len(ledger_keys)))
 
 
 def read_block(raw, height):
@@ -216,6 +243,7 @@ def check(db):
     index = {}
     prev = bytes(32)
     txs = 0
+    governed = 0
     first = None
     for height in range(blocks):
         raw = db.get(b"b" + be64(height))
@@ -258,6 +286,11 @@ def check(db):
                     raise Bad(at + "record %d is the proposer's in another form" % i)
             elif not record_signed(t):
                 raise Bad(at + "record %d has a bad signature" % i)
+            if t["kind"] == GOVERNANCE:
+                check_governance(t, first, height, ledger_keys)
+                governed += 1
+            elif t["kind"] == RULES and height != 0:
+                raise Bad(at + "a rules record after the first block")
             if t["kind"] in PAYMENTS:
                 account = t["account"]
                 balances[account] = balances.get(account, 0) + PAYMENTS[t["kind"]] * t["amount"]
@@ -285,7 +318,7 @@ def check(db):
     for tx_id, (height, i) in index.items():
         if db.get(b"t" + tx_id) != be64(height) + be64(i):
             raise Bad("the index entry of a record at height %d differs" % height)
-    return blocks, txs, first
+    return blocks, txs, first, governed
 
 
 def main():
@@ -302,7 +335,7 @@ def main():
         shutil.copytree(store, copy, ignore=shutil.ignore_patterns("LOCK"))
         db = plyvel.DB(copy)
         try:
-            blocks, txs, first = check(db)
+            blocks, txs, first, governed = check(db)
         except Bad as e:
             print("ledger BAD: %s" % e)
             return 1
@@ -311,6 +344,8 @@ def main():
     print("ledger OK: %d blocks, %d transactions" % (blocks, txs))
     if first is not None:
         print("  first block %s" % first.hex())
+    if governed:
+        print("  %d governance records, each approved by more than two thirds" % governed)
     return 0
 
 

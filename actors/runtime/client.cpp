@@ -182,6 +182,19 @@ expected<ledger_answer> client::ledger(const ledger_query& q) {
   return wire::decode(*reply);
 }
 
+expected<ledger_receipt> client::govern(const chain::governance& change) {
+  auto t = chain::governance_record(change);
+  t.time_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+  t.sign_with(key_);
+  auto reply = ask<wire::ledger_receipt>(govern_atom::value,
+                                         wire::encode_records({chain::encode(t)}));
+  if (!reply)
+    return reply.error();
+  return wire::decode(*reply);
+}
+
 expected<compute::tensor> client::result(uint64_t task_id) {
   if (bulk_) {
     auto ticket = ask<uint64_t>(result_atom::value, task_id, bulk_atom::value);

@@ -20,6 +20,7 @@
 #include "actors/core/blob_store.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/transport/bulk.hpp"
+#include "chain/governance.hpp"
 #include "chain/identity.hpp"
 #include "compute/nn/dataset.hpp"
 
@@ -99,6 +100,11 @@ public:
 
   /// Asks the network's ledger.
   expected<ledger_answer> ledger(const ledger_query& q);
+
+  /// Hands the ledger a rules change with its approvals (chain/governance.hpp), signed by
+  /// this client as its sender; the receipt comes once it is in a committed block, or
+  /// says why the contract refused it.
+  expected<ledger_receipt> govern(const chain::governance& change);
 
   /// The output of a finished task.
   expected<compute::tensor> result(uint64_t task_id);

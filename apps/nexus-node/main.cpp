@@ -3,15 +3,18 @@
 //   nexus-node --topology FILE --node NAME   run that node's roles in this process
 //   nexus-node up FILE                       start every local node as a child process
 //   nexus-node certs FILE                    create test TLS material for the topology
+//   nexus-node governance approve FILE --key DIR   approve a rules change
 //
 // A thin program over actors/node.hpp: everything it does, a CAF application can do.
 #include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +29,7 @@
 #include "actors/runtime/node.hpp"
 #include "apps/nexus-node/certs.hpp"
 #include "chain/audit.hpp"
+#include "chain/governance.hpp"
 
 namespace {
 
@@ -43,6 +47,19 @@ constexpr const char* usage = R"(usage:
                                            its name is bound to, replay the contract under
                                            the rules the chain records, account for every
                                            index entry and balance, add up the supply
+  nexus-node governance approve FILE --key DIR
+                                           approve the rules change in FILE with the
+                                           ledger node key in DIR/node.key: appends an
+                                           "approval KEY SIGNATURE" line to FILE. A change
+                                           FILE holds, one line each:
+                                             chain HASH_OF_BLOCK_0   (ledger verify shows it)
+                                             height H                (the rules hold from H)
+                                             rules VERSION MICRO_MCC_PER_WORK_UNIT
+                                                   VALIDATOR_PERMILLE PENALTY_MICRO_MCC
+                                                   AUDIT_PERMILLE
+                                           Approved by more than two thirds of the ledger
+                                           nodes, `ledger govern FILE` in nexus-shell hands
+                                           it in (docs/LEDGER.md, Governance)
   nexus-node --help
 
 A node prints where it listens and when it joins or loses the orchestrator. The topology
@@ -246,6 +263,38 @@ int verify_ledger(const std::string& dir) {
   return report ? 0 : 1;
 }
 
+// Appends DIR/node.key's approval of the change in FILE to FILE (never creates a key).
+int approve_change(const std::string& file, const std::string& key_dir) {
+  auto fail = [](const std::string& what) {
+    std::cerr << "nexus-node: " << what << "\n";
+    return 1;
+  };
+  std::ifstream in{file};
+  std::ostringstream text;
+  if (!in || !(text << in.rdbuf()))
+    return fail("cannot read " + file);
+  auto g = nexus::chain::parse_governance(text.str());
+  if (!g)
+    return fail(file + ": " + nexus::describe(g.error()));
+  if (!std::filesystem::exists(std::filesystem::path{key_dir} / "node.key"))
+    return fail(key_dir + " holds no node.key");
+  auto key = nexus::chain::node_key::load_or_create(key_dir);
+  if (!key)
+    return fail(nexus::describe(key.error()));
+  for (const auto& a : g->approvals)
+    if (a.key == key->public_bytes())
+      return fail(file + " holds this key's approval already");
+  auto a = nexus::chain::approve(g->change, *key);
+  std::ofstream out{file, std::ios::app};
+  auto line = "approval " + nexus::chain::to_hex(a.key) + " " + nexus::chain::to_hex(a.sig);
+  if (!(out << line << "\n") || !out.flush())
+    return fail("cannot write " + file);
+  std::cout << "approved: rules from height " << g->change.height << ", "
+            << nexus::chain::describe_rules(g->change.rules) << " ("
+            << g->approvals.size() + 1 << " approvals in " << file << ")\n";
+  return 0;
+}
+
 int certs(const std::string& file) {
   auto topo = nexus::load_topology(file);
   if (!topo) {
@@ -274,6 +323,13 @@ int main(int argc, char** argv) {
     return certs(args[1]);
   if (args.size() == 4 && args[0] == "ledger" && args[1] == "verify" && args[2] == "--data")
     return verify_ledger(args[3]);
+  if (args.size() == 5 && args[0] == "governance" && args[1] == "approve"
+      && args[3] == "--key")
+    return approve_change(args[2], args[4]);
+  if (!args.empty() && args[0] == "governance") {
+    std::cerr << "nexus-node: usage: nexus-node governance approve FILE --key DIR\n";
+    return 2;
+  }
   if (!args.empty() && args[0] == "ledger") {
     bool topology = std::find(args.begin(), args.end(), "--topology") != args.end();
     std::cerr << "nexus-node: usage: nexus-node ledger verify --data DIR"

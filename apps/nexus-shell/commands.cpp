@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "apps/nexus-shell/ledger_view.hpp"
 #include "apps/nexus-shell/training_report.hpp"
 #include "chain/contract.hpp"
+#include "chain/governance.hpp"
 #include "compute/errc.hpp"
 #include "compute/npy.hpp"
 #include "compute/workloads/matmul.hpp"
@@ -95,7 +97,9 @@ const std::vector<command_spec>& specs() {
        "ledger tail [N]        the last N blocks (default 10)\n"
        "ledger members [NAME]  each name's key and roles, as the chain binds them\n"
        "ledger verify          audit the chain: hashes, signatures against the keys "
-       "names are bound to, the contract replayed, every index entry, the supply"},
+       "names are bound to, the contract replayed, every index entry, the supply\n"
+       "ledger govern FILE     hand in a rules change approved by more than two thirds "
+       "of the ledger nodes (nexus-node governance approve makes approvals)"},
       {"help", {}, {}, "help                   this text"},
       {"quit", {}, {}, "quit                   leave (also: exit, Ctrl-D)"},
   };
@@ -239,13 +243,16 @@ error session::execute(std::string_view line) {
 }
 
 error session::ledger(const command_line& cmd) {
+  if (cmd.words.size() >= 2 && cmd.words[1] == "govern")
+    return govern(cmd);
   static const std::map<std::string, ledger_question> questions{
       {"balance", ledger_question::balance}, {"history", ledger_question::history},
       {"block", ledger_question::block},     {"tail", ledger_question::tail},
       {"verify", ledger_question::verify},   {"members", ledger_question::members}};
   auto asked = cmd.words.size() < 2 ? questions.end() : questions.find(cmd.words[1]);
   if (asked == questions.end())
-    return fail("ledger: balance, history, block, tail, members or verify? (try: help)");
+    return fail("ledger: balance, history, block, tail, members, verify or govern? (try: "
+                "help)");
   const auto& kind = asked->first;
   ledger_query q{.question = asked->second};
   auto arg = cmd.words.size() > 2 ? cmd.words[2] : std::string{};
@@ -275,6 +282,29 @@ error session::ledger(const command_line& cmd) {
     out_ << line << "\n";
   if (q.question == ledger_question::verify && !a->audit_ok)
     return fail("ledger " + kind + " failed");
+  return {};
+}
+
+error session::govern(const command_line& cmd) {
+  if (cmd.words.size() != 3)
+    return fail("ledger govern: which file? (ledger govern change.txt)");
+  const auto& path = cmd.words[2];
+  std::ifstream in{path};
+  std::ostringstream text;
+  if (!in || !(text << in.rdbuf()))
+    return fail("ledger govern: cannot read " + path);
+  auto change = chain::parse_governance(text.str());
+  if (!change)
+    return fail("ledger govern: " + path + ": " + describe(change.error()));
+  auto receipt = api_.govern(*change);
+  if (!receipt)
+    return make_error(receipt.error().code(),
+                      "ledger govern: " + describe(receipt.error()));
+  if (!receipt->refused.empty())
+    return fail("ledger govern: refused: " + receipt->refused.front());
+  out_ << "rules from height " << change->change.height << ": "
+       << chain::describe_rules(change->change.rules) << " (recorded in block "
+       << receipt->height << ", " << change->approvals.size() << " approvals)\n";
   return {};
 }
 

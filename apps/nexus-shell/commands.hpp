@@ -51,6 +51,7 @@ private:
   error result(const command_line& cmd);
   error wait(const command_line& cmd);
   error ledger(const command_line& cmd);
+  error govern(const command_line& cmd); // ledger govern FILE
   error follow(uint64_t task_id, const std::string& out_path);
   // Waits with a progress bar, prints the summary; an error unless the task is done.
   expected<task_report> await_done(uint64_t task_id);

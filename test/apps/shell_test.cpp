@@ -208,12 +208,28 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
   CHECK_THAT(budget.out, Catch::Contains("task 3 done"));
   CHECK_THAT(budget.err, Catch::Contains("expected an amount of MCC"));
 
-  auto bad = run_shell(dir, "ledger block 99\nledger frobnicate\nledger history\n");
+  // A rules change the ledger node did not approve, and files that hold no change.
+  auto unapproved = dir.path() / "change.txt";
+  std::ofstream{unapproved} << "chain " << std::string(64, 'a') << "\nheight 100\n"
+                            << "rules 3 1 100 0 50\n";
+  auto garbled = dir.path() / "garbled.txt";
+  std::ofstream{garbled} << "chain 12\n";
+  auto bad = run_shell(dir, "ledger block 99\nledger frobnicate\nledger history\n"
+                            "ledger govern\nledger govern "
+                                + (dir.path() / "none.txt").string() + "\nledger govern "
+                                + garbled.string() + "\nledger govern "
+                                + unapproved.string() + "\n");
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Catch::Contains("ledger block: no block 99"));
-  CHECK_THAT(bad.err,
-             Catch::Contains("ledger: balance, history, block, tail, members or verify?"));
+  CHECK_THAT(
+      bad.err,
+      Catch::Contains("ledger: balance, history, block, tail, members, verify or govern?"));
   CHECK_THAT(bad.err, Catch::Contains("ledger history: whose?"));
+  CHECK_THAT(bad.err, Catch::Contains("ledger govern: which file?"));
+  CHECK_THAT(bad.err, Catch::Contains("ledger govern: cannot read"));
+  CHECK_THAT(bad.err, Catch::Contains("garbled.txt: line 1: chain takes"));
+  CHECK_THAT(bad.err, Catch::Contains("ledger govern: refused: a rules change for another "
+                                      "chain"));
 }
 
 TEST_CASE("the shell signs as the user's account with a key kept beside its data",

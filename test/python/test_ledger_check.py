@@ -1,6 +1,7 @@
 """The independent checker (scripts/ledger_check.py, written from docs/LEDGER.md alone)
 against `nexus-node ledger verify` on real stores: four ledger nodes' stores made by a real
-embedded network agree, and a changed byte in a block, a certificate or a balance fails
+embedded network agree (with a rules change approved by three of the four ledger nodes
+among the records), and a changed byte in a block, a certificate or a balance fails
 both."""
 import os
 import shutil
@@ -37,6 +38,22 @@ def network(tmp_path_factory):
                "-c", "submit matmul --m 200 --k 100 --n 150",
                "-c", "submit matmul --m 64 --k 64 --n 64"])
     assert out.returncode == 0, out.stdout + out.stderr
+    # A rules change, approved offline by three of the four ledger nodes' keys and handed
+    # in through the shell.
+    report = verify(data)
+    assert report.returncode == 0, report.stdout + report.stderr
+    blocks, _, first = summary(report.stdout)
+    change = data / "change.txt"
+    change.write_text("chain %s\nheight %d\nrules 3 500 100 1000000 50\n" % (first, blocks + 20))
+    for key_dir in (data, data / "nodes" / "ledger-2", data / "nodes" / "ledger-3"):
+        approved = run([os.environ["NEXUS_NODE"], "governance", "approve", str(change),
+                        "--key", str(key_dir)])
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+    out = run([os.environ["NEXUS_SHELL"], "--data", str(data), "--ledgers", "4",
+               "-c", "ledger govern %s" % change,
+               "-c", "submit matmul --m 64 --k 64 --n 64"])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "rules from height %d" % (blocks + 20) in out.stdout
     return data
 
 
@@ -63,6 +80,8 @@ def test_the_checker_agrees_with_ledger_verify_on_every_store(network):
         theirs = verify(store.parent)
         assert theirs.returncode == 0, theirs.stdout + theirs.stderr
         assert summary(ours.stdout) == summary(theirs.stdout)
+        assert "1 governance records" in ours.stdout
+        assert "rules from height" in theirs.stdout
         reports.append(summary(ours.stdout))
     assert len(set(reports)) == 1  # every ledger node holds the same chain
     assert reports[0][0] >= 2
