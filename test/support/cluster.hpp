@@ -32,6 +32,7 @@ struct node_line {
   std::string roles;     // e.g. "orchestrator, aggregator"
   std::string fault;     // a worker's fault mode, e.g. "corrupt"; empty: none
   std::string resources; // e.g. "{blob_cache_mib: 1}"; empty: none
+  std::string host;      // its address; empty: 127.0.0.1
 };
 
 /// Writes a topology of `nodes` to `dir`/`file` (with TLS unless `tls` is false), with
@@ -59,7 +60,8 @@ write_topology(const temp_dir& dir, const std::string& file, const std::string& 
       << "nodes:\n";
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i].name;
-    out << "  - name: " << n << "\n    host: 127.0.0.1\n    port: " << ports[i]
+    auto host = nodes[i].host.empty() ? std::string{"127.0.0.1"} : nodes[i].host;
+    out << "  - name: " << n << "\n    host: " << host << "\n    port: " << ports[i]
         << "\n    roles: [" << nodes[i].roles << "]\n    data: data/" << n;
     if (tls)
       out << "\n    tls: {cert: certs/ca-" << n << ".pem, key: certs/ca-" << n << ".key}";

@@ -1,6 +1,8 @@
-// A directory under the system's temp dir, removed with everything in it on scope exit.
+// A directory under the system's temp dir, removed with everything in it on scope exit
+// (kept, for a look at the nodes' logs, when NEXUS_KEEP_TEST_DIRS is set).
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -17,6 +19,8 @@ public:
   }
 
   ~temp_dir() {
+    if (std::getenv("NEXUS_KEEP_TEST_DIRS"))
+      return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
