@@ -382,6 +382,10 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     const auto& c = g->change;
     if (c.chain != chain_)
       return "a rules change for another chain (" + to_hex(c.chain).substr(0, 16) + "...)";
+    if (c.sequence != rules_changes_)
+      return "rules change number " + std::to_string(c.sequence)
+             + ", but the chain's next is " + std::to_string(rules_changes_)
+             + " (approvals of a change the chain moved past, or of one to come)";
     if (c.height <= at.height)
       return "a rules change from height " + std::to_string(c.height)
              + ", which is not ahead of this block (" + std::to_string(at.height) + ")";
@@ -467,6 +471,7 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   case tx_kind::governance: {
     auto g = governance_of(t).value();
     scheduled_.emplace(g.change.height, g.change.rules);
+    ++rules_changes_;
     return true;
   }
   case tx_kind::evidence: {

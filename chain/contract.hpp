@@ -20,9 +20,10 @@
 //   evidence     signed by a ledger node: two different votes of one kind, height and
 //                round, both signed by the key its account (a ledger node) is bound to;
 //                once per such kind, height and round
-//   governance   signed by whoever hands it in: new rules for this chain from a height
-//                still ahead, approved by more than two thirds of the ledger nodes, one
-//                change per height (chain/governance.hpp)
+//   governance   signed by whoever hands it in: the chain's next rules change (by its
+//                sequence number), for this chain, from a height still ahead, approved by
+//                more than two thirds of the ledger nodes, one change per height
+//                (chain/governance.hpp)
 //   rules        the proposer's, in the first block only: later rules come by governance
 //   payments     never inputs
 //
@@ -178,6 +179,11 @@ public:
     return scheduled_;
   }
 
+  /// How many rules changes the chain recorded: the next one's sequence number.
+  uint64_t rules_changes() const noexcept {
+    return rules_changes_;
+  }
+
   /// The chain's name: the hash of its first block (zero before replay() applied it).
   const digest& chain_id() const noexcept {
     return chain_;
@@ -268,6 +274,7 @@ private:
 
   contract_rules rules_;
   std::map<uint64_t, contract_rules> scheduled_; // by the height they hold from
+  uint64_t rules_changes_ = 0;
   digest chain_{};
   bool started_ = false;
   class membership members_;

@@ -17,6 +17,7 @@ constexpr uint32_t max_approvals = 680; // what 65,536 bytes of data hold
 
 void put_change(writer& w, const rules_change& c) {
   w.fixed(c.chain);
+  w.u64(c.sequence);
   w.u64(c.height);
   w.bytes(rules_record(c.rules).data);
 }
@@ -57,6 +58,7 @@ expected<governance> governance_of(const transaction& t) {
   reader r{t.data};
   governance g;
   r.fixed(g.change.chain);
+  g.change.sequence = r.u64();
   g.change.height = r.u64();
   transaction rules;
   rules.kind = tx_kind::rules;
@@ -101,6 +103,7 @@ std::string to_text(const governance& g) {
   const auto& r = g.change.rules;
   std::ostringstream out;
   out << "chain " << to_hex(g.change.chain) << "\n"
+      << "sequence " << g.change.sequence << "\n"
       << "height " << g.change.height << "\n"
       << "rules " << r.version << " " << r.micro_mcc_per_work_unit << " "
       << r.validator_share_permille << " " << r.penalty_micro_mcc << " "
@@ -112,37 +115,52 @@ std::string to_text(const governance& g) {
 
 expected<governance> parse_governance(std::string_view text) {
   governance g;
-  bool chain = false;
-  bool height = false;
-  bool rules = false;
+  std::set<std::string> seen;
   std::istringstream in{std::string{text}};
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     auto bad = [&](const std::string& what) {
-      return make_error(errc::invalid_input, "line " + std::to_string(number) + ": " + what);
+      return make_error(errc::invalid_input,
+                        "line " + std::to_string(number) + ": " + what);
     };
+    if (std::any_of(line.begin(), line.end(), [](char c) {
+          return (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f || (c & 0x80) != 0;
+        }))
+      return bad("a byte that is not printable ASCII");
+    line = line.substr(0, line.find('#'));
     std::istringstream words{line};
     std::string word;
-    if (!(words >> word) || word.front() == '#')
+    if (!(words >> word))
       continue;
+    if (word != "approval" && !seen.insert(word).second)
+      return bad(word + " a second time");
+    // Unsigned numbers without a sign: ">>" would wrap "-1" around to the largest.
+    auto number_of = [&](auto& x) {
+      std::string digits;
+      if (!(words >> digits) || digits.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+      std::istringstream is{digits};
+      return static_cast<bool>(is >> x); // fails above the field's range
+    };
     std::string rest;
     if (word == "chain") {
       if (!(words >> rest) || !from_hex(rest, g.change.chain))
         return bad("chain takes the first block's hash, 64 hex digits");
-      chain = true;
+    } else if (word == "sequence") {
+      if (!number_of(g.change.sequence))
+        return bad("sequence takes the number of changes the chain recorded before");
     } else if (word == "height") {
-      if (!(words >> g.change.height))
+      if (!number_of(g.change.height))
         return bad("height takes a block height");
-      height = true;
     } else if (word == "rules") {
       auto& r = g.change.rules;
-      if (!(words >> r.version >> r.micro_mcc_per_work_unit >> r.validator_share_permille
-            >> r.penalty_micro_mcc >> r.audit_share_permille))
+      if (!number_of(r.version) || !number_of(r.micro_mcc_per_work_unit)
+          || !number_of(r.validator_share_permille) || !number_of(r.penalty_micro_mcc)
+          || !number_of(r.audit_share_permille))
         return bad("rules takes VERSION MICRO_MCC_PER_WORK_UNIT VALIDATOR_PERMILLE "
                    "PENALTY_MICRO_MCC AUDIT_PERMILLE");
       if (auto err = check(r))
         return bad(describe(err));
-      rules = true;
     } else if (word == "approval") {
       approval a;
       std::string sig;
@@ -150,14 +168,15 @@ expected<governance> parse_governance(std::string_view text) {
         return bad("approval takes a public key (64 hex digits) and a signature (128)");
       g.approvals.push_back(a);
     } else {
-      return bad("expected chain, height, rules or approval, got '" + word + "'");
+      return bad("expected chain, sequence, height, rules or approval, got '" + word + "'");
     }
     if (words >> rest)
       return bad("unexpected '" + rest + "'");
   }
-  if (!chain || !height || !rules)
-    return make_error(errc::invalid_input,
-                      "a rules change names its chain, height and rules (one line each)");
+  for (const auto* word : {"chain", "sequence", "height", "rules"})
+    if (!seen.contains(word))
+      return make_error(errc::invalid_input, "a rules change names its chain, sequence, "
+                                             "height and rules (one line each)");
   return g;
 }
 

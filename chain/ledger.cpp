@@ -82,14 +82,16 @@ expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
                     + "...) is not a ledger key of the chain in " + dir.string()
                     + ": its blocks would not verify");
   // A network of one ledger node started with other rules: it approves the change alone
-  // (all of one is more than two thirds), from the block after the one recording it.
-  const auto& scheduled = out->contract_.scheduled();
-  const auto& next_rules =
-      scheduled.empty() ? out->contract_.rules() : scheduled.rbegin()->second;
-  if (next_rules != start.rules
-      && out->validators() == std::vector{out->key_.public_bytes()}) {
-    governance g{{out->contract_.chain_id(), out->store_->head().height + 2, start.rules},
-                 {}};
+  // (all of one is more than two thirds), from the block after the one recording it, and
+  // after any change scheduled before (so a restart never records it twice).
+  const auto& contract = out->contract_;
+  const auto& scheduled = contract.scheduled();
+  const auto& last = scheduled.empty() ? contract.rules() : scheduled.rbegin()->second;
+  if (last != start.rules && out->validators() == std::vector{out->key_.public_bytes()}) {
+    auto height = out->store_->head().height + 2;
+    if (!scheduled.empty())
+      height = std::max(height, scheduled.rbegin()->first + 1);
+    governance g{{contract.chain_id(), contract.rules_changes(), height, start.rules}, {}};
     g.approvals.push_back(approve(g.change, out->key_));
     auto t = governance_record(g);
     t.time_ms = now_ms();

@@ -168,19 +168,31 @@ def proposers(t):
         t["kind"] == MEMBER and t["sig"] == ZERO_SIG)
 
 
-def check_governance(t, first, height, ledger_keys):
+def check_governance(t, first, height, ledger_keys, changes):
     """Raises Bad unless the governance record `t` is approved by more than two thirds of
-    `ledger_keys` for the chain named `first`, from a height after `height`."""
+    `ledger_keys` for the chain named `first`, as its next change, from a height after
+    `height` no change in `changes` (height -> rules) names, with rules in their bounds.
+    Records the change in `changes`."""
     r = Reader(t["data"])
-    change_start = r.pos
-    chain, effective = r.take(32), r.u64()
-    r.bytes_(64)  # the rules
-    change = t["data"][change_start:r.pos]
-    approvals = [(r.take(32), r.take(64)) for _ in range(r.u32())]
-    if not r.done():
-        raise Bad("a governance record with trailing bytes")
-    if chain != first or effective <= height:
-        raise Bad("a governance record for another chain, or a height not ahead")
+    chain, sequence, effective = r.take(32), r.u64(), r.u64()
+    rules = r.bytes_(28)
+    change = t["data"][:r.pos]
+    count = r.u32()
+    if count > 680:
+        raise Bad("a governance record of %d approvals" % count)
+    approvals = [(r.take(32), r.take(64)) for _ in range(count)]
+    if not r.done() or len(rules) != 28:
+        raise Bad("a governance record with trailing bytes, or rules of another length")
+    if chain != first or sequence != len(changes) or effective <= height:
+        raise Bad("a governance record for another chain, out of sequence, or for a height "
+                  "not ahead")
+    if effective in [h for h, _ in changes]:
+        raise Bad("a second rules change for height %d" % effective)
+    _, rate, validator_share, penalty, audit_share = struct.unpack("<IqIqI", rules)
+    if not (0 < rate <= 10**9 and validator_share <= 1000 and audit_share <= 1000
+            and 0 <= penalty <= 10**15):
+        raise Bad("a governance record of rules out of their bounds")
+    changes.append((effective, rules))
     keys = set()
     for key, sig in approvals:
         if key not in ledger_keys or key in keys:
@@ -243,7 +255,7 @@ def check(db):
     index = {}
     prev = bytes(32)
     txs = 0
-    governed = 0
+    changes = []  # (height, rules) of each rules change, in order
     first = None
     for height in range(blocks):
         raw = db.get(b"b" + be64(height))
@@ -287,8 +299,7 @@ def check(db):
             elif not record_signed(t):
                 raise Bad(at + "record %d has a bad signature" % i)
             if t["kind"] == GOVERNANCE:
-                check_governance(t, first, height, ledger_keys)
-                governed += 1
+                check_governance(t, first, height, ledger_keys, changes)
             elif t["kind"] == RULES and height != 0:
                 raise Bad(at + "a rules record after the first block")
             if t["kind"] in PAYMENTS:
@@ -318,7 +329,7 @@ def check(db):
     for tx_id, (height, i) in index.items():
         if db.get(b"t" + tx_id) != be64(height) + be64(i):
             raise Bad("the index entry of a record at height %d differs" % height)
-    return blocks, txs, first, governed
+    return blocks, txs, first, len(changes)
 
 
 def main():

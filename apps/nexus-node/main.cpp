@@ -53,6 +53,7 @@ constexpr const char* usage = R"(usage:
                                            "approval KEY SIGNATURE" line to FILE. A change
                                            FILE holds, one line each:
                                              chain HASH_OF_BLOCK_0   (ledger verify shows it)
+                                             sequence N              (changes recorded before)
                                              height H                (the rules hold from H)
                                              rules VERSION MICRO_MCC_PER_WORK_UNIT
                                                    VALIDATOR_PERMILLE PENALTY_MICRO_MCC
@@ -284,14 +285,19 @@ int approve_change(const std::string& file, const std::string& key_dir) {
   for (const auto& a : g->approvals)
     if (a.key == key->public_bytes())
       return fail(file + " holds this key's approval already");
-  auto a = nexus::chain::approve(g->change, *key);
+  const auto& c = g->change;
+  auto a = nexus::chain::approve(c, *key);
   std::ofstream out{file, std::ios::app};
   auto line = "approval " + nexus::chain::to_hex(a.key) + " " + nexus::chain::to_hex(a.sig);
-  if (!(out << line << "\n") || !out.flush())
+  bool ends_line = text.str().empty() || text.str().back() == '\n';
+  if (!(out << (ends_line ? "" : "\n") << line << "\n") || !out.flush())
     return fail("cannot write " + file);
-  std::cout << "approved: rules from height " << g->change.height << ", "
-            << nexus::chain::describe_rules(g->change.rules) << " ("
-            << g->approvals.size() + 1 << " approvals in " << file << ")\n";
+  std::cout << "approved with key " << nexus::chain::to_hex(key->public_bytes()) << ":\n"
+            << "  chain    " << nexus::chain::to_hex(c.chain) << "\n"
+            << "  change   number " << c.sequence << " of the chain\n"
+            << "  rules    " << nexus::chain::describe_rules(c.rules) << "\n"
+            << "  from     height " << c.height << "\n"
+            << "  " << g->approvals.size() + 1 << " approvals in " << file << "\n";
   return 0;
 }
 

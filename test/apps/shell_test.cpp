@@ -210,7 +210,8 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
 
   // A rules change the ledger node did not approve, and files that hold no change.
   auto unapproved = dir.path() / "change.txt";
-  std::ofstream{unapproved} << "chain " << std::string(64, 'a') << "\nheight 100\n"
+  std::ofstream{unapproved} << "chain " << std::string(64, 'a')
+                            << "\nsequence 0\nheight 100\n"
                             << "rules 3 1 100 0 50\n";
   auto garbled = dir.path() / "garbled.txt";
   std::ofstream{garbled} << "chain 12\n";

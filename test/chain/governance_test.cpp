@@ -65,7 +65,8 @@ block_context at(const four_ledgers& n, uint64_t height) {
 }
 
 // What worker w1 earns for a 1000-unit shard of task `task` that v1 found valid.
-int64_t paid_to_w1(contract_state& c, const four_ledgers& n, uint64_t task, uint64_t height) {
+int64_t paid_to_w1(contract_state& c, const four_ledgers& n, uint64_t task,
+                   uint64_t height) {
   auto contribution = n.k.contribution(task, 0, 1, "w1");
   auto s = c.settle({n.k.submission(task), contribution, n.k.verdict(contribution, true)},
                     at(n, height));
@@ -99,7 +100,7 @@ TEST_CASE("rules change by governance from the stated height on", "[ledger][gove
   auto dear = rules;
   dear.version = 3;
   dear.micro_mcc_per_work_unit = 5;
-  governance g{{first.header.hash(), 3, dear}, {}};
+  governance g{{first.header.hash(), 0, 3, dear}, {}};
   g.approvals = n.approvals(g.change, 3); // 3 of 4: more than two thirds
   // Handed in by anyone: the approvals are what count.
   auto s = c.settle({four_ledgers::record(g, n.k.alice)}, at(n, 1));
@@ -120,7 +121,7 @@ TEST_CASE("a governance record is refused unless more than two thirds approved i
   auto c = n.started(first);
   auto dear = rules;
   dear.penalty_micro_mcc = 0;
-  rules_change change{first.header.hash(), 5, dear};
+  rules_change change{first.header.hash(), 0, 5, dear};
   auto refused = [&](const governance& g, const node_key& sender, uint64_t height = 1) {
     auto copy = c;
     auto s = copy.settle({four_ledgers::record(g, sender)}, at(n, height));
@@ -169,15 +170,30 @@ TEST_CASE("a governance record is refused unless more than two thirds approved i
     CHECK_THAT(refused({change, n.approvals(change, 4)}, n.k.hub, 5),
                Catch::Contains("not ahead of this block"));
   }
-  SECTION("a second change for a height, or the first one replayed") {
+  SECTION("the change replayed, a second one for its height, or one it overtook") {
+    // R1 is approved for height 9 but kept back; the change is recorded first.
+    rules_change r1{first.header.hash(), 0, 9, rules};
+    r1.rules.audit_share_permille = 0;
+    auto kept_back = four_ledgers::record({r1, n.approvals(r1, 4)}, n.k.hub);
     auto s = c.settle({four_ledgers::record({change, n.approvals(change, 3)}, n.k.hub)},
                       at(n, 1));
     REQUIRE(s.refused.empty());
-    auto again = c.settle({four_ledgers::record({change, n.approvals(change, 4)}, n.k.hub)},
-                          at(n, 2));
-    REQUIRE(again.refused.size() == 1);
-    CHECK_THAT(again.refused[0].second, Catch::Contains("scheduled already"));
-    CHECK(c.scheduled().at(5) == dear);
+    CHECK(c.rules_changes() == 1);
+    auto replayed = c.settle(
+        {four_ledgers::record({change, n.approvals(change, 4)}, n.k.hub)}, at(n, 2));
+    REQUIRE(replayed.refused.size() == 1);
+    CHECK_THAT(replayed.refused[0].second, Catch::Contains("but the chain's next is 1"));
+    auto same_height = change;
+    same_height.sequence = 1;
+    auto second = c.settle(
+        {four_ledgers::record({same_height, n.approvals(same_height, 4)}, n.k.hub)},
+        at(n, 2));
+    REQUIRE(second.refused.size() == 1);
+    CHECK_THAT(second.refused[0].second, Catch::Contains("scheduled already"));
+    auto overtaken = c.settle({kept_back}, at(n, 2));
+    REQUIRE(overtaken.refused.size() == 1);
+    CHECK_THAT(overtaken.refused[0].second, Catch::Contains("but the chain's next is 1"));
+    CHECK(c.scheduled() == std::map<uint64_t, contract_rules>{{5, dear}});
   }
   SECTION("a field the record does not use") {
     auto t = governance_record({change, n.approvals(change, 4)});
@@ -192,7 +208,7 @@ TEST_CASE("a governance record is refused unless more than two thirds approved i
 TEST_CASE("a governance record's text form round-trips and names the bad line",
           "[ledger][governance]") {
   four_ledgers n;
-  rules_change change{sha256(std::vector<uint8_t>{1, 2, 3}), 12, rules};
+  rules_change change{sha256(std::vector<uint8_t>{1, 2, 3}), 4, 12, rules};
   governance g{change, n.approvals(change, 3)};
   auto back = parse_governance(to_text(g));
   REQUIRE(back);
@@ -203,11 +219,27 @@ TEST_CASE("a governance record's text form round-trips and names the bad line",
   CHECK_THAT(describe(parse_governance("chain 00\nheight 1\n").error()),
              Catch::Contains("line 1"));
   CHECK_THAT(describe(parse_governance("# a change\nchain " + to_hex(change.chain)
-                                       + "\nheight 4\nrules 2 0 100 500 50\n")
+                                       + "\nsequence 0\nheight 4\nrules 2 0 100 500 50\n")
                           .error()),
-             Catch::Contains("line 4") && Catch::Contains("micro_mcc_per_work_unit"));
+             Catch::Contains("line 5") && Catch::Contains("micro_mcc_per_work_unit"));
   CHECK_THAT(describe(parse_governance("height 4\n").error()),
-             Catch::Contains("names its chain, height and rules"));
+             Catch::Contains("names its chain, sequence, height and rules"));
+  // What an operator reads is what is signed: no word twice, no sign that wraps an
+  // unsigned number around, no bytes that could redraw a line on a terminal.
+  auto text = to_text({change, {}});
+  CHECK_THAT(describe(parse_governance(text + "height 5\n").error()),
+             Catch::Contains("line 5: height a second time"));
+  auto minus = text;
+  minus.replace(minus.find("height 12"), 9, "height -1");
+  CHECK_THAT(describe(parse_governance(minus).error()), Catch::Contains("height takes"));
+  CHECK_THAT(describe(parse_governance("# \x1b[1A\n" + text).error()),
+             Catch::Contains("line 1: a byte that is not printable"));
+  auto commented = parse_governance("# a change\n" + text + "   # and a comment\n");
+  REQUIRE(commented);
+  CHECK(commented->change == change);
+  auto huge = text;
+  huge.replace(huge.find("height 12"), 9, "height 99999999999999999999");
+  CHECK_THAT(describe(parse_governance(huge).error()), Catch::Contains("height takes"));
   auto truncated = governance_record(g);
   truncated.data.pop_back();
   CHECK(is(governance_of(truncated).error(), errc::corrupted));
@@ -242,9 +274,26 @@ TEST_CASE("a single ledger node started with other rules schedules them by gover
     REQUIRE(l);
     CHECK((*l)->chain().head().height == 3);
   }
+  // Restarted with other rules twice before the first change holds: each holds after the
+  // one before it, and a third start with the same rules records nothing.
+  auto dear = rules;
+  dear.micro_mcc_per_work_unit = 7;
+  {
+    auto l = ledger::open(path, k.start(rules), k.hub);
+    REQUIRE(l);
+    CHECK((*l)->contract().scheduled().at(5) == rules);
+  }
+  for (int i = 0; i < 2; ++i) {
+    auto l = ledger::open(path, k.start(dear), k.hub);
+    REQUIRE(l);
+    CHECK((*l)->chain().head().height == 5);
+    CHECK((*l)->contract().scheduled().at(6) == dear);
+    CHECK((*l)->contract().rules_changes() == 3);
+  }
   auto s = store::open_read_only(path);
   REQUIRE(s);
   auto report = audit(**s);
   REQUIRE(report);
-  CHECK(report->rules == cheap);
+  CHECK(report->rules == rules); // in force at the head (height 5)
+  CHECK(report->scheduled == std::map<uint64_t, contract_rules>{{6, dear}});
 }

@@ -44,7 +44,8 @@ def network(tmp_path_factory):
     assert report.returncode == 0, report.stdout + report.stderr
     blocks, _, first = summary(report.stdout)
     change = data / "change.txt"
-    change.write_text("chain %s\nheight %d\nrules 3 500 100 1000000 50\n" % (first, blocks + 20))
+    change.write_text("chain %s\nsequence 0\nheight %d\nrules 3 500 100 1000000 50\n"
+                      % (first, blocks + 20))
     for key_dir in (data, data / "nodes" / "ledger-2", data / "nodes" / "ledger-3"):
         approved = run([os.environ["NEXUS_NODE"], "governance", "approve", str(change),
                         "--key", str(key_dir)])

@@ -29,7 +29,8 @@ inline std::string ip_binary() {
 class lab {
 public:
   /// A lab of `hosts` (names), or why not (not root, no `ip`, namespaces refused).
-  static std::pair<std::unique_ptr<lab>, std::string> make(const std::vector<std::string>& hosts) {
+  static std::pair<std::unique_ptr<lab>, std::string>
+  make(const std::vector<std::string>& hosts) {
     if (geteuid() != 0)
       return {nullptr, "network namespaces need root"};
     if (ip_binary().empty())
@@ -56,7 +57,8 @@ public:
   }
 
   /// The command line that runs `args` inside `host`'s namespace.
-  std::vector<std::string> inside(const std::string& host, std::vector<std::string> args) const {
+  std::vector<std::string> inside(const std::string& host,
+                                  std::vector<std::string> args) const {
     std::vector<std::string> out{ip_binary(), "netns", "exec", namespaces_.at(host)};
     out.insert(out.end(), args.begin(), args.end());
     return out;
@@ -89,7 +91,8 @@ private:
     if (!run("link add " + mine + " type veth peer name " + mine + "s")
         || !run("link set " + mine + "s netns " + switch_)
         || !run("-n " + switch_ + " link set " + mine + "s master br0 up")
-        || !run("addr add " + subnet_ + "1/24 dev " + mine) || !run("link set " + mine + " up"))
+        || !run("addr add " + subnet_ + "1/24 dev " + mine)
+        || !run("link set " + mine + " up"))
       return "cannot link this namespace to the switch";
     for (std::size_t i = 0; i < hosts.size(); ++i) {
       auto ns = prefix_ + "h" + std::to_string(i);
