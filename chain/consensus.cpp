@@ -232,6 +232,7 @@ void tendermint::restore(const lock_state& s) {
   locked_round_ = s.locked_round;
   valid_round_ = s.valid_round;
   locked_ = s.locked;
+  locked_id_ = locked_ ? locked_->id() : digest{};
   valid_ = s.valid;
 }
 
@@ -279,8 +280,7 @@ void tendermint::own(message m, effects& out) {
   take(m, out); // a node counts its own messages
 }
 
-bool tendermint::is_valid(const proposal& p) {
-  auto id = p.id();
+bool tendermint::is_valid(const proposal& p, const digest& id) {
   auto it = validity_.find(id);
   if (it == validity_.end())
     it = validity_.emplace(id, hooks_.valid(p.height, p.value)).first;
@@ -358,11 +358,11 @@ bool tendermint::take(const message& m, effects& out) {
   return true;
 }
 
-void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
-  decision d{height_, p.value, {height_, round, p.id(), {}}};
+void tendermint::decide(const proposal& p, const digest& id, uint32_t round, effects& out) {
+  decision d{height_, p.value, {height_, round, id, {}}};
   for (const auto& [signer, votes] : rounds_[round].precommits)
     for (const auto& v : votes)
-      if (v.value == p.id()) {
+      if (v.value == id) {
         d.cert.precommits.push_back(v);
         break;
       }
@@ -373,6 +373,7 @@ void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
   // Lines 51-54: next height, locks and valid values reset, StartRound(0).
   ++height_;
   locked_.reset();
+  locked_id_ = {};
   valid_.reset();
   locked_round_ = valid_round_ = -1;
   rounds_.clear();
@@ -395,9 +396,9 @@ void tendermint::decide(const proposal& p, uint32_t round, effects& out) {
 }
 
 // Lines 24-27 and 30-33: prevote the proposal's value, or nil; step <- prevote.
-void tendermint::prevote(const proposal& p, bool yes, effects& out) {
+void tendermint::prevote(const digest& id, bool yes, effects& out) {
   own(vote{vote_kind::prevote, height_, round_,
-           yes ? std::optional<digest>{p.id()} : std::nullopt},
+           yes ? std::optional<digest>{id} : std::nullopt},
       out);
   step_ = step_kind::prevote;
 }
@@ -409,10 +410,10 @@ void tendermint::evaluate(effects& out) {
     // Line 49: a proposal and precommits of a quorum for it, in any round: decide.
     for (auto& [r, log] : rounds_) {
       for (auto& [pid, offer] : log.offered)
-        if (count(log.precommits, pid) >= quorum(n) && is_valid(offer)) {
+        if (count(log.precommits, pid) >= quorum(n) && is_valid(offer, pid)) {
           auto p = offer;
           auto round = r;
-          decide(p, round, out);
+          decide(p, pid, round, out);
           changed = true;
           break;
         }
@@ -434,7 +435,8 @@ void tendermint::evaluate(effects& out) {
     const auto* p = log.first ? &log.offered.at(*log.first) : nullptr;
     // Line 22: a proposal without a valid round, while propose.
     if (step_ == step_kind::propose && p && p->valid_round == -1) {
-      prevote(*p, is_valid(*p) && (locked_round_ == -1 || locked_->id() == p->id()), out);
+      const auto& id = *log.first;
+      prevote(id, is_valid(*p, id) && (locked_round_ == -1 || locked_id_ == id), out);
       changed = true;
       continue;
     }
@@ -442,10 +444,10 @@ void tendermint::evaluate(effects& out) {
     // at vr, while propose.
     if (step_ == step_kind::propose && p && p->valid_round >= 0
         && static_cast<uint32_t>(p->valid_round) < round_
-        && count(rounds_[static_cast<uint32_t>(p->valid_round)].prevotes, p->id())
+        && count(rounds_[static_cast<uint32_t>(p->valid_round)].prevotes, *log.first)
                >= quorum(n)) {
-      prevote(*p,
-              is_valid(*p) && (locked_round_ <= p->valid_round || locked_->id() == p->id()),
+      const auto& id = *log.first;
+      prevote(id, is_valid(*p, id) && (locked_round_ <= p->valid_round || locked_id_ == id),
               out);
       changed = true;
       continue;
@@ -461,16 +463,20 @@ void tendermint::evaluate(effects& out) {
     // Line 36: a valid proposal and prevotes of a quorum for it, while step >= prevote,
     // the first time (any proposal of the round's proposer).
     const proposal* backed = nullptr;
+    const digest* backed_id = nullptr;
     for (auto& [pid, offer] : log.offered)
-      if (count(log.prevotes, pid) >= quorum(n) && is_valid(offer))
+      if (count(log.prevotes, pid) >= quorum(n) && is_valid(offer, pid)) {
         backed = &offer;
+        backed_id = &pid;
+      }
     if (step_ != step_kind::propose && !log.l36_done && backed) {
       p = backed;
       log.l36_done = true;
       if (step_ == step_kind::prevote) {
         locked_ = *p;
+        locked_id_ = *backed_id;
         locked_round_ = static_cast<int32_t>(round_);
-        own(vote{vote_kind::precommit, height_, round_, p->id()}, out);
+        own(vote{vote_kind::precommit, height_, round_, *backed_id}, out);
         step_ = step_kind::precommit;
       }
       valid_ = *p;
@@ -534,12 +540,12 @@ effects tendermint::on_decision(const decision& d) {
   p.height = d.height;
   p.round = d.cert.round;
   p.value = d.value;
-  if (!is_valid(p))
+  if (!is_valid(p, d.cert.value)) // d.cert.value is SHA-256 of the value, checked above
     return out;
   rounds_[d.cert.round].precommits.clear();
   for (const auto& v : d.cert.precommits)
     rounds_[d.cert.round].precommits[v.signer] = {v};
-  decide(p, d.cert.round, out);
+  decide(p, d.cert.value, d.cert.round, out);
   evaluate(out);
   return out;
 }

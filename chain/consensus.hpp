@@ -210,13 +210,15 @@ private:
 
   void start_round(uint32_t round, effects& out);
   void evaluate(effects& out);
-  void prevote(const proposal& p, bool yes, effects& out);
+  // Proposals' ids (SHA-256 of a whole block) are computed once, where they are taken,
+  // and passed along.
+  void prevote(const digest& id, bool yes, effects& out);
   bool take(const message& m, effects& out); // false: not for this height, or bad
   void own(message m, effects& out);
-  bool is_valid(const proposal& p);
+  bool is_valid(const proposal& p, const digest& id);
   std::size_t count(const std::map<public_key, std::vector<vote>>& votes,
                     const std::optional<digest>& value) const;
-  void decide(const proposal& p, uint32_t round, effects& out);
+  void decide(const proposal& p, const digest& id, uint32_t round, effects& out);
   std::chrono::milliseconds after(step_kind s, uint32_t round) const;
 
   std::vector<public_key> validators_;
@@ -227,6 +229,7 @@ private:
   uint32_t round_ = 0;
   step_kind step_ = step_kind::propose;
   std::optional<proposal> locked_, valid_; // lockedValue, validValue (with their rounds)
+  digest locked_id_{};                     // locked_'s id, when there is one
   int32_t locked_round_ = -1, valid_round_ = -1;
   bool waiting_ = false; // for a value at a new height (hooks::ready)
   std::map<uint32_t, round_log> rounds_;
