@@ -12,12 +12,11 @@
 #include <map>
 #include <thread>
 
-#include "chain/audit.hpp"
-#include "chain/contract.hpp"
 #include "compute/gemm.hpp"
 #include "test/support/cluster.hpp"
 #include "test/support/netns.hpp"
 #include "test/support/process.hpp"
+#include "test/support/stores.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace nexus;
@@ -102,33 +101,10 @@ TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cu
     return false;
   };
 
-  std::vector<std::pair<uint64_t, compute::tensor>> tasks;
-  std::vector<std::pair<uint64_t, uint32_t>> shards;
-  auto submit = [&](std::size_t from, std::size_t to) {
-    for (auto i = from; i < to; ++i) {
-      auto a = compute::random_tensor({300 + 20 * i, 200}, 80 + i);
-      auto b = compute::random_tensor({200, 150}, 90 + i);
-      task_request req;
-      req.shards = 6;
-      auto ack = s.api->submit_matmul(a, b, req);
-      REQUIRE(ack);
-      tasks.emplace_back(ack->task_id, compute::multiply(a, b));
-      for (uint32_t k = 0; k < ack->shard_count; ++k)
-        shards.emplace_back(ack->task_id, k);
-    }
-  };
-  auto finish = [&](std::size_t from) {
-    for (auto i = from; i < tasks.size(); ++i) {
-      auto report = s.api->wait(tasks[i].first, {}, 120s);
-      REQUIRE(report);
-      INFO("task " << tasks[i].first << ": " << report->reason);
-      CHECK(report->state == task_state::done);
-      auto out = s.api->result(tasks[i].first);
-      REQUIRE(out);
-      CHECK(compute::max_relative_difference(*out, tasks[i].second) <= 1e-5);
-    }
-  };
-  submit(0, 3);
+  test::matmul_stream stream{*s.api};
+  auto more = [&](std::size_t n) { CHECK(stream.submit_more(n) == ""); };
+  auto finish = [&](std::size_t from) { CHECK(stream.finish(from) == ""); };
+  more(3);
   finish(0);
 
   // The proposer of the next block (a ledger node other than the hub, which also
@@ -139,13 +115,13 @@ TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cu
     if (next != "hub")
       killed = next;
     else
-      submit(tasks.size(), tasks.size() + 1); // a block or two more
+      more(1); // a block or two more
   }
   REQUIRE(!killed.empty());
   auto before = head();
   nodes[killed]->signal(SIGKILL);
-  auto streamed = tasks.size();
-  submit(streamed, streamed + 3);
+  auto streamed = stream.tasks.size();
+  more(3);
   CHECK(nodes[killed]->wait_for(5s).has_value());
   finish(0);
   CHECK(grows(before)); // the chain grew without it
@@ -166,8 +142,8 @@ TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cu
   auto fault_ends = std::chrono::steady_clock::now() + 4s;
   before = head();
   nodes[frozen]->signal(SIGSTOP);
-  streamed = tasks.size();
-  submit(streamed, streamed + 3);
+  streamed = stream.tasks.size();
+  more(3);
   finish(streamed);
   CHECK(grows(before));
   std::this_thread::sleep_until(fault_ends);
@@ -179,15 +155,15 @@ TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cu
   fault_ends = std::chrono::steady_clock::now() + 4s;
   before = head();
   REQUIRE(lab->cut(cut));
-  streamed = tasks.size();
-  submit(streamed, streamed + 3);
+  streamed = stream.tasks.size();
+  more(3);
   finish(streamed);
   CHECK(grows(before));
   std::this_thread::sleep_until(fault_ends);
   REQUIRE(lab->cut(cut, false));
   REQUIRE(wait_count(*nodes[cut], "joined as ledger", 2, 30s));
-  streamed = tasks.size();
-  submit(streamed, streamed + 2);
+  streamed = stream.tasks.size();
+  more(2);
   finish(streamed);
 
   auto verified = s.api->ledger(ledger_query{.question = ledger_question::verify});
@@ -207,24 +183,12 @@ TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cu
   // audit passes, every acknowledged shard paid once.
   std::vector<chain::digest> heads;
   for (const auto& name : ledgers) {
-    auto path = dir.path() / "data" / name / "ledger";
     INFO(name << " (killed " << killed << ", frozen " << frozen << ", cut off " << cut
               << "): " << nodes[name]->output());
-    auto st = chain::store::open_read_only(path);
-    REQUIRE(st);
-    CHECK_THAT(chain::describe_audit(chain::audit(**st)), Catch::StartsWith("ledger OK"));
-    CHECK((*st)->head().height >= last);
-    heads.push_back((*st)->head().hash);
-    chain::contract_state contract;
-    for (uint64_t h = 0; h < (*st)->head().blocks; ++h) {
-      auto b = (*st)->get(h);
-      REQUIRE(b);
-      REQUIRE(contract.replay(*b));
-    }
-    for (auto [task, shard] : shards) {
-      INFO("task " << task << " shard " << shard);
-      CHECK(contract.paid(task, shard));
-    }
+    auto c = test::check_store(dir.path() / "data" / name / "ledger", stream.shards);
+    CHECK(c.problem == "");
+    CHECK(c.height >= last);
+    heads.push_back(c.head);
   }
   for (const auto& h : heads)
     CHECK(h == heads[0]);

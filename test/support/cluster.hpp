@@ -15,6 +15,7 @@
 
 #include "actors/runtime/client.hpp"
 #include "actors/runtime/node.hpp"
+#include "compute/gemm.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -133,6 +134,57 @@ struct submitter {
       std::this_thread::sleep_for(std::chrono::milliseconds{100});
     }
     return false;
+  }
+};
+
+/// A stream of matmuls through a client, with the product each must give and the shards
+/// the ledger must pay.
+struct matmul_stream {
+  client& api;
+  std::vector<std::pair<uint64_t, compute::tensor>> tasks; // id, the exact product
+  std::vector<std::pair<uint64_t, uint32_t>> shards;       // (task, shard) submitted
+
+  /// Submits matmul `i` of the stream ((300 + 20i) x 200 times 200 x 150, 6 shards); why
+  /// not, or empty.
+  std::string submit(std::size_t i) {
+    auto a = compute::random_tensor({300 + 20 * i, 200}, 80 + i);
+    auto b = compute::random_tensor({200, 150}, 90 + i);
+    task_request req;
+    req.shards = 6;
+    auto ack = api.submit_matmul(a, b, req);
+    if (!ack)
+      return "submit " + std::to_string(i) + ": " + describe(ack.error());
+    tasks.emplace_back(ack->task_id, compute::multiply(a, b));
+    for (uint32_t k = 0; k < ack->shard_count; ++k)
+      shards.emplace_back(ack->task_id, k);
+    return {};
+  }
+
+  /// Submits the next `n` matmuls; what went wrong, or empty.
+  std::string submit_more(std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0, first = tasks.size(); i < n; ++i)
+      out += submit(first + i);
+    return out;
+  }
+
+  /// Waits for every task from the `from`th: each done, its output the product; what
+  /// went wrong, or empty.
+  std::string finish(std::size_t from = 0) {
+    std::string out;
+    for (auto i = from; i < tasks.size(); ++i) {
+      auto id = tasks[i].first;
+      auto report = api.wait(id, {}, std::chrono::seconds{120});
+      if (!report || report->state != task_state::done) {
+        out += "task " + std::to_string(id) + ": "
+               + (report ? report->reason : describe(report.error())) + "; ";
+        continue;
+      }
+      auto product = api.result(id);
+      if (!product || compute::max_relative_difference(*product, tasks[i].second) > 1e-5)
+        out += "task " + std::to_string(id) + ": not the product; ";
+    }
+    return out;
   }
 };
 
