@@ -81,29 +81,30 @@ expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
     return rejected("this node's key (" + to_hex(out->key_.public_bytes()).substr(0, 16)
                     + "...) is not a ledger key of the chain in " + dir.string()
                     + ": its blocks would not verify");
-  // A network of one ledger node started with other rules: it approves the change alone
-  // (all of one is more than two thirds), from the block after the one recording it, and
-  // after any change scheduled before (so a restart never records it twice).
-  const auto& contract = out->contract_;
-  const auto& scheduled = contract.scheduled();
-  const auto& last = scheduled.empty() ? contract.rules() : scheduled.rbegin()->second;
-  if (last != start.rules && out->validators() == std::vector{out->key_.public_bytes()}) {
-    auto height = out->store_->head().height + 2;
-    if (!scheduled.empty())
-      height = std::max(height, scheduled.rbegin()->first + 1);
-    governance g{{contract.chain_id(), contract.rules_changes(), height, start.rules}, {}};
-    g.approvals.push_back(approve(g.change, out->key_));
-    auto t = governance_record(g);
-    t.time_ms = now_ms();
-    t.sign_with(out->key_);
-    auto made = out->commit({std::move(t)}, now_ms());
-    if (!made)
-      return made.error();
-    if (!made->refused.empty())
-      return make_error(errc::invalid_input,
-                        "the rules change: " + made->refused[0].second);
-  }
   return out;
+}
+
+error ledger::adopt_rules(const contract_rules& rules) {
+  // The change holds after any change scheduled before (so a restart never records it
+  // twice), from the block after the one recording it.
+  const auto& scheduled = contract_.scheduled();
+  const auto& last = scheduled.empty() ? contract_.rules() : scheduled.rbegin()->second;
+  if (last == rules || validators() != std::vector{key_.public_bytes()})
+    return {};
+  auto height = store_->head().height + 2;
+  if (!scheduled.empty())
+    height = std::max(height, scheduled.rbegin()->first + 1);
+  governance g{{contract_.chain_id(), contract_.rules_changes(), height, rules}, {}};
+  g.approvals.push_back(approve(g.change, key_));
+  auto t = governance_record(g);
+  t.time_ms = now_ms();
+  t.sign_with(key_);
+  auto made = commit({std::move(t)}, now_ms());
+  if (!made)
+    return made.error();
+  if (!made->refused.empty())
+    return make_error(errc::invalid_input, "the rules change: " + made->refused[0].second);
+  return {};
 }
 
 error ledger::replay() {

@@ -52,6 +52,12 @@ public:
   static expected<std::unique_ptr<ledger>> open(const std::filesystem::path& dir,
                                                 const genesis& start, node_key key);
 
+  /// For a network of one ledger node (this one): records a rules change to `rules`,
+  /// approved by this node alone, unless they are the rules the chain ends at (those in
+  /// force, or the last scheduled). A network of several ledger nodes changes its rules
+  /// only by their approval (chain/governance.hpp): nothing is done.
+  error adopt_rules(const contract_rules& rules);
+
   /// The ledger nodes' keys for the next block, in key order: the consensus' validators.
   std::vector<public_key> validators() const {
     return contract_.members().keys_holding(role::ledger);

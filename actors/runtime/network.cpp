@@ -135,6 +135,8 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
                             + " ledger nodes, not " + std::to_string(opts.ledgers)
                             + ": use --ledgers " + std::to_string(n)
                             + " or another data directory");
+    if (auto err = (*ledger)->adopt_rules(start.rules))
+      return err;
     last_task = (*ledger)->contract().last_task();
     last_internal = (*ledger)->contract().last_internal_task();
     net.ledger = spawn_ledger(sys, config, std::move(*ledger));

@@ -432,7 +432,11 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
     ledger_config config{std::filesystem::path{opts.spec.data_dir} / "ledger", opts.rules};
     config.name = "ledger " + opts.spec.name;
     config.fault = opts.spec.ledger_fault;
-    auto opened = chain::ledger::open(config.dir, genesis_of(opts, key), key);
+    auto start = genesis_of(opts, key);
+    auto opened = chain::ledger::open(config.dir, start, key);
+    if (opened)
+      if (auto err = (*opened)->adopt_rules(start.rules))
+        opened = err;
     if (!opened)
       return make_error(errc::unavailable,
                         "node " + opts.spec.name + ": cannot open the ledger in "

@@ -10,7 +10,7 @@
 // latency is from its sending to its receipt, which comes once every record of it is in
 // a committed block.
 //
-// usage: consensus_bench [CONTRIBUTIONS] [NODES] [BATCH]
+// usage: consensus_bench [CONTRIBUTIONS] [NODES] [BATCH] [WINDOW]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,7 +35,7 @@ using clock_type_ = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t window = 8;
+std::size_t window = 8; // batches in flight (WINDOW)
 
 struct result {
   double seconds = -1;
@@ -283,8 +283,10 @@ int main(int argc, char** argv) {
   std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 40000;
   std::size_t nodes = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 4;
   std::size_t per_batch = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 250;
-  if (n == 0 || nodes == 0 || nodes > 16 || per_batch == 0) {
-    std::fprintf(stderr, "usage: consensus_bench [CONTRIBUTIONS] [NODES] [BATCH]\n");
+  window = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : window;
+  if (n == 0 || nodes == 0 || nodes > 16 || per_batch == 0 || window == 0) {
+    std::fprintf(stderr,
+                 "usage: consensus_bench [CONTRIBUTIONS] [NODES] [BATCH] [WINDOW]\n");
     return 2;
   }
   auto one = run(n, 1, per_batch);

@@ -411,6 +411,8 @@ TEST_CASE("the rules in force come from the chain", "[ledger][attack]") {
   {
     auto l = ledger::open(path, k.start(other), k.hub);
     REQUIRE(l);
+    CHECK((*l)->chain().head().blocks == 3); // the rules come from the chain
+    REQUIRE_FALSE((*l)->adopt_rules(other));
     CHECK((*l)->chain().head().blocks == 4); // the governance record has a block of its own
     CHECK((*l)->contract().scheduled().at(4) == other); // from the next block on
     auto c = k.contribution(1, 1, 1, "w1");

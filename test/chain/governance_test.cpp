@@ -245,7 +245,7 @@ TEST_CASE("a governance record's text form round-trips and names the bad line",
   CHECK(is(governance_of(truncated).error(), errc::corrupted));
 }
 
-TEST_CASE("a single ledger node started with other rules schedules them by governance, "
+TEST_CASE("a single ledger node adopting other rules schedules them by governance, "
           "and the audit replays each height under the rules then in force",
           "[ledger][governance]") {
   auto k = test::chain_keys::in();
@@ -263,6 +263,7 @@ TEST_CASE("a single ledger node started with other rules schedules them by gover
   {
     auto l = ledger::open(path, k.start(cheap), k.hub);
     REQUIRE(l);
+    REQUIRE_FALSE((*l)->adopt_rules(cheap));
     CHECK((*l)->chain().head().height == 2); // the governance record's block
     CHECK((*l)->contract().scheduled().at(3) == cheap);
     auto c = k.contribution(1, 1, 1, "w1");
@@ -272,6 +273,7 @@ TEST_CASE("a single ledger node started with other rules schedules them by gover
   {
     auto l = ledger::open(path, k.start(cheap), k.hub); // nothing to change again
     REQUIRE(l);
+    REQUIRE_FALSE((*l)->adopt_rules(cheap));
     CHECK((*l)->chain().head().height == 3);
   }
   // Restarted with other rules twice before the first change holds: each holds after the
@@ -281,11 +283,13 @@ TEST_CASE("a single ledger node started with other rules schedules them by gover
   {
     auto l = ledger::open(path, k.start(rules), k.hub);
     REQUIRE(l);
+    REQUIRE_FALSE((*l)->adopt_rules(rules));
     CHECK((*l)->contract().scheduled().at(5) == rules);
   }
   for (int i = 0; i < 2; ++i) {
     auto l = ledger::open(path, k.start(dear), k.hub);
     REQUIRE(l);
+    REQUIRE_FALSE((*l)->adopt_rules(dear));
     CHECK((*l)->chain().head().height == 5);
     CHECK((*l)->contract().scheduled().at(6) == dear);
     CHECK((*l)->contract().rules_changes() == 3);
