@@ -358,7 +358,7 @@ bool tendermint::take(const message& m, effects& out) {
   return true;
 }
 
-void tendermint::decide(const proposal& p, const digest& id, uint32_t round, effects& out) {
+void tendermint::decide(const proposal& p, digest id, uint32_t round, effects& out) {
   decision d{height_, p.value, {height_, round, id, {}}};
   for (const auto& [signer, votes] : rounds_[round].precommits)
     for (const auto& v : votes)

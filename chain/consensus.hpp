@@ -218,7 +218,8 @@ private:
   bool is_valid(const proposal& p, const digest& id);
   std::size_t count(const std::map<public_key, std::vector<vote>>& votes,
                     const std::optional<digest>& value) const;
-  void decide(const proposal& p, const digest& id, uint32_t round, effects& out);
+  // `id` by value: deciding clears the rounds its caller's key may live in.
+  void decide(const proposal& p, digest id, uint32_t round, effects& out);
   std::chrono::milliseconds after(step_kind s, uint32_t round) const;
 
   std::vector<public_key> validators_;
