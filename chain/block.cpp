@@ -1,5 +1,6 @@
 #include "chain/block.hpp"
 
+#include <chrono>
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -141,6 +142,12 @@ error corrupted(const std::string& what) {
 }
 
 } // namespace
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
 
 std::string to_string(tx_kind x) {
   switch (x) {

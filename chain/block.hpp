@@ -51,6 +51,10 @@ enum class tx_kind : uint8_t {
 
 std::string to_string(tx_kind x);
 
+/// Milliseconds since the Unix epoch, by the wall clock: the time records and blocks
+/// carry.
+uint64_t now_ms();
+
 struct transaction {
   tx_kind kind = tx_kind::contribution;
   uint64_t task_id = 0;

@@ -1,6 +1,7 @@
 #include "chain/governance.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -177,6 +178,17 @@ expected<governance> parse_governance(std::string_view text) {
     if (!seen.contains(word))
       return make_error(errc::invalid_input, "a rules change names its chain, sequence, "
                                              "height and rules (one line each)");
+  return g;
+}
+
+expected<governance> read_governance(const std::filesystem::path& path) {
+  std::ifstream in{path};
+  std::ostringstream text;
+  if (!in || !(text << in.rdbuf()))
+    return make_error(errc::not_found, "cannot read " + path.string());
+  auto g = parse_governance(text.str());
+  if (!g)
+    return make_error(g.error().code(), path.string() + ": " + describe(g.error()));
   return g;
 }
 

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
@@ -79,5 +80,9 @@ std::string approval_problem(const governance& g, std::span<const public_key> le
 /// number with a sign, a byte that is not printable ASCII.
 std::string to_text(const governance& g);
 expected<governance> parse_governance(std::string_view text);
+
+/// parse_governance of the file at `path` (errc::not_found if it cannot be read), its
+/// name before each error.
+expected<governance> read_governance(const std::filesystem::path& path);
 
 } // namespace nexus::chain

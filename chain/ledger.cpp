@@ -11,12 +11,6 @@ namespace nexus::chain {
 
 namespace {
 
-uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 error rejected(const std::string& what) {
   return make_error(errc::rejected, what);
 }

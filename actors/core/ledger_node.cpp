@@ -17,12 +17,6 @@ namespace cs = chain::consensus;
 
 namespace {
 
-uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 const chain::public_key& signer_of(const cs::message& m) {
   return std::visit([](const auto& x) -> const chain::public_key& { return x.signer; }, m);
 }
@@ -371,7 +365,7 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
       inputs.push_back(pool_[i].tx);
       ids.push_back(pool_[i].id);
     }
-  auto made = ledger_->propose(inputs, now_ms(), true); // empty if it must
+  auto made = ledger_->propose(inputs, chain::now_ms(), true); // empty if it must
   if (!made || !made->stored) {
     if (out_)
       out_->log.push_back("cannot propose block " + std::to_string(height) + ": "
@@ -557,7 +551,7 @@ void ledger_node::take(cs::effects e, ledger_node_output& out) {
       if (m.key == ev.first.signer && (m.roles & chain::bit(chain::role::ledger)))
         t.account = name;
     t.data = cs::encode(ev);
-    t.time_ms = now_ms();
+    t.time_ms = chain::now_ms();
     t.sign_with(ledger_->key());
     out.log.push_back("ledger node " + t.account + " signed two different votes at height "
                       + std::to_string(ev.first.height) + " round "

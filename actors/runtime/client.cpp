@@ -184,9 +184,7 @@ expected<ledger_answer> client::ledger(const ledger_query& q) {
 
 expected<ledger_receipt> client::govern(const chain::governance& change) {
   auto t = chain::governance_record(change);
-  t.time_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  t.time_ms = chain::now_ms();
   t.sign_with(key_);
   auto reply = ask<wire::ledger_receipt>(govern_atom::value,
                                          wire::encode_records({chain::encode(t)}));

@@ -14,7 +14,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -270,13 +269,9 @@ int approve_change(const std::string& file, const std::string& key_dir) {
     std::cerr << "nexus-node: " << what << "\n";
     return 1;
   };
-  std::ifstream in{file};
-  std::ostringstream text;
-  if (!in || !(text << in.rdbuf()))
-    return fail("cannot read " + file);
-  auto g = nexus::chain::parse_governance(text.str());
+  auto g = nexus::chain::read_governance(file);
   if (!g)
-    return fail(file + ": " + nexus::describe(g.error()));
+    return fail(nexus::describe(g.error()));
   if (!std::filesystem::exists(std::filesystem::path{key_dir} / "node.key"))
     return fail(key_dir + " holds no node.key");
   auto key = nexus::chain::node_key::load_or_create(key_dir);
@@ -287,9 +282,10 @@ int approve_change(const std::string& file, const std::string& key_dir) {
       return fail(file + " holds this key's approval already");
   const auto& c = g->change;
   auto a = nexus::chain::approve(c, *key);
+  std::ifstream last{file, std::ios::ate}; // does the file end its last line?
+  bool ends_line = last.tellg() <= 0 || (last.seekg(-1, std::ios::end), last.get() == '\n');
   std::ofstream out{file, std::ios::app};
   auto line = "approval " + nexus::chain::to_hex(a.key) + " " + nexus::chain::to_hex(a.sig);
-  bool ends_line = text.str().empty() || text.str().back() == '\n';
   if (!(out << (ends_line ? "" : "\n") << line << "\n") || !out.flush())
     return fail("cannot write " + file);
   std::cout << "approved with key " << nexus::chain::to_hex(key->public_bytes()) << ":\n"

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -288,14 +287,9 @@ error session::ledger(const command_line& cmd) {
 error session::govern(const command_line& cmd) {
   if (cmd.words.size() != 3)
     return fail("ledger govern: which file? (ledger govern change.txt)");
-  const auto& path = cmd.words[2];
-  std::ifstream in{path};
-  std::ostringstream text;
-  if (!in || !(text << in.rdbuf()))
-    return fail("ledger govern: cannot read " + path);
-  auto change = chain::parse_governance(text.str());
+  auto change = chain::read_governance(cmd.words[2]);
   if (!change)
-    return fail("ledger govern: " + path + ": " + describe(change.error()));
+    return fail("ledger govern: " + describe(change.error()));
   auto receipt = api_.govern(*change);
   if (!receipt)
     return make_error(receipt.error().code(),
