@@ -234,9 +234,13 @@ void transaction::sign_with(const node_key& key) {
 }
 
 std::vector<uint8_t> transaction::signed_message() const {
+  return batch ? signed_message(id()) : statement();
+}
+
+std::vector<uint8_t> transaction::signed_message(const digest& id) const {
   if (!batch)
     return statement();
-  return batch_statement(merkle_climb(id(), *batch));
+  return batch_statement(merkle_climb(id, *batch));
 }
 
 bool transaction::signature_valid() const {
@@ -244,12 +248,9 @@ bool transaction::signature_valid() const {
 }
 
 void sign_batch(std::span<transaction> txs, const node_key& key) {
-  std::vector<digest> ids;
-  ids.reserve(txs.size());
-  for (auto& t : txs) {
+  for (auto& t : txs)
     t.signer = key.public_bytes();
-    ids.push_back(t.id());
-  }
+  auto ids = ids_of(txs);
   auto proofs = merkle_prove_all(ids);
   auto sig = key.sign(batch_statement(merkle_root(ids)));
   for (std::size_t i = 0; i < txs.size(); ++i) {
@@ -262,10 +263,11 @@ namespace {
 
 // Which of `txs` carry a valid signature: each distinct (signer, message, signature) is
 // verified once, on every core.
-std::vector<bool> valid_signatures(const std::vector<const transaction*>& txs) {
+std::vector<bool> valid_signatures(const std::vector<const transaction*>& txs,
+                                   const std::vector<const digest*>& ids) {
   std::vector<std::vector<uint8_t>> messages(txs.size());
   for_each_index(txs.size(),
-                 [&](std::size_t i) { messages[i] = txs[i]->signed_message(); });
+                 [&](std::size_t i) { messages[i] = txs[i]->signed_message(*ids[i]); });
   using claim =
       std::tuple<const public_key*, const std::vector<uint8_t>*, const signature*>;
   auto less = [](const claim& x, const claim& y) {
@@ -296,11 +298,27 @@ std::vector<bool> valid_signatures(const std::vector<const transaction*>& txs) {
 } // namespace
 
 std::vector<bool> signatures_valid(std::span<const transaction> txs) {
+  auto ids = ids_of(txs);
+  return signatures_valid(txs, ids);
+}
+
+std::vector<bool> signatures_valid(std::span<const transaction> txs,
+                                   std::span<const digest> ids) {
   std::vector<const transaction*> all;
+  std::vector<const digest*> all_ids;
   all.reserve(txs.size());
-  for (const auto& t : txs)
-    all.push_back(&t);
-  return valid_signatures(all);
+  all_ids.reserve(txs.size());
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    all.push_back(&txs[i]);
+    all_ids.push_back(&ids[i]);
+  }
+  return valid_signatures(all, all_ids);
+}
+
+std::vector<digest> ids_of(std::span<const transaction> txs) {
+  std::vector<digest> ids(txs.size());
+  for_each_index(txs.size(), [&](std::size_t i) { ids[i] = txs[i].id(); });
+  return ids;
 }
 
 std::vector<uint8_t> block_header::body() const {
@@ -316,10 +334,9 @@ digest block_header::hash() const {
 namespace {
 
 block unsigned_block(uint64_t height, const digest& prev, std::vector<transaction> txs,
-                     uint64_t time_ms, const digest& state_root) {
+                     const std::vector<digest>& ids, uint64_t time_ms,
+                     const digest& state_root) {
   block b;
-  std::vector<digest> ids(txs.size());
-  for_each_index(txs.size(), [&](std::size_t i) { ids[i] = txs[i].id(); });
   b.header.height = height;
   b.header.prev = prev;
   b.header.merkle_root = merkle_root(ids);
@@ -334,7 +351,14 @@ block unsigned_block(uint64_t height, const digest& prev, std::vector<transactio
 
 block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
            uint64_t time_ms, const digest& state_root, const node_key& proposer) {
-  auto b = unsigned_block(height, prev, std::move(txs), time_ms, state_root);
+  auto ids = ids_of(txs);
+  return seal(height, prev, std::move(txs), ids, time_ms, state_root, proposer);
+}
+
+block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
+           const std::vector<digest>& ids, uint64_t time_ms, const digest& state_root,
+           const node_key& proposer) {
+  auto b = unsigned_block(height, prev, std::move(txs), ids, time_ms, state_root);
   b.header.proposer = proposer.public_bytes();
   b.header.sig = proposer.sign(b.header.body());
   return b;
@@ -342,7 +366,8 @@ block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
 
 block first_block(std::vector<transaction> txs, uint64_t time_ms,
                   const digest& state_root) {
-  return unsigned_block(0, {}, std::move(txs), time_ms, state_root);
+  auto ids = ids_of(txs);
+  return unsigned_block(0, {}, std::move(txs), ids, time_ms, state_root);
 }
 
 digest state_root(const std::map<std::string, int64_t>& balances) {
@@ -358,6 +383,11 @@ digest state_root(const std::map<std::string, int64_t>& balances) {
 }
 
 error check(const block& b) {
+  auto ids = ids_of(b.txs);
+  return check(b, ids, {});
+}
+
+error check(const block& b, std::span<const digest> ids, const std::vector<bool>& known) {
   auto at = "block " + std::to_string(b.header.height) + ": ";
   if (b.txs.size() > max_block_records)
     return corrupted(at + std::to_string(b.txs.size()) + " transactions, above the "
@@ -374,15 +404,21 @@ error check(const block& b) {
   }
   // Inputs carry their authors' signatures; payments are derived by the contract and
   // covered by the proposer's signature of the header (through the Merkle root).
-  std::vector<const transaction*> inputs;
+  if (ids.size() != b.txs.size() || (!known.empty() && known.size() != b.txs.size()))
+    return corrupted(at + "checked with the ids of another block");
+  std::vector<const transaction*> inputs; // whose signatures are to check
+  std::vector<const digest*> input_ids;
   std::vector<std::size_t> position;
   for (std::size_t i = 0; i < b.txs.size(); ++i) {
     const auto& t = b.txs[i];
     if (!is_proposers(t)) {
       if (auto why = form_problem(t); !why.empty())
         return corrupted(at + "transaction " + std::to_string(i) + ": " + why);
-      inputs.push_back(&t);
-      position.push_back(i);
+      if (known.empty() || !known[i]) {
+        inputs.push_back(&t);
+        input_ids.push_back(&ids[i]);
+        position.push_back(i);
+      }
       continue;
     }
     auto bad = [&](const std::string& what) {
@@ -398,13 +434,11 @@ error check(const block& b) {
     if (t.kind == tx_kind::member && b.header.height != 0)
       return bad("is unsigned outside the first block");
   }
-  auto good = valid_signatures(inputs);
+  auto good = valid_signatures(inputs, input_ids);
   for (std::size_t j = 0; j < inputs.size(); ++j)
     if (!good[j])
       return corrupted(at + "transaction " + std::to_string(position[j]) + " ("
                        + to_string(inputs[j]->kind) + ") has a bad signature");
-  std::vector<digest> ids(b.txs.size());
-  for_each_index(b.txs.size(), [&](std::size_t i) { ids[i] = b.txs[i].id(); });
   if (merkle_root(ids) != b.header.merkle_root)
     return corrupted(at + "the Merkle root does not match the transactions");
   return {};

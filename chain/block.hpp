@@ -95,6 +95,7 @@ struct transaction {
   /// What `sig` signs: the statement, or the batch statement of the root `batch` leads to
   /// from the id.
   std::vector<uint8_t> signed_message() const;
+  std::vector<uint8_t> signed_message(const digest& id) const; // id: this->id()
 
   friend bool operator==(const transaction&, const transaction&) = default;
 };
@@ -125,6 +126,12 @@ void sign_batch(std::span<transaction> txs, const node_key& key);
 /// Which of `txs` carry a valid signature: each distinct (signer, message, signature) is
 /// verified once, on every core.
 std::vector<bool> signatures_valid(std::span<const transaction> txs);
+/// The same for transactions whose ids are `ids` (ids[i] is txs[i].id()).
+std::vector<bool> signatures_valid(std::span<const transaction> txs,
+                                   std::span<const digest> ids);
+
+/// Each transaction's id, in order (on every core for many).
+std::vector<digest> ids_of(std::span<const transaction> txs);
 
 struct block_header {
   uint64_t height = 0;
@@ -155,6 +162,10 @@ struct block {
 /// it.
 block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
            uint64_t time_ms, const digest& state_root, const node_key& proposer);
+/// The same for transactions whose ids are `ids` (ids[i] is txs[i].id()).
+block seal(uint64_t height, const digest& prev, std::vector<transaction> txs,
+           const std::vector<digest>& ids, uint64_t time_ms, const digest& state_root,
+           const node_key& proposer);
 
 /// The first block: the network's definition, signed by nobody (its proposer's records
 /// name the zero key), named by its hash.
@@ -172,6 +183,12 @@ digest state_root(const std::map<std::string, int64_t>& balances);
 /// the first block). Who may sign is the contract's to check. errc::corrupted with what
 /// is wrong. Checks signatures on every core.
 error check(const block& b);
+
+/// check() of a block whose transactions' ids are `ids` (ids[i] is b.txs[i].id()), where
+/// the caller checked the signature of each transaction i with known[i] before (empty:
+/// none; a transaction's id does not cover its signature, so only the caller can know
+/// that it holds the very same record).
+error check(const block& b, std::span<const digest> ids, const std::vector<bool>& known);
 
 /// Canonical bytes of a whole block, and back (errc::corrupted for bad bytes).
 std::vector<uint8_t> encode(const block& b);

@@ -283,7 +283,7 @@ void tendermint::own(message m, effects& out) {
 bool tendermint::is_valid(const proposal& p, const digest& id) {
   auto it = validity_.find(id);
   if (it == validity_.end())
-    it = validity_.emplace(id, hooks_.valid(p.height, p.value)).first;
+    it = validity_.emplace(id, hooks_.valid(p.height, p.value, id)).first;
   return it->second;
 }
 

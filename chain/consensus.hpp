@@ -122,8 +122,9 @@ struct timeouts {
 struct hooks {
   /// The value this node proposes at `height` (getValue()).
   std::function<std::vector<uint8_t>(uint64_t height)> get_value;
-  /// True if `value` may be decided at `height` (valid(v)).
-  std::function<bool(uint64_t height, const std::vector<uint8_t>& value)> valid;
+  /// True if `value` may be decided at `height` (valid(v)); `id` is its SHA-256.
+  std::function<bool(uint64_t height, const std::vector<uint8_t>& value, const digest& id)>
+      valid;
   /// Optional: called with each decision before the next height begins, so that the
   /// carrier applies it before get_value and valid are asked about the next height.
   std::function<void(const decision&)> commit;

@@ -411,14 +411,25 @@ std::string contract_state::judges_nothing(const transaction& t) const {
 }
 
 const contract_state::funding* contract_state::funds(uint64_t task) const {
-  if (auto parent = steps_.find(task); parent != steps_.end())
-    task = parent->second;
-  auto it = submissions_.find(task);
-  return it == submissions_.end() ? nullptr : &it->second;
+  if (const auto* parent = steps_.find(task))
+    task = *parent;
+  return submissions_.find(task);
 }
 
 contract_state::funding* contract_state::funds(uint64_t task) {
-  return const_cast<funding*>(std::as_const(*this).funds(task));
+  if (const auto* parent = steps_.find(task))
+    task = *parent;
+  return submissions_.find_mutable(task);
+}
+
+void contract_state::flatten() {
+  nonces_.flatten();
+  submissions_.flatten();
+  steps_.flatten();
+  paid_.flatten();
+  judged_.flatten();
+  audited_.flatten();
+  evidenced_.flatten();
 }
 
 bool contract_state::affordable(const funding* f, int64_t amount) {
@@ -503,9 +514,9 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   }
   bool accepted = t.kind == tx_kind::acceptance;
   bool by_network = accepted || reserved_name(t.validator);
-  if (auto j = judged_.find(key); j != judged_.end()) {
+  if (auto* j = judged_.find_mutable(key)) {
     // A further verdict on a judged attempt: another validator's audit of the first.
-    auto& first = j->second;
+    auto& first = *j;
     if (by_network || first.validators.contains(t.validator)
         || first.judges.contains(t.signer))
       return true; // replayed, stated twice, or the same key under another name
@@ -560,13 +571,11 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
     if (f)
       f->spent += price;
   }
-  judged_[key] = judged_attempt{
-      t.worker,
-      t.result,
-      t.valid || accepted,
-      price,
-      by_network ? std::set<std::string>{} : std::set<std::string>{t.validator},
-      by_network ? std::set<public_key>{} : std::set<public_key>{t.signer}};
+  judged_.assign(key, judged_attempt{t.worker, t.result, t.valid || accepted, price,
+                                     by_network ? std::set<std::string>{}
+                                                : std::set<std::string>{t.validator},
+                                     by_network ? std::set<public_key>{}
+                                                : std::set<public_key>{t.signer}});
   if (!accepted) {
     auto& streak = streaks_[t.worker];
     streak = t.valid ? streak + 1 : 0;

@@ -74,6 +74,7 @@
 #include <vector>
 
 #include "chain/block.hpp"
+#include "chain/layered.hpp"
 #include "chain/membership.hpp"
 #include "chain/store.hpp"
 #include "compute/errc.hpp"
@@ -200,6 +201,10 @@ public:
   /// others replays the same).
   settlement settle(const std::vector<transaction>& inputs, const block_context& at);
 
+  /// Folds what blocks changed into the history copies share (chain/layered.hpp), so that
+  /// the next copy costs little. The state reads the same before and after.
+  void flatten();
+
   /// Checks that `b` is proposed by a ledger member and holds admissible inputs followed
   /// by exactly the payments settle() derives for them, and applies it; returns the
   /// balance changes. errc::corrupted otherwise.
@@ -279,17 +284,19 @@ private:
   bool started_ = false;
   class membership members_;
   supply_totals supply_;
-  std::set<std::pair<std::string, uint64_t>> nonces_; // (account, nonce) used
-  std::map<uint64_t, funding> submissions_;           // by task
-  std::map<uint64_t, uint64_t> steps_;                // a run's step -> the run
-  std::map<attempt_key, transaction> contributions_;  // not yet judged
-  std::set<std::pair<uint64_t, uint32_t>> paid_;
-  std::map<attempt_key, judged_attempt> judged_;
+  // What grows with the chain is layered (chain/layered.hpp): a copy of the state costs
+  // what changed since the last flatten(), not the chain's history.
+  layered_set<std::pair<std::string, uint64_t>> nonces_; // (account, nonce) used
+  layered_map<uint64_t, funding> submissions_;           // by task
+  layered_map<uint64_t, uint64_t> steps_;                // a run's step -> the run
+  std::map<attempt_key, transaction> contributions_;     // not yet judged
+  layered_set<std::pair<uint64_t, uint32_t>> paid_;
+  layered_map<attempt_key, judged_attempt> judged_;
   std::map<std::string, int64_t> balances_;
   std::map<std::string, uint32_t> streaks_;
-  std::set<std::tuple<uint64_t, uint32_t, uint32_t, std::string>> audited_;
+  layered_set<std::tuple<uint64_t, uint32_t, uint32_t, std::string>> audited_;
   // Double signing penalized: signer, kind, height, round.
-  std::set<std::tuple<public_key, uint8_t, uint64_t, uint32_t>> evidenced_;
+  layered_set<std::tuple<public_key, uint8_t, uint64_t, uint32_t>> evidenced_;
   uint64_t last_task_ = 0;
   uint64_t last_internal_ = 0;
 };

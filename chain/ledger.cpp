@@ -34,11 +34,16 @@ digest value_id(const block& b) {
 }
 
 consensus::certificate certify_alone(const block& b, uint32_t round, const node_key& key) {
-  consensus::message m = consensus::vote{
-      consensus::vote_kind::precommit, b.header.height, round, value_id(b), {}, {}};
+  return certify_alone(b.header.height, value_id(b), round, key);
+}
+
+consensus::certificate certify_alone(uint64_t height, const digest& value, uint32_t round,
+                                     const node_key& key) {
+  consensus::message m =
+      consensus::vote{consensus::vote_kind::precommit, height, round, value, {}, {}};
   consensus::sign(m, key);
   const auto& v = std::get<consensus::vote>(m);
-  return {b.header.height, round, *v.value, {v}};
+  return {height, round, *v.value, {v}};
 }
 
 expected<std::unique_ptr<ledger>> ledger::open(const std::filesystem::path& dir,
@@ -111,13 +116,14 @@ error ledger::replay() {
       return b.error();
     if (auto deltas = contract_.replay(*b); !deltas)
       return deltas.error();
+    contract_.flatten();
     last_time_ = b->header.time_ms;
   }
   return {};
 }
 
 expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t time_ms,
-                                    bool empty_ok) {
+                                    bool empty_ok, bool signatures_checked) {
   if (inputs.size() > max_block_inputs)
     return make_error(errc::invalid_input,
                       std::to_string(inputs.size()) + " records for one block, above the "
@@ -128,6 +134,7 @@ expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t ti
     return rejected("this node's key holds no ledger role on the chain");
   committed out;
   std::vector<transaction> admitted;
+  std::vector<digest> admitted_ids;
   std::vector<std::size_t> position; // of admitted[i] in inputs
   std::set<digest> ids;
   time_ms = std::max(time_ms, last_time_); // a block's time never goes back
@@ -142,16 +149,19 @@ expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t ti
       out.refused.emplace_back(i, why);
       continue;
     }
-    if (auto id = t.id(); holds(t, id) || !ids.insert(id).second) {
+    auto id = t.id();
+    if (holds(t, id) || !ids.insert(id).second) {
       out.already.push_back(i); // stored once however often it is offered
       continue;
     }
     admitted.push_back(std::move(t));
+    admitted_ids.push_back(id);
     position.push_back(i);
   }
   auto next = contract_; // the contract moves on only once the block is decided
   auto settled = next.settle(admitted, {height, key_.public_bytes(), time_ms});
   std::vector<transaction> kept;
+  std::vector<digest> kept_ids;
   std::size_t r = 0;
   for (std::size_t i = 0; i < admitted.size(); ++i) {
     if (r < settled.refused.size() && settled.refused[r].first == i) {
@@ -160,20 +170,29 @@ expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t ti
       continue;
     }
     kept.push_back(std::move(admitted[i]));
+    kept_ids.push_back(admitted_ids[i]);
   }
   std::sort(out.refused.begin(), out.refused.end());
   if (kept.empty() && !empty_ok)
     return out;
+  auto payment_ids = ids_of(settled.payments);
   kept.insert(kept.end(), settled.payments.begin(), settled.payments.end());
-  auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(kept), time_ms,
-                state_root(next.balances()), key_);
-  if (auto err = check(b)) // every signature: a bad one refuses the whole batch
+  kept_ids.insert(kept_ids.end(), payment_ids.begin(), payment_ids.end());
+  auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(kept), kept_ids,
+                time_ms, state_root(next.balances()), key_);
+  std::vector<bool> known(b.txs.size(), signatures_checked);
+  if (auto err = check(b, kept_ids, known)) // a bad signature refuses the whole batch
     return make_error(errc::rejected, describe(err));
-  if (ahead_.size() >= max_ahead)
-    ahead_.clear();
-  ahead_.insert_or_assign(value_id(b), std::move(next));
+  out.value = value_id(b);
+  keep_ahead(out.value, {std::move(next), b, std::move(kept_ids)});
   out.stored = std::move(b);
   return out;
+}
+
+void ledger::keep_ahead(const digest& value, ahead a) {
+  if (ahead_.size() >= max_ahead)
+    ahead_.clear();
+  ahead_.insert_or_assign(value, std::move(a));
 }
 
 bool ledger::holds(const transaction& t, const digest& id) const {
@@ -187,10 +206,11 @@ bool ledger::holds(const transaction& t, const digest& id) const {
 error ledger::check_next(const block& b) {
   // By every byte, not the header's hash: records' ids leave out their signatures, so
   // one header fits blocks whose signatures differ.
-  return check_next(b, value_id(b));
+  return check_next(received_block{b, value_id(b), ids_of(b.txs)});
 }
 
-error ledger::check_next(const block& b, const digest& id) {
+error ledger::check_next(received_block r) {
+  const auto& b = r.b;
   auto head = store_->head();
   auto at = "block " + std::to_string(b.header.height) + ": ";
   if (head.blocks == 0 || b.header.height != head.height + 1 || b.header.prev != head.hash)
@@ -198,45 +218,86 @@ error ledger::check_next(const block& b, const digest& id) {
                     + std::to_string(head.height));
   if (b.header.time_ms < last_time_)
     return rejected(at + "its time goes back");
-  if (ahead_.contains(id))
+  if (ahead_.contains(r.value))
     return {};
-  if (auto err = check(b))
+  if (r.ids.size() != b.txs.size())
+    r.ids = ids_of(b.txs);
+  if (auto err = check(b, r.ids, r.known))
     return rejected(describe(err));
   std::set<digest> ids;
-  for (const auto& t : b.txs) {
+  for (std::size_t i = 0; i < b.txs.size(); ++i) {
+    const auto& t = b.txs[i];
     if (is_proposers(t)) // payments may repeat: the same penalty, twice in a block
       continue;
-    auto tx_id = t.id();
-    if (store_->find(tx_id) || !ids.insert(tx_id).second)
+    if (store_->find(r.ids[i]) || !ids.insert(r.ids[i]).second)
       return rejected(
           at + "holds a record twice, or one already on the chain: " + describe_tx(t));
   }
   auto next = contract_;
   if (auto deltas = next.replay(b); !deltas)
     return rejected(describe(deltas.error()));
-  if (ahead_.size() >= max_ahead)
-    ahead_.clear();
-  ahead_.insert_or_assign(id, std::move(next));
+  keep_ahead(r.value, {std::move(next), std::move(r.b), std::move(r.ids)});
   return {};
 }
 
-error ledger::commit(const block& b, const consensus::certificate& cert) {
-  auto at = "block " + std::to_string(b.header.height) + ": ";
-  if (cert.height != b.header.height || cert.value != value_id(b))
+error ledger::check_certificate(uint64_t height, const consensus::certificate& cert) const {
+  auto at = "block " + std::to_string(height) + ": ";
+  if (cert.height != height)
     return rejected(at + "the certificate is for another block");
   if (!consensus::certifies(cert, validators()))
     return rejected(at
                     + "the certificate does not hold precommits of more than two "
                       "thirds of the ledger nodes");
-  if (auto err = check_next(b, cert.value)) // cert.value is value_id(b), checked above
-    return err;
-  auto it = ahead_.find(cert.value); // made or checked by this node: no check again
-  if (auto err = store_->append(b, deltas_of(b), consensus::encode(cert), true))
-    return err; // the state ahead stays, for the next try
-  contract_ = std::move(it->second);
-  ahead_.clear();
-  last_time_ = b.header.time_ms;
   return {};
+}
+
+error ledger::commit(const block& b, const consensus::certificate& cert) {
+  if (cert.value != value_id(b))
+    return rejected("block " + std::to_string(b.header.height)
+                    + ": the certificate is for another block");
+  if (auto err = check_certificate(b.header.height, cert))
+    return err;
+  if (auto err = check_next(received_block{b, cert.value, ids_of(b.txs)}))
+    return err;
+  auto stored = store_ahead(cert);
+  return stored ? error{} : stored.error();
+}
+
+expected<stored_block> ledger::commit(std::span<const uint8_t> value,
+                                      const consensus::certificate& cert) {
+  if (sha256(value) != cert.value)
+    return rejected("block " + std::to_string(cert.height)
+                    + ": the certificate is for another block");
+  if (auto it = ahead_.find(cert.value); it != ahead_.end()) {
+    if (auto err = check_certificate(it->second.b.header.height, cert))
+      return err;
+    return store_ahead(cert);
+  }
+  auto b = decode_block(value);
+  if (!b)
+    return rejected(describe(b.error()));
+  if (auto err = check_certificate(b->header.height, cert))
+    return err;
+  auto ids = ids_of(b->txs);
+  if (auto err = check_next(received_block{std::move(*b), cert.value, std::move(ids)}))
+    return err;
+  return store_ahead(cert);
+}
+
+expected<stored_block> ledger::store_ahead(const consensus::certificate& cert) {
+  auto it = ahead_.find(cert.value); // made or checked by this node: no check again
+  if (it == ahead_.end())
+    return rejected("block " + std::to_string(cert.height) + " was not checked");
+  const auto& b = it->second.b;
+  if (auto err =
+          store_->append(b, deltas_of(b), consensus::encode(cert), true, it->second.ids))
+    return err; // the state ahead stays, for the next try
+  stored_block out{b.header.height, b.header.hash(), std::move(it->second.ids)};
+  last_time_ = b.header.time_ms;
+  contract_ = std::move(it->second.state);
+  ahead_.clear();
+  contract_.flatten(); // in place: no state ahead shares its history any longer
+  return out;
 }
 
 expected<committed> ledger::commit(std::vector<transaction> inputs, uint64_t time_ms) {
@@ -248,8 +309,11 @@ expected<committed> ledger::commit(std::vector<transaction> inputs, uint64_t tim
   auto made = propose(std::move(inputs), time_ms);
   if (!made || !made->stored)
     return made;
-  if (auto err = commit(*made->stored, certify_alone(*made->stored, 0, key_)))
+  auto cert = certify_alone(made->stored->header.height, made->value, 0, key_);
+  if (auto err = check_certificate(made->stored->header.height, cert))
     return err;
+  if (auto stored = store_ahead(cert); !stored)
+    return stored.error();
   return made;
 }
 

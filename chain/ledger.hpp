@@ -35,10 +35,26 @@ struct genesis {
   uint64_t time_ms = 0;
 };
 
+/// A block a ledger node received, with what it knows of it before checking it.
+struct received_block {
+  block b;
+  digest value;                 // value_id(b): SHA-256 of the bytes it came as
+  std::vector<digest> ids;      // each record's id (ids_of(b.txs))
+  std::vector<bool> known = {}; // records whose signatures the node checked before
+};
+
+/// What commit() stored.
+struct stored_block {
+  uint64_t height = 0;
+  digest hash{};
+  std::vector<digest> ids; // each record's id
+};
+
 /// What propose() made: the block (none if every input was refused) and the inputs
 /// refused, by index, with why.
 struct committed {
   std::optional<block> stored;
+  digest value{}; // value_id(*stored)
   std::vector<std::pair<std::size_t, std::string>> refused;
   // Inputs left out as the chain holds them already: stored before, offered twice, or a
   // member record that binds nothing new.
@@ -67,8 +83,10 @@ public:
   /// node; nothing is stored. Inputs already on the chain, or repeated, are left out
   /// (not refused: they are stored once). No block if none is admitted, unless
   /// `empty_ok` (a proposer must propose). errc::invalid_input above max_block_inputs.
+  /// Every input's signature is checked, unless the caller did (`signatures_checked`:
+  /// a ledger node's pool holds only records whose signatures it checked).
   expected<committed> propose(std::vector<transaction> inputs, uint64_t time_ms,
-                              bool empty_ok = false);
+                              bool empty_ok = false, bool signatures_checked = false);
 
   /// Whether the chain holds `t` already: it is stored, or it is a member record that
   /// binds nothing new (a node joining again). Such a record needs no block.
@@ -82,11 +100,18 @@ public:
   /// time does not go back, and the contract replayed on it derives exactly its
   /// payments and state root. errc::rejected with why.
   error check_next(const block& b);
+  /// The same for a block as a ledger node received it: nothing it knows is computed
+  /// again.
+  error check_next(received_block r);
 
   /// Stores decided block `b` with `cert`, which must certify it (precommits of more than
   /// two thirds of validators() for SHA-256 of its encoding). errc::rejected otherwise;
   /// errc::failed if the disk could not take it (nothing is kept; try again).
   error commit(const block& b, const consensus::certificate& cert);
+  /// The same for the block whose canonical bytes are `value`, as consensus decided it:
+  /// a block check_next() accepted is neither decoded nor checked again.
+  expected<stored_block> commit(std::span<const uint8_t> value,
+                                const consensus::certificate& cert);
 
   /// For a network of one ledger node: propose, precommit alone and commit.
   /// errc::rejected unless this node is the only ledger node.
@@ -113,8 +138,20 @@ private:
   /// Rebuilds the contract's state from the stored chain.
   error replay();
 
-  /// check_next() of a block whose value_id is `id`.
-  error check_next(const block& b, const digest& id);
+  // The state after a block proposed or checked at the next height, and the block.
+  struct ahead {
+    contract_state state;
+    block b;
+    std::vector<digest> ids;
+  };
+
+  // errc::rejected unless `cert` certifies a block at `height` by precommits of more than
+  // two thirds of validators().
+  error check_certificate(uint64_t height, const consensus::certificate& cert) const;
+  // Keeps `a` aside as the state after the block whose value_id is `value`.
+  void keep_ahead(const digest& value, ahead a);
+  // Stores the block kept aside under cert.value (certified, checked by check_next()).
+  expected<stored_block> store_ahead(const consensus::certificate& cert);
 
   ledger(std::unique_ptr<store> s, node_key key)
       : store_(std::move(s))
@@ -123,8 +160,8 @@ private:
   std::unique_ptr<store> store_;
   contract_state contract_;
   node_key key_;
-  // The contract after each block proposed or checked at the next height, by value_id.
-  std::map<digest, contract_state> ahead_;
+  // By value_id: each block proposed or checked at the next height.
+  std::map<digest, ahead> ahead_;
   uint64_t last_time_ = 0; // the head block's
 };
 
@@ -133,5 +170,7 @@ digest value_id(const block& b);
 
 /// This node's precommit alone, for a network of one ledger node.
 consensus::certificate certify_alone(const block& b, uint32_t round, const node_key& key);
+consensus::certificate certify_alone(uint64_t height, const digest& value, uint32_t round,
+                                     const node_key& key);
 
 } // namespace nexus::chain

@@ -24,7 +24,7 @@ std::vector<digest> level_up(const std::vector<digest>& level) {
   return up;
 }
 
-std::vector<digest> leaves(const std::vector<digest>& items) {
+std::vector<digest> leaves(std::span<const digest> items) {
   std::vector<digest> out;
   out.reserve(items.size());
   for (const auto& item : items)
@@ -41,7 +41,7 @@ digest merkle_leaf(const digest& item) {
   return sha256(buf);
 }
 
-digest merkle_root(const std::vector<digest>& items) {
+digest merkle_root(std::span<const digest> items) {
   if (items.empty())
     return sha256({});
   auto level = leaves(items);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "chain/hash.hpp"
@@ -27,7 +28,7 @@ using merkle_proof = std::vector<proof_step>;
 digest merkle_leaf(const digest& item);
 
 /// The root over the items' digests, in order.
-digest merkle_root(const std::vector<digest>& items);
+digest merkle_root(std::span<const digest> items);
 
 /// The proof that items[index] is in the tree; empty if index is out of range.
 merkle_proof merkle_prove(const std::vector<digest>& items, std::size_t index);

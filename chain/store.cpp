@@ -7,6 +7,7 @@
 #include <set>
 
 #include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
 #include "chain/encoding.hpp"
@@ -155,6 +156,13 @@ error store::open_db() {
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
+  // Records are hashes, keys and signatures, which do not compress: Snappy only cost time.
+  options.compression = leveldb::kNoCompression;
+  // Each record offered is looked up by its id, and almost always absent: a Bloom filter
+  // answers that without reading the tables. Made once, never freed (LevelDB keeps a
+  // pointer to it in every open store).
+  static const leveldb::FilterPolicy* bloom = leveldb::NewBloomFilterPolicy(10);
+  options.filter_policy = bloom;
   leveldb::DB* raw = nullptr;
   if (auto err = from_status(leveldb::DB::Open(options, dir_.string(), &raw),
                              "ledger store " + dir_.string()))
@@ -216,10 +224,12 @@ store::~store() {
 }
 
 void store::index_entries(const block& b,
-                          const std::function<void(std::string, std::string)>& put) {
+                          const std::function<void(std::string, std::string)>& put,
+                          std::span<const digest> ids) {
+  bool given = ids.size() == b.txs.size();
   for (uint32_t i = 0; i < b.txs.size(); ++i) {
     const auto& t = b.txs[i];
-    put(tx_key(t.id()), be64(b.header.height) + be64(i));
+    put(tx_key(given ? ids[i] : t.id()), be64(b.header.height) + be64(i));
     std::set<std::string> named{t.worker, t.validator, t.account};
     for (const auto& account : named)
       if (!account.empty() && account.find('\0') == std::string::npos)
@@ -323,7 +333,8 @@ void store::scan(
 }
 
 error store::append(const block& b, const balance_deltas& deltas,
-                    std::span<const uint8_t> certificate, bool checked) {
+                    std::span<const uint8_t> certificate, bool checked,
+                    std::span<const digest> ids) {
   auto expected_height = head_.blocks == 0 ? 0 : head_.height + 1;
   digest expected_prev = head_.blocks == 0 ? digest{} : head_.hash;
   if (b.header.height != expected_height || b.header.prev != expected_prev)
@@ -343,7 +354,8 @@ error store::append(const block& b, const balance_deltas& deltas,
     batch.Put(certificate_key(b.header.height),
               leveldb::Slice{reinterpret_cast<const char*>(certificate.data()),
                              certificate.size()});
-  index_entries(b, [&](std::string key, std::string value) { batch.Put(key, value); });
+  index_entries(
+      b, [&](std::string key, std::string value) { batch.Put(key, value); }, ids);
   for (const auto& [account, delta] : deltas) {
     auto [key, value] = balance_entry(account, balance(account) + delta);
     batch.Put(key, value);

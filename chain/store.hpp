@@ -86,9 +86,11 @@ public:
   /// commit certificate (empty: none, for the first block). The block must extend the
   /// head (height and previous hash) and pass check() (not checked again if `checked`:
   /// the ledger checked it before it voted); errc::rejected otherwise; errc::failed if
-  /// it could not be written (nothing of it is kept; the store reopens).
+  /// it could not be written (nothing of it is kept; the store reopens). `ids` are its
+  /// transactions' ids when the caller has them (empty: computed).
   error append(const block& b, const balance_deltas& deltas,
-               std::span<const uint8_t> certificate = {}, bool checked = false);
+               std::span<const uint8_t> certificate = {}, bool checked = false,
+               std::span<const digest> ids = {});
 
   /// Block `height`'s certificate bytes as stored (errc::not_found if none).
   expected<std::vector<uint8_t>> raw_certificate(uint64_t height) const;
@@ -117,9 +119,10 @@ public:
   scan(const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   /// The index entries (t and h keys) block `b` adds, and the balance and head entries,
-  /// as append() writes them.
+  /// as append() writes them. `ids` as for append().
   static void index_entries(const block& b,
-                            const std::function<void(std::string, std::string)>& put);
+                            const std::function<void(std::string, std::string)>& put,
+                            std::span<const digest> ids = {});
   static std::pair<std::string, std::string> balance_entry(const std::string& account,
                                                            int64_t balance);
   static std::pair<std::string, std::string> head_entry(const head_info& head);

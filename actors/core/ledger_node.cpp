@@ -123,9 +123,8 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
     , config_(std::move(config)) {
   cs::hooks h;
   h.get_value = [this](uint64_t height) { return value(height); };
-  h.valid = [this](uint64_t height, const std::vector<uint8_t>& v) {
-    return valid(height, v);
-  };
+  h.valid = [this](uint64_t height, const std::vector<uint8_t>& v,
+                   const chain::digest& id) { return valid(height, v, id); };
   h.commit = [this](const cs::decision& d) { commit(d); };
   // Evidence rides along with the next block: alone it begins no height (each height an
   // equivocating node signs at would otherwise bring the next).
@@ -175,19 +174,25 @@ bool ledger_node::remember_lock() {
 ledger_node::~ledger_node() = default;
 
 bool ledger_node::has_records() const {
-  return pool_.size() > evidence_;
+  return pooled_.size() > evidence_;
+}
+
+const ledger_node::pooled_record*
+ledger_node::live(const std::pair<uint64_t, chain::digest>& e) const {
+  auto it = pooled_.find(e.second);
+  return it != pooled_.end() && it->second.number == e.first ? &it->second : nullptr;
 }
 
 void ledger_node::drop(const std::set<chain::digest>& ids) {
-  if (ids.empty())
-    return;
-  std::erase_if(pool_, [&](const pooled_record& r) {
-    if (!ids.contains(r.id))
-      return false;
-    pooled_.erase(r.id);
-    evidence_ -= r.tx.kind == chain::tx_kind::evidence;
-    return true;
-  });
+  for (const auto& id : ids)
+    if (auto it = pooled_.find(id); it != pooled_.end()) {
+      evidence_ -= it->second.tx.kind == chain::tx_kind::evidence;
+      pooled_.erase(it);
+    }
+  while (!pool_.empty() && !live(pool_.front()))
+    pool_.pop_front();
+  if (pool_.size() > 2 * pooled_.size() + 1024)
+    std::erase_if(pool_, [&](const auto& e) { return !live(e); });
 }
 
 void ledger_node::wake_if_ready(ledger_node_output& out) {
@@ -205,9 +210,10 @@ ledger_node_output ledger_node::step(F&& call) {
 
 std::vector<chain::transaction> ledger_node::pool() const {
   std::vector<chain::transaction> out;
-  out.reserve(pool_.size());
-  for (const auto& r : pool_)
-    out.push_back(r.tx);
+  out.reserve(pooled_.size());
+  for (const auto& e : pool_)
+    if (const auto* r = live(e))
+      out.push_back(r->tx);
   return out;
 }
 
@@ -233,12 +239,14 @@ ledger_node_output ledger_node::start() {
 
 void ledger_node::pool(chain::transaction t, const chain::digest& id, bool pass_on,
                        ledger_node_output& out) {
-  if (!pooled_.insert(id).second)
+  if (pooled_.contains(id))
     return;
   if (pass_on)
     out.gossip.push_back(t);
   evidence_ += t.kind == chain::tx_kind::evidence;
-  pool_.push_back({id, std::move(t)});
+  auto number = ++pooled_count_;
+  pooled_.emplace(id, pooled_record{std::move(t), number});
+  pool_.emplace_back(number, id);
 }
 
 ledger_node_output ledger_node::offer(uint64_t ticket,
@@ -262,13 +270,14 @@ ledger_node_output ledger_node::offer(uint64_t ticket,
     txs.push_back(std::move(*t));
     place.push_back(i);
   }
-  auto good = chain::signatures_valid(txs);
+  auto ids = chain::ids_of(txs);
+  auto good = chain::signatures_valid(txs, ids);
   for (std::size_t i = 0; i < txs.size(); ++i) {
     if (!good[i]) {
       refuse(place[i], "a bad signature: " + chain::describe_tx(txs[i]));
       continue;
     }
-    auto id = txs[i].id();
+    const auto& id = ids[i];
     if (ledger_->holds(txs[i], id)) { // offered again: stored once
       ++st.receipt.recorded;
       auto where = ledger_->chain().find(id);
@@ -298,12 +307,11 @@ ledger_node_output ledger_node::gossip(const std::vector<std::vector<uint8_t>>& 
   for (const auto& bytes : records)
     if (auto t = chain::decode_transaction(bytes); t && !chain::is_payment(*t))
       txs.push_back(std::move(*t));
-  auto good = chain::signatures_valid(txs);
-  for (std::size_t i = 0; i < txs.size(); ++i) {
-    auto id = txs[i].id();
-    if (good[i] && !ledger_->holds(txs[i], id))
-      pool(std::move(txs[i]), id, false, out);
-  }
+  auto ids = chain::ids_of(txs);
+  auto good = chain::signatures_valid(txs, ids);
+  for (std::size_t i = 0; i < txs.size(); ++i)
+    if (good[i] && !pooled_.contains(ids[i]) && !ledger_->holds(txs[i], ids[i]))
+      pool(std::move(txs[i]), ids[i], false, out);
   wake_if_ready(out);
   return out;
 }
@@ -361,11 +369,13 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
   std::vector<chain::transaction> inputs;
   std::vector<chain::digest> ids; // of inputs[i]
   if (config_.fault != "drop-records")
-    for (std::size_t i = 0; i < pool_.size() && inputs.size() < config_.batch; ++i) {
-      inputs.push_back(pool_[i].tx);
-      ids.push_back(pool_[i].id);
-    }
-  auto made = ledger_->propose(inputs, chain::now_ms(), true); // empty if it must
+    for (std::size_t i = 0; i < pool_.size() && inputs.size() < config_.batch; ++i)
+      if (const auto* r = live(pool_[i])) {
+        inputs.push_back(r->tx);
+        ids.push_back(pool_[i].second);
+      }
+  // Empty if it must; the pool's signatures were checked as the records came.
+  auto made = ledger_->propose(inputs, chain::now_ms(), true, true);
   if (!made || !made->stored) {
     if (out_)
       out_->log.push_back("cannot propose block " + std::to_string(height) + ": "
@@ -404,7 +414,8 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
   return chain::encode(b);
 }
 
-bool ledger_node::valid(uint64_t height, const std::vector<uint8_t>& value) {
+bool ledger_node::valid(uint64_t height, const std::vector<uint8_t>& value,
+                        const chain::digest& id) {
   if (config_.fault == "invalid-votes")
     return true;
   if (!unstored_.empty()) // its store is behind what it decided
@@ -412,7 +423,14 @@ bool ledger_node::valid(uint64_t height, const std::vector<uint8_t>& value) {
   auto b = chain::decode_block(value);
   if (!b || b->header.height != height)
     return false;
-  if (auto err = ledger_->check_next(*b)) {
+  // A record this node pooled, byte for byte the same, had its signature checked then.
+  chain::received_block r{std::move(*b), id, {}, {}};
+  r.ids = chain::ids_of(r.b.txs);
+  r.known.resize(r.ids.size());
+  for (std::size_t i = 0; i < r.ids.size(); ++i)
+    if (auto it = pooled_.find(r.ids[i]); it != pooled_.end())
+      r.known[i] = it->second.tx == r.b.txs[i];
+  if (auto err = ledger_->check_next(std::move(r))) {
     if (out_)
       out_->log.push_back("refused a proposal: " + describe(err));
     return false;
@@ -421,32 +439,24 @@ bool ledger_node::valid(uint64_t height, const std::vector<uint8_t>& value) {
 }
 
 void ledger_node::commit(const cs::decision& d) {
-  auto b = chain::decode_block(d.value);
-  if (!b) {
-    if (out_)
-      out_->log.push_back("decided block " + std::to_string(d.height)
-                          + " does not decode: " + describe(b.error()));
-    return;
-  }
-  if (auto err = ledger_->commit(*b, d.cert)) {
+  auto stored = ledger_->commit(d.value, d.cert);
+  if (!stored) {
     // Decided is decided: it is stored when the disk takes it (resend tries again), and
     // until then this node proposes and votes for nothing.
     if (out_)
       out_->log.push_back("cannot store decided block " + std::to_string(d.height) + ": "
-                          + describe(err) + "; trying again");
+                          + describe(stored.error()) + "; trying again");
     unstored_.push_back(d);
     return;
   }
-  auto hash = b->header.hash();
-  std::set<chain::digest> stored;
-  for (const auto& t : b->txs) {
-    auto id = t.id();
+  std::set<chain::digest> gone;
+  for (const auto& id : stored->ids) {
     if (pooled_.contains(id))
-      stored.insert(id);
+      gone.insert(id);
     if (out_)
-      settle(id, {}, b->header.height, hash, *out_);
+      settle(id, {}, stored->height, stored->hash, *out_);
   }
-  drop(stored);
+  drop(gone);
 }
 
 void ledger_node::settle(const chain::digest& id, const std::string& refusal,

@@ -96,7 +96,7 @@ public:
   uint64_t height() const;
 
   std::size_t pooled() const noexcept {
-    return pool_.size();
+    return pooled_.size();
   }
 
   /// The records waiting for a block, in the order this node heard them.
@@ -121,7 +121,7 @@ private:
   // Whether the pool holds records other than evidence, which alone begins no height.
   bool has_records() const;
   std::vector<uint8_t> value(uint64_t height);
-  bool valid(uint64_t height, const std::vector<uint8_t>& value);
+  bool valid(uint64_t height, const std::vector<uint8_t>& value, const chain::digest& id);
   void commit(const chain::consensus::decision& d);
   // Calls the machine with out_ set for its hooks, then takes its effects.
   template <class F>
@@ -149,13 +149,19 @@ private:
   ledger_node_config config_;
   std::unique_ptr<chain::consensus::tendermint> machine_;
   ledger_node_output* out_ = nullptr; // the output the machine's hooks add to
+  // The pool: each record by id, with the number it was pooled under, and the ids in the
+  // order this node heard them (an entry whose number is not its record's any longer
+  // was taken out: pool_ is compacted when such entries are many).
   struct pooled_record {
-    chain::digest id;
     chain::transaction tx;
+    uint64_t number = 0;
   };
-  std::deque<pooled_record> pool_;
-  std::set<chain::digest> pooled_; // the ids in pool_
-  std::size_t evidence_ = 0;       // evidence records in pool_
+  std::map<chain::digest, pooled_record> pooled_;
+  std::deque<std::pair<uint64_t, chain::digest>> pool_;
+  uint64_t pooled_count_ = 0;
+  // Whether pool_'s entry `e` is a record still pooled (and so the record, or null).
+  const pooled_record* live(const std::pair<uint64_t, chain::digest>& e) const;
+  std::size_t evidence_ = 0; // evidence records in pool_
   std::map<uint64_t, ticket_state> tickets_;
   std::map<chain::digest, std::vector<std::pair<uint64_t, uint32_t>>> waiting_;
   std::map<uint64_t, int64_t> signed_; // the highest round signed, by recent height

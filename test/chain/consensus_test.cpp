@@ -123,7 +123,7 @@ private:
       auto v = "block " + std::to_string(height) + " by node " + std::to_string(i);
       return bytes(s_.faults[i] == fault::invalid ? "bad " + v : v);
     };
-    h.valid = [](uint64_t, const std::vector<uint8_t>& v) {
+    h.valid = [](uint64_t, const std::vector<uint8_t>& v, const digest&) {
       return !text(v).starts_with("bad");
     };
     timeouts t{std::chrono::milliseconds{300}, std::chrono::milliseconds{100},
@@ -419,7 +419,7 @@ TEST_CASE("a node locked on a value does not help decide another one (line 22's 
   const auto& validators = network.second;
   hooks h;
   h.get_value = [](uint64_t) { return bytes("v"); };
-  h.valid = [](uint64_t, const std::vector<uint8_t>&) { return true; };
+  h.valid = [](uint64_t, const std::vector<uint8_t>&, const digest&) { return true; };
   // Node 0 proposes in round 0, node 1 (Byzantine, driven by hand) in round 1.
   tendermint p{validators, keys[0], 0, h}, a{validators, keys[2], 0, h},
       c{validators, keys[3], 0, h};

@@ -1,9 +1,12 @@
 // Fuzz target: the decoders of files users hand the network (.npy, IDX, safetensors) and
-// the ledger's transaction bytes. The first byte picks the decoder. Malformed input must
-// give a clear error, never a crash.
+// the ledger's transaction and block bytes. The first byte picks the decoder. Malformed
+// input must give a clear error, never a crash. What the ledger decodes must encode to the
+// very bytes it came from: ledger nodes key a received block by the SHA-256 of its bytes
+// and store its encoding, so two encodings of one block would break the certificates.
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "chain/block.hpp"
 #include "compute/nn/dataset.hpp"
@@ -26,9 +29,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   case 2:
     (void)compute::nn::parse_safetensors(bytes);
     break;
-  default:
-    (void)chain::decode_transaction({bytes.begin(), bytes.end()});
+  default: {
+    if (auto t = chain::decode_transaction(bytes))
+      if (chain::encode(*t) != std::vector<uint8_t>(bytes.begin(), bytes.end()))
+        __builtin_trap();
+    if (auto b = chain::decode_block(bytes))
+      if (chain::encode(*b) != std::vector<uint8_t>(bytes.begin(), bytes.end()))
+        __builtin_trap();
     break;
+  }
   }
   return 0;
 }
