@@ -20,11 +20,10 @@ constexpr std::size_t future_messages = 4096;
 constexpr uint32_t rounds_ahead = 10000;
 constexpr std::size_t kept_per_signer = 4;
 
-digest digest_of(const message& m) {
-  auto bytes = std::visit([](const auto& x) { return x.signed_bytes(); }, m);
-  const auto& sig = std::visit([](const auto& x) -> const signature& { return x.sig; }, m);
-  bytes.insert(bytes.end(), sig.begin(), sig.end());
-  return sha256(bytes);
+// What identifies a message among those heard: its signed bytes and its signature.
+digest digest_of(std::vector<uint8_t> signed_bytes, const signature& sig) {
+  signed_bytes.insert(signed_bytes.end(), sig.begin(), sig.end());
+  return sha256(signed_bytes);
 }
 
 } // namespace
@@ -34,12 +33,16 @@ digest proposal::id() const {
 }
 
 std::vector<uint8_t> proposal::signed_bytes() const {
+  return signed_bytes(id());
+}
+
+std::vector<uint8_t> proposal::signed_bytes(const digest& id) const {
   writer w;
   w.text(tag);
   w.u8(0);
   w.u64(height);
   w.u32(round);
-  w.fixed(id());
+  w.fixed(id);
   w.u32(static_cast<uint32_t>(valid_round) + 1u); // -1 -> 0; no signed overflow
   w.fixed(signer);
   return std::move(w.data());
@@ -305,13 +308,16 @@ bool tendermint::take(const message& m, effects& out) {
     return false;
   if (height > height_ + future_heights || round > round_ + rounds_ahead)
     return false; // too far ahead to keep
-  auto id = digest_of(m);
+  // A proposal's value is hashed once here (it may be a large block).
+  const auto* p = std::get_if<proposal>(&m);
+  auto pid = p ? p->id() : digest{};
+  auto bytes = p ? p->signed_bytes(pid) : std::get<vote>(m).signed_bytes();
+  const auto& sig = std::visit([](const auto& x) -> const signature& { return x.sig; }, m);
+  auto id = digest_of(bytes, sig);
   if ((height == height_ && seen_.contains(id))
       || (height > height_ && future_seen_.contains(id)))
     return false; // a duplicate, checked before
-  bool authentic = std::visit(
-      [](const auto& x) { return verify(x.signer, x.signed_bytes(), x.sig); }, m);
-  if (!authentic)
+  if (!verify(signer, bytes, sig))
     return false;
   if (height < height_) {
     // A node behind: answer with the decision of that height (each time: the answer may
@@ -326,11 +332,10 @@ bool tendermint::take(const message& m, effects& out) {
       later.push_back(m);
     return false;
   }
-  if (const auto* p = std::get_if<proposal>(&m)) {
+  if (p) {
     if (p->signer != proposer(p->height, p->round))
       return false;
     auto& r = rounds_[p->round];
-    auto pid = p->id();
     // One proposal per value and round (the first): the same value signed again with
     // another valid round would only cost memory.
     if (r.offered.contains(pid) || r.offered.size() >= kept_per_signer)

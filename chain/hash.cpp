@@ -1,8 +1,10 @@
 #include "chain/hash.hpp"
 
+#include <cstring>
 #include <new>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 namespace nexus::chain {
 
@@ -35,6 +37,18 @@ digest sha256(std::span<const uint8_t> bytes) {
       || EVP_DigestFinal_ex(local.ctx, out.data(), &len) != 1)
     throw std::bad_alloc{};
   return out;
+}
+
+std::size_t digest_hash::operator()(const digest& d) const noexcept {
+  static const uint64_t key = [] {
+    uint64_t k = 0x9e3779b97f4a7c15ull;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&k), sizeof k); // left as is if it fails
+    return k;
+  }();
+  uint64_t a = 0, b = 0;
+  std::memcpy(&a, d.data(), sizeof a);
+  std::memcpy(&b, d.data() + sizeof a, sizeof b);
+  return static_cast<std::size_t>(((a ^ key) * 0x9e3779b97f4a7c15ull) ^ b);
 }
 
 sha256_stream::sha256_stream()

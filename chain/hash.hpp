@@ -15,6 +15,12 @@ using digest = std::array<uint8_t, 32>;
 
 digest sha256(std::span<const uint8_t> bytes);
 
+/// A hash of digests for unordered containers, keyed by a number drawn once per process:
+/// a peer grinding record ids cannot aim them at one bucket.
+struct digest_hash {
+  std::size_t operator()(const digest& d) const noexcept;
+};
+
 /// SHA-256 over bytes given piece by piece.
 class sha256_stream {
 public:

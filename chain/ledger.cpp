@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <unordered_set>
 
 #include "chain/governance.hpp"
 #include "compute/errc.hpp"
@@ -136,7 +137,7 @@ expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t ti
   std::vector<transaction> admitted;
   std::vector<digest> admitted_ids;
   std::vector<std::size_t> position; // of admitted[i] in inputs
-  std::set<digest> ids;
+  std::unordered_set<digest, digest_hash> ids;
   time_ms = std::max(time_ms, last_time_); // a block's time never goes back
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     auto& t = inputs[i];
@@ -224,12 +225,13 @@ error ledger::check_next(received_block r) {
     r.ids = ids_of(b.txs);
   if (auto err = check(b, r.ids, r.known))
     return rejected(describe(err));
-  std::set<digest> ids;
+  std::unordered_set<digest, digest_hash> ids;
   for (std::size_t i = 0; i < b.txs.size(); ++i) {
     const auto& t = b.txs[i];
     if (is_proposers(t)) // payments may repeat: the same penalty, twice in a block
       continue;
-    if (store_->find(r.ids[i]) || !ids.insert(r.ids[i]).second)
+    bool stored = (r.known.empty() || !r.known[i]) && store_->find(r.ids[i]);
+    if (stored || !ids.insert(r.ids[i]).second)
       return rejected(
           at + "holds a record twice, or one already on the chain: " + describe_tx(t));
   }

@@ -38,9 +38,12 @@ struct genesis {
 /// A block a ledger node received, with what it knows of it before checking it.
 struct received_block {
   block b;
-  digest value;                 // value_id(b): SHA-256 of the bytes it came as
-  std::vector<digest> ids;      // each record's id (ids_of(b.txs))
-  std::vector<bool> known = {}; // records whose signatures the node checked before
+  digest value;            // value_id(b): SHA-256 of the bytes it came as
+  std::vector<digest> ids; // each record's id (ids_of(b.txs))
+  // Records the node checked before: their signatures, and that the chain did not hold
+  // them (a ledger node's pool holds such records only, each until a block holding it is
+  // committed). Empty: none.
+  std::vector<bool> known = {};
 };
 
 /// What commit() stored.

@@ -163,6 +163,7 @@ error store::open_db() {
   // pointer to it in every open store).
   static const leveldb::FilterPolicy* bloom = leveldb::NewBloomFilterPolicy(10);
   options.filter_policy = bloom;
+  options.write_buffer_size = 16 << 20;
   leveldb::DB* raw = nullptr;
   if (auto err = from_status(leveldb::DB::Open(options, dir_.string(), &raw),
                              "ledger store " + dir_.string()))

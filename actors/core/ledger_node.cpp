@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <tuple>
 
 #include "chain/encoding.hpp"
@@ -22,22 +23,30 @@ const chain::public_key& signer_of(const cs::message& m) {
 }
 
 // The highest round this node signed at each recent height, as `signed_path` keeps them
-// ("HEIGHT ROUND" lines). A file that exists but does not read is an error: the node
+// ("HEIGHT ROUND" lines, appended as it signs). A last line without its newline is an
+// append torn by a crash: what it would have said was never sent (a message goes out only
+// once its line is synced). Any other line that does not read is an error: the node
 // cannot know where it may sign.
 expected<std::map<uint64_t, int64_t>> read_signed(const std::filesystem::path& path) {
   std::map<uint64_t, int64_t> out;
-  std::ifstream in{path};
+  std::ifstream in{path, std::ios::binary};
   if (!in)
     return out; // never signed
-  uint64_t height = 0;
-  int64_t round = -1;
-  while (in >> height >> round)
-    out[height] = round;
-  if (!in.eof())
-    return make_error(errc::corrupted, path.string()
-                                           + " does not read as HEIGHT ROUND "
-                                             "lines: move it aside only if this node never "
-                                             "signed at the heights it would name");
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  for (std::size_t at = 0, end; (end = text.find('\n', at)) != std::string::npos;
+       at = end + 1) {
+    std::istringstream line{text.substr(at, end - at)};
+    uint64_t height = 0;
+    int64_t round = -1;
+    std::string rest;
+    if (!(line >> height >> round) || round < 0 || (line >> rest))
+      return make_error(errc::corrupted,
+                        path.string()
+                            + " does not read as HEIGHT ROUND lines: move it aside only if "
+                              "this node never signed at the heights it would name");
+    auto& kept = out.try_emplace(height, -1).first->second;
+    kept = std::max(kept, round);
+  }
   return out;
 }
 
@@ -63,8 +72,10 @@ bool write_synced(const std::filesystem::path& path, const std::string& text) {
   return ok;
 }
 
-// Heights of signing kept in the file.
+// Heights of signing kept in memory, and lines appended to the file before it is written
+// again with those heights alone.
 constexpr std::size_t signed_heights = 8;
+constexpr std::size_t signed_lines = 512;
 
 void write_proposal(chain::writer& w, const std::optional<cs::proposal>& p) {
   w.u8(p ? 1 : 0);
@@ -171,7 +182,10 @@ bool ledger_node::remember_lock() {
   return true;
 }
 
-ledger_node::~ledger_node() = default;
+ledger_node::~ledger_node() {
+  if (signed_fd_ >= 0)
+    ::close(signed_fd_);
+}
 
 bool ledger_node::has_records() const {
   return pooled_.size() > evidence_;
@@ -183,7 +197,7 @@ ledger_node::live(const std::pair<uint64_t, chain::digest>& e) const {
   return it != pooled_.end() && it->second.number == e.first ? &it->second : nullptr;
 }
 
-void ledger_node::drop(const std::set<chain::digest>& ids) {
+void ledger_node::drop(const std::vector<chain::digest>& ids) {
   for (const auto& id : ids)
     if (auto it = pooled_.find(id); it != pooled_.end()) {
       evidence_ -= it->second.tx.kind == chain::tx_kind::evidence;
@@ -384,15 +398,15 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
   }
   // The contract's refusals are final: the chain's state decides them, the same at
   // every node. What the chain holds already leaves the pool as recorded.
-  std::set<chain::digest> gone;
+  std::vector<chain::digest> gone;
   for (const auto& [i, why] : made->refused) {
-    gone.insert(ids[i]);
+    gone.push_back(ids[i]);
     if (out_)
       settle(ids[i], why + ": " + chain::describe_tx(inputs[i]), 0, {}, *out_);
   }
   auto head = ledger_->chain().head();
   for (auto i : made->already) {
-    gone.insert(ids[i]);
+    gone.push_back(ids[i]);
     if (out_)
       settle(ids[i], {}, head.height, head.hash, *out_);
   }
@@ -449,10 +463,10 @@ void ledger_node::commit(const cs::decision& d) {
     unstored_.push_back(d);
     return;
   }
-  std::set<chain::digest> gone;
+  std::vector<chain::digest> gone;
   for (const auto& id : stored->ids) {
     if (pooled_.contains(id))
-      gone.insert(id);
+      gone.push_back(id);
     if (out_)
       settle(id, {}, stored->height, stored->hash, *out_);
   }
@@ -498,10 +512,28 @@ bool ledger_node::remember_signed(uint64_t height, uint32_t round) {
     signed_.erase(signed_.begin());
   if (config_.signed_path.empty())
     return true;
-  std::string text;
-  for (const auto& [h, r] : signed_)
-    text += std::to_string(h) + " " + std::to_string(r) + "\n";
-  return write_synced(config_.signed_path, text);
+  if (signed_fd_ < 0 || appended_ >= signed_lines) { // (again) from the heights kept
+    if (signed_fd_ >= 0)
+      ::close(signed_fd_);
+    signed_fd_ = -1;
+    std::string text;
+    for (const auto& [h, r] : signed_)
+      text += std::to_string(h) + " " + std::to_string(r) + "\n";
+    if (!write_synced(config_.signed_path, text))
+      return false;
+    signed_fd_ = ::open(config_.signed_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    appended_ = 0;
+    return signed_fd_ >= 0;
+  }
+  // One line appended and synced: one sync, where a renamed copy took two.
+  auto line = std::to_string(height) + " " + std::to_string(round) + "\n";
+  ++appended_;
+  if (::write(signed_fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size())
+      && ::fdatasync(signed_fd_) == 0)
+    return true;
+  ::close(signed_fd_); // a torn line: the next time writes the file whole
+  signed_fd_ = -1;
+  return false;
 }
 
 template <class F>

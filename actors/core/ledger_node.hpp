@@ -17,11 +17,12 @@
 // to propose waits at a new height: no empty blocks.
 //
 // Restarts. Before this node sends a message it signed, the highest round it signed at
-// each recent height is synced to `signed_path` (if that fails, it sends nothing it
-// signed); a node that restarts at such a height begins at the next round, so it never
-// signs two messages of one round. Its lock and valid value (Tendermint's lines 36-43) are
-// kept the same way (`signed_path` with the extension .lock) and restored, so a restarted
-// node is an honest one that was slow.
+// each recent height is synced to `signed_path` (a line appended; the file is written
+// anew from time to time; if that fails, it sends nothing it signed); a node that restarts
+// at such a height begins at the next round, so it never signs two messages of one round.
+// Its lock and valid value (Tendermint's lines 36-43) are kept the same way (`signed_path`
+// with the extension .lock) and restored, so a restarted node is an honest one that was
+// slow.
 //
 // Faults, for tests: "silent" (takes part in nothing), "equivocate" (signs a second,
 // conflicting vote for every vote), "invalid-votes" (votes for any proposal), "pay-self"
@@ -36,6 +37,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "chain/consensus.hpp"
@@ -130,7 +132,7 @@ private:
   void pool(chain::transaction t, const chain::digest& id, bool pass_on,
             ledger_node_output& out);
   // Takes the records with these ids out of the pool.
-  void drop(const std::set<chain::digest>& ids);
+  void drop(const std::vector<chain::digest>& ids);
   // Begins a height that waited, now that there are records.
   void wake_if_ready(ledger_node_output& out);
   // The machine's answer to one event, unless this node takes part in nothing.
@@ -156,15 +158,19 @@ private:
     chain::transaction tx;
     uint64_t number = 0;
   };
-  std::map<chain::digest, pooled_record> pooled_;
+  std::unordered_map<chain::digest, pooled_record, chain::digest_hash> pooled_;
   std::deque<std::pair<uint64_t, chain::digest>> pool_;
   uint64_t pooled_count_ = 0;
   // Whether pool_'s entry `e` is a record still pooled (and so the record, or null).
   const pooled_record* live(const std::pair<uint64_t, chain::digest>& e) const;
   std::size_t evidence_ = 0; // evidence records in pool_
   std::map<uint64_t, ticket_state> tickets_;
-  std::map<chain::digest, std::vector<std::pair<uint64_t, uint32_t>>> waiting_;
+  std::unordered_map<chain::digest, std::vector<std::pair<uint64_t, uint32_t>>,
+                     chain::digest_hash>
+      waiting_;
   std::map<uint64_t, int64_t> signed_; // the highest round signed, by recent height
+  int signed_fd_ = -1;                 // signed_path, open to append once written whole
+  std::size_t appended_ = 0;           // lines appended since
   std::string problem_;                // why this node may sign nothing
   std::tuple<uint64_t, int32_t, int32_t> saved_lock_{0, -1, -1}; // height, rounds kept
   std::vector<chain::consensus::decision> unstored_; // decided, for a disk to take

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <iterator>
 
 #include "actors/core/ledger_node.hpp"
 #include "test/support/chain.hpp"
@@ -82,4 +83,28 @@ TEST_CASE("a ledger node that cannot read what it signed signs nothing", "[ledge
   auto offered = node.offer(1, bytes_of({k.submission(1)}));
   CHECK(offered.broadcast.empty());
   CHECK(offered.receipts.empty()); // it waits: no block without this node's vote
+}
+
+TEST_CASE("a ledger node reads what it signed past a line a crash tore, and goes on "
+          "after it",
+          "[ledger-node]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto l = chain::ledger::open(dir.path() / "ledger", k.start(), k.hub);
+  REQUIRE(l);
+  auto file = dir.path() / "ledger.signed";
+  // Height 1 was signed at round 0; an append of a later round never finished.
+  std::ofstream{file, std::ios::binary} << "1 0\n1 1";
+  std::shared_ptr<chain::ledger> ledger = std::move(*l);
+  ledger_node node{ledger, {.signed_path = file}};
+  auto out = node.start();
+  CHECK(out.log.empty()); // it takes part
+  auto offered = node.offer(1, bytes_of({k.submission(1)}));
+  REQUIRE(offered.receipts.size() == 1); // decided at round 1: round 0 was signed before
+  CHECK(offered.receipts[0].second.recorded == 1);
+  // The file reads whole again, ending with what it signed last.
+  std::ifstream in{file};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  CHECK(text.ends_with("\n"));
+  CHECK(text.find("1 1") != std::string::npos);
 }
