@@ -56,15 +56,28 @@ std::string account_key(const std::string& account) {
   return prefixed('a', account);
 }
 
-// h <account> 0x00 <height> <index>: accounts hold no 0x00, so one account's entries
-// sort together and in chain order.
-std::string history_key(const std::string& account, uint64_t height, uint32_t index) {
+// h <account> 0x00 <height> -> the indexes (u32 each, ascending) of the block's records
+// naming the account: accounts hold no 0x00, so one account's entries sort together and
+// in chain order. One entry per account and block, not per record: a block of a thousand
+// records from eight workers adds ten entries, not two thousand.
+std::string history_key(const std::string& account, uint64_t height) {
   auto key = prefixed('h', account);
   key += '\0';
   key += be64(height);
-  key += be64(index);
   return key;
 }
+
+std::string be32(uint32_t x) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i)
+    out[i] = static_cast<char>(x >> (8 * (3 - i)));
+  return out;
+}
+
+// The size of what follows the account's 0x00 in a history key: 8 since history entries
+// are kept per block, 16 in stores written before (one entry per record).
+constexpr std::size_t history_tail = 8;
+constexpr std::size_t old_history_tail = 16;
 
 std::string encode_balance(int64_t x) {
   return be64(static_cast<uint64_t>(x));
@@ -191,7 +204,41 @@ error store::open_db() {
     return make_error(errc::corrupted, "the ledger's head block "
                                            + std::to_string(head_.height)
                                            + " does not have the recorded hash");
-  return {};
+  return rewrite_old_history();
+}
+
+error store::rewrite_old_history() {
+  // Only a store whose every history entry has the earlier form: an entry of that form
+  // added to another store is one nothing made, for the audit to name.
+  leveldb::WriteBatch batch;
+  std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
+  bool any = false;
+  for (it->Seek("h"); it->Valid() && it->key().starts_with("h"); it->Next()) {
+    auto key = it->key().ToString();
+    auto nul = key.find('\0');
+    if (nul == std::string::npos || key.size() != nul + 1 + old_history_tail
+        || !it->value().empty())
+      return {};
+    batch.Delete(key);
+    any = true;
+  }
+  it.reset();
+  if (!any)
+    return {};
+  // Written before history entries were kept per block: every one is made again from the
+  // blocks, in one synced batch (nothing else changes; the blocks are as they were).
+  for (uint64_t h = 0; h < head_.blocks; ++h) {
+    auto b = get(h);
+    if (!b)
+      return b.error();
+    index_entries(*b, [&](std::string k, std::string v) {
+      if (k.starts_with("h"))
+        batch.Put(k, v);
+    });
+  }
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  return from_status(db_->Write(sync, &batch), "rewriting the ledger's history entries");
 }
 
 error store::ready(std::size_t bytes) {
@@ -228,14 +275,22 @@ void store::index_entries(const block& b,
                           const std::function<void(std::string, std::string)>& put,
                           std::span<const digest> ids) {
   bool given = ids.size() == b.txs.size();
+  std::map<std::string_view, std::string> named; // account -> indexes
   for (uint32_t i = 0; i < b.txs.size(); ++i) {
     const auto& t = b.txs[i];
     put(tx_key(given ? ids[i] : t.id()), be64(b.header.height) + be64(i));
-    std::set<std::string> named{t.worker, t.validator, t.account};
-    for (const auto& account : named)
+    auto name = [&](const std::string& account) {
       if (!account.empty() && account.find('\0') == std::string::npos)
-        put(history_key(account, b.header.height, i), "");
+        named[account] += be32(i);
+    };
+    name(t.worker);
+    if (t.validator != t.worker)
+      name(t.validator);
+    if (t.account != t.worker && t.account != t.validator)
+      name(t.account);
   }
+  for (auto& [account, indexes] : named)
+    put(history_key(std::string{account}, b.header.height), std::move(indexes));
 }
 
 std::pair<std::string, std::string> store::balance_entry(const std::string& account,
@@ -284,11 +339,10 @@ std::string store::describe_key(std::string_view key) {
   }
   case 'h': {
     auto nul = rest.find('\0');
-    if (nul == std::string_view::npos || rest.size() != nul + 17)
+    if (nul == std::string_view::npos || rest.size() != nul + 1 + history_tail)
       return "a malformed history key";
     return "the history entry of " + std::string{rest.substr(0, nul)} + " at height "
-           + std::to_string(read_be64(rest.substr(nul + 1))) + " record "
-           + std::to_string(read_be64(rest.substr(nul + 9)));
+           + std::to_string(read_be64(rest.substr(nul + 1)));
   }
   case 'a':
     return "the balance of " + std::string{rest};
@@ -406,11 +460,16 @@ std::vector<std::pair<uint64_t, uint32_t>> store::history(const std::string& acc
   std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto key = it->key().ToString();
-    if (key.size() != prefix.size() + 16)
+    auto value = it->value();
+    if (key.size() != prefix.size() + history_tail || value.size() % 4 != 0)
       continue;
-    out.emplace_back(
-        read_be64(std::string_view{key}.substr(prefix.size())),
-        static_cast<uint32_t>(read_be64(std::string_view{key}.substr(prefix.size() + 8))));
+    auto height = read_be64(std::string_view{key}.substr(prefix.size()));
+    for (std::size_t at = 0; at < value.size(); at += 4) {
+      uint32_t index = 0;
+      for (std::size_t i = 0; i < 4; ++i)
+        index = (index << 8) | static_cast<uint8_t>(value[at + i]);
+      out.emplace_back(height, index);
+    }
   }
   if (out.size() > limit)
     out.erase(out.begin(), out.end() - static_cast<long>(limit));

@@ -142,6 +142,9 @@ private:
   error open_db();
 
   std::filesystem::path dir_;
+  // History entries written one per record (by builds before they were kept per block)
+  // are made again per block, once, when the store opens.
+  error rewrite_old_history();
   std::unique_ptr<leveldb::DB> db_; // null after a failed write, until ready() reopens it
   head_info head_;
   uint64_t keep_free_ = default_keep_free;

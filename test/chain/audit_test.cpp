@@ -5,6 +5,7 @@
 // audit that would change what it audits.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -328,10 +329,16 @@ TEST_CASE("every index entry, balance and block is accounted for", "[ledger][att
   }
   CHECK(unnoticed == 0);
   CHECK_THAT(attack([](raw_db& db) {
-               db.put(std::string{"hmallory"} + '\0' + std::string(16, '\0'), "");
+               db.put(std::string{"hmallory"} + '\0' + std::string(8, '\0'),
+                      std::string(4, '\0'));
              }),
-             Catch::Contains("the history entry of mallory at height 0 record 0 is stored, "
+             Catch::Contains("the history entry of mallory at height 0 is stored, "
                              "but nothing on the chain made it"));
+  // An entry in the form earlier builds wrote is not mistaken for a store to rewrite.
+  CHECK_THAT(attack([](raw_db& db) {
+               db.put(std::string{"h"} + '\0' + std::string(16, '\0'), "");
+             }),
+             Catch::Contains("a malformed history key is stored"));
   CHECK_THAT(attack([](raw_db& db) { db.put("amallory", std::string(8, '\0')); }),
              Catch::Contains("the balance of mallory is stored, but nothing"));
   CHECK_THAT(attack([&](raw_db& db) { db.put(block_key(3), entries.at(block_key(2))); }),
@@ -613,4 +620,41 @@ TEST_CASE("a block whose state root is not its balances' fails the audit, and le
   }
   CHECK_THAT(audit_of(path),
              Catch::Contains("BAD at height 3") && Catch::Contains("state root"));
+}
+
+TEST_CASE("a store with one history entry per record, as earlier builds wrote it, is "
+          "rewritten per block when it opens, and verifies",
+          "[ledger]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto path = paid_ledger(k, dir);
+  std::vector<std::pair<uint64_t, uint32_t>> w1_history;
+  {
+    auto s = store::open(path);
+    REQUIRE(s);
+    w1_history = (*s)->history("w1");
+  }
+  // w1's member record in the first block, and block 2's records of its shard.
+  REQUIRE(w1_history.size() > 2);
+  CHECK(std::find(w1_history.begin(), w1_history.end(), std::pair<uint64_t, uint32_t>{2, 0})
+        != w1_history.end());
+  {
+    raw_db db{path};
+    auto be64 = [](uint64_t x) {
+      std::string out(8, '\0');
+      for (int i = 0; i < 8; ++i)
+        out[i] = static_cast<char>(x >> (8 * (7 - i)));
+      return out;
+    };
+    for (const auto& [key, value] : db.all())
+      if (key.starts_with("h"))
+        db.erase(key);
+    for (auto [height, index] : w1_history)
+      db.put(std::string{"hw1"} + '\0' + be64(height) + be64(index), "");
+  }
+  CHECK_THAT(audit_of(path), Catch::StartsWith("ledger OK")); // its copy, rewritten
+  auto s = store::open(path);
+  REQUIRE(s);
+  CHECK((*s)->history("w1") == w1_history);
+  CHECK_FALSE((*s)->history("v1").empty()); // made again for every account
 }
