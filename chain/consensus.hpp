@@ -46,6 +46,8 @@ struct proposal {
   digest id() const; // SHA-256 of the value
   std::vector<uint8_t> signed_bytes() const;
   std::vector<uint8_t> signed_bytes(const digest& id) const; // id: this->id()
+
+  friend bool operator==(const proposal&, const proposal&) = default;
 };
 
 struct vote {

@@ -84,6 +84,33 @@ std::vector<merkle_proof> merkle_prove_all(const std::vector<digest>& items) {
   return proofs;
 }
 
+std::vector<std::vector<digest>> merkle_levels(std::span<const digest> items) {
+  std::vector<std::vector<digest>> out;
+  if (items.empty())
+    return out;
+  out.push_back(leaves(items));
+  while (out.back().size() > 1)
+    out.push_back(level_up(out.back()));
+  return out;
+}
+
+bool merkle_proof_matches(const std::vector<std::vector<digest>>& levels, std::size_t index,
+                          const merkle_proof& proof) {
+  if (levels.empty() || index >= levels.front().size())
+    return false;
+  std::size_t step = 0;
+  for (std::size_t k = 0, node = index; k + 1 < levels.size(); ++k, node /= 2) {
+    auto sibling = node ^ 1;
+    if (sibling >= levels[k].size())
+      continue; // moves up unpaired: no step
+    if (step >= proof.size() || proof[step].sibling != levels[k][sibling]
+        || proof[step].left != (sibling < node))
+      return false;
+    ++step;
+  }
+  return step == proof.size();
+}
+
 digest merkle_climb(const digest& item, const merkle_proof& proof) {
   auto at = merkle_leaf(item);
   for (const auto& step : proof)

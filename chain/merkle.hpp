@@ -37,6 +37,15 @@ merkle_proof merkle_prove(const std::vector<digest>& items, std::size_t index);
 /// O(n^2).
 std::vector<merkle_proof> merkle_prove_all(const std::vector<digest>& items);
 
+/// The whole tree over the items' digests, level by level: the leaf hashes first, the
+/// root alone last (none for no items).
+std::vector<std::vector<digest>> merkle_levels(std::span<const digest> items);
+
+/// True if `proof` is exactly the proof merkle_prove gives for the item at `index` of the
+/// tree `levels` (so it leads from that item to the tree's root).
+bool merkle_proof_matches(const std::vector<std::vector<digest>>& levels, std::size_t index,
+                          const merkle_proof& proof);
+
 /// The root that `proof` leads to from `item`.
 digest merkle_climb(const digest& item, const merkle_proof& proof);
 

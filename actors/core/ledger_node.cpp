@@ -52,7 +52,7 @@ expected<std::map<uint64_t, int64_t>> read_signed(const std::filesystem::path& p
 
 // Writes and syncs `text` to `path` by a synced temporary file renamed over it, and syncs
 // the directory.
-bool write_synced(const std::filesystem::path& path, const std::string& text) {
+bool write_synced(const std::filesystem::path& path, std::string_view text) {
   auto tmp = path;
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -89,8 +89,9 @@ void write_proposal(chain::writer& w, const std::optional<cs::proposal>& p) {
   w.fixed(p->sig);
 }
 
-std::optional<cs::proposal> read_proposal(chain::reader& r) {
-  if (r.u8() != 1)
+// A proposal after its tag (1; anything else: none).
+std::optional<cs::proposal> read_proposal(chain::reader& r, uint8_t tag) {
+  if (tag != 1)
     return std::nullopt;
   cs::proposal p;
   p.height = r.u64();
@@ -102,14 +103,18 @@ std::optional<cs::proposal> read_proposal(chain::reader& r) {
   return p;
 }
 
-// The lock and valid value, as the lock file keeps them.
+// The lock and valid value, as the lock file keeps them: the valid value as a 2 alone when
+// it is the locked one (as it mostly is: line 36 sets both), so a block is written once.
 std::vector<uint8_t> encode_lock(const cs::tendermint::lock_state& l) {
   chain::writer w;
   w.u64(l.height);
   w.u32(static_cast<uint32_t>(l.locked_round) + 1u);
   w.u32(static_cast<uint32_t>(l.valid_round) + 1u);
   write_proposal(w, l.locked);
-  write_proposal(w, l.valid);
+  if (l.valid && l.valid == l.locked)
+    w.u8(2);
+  else
+    write_proposal(w, l.valid);
   return std::move(w.data());
 }
 
@@ -119,8 +124,14 @@ std::optional<cs::tendermint::lock_state> decode_lock(std::span<const uint8_t> b
   l.height = r.u64();
   l.locked_round = static_cast<int32_t>(r.u32()) - 1;
   l.valid_round = static_cast<int32_t>(r.u32()) - 1;
-  l.locked = read_proposal(r);
-  l.valid = read_proposal(r);
+  l.locked = read_proposal(r, r.u8());
+  if (auto tag = r.u8(); tag == 2) { // the locked value
+    if (!l.locked)
+      return std::nullopt;
+    l.valid = l.locked;
+  } else {
+    l.valid = read_proposal(r, tag);
+  }
   if (!r.ok() || !r.at_end() || (l.locked_round >= 0) != l.locked.has_value()
       || (l.valid_round >= 0) != l.valid.has_value())
     return std::nullopt;
@@ -171,12 +182,12 @@ std::filesystem::path ledger_node::lock_path() const {
 }
 
 bool ledger_node::remember_lock() {
-  auto l = machine_->lock();
-  std::tuple now{l.height, l.locked_round, l.valid_round};
+  std::tuple now{machine_->height(), machine_->locked_round(), machine_->valid_round()};
   if (now == saved_lock_ || config_.signed_path.empty())
     return true;
-  auto bytes = encode_lock(l);
-  if (!write_synced(lock_path(), std::string(bytes.begin(), bytes.end())))
+  auto bytes = encode_lock(machine_->lock());
+  if (!write_synced(lock_path(),
+                    {reinterpret_cast<const char*>(bytes.data()), bytes.size()}))
     return false;
   saved_lock_ = now;
   return true;

@@ -108,6 +108,11 @@ public:
     return *ledger_;
   }
 
+  /// Its lock and valid value at the current height (Tendermint's lines 36-43).
+  chain::consensus::tendermint::lock_state lock() const {
+    return machine_->lock();
+  }
+
   /// Whether this node takes part in nothing (fault "silent", or it cannot read what it
   /// signed before).
   bool silent() const noexcept {

@@ -2,6 +2,8 @@
 // and the LevelDB store (appending, reopening, refusing what does not extend the head).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "chain/block.hpp"
 #include "chain/merkle.hpp"
 #include "chain/store.hpp"
@@ -182,6 +184,23 @@ TEST_CASE("a batch signature covers each of its transactions and nothing else",
     REQUIRE(good.size() == mixed.size());
     for (std::size_t i = 0; i < mixed.size(); ++i)
       CHECK(good[i] == (i != 2));
+  }
+  SECTION("a batch given whole, in part or in another order checks the same") {
+    auto all = signatures_valid(txs);
+    CHECK(std::count(all.begin(), all.end(), true) == 37);
+    std::vector<transaction> part(txs.begin() + 5, txs.begin() + 20);
+    auto some = signatures_valid(part);
+    CHECK(std::count(some.begin(), some.end(), true) == 15);
+    std::vector<transaction> turned(txs.rbegin(), txs.rend());
+    auto back = signatures_valid(turned);
+    CHECK(std::count(back.begin(), back.end(), true) == 37);
+  }
+  SECTION("in a whole batch, two records that swapped proofs are both refused") {
+    auto swapped = txs;
+    std::swap(swapped[6].batch, swapped[7].batch);
+    auto good = signatures_valid(swapped);
+    for (std::size_t i = 0; i < swapped.size(); ++i)
+      CHECK(good[i] == (i != 6 && i != 7));
   }
 }
 

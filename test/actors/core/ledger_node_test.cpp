@@ -3,6 +3,7 @@
 // signed before taking no part in consensus rather than risk signing twice.
 #include <catch2/catch.hpp>
 
+#include <deque>
 #include <fstream>
 #include <iterator>
 
@@ -107,4 +108,66 @@ TEST_CASE("a ledger node reads what it signed past a line a crash tore, and goes
   std::string text{std::istreambuf_iterator<char>{in}, {}};
   CHECK(text.ends_with("\n"));
   CHECK(text.find("1 1") != std::string::npos);
+}
+
+TEST_CASE("a ledger node that restarts holds the lock it held, block and all",
+          "[ledger-node]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  auto g = k.start();
+  std::vector<chain::node_key> keys{k.hub};
+  for (int i = 2; i <= 4; ++i) {
+    keys.push_back(chain::node_key::generate().value());
+    g.members.push_back({"ledger-" + std::to_string(i), keys.back().public_bytes(),
+                         chain::bit(chain::role::ledger)});
+  }
+  auto open_node = [&](std::size_t i) {
+    auto l = chain::ledger::open(dir.path() / ("l" + std::to_string(i)), g, keys[i]);
+    REQUIRE(l);
+    return std::make_unique<ledger_node>(
+        std::shared_ptr<chain::ledger>{std::move(*l)},
+        ledger_node_config{.signed_path =
+                               dir.path() / ("l" + std::to_string(i) + ".signed")});
+  };
+  std::vector<std::unique_ptr<ledger_node>> nodes;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    nodes.push_back(open_node(i));
+  // Every message reaches every other node, but node 0 hears no precommit: it locks on
+  // the block the others prevoted and cannot decide it.
+  std::deque<std::pair<std::size_t, chain::consensus::message>> wire;
+  auto send = [&](std::size_t from, const ledger_node_output& out) {
+    for (const auto& m : out.broadcast)
+      wire.emplace_back(from, m);
+  };
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    send(i, nodes[i]->start());
+  auto c = k.contribution(1, 0, 1, "w1");
+  auto records = bytes_of({k.submission(1), c});
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    send(i, nodes[i]->gossip(records));
+  }
+  for (int steps = 0; !wire.empty() && steps < 10000; ++steps) {
+    auto [from, m] = wire.front();
+    wire.pop_front();
+    for (std::size_t to = 0; to < nodes.size(); ++to) {
+      auto* v = std::get_if<chain::consensus::vote>(&m);
+      if (to == from || (to == 0 && v && v->kind == chain::consensus::vote_kind::precommit))
+        continue;
+      send(to, nodes[to]->on_message(m));
+    }
+  }
+  auto held = nodes[0]->lock();
+  REQUIRE(held.locked_round >= 0);
+  REQUIRE(held.locked);
+  REQUIRE(held.valid == held.locked);
+  CHECK(nodes[1]->ledger().chain().head().height == 1); // the others decided it
+
+  nodes[0].reset(); // a crash: what it kept is what it has
+  auto again = open_node(0);
+  auto restored = again->lock();
+  CHECK(restored.height == held.height);
+  CHECK(restored.locked_round == held.locked_round);
+  CHECK(restored.valid_round == held.valid_round);
+  CHECK(restored.locked == held.locked);
+  CHECK(restored.valid == held.valid);
 }
