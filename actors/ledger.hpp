@@ -31,7 +31,7 @@ namespace nexus {
 struct ledger_config {
   std::filesystem::path dir; // the store, e.g. DATA/ledger
   chain::contract_rules rules;
-  std::size_t batch = 1000; // records per block at most
+  std::size_t batch = 2000; // records per block at most
   chain::consensus::timeouts timeouts{};
   std::chrono::milliseconds resend{500};
   std::string name = "ledger"; // in its log lines

@@ -216,7 +216,10 @@ std::vector<uint8_t> transaction::body() const {
 }
 
 digest transaction::id() const {
-  return sha256(body());
+  thread_local writer w; // one buffer per thread, written again for each id
+  w.clear();
+  write_tx_body(w, *this);
+  return sha256(w.data());
 }
 
 std::vector<uint8_t> transaction::statement() const {

@@ -16,6 +16,11 @@ namespace nexus::chain {
 
 class writer {
 public:
+  /// Empties it, keeping its memory, to write again.
+  void clear() noexcept {
+    out_.clear();
+  }
+
   void u8(uint8_t x) {
     out_.push_back(x);
   }

@@ -124,7 +124,7 @@ error ledger::replay() {
 }
 
 expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t time_ms,
-                                    bool empty_ok, bool signatures_checked) {
+                                    bool empty_ok, bool from_pool) {
   if (inputs.size() > max_block_inputs)
     return make_error(errc::invalid_input,
                       std::to_string(inputs.size()) + " records for one block, above the "
@@ -151,7 +151,8 @@ expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t ti
       continue;
     }
     auto id = t.id();
-    if (holds(t, id) || !ids.insert(id).second) {
+    bool held = (!from_pool || t.kind == tx_kind::member) && holds(t, id);
+    if (held || !ids.insert(id).second) {
       out.already.push_back(i); // stored once however often it is offered
       continue;
     }
@@ -181,7 +182,7 @@ expected<committed> ledger::propose(std::vector<transaction> inputs, uint64_t ti
   kept_ids.insert(kept_ids.end(), payment_ids.begin(), payment_ids.end());
   auto b = seal(height, head.blocks == 0 ? digest{} : head.hash, std::move(kept), kept_ids,
                 time_ms, state_root(next.balances()), key_);
-  std::vector<bool> known(b.txs.size(), signatures_checked);
+  std::vector<bool> known(b.txs.size(), from_pool);
   if (auto err = check(b, kept_ids, known)) // a bad signature refuses the whole batch
     return make_error(errc::rejected, describe(err));
   out.value = value_id(b);

@@ -86,10 +86,12 @@ public:
   /// node; nothing is stored. Inputs already on the chain, or repeated, are left out
   /// (not refused: they are stored once). No block if none is admitted, unless
   /// `empty_ok` (a proposer must propose). errc::invalid_input above max_block_inputs.
-  /// Every input's signature is checked, unless the caller did (`signatures_checked`:
-  /// a ledger node's pool holds only records whose signatures it checked).
+  /// Every input's signature is checked, and that the chain does not hold it, unless the
+  /// caller checked both (`from_pool`: a ledger node's pool holds only records it checked
+  /// so, each until a block holding it is committed; a member record is looked up all the
+  /// same, as another may have bound its member since).
   expected<committed> propose(std::vector<transaction> inputs, uint64_t time_ms,
-                              bool empty_ok = false, bool signatures_checked = false);
+                              bool empty_ok = false, bool from_pool = false);
 
   /// Whether the chain holds `t` already: it is stored, or it is a member record that
   /// binds nothing new (a node joining again). Such a record needs no block.

@@ -185,6 +185,12 @@ bool ledger_node::remember_lock() {
   std::tuple now{machine_->height(), machine_->locked_round(), machine_->valid_round()};
   if (now == saved_lock_ || config_.signed_path.empty())
     return true;
+  if (std::get<1>(now) < 0 && std::get<2>(now) < 0) {
+    // Nothing held (a new height): the kept lock is of an earlier height, which restore()
+    // ignores. No write.
+    saved_lock_ = now;
+    return true;
+  }
   auto bytes = encode_lock(machine_->lock());
   if (!write_synced(lock_path(),
                     {reinterpret_cast<const char*>(bytes.data()), bytes.size()}))
@@ -399,7 +405,7 @@ std::vector<uint8_t> ledger_node::value(uint64_t height) {
         inputs.push_back(r->tx);
         ids.push_back(pool_[i].second);
       }
-  // Empty if it must; the pool's signatures were checked as the records came.
+  // Empty if it must; the pool's records were checked as they came.
   auto made = ledger_->propose(inputs, chain::now_ms(), true, true);
   if (!made || !made->stored) {
     if (out_)
@@ -514,14 +520,19 @@ void ledger_node::settle(const chain::digest& id, const std::string& refusal,
   waiting_.erase(it);
 }
 
-bool ledger_node::remember_signed(uint64_t height, uint32_t round) {
-  auto& at = signed_.try_emplace(height, -1).first->second;
-  if (at >= static_cast<int64_t>(round))
-    return true;
-  at = round;
+bool ledger_node::remember_signed(
+    const std::vector<std::pair<uint64_t, uint32_t>>& rounds) {
+  std::string lines; // what is new
+  for (auto [height, round] : rounds) {
+    auto& at = signed_.try_emplace(height, -1).first->second;
+    if (at >= static_cast<int64_t>(round))
+      continue;
+    at = round;
+    lines += std::to_string(height) + " " + std::to_string(round) + "\n";
+  }
   while (signed_.size() > signed_heights)
     signed_.erase(signed_.begin());
-  if (config_.signed_path.empty())
+  if (lines.empty() || config_.signed_path.empty())
     return true;
   if (signed_fd_ < 0 || appended_ >= signed_lines) { // (again) from the heights kept
     if (signed_fd_ >= 0)
@@ -536,10 +547,9 @@ bool ledger_node::remember_signed(uint64_t height, uint32_t round) {
     appended_ = 0;
     return signed_fd_ >= 0;
   }
-  // One line appended and synced: one sync, where a renamed copy took two.
-  auto line = std::to_string(height) + " " + std::to_string(round) + "\n";
+  // Lines appended and synced: one sync, where a renamed copy took two.
   ++appended_;
-  if (::write(signed_fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size())
+  if (::write(signed_fd_, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size())
       && ::fdatasync(signed_fd_) == 0)
     return true;
   ::close(signed_fd_); // a torn line: the next time writes the file whole
@@ -566,19 +576,20 @@ void ledger_node::take(cs::effects e, ledger_node_output& out) {
   // The lock first: a precommit goes out only with the lock behind it kept.
   if (!remember_lock())
     withhold(lock_path());
+  // What it signs in this step, kept in one synced write before any of it goes out.
+  std::vector<std::pair<uint64_t, uint32_t>> signing;
+  for (const auto& m : e.broadcast)
+    if (signer_of(m) == me)
+      signing.push_back(std::visit(
+          [](const auto& x) {
+            return std::pair{x.height, x.round};
+          },
+          m));
+  if (!remember_signed(signing)) // unkept, a signature could be made twice
+    withhold(config_.signed_path);
   for (auto& m : e.broadcast) {
     if (signer_of(m) != me)
       continue;
-    auto [height, round] = std::visit(
-        [](const auto& x) {
-          return std::pair{x.height, x.round};
-        },
-        m);
-    if (!remember_signed(height, round)) { // unkept, a signature could be made twice
-      withhold(config_.signed_path);
-      second.clear();
-      break;
-    }
     if (config_.fault == "equivocate")
       if (auto* v = std::get_if<cs::vote>(&m)) {
         cs::message other = *v;

@@ -48,7 +48,7 @@
 namespace nexus {
 
 struct ledger_node_config {
-  std::size_t batch = 1000; // records per block at most
+  std::size_t batch = 2000; // records per block at most
   chain::consensus::timeouts timeouts{};
   std::string fault;                 // empty: honest
   std::filesystem::path signed_path; // empty: not kept (tests)
@@ -145,8 +145,9 @@ private:
   ledger_node_output step(F&& call);
   void settle(const chain::digest& id, const std::string& refusal, uint64_t height,
               const chain::digest& hash, ledger_node_output& out);
-  // Keeps (synced) that this node signed at `round` of `height`; false if it could not.
-  bool remember_signed(uint64_t height, uint32_t round);
+  // Keeps (synced, at once) that this node signed at each (height, round); false if it
+  // could not.
+  bool remember_signed(const std::vector<std::pair<uint64_t, uint32_t>>& rounds);
   // Keeps (synced) the machine's lock and valid value when they changed; false if it
   // could not.
   bool remember_lock();
