@@ -9,6 +9,7 @@ namespace nexus::chain {
 
 expected<audit_report> audit(const store& s) {
   audit_report report;
+  report.history_rewritten = s.history_rewritten();
   contract_state contract;
   auto head = s.head();
   digest prev{};
@@ -128,7 +129,10 @@ std::string describe_audit(const expected<audit_report>& result) {
          + format_total(s.paid - s.charged - s.penalized)
          + " in balances = " + format_total(s.paid) + " paid - " + format_total(s.charged)
          + " charged - " + format_total(s.penalized) + " penalized ("
-         + format_total(s.issued()) + " issued for unpaid work)";
+         + format_total(s.issued()) + " issued for unpaid work)"
+         + (r.history_rewritten ? "\n  history entries of an earlier form made again from "
+                                  "the blocks as the store opened (not checked)"
+                                : "");
 }
 
 } // namespace nexus::chain

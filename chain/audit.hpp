@@ -34,6 +34,9 @@ struct audit_report {
   contract_rules rules;                         // in force at the head
   std::map<uint64_t, contract_rules> scheduled; // by governance, from a height ahead
   supply_totals supply;
+  // The store's history entries were in the form of earlier builds and were made again
+  // from the blocks as it opened (what they said before is not checked).
+  bool history_rewritten = false;
 };
 
 /// The report, or errc::corrupted naming the first bad height or entry and what is wrong.

@@ -45,10 +45,19 @@ std::size_t digest_hash::operator()(const digest& d) const noexcept {
     RAND_bytes(reinterpret_cast<unsigned char*>(&k), sizeof k); // left as is if it fails
     return k;
   }();
+  // Every bit of the result depends on every bit of both words and of the key
+  // (SplitMix64's finalizer on each word), whatever the table's bucket count.
+  auto mix = [](uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
   uint64_t a = 0, b = 0;
   std::memcpy(&a, d.data(), sizeof a);
   std::memcpy(&b, d.data() + sizeof a, sizeof b);
-  return static_cast<std::size_t>(((a ^ key) * 0x9e3779b97f4a7c15ull) ^ b);
+  return static_cast<std::size_t>(mix(a ^ key) ^ mix(b + key));
 }
 
 sha256_stream::sha256_stream()

@@ -15,8 +15,9 @@ using digest = std::array<uint8_t, 32>;
 
 digest sha256(std::span<const uint8_t> bytes);
 
-/// A hash of digests for unordered containers, keyed by a number drawn once per process:
-/// a peer grinding record ids cannot aim them at one bucket.
+/// A hash of digests for unordered containers: the digest's first 16 bytes mixed with a
+/// number drawn once per process (not a cryptographic function: a peer that grinds ids
+/// to crowd one bucket must first learn the number from the timing of lookups).
 struct digest_hash {
   std::size_t operator()(const digest& d) const noexcept;
 };

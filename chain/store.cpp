@@ -238,7 +238,11 @@ error store::rewrite_old_history() {
   }
   leveldb::WriteOptions sync;
   sync.sync = true;
-  return from_status(db_->Write(sync, &batch), "rewriting the ledger's history entries");
+  if (auto err =
+          from_status(db_->Write(sync, &batch), "rewriting the ledger's history entries"))
+    return err;
+  history_rewritten_ = true;
+  return {};
 }
 
 error store::ready(std::size_t bytes) {

@@ -92,6 +92,12 @@ public:
                std::span<const uint8_t> certificate = {}, bool checked = false,
                std::span<const digest> ids = {});
 
+  /// Whether opening it made its history entries again from the blocks, as they had the
+  /// form of earlier builds (one entry per record).
+  bool history_rewritten() const noexcept {
+    return history_rewritten_;
+  }
+
   /// Block `height`'s certificate bytes as stored (errc::not_found if none).
   expected<std::vector<uint8_t>> raw_certificate(uint64_t height) const;
 
@@ -145,6 +151,7 @@ private:
   // History entries written one per record (by builds before they were kept per block)
   // are made again per block, once, when the store opens.
   error rewrite_old_history();
+  bool history_rewritten_ = false;
   std::unique_ptr<leveldb::DB> db_; // null after a failed write, until ready() reopens it
   head_info head_;
   uint64_t keep_free_ = default_keep_free;

@@ -372,10 +372,30 @@ ledger_node_output ledger_node::resend() {
         commit(d);
       else
         unstored_.push_back(d);
+    if (unstored_.empty())
+      recheck_pool(out);
     out_ = nullptr;
   }
+  // Its own messages among them go out only once kept (a step whose keeping failed
+  // withheld them, but the machine heard them).
   out.broadcast = machine_->resend();
+  keep_before_sending(out.broadcast, out);
   return out;
+}
+
+void ledger_node::recheck_pool(ledger_node_output& out) {
+  // While the store was closed after a failed write, it held nothing for what was offered:
+  // a record the chain holds may have been pooled. It leaves the pool as recorded.
+  std::vector<chain::digest> gone;
+  for (const auto& [id, r] : pooled_)
+    if (ledger_->holds(r.tx, id)) {
+      gone.push_back(id);
+      auto where = ledger_->chain().find(id);
+      auto height = where ? where->first : ledger_->chain().head().height;
+      auto b = ledger_->chain().get(height);
+      settle(id, {}, height, b ? b->header.hash() : chain::digest{}, out);
+    }
+  drop(gone);
 }
 
 std::vector<cs::decision> ledger_node::decided_from(uint64_t height,
@@ -522,24 +542,35 @@ void ledger_node::settle(const chain::digest& id, const std::string& refusal,
 
 bool ledger_node::remember_signed(
     const std::vector<std::pair<uint64_t, uint32_t>>& rounds) {
+  // Raised in memory only once kept: after a failed write, the same rounds are written
+  // again before anything of them goes out.
+  auto after = signed_;
   std::string lines; // what is new
   for (auto [height, round] : rounds) {
-    auto& at = signed_.try_emplace(height, -1).first->second;
+    auto& at = after.try_emplace(height, -1).first->second;
     if (at >= static_cast<int64_t>(round))
       continue;
     at = round;
     lines += std::to_string(height) + " " + std::to_string(round) + "\n";
   }
-  while (signed_.size() > signed_heights)
-    signed_.erase(signed_.begin());
-  if (lines.empty() || config_.signed_path.empty())
+  if (lines.empty())
     return true;
+  while (after.size() > signed_heights)
+    after.erase(after.begin());
+  if (!config_.signed_path.empty() && !keep_signed(after, lines))
+    return false;
+  signed_ = std::move(after);
+  return true;
+}
+
+bool ledger_node::keep_signed(const std::map<uint64_t, int64_t>& rounds,
+                              const std::string& lines) {
   if (signed_fd_ < 0 || appended_ >= signed_lines) { // (again) from the heights kept
     if (signed_fd_ >= 0)
       ::close(signed_fd_);
     signed_fd_ = -1;
     std::string text;
-    for (const auto& [h, r] : signed_)
+    for (const auto& [h, r] : rounds)
       text += std::to_string(h) + " " + std::to_string(r) + "\n";
     if (!write_synced(config_.signed_path, text))
       return false;
@@ -557,6 +588,32 @@ bool ledger_node::remember_signed(
   return false;
 }
 
+bool ledger_node::keep_before_sending(std::vector<cs::message>& broadcast,
+                                      ledger_node_output& out) {
+  const auto& me = ledger_->key().public_bytes();
+  auto withhold = [&](const std::filesystem::path& file) { // unkept: never sent
+    out.log.push_back("cannot keep what it signed in " + file.string()
+                      + ": sends nothing it signed");
+    std::erase_if(broadcast, [&](const cs::message& x) { return signer_of(x) == me; });
+    return false;
+  };
+  // The lock first: a precommit goes out only with the lock behind it kept.
+  if (!remember_lock())
+    return withhold(lock_path());
+  // What it signed, kept in one synced write before any of it goes out.
+  std::vector<std::pair<uint64_t, uint32_t>> signing;
+  for (const auto& m : broadcast)
+    if (signer_of(m) == me)
+      signing.push_back(std::visit(
+          [](const auto& x) {
+            return std::pair{x.height, x.round};
+          },
+          m));
+  if (!remember_signed(signing)) // unkept, a signature could be made twice
+    return withhold(config_.signed_path);
+  return true;
+}
+
 template <class F>
 void ledger_node::drive(F&& call, ledger_node_output& out) {
   out_ = &out; // for what the machine's hooks add
@@ -568,25 +625,7 @@ void ledger_node::drive(F&& call, ledger_node_output& out) {
 void ledger_node::take(cs::effects e, ledger_node_output& out) {
   const auto& me = ledger_->key().public_bytes();
   std::vector<cs::message> second; // the equivocating fault's other votes
-  auto withhold = [&](const std::filesystem::path& file) { // unkept: never sent
-    out.log.push_back("cannot keep what it signed in " + file.string()
-                      + ": sends nothing it signed");
-    std::erase_if(e.broadcast, [&](const cs::message& x) { return signer_of(x) == me; });
-  };
-  // The lock first: a precommit goes out only with the lock behind it kept.
-  if (!remember_lock())
-    withhold(lock_path());
-  // What it signs in this step, kept in one synced write before any of it goes out.
-  std::vector<std::pair<uint64_t, uint32_t>> signing;
-  for (const auto& m : e.broadcast)
-    if (signer_of(m) == me)
-      signing.push_back(std::visit(
-          [](const auto& x) {
-            return std::pair{x.height, x.round};
-          },
-          m));
-  if (!remember_signed(signing)) // unkept, a signature could be made twice
-    withhold(config_.signed_path);
+  keep_before_sending(e.broadcast, out);
   for (auto& m : e.broadcast) {
     if (signer_of(m) != me)
       continue;

@@ -146,8 +146,16 @@ private:
   void settle(const chain::digest& id, const std::string& refusal, uint64_t height,
               const chain::digest& hash, ledger_node_output& out);
   // Keeps (synced, at once) that this node signed at each (height, round); false if it
-  // could not.
+  // could not (and then it remembers them as not signed).
   bool remember_signed(const std::vector<std::pair<uint64_t, uint32_t>>& rounds);
+  // Writes `lines` (or the whole file from `rounds`) to signed_path, synced.
+  bool keep_signed(const std::map<uint64_t, int64_t>& rounds, const std::string& lines);
+  // Keeps the lock and what this node signed among `broadcast`, or takes its own
+  // messages out (false): nothing it signed goes out unkept.
+  bool keep_before_sending(std::vector<chain::consensus::message>& broadcast,
+                           ledger_node_output& out);
+  // Takes out of the pool what the chain holds (after a failed write was retried).
+  void recheck_pool(ledger_node_output& out);
   // Keeps (synced) the machine's lock and valid value when they changed; false if it
   // could not.
   bool remember_lock();

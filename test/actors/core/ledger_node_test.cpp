@@ -3,6 +3,9 @@
 // signed before taking no part in consensus rather than risk signing twice.
 #include <catch2/catch.hpp>
 
+#include <sys/mount.h>
+#include <unistd.h>
+
 #include <deque>
 #include <fstream>
 #include <iterator>
@@ -20,6 +23,35 @@ std::vector<std::vector<uint8_t>> bytes_of(const std::vector<chain::transaction>
   for (const auto& t : txs)
     out.push_back(chain::encode(t));
   return out;
+}
+
+// A small tmpfs mounted on `dir` (as root), unmounted when it goes: a disk that fills up.
+struct small_disk {
+  std::filesystem::path dir;
+  bool mounted = false;
+  explicit small_disk(std::filesystem::path d)
+      : dir(std::move(d)) {
+    std::filesystem::create_directories(dir);
+    mounted = geteuid() == 0 && ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") == 0;
+  }
+  ~small_disk() {
+    if (mounted)
+      ::umount2(dir.c_str(), MNT_DETACH);
+  }
+  // Writes a file until the disk is full.
+  void fill() const {
+    std::ofstream out{dir / "filler", std::ios::binary};
+    std::string block(4096, 'x');
+    for (int i = 0; i < 64 && out; ++i)
+      out.write(block.data(), static_cast<std::streamsize>(block.size())).flush();
+  }
+  void empty() const {
+    std::filesystem::remove(dir / "filler");
+  }
+};
+
+bool signed_by(const chain::consensus::message& m, const chain::public_key& key) {
+  return std::visit([&](const auto& x) { return x.signer == key; }, m);
 }
 
 } // namespace
@@ -170,4 +202,72 @@ TEST_CASE("a ledger node that restarts holds the lock it held, block and all",
   CHECK(restored.valid_round == held.valid_round);
   CHECK(restored.locked == held.locked);
   CHECK(restored.valid == held.valid);
+}
+
+TEST_CASE("a ledger node whose disk is full sends nothing it signed, resent or not, until "
+          "it kept it",
+          "[ledger-node]") {
+  auto k = test::chain_keys::in();
+  test::temp_dir dir;
+  small_disk disk{dir.path() / "small"};
+  if (!disk.mounted) {
+    WARN("skipped: mounting a small tmpfs needs root");
+    return;
+  }
+  auto g = k.start();
+  std::vector<chain::node_key> keys{k.hub};
+  for (int i = 2; i <= 4; ++i) {
+    keys.push_back(chain::node_key::generate().value());
+    g.members.push_back({"ledger-" + std::to_string(i), keys.back().public_bytes(),
+                         chain::bit(chain::role::ledger)});
+  }
+  std::vector<std::unique_ptr<ledger_node>> nodes;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto l = chain::ledger::open(dir.path() / ("l" + std::to_string(i)), g, keys[i]);
+    REQUIRE(l);
+    // Node 0 keeps what it signs on the small disk.
+    auto signed_path =
+        (i == 0 ? disk.dir : dir.path()) / ("l" + std::to_string(i) + ".signed");
+    nodes.push_back(
+        std::make_unique<ledger_node>(std::shared_ptr<chain::ledger>{std::move(*l)},
+                                      ledger_node_config{.signed_path = signed_path}));
+  }
+  disk.fill();
+  const auto& me = keys[0].public_bytes();
+  std::deque<std::pair<std::size_t, chain::consensus::message>> wire;
+  bool unkept_sent = false;
+  auto send = [&](std::size_t from, const ledger_node_output& out) {
+    for (const auto& m : out.broadcast) {
+      unkept_sent = unkept_sent || signed_by(m, me);
+      wire.emplace_back(from, m);
+    }
+  };
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    send(i, nodes[i]->start());
+  auto records = bytes_of({k.submission(1)});
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    send(i, nodes[i]->gossip(records));
+  // Node 0 hears only proposals: it signs a prevote (or its own proposal) and cannot
+  // keep it (the other three decide without it, unless node 0 proposes: timers are not
+  // run here).
+  for (int steps = 0; !wire.empty() && steps < 10000; ++steps) {
+    auto [from, m] = wire.front();
+    wire.pop_front();
+    for (std::size_t to = 0; to < nodes.size(); ++to)
+      if (to != from && (to != 0 || std::holds_alternative<chain::consensus::proposal>(m)))
+        send(to, nodes[to]->on_message(m));
+  }
+  CHECK_FALSE(unkept_sent);
+  send(0, nodes[0]->resend()); // the machine heard its own messages: still unkept
+  CHECK_FALSE(unkept_sent);
+
+  disk.empty();
+  auto again = nodes[0]->resend();
+  CHECK(std::any_of(again.broadcast.begin(), again.broadcast.end(),
+                    [&](const auto& m) { return signed_by(m, me); }));
+  std::ifstream in{disk.dir / "l0.signed"};
+  uint64_t height = 0;
+  int64_t round = -1;
+  REQUIRE(in >> height >> round); // kept before it went out
+  CHECK(height == 1);
 }
