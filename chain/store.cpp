@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <set>
 
 #include <leveldb/db.h>
@@ -183,6 +184,7 @@ error store::open_db() {
     return err;
   db_.reset(raw);
   head_ = {};
+  ids_.clear();
   std::string head;
   auto status = db_->Get(leveldb::ReadOptions{}, head_key, &head);
   if (status.IsNotFound())
@@ -204,6 +206,17 @@ error store::open_db() {
     return make_error(errc::corrupted, "the ledger's head block "
                                            + std::to_string(head_.height)
                                            + " does not have the recorded hash");
+  // Every stored record's id, from the index (33-byte keys: 't' and the id).
+  std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(leveldb::ReadOptions{})};
+  for (it->Seek("t"); it->Valid() && it->key().starts_with("t"); it->Next())
+    if (it->key().size() == 1 + sizeof(digest)) {
+      digest id{};
+      std::memcpy(id.data(), it->key().data() + 1, id.size());
+      ids_.add(id);
+    }
+  if (auto err = from_status(it->status(), "reading the ledger's record index"))
+    return err;
+  it.reset();
   return rewrite_old_history();
 }
 
@@ -430,6 +443,9 @@ error store::append(const block& b, const balance_deltas& deltas,
     return err;
   }
   head_ = next;
+  bool given = ids.size() == b.txs.size();
+  for (std::size_t i = 0; i < b.txs.size(); ++i)
+    ids_.add(given ? ids[i] : b.txs[i].id());
   return {};
 }
 
@@ -447,7 +463,8 @@ expected<block> store::get(uint64_t height) const {
 
 std::optional<std::pair<uint64_t, uint32_t>> store::find(const digest& tx_id) const {
   std::string where;
-  if (!db_ || !db_->Get(leveldb::ReadOptions{}, tx_key(tx_id), &where).ok()
+  if (!db_ || !ids_.may_contain(tx_id)
+      || !db_->Get(leveldb::ReadOptions{}, tx_key(tx_id), &where).ok()
       || where.size() != 16)
     return std::nullopt;
   return std::make_pair(read_be64(where), static_cast<uint32_t>(read_be64(

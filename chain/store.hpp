@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "chain/block.hpp"
+#include "chain/id_filter.hpp"
 #include "compute/errc.hpp"
 
 namespace leveldb {
@@ -153,6 +154,7 @@ private:
   error rewrite_old_history();
   bool history_rewritten_ = false;
   std::unique_ptr<leveldb::DB> db_; // null after a failed write, until ready() reopens it
+  id_filter ids_;                   // of every stored record
   head_info head_;
   uint64_t keep_free_ = default_keep_free;
   std::filesystem::path copy_; // open_read_only's copy, removed on close
