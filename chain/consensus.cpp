@@ -181,13 +181,14 @@ std::size_t third(std::size_t n) {
   return n / 3 + 1;
 }
 
-bool certifies(const certificate& c, const std::vector<public_key>& validators) {
+bool certifies(const certificate& c, const std::vector<public_key>& validators,
+               bool check_signatures) {
   std::set<public_key> signers;
   for (const auto& v : c.precommits) {
     if (v.kind != vote_kind::precommit || v.height != c.height || v.round != c.round
         || v.value != c.value
         || std::find(validators.begin(), validators.end(), v.signer) == validators.end()
-        || !verify(v.signer, v.signed_bytes(), v.sig))
+        || (check_signatures && !verify(v.signer, v.signed_bytes(), v.sig)))
       return false;
     signers.insert(v.signer);
   }

@@ -141,7 +141,11 @@ std::size_t quorum(std::size_t n);
 std::size_t third(std::size_t n);
 
 /// True if `c` holds valid precommits of a quorum of `validators` for its value.
-bool certifies(const certificate& c, const std::vector<public_key>& validators);
+/// `check_signatures` false: for a certificate whose precommits the caller verified
+/// already (a machine's decisions: it verifies every message as it takes it, and a peer's
+/// decision by this function).
+bool certifies(const certificate& c, const std::vector<public_key>& validators,
+               bool check_signatures = true);
 
 class tendermint {
 public:

@@ -114,9 +114,12 @@ public:
   /// errc::failed if the disk could not take it (nothing is kept; try again).
   error commit(const block& b, const consensus::certificate& cert);
   /// The same for the block whose canonical bytes are `value`, as consensus decided it:
-  /// a block check_next() accepted is neither decoded nor checked again.
+  /// a block check_next() accepted is neither decoded nor checked again, nor the
+  /// certificate's signatures if `certificate_verified` (a consensus machine's decision:
+  /// consensus::certifies).
   expected<stored_block> commit(std::span<const uint8_t> value,
-                                const consensus::certificate& cert);
+                                const consensus::certificate& cert,
+                                bool certificate_verified = false);
 
   /// For a network of one ledger node: propose, precommit alone and commit.
   /// errc::rejected unless this node is the only ledger node.
@@ -152,7 +155,8 @@ private:
 
   // errc::rejected unless `cert` certifies a block at `height` by precommits of more than
   // two thirds of validators().
-  error check_certificate(uint64_t height, const consensus::certificate& cert) const;
+  error check_certificate(uint64_t height, const consensus::certificate& cert,
+                          bool signatures_verified = false) const;
   // Keeps `a` aside as the state after the block whose value_id is `value`.
   void keep_ahead(const digest& value, ahead a);
   // Stores the block kept aside under cert.value (certified, checked by check_next()).

@@ -490,7 +490,8 @@ bool ledger_node::valid(uint64_t height, const std::vector<uint8_t>& value,
 }
 
 void ledger_node::commit(const cs::decision& d) {
-  auto stored = ledger_->commit(d.value, d.cert);
+  // Every decision the machine makes carries precommits it verified.
+  auto stored = ledger_->commit(d.value, d.cert, true);
   if (!stored) {
     // Decided is decided: it is stored when the disk takes it (resend tries again), and
     // until then this node proposes and votes for nothing.
