@@ -50,6 +50,33 @@ struct small_disk {
   }
 };
 
+// A network of four ledger nodes (the hub and three more keys), each with its store in
+// DIR/lK and what it signs in SIGNED_DIR(K)/lK.signed.
+struct four_ledgers {
+  chain::genesis g;
+  std::vector<chain::node_key> keys;
+
+  explicit four_ledgers(const test::chain_keys& k)
+      : g(k.start())
+      , keys{k.hub} {
+    for (int i = 2; i <= 4; ++i) {
+      keys.push_back(chain::node_key::generate().value());
+      g.members.push_back({"ledger-" + std::to_string(i), keys.back().public_bytes(),
+                           chain::bit(chain::role::ledger)});
+    }
+  }
+
+  std::unique_ptr<ledger_node> open(const std::filesystem::path& dir, std::size_t i,
+                                    const std::filesystem::path& signed_dir) const {
+    auto name = "l" + std::to_string(i);
+    auto l = chain::ledger::open(dir / name, g, keys[i]);
+    REQUIRE(l);
+    return std::make_unique<ledger_node>(
+        std::shared_ptr<chain::ledger>{std::move(*l)},
+        ledger_node_config{.signed_path = signed_dir / (name + ".signed")});
+  }
+};
+
 bool signed_by(const chain::consensus::message& m, const chain::public_key& key) {
   return std::visit([&](const auto& x) { return x.signer == key; }, m);
 }
@@ -146,23 +173,10 @@ TEST_CASE("a ledger node that restarts holds the lock it held, block and all",
           "[ledger-node]") {
   auto k = test::chain_keys::in();
   test::temp_dir dir;
-  auto g = k.start();
-  std::vector<chain::node_key> keys{k.hub};
-  for (int i = 2; i <= 4; ++i) {
-    keys.push_back(chain::node_key::generate().value());
-    g.members.push_back({"ledger-" + std::to_string(i), keys.back().public_bytes(),
-                         chain::bit(chain::role::ledger)});
-  }
-  auto open_node = [&](std::size_t i) {
-    auto l = chain::ledger::open(dir.path() / ("l" + std::to_string(i)), g, keys[i]);
-    REQUIRE(l);
-    return std::make_unique<ledger_node>(
-        std::shared_ptr<chain::ledger>{std::move(*l)},
-        ledger_node_config{.signed_path =
-                               dir.path() / ("l" + std::to_string(i) + ".signed")});
-  };
+  four_ledgers net{k};
+  auto open_node = [&](std::size_t i) { return net.open(dir.path(), i, dir.path()); };
   std::vector<std::unique_ptr<ledger_node>> nodes;
-  for (std::size_t i = 0; i < keys.size(); ++i)
+  for (std::size_t i = 0; i < net.keys.size(); ++i)
     nodes.push_back(open_node(i));
   // Every message reaches every other node, but node 0 hears no precommit: it locks on
   // the block the others prevoted and cannot decide it.
@@ -214,26 +228,12 @@ TEST_CASE("a ledger node whose disk is full sends nothing it signed, resent or n
     WARN("skipped: mounting a small tmpfs needs root");
     return;
   }
-  auto g = k.start();
-  std::vector<chain::node_key> keys{k.hub};
-  for (int i = 2; i <= 4; ++i) {
-    keys.push_back(chain::node_key::generate().value());
-    g.members.push_back({"ledger-" + std::to_string(i), keys.back().public_bytes(),
-                         chain::bit(chain::role::ledger)});
-  }
+  four_ledgers net{k};
   std::vector<std::unique_ptr<ledger_node>> nodes;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto l = chain::ledger::open(dir.path() / ("l" + std::to_string(i)), g, keys[i]);
-    REQUIRE(l);
-    // Node 0 keeps what it signs on the small disk.
-    auto signed_path =
-        (i == 0 ? disk.dir : dir.path()) / ("l" + std::to_string(i) + ".signed");
-    nodes.push_back(
-        std::make_unique<ledger_node>(std::shared_ptr<chain::ledger>{std::move(*l)},
-                                      ledger_node_config{.signed_path = signed_path}));
-  }
+  for (std::size_t i = 0; i < net.keys.size(); ++i) // node 0's signing on the small disk
+    nodes.push_back(net.open(dir.path(), i, i == 0 ? disk.dir : dir.path()));
   disk.fill();
-  const auto& me = keys[0].public_bytes();
+  const auto& me = net.keys[0].public_bytes();
   std::deque<std::pair<std::size_t, chain::consensus::message>> wire;
   bool unkept_sent = false;
   auto send = [&](std::size_t from, const ledger_node_output& out) {
