@@ -311,8 +311,7 @@ ledger_node_output ledger_node::offer(uint64_t ticket,
     const auto& id = ids[i];
     if (ledger_->holds(txs[i], id)) { // offered again: stored once
       ++st.receipt.recorded;
-      auto where = ledger_->chain().find(id);
-      auto height = where ? where->first : ledger_->chain().head().height;
+      auto height = height_holding(id);
       if (height >= st.receipt.height) {
         st.receipt.height = height;
         if (auto b = ledger_->chain().get(height))
@@ -383,6 +382,11 @@ ledger_node_output ledger_node::resend() {
   return out;
 }
 
+uint64_t ledger_node::height_holding(const chain::digest& id) const {
+  auto where = ledger_->chain().find(id);
+  return where ? where->first : ledger_->chain().head().height;
+}
+
 void ledger_node::recheck_pool(ledger_node_output& out) {
   // While the store was closed after a failed write, it held nothing for what was offered:
   // a record the chain holds may have been pooled. It leaves the pool as recorded.
@@ -390,8 +394,7 @@ void ledger_node::recheck_pool(ledger_node_output& out) {
   for (const auto& [id, r] : pooled_)
     if (ledger_->holds(r.tx, id)) {
       gone.push_back(id);
-      auto where = ledger_->chain().find(id);
-      auto height = where ? where->first : ledger_->chain().head().height;
+      auto height = height_holding(id);
       auto b = ledger_->chain().get(height);
       settle(id, {}, height, b ? b->header.hash() : chain::digest{}, out);
     }

@@ -156,6 +156,9 @@ private:
                            ledger_node_output& out);
   // Takes out of the pool what the chain holds (after a failed write was retried).
   void recheck_pool(ledger_node_output& out);
+  // The height of the block holding record `id`, which the chain holds (the head's for a
+  // member record that binds nothing new).
+  uint64_t height_holding(const chain::digest& id) const;
   // Keeps (synced) the machine's lock and valid value when they changed; false if it
   // could not.
   bool remember_lock();
