@@ -173,11 +173,13 @@ void flush_records(self_pointer self) {
     send_to_ledger(self, std::move(records), std::move(submissions));
 }
 
-// After the recorder took something: records are gathered for outbox_delay, then sent
-// together under one signature.
+// After the recorder took something: records are gathered for outbox_delay, or until a
+// block's worth waits, then sent together under one signature.
 void schedule_flush(self_pointer self) {
   auto& st = self->state;
-  if (st.recorder.pending() && !st.flush_scheduled) {
+  if (st.recorder.pending_count() >= outbox_full) {
+    flush_records(self); // a flush still scheduled sends what came after
+  } else if (st.recorder.pending() && !st.flush_scheduled) {
     st.flush_scheduled = true;
     self->delayed_send(self, outbox_delay, flush_atom::value);
   }
@@ -398,6 +400,9 @@ void take_output(self_pointer self, uint64_t task_id, wire::task_output msg) {
       st.early_outputs.insert_or_assign(task_id, std::move(msg));
     return;
   }
+  // Its records go now rather than after outbox_delay: on their way to the ledger before
+  // its submitter hears that it is done.
+  flush_records(self);
   for (auto& [id, run] : st.runs)
     if (run->owns(task_id)) {
       on_run_output(self, *run, task_id, msg);

@@ -43,8 +43,15 @@ constexpr std::chrono::milliseconds orchestrator_tick{500};
 /// How long a submission waits for the topology's ledger to join before it is refused.
 constexpr std::chrono::seconds ledger_wait{30};
 
-/// How long the orchestrator gathers records before it signs and sends them.
-constexpr std::chrono::milliseconds outbox_delay{20};
+/// How long the orchestrator gathers records before it signs and sends them, unless a task
+/// finishes first (its records then go at once): a task's records then mostly go in one
+/// block rather than one for each few shards judged (each block costs every ledger node
+/// three signed, synced steps and a store write). No one waits on their receipt: a task's
+/// output does not.
+constexpr std::chrono::milliseconds outbox_delay{100};
+
+/// Records gathered that go at once: a block's worth (actors/core/ledger_node.hpp).
+constexpr std::size_t outbox_full = 2000;
 
 struct orchestrator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.

@@ -83,6 +83,11 @@ public:
     return !outbox_.empty();
   }
 
+  /// How many records wait to be sent.
+  std::size_t pending_count() const noexcept {
+    return outbox_.size();
+  }
+
   /// The records to send now, in order: its own signed together with one signature, and
   /// submitters' and validators' as they signed them. Empty without a ledger (they keep
   /// waiting). `submissions`, if given, learns which of them are submissions: place ->

@@ -3,10 +3,20 @@
 // kernel the workers use), both measured in this run. Prints the ratio and the share of
 // the pipeline's time the validators spent checking.
 //
+// With a data directory, a second network in the same process records every verdict on
+// its ledger (LEDGER_NODES agreeing by consensus), and the two pipelines take turns, task
+// by task, so that what the machine's neighbours do falls on both alike; it prints the
+// ledger's cost as the ratio of their best and of their median times. Then each runs
+// REPEATS tasks back to back, twice in turn, where the ledger's work for one task cannot
+// fall between tasks: the ratio of their best streams.
+//
 // usage: matmul_pipeline_bench [SIZE] [REPEATS] [LEDGER_DATA_DIR] [LEDGER_NODES]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -24,13 +34,67 @@ double seconds_since(clock_t_::time_point start) {
   return std::chrono::duration<double>(clock_t_::now() - start).count();
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// One network's pipeline times, best first.
+struct pipeline_times {
+  std::vector<double> seconds;
+  double best = 1e30;
+  double verify_share = 0; // of the best run
+};
+
+// Submits a * b through `api`, waits for it, fetches and checks the output. Timed from
+// the submitter's side: operands hashed into the store, submitted, computed, verified,
+// merged, and the output fetched. A submitter hands over operands it owns, so the copies
+// are made before the clock starts. Says each run's times unless `label` is null. False
+// (said why) if the run failed.
+bool run_pipeline(client& api, const compute::tensor& a, const compute::tensor& b,
+                  const compute::tensor& reference, const char* label, int i,
+                  pipeline_times& times) {
+  auto a_copy = a;
+  auto b_copy = b;
+  auto start = clock_t_::now();
+  auto ack = api.submit_matmul(std::move(a_copy), std::move(b_copy));
+  auto submitted = seconds_since(start);
+  if (!ack) {
+    std::fprintf(stderr, "submit failed: %s\n", describe(ack.error()).c_str());
+    return false;
+  }
+  auto report =
+      api.wait(ack->task_id, {}, std::chrono::minutes{10}, std::chrono::milliseconds{1});
+  auto computed = seconds_since(start);
+  auto out = api.result(ack->task_id);
+  auto t = seconds_since(start);
+  if (label)
+    std::printf("  run %d%s: submit %.3f s, done %.3f s, fetched %.3f s\n", i, label,
+                submitted, computed, t);
+  if (!report || report->state != task_state::done || !out) {
+    std::fprintf(stderr, "pipeline run failed\n");
+    return false;
+  }
+  if (compute::max_relative_difference(*out, reference) > 1e-5) {
+    std::fprintf(stderr, "pipeline output differs from the direct product\n");
+    return false;
+  }
+  times.seconds.push_back(t);
+  if (t < times.best) {
+    times.best = t;
+    times.verify_share = report->verify_ns / 1e9 / t;
+  }
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 2048;
   int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
   if (n == 0 || repeats <= 0) {
-    std::fprintf(stderr, "usage: matmul_pipeline_bench [SIZE] [REPEATS]\n");
+    std::fprintf(stderr, "usage: matmul_pipeline_bench [SIZE] [REPEATS] [LEDGER_DATA_DIR] "
+                         "[LEDGER_NODES]\n");
     return 2;
   }
   auto a = compute::random_tensor({n, n}, 1);
@@ -43,70 +107,98 @@ int main(int argc, char** argv) {
   embedded_options opts;
   opts.workers = 4;
   opts.validators = 2;
-  if (argc > 3)
-    opts.data_dir = argv[3]; // with a ledger recording every verdict
-  if (argc > 4)
-    opts.ledgers = std::strtoul(argv[4], nullptr, 10); // agreeing by consensus
   auto started = start_embedded(sys, opts);
+  std::optional<embedded_network> recorded; // with a ledger recording every verdict
+  if (started && argc > 3) {
+    auto with = opts;
+    with.data_dir = argv[3];
+    if (argc > 4)
+      with.ledgers = std::strtoul(argv[4], nullptr, 10); // agreeing by consensus
+    auto second = start_embedded(sys, with);
+    if (!second) {
+      std::fprintf(stderr, "%s\n", describe(second.error()).c_str());
+      started->stop();
+      return 1;
+    }
+    recorded = std::move(*second);
+  }
   if (!started) {
     std::fprintf(stderr, "%s\n", describe(started.error()).c_str());
     return 1;
   }
   auto& net = *started;
   client api{sys, net.orchestrator, net.store, std::chrono::seconds{120}};
+  std::optional<client> recorded_api;
+  if (recorded)
+    recorded_api.emplace(sys, recorded->orchestrator, recorded->store,
+                         std::chrono::seconds{120});
 
   compute::multiply(a, b); // warm up caches and oneTBB's threads
   double direct = 1e30;
-  double pipeline = 1e30;
-  double verify_share = 0;
-  compute::tensor reference;
-  for (int i = 0; i < repeats; ++i) {
+  auto direct_product = [&] {
     auto start = clock_t_::now();
-    reference = compute::multiply(a, b);
+    auto product = compute::multiply(a, b);
     direct = std::min(direct, seconds_since(start));
-
-    // Timed from the submitter's side: operands hashed into the store, submitted,
-    // computed, verified, merged, and the output fetched. A submitter hands over
-    // operands it owns, so the copies are made before the clock starts.
-    auto a_copy = a;
-    auto b_copy = b;
-    start = clock_t_::now();
-    auto ack = api.submit_matmul(std::move(a_copy), std::move(b_copy));
-    auto submitted = seconds_since(start);
-    if (!ack) {
-      std::fprintf(stderr, "submit failed: %s\n", describe(ack.error()).c_str());
-      return 1;
-    }
-    auto report =
-        api.wait(ack->task_id, {}, std::chrono::minutes{10}, std::chrono::milliseconds{1});
-    auto computed = seconds_since(start);
-    auto out = api.result(ack->task_id);
-    auto t = seconds_since(start);
-    std::printf("  run %d: submit %.3f s, done %.3f s, fetched %.3f s\n", i, submitted,
-                computed, t);
-    if (!report || report->state != task_state::done || !out) {
-      std::fprintf(stderr, "pipeline run failed\n");
-      return 1;
-    }
-    if (compute::max_relative_difference(*out, reference) > 1e-5) {
-      std::fprintf(stderr, "pipeline output differs from the direct product\n");
-      return 1;
-    }
-    if (t < pipeline) {
-      pipeline = t;
-      verify_share = report->verify_ns / 1e9 / t;
+    return product;
+  };
+  pipeline_times plain;
+  pipeline_times with_ledger;
+  bool ok = true;
+  compute::tensor reference;
+  for (int i = 0; i < repeats && ok; ++i) {
+    reference = direct_product();
+    ok = run_pipeline(api, a, b, reference, "", i, plain);
+    // The ledger's blocks for a task may outlast it: a direct product comes between its
+    // run and the next plain one, so that they fall on neither.
+    if (ok && recorded_api) {
+      ok = run_pipeline(*recorded_api, a, b, reference, " (ledger)", i, with_ledger);
+      direct_product();
     }
   }
+  // Streams of tasks back to back, each network's twice in turn.
+  double plain_stream = 1e30;
+  double recorded_stream = 1e30;
+  auto stream = [&](client& with, double& best) {
+    pipeline_times times;
+    auto start = clock_t_::now();
+    for (int i = 0; i < repeats && ok; ++i)
+      ok = run_pipeline(with, a, b, reference, nullptr, i, times);
+    best = std::min(best, seconds_since(start));
+    direct_product(); // what the ledger still does falls here
+  };
+  for (int round = 0; round < 2 && ok && recorded_api; ++round) {
+    stream(api, plain_stream);
+    if (ok)
+      stream(*recorded_api, recorded_stream);
+  }
+  if (recorded)
+    recorded->stop();
   net.stop();
+  if (!ok)
+    return 1;
   std::printf("matmul %zux%zux%zu, best of %d, %u threads\n", n, n, n, repeats,
               std::thread::hardware_concurrency());
   std::printf("  direct Eigen+oneTBB product: %8.3f s  %7.1f GFLOP/s\n", direct,
               flops / direct / 1e9);
   std::printf("  embedded pipeline (4 workers, 2 validators, Freivalds): %8.3f s  %7.1f "
               "GFLOP/s\n",
-              pipeline, flops / pipeline / 1e9);
-  std::printf("  ratio pipeline/direct: %.3f (target <= 1.3)\n", pipeline / direct);
+              plain.best, flops / plain.best / 1e9);
+  std::printf("  ratio pipeline/direct: %.3f (target <= 1.3)\n", plain.best / direct);
   std::printf("  verification: %.1f%% of the pipeline's time (target <= 5%%)\n",
-              100 * verify_share);
+              100 * plain.verify_share);
+  if (recorded) {
+    std::printf("  with %zu ledger node(s) recording: best %.3f s, median %.3f s (without: "
+                "median %.3f s)\n",
+                recorded->ledgers.size(), with_ledger.best, median(with_ledger.seconds),
+                median(plain.seconds));
+    std::printf("  the ledger's cost: %+.1f%% at best, %+.1f%% at the median (target <= "
+                "5%%)\n",
+                100 * (with_ledger.best / plain.best - 1),
+                100 * (median(with_ledger.seconds) / median(plain.seconds) - 1));
+    std::printf("  %d tasks back to back: %.3f s without, %.3f s with: %+.1f%% (target <= "
+                "5%%)\n",
+                repeats, plain_stream, recorded_stream,
+                100 * (recorded_stream / plain_stream - 1));
+  }
   return 0;
 }
