@@ -51,7 +51,7 @@ expected<std::map<uint64_t, int64_t>> read_signed(const std::filesystem::path& p
 }
 
 // Writes and syncs `text` to `path` by a synced temporary file renamed over it, and syncs
-// the directory.
+// the directory (for the file of rounds signed, written whole now and then).
 bool write_synced(const std::filesystem::path& path, std::string_view text) {
   auto tmp = path;
   tmp += ".tmp";
@@ -161,15 +161,23 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
       signed_ = std::move(*kept);
     else
       problem_ = describe(kept.error());
-    // The lock it held at this height, if it stopped while it held one.
-    std::ifstream in{lock_path(), std::ios::binary};
-    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>{in}, {}};
-    if (in && !bytes.empty()) {
-      if (auto l = decode_lock(bytes)) {
+    // The lock it held at this height, if it stopped while it held one: from its slots, or
+    // from the whole file an earlier version kept.
+    lock_file_ = std::make_unique<synced_slots>(lock_path());
+    auto bytes = lock_file_->read();
+    auto where = lock_file_->path(0).string() + " and .1";
+    if (!bytes) {
+      std::ifstream in{lock_path(), std::ios::binary};
+      bytes.emplace(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+      legacy_lock_ = in && !bytes->empty();
+      where = lock_path().string();
+    }
+    if (!bytes->empty()) {
+      if (auto l = decode_lock(*bytes)) {
         machine_->restore(*l);
         saved_lock_ = {l->height, l->locked_round, l->valid_round};
       } else {
-        problem_ = lock_path().string() + " does not read: this node cannot know its lock";
+        problem_ = where + " does not read: this node cannot know its lock";
       }
     }
   }
@@ -191,11 +199,14 @@ bool ledger_node::remember_lock() {
     saved_lock_ = now;
     return true;
   }
-  auto bytes = encode_lock(machine_->lock());
-  if (!write_synced(lock_path(),
-                    {reinterpret_cast<const char*>(bytes.data()), bytes.size()}))
+  if (!lock_file_->write(encode_lock(machine_->lock())))
     return false;
   saved_lock_ = now;
+  if (legacy_lock_) { // the slots hold the lock now
+    std::error_code ignored;
+    std::filesystem::remove(lock_path(), ignored);
+    legacy_lock_ = false;
+  }
   return true;
 }
 

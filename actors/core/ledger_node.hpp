@@ -20,9 +20,9 @@
 // each recent height is synced to `signed_path` (a line appended; the file is written
 // anew from time to time; if that fails, it sends nothing it signed); a node that restarts
 // at such a height begins at the next round, so it never signs two messages of one round.
-// Its lock and valid value (Tendermint's lines 36-43) are kept the same way (`signed_path`
-// with the extension .lock) and restored, so a restarted node is an honest one that was
-// slow.
+// Its lock and valid value (Tendermint's lines 36-43) are kept before a precommit goes out
+// (`signed_path` with the extension .lock, in two slots: actors/core/synced_slots.hpp) and
+// restored, so a restarted node is an honest one that was slow.
 //
 // Faults, for tests: "silent" (takes part in nothing), "equivocate" (signs a second,
 // conflicting vote for every vote), "invalid-votes" (votes for any proposal), "pay-self"
@@ -40,6 +40,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/core/synced_slots.hpp"
 #include "chain/consensus.hpp"
 #include "chain/ledger.hpp"
 #include "compute/errc.hpp"
@@ -162,7 +163,9 @@ private:
   // Keeps (synced) the machine's lock and valid value when they changed; false if it
   // could not.
   bool remember_lock();
-  std::filesystem::path lock_path() const; // beside signed_path: NAME.lock
+  // Beside signed_path: NAME.lock, the base of the lock's slots (NAME.lock.0 and .1), and
+  // the file an earlier version kept it in whole.
+  std::filesystem::path lock_path() const;
 
   std::shared_ptr<chain::ledger> ledger_;
   ledger_node_config config_;
@@ -189,6 +192,8 @@ private:
   int signed_fd_ = -1;                 // signed_path, open to append once written whole
   std::size_t appended_ = 0;           // lines appended since
   std::string problem_;                // why this node may sign nothing
+  std::unique_ptr<synced_slots> lock_file_; // with a signed_path
+  bool legacy_lock_ = false; // lock_path() itself holds a lock, to remove once slots do
   std::tuple<uint64_t, int32_t, int32_t> saved_lock_{0, -1, -1}; // height, rounds kept
   std::vector<chain::consensus::decision> unstored_; // decided, for a disk to take
 };

@@ -216,6 +216,22 @@ TEST_CASE("a ledger node that restarts holds the lock it held, block and all",
   CHECK(restored.valid_round == held.valid_round);
   CHECK(restored.locked == held.locked);
   CHECK(restored.valid == held.valid);
+
+  // A lock an earlier version kept whole in NAME.lock, without slots, is restored too.
+  again.reset();
+  auto base = dir.path() / "l0.lock";
+  auto whole = synced_slots{base}.read();
+  REQUIRE(whole);
+  {
+    std::ofstream legacy{base, std::ios::binary};
+    legacy.write(reinterpret_cast<const char*>(whole->data()),
+                 static_cast<std::streamsize>(whole->size()));
+  }
+  std::filesystem::remove(base.string() + ".0");
+  std::filesystem::remove(base.string() + ".1");
+  auto upgraded = open_node(0);
+  CHECK(upgraded->lock().locked == held.locked);
+  CHECK(upgraded->lock().locked_round == held.locked_round);
 }
 
 TEST_CASE("a ledger node whose disk is full sends nothing it signed, resent or not, until "
