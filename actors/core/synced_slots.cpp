@@ -122,8 +122,8 @@ bool synced_slots::write(std::span<const uint8_t> content) {
   bytes.insert(bytes.end(), content.begin(), content.end());
   w.fixed(chain::sha256(bytes));
   for (std::size_t at = 0; at < bytes.size();) {
-    auto n = ::pwrite(fd_[target], bytes.data() + at, bytes.size() - at,
-                      static_cast<off_t>(at));
+    auto n =
+        ::pwrite(fd_[target], bytes.data() + at, bytes.size() - at, static_cast<off_t>(at));
     if (n <= 0)
       return false;
     at += static_cast<std::size_t>(n);

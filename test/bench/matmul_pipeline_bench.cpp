@@ -11,12 +11,16 @@
 // the ledger's work for one task cannot fall between tasks: the ratio of their medians.
 //
 // usage: matmul_pipeline_bench [SIZE] [REPEATS] [LEDGER_DATA_DIR] [LEDGER_NODES]
+// (the ledgers' stores go in a directory of the run's own inside LEDGER_DATA_DIR)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <vector>
+
+#include <unistd.h>
 
 #include <caf/all.hpp>
 
@@ -111,11 +115,14 @@ int main(int argc, char** argv) {
   opts.validators = 2;
   auto started = start_embedded(sys, opts);
   std::optional<embedded_network> recorded; // with a ledger recording every verdict
+  std::filesystem::path recorded_dir;
   if (started && argc > 3) {
     auto with = opts;
-    with.data_dir = argv[3];
+    // A directory of this run's own inside LEDGER_DATA_DIR, removed at the end.
+    with.data_dir = std::filesystem::path{argv[3]} / ("run-" + std::to_string(::getpid()));
     if (argc > 4)
       with.ledgers = std::strtoul(argv[4], nullptr, 10); // agreeing by consensus
+    recorded_dir = with.data_dir;
     auto second = start_embedded(sys, with);
     if (!second) {
       std::fprintf(stderr, "%s\n", describe(second.error()).c_str());
@@ -174,8 +181,11 @@ int main(int argc, char** argv) {
     if (ok)
       stream(*recorded_api, recorded_streams);
   }
-  if (recorded)
+  if (recorded) {
     recorded->stop();
+    std::error_code ignored;
+    std::filesystem::remove_all(recorded_dir, ignored);
+  }
   net.stop();
   if (!ok)
     return 1;

@@ -62,8 +62,10 @@ TEST_CASE("a torn or spoiled slot yields the one kept before it", "[synced-slots
   auto whole = file_bytes(base.string() + ".1");
 
   SECTION("torn: cut anywhere") {
-    for (std::size_t cut : {std::size_t{0}, std::size_t{5}, std::size_t{12}, whole.size() - 1}) {
-      put_file(base.string() + ".1", {whole.begin(), whole.begin() + static_cast<long>(cut)});
+    for (std::size_t cut :
+         {std::size_t{0}, std::size_t{5}, std::size_t{12}, whole.size() - 1}) {
+      put_file(base.string() + ".1",
+               {whole.begin(), whole.begin() + static_cast<long>(cut)});
       CHECK(synced_slots{base}.read() == bytes_of("kept"));
     }
   }
