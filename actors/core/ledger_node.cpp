@@ -161,24 +161,33 @@ ledger_node::ledger_node(std::shared_ptr<chain::ledger> ledger, ledger_node_conf
       signed_ = std::move(*kept);
     else
       problem_ = describe(kept.error());
-    // The lock it held at this height, if it stopped while it held one: from its slots, or
-    // from the whole file an earlier version kept.
+    // The lock it held at this height, if it stopped while it held one: from its slots,
+    // or from the whole file an earlier version kept (the later of the two if both hold
+    // one: a node taken back to that version and forward again).
     lock_file_ = std::make_unique<synced_slots>(lock_path());
-    auto bytes = lock_file_->read();
-    auto where = lock_file_->path(0).string() + " and .1";
-    if (!bytes) {
-      std::ifstream in{lock_path(), std::ios::binary};
-      bytes.emplace(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
-      legacy_lock_ = in && !bytes->empty();
-      where = lock_path().string();
-    }
-    if (!bytes->empty()) {
-      if (auto l = decode_lock(*bytes)) {
-        machine_->restore(*l);
-        saved_lock_ = {l->height, l->locked_round, l->valid_round};
-      } else {
+    std::optional<cs::tendermint::lock_state> held;
+    auto take = [&](const std::vector<uint8_t>& bytes, const std::string& where) {
+      auto l = decode_lock(bytes);
+      if (!l)
         problem_ = where + " does not read: this node cannot know its lock";
-      }
+      else if (!held
+               || std::tuple{l->height, l->locked_round, l->valid_round}
+                      > std::tuple{held->height, held->locked_round, held->valid_round})
+        held = std::move(l);
+    };
+    if (auto slots = lock_file_->read(); !slots)
+      problem_ = describe(slots.error()) + ": this node cannot know its lock";
+    else if (*slots)
+      take(**slots, lock_path().string() + ".0 or .1");
+    std::ifstream in{lock_path(), std::ios::binary};
+    std::vector<uint8_t> legacy{std::istreambuf_iterator<char>{in}, {}};
+    if (in && !legacy.empty()) {
+      legacy_lock_ = true;
+      take(legacy, lock_path().string());
+    }
+    if (held && problem_.empty()) {
+      machine_->restore(*held);
+      saved_lock_ = {held->height, held->locked_round, held->valid_round};
     }
   }
 }

@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include "compute/errc.hpp"
+
 namespace nexus {
 
 class synced_slots {
@@ -22,12 +24,14 @@ public:
   synced_slots(const synced_slots&) = delete;
   synced_slots& operator=(const synced_slots&) = delete;
 
-  /// What was kept last, or nothing if neither slot holds a whole one (never written, or
-  /// the first write torn). Writes after it go over the other slot.
-  std::optional<std::vector<uint8_t>> read();
+  /// What was kept last, or nothing if no slot holds a whole one (never written, or the
+  /// first write torn). Writes after it go over the other slot. errc::corrupted if a slot
+  /// file exists but does not read, or both exist and neither is whole: what was kept
+  /// last cannot be known.
+  expected<std::optional<std::vector<uint8_t>>> read();
 
-  /// Keeps `content` over the slot not holding the last, synced. False if it could not:
-  /// the last kept is then still what read() finds.
+  /// Keeps `content` over the slot not holding the last, synced. False if it could not
+  /// (or the sequence is spent): the last kept is then still what read() finds.
   bool write(std::span<const uint8_t> content);
 
   /// BASE.0 or BASE.1.
@@ -38,7 +42,7 @@ private:
   uint64_t sequence_ = 0; // of the last kept; 0: none
   int newest_ = 1;        // the slot holding it (the first write goes to slot 0)
   int fd_[2] = {-1, -1};
-  bool unnamed_[2] = {false, false}; // created, the directory not synced since
+  bool unnamed_[2] = {false, false}; // opened, the directory not synced since
 };
 
 } // namespace nexus

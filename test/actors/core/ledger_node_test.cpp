@@ -220,18 +220,41 @@ TEST_CASE("a ledger node that restarts holds the lock it held, block and all",
   // A lock an earlier version kept whole in NAME.lock, without slots, is restored too.
   again.reset();
   auto base = dir.path() / "l0.lock";
-  auto whole = synced_slots{base}.read();
+  auto whole = synced_slots{base}.read().value();
   REQUIRE(whole);
-  {
-    std::ofstream legacy{base, std::ios::binary};
-    legacy.write(reinterpret_cast<const char*>(whole->data()),
-                 static_cast<std::streamsize>(whole->size()));
-  }
+  auto put_legacy = [&](const std::vector<uint8_t>& bytes) {
+    std::ofstream legacy{base, std::ios::binary | std::ios::trunc};
+    legacy.write(reinterpret_cast<const char*>(bytes.data()),
+                 static_cast<std::streamsize>(bytes.size()));
+  };
+  // Beside the slots, a later one wins: a node taken back to that version and forward
+  // again, which kept a later lock in the meantime (its locked and valid rounds, the
+  // u32s after the height, one higher).
+  auto later = *whole;
+  later[8] += 1;
+  later[12] += 1;
+  put_legacy(later);
+  CHECK(open_node(0)->lock().locked_round == held.locked_round + 1);
+  put_legacy(*whole);
   std::filesystem::remove(base.string() + ".0");
   std::filesystem::remove(base.string() + ".1");
   auto upgraded = open_node(0);
   CHECK(upgraded->lock().locked == held.locked);
   CHECK(upgraded->lock().locked_round == held.locked_round);
+
+  // Both slots spoiled: the node cannot know its lock and takes no part.
+  upgraded.reset();
+  std::filesystem::remove(base);
+  {
+    std::ofstream spoiled0{base.string() + ".0"}, spoiled1{base.string() + ".1"};
+    spoiled0 << "not a slot";
+    spoiled1 << "nor this";
+  }
+  auto refused = open_node(0)->start();
+  REQUIRE(refused.log.size() == 1);
+  CHECK_THAT(refused.log[0], Catch::Contains("takes no part in consensus")
+                                 && Catch::Contains("neither holds a whole slot"));
+  CHECK(refused.broadcast.empty());
 }
 
 TEST_CASE("a ledger node whose disk is full sends nothing it signed, resent or not, until "
