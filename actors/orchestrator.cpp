@@ -168,6 +168,7 @@ void send_to_ledger(self_pointer self, std::vector<std::vector<uint8_t>> records
 // Sends what the recorder has for the ledger (a ledger joined, or nothing goes).
 void flush_records(self_pointer self) {
   self->state.flush_scheduled = false;
+  self->state.last_flush = clock_type::now();
   std::map<uint32_t, uint64_t> submissions;
   if (auto records = self->state.recorder.flush(&submissions); !records.empty())
     send_to_ledger(self, std::move(records), std::move(submissions));
@@ -400,9 +401,13 @@ void take_output(self_pointer self, uint64_t task_id, wire::task_output msg) {
       st.early_outputs.insert_or_assign(task_id, std::move(msg));
     return;
   }
-  // Its records go now rather than after outbox_delay: on their way to the ledger before
-  // its submitter hears that it is done.
-  flush_records(self);
+  // Its records go now rather than after outbox_delay (its validators' own, if they come
+  // after the judgment, with the next batch): on their way to the ledger before its
+  // submitter hears that it is done.
+  if (auto since = clock_type::now() - st.last_flush; since >= outbox_gap)
+    flush_records(self);
+  else // many small tasks: theirs go together, outbox_gap after the last batch
+    self->delayed_send(self, outbox_gap - since, flush_atom::value);
   for (auto& [id, run] : st.runs)
     if (run->owns(task_id)) {
       on_run_output(self, *run, task_id, msg);

@@ -44,14 +44,19 @@ constexpr std::chrono::milliseconds orchestrator_tick{500};
 constexpr std::chrono::seconds ledger_wait{30};
 
 /// How long the orchestrator gathers records before it signs and sends them, unless a task
-/// finishes first (its records then go at once): a task's records then mostly go in one
-/// block rather than one for each few shards judged (each block costs every ledger node
-/// three signed, synced steps and a store write). No one waits on their receipt: a task's
-/// output does not.
+/// finishes first (its records then go at once, see outbox_gap): a task's records then
+/// mostly go in one block rather than one for each few shards judged (each block costs
+/// every ledger node three signed, synced steps and a store write). No one waits on their
+/// receipt: a task's output does not.
 constexpr std::chrono::milliseconds outbox_delay{100};
 
 /// Records gathered that go at once: a block's worth (actors/core/ledger_node.hpp).
 constexpr std::size_t outbox_full = 2000;
+
+/// A finished task's records go at once, or this long after the last batch if that was
+/// sooner: many small tasks then share batches, some fifty a second, as when records were
+/// gathered for 20 ms.
+constexpr std::chrono::milliseconds outbox_gap{20};
 
 struct orchestrator_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
@@ -77,8 +82,9 @@ struct orchestrator_state {
       ledgers;                  // every ledger node that joined, introduced to the others
   ledger_recorder recorder;     // what goes to the ledger, in which order
   bool flush_scheduled = false; // a flush of the recorder is on its way
-  std::string ledger_problem;   // the last failure to record, said once
-  bool ledger_ready = false;    // it joined and task ids go on from its last one
+  clock_type::time_point last_flush{}; // when records last went to the ledger
+  std::string ledger_problem;          // the last failure to record, said once
+  bool ledger_ready = false;           // it joined and task ids go on from its last one
   // Submissions that wait for the expected ledger, so that no task id is used twice.
   struct held_submission {
     caf::typed_response_promise<wire::task_ack> promise;
