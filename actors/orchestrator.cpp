@@ -674,9 +674,9 @@ void on_judged(self_pointer self, const wire::judgment& msg) {
   if (!j)
     return;
   const auto& v = j->verdict;
-  auto units = st.table.work_units(v.task_id, v.shard_id);
+  auto work = st.table.work_of(v.task_id, v.shard_id);
   if (st.table.on_judgment(*j) != verdict_effect::stale) {
-    st.recorder.judged(*j, units, clock_type::now());
+    st.recorder.judged(*j, work, clock_type::now());
     schedule_flush(self);
   }
   if (auto early = st.early_outputs.find(v.task_id); early != st.early_outputs.end()) {

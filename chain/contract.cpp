@@ -151,7 +151,61 @@ expected<uint64_t> u64_of(const transaction& t, tx_kind kind, const char* what) 
 } // namespace
 
 expected<uint64_t> nonce_of(const transaction& t) {
-  return u64_of(t, tx_kind::submission, "its nonce");
+  auto terms = terms_of(t);
+  if (!terms)
+    return terms.error();
+  return terms->nonce;
+}
+
+std::vector<uint8_t> terms_data(const submission_terms& terms) {
+  writer w;
+  w.u64(terms.nonce);
+  if (terms.rows != 0) {
+    w.u64(terms.rows);
+    w.u64(terms.flops_per_row);
+  }
+  return std::move(w.data());
+}
+
+expected<submission_terms> terms_of(const transaction& t) {
+  reader r{t.data};
+  submission_terms terms;
+  terms.nonce = r.u64();
+  if (t.data.size() == 24) {
+    terms.rows = r.u64();
+    terms.flops_per_row = r.u64();
+  }
+  if (t.kind != tx_kind::submission || !r.ok() || !r.at_end()
+      || (t.data.size() == 24 && (terms.rows == 0 || terms.flops_per_row == 0)))
+    return make_error(errc::corrupted,
+                      "a submission's data is its nonce (8 bytes), or its nonce, rows and "
+                      "FLOP per row, neither 0 (24 bytes)");
+  return terms;
+}
+
+std::vector<uint8_t> rows_data(uint64_t begin, uint64_t end) {
+  writer w;
+  w.u64(begin);
+  w.u64(end);
+  return std::move(w.data());
+}
+
+expected<std::pair<uint64_t, uint64_t>> rows_of(const transaction& t) {
+  reader r{t.data};
+  auto begin = r.u64();
+  auto end = r.u64();
+  if (t.kind != tx_kind::contribution || !r.ok() || !r.at_end() || begin >= end)
+    return make_error(errc::corrupted, "a contribution's data is the rows it computed, "
+                                       "BEGIN < END (16 bytes)");
+  return std::pair{begin, end};
+}
+
+uint64_t work_units(uint64_t rows, uint64_t flops_per_row) {
+  auto flops = static_cast<unsigned __int128>(rows) * flops_per_row;
+  auto units = (flops + 999'999) / 1'000'000;
+  if (units > UINT64_MAX)
+    return UINT64_MAX;
+  return std::max<uint64_t>(1, static_cast<uint64_t>(units));
 }
 
 expected<uint64_t> task_of(const transaction& t) {
@@ -209,7 +263,7 @@ std::string unused_field(const transaction& t) {
     bad = place || names || t.valid || t.work_units != 0;
     break;
   case tx_kind::contribution:
-    bad = !t.validator.empty() || t.valid || money || !t.data.empty();
+    bad = !t.validator.empty() || t.valid || money;
     break;
   case tx_kind::verdict:
   case tx_kind::acceptance:
@@ -321,18 +375,38 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
       return task_name(t.task_id) + " is paid for already";
     return {};
   }
-  case tx_kind::contribution:
+  case tx_kind::contribution: {
     if (auto why = by_orchestrator(); !why.empty())
       return why;
-    if (!funds(t.task_id))
+    const auto* f = funds(t.task_id);
+    if (!f)
       return task_name(t.task_id) + " has no submission on the chain to pay for it";
-    if (!members_.find(t.worker)
-        || (members_.find(t.worker)->roles & bit(role::worker)) == 0)
+    const auto* worker = members_.find(t.worker);
+    if (!worker || (worker->roles & bit(role::worker)) == 0)
       return "worker " + t.worker + " is no member with the worker role";
+    if (worker->key == t.signer)
+      return "worker " + t.worker
+             + " is the node of the orchestrator that signed it: a hub is never paid "
+               "for work it assigned itself";
     if (t.work_units > max_work_units)
       return std::to_string(t.work_units) + " work units, above the "
              + std::to_string(max_work_units) + " one contribution may claim";
+    auto rows = rows_of(t);
+    if (f->rows == 0) // the submission binds no work: the budget alone caps it
+      return t.data.empty() || rows ? std::string{} : describe(rows.error());
+    if (!rows)
+      return "no rows stated for " + task_name(t.task_id)
+             + ", whose submission binds its work: " + describe(rows.error());
+    auto [begin, end] = *rows;
+    if (end > f->rows)
+      return "rows " + std::to_string(begin) + ".." + std::to_string(end) + " of "
+             + task_name(t.task_id) + ", whose submission has " + std::to_string(f->rows);
+    if (auto due = work_units(end - begin, f->flops_per_row); t.work_units != due)
+      return std::to_string(t.work_units) + " work units for rows " + std::to_string(begin)
+             + ".." + std::to_string(end) + " of " + task_name(t.task_id)
+             + ", whose submission's plan gives " + std::to_string(due);
     return {};
+  }
   case tx_kind::verdict: {
     if (auto why = judges_nothing(t); !why.empty())
       return why;
@@ -427,6 +501,7 @@ void contract_state::flatten() {
   submissions_.flatten();
   steps_.flatten();
   paid_.flatten();
+  paid_rows_.flatten();
   judged_.flatten();
   audited_.flatten();
   evidenced_.flatten();
@@ -470,12 +545,15 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
     return true;
   case tx_kind::member:
     return !members_.bind(member_of(t).value());
-  case tx_kind::submission:
+  case tx_kind::submission: {
     if (!members_.find(t.account))
       (void)members_.bind({t.account, t.signer, bit(role::submitter)});
-    nonces_.insert({t.account, nonce_of(t).value()});
-    submissions_.emplace(t.task_id, funding{t.account, t.amount, 0});
+    auto terms = terms_of(t).value();
+    nonces_.insert({t.account, terms.nonce});
+    submissions_.emplace(t.task_id,
+                         funding{t.account, t.amount, 0, terms.rows, terms.flops_per_row});
     return true;
+  }
   case tx_kind::step:
     steps_.emplace(t.task_id, task_of(t).value());
     return true;
@@ -546,13 +624,19 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
     return true; // no contribution for what was judged
   int64_t price = 0;
   auto* f = funds(t.task_id); // the submission paying for it (none: nobody is charged)
+  // The rows it computed, where its task's submission binds the work (their work units
+  // were checked when it was admitted): no row is paid twice.
+  std::optional<std::pair<uint64_t, uint64_t>> rows;
+  if (f && f->rows != 0)
+    rows = rows_of(c->second).value();
   if (t.valid || accepted) {
     __int128 total =
         static_cast<__int128>(c->second.work_units) * rules_.micro_mcc_per_work_unit;
     if (total > INT64_MAX)
       return false;
     if (affordable(f, static_cast<int64_t>(total))
-        && !paid_.contains({t.task_id, t.shard_id})) {
+        && !paid_.contains({t.task_id, t.shard_id})
+        && !(rows && rows_paid(t.task_id, rows->first, rows->second))) {
       price = static_cast<int64_t>(total);
       auto to_validator = by_network ? 0 : share_of(price, rules_.validator_share_permille);
       earned.push_back(payment(tx_kind::reward, t, t.worker, price - to_validator));
@@ -568,6 +652,8 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
     return false;
   if (price > 0) {
     paid_.insert({t.task_id, t.shard_id});
+    if (rows)
+      paid_rows_.emplace({t.task_id, rows->first}, rows->second);
     if (f)
       f->spent += price;
   }
@@ -585,6 +671,12 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   contributions_.erase(c);
   out.insert(out.end(), earned.begin(), earned.end());
   return true;
+}
+
+bool contract_state::rows_paid(uint64_t task, uint64_t begin, uint64_t end) const {
+  // Paid ranges never overlap: the one starting last before `end` is the only candidate.
+  const auto* last = paid_rows_.last_below({task, end});
+  return last && last->first.first == task && last->second > begin;
 }
 
 settlement contract_state::settle(const std::vector<transaction>& inputs,

@@ -116,6 +116,28 @@ std::vector<uint8_t> u64_data(uint64_t x);
 expected<uint64_t> nonce_of(const transaction& t);
 expected<uint64_t> task_of(const transaction& t);
 
+/// What a submitter signs in a submission's data: its nonce, and the work it agrees to
+/// pay for: `rows` rows of `flops_per_row` FLOP each (NONCE u64 | ROWS u64 |
+/// FLOPS_PER_ROW u64). The older form, the nonce alone, binds no work (rows 0): its
+/// contributions are then capped by the budget alone.
+struct submission_terms {
+  uint64_t nonce = 0;
+  uint64_t rows = 0; // 0: no work bound
+  uint64_t flops_per_row = 0;
+};
+std::vector<uint8_t> terms_data(const submission_terms& terms);
+expected<submission_terms> terms_of(const transaction& t);
+
+/// The rows [begin, end) of its task a contribution computed, as its data (BEGIN u64 |
+/// END u64), and back.
+std::vector<uint8_t> rows_data(uint64_t begin, uint64_t end);
+expected<std::pair<uint64_t, uint64_t>> rows_of(const transaction& t);
+
+/// The work units of `rows` rows of `flops_per_row` FLOP: their MFLOP rounded up, at
+/// least 1 (UINT64_MAX past that). Submitters, orchestrators and the contract all count
+/// by it.
+uint64_t work_units(uint64_t rows, uint64_t flops_per_row);
+
 /// Where MCC went, in micro-MCC: the balances add up to paid - charged - penalized.
 /// Totals that only grow are kept in 128 bits: they never overflow (in 64 bits they would
 /// after ~10^22 FLOP of paid work, and refuse every payment after that).
@@ -249,6 +271,8 @@ private:
     std::string submitter;
     int64_t budget = 0; // 0: no limit
     int64_t spent = 0;
+    uint64_t rows = 0; // the work its submission binds (0: none)
+    uint64_t flops_per_row = 0;
   };
 
   // An attempt once judged: what its first verdict said, for the audits that follow.
@@ -291,6 +315,11 @@ private:
   layered_map<uint64_t, uint64_t> steps_;                // a run's step -> the run
   std::map<attempt_key, transaction> contributions_;     // not yet judged
   layered_set<std::pair<uint64_t, uint32_t>> paid_;
+  // Rows paid for, of tasks whose submissions bind their work: (task, begin) -> end,
+  // never overlapping, so that no row is paid twice whatever shards a hub plans.
+  layered_map<std::pair<uint64_t, uint64_t>, uint64_t> paid_rows_;
+  // True if rows [begin, end) of `task` overlap rows paid for.
+  bool rows_paid(uint64_t task, uint64_t begin, uint64_t end) const;
   layered_map<attempt_key, judged_attempt> judged_;
   std::map<std::string, int64_t> balances_;
   std::map<std::string, uint32_t> streaks_;

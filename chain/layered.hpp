@@ -32,6 +32,22 @@ public:
     return find(key) != nullptr;
   }
 
+  /// The entry with the greatest key below `key`, or null.
+  const std::pair<const K, V>* last_below(const K& key) const {
+    const std::pair<const K, V>* best = nullptr;
+    auto consider = [&](const std::map<K, V>& entries) {
+      if (auto it = entries.lower_bound(key); it != entries.begin()) {
+        --it;
+        if (!best || best->first < it->first)
+          best = &*it;
+      }
+    };
+    consider(changes_); // first: a changed entry wins over the base's of its key
+    if (base_)
+      consider(*base_);
+    return best;
+  }
+
   /// The entry for `key`, to change, or null.
   V* find_mutable(const K& key) {
     if (auto it = changes_.find(key); it != changes_.end())

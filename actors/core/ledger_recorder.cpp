@@ -96,7 +96,9 @@ void ledger_recorder::contribute(const attempt_key& key, const std::string& work
   c.attempt = std::get<2>(key);
   c.worker = worker;
   c.result = result;
-  c.work_units = j->second.units;
+  c.work_units = j->second.work.units;
+  if (j->second.work.row_end > j->second.work.row_begin) // the rows it is paid for
+    c.data = chain::rows_data(j->second.work.row_begin, j->second.work.row_end);
   outbox_.emplace_back(std::move(c));
 }
 
@@ -106,13 +108,13 @@ void ledger_recorder::pass(const attempt_key& key, const unrecorded_verdict& v,
   outbox_.emplace_back(std::move(bytes));
 }
 
-void ledger_recorder::judged(const judgment& j, uint64_t units,
+void ledger_recorder::judged(const judgment& j, const shard_work& work,
                              clock_type::time_point now) {
   if (!recording())
     return;
   const auto& v = j.verdict;
   attempt_key key{v.task_id, v.shard_id, v.attempt};
-  judged_[key] = judged_attempt{.standing = j.validators, .units = units, .at = now};
+  judged_[key] = judged_attempt{.standing = j.validators, .work = work, .at = now};
   for (auto it = unrecorded_.lower_bound({key, 0});
        it != unrecorded_.end() && it->first.first == key;) {
     const auto& name = it->second.validator;

@@ -64,8 +64,8 @@ public:
   std::vector<std::string> take(const std::vector<std::vector<uint8_t>>& records,
                                 node_id from, const node_identity* who);
 
-  /// The aggregator's judgment of an attempt, worth `units` work units.
-  void judged(const judgment& j, uint64_t units, clock_type::time_point now);
+  /// The aggregator's judgment of an attempt of a shard worth `work`.
+  void judged(const judgment& j, const shard_work& work, clock_type::time_point now);
 
   /// Task `task_id` was accepted: its submitter's signed submission (check_submission
   /// passed), which the contract charges for the work it pays.
@@ -114,8 +114,8 @@ private:
   // The aggregator's judgment of an attempt, while its validators' records may still come.
   struct judged_attempt {
     std::vector<std::string> standing; // validators whose verdicts count
-    uint64_t units = 0;                // the contribution's work units, from the planner
-    bool contributed = false;          // its contribution went to the ledger
+    shard_work work;          // the contribution's rows and units, from the planner
+    bool contributed = false; // its contribution went to the ledger
     clock_type::time_point at;
   };
 

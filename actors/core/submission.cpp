@@ -2,6 +2,9 @@
 
 #include <openssl/rand.h>
 
+#include <cmath>
+
+#include "actors/core/workload.hpp"
 #include "chain/contract.hpp"
 #include "messages/codec.hpp"
 
@@ -14,10 +17,22 @@ chain::transaction submission_record(const task_request& req, uint64_t task_id) 
   t.account = req.submitter;
   t.amount = req.budget;
   t.result = wire::request_digest(req);
-  t.data = chain::u64_data(req.nonce);
+  t.data = chain::terms_data(submission_terms_of(req));
   t.signer = req.submitter_key;
   t.sig = req.submitter_signature;
   return t;
+}
+
+chain::submission_terms submission_terms_of(const task_request& req) {
+  chain::submission_terms terms{.nonce = req.nonce};
+  const auto& kind = workload_of(req);
+  if (kind.is_run())
+    return terms;
+  if (auto plan = kind.plan(req, 1); plan && plan->rows > 0 && plan->flops_per_row >= 1) {
+    terms.rows = plan->rows;
+    terms.flops_per_row = static_cast<uint64_t>(std::llround(plan->flops_per_row));
+  }
+  return terms;
 }
 
 void sign_submission(task_request& req, const chain::node_key& key) {

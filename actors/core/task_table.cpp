@@ -500,12 +500,15 @@ std::size_t task_table::expire(clock_type::time_point now) {
   return count;
 }
 
-uint64_t task_table::work_units(uint64_t task_id, uint32_t shard_id) const {
+shard_work task_table::work_of(uint64_t task_id, uint32_t shard_id) const {
   auto t = tasks_.find(task_id);
   if (t == tasks_.end() || shard_id >= t->second.shards.size())
-    return 0;
+    return {};
   const auto& task = t->second;
-  return nexus::work_units(task.shards[shard_id].range.rows(), task.plan.flops_per_row);
+  const auto& range = task.shards[shard_id].range;
+  return {.units = nexus::work_units(range.rows(), task.plan.flops_per_row),
+          .row_begin = range.row_begin,
+          .row_end = range.row_end};
 }
 
 void task_table::unmerge_running() {

@@ -188,8 +188,9 @@ public:
   /// Tasks that failed since the last call, for whoever holds their partial state.
   std::vector<uint64_t> take_failed();
 
-  /// The work units of a shard, from the planner: its MFLOP, at least 1 (0 if unknown).
-  uint64_t work_units(uint64_t task_id, uint32_t shard_id) const;
+  /// A shard's rows and their work units, from the planner: its MFLOP, at least 1 (all 0
+  /// if unknown).
+  shard_work work_of(uint64_t task_id, uint32_t shard_id) const;
 
   /// True once every shard of the task is validated.
   bool all_validated(uint64_t task_id) const;

@@ -5,12 +5,13 @@
 #include <cmath>
 
 #include "actors/core/workloads/kinds.hpp"
+#include "chain/contract.hpp"
 
 namespace nexus {
 
 uint64_t work_units(std::size_t rows, double flops_per_row) {
-  return std::max<uint64_t>(
-      1, static_cast<uint64_t>(std::ceil(static_cast<double>(rows) * flops_per_row / 1e6)));
+  // Every kind's FLOP per row is a whole number.
+  return chain::work_units(rows, static_cast<uint64_t>(std::llround(flops_per_row)));
 }
 
 expected<std::shared_ptr<const fingerprint_check>>

@@ -50,8 +50,15 @@ struct work_plan {
 };
 
 /// Work units of `rows` rows at `flops_per_row`: their MFLOP, at least 1. The ledger
-/// pays by them.
+/// pays by them, and counts them the same way (chain::work_units).
 uint64_t work_units(std::size_t rows, double flops_per_row);
+
+/// What one shard is worth to the ledger: its rows of the task and their work units.
+struct shard_work {
+  uint64_t units = 0;
+  uint64_t row_begin = 0;
+  uint64_t row_end = 0;
+};
 
 /// What a validator judges with: its node's operands, a generator workers cannot predict,
 /// and the Freivalds probes it keeps between shards of a task.

@@ -6,6 +6,7 @@
 #include "actors/core/submission.hpp"
 #include "actors/worker.hpp"
 #include "chain/block.hpp"
+#include "chain/contract.hpp"
 #include "compute/tensor.hpp"
 #include "messages/codec.hpp"
 #include "test/support/embedded.hpp"
@@ -81,6 +82,13 @@ TEST_CASE("a network with a ledger takes only submissions their submitter signed
       CHECK(t->signer == alice.public_bytes());
       CHECK(t->task_id == ack->task_id);
       CHECK(t->signature_valid());
+      // Alice signed the work she pays for: 40 rows of 2 * 20 * 10 FLOP, which the ledger
+      // nodes hold each contribution's work units to.
+      auto terms = chain::terms_of(*t);
+      REQUIRE(terms);
+      CHECK(terms->nonce == req.nonce);
+      CHECK(terms->rows == 40);
+      CHECK(terms->flops_per_row == 400);
     }
   }
   CHECK(submitted);

@@ -17,9 +17,13 @@ namespace {
 
 const contract_rules rules{2, 2, 100, 500, 50};
 
-// A contract past a first block that binds the keys' network.
-contract_state started(const test::chain_keys& k, const contract_rules& r = rules) {
+// A contract past a first block that binds the keys' network (the hub a worker too, if
+// asked).
+contract_state started(const test::chain_keys& k, const contract_rules& r = rules,
+                       bool hub_works = false) {
   auto g = k.start(r);
+  if (hub_works)
+    g.members[0].roles |= bit(role::worker);
   std::vector<transaction> first{rules_record(r)};
   for (const auto& m : g.members)
     first.push_back(member_record(m));
@@ -307,4 +311,80 @@ TEST_CASE("an orchestrator cannot grant the ledger or orchestrator role",
   CHECK(made.refused[1].first == 1);
   CHECK(c.members().keys_holding(role::ledger) == std::vector{k.hub.public_bytes()});
   CHECK(c.members().find("w9") != nullptr);
+}
+
+TEST_CASE("a hub proves the work it records: units from the submitter's plan, each row "
+          "paid once",
+          "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  // 100 rows of 2 MFLOP each: 2 work units a row, 4 micro-MCC at rules' 2 a unit.
+  auto s = k.submission(5, 0, 100, 2'000'000);
+  auto first = k.contribution_of_rows(5, 0, 1, "w1", 0, 50, 100);
+  auto inflated = k.contribution_of_rows(5, 1, 1, "w2", 50, 100, 1000);
+  auto no_rows = k.contribution(5, 1, 1, "w2", 1, 100);
+  auto outside = k.contribution_of_rows(5, 1, 1, "w2", 90, 120, 60);
+  auto settled = contract.settle({s, first, inflated, no_rows, outside}, at(k));
+  REQUIRE(settled.refused.size() == 3);
+  CHECK(settled.refused[0].first == 2);
+  CHECK_THAT(settled.refused[0].second, Catch::Contains("submission's plan gives 100"));
+  CHECK(settled.refused[1].first == 3);
+  CHECK_THAT(settled.refused[1].second, Catch::Contains("no rows stated"));
+  CHECK(settled.refused[2].first == 4);
+  CHECK_THAT(settled.refused[2].second, Catch::Contains("whose submission has 100"));
+
+  // The same rows again under another shard id, or half of them: admitted (a task that
+  // moved is planned anew), paid nothing. The rows not paid yet are.
+  auto again = k.contribution_of_rows(5, 2, 1, "w2", 0, 50, 100);
+  auto half = k.contribution_of_rows(5, 3, 1, "w2", 40, 60, 40);
+  auto rest = k.contribution_of_rows(5, 4, 1, "w2", 50, 100, 100);
+  settled =
+      contract.settle({k.verdict(first, true), again, half, rest, k.verdict(again, true),
+                       k.verdict(half, true), k.verdict(rest, true)},
+                      at(k, 2));
+  CHECK(settled.refused.empty());
+  CHECK(contract.balances().at("w1") == 180);     // 100 units at 2, less 10 % to v1
+  CHECK(contract.balances().at("w2") == 180);     // the rest only
+  CHECK(contract.balances().at("alice") == -400); // the whole task, once
+  CHECK(contract.paid(5, 0));
+  CHECK_FALSE(contract.paid(5, 2));
+  CHECK_FALSE(contract.paid(5, 3));
+  CHECK(contract.paid(5, 4));
+
+  // A submission that binds rows of no work, or no rows, reads as nothing.
+  auto empty = k.submission(6, 0, 1, 1);
+  empty.data = chain::terms_data({.nonce = 77, .rows = 0, .flops_per_row = 0});
+  empty.data.resize(24);
+  empty.sign_with(k.alice);
+  settled = contract.settle({empty}, at(k, 3));
+  REQUIRE(settled.refused.size() == 1);
+  CHECK_THAT(settled.refused[0].second, Catch::Contains("neither 0"));
+}
+
+TEST_CASE("a contribution to a task that binds no work may state its rows", "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  auto stated = k.contribution_of_rows(4, 0, 1, "w1", 0, 8, 1000);
+  auto garbled = k.contribution(4, 1, 1, "w2");
+  garbled.data = {1, 2, 3};
+  garbled.sign_with(k.hub);
+  auto settled =
+      contract.settle({k.submission(4), stated, garbled, k.verdict(stated, true)}, at(k));
+  REQUIRE(settled.refused.size() == 1);
+  CHECK(settled.refused[0].first == 2);
+  CHECK(contract.balances().at("w1") == 1800); // by its work units: nothing bound them
+}
+
+TEST_CASE("a hub is never paid for work it assigned its own node", "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto contract = started(k, rules, true); // the hub's node holds the worker role too
+  auto own = k.contribution(8, 0, 1, "hub");
+  auto other = k.contribution(8, 1, 1, "w1");
+  auto settled = contract.settle({k.submission(8), own, other}, at(k));
+  REQUIRE(settled.refused.size() == 1);
+  CHECK(settled.refused[0].first == 1);
+  CHECK_THAT(settled.refused[0].second, Catch::Contains("never paid for work it assigned"));
+  settled = contract.settle({k.verdict(own, true, "v1")}, at(k, 2));
+  CHECK(settled.payments.empty()); // nothing it could judge: the contribution was refused
+  CHECK_FALSE(contract.balances().contains("hub"));
 }

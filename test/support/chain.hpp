@@ -51,16 +51,18 @@ struct chain_keys {
     return g;
   }
 
-  /// Task `task` submitted by alice, signed by her, with a fresh nonce.
-  chain::transaction submission(uint64_t task, int64_t budget = 0) const {
+  /// Task `task` submitted by alice, signed by her, with a fresh nonce; binding `rows`
+  /// rows of `flops_per_row` FLOP each (0: the older form, which binds no work).
+  chain::transaction submission(uint64_t task, int64_t budget = 0, uint64_t rows = 0,
+                                uint64_t flops_per_row = 0) const {
     chain::transaction t;
     t.kind = chain::tx_kind::submission;
     t.task_id = task;
     t.account = "alice";
     t.amount = budget;
-    uint64_t nonce = 0;
-    RAND_bytes(reinterpret_cast<unsigned char*>(&nonce), sizeof(nonce));
-    t.data = chain::u64_data(nonce);
+    chain::submission_terms terms{.rows = rows, .flops_per_row = flops_per_row};
+    RAND_bytes(reinterpret_cast<unsigned char*>(&terms.nonce), sizeof(terms.nonce));
+    t.data = chain::terms_data(terms);
     t.sign_with(alice);
     return t;
   }
@@ -77,6 +79,16 @@ struct chain_keys {
     t.worker = worker;
     t.work_units = units;
     t.result[0] = result;
+    t.sign_with(hub);
+    return t;
+  }
+
+  /// The hub states that `worker` computed rows [begin, end) of (task, shard, attempt).
+  chain::transaction contribution_of_rows(uint64_t task, uint32_t shard, uint32_t attempt,
+                                          const std::string& worker, uint64_t begin,
+                                          uint64_t end, uint64_t units) const {
+    auto t = contribution(task, shard, attempt, worker, 1, units);
+    t.data = chain::rows_data(begin, end);
     t.sign_with(hub);
     return t;
   }

@@ -67,15 +67,16 @@ TEST_CASE("a standing verdict goes on after its contribution, whichever came fir
     if (record_first) {
       CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
       CHECK_FALSE(f.rec.pending()); // parked until the judgment says
-      f.rec.judged(f.make_judgment(v, {"v1"}), 12, f.now);
+      f.rec.judged(f.make_judgment(v, {"v1"}), {12, 40, 64}, f.now);
     } else {
-      f.rec.judged(f.make_judgment(v, {"v1"}), 12, f.now);
+      f.rec.judged(f.make_judgment(v, {"v1"}), {12, 40, 64}, f.now);
       CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
     }
     auto out = f.sent();
     REQUIRE(out.size() == 2);
     CHECK(out[0].kind == chain::tx_kind::contribution);
     CHECK(out[0].work_units == 12);
+    CHECK(chain::rows_of(out[0]).value() == std::pair<uint64_t, uint64_t>{40, 64});
     CHECK(out[0].signer == f.hub.public_bytes());
     CHECK(out[1].kind == chain::tx_kind::verdict);
     CHECK(out[1].signer == f.v1_key.public_bytes());
@@ -91,7 +92,7 @@ TEST_CASE("an overturned verdict is not passed on and its validator is audited",
   auto j = f.make_judgment(v, {"v2", "v3"});
   j.overturned = {"v1"};
   j.verdict.valid = true;
-  f.rec.judged(j, 12, f.now);
+  f.rec.judged(j, {12, 40, 64}, f.now);
   CHECK(f.rec.take({f.signed_record(v, f.v1_key)}, 5, &f.v1).empty());
   auto out = f.sent();
   REQUIRE(out.size() == 1);
@@ -124,7 +125,7 @@ TEST_CASE("a result judged without a validator is stated by the hub itself",
   fixture f;
   auto v = f.make_verdict();
   v.validator.clear();
-  f.rec.judged(judgment{.verdict = v, .checked = false}, 7, f.now);
+  f.rec.judged(judgment{.verdict = v, .checked = false}, {7, 0, 8}, f.now);
   auto out = f.sent();
   REQUIRE(out.size() == 2);
   CHECK(out[0].kind == chain::tx_kind::contribution);
