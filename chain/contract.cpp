@@ -369,8 +369,13 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
       return describe(parent.error());
     if (t.task_id < internal_task_base)
       return "a step of a run must be one of the network's own tasks";
-    if (!submissions_.contains(*parent))
+    const auto* run = submissions_.find(*parent);
+    if (!run)
       return task_name(*parent) + ", whose step it would be, has no submission";
+    // Only a run's submission binds no work: a task whose submission binds it has no
+    // steps, whose rows would be paid again under the steps' ids.
+    if (run->rows != 0)
+      return task_name(*parent) + "'s submission binds its work: it has no steps";
     if (steps_.contains(t.task_id) || submissions_.contains(t.task_id))
       return task_name(t.task_id) + " is paid for already";
     return {};

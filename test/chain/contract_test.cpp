@@ -361,6 +361,27 @@ TEST_CASE("a hub proves the work it records: units from the submitter's plan, ea
   CHECK_THAT(settled.refused[0].second, Catch::Contains("neither 0"));
 }
 
+TEST_CASE("a task whose submission binds its work has no steps to pay its rows again",
+          "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  auto step = [&](uint64_t id, uint64_t parent) {
+    transaction t;
+    t.kind = tx_kind::step;
+    t.task_id = id;
+    t.data = u64_data(parent);
+    t.sign_with(k.hub);
+    return t;
+  };
+  auto settled =
+      contract.settle({k.submission(5, 0, 100, 2'000'000), k.submission(6),
+                       step(internal_task_base + 1, 5), step(internal_task_base + 2, 6)},
+                      at(k));
+  REQUIRE(settled.refused.size() == 1);
+  CHECK(settled.refused[0].first == 2);
+  CHECK_THAT(settled.refused[0].second, Catch::Contains("binds its work: it has no steps"));
+}
+
 TEST_CASE("a contribution to a task that binds no work may state its rows", "[ledger]") {
   auto k = test::chain_keys::in();
   auto contract = started(k);
