@@ -200,12 +200,14 @@ expected<std::pair<uint64_t, uint64_t>> rows_of(const transaction& t) {
   return std::pair{begin, end};
 }
 
-uint64_t work_units(uint64_t rows, uint64_t flops_per_row) {
-  auto flops = static_cast<unsigned __int128>(rows) * flops_per_row;
-  auto units = (flops + 999'999) / 1'000'000;
-  if (units > UINT64_MAX)
-    return UINT64_MAX;
-  return std::max<uint64_t>(1, static_cast<uint64_t>(units));
+uint64_t work_units(uint64_t begin, uint64_t end, uint64_t flops_per_row) {
+  auto up_to = [&](uint64_t row) {
+    return (static_cast<unsigned __int128>(row) * flops_per_row + 999'999) / 1'000'000;
+  };
+  if (end <= begin)
+    return 0;
+  auto units = up_to(end) - up_to(begin);
+  return units > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(units);
 }
 
 expected<uint64_t> task_of(const transaction& t) {
@@ -406,7 +408,7 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     if (end > f->rows)
       return "rows " + std::to_string(begin) + ".." + std::to_string(end) + " of "
              + task_name(t.task_id) + ", whose submission has " + std::to_string(f->rows);
-    if (auto due = work_units(end - begin, f->flops_per_row); t.work_units != due)
+    if (auto due = work_units(begin, end, f->flops_per_row); t.work_units != due)
       return std::to_string(t.work_units) + " work units for rows " + std::to_string(begin)
              + ".." + std::to_string(end) + " of " + task_name(t.task_id)
              + ", whose submission's plan gives " + std::to_string(due);
@@ -628,6 +630,7 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
       || c->second.result != t.result)
     return true; // no contribution for what was judged
   int64_t price = 0;
+  bool settled = false;       // the shard counts as paid from now on
   auto* f = funds(t.task_id); // the submission paying for it (none: nobody is charged)
   // The rows it computed, where its task's submission binds the work (their work units
   // were checked when it was admitted): no row is paid twice.
@@ -639,9 +642,11 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
         static_cast<__int128>(c->second.work_units) * rules_.micro_mcc_per_work_unit;
     if (total > INT64_MAX)
       return false;
-    if (affordable(f, static_cast<int64_t>(total))
-        && !paid_.contains({t.task_id, t.shard_id})
-        && !(rows && rows_paid(t.task_id, rows->first, rows->second))) {
+    settled = affordable(f, static_cast<int64_t>(total))
+              && !paid_.contains({t.task_id, t.shard_id})
+              && !(rows && rows_paid(t.task_id, rows->first, rows->second));
+    // A shard of a few rows may be worth 0 units (chain::work_units): settled, unpaid.
+    if (settled && total > 0) {
       price = static_cast<int64_t>(total);
       auto to_validator = by_network ? 0 : share_of(price, rules_.validator_share_permille);
       earned.push_back(payment(tx_kind::reward, t, t.worker, price - to_validator));
@@ -655,7 +660,7 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
   }
   if (!pay(earned))
     return false;
-  if (price > 0) {
+  if (settled) {
     paid_.insert({t.task_id, t.shard_id});
     if (rows)
       paid_rows_.emplace({t.task_id, rows->first}, rows->second);

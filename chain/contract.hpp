@@ -133,10 +133,12 @@ expected<submission_terms> terms_of(const transaction& t);
 std::vector<uint8_t> rows_data(uint64_t begin, uint64_t end);
 expected<std::pair<uint64_t, uint64_t>> rows_of(const transaction& t);
 
-/// The work units of `rows` rows of `flops_per_row` FLOP: their MFLOP rounded up, at
-/// least 1 (UINT64_MAX past that). Submitters, orchestrators and the contract all count
-/// by it.
-uint64_t work_units(uint64_t rows, uint64_t flops_per_row);
+/// The work units of rows [begin, end) of a task of `flops_per_row` FLOP per row:
+/// ceil(end * F / 10^6) - ceil(begin * F / 10^6), the MFLOP up to `end` rounded up less
+/// those up to `begin`. Shards of any cut add up to the whole task's MFLOP rounded up:
+/// cutting a task finer never earns more (a shard of a few rows may earn 0). UINT64_MAX
+/// past 2^64. Submitters, orchestrators and the contract all count by it.
+uint64_t work_units(uint64_t begin, uint64_t end, uint64_t flops_per_row);
 
 /// Where MCC went, in micro-MCC: the balances add up to paid - charged - penalized.
 /// Totals that only grow are kept in 128 bits: they never overflow (in 64 bits they would

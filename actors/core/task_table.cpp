@@ -99,9 +99,7 @@ expected<task_ack> task_table::add_task(task_request req, clock_type::time_point
   if (!plan)
     return plan.error();
   if (req.budget > 0 && limits_.micro_mcc_per_work_unit > 0) {
-    uint64_t units = 0;
-    for (const auto& range : plan->shards)
-      units += nexus::work_units(range.rows(), plan->flops_per_row);
+    auto units = nexus::work_units(0, plan->rows, plan->flops_per_row); // its shards' sum
     auto cost = static_cast<int64_t>(units) * limits_.micro_mcc_per_work_unit;
     if (cost > req.budget)
       return make_error(
@@ -506,7 +504,8 @@ shard_work task_table::work_of(uint64_t task_id, uint32_t shard_id) const {
     return {};
   const auto& task = t->second;
   const auto& range = task.shards[shard_id].range;
-  return {.units = nexus::work_units(range.rows(), task.plan.flops_per_row),
+  return {.units =
+              nexus::work_units(range.row_begin, range.row_end, task.plan.flops_per_row),
           .row_begin = range.row_begin,
           .row_end = range.row_end};
 }

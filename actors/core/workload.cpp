@@ -9,9 +9,9 @@
 
 namespace nexus {
 
-uint64_t work_units(std::size_t rows, double flops_per_row) {
+uint64_t work_units(uint64_t begin, uint64_t end, double flops_per_row) {
   // Every kind's FLOP per row is a whole number.
-  return chain::work_units(rows, static_cast<uint64_t>(std::llround(flops_per_row)));
+  return chain::work_units(begin, end, static_cast<uint64_t>(std::llround(flops_per_row)));
 }
 
 expected<std::shared_ptr<const fingerprint_check>>

@@ -49,9 +49,10 @@ struct work_plan {
   }
 };
 
-/// Work units of `rows` rows at `flops_per_row`: their MFLOP, at least 1. The ledger
-/// pays by them, and counts them the same way (chain::work_units).
-uint64_t work_units(std::size_t rows, double flops_per_row);
+/// Work units of rows [begin, end) of a task at `flops_per_row` (chain::work_units: the
+/// shards of a task add up to its MFLOP rounded up). The ledger pays by them, and counts
+/// them the same way.
+uint64_t work_units(uint64_t begin, uint64_t end, double flops_per_row);
 
 /// What one shard is worth to the ledger: its rows of the task and their work units.
 struct shard_work {

@@ -152,15 +152,16 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
   CHECK(r.status == 0);
   auto out = "\n" + r.out;
   CHECK(balance_of(out, "faulty-worker-1") < 0);
-  // 8 shards of 64x256x128: 4.2 MFLOP, 5 work units each, 1000 micro-MCC per unit.
+  // 512x256x128: 33.6 MFLOP, 34 work units in all however it is cut (8 shards of 4.2
+  // MFLOP), at 1000 micro-MCC per unit.
   double paid = 0;
   for (auto w : {"worker-1", "worker-2", "worker-3"})
     paid += balance_of(out, w);
   paid += validators_balance(out);
-  // Each shard: 5 units at 0.001 MCC; each audit of a verdict by a second validator (a
-  // fresh network audits every result), 5 % more.
-  CHECK(paid >= 8 * 5 * 0.001 - 1e-9);
-  CHECK(paid <= 8 * 5 * 0.001 * 1.1 + 1e-9);
+  // 34 units at 0.001 MCC; each audit of a verdict by a second validator (a fresh network
+  // audits every result), 5 % more.
+  CHECK(paid >= 34 * 0.001 - 1e-9);
+  CHECK(paid <= 34 * 0.001 * 1.1 + 1e-9);
   // Validator-2 judged results as audits of validator-1's verdicts: judging work too.
   CHECK(balance_of(out, "validator-2") > 0);
   // The submitter is charged what the providers earned: the balances other than the
@@ -191,8 +192,8 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
        {"worker-1", "worker-2", "worker-3", "worker-4", "validator-1", "validator-2"})
     if (out2.find("\n" + std::string{w} + "  ") != std::string::npos)
       paid2 += balance_of(out2, w);
-  CHECK(paid2 >= paid + 8 * 5 * 0.001 - 1e-9);
-  CHECK(paid2 <= paid + 8 * 5 * 0.001 * 1.1 + 1e-9);
+  CHECK(paid2 >= paid + 34 * 0.001 - 1e-9);
+  CHECK(paid2 <= paid + 34 * 0.001 * 1.1 + 1e-9);
   CHECK_THAT(again.out, Catch::Contains("ledger OK: "));
   CHECK(balance_of(out2, "faulty-worker-1") == balance_of(out, "faulty-worker-1"));
 
@@ -203,7 +204,7 @@ TEST_CASE("the ledger pays validated work once, penalizes rejected work, and kee
                      "submit matmul --m 8 --k 8 --n 8 --budget 1.2.3\n");
   CHECK(budget.status == 1);
   CHECK_THAT(budget.err,
-             Catch::Contains("the task costs 0.040000 MCC (40 work units at "
+             Catch::Contains("the task costs 0.034000 MCC (34 work units at "
                              "0.001000 MCC each), above its budget of 0.010000 MCC"));
   CHECK_THAT(budget.out, Catch::Contains("task 3 done"));
   CHECK_THAT(budget.err, Catch::Contains("expected an amount of MCC"));

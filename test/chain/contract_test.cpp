@@ -361,6 +361,29 @@ TEST_CASE("a hub proves the work it records: units from the submitter's plan, ea
   CHECK_THAT(settled.refused[0].second, Catch::Contains("neither 0"));
 }
 
+TEST_CASE("a hub that cuts a task into one-row shards earns no more than the plan gives",
+          "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto contract = started(k);
+  // 1,000 rows of 1,000 FLOP: 1 MFLOP in all, 1 work unit whatever the cut. Rounded up
+  // shard by shard, one-row shards would earn 1,000.
+  auto s = k.submission(5, 0, 1000, 1000);
+  std::vector<transaction> records{s};
+  for (uint32_t row = 0; row < 1000; ++row) {
+    auto c = k.contribution_of_rows(5, row, 1, "w1", row, row + 1, row == 0 ? 1 : 0);
+    records.push_back(c);
+    records.push_back(k.verdict(c, true));
+  }
+  auto settled = contract.settle(records, at(k));
+  CHECK(settled.refused.empty());
+  CHECK(contract.balances().at("w1") == 2);     // 1 unit at 2 (v1's 10 % rounds to 0)
+  CHECK(contract.balances().at("alice") == -2); // charged the plan's one unit, once
+  auto claims_one = k.contribution_of_rows(5, 1000, 1, "w1", 10, 11, 1);
+  settled = contract.settle({claims_one}, at(k, 2));
+  REQUIRE(settled.refused.size() == 1);
+  CHECK_THAT(settled.refused[0].second, Catch::Contains("plan gives 0"));
+}
+
 TEST_CASE("a task whose submission binds its work has no steps to pay its rows again",
           "[ledger]") {
   auto k = test::chain_keys::in();
