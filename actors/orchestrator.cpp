@@ -200,8 +200,10 @@ void record(self_pointer self, const wire::ledger_records& msg) {
 
 // Records that a task was accepted: its submitter's signed submission, whose key its
 // account is then bound to (the ledger binds it when it records the first one).
-void record_submission(self_pointer self, uint64_t task_id, const task_request& req) {
+void record_submission(self_pointer self, const task_ack& ack, const task_request& req) {
   auto& st = self->state;
+  auto task_id = ack.task_id;
+  st.accepted[task_id] = {req.submitter, req.nonce, wire::request_digest(req), ack};
   st.recorder.submitted(task_id, req);
   if (st.recorder.signs()) {
     st.bindings.emplace(req.submitter, req.submitter_key);
@@ -284,10 +286,28 @@ expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg
                         "account " + req->submitter + " is bound on the ledger to key "
                             + chain::to_hex(bound->second).substr(0, 16)
                             + "...; sign with that key, or submit as another account");
-    if (st.nonces.contains({req->submitter, req->nonce}))
-      return make_error(errc::rejected, "a replayed submission: " + req->submitter
-                                            + " used that nonce before");
   }
+  // A task id is the submitter's choice, and names one submission on every hub.
+  if (req->task_id >= chain::internal_task_base)
+    return make_error(errc::invalid_input, "task id " + std::to_string(req->task_id)
+                                               + " is in the range of the network's own");
+  if (auto a = st.accepted.find(req->task_id);
+      req->task_id != 0 && a != st.accepted.end()) {
+    if (a->second.submitter == req->submitter && a->second.nonce == req->nonce
+        && a->second.request == wire::request_digest(*req))
+      return wire::encode(a->second.ack); // offered again: the same task
+    return make_error(errc::rejected, "task id " + std::to_string(req->task_id)
+                                          + " names another submission; sign it again "
+                                            "with another id");
+  }
+  if (req->task_id != 0
+      && (st.table.has_task(req->task_id) || st.runs.contains(req->task_id)))
+    return make_error(errc::rejected, "task id " + std::to_string(req->task_id)
+                                          + " names another task; sign it again with "
+                                            "another id");
+  if (st.recorder.signs() && st.nonces.contains({req->submitter, req->nonce}))
+    return make_error(errc::rejected, "a replayed submission: " + req->submitter
+                                          + " used that nonce before");
   submission_pins pins{*st.store};
   if (auto err = pins.pin(*req))
     return err;
@@ -298,12 +318,12 @@ expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg
       return make_error(errc::exhausted,
                         "the network's queue is full (topology: scheduler: "
                         "max_queued); submit again when tasks have finished");
-    auto id = st.table.reserve_task_id();
+    auto id = req->task_id != 0 ? req->task_id : st.table.fresh_task_id(false);
     auto run = training_run::start(id, *req, st.store, clock_type::now());
     if (!run)
       return run.error();
     auto steps = static_cast<uint32_t>((*run)->total_steps());
-    record_submission(self, id, *req);
+    record_submission(self, {id, steps}, *req);
     auto& held = *(st.runs[id] = std::move(*run));
     st.pinned[id] = pins.release();
     issue_run_tasks(self, held);
@@ -314,7 +334,7 @@ expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg
   if (!ack)
     return ack.error();
   st.pinned[ack->task_id] = pins.release();
-  record_submission(self, ack->task_id, *req);
+  record_submission(self, *ack, *req);
   dispatch(self);
   return wire::encode(*ack);
 }
@@ -420,7 +440,7 @@ void take_output(self_pointer self, uint64_t task_id, wire::task_output msg) {
 
 // Why the table knows nothing of task `task_id`.
 error unknown_task(const orchestrator_state& st, uint64_t task_id) {
-  if (task_id <= st.table.forgotten_up_to())
+  if (st.table.forgotten(task_id) || st.accepted.contains(task_id))
     return make_error(errc::not_found,
                       "task " + std::to_string(task_id)
                           + " finished long ago: only the last "
@@ -488,16 +508,13 @@ caf::result<uint32_t> join(self_pointer self, const wire::node_info& msg,
 }
 
 void on_ledger_joined(self_pointer self, const ledger_actor& handle) {
-  // Task ids go on from the ledger's last one: a shard of "task 1" of an earlier run
-  // was paid already, and the contract pays each (task, shard) once.
+  // Submissions wait until the ledger answers: its answer says it is there to record them.
   self->request(handle, std::chrono::seconds{10}, ledger_atom::value,
                 wire::encode(ledger_query{.question = ledger_question::last_task}))
       .then(
           [self](const wire::ledger_answer& reply) {
-            auto a = wire::decode(reply);
-            if (!a)
+            if (!wire::decode(reply))
               return;
-            self->state.table.skip_task_ids(a->last_task, a->last_internal_task);
             self->state.ledger_ready = true;
             release_held(self, clock_type::now());
           },
@@ -746,7 +763,6 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self,
   st.outputs = output_shelf{config.limits.outputs_in_memory, config.outputs_dir};
   st.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();
   st.table = task_table{config.limits};
-  st.table.skip_task_ids(config.last_task, config.last_internal_task);
   self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     flush_records(self); // what is queued for the ledger goes before the orchestrator stops

@@ -97,6 +97,15 @@ struct orchestrator_state {
   // signed by another key, or a worker or validator joining with one, is refused at once.
   std::map<std::string, chain::public_key> bindings;
   std::set<std::pair<std::string, uint64_t>> nonces; // (account, nonce) accepted so far
+  // Tasks accepted, by id, as their submitters signed them: the same submission offered
+  // again (a client that lost the answer, or moved back) is the same task.
+  struct accepted_task {
+    std::string submitter;
+    uint64_t nonce = 0;
+    chain::digest request; // wire::request_digest
+    task_ack ack;
+  };
+  std::map<uint64_t, accepted_task> accepted;
   static inline const char* name = "nexus.orchestrator";
 };
 
@@ -105,8 +114,6 @@ struct orchestrator_config {
   scheduler_limits limits;
   std::vector<member> members;        // empty: anyone with a certificate may join
   std::optional<chain::node_key> key; // signs what it records on the ledger
-  uint64_t last_task = 0;             // task ids go on above it
-  uint64_t last_internal_task = 0;    // and internal ones above this
   std::shared_ptr<blob_store> store;  // its node's: training runs keep their weights there
   std::shared_ptr<bulk_service> bulk; // offers outputs to remote clients (null: none)
   // Where finished outputs beyond limits.outputs_in_memory go (emptied at start); empty:

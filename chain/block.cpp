@@ -223,12 +223,23 @@ digest transaction::id() const {
 }
 
 std::vector<uint8_t> transaction::statement() const {
-  if (kind != tx_kind::submission)
-    return body();
-  auto unnumbered = *this;
-  unnumbered.task_id = 0;
-  return unnumbered.body();
+  return body();
 }
+
+namespace {
+
+// A submission signed before its submitter chose its id: signed with task id 0 and
+// numbered by the hub (its nonce makes it count once). Older chains hold these, and older
+// clients still send them.
+bool unnumbered_submission_valid(const transaction& t) {
+  if (t.kind != tx_kind::submission || t.batch || t.task_id == 0)
+    return false;
+  auto unnumbered = t;
+  unnumbered.task_id = 0;
+  return verify(t.signer, unnumbered.body(), t.sig);
+}
+
+} // namespace
 
 void transaction::sign_with(const node_key& key) {
   signer = key.public_bytes();
@@ -247,7 +258,7 @@ std::vector<uint8_t> transaction::signed_message(const digest& id) const {
 }
 
 bool transaction::signature_valid() const {
-  return verify(signer, signed_message(), sig);
+  return verify(signer, signed_message(), sig) || unnumbered_submission_valid(*this);
 }
 
 void sign_batch(std::span<transaction> txs, const node_key& key) {
@@ -330,7 +341,7 @@ std::vector<bool> valid_signatures(const std::vector<const transaction*>& txs,
   });
   std::vector<bool> out(txs.size());
   for (std::size_t i = 0; i < txs.size(); ++i)
-    out[i] = good[claim_of[i]] != 0;
+    out[i] = good[claim_of[i]] != 0 || unnumbered_submission_valid(*txs[i]);
   return out;
 }
 

@@ -78,9 +78,9 @@ struct transaction {
   /// The canonical body: every field but the signature.
   std::vector<uint8_t> body() const;
 
-  /// What the signer states: the body, but for a submission with task id 0, as the
-  /// network numbers a task only once its submitter signed it (its nonce makes each
-  /// signed submission count once).
+  /// What the signer states: the body. A submitter signs its task's id with it; a
+  /// submission signed with task id 0 and numbered by the hub (older clients and chains)
+  /// verifies too, its nonce making it count once.
   std::vector<uint8_t> statement() const;
 
   /// The id: SHA-256 of the body.

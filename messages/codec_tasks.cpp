@@ -41,6 +41,7 @@ task_request encode(const nexus::task_request& x) {
     out.setSubmitterKey({x.submitter_key.data(), x.submitter_key.size()});
     out.setNonce(x.nonce);
     out.setSubmitterSignature({x.submitter_signature.data(), x.submitter_signature.size()});
+    out.setTaskId(x.task_id);
   }
   return task_request{builder};
 }
@@ -82,6 +83,7 @@ expected<nexus::task_request> decode(const task_request& x) {
     std::copy(key.begin(), key.end(), out.submitter_key.begin());
     std::copy(sig.begin(), sig.end(), out.submitter_signature.begin());
     out.nonce = in.getNonce();
+    out.task_id = unsigned_ ? 0 : in.getTaskId();
     std::tie(out.workload, out.matmul, out.model) = std::move(*work);
     if (out.workload == workload_kind::train) {
       auto train = get_train(in.getTrain());

@@ -98,6 +98,7 @@ struct TaskRequest {
   submitterKey @14 :Data;     # the submitter's Ed25519 public key (32 bytes) ...
   nonce @15 :UInt64;          # ... a number it never used before ...
   submitterSignature @16 :Data; # ... and its signature of the submission's ledger record
+  taskId @17 :UInt64;         # the id the submitter chose and signed; 0: the hub numbers it
 }
 
 struct TaskAck {

@@ -113,9 +113,13 @@ struct task_request {
   // Signed by the submitter (nexus::api::client and nexus-shell sign what they submit):
   // its Ed25519 public key, a number it never used before, and its signature of the
   // ledger record of the submission, which commits to everything above.
+  // The task's id, which the submitter chose and signed (chain::transaction's task id):
+  // every hub knows the task by it, so the same task offered to two hubs is one. 0 in an
+  // unsigned request: the hub numbers it.
   std::array<uint8_t, 32> submitter_key{};
   uint64_t nonce = 0;
   std::array<uint8_t, 64> submitter_signature{};
+  uint64_t task_id = 0;
 };
 
 struct task_ack {

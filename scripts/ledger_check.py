@@ -147,16 +147,16 @@ def read_record(r):
     return t
 
 
-def statement(t):
-    if t["kind"] != SUBMISSION:
-        return t["body"]
-    # The submitter signs its body with task id 0 (after format and kind).
+def unnumbered(t):
+    # A submission signed the older way: its body with task id 0 (after format and kind).
     return t["body"][:2] + bytes(8) + t["body"][10:]
 
 
 def record_signed(t):
     if t["proof"] is None:
-        return verify(t["signer"], statement(t), t["sig"])
+        if verify(t["signer"], t["body"], t["sig"]):
+            return True
+        return t["kind"] == SUBMISSION and verify(t["signer"], unnumbered(t), t["sig"])
     node = sha256(b"\x00" + t["id"])
     for sibling, left in t["proof"]:
         node = sha256(b"\x01" + (sibling + node if left else node + sibling))

@@ -13,7 +13,7 @@ namespace nexus {
 chain::transaction submission_record(const task_request& req, uint64_t task_id) {
   chain::transaction t;
   t.kind = chain::tx_kind::submission;
-  t.task_id = task_id;
+  t.task_id = req.task_id != 0 ? req.task_id : task_id;
   t.account = req.submitter;
   t.amount = req.budget;
   t.result = wire::request_digest(req);
@@ -36,10 +36,15 @@ chain::submission_terms submission_terms_of(const task_request& req) {
 }
 
 void sign_submission(task_request& req, const chain::node_key& key) {
-  uint64_t nonce = 0;
-  while (nonce == 0)
-    RAND_bytes(reinterpret_cast<unsigned char*>(&nonce), sizeof(nonce));
-  req.nonce = nonce;
+  auto random = [] {
+    uint64_t x = 0;
+    while (x == 0)
+      RAND_bytes(reinterpret_cast<unsigned char*>(&x), sizeof(x));
+    return x;
+  };
+  req.nonce = random();
+  if (req.task_id == 0) // below the ids hubs give their own tasks
+    req.task_id = 1 + random() % (chain::internal_task_base - 1);
   req.submitter_key = key.public_bytes();
   auto t = submission_record(req);
   t.sign_with(key);

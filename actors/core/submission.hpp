@@ -3,11 +3,13 @@
 // The submitter signs the ledger record of its submission (chain/block.hpp): its account
 // (the request's submitter), its budget, a fresh nonce, the work it pays for (its plan's
 // rows and FLOP per row: chain::submission_terms, so that the ledger nodes check each
-// contribution's work units instead of believing the hub's) and the digest of the request
-// (messages/codec.hpp: request_digest), with task id 0, since the network numbers a task
-// only once it is accepted. The orchestrator checks the signature before it accepts the
-// task, and records the signed submission with the task's id; the contract charges the
-// signer's account, checks the signature again, and counts each nonce once.
+// contribution's work units instead of believing the hub's), the digest of the request
+// (messages/codec.hpp: request_digest) and the task's id, which the submitter chooses at
+// random below chain::internal_task_base: any hub it is offered to knows the task by it,
+// so a task that moves to another hub is still one task, paid once. The orchestrator
+// checks the signature before it accepts the task, and records the signed submission; the
+// contract charges the signer's account, checks the signature again, and counts each
+// nonce and each task id once.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +22,8 @@
 
 namespace nexus {
 
-/// The ledger record of `req` as task `task_id`, with the submitter's key and signature.
+/// The ledger record of `req`, with the submitter's key and signature: as task
+/// req.task_id, or `task_id` if the submitter chose none (an unnumbered submission).
 chain::transaction submission_record(const task_request& req, uint64_t task_id = 0);
 
 /// What a submission of `req` binds: its nonce, and the rows and FLOP per row of its plan
@@ -28,8 +31,8 @@ chain::transaction submission_record(const task_request& req, uint64_t task_id =
 /// that does not plan, which the orchestrator refuses).
 chain::submission_terms submission_terms_of(const task_request& req);
 
-/// Signs `req` as its submitter with `key`: sets its key, a fresh random nonce and the
-/// signature.
+/// Signs `req` as its submitter with `key`: sets its key, a fresh random nonce, a random
+/// task id if it has none, and the signature.
 void sign_submission(task_request& req, const chain::node_key& key);
 
 /// errc::rejected unless `req` carries a valid signature of its submitter; also refuses an

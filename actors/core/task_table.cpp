@@ -109,7 +109,8 @@ expected<task_ack> task_table::add_task(task_request req, clock_type::time_point
               + " each), above its budget of " + chain::format_mcc(req.budget));
   }
   task_entry task;
-  task.id = req.internal ? next_internal_id_++ : next_task_id_++;
+  task.id = !req.internal && req.task_id != 0 ? req.task_id : fresh_task_id(req.internal);
+  task.seq = next_seq_++;
   task.request = std::move(req);
   if (task.request.max_attempts == 0)
     task.request.max_attempts = limits_.max_attempts;
@@ -295,6 +296,8 @@ std::vector<shard_dispatch> task_table::schedule(clock_type::time_point now) {
     auto w = std::max(1.0, weight(task));
     lightest = lightest == 0 ? w : std::min(lightest, w);
   }
+  std::sort(open.begin(), open.end(),
+            [](const task_entry* x, const task_entry* y) { return x->seq < y->seq; });
   bool progress = true;
   while (progress) {
     progress = false;
@@ -565,11 +568,19 @@ void task_table::reduce_finished(clock_type::time_point now) {
     if (t == tasks_.end() || open(t->second))
       continue;
     finished_.emplace(id, make_report(t->second, now));
+    finished_order_.push_back(id);
     tasks_.erase(t);
   }
   while (finished_.size() > limits_.reports_kept) {
-    forgotten_up_to_ = std::max(forgotten_up_to_, finished_.begin()->first);
-    finished_.erase(finished_.begin());
+    auto id = finished_order_.front();
+    finished_order_.pop_front();
+    finished_.erase(id);
+    forgotten_.insert(id);
+    forgotten_order_.push_back(id);
+    if (forgotten_order_.size() > std::max<std::size_t>(limits_.reports_kept, 1024)) {
+      forgotten_.erase(forgotten_order_.front());
+      forgotten_order_.pop_front();
+    }
   }
 }
 
@@ -640,12 +651,32 @@ std::optional<task_report> task_table::report(uint64_t task_id,
 std::vector<task_report> task_table::reports(clock_type::time_point now) const {
   std::vector<task_report> out;
   out.reserve(finished_.size() + tasks_.size());
-  for (const auto& [id, report] : finished_)
-    out.push_back(report);
+  for (auto id : finished_order_) // oldest first
+    out.push_back(finished_.at(id));
+  std::vector<const task_entry*> open;
   for (const auto& [id, task] : tasks_)
     if (!task.request.internal)
-      out.push_back(make_report(task, now));
+      open.push_back(&task);
+  std::sort(open.begin(), open.end(),
+            [](const task_entry* x, const task_entry* y) { return x->seq < y->seq; });
+  for (const auto* task : open)
+    out.push_back(make_report(*task, now));
   return out;
+}
+
+uint64_t task_table::fresh_task_id(bool internal) {
+  constexpr auto base = chain::internal_task_base;
+  for (;;) {
+    auto x = ids_();
+    auto id = internal ? base + 1 + x % (UINT64_MAX - base - 1) : 1 + x % (base - 1);
+    if (!has_task(id))
+      return id;
+  }
+}
+
+bool task_table::has_task(uint64_t task_id) const {
+  return tasks_.contains(task_id) || finished_.contains(task_id)
+         || forgotten_.contains(task_id);
 }
 
 } // namespace nexus

@@ -125,12 +125,16 @@ public:
     return queued_;
   }
 
-  /// A fresh task id, for a task kept outside the table (a training run).
-  uint64_t reserve_task_id() noexcept {
-    return next_task_id_++;
-  }
+  /// A task id no task of the table has: at random below chain::internal_task_base (for
+  /// a task kept outside the table, a training run whose submitter chose none), or above
+  /// it for the network's own. Random, so that hubs never give the same one.
+  uint64_t fresh_task_id(bool internal);
 
-  /// Plans and queues a task. Checks the request (shapes, limits) first.
+  /// True if a task of the table has `task_id`, running or finished (or forgotten).
+  bool has_task(uint64_t task_id) const;
+
+  /// Plans and queues a task as req.task_id (the submitter's choice, which the caller
+  /// checked is free), or a fresh id. Checks the request (shapes, limits) first.
   expected<task_ack> add_task(task_request req, clock_type::time_point now);
 
   /// Fills every worker's window with queued shards, across tasks by weighted
@@ -159,9 +163,10 @@ public:
   /// reports (scheduler_limits::reports_kept).
   std::size_t expire(clock_type::time_point now);
 
-  /// Task ids up to this one may have been forgotten (0: none was).
-  uint64_t forgotten_up_to() const noexcept {
-    return forgotten_up_to_;
+  /// True if task `task_id` finished long enough ago that its report is forgotten
+  /// (scheduler_limits::reports_kept; remembered for that many more).
+  bool forgotten(uint64_t task_id) const {
+    return forgotten_.contains(task_id);
   }
 
   /// The aggregator holding the partial outputs was lost: every validated shard of a
@@ -177,13 +182,6 @@ public:
   std::optional<task_report> report(uint64_t task_id, clock_type::time_point now) const;
 
   std::vector<task_report> reports(clock_type::time_point now) const;
-
-  /// Numbers new tasks above `last` and internal ones above `last_internal` (ids the
-  /// ledger has recorded already; see chain::internal_task_base).
-  void skip_task_ids(uint64_t last, uint64_t last_internal = 0) {
-    next_task_id_ = std::max(next_task_id_, last + 1);
-    next_internal_id_ = std::max(next_internal_id_, last_internal + 1);
-  }
 
   /// Tasks that failed since the last call, for whoever holds their partial state.
   std::vector<uint64_t> take_failed();
@@ -234,6 +232,7 @@ private:
     std::string reason;
     clock_type::time_point started;
     clock_type::time_point finished;
+    uint64_t seq = 0; // in order of acceptance: older tasks are served first
   };
 
   static bool open(const task_entry& t) {
@@ -274,14 +273,16 @@ private:
   std::vector<node_entry> nodes_;
   std::map<uint64_t, task_entry> tasks_;
   std::map<uint64_t, task_report> finished_; // reduced to their reports, by id
+  std::deque<uint64_t> finished_order_;      // their ids, oldest first
   std::deque<std::pair<clock_type::time_point, uint64_t>> finishing_; // in order of finish
-  uint64_t forgotten_up_to_ = 0;
+  std::set<uint64_t> forgotten_; // ids of reports dropped, the last ones
+  std::deque<uint64_t> forgotten_order_;
   std::size_t queued_ = 0;       // see queued_tasks()
   std::vector<uint64_t> failed_; // since the last take_failed()
-  uint64_t next_task_id_ = 1;
-  uint64_t next_internal_id_ = chain::internal_task_base + 1;
+  uint64_t next_seq_ = 0;
   std::mt19937_64 rng_;
-  std::map<std::string, uint32_t> streaks_; // by name: what joining nodes start from
+  std::mt19937_64 ids_{std::random_device{}()}; // never the seeded rng_: hubs share seeds
+  std::map<std::string, uint32_t> streaks_;     // by name: what joining nodes start from
   std::vector<std::pair<uint64_t, uint32_t>> revoked_;
 };
 

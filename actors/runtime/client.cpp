@@ -144,6 +144,8 @@ expected<task_ack> client::submit(const task_request& unsigned_req) {
     }
     ack = submit_once(req);
   }
+  if (ack)
+    last_task_ = ack->task_id;
   return ack;
 }
 

@@ -48,6 +48,11 @@ public:
     return name_;
   }
 
+  /// The id of the task this client submitted last (0: none yet).
+  uint64_t last_task() const noexcept {
+    return last_task_;
+  }
+
   /// Sends operands to this gateway's store too (a network in other processes).
   void set_upstream(gateway_actor gateway) {
     upstream_ = std::move(gateway);
@@ -138,6 +143,7 @@ private:
   std::chrono::milliseconds timeout_;
   chain::node_key key_; // signs submissions
   std::string name_;    // as this account
+  uint64_t last_task_ = 0;
 };
 
 } // namespace nexus

@@ -97,8 +97,6 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
         worker_config{.name = name, .store = net.store, .key = std::move(*k)});
   }
   std::optional<chain::node_key> key;
-  uint64_t last_task = 0;
-  uint64_t last_internal = 0;
   auto limits = opts.limits;
   if (!opts.data_dir.empty()) {
     auto k = chain::node_key::load_or_create(opts.data_dir);
@@ -137,8 +135,6 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
                             + " or another data directory");
     if (auto err = (*ledger)->adopt_rules(start.rules))
       return err;
-    last_task = (*ledger)->contract().last_task();
-    last_internal = (*ledger)->contract().last_internal_task();
     net.ledger = spawn_ledger(sys, config, std::move(*ledger));
     net.ledgers.push_back(net.ledger);
     for (std::size_t i = 0; i < others.size(); ++i) {
@@ -163,13 +159,10 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
   std::filesystem::path outputs;
   if (!opts.data_dir.empty())
     outputs = opts.data_dir / "outputs";
-  net.orchestrator =
-      sys.spawn(orchestrator, orchestrator_config{.limits = limits,
-                                                  .key = key,
-                                                  .last_task = last_task,
-                                                  .last_internal_task = last_internal,
-                                                  .store = net.store,
-                                                  .outputs_dir = outputs});
+  net.orchestrator = sys.spawn(orchestrator, orchestrator_config{.limits = limits,
+                                                                 .key = key,
+                                                                 .store = net.store,
+                                                                 .outputs_dir = outputs});
   net.aggregator =
       sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{}, net.store);
   caf::anon_send(net.orchestrator, join_atom::value,

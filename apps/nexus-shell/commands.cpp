@@ -79,7 +79,11 @@ const std::vector<command_spec>& specs() {
        "when\n"
        "    the data has labels; data: fashion-mnist[:test], X.npy,y.npy or X.npy;\n"
        "    --sample-rate R (share of rows recomputed by validators, 0.05)"},
-      {"status", {}, {}, "status [TASK]          one task in detail, or every task"},
+      {"status",
+       {},
+       {},
+       "status [TASK]          one task in detail (TASK: its id, or last: the one this\n"
+       "                       shell submitted last), or every task"},
       {"tasks", {}, {}, "tasks                  every task, a line each"},
       {"nodes", {}, {}, "nodes                  every node, its role, load and results"},
       {"result",
@@ -442,7 +446,7 @@ error session::save_output(uint64_t task_id, const std::string& path) {
 error session::status(const command_line& cmd) {
   if (cmd.words.size() == 1)
     return tasks();
-  auto id = task_arg(cmd, "status");
+  auto id = task_arg(cmd, "status", api_.last_task());
   if (!id)
     return id.error();
   auto r = api_.status(*id);
@@ -478,11 +482,11 @@ error session::tasks() {
     out_ << "no tasks yet (try: submit matmul --m 512 --k 512 --n 512)\n";
     return {};
   }
-  out_ << std::left << std::setw(6) << "TASK" << std::setw(12) << "STATE" << std::setw(12)
+  out_ << std::left << std::setw(17) << "TASK" << std::setw(12) << "STATE" << std::setw(12)
        << "SHARDS" << std::setw(10) << "REJECTED" << std::setw(10) << "ELAPSED"
        << "LABEL\n";
   for (const auto& r : *list)
-    out_ << std::setw(6) << r.task_id << std::setw(12) << to_string(r.state)
+    out_ << std::setw(17) << r.task_id << std::setw(12) << to_string(r.state)
          << std::setw(12)
          << (std::to_string(r.shards_validated) + "/" + std::to_string(r.shard_count))
          << std::setw(10) << r.results_rejected << std::setw(10) << seconds(r.elapsed_ns)
@@ -522,7 +526,7 @@ error session::nodes() {
 }
 
 error session::result(const command_line& cmd) {
-  auto id = task_arg(cmd, "result");
+  auto id = task_arg(cmd, "result", api_.last_task());
   if (!id)
     return id.error();
   if (!cmd.flags.contains("out"))
@@ -537,7 +541,7 @@ error session::result(const command_line& cmd) {
 }
 
 error session::wait(const command_line& cmd) {
-  auto id = task_arg(cmd, "wait");
+  auto id = task_arg(cmd, "wait", api_.last_task());
   if (!id)
     return id.error();
   auto report = api_.wait(*id);

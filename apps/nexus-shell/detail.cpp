@@ -32,10 +32,15 @@ expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
   return to_uint("--" + flag, i->second, max);
 }
 
-expected<uint64_t> task_arg(const command_line& cmd, std::string_view name) {
+expected<uint64_t> task_arg(const command_line& cmd, std::string_view name, uint64_t last) {
   if (cmd.words.size() != 2)
-    return fail(std::string{name} + ": expects one task id (e.g. " + std::string{name}
-                + " 1)");
+    return fail(std::string{name} + ": expects one task id, or last (e.g. "
+                + std::string{name} + " last)");
+  if (cmd.words[1] == "last") {
+    if (last == 0)
+      return fail(std::string{name} + ": no task submitted yet in this shell");
+    return last;
+  }
   return to_uint(std::string{name} + ": task id", cmd.words[1], UINT64_MAX);
 }
 

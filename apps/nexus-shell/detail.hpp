@@ -21,8 +21,9 @@ expected<uint64_t> to_uint(std::string_view what, const std::string& text,
 expected<uint64_t> flag_uint(const command_line& cmd, const std::string& flag,
                              uint64_t fallback, uint64_t max = UINT32_MAX);
 
-/// The one task id argument of `name TASK`.
-expected<uint64_t> task_arg(const command_line& cmd, std::string_view name);
+/// The one task id argument of `name TASK`: a number, or `last` for `last` (the task this
+/// shell submitted last; 0: none yet).
+expected<uint64_t> task_arg(const command_line& cmd, std::string_view name, uint64_t last);
 
 /// The account charged for what this shell submits: the login name, or "nexus-shell".
 std::string submitter_name();

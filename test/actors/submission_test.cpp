@@ -97,7 +97,7 @@ TEST_CASE("a network with a ledger takes only submissions their submitter signed
   REQUIRE(balance->balances.size() == 1);
   CHECK(balance->balances[0].micro_mcc < 0);
 
-  // Another key in alice's name, and alice's own submission sent again: refused before
+  // Another key in alice's name, and alice's own submission replayed: refused before
   // any work.
   auto mallory = chain::node_key::generate().value();
   auto impostor = product(*f.api, 3);
@@ -105,9 +105,33 @@ TEST_CASE("a network with a ledger takes only submissions their submitter signed
   refused = send(f, impostor);
   REQUIRE_FALSE(refused);
   CHECK_THAT(describe(refused.error()), Catch::Contains("alice is bound on the ledger"));
-  refused = send(f, req);
+  // One signed the older way, with task id 0 for the hub to number: its nonce counts once.
+  auto unnumbered = product(*f.api, 2);
+  sign_submission(unnumbered, alice);
+  unnumbered.task_id = 0;
+  auto record = submission_record(unnumbered);
+  record.sign_with(alice);
+  unnumbered.submitter_signature = record.sig;
+  auto numbered = send(f, unnumbered);
+  REQUIRE(numbered);
+  REQUIRE(f.api->wait(numbered->task_id, {}, 60s));
+  balance = f.api->ledger({.question = ledger_question::balance, .account = "alice"});
+  REQUIRE(balance);
+  refused = send(f, unnumbered);
   REQUIRE_FALSE(refused);
   CHECK_THAT(describe(refused.error()), Catch::Contains("replayed submission"));
+  // Sent again as it is, it is the same task (a client that lost the answer, or moved
+  // back to this hub): the same id, nothing computed or charged again.
+  auto again = send(f, req);
+  REQUIRE(again);
+  CHECK(again->task_id == ack->task_id);
+  // Its id under another nonce is another submission's.
+  auto other = product(*f.api, 1);
+  other.task_id = req.task_id;
+  sign_submission(other, alice);
+  refused = send(f, other);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("names another submission"));
   auto after = f.api->ledger({.question = ledger_question::balance, .account = "alice"});
   REQUIRE(after);
   CHECK(after->balances[0].micro_mcc == balance->balances[0].micro_mcc);

@@ -355,11 +355,17 @@ TEST_CASE("a submission counts only as its submitter signed it, once", "[ledger]
   // The orchestrator re-signs a submission in alice's name with a larger budget.
   auto resigned = k.submission(2, 1'000'000'000);
   resigned.sign_with(k.hub);
-  // It replays alice's own signed submission for another task (the task id is not signed).
+  // It replays alice's own signed submission for another task: she signed its id.
   auto first = (*l)->chain().get(1);
   REQUIRE(first);
   auto replayed = first->txs[0];
   REQUIRE(replayed.kind == tx_kind::submission);
+  replayed.task_id = 3;
+  CHECK_FALSE(replayed.signature_valid());
+  // Submissions signed before submitters chose ids (task id 0, numbered by the hub) still
+  // verify under any id: their nonce makes them count once.
+  replayed.task_id = 0;
+  replayed.sign_with(k.alice);
   replayed.task_id = 3;
   CHECK(replayed.signature_valid());
   // A submission nobody signed.

@@ -294,7 +294,7 @@ TEST_CASE("finished tasks shrink to their reports, and the oldest reports go",
   // For a shard deadline (120 s) after finishing a task keeps its whole state.
   table.expire(now + std::chrono::seconds{30});
   CHECK(table.all_validated(ids[0]));
-  CHECK(table.forgotten_up_to() == 0);
+  CHECK_FALSE(table.forgotten(ids[0]));
   CHECK(table.reports(now).size() == 5);
   // Later only the last three reports stay; the first two are forgotten.
   table.expire(now + std::chrono::minutes{3});
@@ -304,7 +304,9 @@ TEST_CASE("finished tasks shrink to their reports, and the oldest reports go",
   CHECK(last->state == task_state::done);
   CHECK(last->shard_count == 1);
   CHECK_FALSE(table.report(ids[1], now));
-  CHECK(table.forgotten_up_to() == ids[1]);
+  CHECK(table.forgotten(ids[0]));
+  CHECK(table.forgotten(ids[1]));
+  CHECK_FALSE(table.forgotten(ids[2]));
   CHECK(table.reports(now).size() == 3);
   CHECK(table.queued_tasks() == 0);
 }
