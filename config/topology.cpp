@@ -33,6 +33,14 @@ const node_spec* topology::find(const std::string& name) const {
   return nullptr;
 }
 
+std::vector<const node_spec*> topology::hubs() const {
+  std::vector<const node_spec*> out;
+  for (const auto& n : nodes)
+    if (n.has(node_role::orchestrator))
+      out.push_back(&n);
+  return out;
+}
+
 const node_spec& topology::orchestrator() const {
   for (const auto& n : nodes)
     if (n.has(node_role::orchestrator))
@@ -157,11 +165,19 @@ public:
       return std::count_if(t.nodes.begin(), t.nodes.end(),
                            [r](auto& n) { return n.has(r); });
     };
-    if (count(node_role::orchestrator) != 1)
-      fail(nodes, "nodes: exactly one node must have the orchestrator role (found "
-                      + std::to_string(count(node_role::orchestrator)) + ")");
+    if (count(node_role::orchestrator) == 0)
+      fail(nodes, "nodes: no node has the orchestrator role");
     if (count(node_role::aggregator) == 0)
       fail(nodes, "nodes: no node has the aggregator role");
+    // Several hubs: each compiles its own tasks' outputs, so each is orchestrator and
+    // aggregator in one, and no aggregator stands apart.
+    if (count(node_role::orchestrator) > 1)
+      for (std::size_t i = 0; i < t.nodes.size(); ++i)
+        if (t.nodes[i].has(node_role::orchestrator)
+            != t.nodes[i].has(node_role::aggregator))
+          fail(nodes[i], "node \"" + t.nodes[i].name + "\": with several orchestrators, "
+                             + "each is a hub with the orchestrator and aggregator roles "
+                               "together");
     auto keyed = std::count_if(t.nodes.begin(), t.nodes.end(),
                                [](auto& n) { return !n.key.empty(); });
     if (keyed > 0 && keyed < static_cast<long>(t.nodes.size()))

@@ -71,7 +71,11 @@ struct topology {
   /// The node called `name`, or null.
   const node_spec* find(const std::string& name) const;
 
-  /// The node that runs the orchestrator (a valid topology has exactly one).
+  /// The nodes that run an orchestrator, the hubs, in the file's order (a valid topology
+  /// has at least one; with several, each is also its tasks' aggregator).
+  std::vector<const node_spec*> hubs() const;
+
+  /// The first hub.
   const node_spec& orchestrator() const;
 };
 

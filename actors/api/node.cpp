@@ -38,10 +38,14 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     spec.port = opts.port.value_or(0);
   spec.fault = worker_fault::none; // misbehaving on purpose is for tests, not embedders
   spec.lie_rate = 0;
-  if (!opts.join.empty() && opts.join != topo->orchestrator().name)
-    return make_error(errc::invalid_input,
-                      opts.topology + ": \"" + opts.join + "\" is not the network's hub (\""
-                          + topo->orchestrator().name + "\" runs the orchestrator)");
+  auto hubs = topo->hubs();
+  if (!opts.join.empty() && std::none_of(hubs.begin(), hubs.end(), [&](auto* h) {
+        return h->name == opts.join;
+      }))
+    return make_error(errc::invalid_input, opts.topology + ": \"" + opts.join
+                                               + "\" is not a hub of the network (\""
+                                               + topo->orchestrator().name
+                                               + "\" runs an orchestrator)");
   auto key =
       listed ? chain::node_key::load_or_create(spec.data_dir) : chain::node_key::generate();
   if (!key)
@@ -49,6 +53,9 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   auto options = node_options_for(*topo, std::move(spec), std::move(*key));
   if (!options)
     return options.error();
+  if (!opts.join.empty())
+    std::erase_if(options->hubs,
+                  [&](const hub_endpoint& h) { return h.name != opts.join; });
   auto n = nexus::node::start(sys, std::move(*options));
   if (!n)
     return n.error();

@@ -29,7 +29,7 @@ struct node_options {
   std::vector<node_role> roles; // empty: the roles the topology gives `name`
   std::optional<uint16_t> port; // where its gateway listens; none: the topology's port
                                 // for a node it lists, any free port for a new name
-  std::string join;             // the hub it joins, by name; empty: the topology's
+  std::string join;             // the one hub it joins, by name; empty: every hub
 };
 
 class node {

@@ -32,6 +32,24 @@ constexpr std::chrono::seconds lookup_timeout{10};
 constexpr std::chrono::seconds join_timeout{10};
 constexpr std::chrono::minutes fetch_timeout{5};
 
+// One hub this node joins: where it is, and what the node has there while joined.
+struct hub_link {
+  hub_endpoint where;
+  bool local = false;              // this node's own orchestrator
+  orchestrator_actor orchestrator; // the one the roles joined (null: not joined)
+  gateway_actor gateway;           // its node's (null on this node's own)
+  bulk_endpoint bulk;              // its node's bulk channel, for the workers' results
+  std::vector<caf::actor> roles;   // stopped when its orchestrator is lost
+  std::string last_problem;        // printed once until it changes
+};
+
+// The gateways of the hubs joined, which the node's store fetches operands from: a task's
+// operands are at the hub that runs it. Shared with the store's fetches on other threads.
+struct operand_sources {
+  std::mutex mutex;
+  std::vector<gateway_actor> gateways;
+};
+
 struct agent_state {
   // Not an aggregate: CAF would otherwise construct it from the actor pointer.
   agent_state() = default;
@@ -39,13 +57,11 @@ struct agent_state {
   node_options opts;
   std::shared_ptr<blob_store> store;
   std::shared_ptr<bulk_service> bulk; // this node's, for its aggregator (null: none)
-  bulk_endpoint hub_bulk;             // the orchestrator's node's, for its workers
-  orchestrator_actor local;           // set on the orchestrator's own node
-  orchestrator_actor orchestrator;    // the one the roles joined
-  std::vector<caf::actor> roles;      // stopped when the orchestrator is lost
+  std::vector<hub_link> hubs;         // every hub of the network, this node's among them
+  std::shared_ptr<operand_sources> sources = std::make_shared<operand_sources>();
+  orchestrator_actor local; // set on a hub's own node
   ledger_actor
       ledger; // kept across rejoins: it holds the store's lock and nothing else's handle
-  std::string last_problem; // printed once until it changes
   static inline const char* name = "nexus.node-agent";
 };
 
@@ -60,11 +76,55 @@ void say(agent_pointer self, const std::string& line) {
   caf::aout(self) << self->state.opts.spec.name << ": " << line << "\n";
 }
 
-// Joins one role, proving the node's key when it has one; says so if refused.
+// " at hub NAME" where the network has several hubs, else nothing.
+std::string at_hub(agent_pointer self, const hub_link& link) {
+  return self->state.hubs.size() > 1 ? " at hub " + link.where.name : std::string{};
+}
+
+// "host:port" of a hub.
+std::string address(const hub_link& link) {
+  return link.where.host + ":" + std::to_string(link.where.port);
+}
+
+// Refreshes the gateways the store fetches from.
+void update_sources(agent_pointer self) {
+  std::vector<gateway_actor> gateways;
+  for (const auto& link : self->state.hubs)
+    if (link.orchestrator && link.gateway)
+      gateways.push_back(link.gateway);
+  std::lock_guard lock{self->state.sources->mutex};
+  self->state.sources->gateways = std::move(gateways);
+}
+
+// A store source that asks each hub joined in turn: the first that holds the blob serves.
+blob_store::source_fn fetch_from_hubs(caf::actor_system& sys,
+                                      std::shared_ptr<operand_sources> sources) {
+  return [&sys, sources](const blob_ref& ref) -> expected<compute::tensor> {
+    std::vector<gateway_actor> gateways;
+    {
+      std::lock_guard lock{sources->mutex};
+      gateways = sources->gateways;
+    }
+    expected<compute::tensor> out =
+        make_error(errc::not_found, "blob " + chain::to_hex(ref.id).substr(0, 12)
+                                        + " is not here, and no hub is joined to fetch it "
+                                          "from");
+    for (const auto& gateway : gateways) {
+      out = fetch_from(sys, gateway)(ref);
+      if (out)
+        break;
+    }
+    return out;
+  };
+}
+
+// Joins one role to the hub at `index`, proving the node's key when it has one; says so
+// if refused.
 template <class Handle>
-void join(agent_pointer self, node_info info, const Handle& handle,
+void join(agent_pointer self, std::size_t index, node_info info, const Handle& handle,
           const std::vector<uint8_t>& nonce) {
   auto& st = self->state;
+  auto& link = st.hubs[index];
   if (st.opts.key) {
     const auto& key = st.opts.key->public_bytes();
     info.public_key.assign(key.begin(), key.end());
@@ -72,22 +132,24 @@ void join(agent_pointer self, node_info info, const Handle& handle,
     auto sig = st.opts.key->sign(wire::join_statement(info));
     info.signature.assign(sig.begin(), sig.end());
   }
-  auto role = to_string(info.role);
-  self->request(st.orchestrator, join_timeout, join_atom::value, wire::encode(info), handle)
+  auto role = to_string(info.role) + at_hub(self, link);
+  self->request(link.orchestrator, join_timeout, join_atom::value, wire::encode(info),
+                handle)
       .then([self, role](uint32_t) { say(self, "joined as " + role); },
             [self, role](const caf::error& err) {
               say(self,
                   "the orchestrator did not take it as " + role + ": " + describe(err));
             });
   if (info.role != node_role::ledger)
-    st.roles.push_back(caf::actor_cast<caf::actor>(handle));
+    link.roles.push_back(caf::actor_cast<caf::actor>(handle));
 }
 
-// Spawns this node's roles and joins them; `gateway` is null on the orchestrator's node.
-void spawn_roles(agent_pointer self, const gateway_actor& gateway,
-                 const std::vector<uint8_t>& nonce) {
+// Spawns this node's roles for the hub at `index` and joins them to it. A hub's own
+// aggregator joins it alone; the ledger joins every hub, so that each records through it.
+void spawn_roles(agent_pointer self, std::size_t index, const std::vector<uint8_t>& nonce) {
   auto& st = self->state;
   auto& sys = self->system();
+  const auto& link = st.hubs[index];
   const auto& spec = st.opts.spec;
   uint64_t seed = std::hash<std::string>{}(spec.name);
   for (auto role : spec.roles) {
@@ -95,10 +157,10 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
     case node_role::worker: {
       worker_config cfg{.name = spec.name,
                         .store = st.store,
-                        .relay = gateway,
+                        .relay = link.gateway,
                         .device = spec.device,
                         .key = st.opts.key, // signs its results with the key it joins with
-                        .bulk = st.hub_bulk};
+                        .bulk = link.bulk};
       auto info = describe_worker(cfg);
       if (!info) {
         say(self, "cannot start the worker: " + describe(info.error()));
@@ -112,26 +174,27 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
               : spawn_faulty_worker(sys, std::move(cfg),
                                     {.plan = fault_plan{spec.fault, spec.fault_rate, seed},
                                      .crash_process = true});
-      join(self, std::move(*info), handle, nonce);
+      join(self, index, std::move(*info), handle, nonce);
       break;
     }
     case node_role::validator: {
       validator_config cfg{.name = spec.name,
                            .store = st.store,
-                           .orchestrator = st.orchestrator,
+                           .orchestrator = link.orchestrator,
                            .key = st.opts.key};
       if (spec.lie_rate > 0)
         cfg = lying(std::move(cfg), spec.lie_rate, seed);
       auto info = describe_validator(cfg);
-      join(self, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
+      join(self, index, std::move(info), spawn_validator(sys, std::move(cfg)), nonce);
       break;
     }
     case node_role::aggregator:
-      join(self, hub_role(spec.name, node_role::aggregator),
-           sys.spawn(aggregator, st.orchestrator, st.bulk, st.store), nonce);
+      if (link.local || st.hubs.size() == 1)
+        join(self, index, hub_role(spec.name, node_role::aggregator),
+             sys.spawn(aggregator, link.orchestrator, st.bulk, st.store), nonce);
       break;
     case node_role::ledger: // opened by node::start, once for every rejoin
-      join(self, hub_role(spec.name, node_role::ledger), st.ledger, nonce);
+      join(self, index, hub_role(spec.name, node_role::ledger), st.ledger, nonce);
       break;
     case node_role::orchestrator: // spawned by node::start
       break;
@@ -139,80 +202,84 @@ void spawn_roles(agent_pointer self, const gateway_actor& gateway,
   }
 }
 
-// Takes `orchestrator` as this node's, and joins the roles to it (after a challenge when
-// the node has a key).
-void attach(agent_pointer self, orchestrator_actor orchestrator, gateway_actor gateway) {
+// Takes `orchestrator` as the hub's at `index`, and joins the roles to it (after a
+// challenge when the node has a key).
+void attach(agent_pointer self, std::size_t index, orchestrator_actor orchestrator,
+            gateway_actor gateway) {
   auto& st = self->state;
-  st.orchestrator = orchestrator;
-  st.last_problem.clear();
+  auto& link = st.hubs[index];
+  link.orchestrator = orchestrator;
+  link.gateway = gateway;
+  link.last_problem.clear();
   self->monitor(orchestrator);
+  update_sources(self);
   if (!st.opts.key) {
-    spawn_roles(self, gateway, {});
+    spawn_roles(self, index, {});
     return;
   }
   self->request(orchestrator, join_timeout, challenge_atom::value)
       .then(
-          [self, gateway](const wire::challenge& msg) {
+          [self, index](const wire::challenge& msg) {
             auto nonce = wire::decode(msg);
             if (!nonce) {
               say(self, "malformed challenge: " + describe(nonce.error()));
               return;
             }
-            spawn_roles(self, gateway, *nonce);
+            spawn_roles(self, index, *nonce);
           },
           [self](const caf::error& err) { say(self, "no challenge: " + describe(err)); });
 }
 
-// Stops the roles. CAF's registry keeps every actor whose handle went to another node
-// until that node says it dropped it, which a lost node never says; a detached role left
-// there is never destroyed, and the actor_system's destructor waits for it forever.
-void stop_roles(agent_pointer self, const caf::error& reason) {
-  for (auto& role : self->state.roles) {
+// Stops the roles joined to one hub. CAF's registry keeps every actor whose handle went to
+// another node until that node says it dropped it, which a lost node never says; a
+// detached role left there is never destroyed, and the actor_system's destructor waits
+// for it forever.
+void stop_roles(agent_pointer self, hub_link& link, const caf::error& reason) {
+  for (auto& role : link.roles) {
     self->send_exit(role, reason);
     self->system().registry().erase(role->id());
   }
-  self->state.roles.clear();
+  link.roles.clear();
 }
 
-// Tries to reach the orchestrator; on failure tries again a second later.
-void connect(agent_pointer self) {
+// Tries to reach the hub at `index`; on failure tries again a second later.
+void connect(agent_pointer self, std::size_t index) {
   auto& st = self->state;
-  if (st.local) {
-    attach(self, st.local, gateway_actor{});
+  auto& link = st.hubs[index];
+  if (link.local) {
+    attach(self, index, st.local, gateway_actor{});
     return;
   }
-  auto retry = [self](const std::string& problem) {
-    auto& st = self->state;
-    if (problem != st.last_problem)
-      say(self, "waiting for the orchestrator at " + st.opts.orchestrator_host + ":"
-                    + std::to_string(st.opts.orchestrator_port) + " (" + problem + ")");
-    st.last_problem = problem;
-    self->delayed_send(self, rejoin_interval, reconnect_atom::value);
+  auto retry = [self, index](const std::string& problem) {
+    auto& link = self->state.hubs[index];
+    if (problem != link.last_problem)
+      say(self, "waiting for the orchestrator at " + address(link) + at_hub(self, link)
+                    + " (" + problem + ")");
+    link.last_problem = problem;
+    self->delayed_send(self, rejoin_interval, reconnect_atom::value, uint64_t{index});
   };
-  auto gw = connect_gateway(self->system(), st.opts.orchestrator_host,
-                            st.opts.orchestrator_port, st.opts.tls);
+  auto gw = connect_gateway(self->system(), link.where.host, link.where.port, st.opts.tls);
   if (!gw) {
     retry(describe(gw.error()));
     return;
   }
   self->request(*gw, lookup_timeout, lookup_atom::value)
       .then(
-          [self, gw = *gw](const orchestrator_actor& orchestrator) {
-            auto& st = self->state;
-            st.store->set_source(fetch_from(self->system(), gw));
-            say(self, "reached the orchestrator at " + st.opts.orchestrator_host + ":"
-                          + std::to_string(st.opts.orchestrator_port));
+          [self, index, gw = *gw](const orchestrator_actor& orchestrator) {
+            auto& link = self->state.hubs[index];
+            say(self, "reached the orchestrator at " + address(link) + at_hub(self, link));
             self->request(gw, lookup_timeout, bulk_atom::value)
                 .then(
-                    [self, orchestrator, gw](uint16_t port) {
+                    [self, index, orchestrator, gw](uint16_t port) {
                       auto& st = self->state;
-                      st.hub_bulk = {};
+                      auto& link = st.hubs[index];
+                      link.bulk = {};
                       if (port != 0)
-                        st.hub_bulk = endpoint(st.opts, st.opts.orchestrator_host, port);
-                      attach(self, orchestrator, gw);
+                        link.bulk = endpoint(st.opts, link.where.host, port);
+                      attach(self, index, orchestrator, gw);
                     },
-                    [self, orchestrator, gw](const caf::error&) {
-                      attach(self, orchestrator, gw);
+                    [self, index, orchestrator, gw](const caf::error&) {
+                      attach(self, index, orchestrator, gw);
                     });
           },
           [retry](const caf::error& err) { retry(describe(err)); });
@@ -221,22 +288,35 @@ void connect(agent_pointer self) {
 caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
                     std::shared_ptr<blob_store> store, std::shared_ptr<bulk_service> bulk,
                     orchestrator_actor local, ledger_actor ledger) {
-  self->state.opts = std::move(opts);
-  self->state.store = std::move(store);
-  self->state.bulk = std::move(bulk);
-  self->state.local = std::move(local);
-  self->state.ledger = std::move(ledger);
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.store = std::move(store);
+  st.bulk = std::move(bulk);
+  st.ledger = std::move(ledger);
+  st.local = std::move(local);
+  for (const auto& where : st.opts.hubs)
+    st.hubs.push_back(
+        {.where = where, .local = st.local && where.name == st.opts.spec.name});
+  if (std::any_of(st.hubs.begin(), st.hubs.end(), [](auto& h) { return !h.local; }))
+    st.store->set_source(fetch_from_hubs(self->system(), st.sources));
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
-    if (msg.source != st.orchestrator.address())
-      return;
-    say(self, "lost the orchestrator (" + describe(msg.reason) + "); joining again");
-    stop_roles(self, caf::exit_reason::user_shutdown);
-    st.orchestrator = nullptr;
-    self->delayed_send(self, rejoin_interval, reconnect_atom::value);
+    for (std::size_t i = 0; i < st.hubs.size(); ++i) {
+      auto& link = st.hubs[i];
+      if (!link.orchestrator || msg.source != link.orchestrator.address())
+        continue;
+      say(self, "lost the orchestrator" + at_hub(self, link) + " (" + describe(msg.reason)
+                    + "); joining again");
+      stop_roles(self, link, caf::exit_reason::user_shutdown);
+      link.orchestrator = nullptr;
+      link.gateway = nullptr;
+      update_sources(self);
+      self->delayed_send(self, rejoin_interval, reconnect_atom::value, uint64_t{i});
+    }
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
-    stop_roles(self, msg.reason);
+    for (auto& link : self->state.hubs)
+      stop_roles(self, link, msg.reason);
     if (auto& ledger = self->state.ledger) { // stores what it holds, then stops
       self->send_exit(ledger, msg.reason);
       self->system().registry().erase(ledger->id());
@@ -244,11 +324,12 @@ caf::behavior agent(caf::stateful_actor<agent_state>* self, node_options opts,
     self->system().registry().erase(self->id()); // it sent requests to other nodes
     self->quit(msg.reason);
   });
-  self->send(self, reconnect_atom::value);
+  for (std::size_t i = 0; i < st.hubs.size(); ++i)
+    self->send(self, reconnect_atom::value, uint64_t{i});
   return {
-      [self](reconnect_atom) {
-        if (!self->state.orchestrator)
-          connect(self);
+      [self](reconnect_atom, uint64_t index) {
+        if (index < self->state.hubs.size() && !self->state.hubs[index].orchestrator)
+          connect(self, index);
       },
   };
 }
@@ -270,10 +351,11 @@ void ignore_sigpipe() {
 
 expected<node_options> node_options_for(const topology& t, node_spec spec,
                                         chain::node_key key) {
-  const auto& hub = t.orchestrator();
+  std::vector<hub_endpoint> hubs;
+  for (const auto* hub : t.hubs())
+    hubs.push_back({hub->name, hub->host, hub->port});
   node_options opts{.spec = std::move(spec),
-                    .orchestrator_host = hub.host,
-                    .orchestrator_port = hub.port,
+                    .hubs = std::move(hubs),
                     .limits = t.limits,
                     .rules = t.rules,
                     .key = std::move(key),
@@ -294,14 +376,15 @@ expected<node_options> node_options_for(const topology& t, node_spec spec,
     return make_error(errc::invalid_input,
                       "the topology has " + std::to_string(ledgers) + " ledger nodes: each "
                           + "must list its key (key: of node " + opts.spec.name + ")");
-  // The ledger's first block binds the orchestrator's key, which signs what it records.
-  if (opts.spec.has(node_role::ledger) && !opts.spec.has(node_role::orchestrator)
-      && std::none_of(opts.members.begin(), opts.members.end(),
-                      [&](const member& m) { return m.name == hub.name; }))
-    return make_error(errc::invalid_input,
-                      "node " + opts.spec.name + " keeps the ledger apart from the "
-                          + "orchestrator " + hub.name + ", whose key the topology must "
-                          + "then list (key: of node " + hub.name + ")");
+  // The ledger's first block binds each orchestrator's key, which signs what it records.
+  for (const auto* hub : t.hubs())
+    if (opts.spec.has(node_role::ledger) && hub->name != opts.spec.name
+        && std::none_of(opts.members.begin(), opts.members.end(),
+                        [&](const member& m) { return m.name == hub->name; }))
+      return make_error(errc::invalid_input,
+                        "node " + opts.spec.name + " keeps the ledger apart from the "
+                            + "orchestrator " + hub->name + ", whose key the topology must "
+                            + "then list (key: of node " + hub->name + ")");
   return opts;
 }
 

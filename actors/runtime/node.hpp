@@ -7,10 +7,12 @@
 //   caf::actor_system sys{cfg};
 //   auto node = nexus::node::start(sys, options);
 //
-// A node publishes exactly one actor, its gateway. A node without the orchestrator role
-// connects to the orchestrator's node, spawns its roles with the orchestrator's handle,
-// joins, and watches the orchestrator: when it goes away, the roles stop and the node
-// joins again as soon as the orchestrator is back. nexus-node is a thin program over it.
+// A node publishes exactly one actor, its gateway. It connects to every hub (a node with
+// the orchestrator role: a network may have several), spawns its roles with each hub's
+// orchestrator handle, joins, and watches each orchestrator: when one goes away, the roles
+// joined to it stop and the node joins it again as soon as it is back, while its roles
+// at the other hubs go on. A hub's own aggregator joins that hub alone; a ledger node
+// joins every hub, so that each records through it. nexus-node is a thin program over it.
 #pragma once
 
 #include <cstdint>
@@ -67,10 +69,17 @@ bulk_endpoint bulk_endpoint_of(caf::actor_system& sys, const gateway_actor& gate
 /// A blob store source that fetches from `gateway`.
 blob_store::source_fn fetch_from(caf::actor_system& sys, gateway_actor gateway);
 
+/// Where a hub (a node with the orchestrator role) listens.
+struct hub_endpoint {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+};
+
 struct node_options {
-  node_spec spec;                // name, roles, port, device, fault
-  std::string orchestrator_host; // where to join; unused on the orchestrator's node
-  uint16_t orchestrator_port = 0;
+  node_spec spec;                     // name, roles, port, device, fault
+  std::vector<hub_endpoint> hubs;     // where to join: every hub (this node's own is joined
+                                      // in process)
   scheduler_limits limits;            // the orchestrator's, on its node
   chain::contract_rules rules;        // the ledger's, on its node
   std::vector<member> members;        // the orchestrator admits only these (empty: anyone)
@@ -80,7 +89,7 @@ struct node_options {
 };
 
 /// The options of node `spec` of topology `t`, which proves itself with `key`: where it
-/// joins (the topology's orchestrator), the scheduler's limits and the ledger's rules,
+/// joins (every hub of the topology), the scheduler's limits and the ledger's rules,
 /// TLS, and, on the orchestrator's node, the members it admits.
 expected<node_options> node_options_for(const topology& t, node_spec spec,
                                         chain::node_key key);

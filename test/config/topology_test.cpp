@@ -88,8 +88,17 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
   }
   SECTION("no orchestrator") {
     text.replace(text.find("orchestrator, "), 14, "");
-    CHECK_THAT(error_of(text),
-               Catch::Contains("exactly one node must have the orchestrator"));
+    CHECK_THAT(error_of(text), Catch::Contains("no node has the orchestrator role"));
+  }
+  SECTION("several hubs") {
+    text += "  - name: hub2\n    port: 5002\n    roles: [orchestrator, aggregator]\n";
+    auto t = parse_topology(text, "t.yaml");
+    REQUIRE(t);
+    REQUIRE(t->hubs().size() == 2);
+    CHECK(t->hubs()[1]->name == "hub2");
+    CHECK(t->orchestrator().name == "hub");
+    text += "  - name: agg\n    port: 5003\n    roles: [aggregator]\n";
+    CHECK_THAT(error_of(text), Catch::Contains("node \"agg\": with several orchestrators"));
   }
   SECTION("bad device") {
     text.replace(text.find("opencl:1"), 8, "tpu");
