@@ -211,6 +211,9 @@ struct task_report {
   std::vector<float> loss_curve;    // a training run's loss, a point per stretch of steps
   uint32_t results_unchecked = 0;   // accepted unchecked, on their workers' records
   uint32_t verdicts_overturned = 0; // validators' verdicts an audit overturned
+  // Filled by the client, not sent: the hub it asked, and the one the task moved from.
+  std::string hub;
+  std::string moved_from;
 
   bool finished() const noexcept {
     return state == task_state::done || state == task_state::failed

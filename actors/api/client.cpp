@@ -1,5 +1,7 @@
 #include "actors/api/client.hpp"
 
+#include <cstdio>
+
 #include "actors/api/detail.hpp"
 #include "actors/runtime/remote.hpp"
 
@@ -13,10 +15,13 @@ client::~client() = default;
 expected<std::unique_ptr<client>> client::connect(caf::actor_system& sys,
                                                   const std::string& topology_path,
                                                   std::chrono::milliseconds timeout) {
-  auto hub = hub_of(topology_path);
-  if (!hub)
-    return hub.error();
-  auto c = attach(sys, *hub, {}, timeout);
+  auto hubs = hubs_of(topology_path);
+  if (!hubs)
+    return hubs.error();
+  auto c = attach_any(
+      sys, std::move(*hubs),
+      [](const std::string& line) { std::fprintf(stderr, "nexus: %s\n", line.c_str()); },
+      timeout);
   if (!c)
     return c.error();
   return std::unique_ptr<client>{new client{std::make_unique<impl>(std::move(*c))}};

@@ -28,9 +28,11 @@ class client {
 public:
   using progress_fn = std::function<void(const task_report&)>;
 
-  /// A client of the running network whose topology is at `topology_path` (its hub,
-  /// reached with the topology's client certificate). A hub that is still starting is
-  /// tried again for a few seconds. Requests then wait up to `timeout`.
+  /// A client of the running network whose topology is at `topology_path` (its first hub
+  /// that answers, reached with the topology's client certificate). A hub that is still
+  /// starting is tried again for a few seconds. Requests then wait up to `timeout`. When
+  /// its hub is lost, the client moves to another hub of the topology by itself, submits
+  /// its unfinished tasks there again under their ids, and says so on standard error.
   static expected<std::unique_ptr<client>>
   connect(caf::actor_system& sys, const std::string& topology_path,
           std::chrono::milliseconds timeout = std::chrono::seconds{30});

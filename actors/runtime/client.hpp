@@ -2,13 +2,22 @@
 //
 // Wraps request/reply with the orchestrator behind blocking calls with time-outs, for
 // programs that are not actors themselves (nexus-shell, tests, benchmarks). Operands go
-// into the local blob store and, for a remote network, up to the orchestrator node's
-// store through its gateway; tasks carry only their digests. Not thread-safe: one
-// client per thread.
+// into the local blob store and, for a remote network, up to the hub's store through its
+// gateway; tasks carry only their digests. Not thread-safe: one client per thread.
+//
+// Every request watches its hub: one lost while it waits (its node died, or its link went
+// silent past the heartbeat time-out) fails it at once rather than after the time-out.
+// With set_failover, the client then moves to another hub of the network by itself and
+// submits there again every task of its own not finished and fetched: the same signed
+// submissions, under the same task ids, so that the ledger pays each row once and charges
+// once. The call that noticed goes on there.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -26,9 +35,21 @@
 
 namespace nexus {
 
+/// A hub as a client reaches it.
+struct hub_link {
+  std::string name; // the topology's name for its node; empty: unknown
+  orchestrator_actor orchestrator;
+  gateway_actor gateway; // operands go up through it (null: an embedded network)
+  bulk_endpoint bulk;    // outputs come through it (empty: through CAF)
+};
+
 class client {
 public:
   using progress_fn = std::function<void(const task_report&)>;
+  using say_fn = std::function<void(const std::string&)>;
+  /// Finds another hub when `lost` (a name) was lost: blocks until one answers, or gives
+  /// up with an error.
+  using relink_fn = std::function<expected<hub_link>(const std::string& lost)>;
 
   /// Signs its submissions with a fresh key, as account "key-" and the key id's first
   /// 12 digits, until sign_as() names another.
@@ -53,16 +74,34 @@ public:
     return last_task_;
   }
 
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Talks to `hub` from now on: its orchestrator, its gateway for operands (a network in
+  /// other processes) and its bulk channel for outputs; says through the failover's `say`
+  /// at once if it is lost.
+  void set_hub(hub_link hub);
+
+  /// Moves to the hub `relink` finds when this one is lost, saying what it does through
+  /// `say` (another thread may call it, when a hub is lost between calls).
+  void set_failover(relink_fn relink, say_fn say);
+
+  /// The hub it talks to (its name empty for an embedded network).
+  const std::string& hub() const noexcept {
+    return hub_.name;
+  }
+
   /// Sends operands to this gateway's store too (a network in other processes).
   void set_upstream(gateway_actor gateway) {
-    upstream_ = std::move(gateway);
+    hub_.gateway = std::move(gateway);
     uploaded_.clear();
   }
 
   /// Fetches large outputs through this bulk channel (the orchestrator node's; see
   /// bulk_endpoint_of), falling back to CAF's way if it fails.
   void set_bulk(bulk_endpoint where) {
-    bulk_ = std::move(where);
+    hub_.bulk = std::move(where);
   }
 
   /// Puts A and B in the store (and upstream) and submits their product.
@@ -128,18 +167,32 @@ public:
 private:
   template <class Reply, class... Ts>
   expected<Reply> ask(Ts&&... xs);
+  template <class Reply, class Handle, class... Ts>
+  expected<Reply> call(const Handle& to, std::chrono::milliseconds limit, Ts... xs);
+  template <class F>
+  auto failing_over(F&& f) -> decltype(f());
+  error move_on(); // to another hub, with this client's open tasks
+  void watch();    // the hub, to say at once that it was lost
+  void note_finished(const task_report& r);
+  void annotate(task_report& r) const;
 
   expected<blob_ref> put(compute::tensor x);
   expected<std::pair<blob_ref, blob_ref>> put_pair(compute::tensor x, compute::tensor y);
   error send_up(const blob_ref& ref); // to upstream_, which then holds it
+  expected<task_ack> submit_signed(const task_request& req); // uploads what the hub lacks
   expected<task_ack> submit_once(const task_request& req);
 
   caf::scoped_actor self_;
-  orchestrator_actor orchestrator_;
-  gateway_actor upstream_;
-  std::set<chain::digest> uploaded_; // blobs upstream already holds
-  bulk_endpoint bulk_;               // empty: outputs come through CAF
+  hub_link hub_;
+  std::set<chain::digest> uploaded_; // blobs the hub's gateway already holds
   std::shared_ptr<blob_store> store_;
+  relink_fn relink_; // none: no failover
+  std::shared_ptr<const say_fn> say_;
+  caf::actor watcher_; // of the hub (null: none)
+  std::shared_ptr<std::atomic<bool>> lost_ = std::make_shared<std::atomic<bool>>(false);
+  std::map<uint64_t, task_request> open_; // signed, submitted, output not fetched yet
+  std::deque<uint64_t> open_order_;       // to forget the oldest beyond open_kept
+  std::map<uint64_t, std::string> moved_; // task id -> the hub it moved from
   std::chrono::milliseconds timeout_;
   chain::node_key key_; // signs submissions
   std::string name_;    // as this account

@@ -463,6 +463,11 @@ error session::status(const command_line& cmd) {
        << " results accepted unchecked on their workers' records, "
        << r->verdicts_overturned << " verdicts overturned by audits\n"
        << "  elapsed:   " << seconds(r->elapsed_ns) << "\n";
+  if (!r->hub.empty())
+    out_ << "  hub:       " << r->hub
+         << (r->moved_from.empty() ? std::string{}
+                                   : " (moved from hub " + r->moved_from + ")")
+         << "\n";
   if (!r->reason.empty())
     out_ << "  reason:    " << r->reason << "\n";
   if (!r->loss_curve.empty())
@@ -485,12 +490,18 @@ error session::tasks() {
   out_ << std::left << std::setw(17) << "TASK" << std::setw(12) << "STATE" << std::setw(12)
        << "SHARDS" << std::setw(10) << "REJECTED" << std::setw(10) << "ELAPSED"
        << "LABEL\n";
-  for (const auto& r : *list)
+  for (const auto& r : *list) {
     out_ << std::setw(17) << r.task_id << std::setw(12) << to_string(r.state)
          << std::setw(12)
          << (std::to_string(r.shards_validated) + "/" + std::to_string(r.shard_count))
          << std::setw(10) << r.results_rejected << std::setw(10) << seconds(r.elapsed_ns)
-         << r.label << "\n";
+         << r.label;
+    if (!r.moved_from.empty())
+      out_ << " (moved from hub " << r.moved_from << ")";
+    out_ << "\n";
+  }
+  if (!list->front().hub.empty())
+    out_ << "(tasks at hub " << list->front().hub << ")\n";
   return {};
 }
 

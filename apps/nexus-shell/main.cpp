@@ -35,8 +35,9 @@ this process), or attaches to a running one, and reads commands: interactively o
 terminal, line by line otherwise.
 
 options:
-  --topology FILE      attach to the network of this topology (its orchestrator node,
-                       with the topology's TLS client certificate)
+  --topology FILE      attach to the network of this topology (its first hub that
+                       answers, with the topology's TLS client certificate); when that
+                       hub is lost, move to another with this shell's open tasks
   --connect HOST:PORT  attach to the node at HOST:PORT (with --topology: over its TLS;
                        without: plain TCP)
   --data DIR           the embedded network's ledger and keys, and the submitters' keys
@@ -218,23 +219,25 @@ bool run_line(nexus::shell::session& s, const std::string& line) {
   return true;
 }
 
-// The hub the options name: the topology's, or --connect's (with the topology's TLS
+// The hubs the options name: the topology's, or --connect's one (with the topology's TLS
 // material when both are given).
-nexus::expected<nexus::hub_address> find_remote(const options& opts) {
-  nexus::hub_address where;
+nexus::expected<std::vector<nexus::hub_address>> find_remote(const options& opts) {
+  std::vector<nexus::hub_address> hubs{nexus::hub_address{}};
   if (!opts.topology.empty()) {
-    auto hub = nexus::hub_of(opts.topology);
-    if (!hub)
-      return hub.error();
-    where = std::move(*hub);
+    auto all = nexus::hubs_of(opts.topology);
+    if (!all)
+      return all.error();
+    hubs = std::move(*all);
   }
   if (opts.connect.empty())
-    return where;
-  auto hub = nexus::hub_at(opts.connect, std::move(where));
+    return hubs;
+  auto base = hubs.front();
+  base.name.clear();
+  auto hub = nexus::hub_at(opts.connect, std::move(base));
   if (!hub)
     return nexus::make_error(nexus::errc::invalid_input,
                              "--connect: " + nexus::describe(hub.error()));
-  return hub;
+  return std::vector{std::move(*hub)};
 }
 
 // Runs the session until quit, end of input or the last -c command.
@@ -273,17 +276,21 @@ int main(int argc, char** argv) {
     std::cerr << "nexus-shell: " << nexus::describe(where.error()) << "\n";
     return 2;
   }
-  nexus::configure(cfg, where->settings);
+  nexus::configure(cfg, where->front().settings);
   caf::actor_system sys{cfg};
-  auto api = nexus::attach(sys, *where, [](const std::string& line) {
-    std::cerr << "nexus-shell: " << line << "\n";
-  });
+  auto say = [](const std::string& line) { std::cerr << "nexus-shell: " + line + "\n"; };
+  auto api = nexus::attach_any(sys, *where, say);
   if (!api) {
-    std::cerr << "nexus-shell: cannot attach to " << where->description() << ": "
+    std::cerr << "nexus-shell: cannot attach to " << where->front().description() << ": "
               << nexus::describe(api.error()) << "\n";
     return 1;
   }
-  return run_session(**api, opts, where->description()) ? 0 : 1;
+  auto banner = where->front().network.empty() ? std::string{}
+                                               : "network " + where->front().network + ", ";
+  banner += (*api)->hub().empty()
+                ? where->front().description()
+                : "hub " + (*api)->hub() + " (of " + std::to_string(where->size()) + ")";
+  return run_session(**api, opts, banner) ? 0 : 1;
 }
 
 namespace {
