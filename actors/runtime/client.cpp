@@ -12,6 +12,13 @@ namespace nexus {
 
 namespace {
 
+// Why a hub went away, as a user reads it.
+std::string why_lost(const caf::error& reason) {
+  if (reason == caf::exit_reason::remote_link_unreachable)
+    return "its connection dropped";
+  return describe(from_caf(reason));
+}
+
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
 
 // Open tasks a client remembers to move with it, at most; the oldest are forgotten.
@@ -61,7 +68,7 @@ void client::watch() {
         self->set_down_handler([=](const caf::down_msg& msg) {
           if (!lost->exchange(true))
             (*say)("lost hub " + (name.empty() ? std::string{"?"} : name) + " ("
-                   + describe(from_caf(msg.reason))
+                   + why_lost(msg.reason)
                    + "); moving to another hub of the network with this shell's tasks");
           self->quit();
         });

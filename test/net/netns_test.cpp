@@ -22,26 +22,6 @@
 using namespace nexus;
 using namespace std::chrono_literals;
 
-namespace {
-
-// Waits (at most `limit`) until `p` has written `text` `times` times.
-bool wait_count(const test::process& p, const std::string& text, std::size_t times,
-                std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto out = p.output();
-    std::size_t n = 0;
-    for (auto at = out.find(text); at != std::string::npos; at = out.find(text, at + 1))
-      ++n;
-    if (n >= times)
-      return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return false;
-}
-
-} // namespace
-
 TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cut off; "
           "every store the same valid chain",
           "[netns]") {
@@ -148,7 +128,7 @@ TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cu
   CHECK(grows(before));
   std::this_thread::sleep_until(fault_ends);
   nodes[frozen]->signal(SIGCONT);
-  REQUIRE(wait_count(*nodes[frozen], "joined as ledger", 2, 30s));
+  REQUIRE(nodes[frozen]->wait_output("joined as ledger", 30s, 2));
 
   // The third is cut off from every host, and healed.
   auto cut = others({killed, frozen});
@@ -161,7 +141,7 @@ TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cu
   CHECK(grows(before));
   std::this_thread::sleep_until(fault_ends);
   REQUIRE(lab->cut(cut, false));
-  REQUIRE(wait_count(*nodes[cut], "joined as ledger", 2, 30s));
+  REQUIRE(nodes[cut]->wait_output("joined as ledger", 30s, 2));
   streamed = stream.tasks.size();
   more(2);
   finish(streamed);

@@ -84,11 +84,17 @@ public:
     return std::string{std::istreambuf_iterator<char>{in}, {}};
   }
 
-  /// Waits until the output contains `text`; false past `limit`.
-  bool wait_output(const std::string& text, std::chrono::milliseconds limit) const {
+  /// Waits until the output contains `text` (`times` times); false past `limit`.
+  bool wait_output(const std::string& text, std::chrono::milliseconds limit,
+                   std::size_t times = 1) const {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (output().find(text) != std::string::npos)
+      auto out = output();
+      std::size_t n = 0;
+      for (auto at = out.find(text); at != std::string::npos && n < times;
+           at = out.find(text, at + 1))
+        ++n;
+      if (n >= times)
         return true;
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
     }

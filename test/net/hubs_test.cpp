@@ -1,0 +1,207 @@
+// Two hubs as separate hosts: every node a process in a network namespace of its own, two
+// hubs (each orchestrator, aggregator and ledger node), two more ledger nodes, two workers
+// and a validator, joined to both hubs. Two submitters, each attached first to another
+// hub, stream matmuls; one hub is killed mid-stream and restarted later. Every task
+// completes with the exact product (the submitter whose hub died moves its open tasks to
+// the other), and afterwards every ledger node's store holds the same chain, which passes
+// the audit, pays every shard once and charges each submitter exactly the plan of each of
+// its tasks, once. Skipped, with the reason, where namespaces cannot be made (not root).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "actors/runtime/remote.hpp"
+#include "chain/contract.hpp"
+#include "chain/store.hpp"
+#include "test/support/cluster.hpp"
+#include "test/support/netns.hpp"
+#include "test/support/process.hpp"
+#include "test/support/stores.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace nexus;
+using namespace std::chrono_literals;
+
+namespace {
+
+
+// A submitter attached to the topology's hubs in the order `first`, then the others, that
+// moves to another hub when its own is lost; what it said is kept.
+struct mover {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<client> api;
+  std::shared_ptr<std::string> said = std::make_shared<std::string>();
+  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+
+  mover(const topology& t, const std::string& file, const std::string& first,
+        const std::string& account) {
+    configure(cfg, settings_for(t, nullptr));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    auto hubs = hubs_of(file).value();
+    std::stable_partition(hubs.begin(), hubs.end(),
+                          [&](const hub_address& h) { return h.name == first; });
+    auto c = attach_any(
+        *sys, hubs,
+        [said = said, mutex = mutex](const std::string& line) {
+          std::lock_guard lock{*mutex};
+          *said += line + "\n";
+        },
+        std::chrono::seconds{60});
+    if (!c)
+      return;
+    api = std::move(*c);
+    api->sign_as(account, chain::node_key::generate().value());
+  }
+
+  std::string output() const {
+    std::lock_guard lock{*mutex};
+    return *said;
+  }
+};
+
+// What `account` was charged and the work units the plans of `tasks` give, on the chain
+// in `path`: equal when each task was charged once.
+std::pair<int64_t, int64_t> charged(const std::filesystem::path& path,
+                                    const std::string& account,
+                                    const std::vector<std::pair<uint64_t, uint64_t>>& tasks) {
+  auto st = chain::store::open_read_only(path).value();
+  chain::contract_state contract;
+  for (uint64_t h = 0; h < st->head().blocks; ++h)
+    REQUIRE(contract.replay(st->get(h).value()));
+  int64_t due = 0;
+  for (auto [id, units] : tasks)
+    due += static_cast<int64_t>(units) * contract.rules().micro_mcc_per_work_unit;
+  auto b = contract.balances().find(account);
+  return {b == contract.balances().end() ? 0 : -b->second, due};
+}
+
+} // namespace
+
+TEST_CASE("two hubs as separate hosts: one killed mid-stream, its tasks finish at the "
+          "other, each paid and charged once",
+          "[hubs]") {
+  const std::vector<std::string> names{"hub-a", "hub-b", "l3", "l4", "w1", "w2", "v1"};
+  const std::vector<std::string> ledgers{"hub-a", "hub-b", "l3", "l4"};
+  auto [lab, why] = test::netns::lab::make(names);
+  if (!lab) {
+    WARN("skipped: " << why);
+    return;
+  }
+  test::temp_dir dir;
+  std::vector<test::node_line> lines{{"hub-a", "orchestrator, aggregator, ledger"},
+                                     {"hub-b", "orchestrator, aggregator, ledger"},
+                                     {"l3", "ledger"},
+                                     {"l4", "ledger"},
+                                     {"w1", "worker"},
+                                     {"w2", "worker"},
+                                     {"v1", "validator"}};
+  for (auto& l : lines)
+    l.host = lab->address(l.name);
+  auto file = test::write_topology(dir, "net.yaml", test::node_binary(), lines, 2, true);
+  REQUIRE(file);
+  auto topo = load_topology(*file);
+  REQUIRE(topo);
+  std::map<std::string, std::unique_ptr<test::process>> nodes;
+  auto start = [&](const std::string& name) {
+    nodes[name] = std::make_unique<test::process>(
+        lab->inside(name, {test::node_binary(), "--topology", *file, "--node", name}),
+        dir.file(name + ".log"));
+  };
+  for (const auto& name : names)
+    start(name);
+  // Every node joins both hubs.
+  for (auto name : {"w1", "w2"})
+    for (auto hub : {"hub-a", "hub-b"})
+      REQUIRE(nodes[name]->wait_output(std::string{"joined as worker at hub "} + hub, 30s));
+  REQUIRE(nodes["v1"]->wait_output("joined as validator at hub hub-b", 30s));
+  REQUIRE(nodes["l4"]->wait_output("joined as ledger at hub hub-b", 30s));
+
+  mover alice{*topo, *file, "hub-a", "alice"};
+  mover bob{*topo, *file, "hub-b", "bob"};
+  REQUIRE(alice.api);
+  REQUIRE(bob.api);
+  CHECK(alice.api->hub() == "hub-a");
+  CHECK(bob.api->hub() == "hub-b");
+  test::matmul_stream a_stream{*alice.api};
+  test::matmul_stream b_stream{*bob.api};
+  CHECK(a_stream.submit_more(2) == "");
+  CHECK(b_stream.submit_more(2) == "");
+  CHECK(a_stream.finish() == "");
+  CHECK(b_stream.finish() == "");
+
+  // Alice's hub dies with her tasks running; both go on submitting.
+  CHECK(a_stream.submit_more(3) == "");
+  CHECK(b_stream.submit_more(1) == "");
+  nodes["hub-a"]->signal(SIGKILL);
+  CHECK(nodes["hub-a"]->wait_for(5s).has_value());
+  CHECK(b_stream.submit_more(2) == "");
+  CHECK(a_stream.finish(2) == ""); // every one exact, at hub-b
+  CHECK(b_stream.finish(2) == "");
+  CHECK(alice.api->hub() == "hub-b");
+  INFO("alice said:\n" << alice.output());
+  CHECK_THAT(alice.output(), Catch::Contains("lost hub hub-a"));
+  CHECK_THAT(alice.output(), Catch::Contains("attached to hub hub-b"));
+  auto moved = alice.api->status(a_stream.tasks.back().first);
+  REQUIRE(moved);
+  CHECK(moved->hub == "hub-b");
+  CHECK(moved->moved_from == "hub-a");
+  CHECK(a_stream.submit_more(1) == ""); // new work goes to hub-b
+  CHECK(a_stream.finish(5) == "");
+
+  // Hub-a comes back; the nodes join it again, and it takes work again.
+  start("hub-a");
+  for (auto name : {"w1", "w2", "v1"})
+    REQUIRE(nodes[name]->wait_output("at hub hub-a\n", 30s, 4)); // reached, joined, twice
+  mover carol{*topo, *file, "hub-a", "carol"};
+  REQUIRE(carol.api);
+  CHECK(carol.api->hub() == "hub-a");
+  test::matmul_stream c_stream{*carol.api};
+  CHECK(c_stream.submit_more(2) == "");
+  CHECK(c_stream.finish() == "");
+
+  auto verified = bob.api->ledger(ledger_query{.question = ledger_question::verify});
+  REQUIRE(verified);
+  CHECK(verified->audit_ok);
+  std::this_thread::sleep_for(3s); // the restarted hub's ledger catches up
+  alice.api.reset();
+  bob.api.reset();
+  carol.api.reset();
+  for (auto& [name, p] : nodes)
+    p->signal(SIGTERM);
+  for (auto& [name, p] : nodes) {
+    INFO(name << ":\n" << p->output());
+    CHECK(p->wait_for(20s).has_value());
+  }
+
+  // Work units of each task: (300 + 20i) x 200 x 150, 2 FLOP a multiply-add.
+  auto units = [](const test::matmul_stream& s) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (std::size_t i = 0; i < s.tasks.size(); ++i)
+      out.emplace_back(s.tasks[i].first, chain::work_units(0, 300 + 20 * i, 2 * 200 * 150));
+    return out;
+  };
+  std::vector<std::pair<uint64_t, uint32_t>> shards;
+  for (const auto* s : {&a_stream, &b_stream, &c_stream})
+    shards.insert(shards.end(), s->shards.begin(), s->shards.end());
+  std::vector<chain::digest> heads;
+  for (const auto& name : ledgers) {
+    INFO(name << ": " << nodes[name]->output());
+    auto path = dir.path() / "data" / name / "ledger";
+    auto c = test::check_store(path, shards);
+    CHECK(c.problem == "");
+    heads.push_back(c.head);
+    for (auto [account, s] : {std::pair{"alice", &a_stream}, std::pair{"bob", &b_stream},
+                              std::pair{"carol", &c_stream}}) {
+      auto [paid, due] = charged(path, account, units(*s));
+      INFO(account);
+      CHECK(paid == due);
+    }
+  }
+  for (const auto& h : heads)
+    CHECK(h == heads[0]);
+}
