@@ -92,7 +92,7 @@ expected<Reply> client::call(const Handle& to, std::chrono::milliseconds limit, 
                 lost->store(true);
                 auto promise = rp; // the handler is called as const
                 promise.deliver(to_caf(make_error(
-                    errc::unavailable, "lost the hub: " + describe(from_caf(msg.reason)))));
+                    errc::unavailable, "lost the hub: " + why_lost(msg.reason))));
                 self->quit();
               });
               std::apply(

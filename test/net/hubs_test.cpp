@@ -28,7 +28,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-
 // A submitter attached to the topology's hubs in the order `first`, then the others, that
 // moves to another hub when its own is lost; what it said is kept.
 struct mover {
@@ -66,9 +65,9 @@ struct mover {
 
 // What `account` was charged and the work units the plans of `tasks` give, on the chain
 // in `path`: equal when each task was charged once.
-std::pair<int64_t, int64_t> charged(const std::filesystem::path& path,
-                                    const std::string& account,
-                                    const std::vector<std::pair<uint64_t, uint64_t>>& tasks) {
+std::pair<int64_t, int64_t>
+charged(const std::filesystem::path& path, const std::string& account,
+        const std::vector<std::pair<uint64_t, uint64_t>>& tasks) {
   auto st = chain::store::open_read_only(path).value();
   chain::contract_state contract;
   for (uint64_t h = 0; h < st->head().blocks; ++h)
