@@ -758,6 +758,8 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self,
                                                orchestrator_config config) {
   auto& st = self->state;
   st.recorder = ledger_recorder{std::move(config.key)};
+  if (!config.faults.empty())
+    st.recorder.set_faults(std::move(config.faults), std::move(config.name));
   st.members = membership{std::move(config.members)};
   st.bulk = std::move(config.bulk);
   st.outputs = output_shelf{config.limits.outputs_in_memory, config.outputs_dir};

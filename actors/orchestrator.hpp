@@ -119,6 +119,10 @@ struct orchestrator_config {
   // Where finished outputs beyond limits.outputs_in_memory go (emptied at start); empty:
   // they are dropped, oldest first.
   std::filesystem::path outputs_dir;
+  // For tests: records it states that the ledger nodes refuse
+  // (ledger_recorder::set_faults), naming `name` as its own node.
+  std::vector<std::string> faults;
+  std::string name;
 };
 
 orchestrator_actor::behavior_type

@@ -326,9 +326,25 @@ private:
         spec.key = file(k); // relative to the topology file
     }
     if (auto f = n["fault"]) {
-      // Workers: parse_worker_fault's choices; validators: lie, or lie:RATE.
+      // Hubs: what they state falsely; workers: parse_worker_fault's choices; validators:
+      // lie, or lie:RATE.
       auto what = text(f, ctx + "fault: ");
-      if (spec.has(node_role::worker)) {
+      if (spec.has(node_role::orchestrator)) {
+        // A hub that records what it cannot prove, for the ledger nodes to refuse.
+        static const std::set<std::string> faults{"inflate-units", "pay-self",
+                                                  "overcharge"};
+        for (std::size_t at = 0; at <= what.size();) {
+          auto comma = std::min(what.find(',', at), what.size());
+          auto one = what.substr(at, comma - at);
+          if (!faults.contains(one))
+            fail(f, ctx
+                        + "fault: a hub's fault is inflate-units, pay-self or overcharge, "
+                          "or a list of them (got \""
+                        + one + "\")");
+          spec.hub_faults.push_back(one);
+          at = comma + 1;
+        }
+      } else if (spec.has(node_role::worker)) {
         auto fault = parse_worker_fault(what);
         if (!fault)
           fail(f, ctx + "fault: " + describe(fault.error()));
@@ -350,9 +366,7 @@ private:
         else
           spec.ledger_fault = what;
       } else {
-        fail(f, ctx
-                    + "only workers, validators and ledger nodes apart from the "
-                      "orchestrator can have a fault");
+        fail(f, ctx + "only workers, validators, ledger nodes and hubs can have a fault");
       }
     }
     return spec;

@@ -41,6 +41,7 @@ struct node_spec {
   double fault_rate = 1.0;  // share of shards the worker's fault strikes
   double lie_rate = 0;      // a validator's share of verdicts it turns around
   std::string ledger_fault; // a ledger node's: silent, equivocate, invalid-votes, ...
+  std::vector<std::string> hub_faults; // a hub's, in turn: inflate-units, pay-self, ...
   // Bytes of fetched and uploaded blobs its store keeps beyond those in use (blob_store).
   uint64_t blob_cache = blob_store::default_budget;
   std::chrono::milliseconds upload_grace = blob_store::default_grace; // see blob_store

@@ -38,6 +38,7 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     spec.port = opts.port.value_or(0);
   spec.fault = worker_fault::none; // misbehaving on purpose is for tests, not embedders
   spec.lie_rate = 0;
+  spec.hub_faults.clear();
   auto hubs = topo->hubs();
   if (!opts.join.empty() && std::none_of(hubs.begin(), hubs.end(), [&](auto* h) {
         return h->name == opts.join;

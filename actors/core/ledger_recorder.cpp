@@ -99,7 +99,24 @@ void ledger_recorder::contribute(const attempt_key& key, const std::string& work
   c.work_units = j->second.work.units;
   if (j->second.work.row_end > j->second.work.row_begin) // the rows it is paid for
     c.data = chain::rows_data(j->second.work.row_begin, j->second.work.row_end);
+  std::optional<chain::transaction> charge;
+  if (!faults_.empty()) {
+    const auto& fault = faults_[faulted_++ % faults_.size()];
+    if (fault == "inflate-units") {
+      c.work_units = c.work_units * 10 + 1;
+    } else if (fault == "pay-self") {
+      c.worker = own_;
+    } else if (fault == "overcharge") {
+      charge.emplace();
+      charge->kind = chain::tx_kind::charge;
+      charge->task_id = c.task_id;
+      charge->account = submitters_.contains(c.task_id) ? submitters_[c.task_id] : "nobody";
+      charge->amount = 1'000'000'000;
+    }
+  }
   outbox_.emplace_back(std::move(c));
+  if (charge)
+    outbox_.emplace_back(std::move(*charge));
 }
 
 void ledger_recorder::pass(const attempt_key& key, const unrecorded_verdict& v,
@@ -151,6 +168,8 @@ void ledger_recorder::judged(const judgment& j, const shard_work& work,
 void ledger_recorder::submitted(uint64_t task_id, const task_request& req) {
   if (!recording())
     return;
+  if (!faults_.empty())
+    submitters_[task_id] = req.submitter;
   submission_at_[outbox_.size()] = task_id;
   outbox_.emplace_back(chain::encode(submission_record(req, task_id)));
 }

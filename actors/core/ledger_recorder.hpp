@@ -44,6 +44,15 @@ public:
     ledger_ = present;
   }
 
+  /// For tests and demonstrations: a hub that states what it cannot prove, for each
+  /// contribution it records in turn one of `faults`: "inflate-units" (ten times its work
+  /// units), "pay-self" (its own node `own` as the worker), "overcharge" (a charge of the
+  /// task's submitter beside it). The ledger nodes refuse each.
+  void set_faults(std::vector<std::string> faults, std::string own) {
+    faults_ = std::move(faults);
+    own_ = std::move(own);
+  }
+
   /// True if it has a key to sign records with (then submissions must be signed).
   bool signs() const noexcept {
     return key_.has_value();
@@ -134,6 +143,10 @@ private:
   // validators' signed verdicts.
   std::vector<std::variant<chain::transaction, std::vector<uint8_t>>> outbox_;
   std::map<std::size_t, uint64_t> submission_at_; // outbox place -> its task
+  std::vector<std::string> faults_;               // see set_faults
+  std::string own_;
+  std::size_t faulted_ = 0;
+  std::map<uint64_t, std::string> submitters_; // by task, with faults_ only
 };
 
 /// The fields a contribution or verdict record shares with the verdict it is about

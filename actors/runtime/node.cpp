@@ -550,7 +550,9 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
                                                            .key = opts.key,
                                                            .store = n->store_,
                                                            .bulk = n->bulk_,
-                                                           .outputs_dir = outputs});
+                                                           .outputs_dir = outputs,
+                                                           .faults = opts.spec.hub_faults,
+                                                           .name = opts.spec.name});
   }
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_,
                           n->bulk_ ? n->bulk_->port() : uint16_t{0});

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include "actors/runtime/remote.hpp"
@@ -203,4 +204,57 @@ TEST_CASE("two hubs as separate hosts: one killed mid-stream, its tasks finish a
   }
   for (const auto& h : heads)
     CHECK(h == heads[0]);
+}
+
+TEST_CASE("a hub that states more work, pays its own node or charges a submitter is "
+          "refused by the ledger nodes, which say why",
+          "[faulty-hub]") {
+  test::temp_dir dir;
+  // The hub also computes: its own node is a worker the ledger knows, never paid for
+  // shards it assigned itself.
+  std::vector<test::node_line> lines{{"hub", "orchestrator, aggregator, ledger, worker",
+                                      "inflate-units,pay-self,overcharge"},
+                                     {"l2", "ledger"},
+                                     {"w1", "worker"},
+                                     {"v1", "validator"}};
+  auto file = test::write_topology(dir, "net.yaml", test::node_binary(), lines);
+  REQUIRE(file);
+  std::vector<std::unique_ptr<test::process>> nodes;
+  for (const auto& l : lines)
+    nodes.push_back(test::start_node(test::node_binary(), dir, *file, l.name));
+  REQUIRE(nodes[2]->wait_output("joined as worker", 20s));
+  REQUIRE(nodes[3]->wait_output("joined as validator", 20s));
+  REQUIRE(nodes[1]->wait_output("joined as ledger", 20s));
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  test::process run{{shell, "--topology", *file, "--data", dir.file("shell"), "--as",
+                     "alice", "-c", "submit matmul --m 600 --k 200 --n 100 --shards 12",
+                     "-c", "ledger verify", "-c", "ledger balance"},
+                    dir.file("shell.log")};
+  auto status = run.wait_for(90s);
+  REQUIRE(status);
+  INFO(run.output());
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK_THAT(run.output(), Catch::Contains("12/12 shards validated"));
+  CHECK_THAT(run.output(), Catch::Contains("ledger OK"));
+  // The ledger node the hub records through refused each kind, and said why (the others
+  // never see a refused record; their chain is the same).
+  auto log = nodes[0]->output();
+  INFO(log);
+  CHECK_THAT(log, Catch::Contains("refused a record: ") && Catch::Contains("plan gives"));
+  CHECK_THAT(log, Catch::Contains("is the node of the orchestrator that signed it"));
+  CHECK_THAT(log, Catch::Contains("a payment (only the contract makes those)"));
+  // Nobody was paid more than the plan: the hub nothing, alice at most the task's units.
+  auto out = "\n" + run.output();
+  std::smatch hub;
+  if (std::regex_search(out, hub, std::regex{"\nhub  (-?[0-9.]+) MCC"}))
+    CHECK(std::stod(hub[1].str()) == 0);
+  std::smatch charged;
+  REQUIRE(std::regex_search(out, charged, std::regex{"\nalice  -([0-9.]+) MCC"}));
+  // 600 x 200 x 100 x 2 FLOP: 24 work units at 0.001 MCC.
+  CHECK(std::stod(charged[1].str()) <= 0.024 + 1e-9);
+  for (auto& p : nodes)
+    p->signal(SIGTERM);
+  for (auto& p : nodes)
+    CHECK(p->wait_for(15s).has_value());
 }
