@@ -43,7 +43,8 @@ client::~client() {
 void client::set_hub(hub_link hub) {
   hub_ = std::move(hub);
   uploaded_.clear();
-  lost_->store(false);
+  lost_ = std::make_shared<std::atomic<bool>>(false); // the old hub's watchers keep theirs
+  announced_ = std::make_shared<std::atomic<bool>>(false);
   watch();
 }
 
@@ -62,14 +63,14 @@ void client::watch() {
   // Says at once, from CAF's thread, that the hub was lost: a shell waiting for its user
   // says so before the next command finds out.
   watcher_ = self_->home_system().spawn(
-      [hub = hub_.orchestrator, name = hub_.name, say = say_,
-       lost = lost_](caf::event_based_actor* self) -> caf::behavior {
+      [hub = hub_.orchestrator, name = hub_.name, say = say_, lost = lost_,
+       announced = announced_](caf::event_based_actor* self) -> caf::behavior {
         self->monitor(hub);
         self->set_down_handler([=](const caf::down_msg& msg) {
-          if (!lost->exchange(true))
+          lost->store(true);
+          if (!announced->exchange(true))
             (*say)("lost hub " + (name.empty() ? std::string{"?"} : name) + " ("
-                   + why_lost(msg.reason)
-                   + "); moving to another hub of the network with this shell's tasks");
+                   + why_lost(msg.reason) + "); moving to another hub of the network");
           self->quit();
         });
         return {[](relay_atom) {}};
@@ -137,6 +138,8 @@ auto client::failing_over(F&& f) -> decltype(f()) {
 
 error client::move_on() {
   auto from = hub_.name;
+  if (!announced_->exchange(true)) // a request noticed before the watcher
+    (*say_)("lost hub " + from + "; moving to another hub of the network");
   auto next = relink_(from);
   if (!next)
     return make_error(errc::unavailable, "lost hub " + from + ", and no hub of the network "

@@ -190,6 +190,8 @@ private:
   std::shared_ptr<const say_fn> say_;
   caf::actor watcher_; // of the hub (null: none)
   std::shared_ptr<std::atomic<bool>> lost_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> announced_ =
+      std::make_shared<std::atomic<bool>>(false);
   std::map<uint64_t, task_request> open_; // signed, submitted, output not fetched yet
   std::deque<uint64_t> open_order_;       // to forget the oldest beyond open_kept
   std::map<uint64_t, std::string> moved_; // task id -> the hub it moved from

@@ -18,6 +18,7 @@
 #include "actors/runtime/remote.hpp"
 #include "chain/contract.hpp"
 #include "chain/store.hpp"
+#include "compute/npy.hpp"
 #include "test/support/cluster.hpp"
 #include "test/support/netns.hpp"
 #include "test/support/process.hpp"
@@ -257,4 +258,63 @@ TEST_CASE("a hub that states more work, pays its own node or charges a submitter
     p->signal(SIGTERM);
   for (auto& p : nodes)
     CHECK(p->wait_for(15s).has_value());
+}
+
+TEST_CASE("a shell whose only hub is cut off says so at once and finishes its task when "
+          "the link is back",
+          "[hub-cut]") {
+  const std::vector<std::string> names{"hub", "w1", "w2", "v1"};
+  auto [lab, why] = test::netns::lab::make(names);
+  if (!lab) {
+    WARN("skipped: " << why);
+    return;
+  }
+  test::temp_dir dir;
+  std::vector<test::node_line> lines{{"hub", "orchestrator, aggregator, ledger"},
+                                     {"w1", "worker", "", "{threads: 1, device: cpu}"},
+                                     {"w2", "worker", "", "{threads: 1, device: cpu}"},
+                                     {"v1", "validator"}};
+  for (auto& l : lines)
+    l.host = lab->address(l.name);
+  // The default heartbeats: a silent link is dropped after 2 s.
+  auto file =
+      test::write_topology(dir, "net.yaml", test::node_binary(), lines, 1, true, "", "{}");
+  REQUIRE(file);
+  std::map<std::string, std::unique_ptr<test::process>> nodes;
+  for (const auto& name : names)
+    nodes[name] = std::make_unique<test::process>(
+        lab->inside(name, {test::node_binary(), "--topology", *file, "--node", name}),
+        dir.file(name + ".log"));
+  REQUIRE(nodes["w2"]->wait_output("joined as worker", 20s));
+  REQUIRE(nodes["v1"]->wait_output("joined as validator", 20s));
+  auto a = compute::random_tensor({1200, 800}, 5);
+  auto b = compute::random_tensor({800, 1000}, 6);
+  REQUIRE_FALSE(compute::write_npy(dir.file("a.npy"), a));
+  REQUIRE_FALSE(compute::write_npy(dir.file("b.npy"), b));
+  const char* shell = std::getenv("NEXUS_SHELL");
+  REQUIRE(shell != nullptr);
+  test::process run{{shell, "--topology", *file, "-c",
+                     "submit matmul --a " + dir.file("a.npy") + " --b " + dir.file("b.npy")
+                         + " --shards 40 --out " + dir.file("c.npy")},
+                    dir.file("shell.log")};
+  REQUIRE(run.wait_output(" in 40 shards", 30s));
+  REQUIRE(lab->cut("hub"));
+  auto cut_at = std::chrono::steady_clock::now();
+  // Said within the heartbeat's time-out and a little more.
+  CHECK(run.wait_output("lost hub hub", 6s));
+  CHECK(std::chrono::steady_clock::now() - cut_at < 6s);
+  std::this_thread::sleep_until(cut_at + 8s);
+  REQUIRE(lab->cut("hub", false));
+  auto status = run.wait_for(90s);
+  REQUIRE(status);
+  INFO(run.output());
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK_THAT(run.output(), Catch::Contains("attached to hub hub"));
+  auto c = compute::read_npy(dir.file("c.npy"));
+  REQUIRE(c);
+  CHECK(compute::max_relative_difference(*c, compute::multiply(a, b)) < 1e-5);
+  for (auto& [name, p] : nodes)
+    p->signal(SIGTERM);
+  for (auto& [name, p] : nodes)
+    CHECK(p->wait_for(20s).has_value());
 }

@@ -39,12 +39,13 @@ struct node_line {
 /// Writes a topology of `nodes` to `dir`/`file` (with TLS unless `tls` is false), with
 /// short deadlines and heartbeats so that failures show within seconds, and creates its
 /// certificates and node keys with `nexus-node certs`. `scheduler` adds keys to the
-/// scheduler's section ("max_queued: 5"). Returns the file's path, or nothing if `certs`
-/// failed.
+/// scheduler's section ("max_queued: 5"); `heartbeat` replaces the short heartbeats
+/// ("{}": the defaults). Returns the file's path, or nothing if `certs` failed.
 inline std::optional<std::string>
 write_topology(const temp_dir& dir, const std::string& file, const std::string& node_binary,
                const std::vector<node_line>& nodes, unsigned window = 2, bool tls = true,
-               const std::string& scheduler = "") {
+               const std::string& scheduler = "",
+               const std::string& heartbeat = "{interval_ms: 200, timeout_ms: 2500}") {
   auto ports = free_ports(nodes.size());
   std::ofstream out{dir.file(file)};
   out << "network: test\n";
@@ -57,7 +58,7 @@ write_topology(const temp_dir& dir, const std::string& file, const std::string& 
       // 2.5 s of silence: on a loaded 2-core CI machine (two such networks at once) a
       // process's multiplexer can be starved for more than a second, and a connection
       // dropped under a blocking request leaves the request to its 60 s time-out.
-      << "heartbeat: {interval_ms: 200, timeout_ms: 2500}\n"
+      << "heartbeat: " << heartbeat << "\n"
       << "nodes:\n";
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i].name;
