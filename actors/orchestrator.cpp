@@ -287,6 +287,14 @@ expected<wire::task_ack> accept(self_pointer self, const wire::task_request& msg
                             + chain::to_hex(bound->second).substr(0, 16)
                             + "...; sign with that key, or submit as another account");
   }
+  // The submitter names the hubs whose records of its work count: another hub would only
+  // compute for nothing.
+  if (!req->hubs.empty() && st.key
+      && std::find(req->hubs.begin(), req->hubs.end(), *st.key) == req->hubs.end())
+    return make_error(errc::rejected,
+                      "the submission names " + std::to_string(req->hubs.size())
+                          + " hub(s) that may record its work, and not this one (key "
+                          + chain::to_hex(*st.key).substr(0, 16) + "...)");
   // A task id is the submitter's choice, and names one submission on every hub.
   if (req->task_id >= chain::internal_task_base)
     return make_error(errc::invalid_input, "task id " + std::to_string(req->task_id)
@@ -757,6 +765,8 @@ void tick(self_pointer self) {
 orchestrator_actor::behavior_type orchestrator(self_pointer self,
                                                orchestrator_config config) {
   auto& st = self->state;
+  if (config.key)
+    st.key = config.key->public_bytes();
   st.recorder = ledger_recorder{std::move(config.key)};
   if (!config.faults.empty())
     st.recorder.set_faults(std::move(config.faults), std::move(config.name));

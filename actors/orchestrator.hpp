@@ -106,6 +106,7 @@ struct orchestrator_state {
     task_ack ack;
   };
   std::map<uint64_t, accepted_task> accepted;
+  std::optional<chain::public_key> key; // what it signs records with (none: no ledger)
   static inline const char* name = "nexus.orchestrator";
 };
 

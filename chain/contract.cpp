@@ -160,10 +160,12 @@ expected<uint64_t> nonce_of(const transaction& t) {
 std::vector<uint8_t> terms_data(const submission_terms& terms) {
   writer w;
   w.u64(terms.nonce);
-  if (terms.rows != 0) {
+  if (terms.rows != 0 || !terms.hubs.empty()) {
     w.u64(terms.rows);
     w.u64(terms.flops_per_row);
   }
+  for (const auto& hub : terms.hubs)
+    w.fixed(hub);
   return std::move(w.data());
 }
 
@@ -171,15 +173,25 @@ expected<submission_terms> terms_of(const transaction& t) {
   reader r{t.data};
   submission_terms terms;
   terms.nonce = r.u64();
-  if (t.data.size() == 24) {
+  auto size = t.data.size();
+  auto hubs = size > 24 ? (size - 24) / 32 : 0;
+  bool shaped = size == 8 || size == 24
+                || (size > 24 && (size - 24) % 32 == 0 && hubs <= max_submission_hubs);
+  if (size >= 24) {
     terms.rows = r.u64();
     terms.flops_per_row = r.u64();
   }
-  if (t.kind != tx_kind::submission || !r.ok() || !r.at_end()
-      || (t.data.size() == 24 && (terms.rows == 0 || terms.flops_per_row == 0)))
-    return make_error(errc::corrupted,
-                      "a submission's data is its nonce (8 bytes), or its nonce, rows and "
-                      "FLOP per row, neither 0 (24 bytes)");
+  for (std::size_t i = 0; shaped && i < hubs; ++i)
+    r.fixed(terms.hubs.emplace_back());
+  bool work_ok = size == 24 ? terms.rows != 0 && terms.flops_per_row != 0
+                            : (terms.rows == 0) == (terms.flops_per_row == 0);
+  if (t.kind != tx_kind::submission || !shaped || !r.ok() || !r.at_end() || !work_ok)
+    return make_error(
+        errc::corrupted,
+        "a submission's data is its nonce (8 bytes); its nonce, rows and FLOP "
+        "per row, neither 0 (24 bytes); or those and the keys of up to "
+            + std::to_string(max_submission_hubs)
+            + " hubs, rows and FLOP per row both 0 (a training run) or neither");
   return terms;
 }
 
@@ -296,6 +308,16 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
                : "signed by " + to_hex(t.signer).substr(0, 16)
                      + "..., which holds no orchestrator role";
   };
+  // A hub records a task's work only if its submitter named it (or named none).
+  auto by_its_hub = [&](const funding* f, uint64_t task) -> std::string {
+    if (auto why = by_orchestrator(); !why.empty())
+      return why;
+    if (!f || f->hubs.empty()
+        || std::find(f->hubs.begin(), f->hubs.end(), t.signer) != f->hubs.end())
+      return {};
+    return "signed by hub " + to_hex(t.signer).substr(0, 16)
+           + "..., which the submitter of " + task_name(task) + " did not name";
+  };
   switch (t.kind) {
   case tx_kind::reward:
   case tx_kind::penalty:
@@ -374,6 +396,8 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     const auto* run = submissions_.find(*parent);
     if (!run)
       return task_name(*parent) + ", whose step it would be, has no submission";
+    if (auto why = by_its_hub(run, *parent); !why.empty())
+      return why;
     // Only a run's submission binds no work: a task whose submission binds it has no
     // steps, whose rows would be paid again under the steps' ids.
     if (run->rows != 0)
@@ -388,6 +412,8 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     const auto* f = funds(t.task_id);
     if (!f)
       return task_name(t.task_id) + " has no submission on the chain to pay for it";
+    if (auto why = by_its_hub(f, t.task_id); !why.empty())
+      return why;
     const auto* worker = members_.find(t.worker);
     if (!worker || (worker->roles & bit(role::worker)) == 0)
       return "worker " + t.worker + " is no member with the worker role";
@@ -418,7 +444,7 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     if (auto why = judges_nothing(t); !why.empty())
       return why;
     if (reserved_name(t.validator))
-      return by_orchestrator();
+      return by_its_hub(funds(t.task_id), t.task_id);
     if (!members_.holds(t.validator, t.signer, role::validator))
       return "not signed by the key validator " + t.validator + " is bound to";
     auto worker = members_.find(t.worker);
@@ -433,9 +459,9 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
   case tx_kind::acceptance:
     if (auto why = judges_nothing(t); !why.empty())
       return why;
-    return by_orchestrator();
+    return by_its_hub(funds(t.task_id), t.task_id);
   case tx_kind::audit:
-    if (auto why = by_orchestrator(); !why.empty())
+    if (auto why = by_its_hub(funds(t.task_id), t.task_id); !why.empty())
       return why;
     if (!members_.find(t.validator))
       return "validator " + t.validator + " is no member";
@@ -557,8 +583,8 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
       (void)members_.bind({t.account, t.signer, bit(role::submitter)});
     auto terms = terms_of(t).value();
     nonces_.insert({t.account, terms.nonce});
-    submissions_.emplace(t.task_id,
-                         funding{t.account, t.amount, 0, terms.rows, terms.flops_per_row});
+    submissions_.emplace(t.task_id, funding{t.account, t.amount, 0, terms.rows,
+                                            terms.flops_per_row, std::move(terms.hubs)});
     return true;
   }
   case tx_kind::step:

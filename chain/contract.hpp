@@ -116,15 +116,20 @@ std::vector<uint8_t> u64_data(uint64_t x);
 expected<uint64_t> nonce_of(const transaction& t);
 expected<uint64_t> task_of(const transaction& t);
 
-/// What a submitter signs in a submission's data: its nonce, and the work it agrees to
-/// pay for: `rows` rows of `flops_per_row` FLOP each (NONCE u64 | ROWS u64 |
-/// FLOPS_PER_ROW u64). The older form, the nonce alone, binds no work (rows 0): its
-/// contributions are then capped by the budget alone.
+/// What a submitter signs in a submission's data: its nonce, the work it agrees to pay
+/// for: `rows` rows of `flops_per_row` FLOP each, and the hubs it lets record the task's
+/// work (NONCE u64 | ROWS u64 | FLOPS_PER_ROW u64 | HUB KEY 32 bytes ...). The older forms,
+/// the nonce alone (no work bound: its contributions are capped by the budget alone) and
+/// nonce, rows and FLOP per row (any hub), stay valid.
 struct submission_terms {
   uint64_t nonce = 0;
-  uint64_t rows = 0; // 0: no work bound
+  uint64_t rows = 0; // 0: no work bound (both 0: a training run)
   uint64_t flops_per_row = 0;
+  std::vector<public_key> hubs; // keys whose records of its work count; empty: any hub's
 };
+
+/// Hubs a submission may name, at most.
+constexpr std::size_t max_submission_hubs = 64;
 std::vector<uint8_t> terms_data(const submission_terms& terms);
 expected<submission_terms> terms_of(const transaction& t);
 
@@ -275,6 +280,7 @@ private:
     int64_t spent = 0;
     uint64_t rows = 0; // the work its submission binds (0: none)
     uint64_t flops_per_row = 0;
+    std::vector<public_key> hubs; // whose records of its work count (empty: any hub's)
   };
 
   // An attempt once judged: what its first verdict said, for the audits that follow.

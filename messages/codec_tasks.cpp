@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "chain/contract.hpp"
 #include "compute/pages.hpp"
 #include "messages/codec.hpp"
 #include "messages/fields.hpp"
@@ -42,6 +43,9 @@ task_request encode(const nexus::task_request& x) {
     out.setNonce(x.nonce);
     out.setSubmitterSignature({x.submitter_signature.data(), x.submitter_signature.size()});
     out.setTaskId(x.task_id);
+    auto hubs = out.initHubKeys(static_cast<unsigned>(x.hubs.size()));
+    for (unsigned i = 0; i < x.hubs.size(); ++i)
+      hubs.set(i, {x.hubs[i].data(), x.hubs[i].size()});
   }
   return task_request{builder};
 }
@@ -84,6 +88,15 @@ expected<nexus::task_request> decode(const task_request& x) {
     std::copy(sig.begin(), sig.end(), out.submitter_signature.begin());
     out.nonce = in.getNonce();
     out.task_id = unsigned_ ? 0 : in.getTaskId();
+    auto hubs = in.getHubKeys();
+    if (hubs.size() > chain::max_submission_hubs)
+      return corrupted("a submission naming more than "
+                       + std::to_string(chain::max_submission_hubs) + " hubs");
+    for (auto hub : hubs) {
+      if (unsigned_ || hub.size() != 32)
+        return corrupted("a hub key of 32 bytes in a signed submission");
+      std::copy(hub.begin(), hub.end(), out.hubs.emplace_back().begin());
+    }
     std::tie(out.workload, out.matmul, out.model) = std::move(*work);
     if (out.workload == workload_kind::train) {
       auto train = get_train(in.getTrain());

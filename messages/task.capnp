@@ -99,6 +99,7 @@ struct TaskRequest {
   nonce @15 :UInt64;          # ... a number it never used before ...
   submitterSignature @16 :Data; # ... and its signature of the submission's ledger record
   taskId @17 :UInt64;         # the id the submitter chose and signed; 0: the hub numbers it
+  hubKeys @18 :List(Data);    # the hubs it lets record its work (32 bytes each); none: any
 }
 
 struct TaskAck {

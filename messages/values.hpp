@@ -120,6 +120,8 @@ struct task_request {
   uint64_t nonce = 0;
   std::array<uint8_t, 64> submitter_signature{};
   uint64_t task_id = 0;
+  // The hubs whose records of its work count (chain::submission_terms::hubs); empty: any.
+  std::vector<std::array<uint8_t, 32>> hubs;
 };
 
 struct task_ack {

@@ -63,13 +63,7 @@ bool write_synced(const std::filesystem::path& path, std::string_view text) {
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
     return false;
-  auto dir = path.parent_path().empty() ? std::filesystem::path{"."} : path.parent_path();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return false;
-  ok = ::fsync(dfd) == 0;
-  ::close(dfd);
-  return ok;
+  return sync_directory(path);
 }
 
 // Heights of signing kept in memory, and lines appended to the file before it is written

@@ -24,7 +24,7 @@ chain::transaction submission_record(const task_request& req, uint64_t task_id) 
 }
 
 chain::submission_terms submission_terms_of(const task_request& req) {
-  chain::submission_terms terms{.nonce = req.nonce};
+  chain::submission_terms terms{.nonce = req.nonce, .hubs = req.hubs};
   const auto& kind = workload_of(req);
   if (kind.is_run())
     return terms;

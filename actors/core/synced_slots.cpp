@@ -83,16 +83,6 @@ expected<slot_file> read_slot(const std::filesystem::path& file) {
   return out;
 }
 
-bool sync_directory(const std::filesystem::path& file) {
-  auto dir = file.parent_path().empty() ? std::filesystem::path{"."} : file.parent_path();
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
-
 } // namespace
 
 synced_slots::synced_slots(std::filesystem::path base)
@@ -169,6 +159,16 @@ bool synced_slots::write(std::span<const uint8_t> content) {
   ++sequence_;
   newest_ = target;
   return true;
+}
+
+bool sync_directory(const std::filesystem::path& file) {
+  auto dir = file.parent_path().empty() ? std::filesystem::path{"."} : file.parent_path();
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
 }
 
 } // namespace nexus

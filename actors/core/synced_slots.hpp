@@ -17,6 +17,10 @@
 
 namespace nexus {
 
+/// Syncs the directory holding `file`, so that a file created or renamed there survives a
+/// crash; false if it could not.
+bool sync_directory(const std::filesystem::path& file);
+
 class synced_slots {
 public:
   explicit synced_slots(std::filesystem::path base);

@@ -1,7 +1,9 @@
 #include "actors/core/task_table.hpp"
 
 #include <algorithm>
+
 #include <cmath>
+#include <openssl/rand.h>
 #include <tuple>
 #include <utility>
 
@@ -100,7 +102,8 @@ expected<task_ack> task_table::add_task(task_request req, clock_type::time_point
     return plan.error();
   if (req.budget > 0 && limits_.micro_mcc_per_work_unit > 0) {
     auto units = nexus::work_units(0, plan->rows, plan->flops_per_row); // its shards' sum
-    auto cost = static_cast<int64_t>(units) * limits_.micro_mcc_per_work_unit;
+    auto exact = static_cast<__int128>(units) * limits_.micro_mcc_per_work_unit;
+    auto cost = static_cast<int64_t>(std::min<__int128>(exact, INT64_MAX));
     if (cost > req.budget)
       return make_error(
           errc::rejected,
@@ -667,7 +670,8 @@ std::vector<task_report> task_table::reports(clock_type::time_point now) const {
 uint64_t task_table::fresh_task_id(bool internal) {
   constexpr auto base = chain::internal_task_base;
   for (;;) {
-    auto x = ids_();
+    uint64_t x = 0; // unpredictable: ids are public, and a known next one could be taken
+    RAND_bytes(reinterpret_cast<unsigned char*>(&x), sizeof(x));
     auto id = internal ? base + 1 + x % (UINT64_MAX - base - 1) : 1 + x % (base - 1);
     if (!has_task(id))
       return id;

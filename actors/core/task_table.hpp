@@ -281,8 +281,7 @@ private:
   std::vector<uint64_t> failed_; // since the last take_failed()
   uint64_t next_seq_ = 0;
   std::mt19937_64 rng_;
-  std::mt19937_64 ids_{std::random_device{}()}; // never the seeded rng_: hubs share seeds
-  std::map<std::string, uint32_t> streaks_;     // by name: what joining nodes start from
+  std::map<std::string, uint32_t> streaks_; // by name: what joining nodes start from
   std::vector<std::pair<uint64_t, uint32_t>> revoked_;
 };
 

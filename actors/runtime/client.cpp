@@ -277,6 +277,8 @@ error client::send_up(const blob_ref& ref) {
 expected<task_ack> client::submit(const task_request& unsigned_req) {
   auto req = unsigned_req;
   req.submitter = name_;
+  if (req.hubs.empty())
+    req.hubs = hub_keys_;
   sign_submission(req, key_);
   auto ack = failing_over([&] { return submit_signed(req); });
   if (!ack)
@@ -312,7 +314,12 @@ expected<task_ack> client::submit_once(const task_request& req) {
   auto reply = ask<wire::task_ack>(submit_atom::value, wire::encode(req));
   if (!reply)
     return reply.error();
-  return wire::decode(*reply);
+  auto ack = wire::decode(*reply);
+  if (ack && req.task_id != 0 && ack->task_id != req.task_id) // it would follow another's
+    return make_error(errc::corrupted, "the hub acknowledged task "
+                                           + std::to_string(ack->task_id) + " for task "
+                                           + std::to_string(req.task_id));
+  return ack;
 }
 
 expected<task_report> client::status(uint64_t task_id) {

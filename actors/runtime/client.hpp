@@ -69,6 +69,13 @@ public:
     return name_;
   }
 
+  /// Names these hubs in every submission as the only ones whose records of its work the
+  /// ledger counts (the topology's hubs: any of them may take a task that moves); none:
+  /// any hub's.
+  void set_hub_keys(std::vector<chain::public_key> keys) {
+    hub_keys_ = std::move(keys);
+  }
+
   /// The id of the task this client submitted last (0: none yet).
   uint64_t last_task() const noexcept {
     return last_task_;
@@ -199,6 +206,7 @@ private:
   chain::node_key key_; // signs submissions
   std::string name_;    // as this account
   uint64_t last_task_ = 0;
+  std::vector<chain::public_key> hub_keys_;
 };
 
 } // namespace nexus

@@ -103,6 +103,7 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
     if (!k)
       return k.error();
     key = *k;
+    net.hub_key = key->public_bytes();
     ledger_config config{opts.data_dir / "ledger"};
     config.name = "ledger hub";
     chain::genesis start{.rules = config.rules};

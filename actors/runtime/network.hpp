@@ -49,6 +49,7 @@ struct embedded_network {
   std::vector<validator_actor> validators;
   ledger_actor ledger;               // the hub's ledger node; null without a data directory
   std::vector<ledger_actor> ledgers; // every ledger node, the hub's first
+  std::optional<chain::public_key> hub_key; // what the hub signs records with, if it does
 
   /// Stops every actor of the network (the actor_system then shuts down cleanly).
   void stop();

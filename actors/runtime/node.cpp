@@ -111,7 +111,10 @@ blob_store::source_fn fetch_from_hubs(caf::actor_system& sys,
                                           "from");
     for (const auto& gateway : gateways) {
       out = fetch_from(sys, gateway)(ref);
-      if (out)
+      if (out && (out->shape() != ref.shape || blob_store::id_of(*out) != ref.id))
+        out = make_error(errc::corrupted, "a hub served other contents than blob "
+                                              + chain::to_hex(ref.id).substr(0, 12));
+      if (out) // else the next hub may hold it, and whole
         break;
     }
     return out;

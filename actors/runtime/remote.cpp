@@ -15,12 +15,21 @@ expected<std::vector<hub_address>> hubs_of(const std::string& topology_path) {
     return make_error(errc::invalid_input,
                       topology_path + ": tls needs a client certificate for the shell");
   std::vector<hub_address> out;
-  for (const auto* hub : topo->hubs())
+  for (const auto* hub : topo->hubs()) {
+    std::optional<chain::public_key> key;
+    if (!hub->key.empty()) {
+      auto listed = listed_key(*hub);
+      if (!listed)
+        return listed.error();
+      key = *listed;
+    }
     out.push_back({.host = hub->host,
                    .port = hub->port,
                    .settings = settings_for(*topo, nullptr),
                    .network = topo->network,
-                   .name = hub->name});
+                   .name = hub->name,
+                   .key = key});
+  }
   return out;
 }
 
@@ -121,6 +130,13 @@ expected<std::unique_ptr<client>> attach_any(caf::actor_system& sys,
     c = attach(sys, hubs.front(), say, timeout);
   if (!c)
     return c;
+  // Its submissions name the topology's hubs, whose records alone the ledger then counts.
+  std::vector<chain::public_key> keys;
+  for (const auto& h : hubs)
+    if (h.key)
+      keys.push_back(*h.key);
+  if (keys.size() == hubs.size())
+    (*c)->set_hub_keys(std::move(keys));
   // The other hubs first, from the one after the lost hub on; the lost one last.
   auto relink = [&sys, hubs, say](const std::string& lost) -> expected<hub_link> {
     auto at = std::find_if(hubs.begin(), hubs.end(),

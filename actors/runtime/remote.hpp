@@ -25,6 +25,7 @@ struct hub_address {
   network_settings settings; // a client's: the topology's client certificate
   std::string network;       // the topology's name for it; empty: unknown
   std::string name;          // the topology's name for the hub's node; empty: unknown
+  std::optional<chain::public_key> key; // the hub's node key, where the topology lists it
 
   /// "network local at 127.0.0.1:47100", or "127.0.0.1:47100".
   std::string description() const;
@@ -58,7 +59,8 @@ attach(caf::actor_system& sys, const hub_address& where,
 /// A client of the first of `hubs` that answers (each tried as attach() tries one), which
 /// moves to another of them, by itself, when its hub is lost: it tries the others in
 /// turn, then all of them again every second for failover_for, saying what it does
-/// through `say`, and submits its open tasks there again.
+/// through `say`, and submits its open tasks there again. Where every hub's key is known,
+/// its submissions name them (client::set_hub_keys): no other hub's records count.
 expected<std::unique_ptr<client>>
 attach_any(caf::actor_system& sys, std::vector<hub_address> hubs,
            std::function<void(const std::string&)> say,

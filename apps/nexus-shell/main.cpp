@@ -260,6 +260,8 @@ int main(int argc, char** argv) {
     }
     auto& net = *started;
     nexus::client api{sys, net.orchestrator, net.store};
+    if (net.hub_key) // the ledger counts this hub's records of its tasks, and no other's
+      api.set_hub_keys({*net.hub_key});
     auto ok =
         run_session(api, opts,
                     "embedded network of " + std::to_string(opts.network.workers)

@@ -20,10 +20,12 @@ const contract_rules rules{2, 2, 100, 500, 50};
 // A contract past a first block that binds the keys' network (the hub a worker too, if
 // asked).
 contract_state started(const test::chain_keys& k, const contract_rules& r = rules,
-                       bool hub_works = false) {
+                       bool hub_works = false,
+                       const std::vector<chain::member_entry>& more = {}) {
   auto g = k.start(r);
   if (hub_works)
     g.members[0].roles |= bit(role::worker);
+  g.members.insert(g.members.end(), more.begin(), more.end());
   std::vector<transaction> first{rules_record(r)};
   for (const auto& m : g.members)
     first.push_back(member_record(m));
@@ -382,6 +384,55 @@ TEST_CASE("a hub that cuts a task into one-row shards earns no more than the pla
   settled = contract.settle({claims_one}, at(k, 2));
   REQUIRE(settled.refused.size() == 1);
   CHECK_THAT(settled.refused[0].second, Catch::Contains("plan gives 0"));
+}
+
+TEST_CASE("a hub its submitter did not name records nothing of the task", "[ledger]") {
+  auto k = test::chain_keys::in();
+  auto other = chain::node_key::generate().value();
+  auto contract =
+      started(k, rules, false, {{"hub2", other.public_bytes(), bit(role::orchestrator)}});
+  auto named = [&](uint64_t task, std::vector<public_key> hubs) {
+    auto t = k.submission(task, 0, 100, 2'000'000);
+    auto terms = chain::terms_of(t).value();
+    terms.hubs = std::move(hubs);
+    t.data = chain::terms_data(terms);
+    t.sign_with(k.alice);
+    REQUIRE(chain::terms_of(t));
+    CHECK(chain::terms_of(t)->hubs.size() == terms.hubs.size());
+    return t;
+  };
+  auto by = [](transaction t, const chain::node_key& key) {
+    t.sign_with(key);
+    return t;
+  };
+  // Task 5 names the hub alone; task 6 both hubs.
+  auto mine = k.contribution_of_rows(5, 0, 1, "w1", 0, 50, 100);
+  auto theirs = by(k.contribution_of_rows(5, 1, 1, "w2", 50, 100, 100), other);
+  auto accepted = k.verdict(theirs, true);
+  accepted.kind = tx_kind::acceptance;
+  accepted.validator = "network";
+  accepted = by(accepted, other);
+  auto shared = by(k.contribution_of_rows(6, 0, 1, "w2", 0, 100, 200), other);
+  auto settled = contract.settle({named(5, {k.hub.public_bytes()}),
+                                  named(6, {k.hub.public_bytes(), other.public_bytes()}),
+                                  mine, theirs, accepted, shared},
+                                 at(k));
+  REQUIRE(settled.refused.size() == 2);
+  CHECK(settled.refused[0].first == 3);
+  CHECK_THAT(settled.refused[0].second, Catch::Contains("which the submitter of task 5 did "
+                                                        "not name"));
+  CHECK(settled.refused[1].first == 4);
+  // A list of keys that is not whole, or too long, is no submission.
+  auto torn = named(7, {k.hub.public_bytes()});
+  torn.data.pop_back();
+  torn.sign_with(k.alice);
+  CHECK_FALSE(chain::terms_of(torn));
+  std::vector<public_key> many(chain::max_submission_hubs + 1, k.hub.public_bytes());
+  auto crowded = k.submission(8, 0, 100, 2'000'000);
+  auto terms = chain::terms_of(crowded).value();
+  terms.hubs = many;
+  crowded.data = chain::terms_data(terms);
+  CHECK_FALSE(chain::terms_of(crowded));
 }
 
 TEST_CASE("a task whose submission binds its work has no steps to pay its rows again",
