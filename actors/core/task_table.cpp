@@ -112,7 +112,10 @@ expected<task_ack> task_table::add_task(task_request req, clock_type::time_point
               + " each), above its budget of " + chain::format_mcc(req.budget));
   }
   task_entry task;
-  task.id = !req.internal && req.task_id != 0 ? req.task_id : fresh_task_id(req.internal);
+  // The submitter's id (which the caller checked is free), or a training run's for its
+  // step; else a fresh one.
+  task.id = req.task_id != 0 && !has_task(req.task_id) ? req.task_id
+                                                       : fresh_task_id(req.internal);
   task.seq = next_seq_++;
   task.request = std::move(req);
   if (task.request.max_attempts == 0)

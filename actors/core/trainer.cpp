@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "chain/contract.hpp"
+#include "chain/encoding.hpp"
+#include "chain/hash.hpp"
 #include "compute/errc.hpp"
 #include "compute/workloads/model.hpp"
 
@@ -139,8 +142,24 @@ void training_run::next_step() {
     step.model.total_steps = total_steps();
   }
   step.internal = true;
+  step.task_id = task_of(0, epoch_, step_); // the same at any hub the run moves to
   pending_.push_back(std::move(step));
   pending_ids_.push_back(&step_task_);
+}
+
+uint64_t training_run::task_of(uint8_t kind, uint64_t epoch, uint64_t step) const {
+  chain::writer w;
+  w.text("nexuschain run task v1");
+  w.u64(id_);
+  w.u64(kind);
+  w.u64(epoch);
+  w.u64(step);
+  auto h = chain::sha256(w.data());
+  uint64_t x = 0;
+  for (int i = 0; i < 8; ++i)
+    x |= static_cast<uint64_t>(h[i]) << (8 * i);
+  constexpr auto base = chain::internal_task_base;
+  return base + 1 + x % (UINT64_MAX - base - 1);
 }
 
 std::vector<task_request> training_run::take_requests() {
@@ -296,6 +315,7 @@ void training_run::finish_epoch(clock::time_point now) {
     eval.model.x = request_.train.test_x;
     eval.model.sample_rate = request_.model.sample_rate;
     eval.internal = true;
+    eval.task_id = task_of(1, epoch_, 0);
     eval_weights_ = weights_ref_;
     pending_.push_back(std::move(eval));
     pending_ids_.push_back(&eval_task_);

@@ -50,6 +50,11 @@ public:
     return id_;
   }
 
+  /// The id of its task of `kind` (0: a step, 1: a test) at `epoch` and `step`: derived
+  /// from the run's id, so that a run that moved to another hub and started over gives its
+  /// steps the ids they had, and the ledger pays no step's shards twice.
+  uint64_t task_of(uint8_t kind, uint64_t epoch, uint64_t step) const;
+
   /// The requests to submit now (the next step; the epoch's test inference), each to be
   /// added to the task table and reported back with `issued`.
   std::vector<task_request> take_requests();

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/core/task_table.hpp"
+#include "actors/core/trainer.hpp"
 #include "compute/errc.hpp"
 
 using namespace nexus;
@@ -309,4 +310,48 @@ TEST_CASE("finished tasks shrink to their reports, and the oldest reports go",
   CHECK_FALSE(table.forgotten(ids[2]));
   CHECK(table.reports(now).size() == 3);
   CHECK(table.queued_tasks() == 0);
+}
+
+TEST_CASE("a training run gives its steps the same ids at any hub, and ids already taken "
+          "are not reused",
+          "[actors][table]") {
+  auto store = std::make_shared<blob_store>();
+  compute::tensor x{64, 12};
+  compute::tensor y{64, 1};
+  for (std::size_t i = 0; i < 64; ++i)
+    y(i, 0) = static_cast<float>(i % 4);
+  task_request req;
+  req.workload = workload_kind::train;
+  req.model.spec = "mlp:12-16-4";
+  req.model.x = store->put_upload(x);
+  req.model.y = store->put_upload(y);
+  req.train.epochs = 2;
+  req.train.batch = 16;
+  auto first = training_run::start(77, req, store, clock_type::now());
+  auto again = training_run::start(77, req, store, clock_type::now()); // at another hub
+  auto other = training_run::start(78, req, store, clock_type::now());
+  REQUIRE(first);
+  REQUIRE(again);
+  REQUIRE(other);
+  auto a = (*first)->take_requests();
+  auto b = (*again)->take_requests();
+  auto c = (*other)->take_requests();
+  REQUIRE(!a.empty());
+  REQUIRE(a.size() == b.size());
+  CHECK(a[0].task_id > chain::internal_task_base);
+  CHECK(a[0].task_id == b[0].task_id);
+  CHECK(a[0].task_id != c[0].task_id);
+  CHECK((*first)->task_of(0, 1, 0) != (*first)->task_of(0, 1, 1));
+  CHECK((*first)->task_of(0, 1, 0) != (*first)->task_of(1, 1, 0));
+
+  // The table takes the step's id, once: a second task asking for it gets a fresh one.
+  task_table table{scheduler_limits{}};
+  table.add_node(worker("w1"));
+  auto step = a[0];
+  auto ack = table.add_task(step, clock_type::now());
+  REQUIRE(ack);
+  CHECK(ack->task_id == step.task_id);
+  auto twice = table.add_task(step, clock_type::now());
+  REQUIRE(twice);
+  CHECK(twice->task_id != step.task_id);
 }
