@@ -202,14 +202,33 @@ std::vector<uint8_t> rows_data(uint64_t begin, uint64_t end) {
   return std::move(w.data());
 }
 
+std::vector<uint8_t> rows_data(uint64_t begin, uint64_t end, const digest& request) {
+  auto out = rows_data(begin, end);
+  out.insert(out.end(), request.begin(), request.end());
+  return out;
+}
+
 expected<std::pair<uint64_t, uint64_t>> rows_of(const transaction& t) {
   reader r{t.data};
   auto begin = r.u64();
   auto end = r.u64();
+  if (t.data.size() == 48) {
+    digest request;
+    r.fixed(request);
+  }
   if (t.kind != tx_kind::contribution || !r.ok() || !r.at_end() || begin >= end)
     return make_error(errc::corrupted, "a contribution's data is the rows it computed, "
-                                       "BEGIN < END (16 bytes)");
+                                       "BEGIN < END (16 bytes), and the request digest of "
+                                       "their submission (32 bytes more) or not");
   return std::pair{begin, end};
+}
+
+std::optional<digest> request_of_rows(const transaction& t) {
+  if (t.kind != tx_kind::contribution || t.data.size() != 48)
+    return std::nullopt;
+  digest out;
+  std::copy(t.data.begin() + 16, t.data.end(), out.begin());
+  return out;
 }
 
 uint64_t work_units(uint64_t begin, uint64_t end, uint64_t flops_per_row) {
@@ -430,6 +449,10 @@ std::string contract_state::refusal(const transaction& t, const block_context& a
     if (!rows)
       return "no rows stated for " + task_name(t.task_id)
              + ", whose submission binds its work: " + describe(rows.error());
+    if (!f->hubs.empty() && request_of_rows(t) != f->request)
+      return "the contribution to " + task_name(t.task_id)
+             + " does not name the request of its submission (a submission that names its "
+               "hubs pays only for rows of its own request)";
     auto [begin, end] = *rows;
     if (end > f->rows)
       return "rows " + std::to_string(begin) + ".." + std::to_string(end) + " of "
@@ -583,8 +606,9 @@ bool contract_state::apply(const transaction& t, std::vector<transaction>& out) 
       (void)members_.bind({t.account, t.signer, bit(role::submitter)});
     auto terms = terms_of(t).value();
     nonces_.insert({t.account, terms.nonce});
-    submissions_.emplace(t.task_id, funding{t.account, t.amount, 0, terms.rows,
-                                            terms.flops_per_row, std::move(terms.hubs)});
+    submissions_.emplace(t.task_id,
+                         funding{t.account, t.amount, 0, terms.rows, terms.flops_per_row,
+                                 std::move(terms.hubs), t.result});
     return true;
   }
   case tx_kind::step:

@@ -138,6 +138,12 @@ expected<submission_terms> terms_of(const transaction& t);
 std::vector<uint8_t> rows_data(uint64_t begin, uint64_t end);
 expected<std::pair<uint64_t, uint64_t>> rows_of(const transaction& t);
 
+/// The same, naming also the request digest of the submission whose rows they are (BEGIN
+/// u64 | END u64 | DIGEST 32 bytes): a task whose submission names its hubs has it in each
+/// contribution, so that another submission under the same id pays for no work of its own.
+std::vector<uint8_t> rows_data(uint64_t begin, uint64_t end, const digest& request);
+std::optional<digest> request_of_rows(const transaction& t);
+
 /// The work units of rows [begin, end) of a task of `flops_per_row` FLOP per row:
 /// ceil(end * F / 10^6) - ceil(begin * F / 10^6), the MFLOP up to `end` rounded up less
 /// those up to `begin`. Shards of any cut add up to the whole task's MFLOP rounded up:
@@ -281,6 +287,7 @@ private:
     uint64_t rows = 0; // the work its submission binds (0: none)
     uint64_t flops_per_row = 0;
     std::vector<public_key> hubs; // whose records of its work count (empty: any hub's)
+    digest request{};             // the submission's request digest
   };
 
   // An attempt once judged: what its first verdict said, for the audits that follow.

@@ -98,7 +98,10 @@ void ledger_recorder::contribute(const attempt_key& key, const std::string& work
   c.result = result;
   c.work_units = j->second.work.units;
   if (j->second.work.row_end > j->second.work.row_begin) // the rows it is paid for
-    c.data = chain::rows_data(j->second.work.row_begin, j->second.work.row_end);
+    c.data = j->second.work.request
+                 ? chain::rows_data(j->second.work.row_begin, j->second.work.row_end,
+                                    *j->second.work.request)
+                 : chain::rows_data(j->second.work.row_begin, j->second.work.row_end);
   std::optional<chain::transaction> charge;
   if (!faults_.empty()) {
     const auto& fault = faults_[faulted_++ % faults_.size()];

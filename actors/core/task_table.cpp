@@ -1,5 +1,7 @@
 #include "actors/core/task_table.hpp"
 
+#include "messages/codec.hpp"
+
 #include <algorithm>
 
 #include <cmath>
@@ -83,6 +85,8 @@ std::size_t task_table::alive_workers() const {
 // -- tasks ----------------------------------------------------------------------------
 
 expected<task_ack> task_table::add_task(task_request req, clock_type::time_point now) {
+  // As its submitter signed it, before any default is filled in.
+  auto signed_digest = req.internal ? chain::digest{} : wire::request_digest(req);
   if (auto err = complete_request(req))
     return err;
   if (!req.internal && queued_ >= limits_.max_queued_tasks)
@@ -118,6 +122,7 @@ expected<task_ack> task_table::add_task(task_request req, clock_type::time_point
                                                        : fresh_task_id(req.internal);
   task.seq = next_seq_++;
   task.request = std::move(req);
+  task.request_digest = signed_digest;
   if (task.request.max_attempts == 0)
     task.request.max_attempts = limits_.max_attempts;
   for (const auto& range : plan->shards) {
@@ -513,10 +518,13 @@ shard_work task_table::work_of(uint64_t task_id, uint32_t shard_id) const {
     return {};
   const auto& task = t->second;
   const auto& range = task.shards[shard_id].range;
-  return {.units =
-              nexus::work_units(range.row_begin, range.row_end, task.plan.flops_per_row),
-          .row_begin = range.row_begin,
-          .row_end = range.row_end};
+  shard_work out{
+      .units = nexus::work_units(range.row_begin, range.row_end, task.plan.flops_per_row),
+      .row_begin = range.row_begin,
+      .row_end = range.row_end};
+  if (!task.request.internal && !task.request.hubs.empty()) // the ledger asks for it then
+    out.request = task.request_digest;
+  return out;
 }
 
 void task_table::unmerge_running() {

@@ -232,7 +232,8 @@ private:
     std::string reason;
     clock_type::time_point started;
     clock_type::time_point finished;
-    uint64_t seq = 0; // in order of acceptance: older tasks are served first
+    uint64_t seq = 0;               // in order of acceptance: older tasks are served first
+    chain::digest request_digest{}; // of a submitted task's request (wire::request_digest)
   };
 
   static bool open(const task_entry& t) {

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "actors/core/blob_store.hpp"
 #include "actors/core/output_merge.hpp"
 #include "actors/core/probe_cache.hpp"
+#include "chain/hash.hpp"
 #include "compute/device.hpp"
 #include "compute/errc.hpp"
 #include "compute/workloads/matmul.hpp"
@@ -59,6 +61,7 @@ struct shard_work {
   uint64_t units = 0;
   uint64_t row_begin = 0;
   uint64_t row_end = 0;
+  std::optional<chain::digest> request; // its task's request digest (none: a step's)
 };
 
 /// What a validator judges with: its node's operands, a generator workers cannot predict,

@@ -405,23 +405,40 @@ TEST_CASE("a hub its submitter did not name records nothing of the task", "[ledg
     t.sign_with(key);
     return t;
   };
-  // Task 5 names the hub alone; task 6 both hubs.
-  auto mine = k.contribution_of_rows(5, 0, 1, "w1", 0, 50, 100);
-  auto theirs = by(k.contribution_of_rows(5, 1, 1, "w2", 50, 100, 100), other);
+  // Task 5 names the hub alone; task 6 both hubs. Each contribution names the request of
+  // its submission.
+  auto five = named(5, {k.hub.public_bytes()});
+  auto six = named(6, {k.hub.public_bytes(), other.public_bytes()});
+  auto of_request = [&](transaction c, const transaction& s, const chain::node_key& key) {
+    auto rows = chain::rows_of(c).value();
+    c.data = chain::rows_data(rows.first, rows.second, s.result);
+    return by(c, key);
+  };
+  auto mine = of_request(k.contribution_of_rows(5, 0, 1, "w1", 0, 50, 100), five, k.hub);
+  auto theirs =
+      of_request(k.contribution_of_rows(5, 1, 1, "w2", 50, 100, 100), five, other);
   auto accepted = k.verdict(theirs, true);
   accepted.kind = tx_kind::acceptance;
   accepted.validator = "network";
   accepted = by(accepted, other);
-  auto shared = by(k.contribution_of_rows(6, 0, 1, "w2", 0, 100, 200), other);
-  auto settled = contract.settle({named(5, {k.hub.public_bytes()}),
-                                  named(6, {k.hub.public_bytes(), other.public_bytes()}),
-                                  mine, theirs, accepted, shared},
-                                 at(k));
-  REQUIRE(settled.refused.size() == 2);
+  auto shared = of_request(k.contribution_of_rows(6, 0, 1, "w2", 0, 100, 200), six, other);
+  // Another request under task 6's id (a squatter's, at a hub the submitter named): no
+  // contribution of its work counts, nor one that names no request.
+  auto squatted = six;
+  squatted.result[0] ^= 1;
+  auto foreign =
+      of_request(k.contribution_of_rows(6, 1, 1, "w1", 0, 50, 100), squatted, k.hub);
+  auto unnamed = by(k.contribution_of_rows(6, 2, 1, "w1", 50, 100, 100), k.hub);
+  auto settled =
+      contract.settle({five, six, mine, theirs, accepted, shared, foreign, unnamed}, at(k));
+  REQUIRE(settled.refused.size() == 4);
   CHECK(settled.refused[0].first == 3);
   CHECK_THAT(settled.refused[0].second, Catch::Contains("which the submitter of task 5 did "
                                                         "not name"));
   CHECK(settled.refused[1].first == 4);
+  CHECK(settled.refused[2].first == 6);
+  CHECK_THAT(settled.refused[2].second, Catch::Contains("does not name the request"));
+  CHECK(settled.refused[3].first == 7);
   // A list of keys that is not whole, or too long, is no submission.
   auto torn = named(7, {k.hub.public_bytes()});
   torn.data.pop_back();
