@@ -22,7 +22,7 @@
 #include "compute/npy.hpp"
 #include "test/support/cluster.hpp"
 #include "test/support/embedded.hpp"
-#include "test/support/netns.hpp"
+#include "test/support/netns_cluster.hpp"
 #include "test/support/process.hpp"
 #include "test/support/stores.hpp"
 #include "test/support/temp_dir.hpp"
@@ -100,35 +100,26 @@ task_charges charges_of(const std::filesystem::path& path) {
 TEST_CASE("two hubs as separate hosts: one killed mid-stream, its tasks finish at the "
           "other, each paid and charged once",
           "[hubs]") {
-  const std::vector<std::string> names{"hub-a", "hub-b", "l3", "l4", "w1", "w2", "v1"};
   const std::vector<std::string> ledgers{"hub-a", "hub-b", "l3", "l4"};
-  auto [lab, why] = test::netns::lab::make(names);
-  if (!lab) {
-    WARN("skipped: " << why);
+  test::temp_dir dir;
+  test::netns_cluster net{dir,
+                          {{"hub-a", "orchestrator, aggregator, ledger"},
+                           {"hub-b", "orchestrator, aggregator, ledger"},
+                           {"l3", "ledger"},
+                           {"l4", "ledger"},
+                           {"w1", "worker"},
+                           {"w2", "worker"},
+                           {"v1", "validator"}}};
+  if (!net.lab) {
+    WARN("skipped: " << net.why);
     return;
   }
-  test::temp_dir dir;
-  std::vector<test::node_line> lines{{"hub-a", "orchestrator, aggregator, ledger"},
-                                     {"hub-b", "orchestrator, aggregator, ledger"},
-                                     {"l3", "ledger"},
-                                     {"l4", "ledger"},
-                                     {"w1", "worker"},
-                                     {"w2", "worker"},
-                                     {"v1", "validator"}};
-  for (auto& l : lines)
-    l.host = lab->address(l.name);
-  auto file = test::write_topology(dir, "net.yaml", test::node_binary(), lines, 2, true);
-  REQUIRE(file);
-  auto topo = load_topology(*file);
+  REQUIRE(!net.file.empty());
+  auto file = &net.file;
+  auto topo = load_topology(net.file);
   REQUIRE(topo);
-  std::map<std::string, std::unique_ptr<test::process>> nodes;
-  auto start = [&](const std::string& name) {
-    nodes[name] = std::make_unique<test::process>(
-        lab->inside(name, {test::node_binary(), "--topology", *file, "--node", name}),
-        dir.file(name + ".log"));
-  };
-  for (const auto& name : names)
-    start(name);
+  auto& nodes = net.nodes;
+  auto start = [&](const std::string& name) { net.start(name); };
   // Every node joins both hubs.
   for (auto name : {"w1", "w2"})
     for (auto hub : {"hub-a", "hub-b"})
@@ -304,28 +295,23 @@ TEST_CASE("a hub that states more work, pays its own node or charges a submitter
 TEST_CASE("a shell whose only hub is cut off says so at once and finishes its task when "
           "the link is back",
           "[hub-cut]") {
-  const std::vector<std::string> names{"hub", "w1", "w2", "v1"};
-  auto [lab, why] = test::netns::lab::make(names);
-  if (!lab) {
-    WARN("skipped: " << why);
+  test::temp_dir dir;
+  // The default heartbeats: a silent link is dropped after 2 s.
+  test::netns_cluster net{dir,
+                          {{"hub", "orchestrator, aggregator, ledger"},
+                           {"w1", "worker", "", "{threads: 1, device: cpu}"},
+                           {"w2", "worker", "", "{threads: 1, device: cpu}"},
+                           {"v1", "validator"}},
+                          1,
+                          "{}"};
+  if (!net.lab) {
+    WARN("skipped: " << net.why);
     return;
   }
-  test::temp_dir dir;
-  std::vector<test::node_line> lines{{"hub", "orchestrator, aggregator, ledger"},
-                                     {"w1", "worker", "", "{threads: 1, device: cpu}"},
-                                     {"w2", "worker", "", "{threads: 1, device: cpu}"},
-                                     {"v1", "validator"}};
-  for (auto& l : lines)
-    l.host = lab->address(l.name);
-  // The default heartbeats: a silent link is dropped after 2 s.
-  auto file =
-      test::write_topology(dir, "net.yaml", test::node_binary(), lines, 1, true, "", "{}");
-  REQUIRE(file);
-  std::map<std::string, std::unique_ptr<test::process>> nodes;
-  for (const auto& name : names)
-    nodes[name] = std::make_unique<test::process>(
-        lab->inside(name, {test::node_binary(), "--topology", *file, "--node", name}),
-        dir.file(name + ".log"));
+  REQUIRE(!net.file.empty());
+  auto file = &net.file;
+  auto& nodes = net.nodes;
+  auto& lab = net.lab;
   REQUIRE(nodes["w2"]->wait_output("joined as worker", 20s));
   REQUIRE(nodes["v1"]->wait_output("joined as validator", 20s));
   auto a = compute::random_tensor({1200, 800}, 5);

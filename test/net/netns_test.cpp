@@ -14,7 +14,7 @@
 
 #include "compute/gemm.hpp"
 #include "test/support/cluster.hpp"
-#include "test/support/netns.hpp"
+#include "test/support/netns_cluster.hpp"
 #include "test/support/process.hpp"
 #include "test/support/stores.hpp"
 #include "test/support/temp_dir.hpp"
@@ -25,35 +25,26 @@ using namespace std::chrono_literals;
 TEST_CASE("separate hosts: the proposer killed, a ledger node frozen, another cut off; "
           "every store the same valid chain",
           "[netns]") {
-  const std::vector<std::string> names{"hub", "l2", "l3", "l4", "w1", "w2", "v1"};
   const std::vector<std::string> ledgers{"hub", "l2", "l3", "l4"};
-  auto [lab, why] = test::netns::lab::make(names);
-  if (!lab) {
-    WARN("skipped: " << why);
+  test::temp_dir dir;
+  test::netns_cluster net{dir,
+                          {{"hub", "orchestrator, aggregator, ledger"},
+                           {"l2", "ledger"},
+                           {"l3", "ledger"},
+                           {"l4", "ledger"},
+                           {"w1", "worker"},
+                           {"w2", "worker"},
+                           {"v1", "validator"}}};
+  if (!net.lab) {
+    WARN("skipped: " << net.why);
     return;
   }
-  test::temp_dir dir;
-  std::vector<test::node_line> lines{{"hub", "orchestrator, aggregator, ledger"},
-                                     {"l2", "ledger"},
-                                     {"l3", "ledger"},
-                                     {"l4", "ledger"},
-                                     {"w1", "worker"},
-                                     {"w2", "worker"},
-                                     {"v1", "validator"}};
-  for (auto& l : lines)
-    l.host = lab->address(l.name);
-  auto file = test::write_topology(dir, "net.yaml", test::node_binary(), lines, 2, true);
-  REQUIRE(file);
-  auto topo = load_topology(*file);
+  REQUIRE(!net.file.empty());
+  auto topo = load_topology(net.file);
   REQUIRE(topo);
-  std::map<std::string, std::unique_ptr<test::process>> nodes;
-  auto start = [&](const std::string& name) {
-    nodes[name] = std::make_unique<test::process>(
-        lab->inside(name, {test::node_binary(), "--topology", *file, "--node", name}),
-        dir.file(name + ".log"));
-  };
-  for (const auto& name : names)
-    start(name);
+  auto& nodes = net.nodes;
+  auto& lab = net.lab;
+  auto start = [&](const std::string& name) { net.start(name); };
   for (auto name : {"l2", "l3", "l4"})
     REQUIRE(nodes[name]->wait_output("joined as ledger", 20s));
   test::submitter s{*topo};
