@@ -34,8 +34,8 @@ struct netns_cluster {
       return;
     for (auto& l : lines)
       l.host = lab->address(l.name);
-    auto written = write_topology(dir, "net.yaml", node_binary(), lines, window, true, "",
-                                  heartbeat);
+    auto written =
+        write_topology(dir, "net.yaml", node_binary(), lines, window, true, "", heartbeat);
     if (!written)
       return;
     file = *written;
