@@ -771,6 +771,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self,
   if (!config.faults.empty())
     st.recorder.set_faults(std::move(config.faults), std::move(config.name));
   st.members = membership{std::move(config.members)};
+  st.members.allow_browsers(config.browser_workers);
   st.bulk = std::move(config.bulk);
   st.outputs = output_shelf{config.limits.outputs_in_memory, config.outputs_dir};
   st.store = config.store ? std::move(config.store) : std::make_shared<blob_store>();

@@ -124,6 +124,7 @@ struct orchestrator_config {
   // (ledger_recorder::set_faults), naming `name` as its own node.
   std::vector<std::string> faults;
   std::string name;
+  bool browser_workers = false; // admits browser nodes as workers (membership.hpp)
 };
 
 orchestrator_actor::behavior_type

@@ -1,5 +1,7 @@
 #include "chain/membership.hpp"
 
+#include <algorithm>
+
 #include "compute/errc.hpp"
 
 namespace nexus::chain {
@@ -18,6 +20,14 @@ bool reserved_name(const std::string& name) {
   return name == "quorum" || name == "network" || name == "anonymous";
 }
 
+std::string browser_name(std::span<const uint8_t> public_key) {
+  return "browser-" + to_hex(public_key.first(std::min<std::size_t>(8, public_key.size())));
+}
+
+bool browser_named(std::string_view name) {
+  return name.starts_with("browser-");
+}
+
 expected<bool> membership::already(const member_entry& m) const {
   auto refuse = [&](const std::string& why) {
     return make_error(errc::rejected, "member " + m.name + ": " + why);
@@ -26,6 +36,8 @@ expected<bool> membership::already(const member_entry& m) const {
     return refuse("a name of 1 to 256 bytes without NUL");
   if (reserved_name(m.name))
     return refuse("a name the network reserves");
+  if (browser_named(m.name) && m.name != browser_name(m.key))
+    return refuse("a browser node's name, which belongs to the key it is made from");
   if (m.roles == 0 || (m.roles & ~all_roles) != 0)
     return refuse("roles " + std::to_string(m.roles) + " are not a set of known roles");
   if (!key_acceptable(m.key))

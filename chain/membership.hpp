@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chain/identity.hpp"
@@ -42,6 +44,14 @@ std::string describe_roles(uint32_t roles);
 /// replicas agreed; "network": accepted on the worker's record or found forged); nobody
 /// may hold them.
 bool reserved_name(const std::string& name);
+
+/// The name a browser node goes by (actors/web/): "browser-" and the first 16 hex digits
+/// of its key. A name that begins so belongs to the key it is made from: bound to any
+/// other (a submitter's, a topology's node) it would keep that browser out.
+std::string browser_name(std::span<const uint8_t> public_key);
+
+/// True if `name` begins as browser names do.
+bool browser_named(std::string_view name);
 
 struct member_entry {
   std::string name;

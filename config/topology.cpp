@@ -11,6 +11,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "chain/membership.hpp"
 #include "compute/errc.hpp"
 
 namespace nexus {
@@ -271,6 +272,8 @@ private:
           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
         }))
       fail(n["name"], ctx + "a name has only letters, digits, '-' and '_'");
+    if (chain::browser_named(spec.name))
+      fail(n["name"], ctx + "names that begin with \"browser-\" are the browser nodes'");
     keys(n, {"name", "host", "port", "roles", "resources", "data", "tls", "fault", "key"},
          ctx);
     if (n["host"])

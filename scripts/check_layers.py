@@ -18,10 +18,12 @@ below = {
     'actors/transport': ['chain', 'compute'],
     'config': ['actors/core', 'messages', 'chain', 'compute'],
     'actors': ['actors/core', 'actors/transport', 'messages', 'chain', 'compute'],
-    'actors/runtime': ['actors', 'actors/core', 'actors/transport', 'config', 'messages',
-                       'chain', 'compute'],
-    'actors/api': ['actors/runtime', 'actors', 'actors/core', 'actors/transport', 'config',
-                   'messages', 'chain', 'compute'],
+    'actors/web': ['actors', 'actors/core', 'actors/transport', 'messages', 'chain',
+                   'compute'],
+    'actors/runtime': ['actors/web', 'actors', 'actors/core', 'actors/transport', 'config',
+                       'messages', 'chain', 'compute'],
+    'actors/api': ['actors/runtime', 'actors/web', 'actors', 'actors/core', 'actors/transport',
+                   'config', 'messages', 'chain', 'compute'],
 }
 no_caf = ['compute', 'chain', 'actors/core', 'actors/transport', 'config']
 

@@ -23,7 +23,7 @@ packages=(g++ meson ninja-build pkg-config libcaf-dev capnproto libcapnp-dev lib
   libleveldb-dev libsodium-dev libeigen3-dev libtbb-dev catch2 ocl-icd-opencl-dev opencl-headers
   opencl-clhpp-headers pocl-opencl-icd libyaml-cpp-dev libedit-dev zlib1g-dev
   nlohmann-json3-dev dataset-fashion-mnist clang-format python3-pytest python3-plyvel
-  python3-cryptography iproute2)
+  python3-cryptography iproute2 libcivetweb-dev emscripten chromium)
 
 install_packages() {
   local missing=()
@@ -42,8 +42,24 @@ install_packages() {
   fi
 }
 
+# The browser pages' npm packages (apps/web/package-lock.json), by name and pinned:
+# capnp-es and what its schema compiler needs, and playwright-core for the browser tests
+# (pointed at Debian's chromium; it downloads no browser). npm comes with Node.js; a
+# machine without it gets Debian's.
+install_web_packages() {
+  if ! command -v npm > /dev/null; then
+    packages+=(npm)
+    install_packages
+  fi
+  if [ ! -f apps/web/node_modules/.package-lock.json ] \
+      || [ apps/web/package-lock.json -nt apps/web/node_modules/.package-lock.json ]; then
+    (cd apps/web && npm ci --no-audit --no-fund >&2)
+  fi
+}
+
 build() {
   install_packages
+  install_web_packages
   if [ ! -f build/build.ninja ]; then
     meson setup build >&2
   fi
@@ -100,13 +116,15 @@ fuzz_suite() {
   # The sanitizer and libFuzzer runtimes are only recommended by clang's packages.
   packages+=(clang libclang-rt-14-dev)
   install_packages
+  install_web_packages
   if [ ! -f build-fuzz/build.ninja ]; then
     CXX=clang++ CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzz=true \
       -Db_sanitize=address,undefined -Db_lundef=false \
       "-Dcpp_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined" >&2
   fi
   rm -f build-fuzz/meson-logs/testlog.json
-  ninja -C build-fuzz test/fuzz/fuzz_envelopes test/fuzz/fuzz_files test/fuzz/fuzz_text >&2 \
+  ninja -C build-fuzz test/fuzz/fuzz_envelopes test/fuzz/fuzz_files test/fuzz/fuzz_text \
+    test/fuzz/fuzz_web >&2 \
     || return 1
   meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs \
     --test-args="-max_total_time=$1"
@@ -138,6 +156,7 @@ case "$cmd" in
     ;;
   asan)
     install_packages
+    install_web_packages
     rc=0
     sanitized_suite "$@" || rc=$?
     summarize build-asan

@@ -4,6 +4,7 @@
 
 #include <openssl/rand.h>
 
+#include "chain/membership.hpp"
 #include "messages/codec.hpp"
 
 namespace nexus {
@@ -42,7 +43,10 @@ std::vector<uint8_t> membership::challenge(clock_type::time_point now) {
 }
 
 error membership::admit(const node_info& info, clock_type::time_point now) const {
-  if (members_.empty() && info.signature.empty())
+  bool browser = chain::browser_named(info.name);
+  if (browser && !browsers_)
+    return refuse("this network takes no browser nodes");
+  if (members_.empty() && info.signature.empty() && !browser)
     return {}; // an open network; a key it names only checks what it signs
   chain::public_key key{};
   chain::signature sig{};
@@ -55,6 +59,16 @@ error membership::admit(const node_info& info, clock_type::time_point now) const
     return refuse("unknown or expired challenge");
   if (!chain::verify(key, wire::join_statement(info), sig))
     return refuse("the signature does not match the node key");
+  if (browser) {
+    // Anyone may lend a browser, as a worker trusted for nothing, under the name its key
+    // gives: paid under that key, and never taking another node's name.
+    if (info.name != chain::browser_name(key))
+      return refuse("a browser node's name is " + chain::browser_name(key)
+                    + ", the one its key gives");
+    if (info.role != node_role::worker)
+      return refuse("a browser node may only be a worker");
+    return {};
+  }
   if (members_.empty())
     return {};
   auto m = members_.find(info.name);

@@ -37,6 +37,12 @@ public:
   /// Admits only `members`; anyone with a certificate when it is empty.
   explicit membership(std::vector<member> members = {});
 
+  /// Admits browser nodes (the web endpoint's, actors/web/): any key, as a worker only,
+  /// under the name chain::browser_name gives it. Off by default.
+  void allow_browsers(bool on) noexcept {
+    browsers_ = on;
+  }
+
   /// True if the topology names a ledger node.
   bool expects_ledger() const noexcept {
     return expects_ledger_;
@@ -62,6 +68,7 @@ public:
 private:
   std::map<std::string, member> members_; // empty: anyone with a certificate
   bool expects_ledger_ = false;
+  bool browsers_ = false;
   std::map<chain::digest, clock_type::time_point> challenges_; // nonce -> expiry
   std::map<node_id, node_identity> identities_;
 };

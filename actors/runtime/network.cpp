@@ -160,10 +160,12 @@ expected<embedded_network> start_embedded(caf::actor_system& sys,
   std::filesystem::path outputs;
   if (!opts.data_dir.empty())
     outputs = opts.data_dir / "outputs";
-  net.orchestrator = sys.spawn(orchestrator, orchestrator_config{.limits = limits,
-                                                                 .key = key,
-                                                                 .store = net.store,
-                                                                 .outputs_dir = outputs});
+  net.orchestrator =
+      sys.spawn(orchestrator, orchestrator_config{.limits = limits,
+                                                  .key = key,
+                                                  .store = net.store,
+                                                  .outputs_dir = outputs,
+                                                  .browser_workers = opts.browser_workers});
   net.aggregator =
       sys.spawn(aggregator, net.orchestrator, std::shared_ptr<bulk_service>{}, net.store);
   caf::anon_send(net.orchestrator, join_atom::value,

@@ -39,6 +39,7 @@ struct embedded_options {
   // (DATA/ledger) and ledger-2 ... ledger-N (DATA/ledgers/ledger-K), each with its key.
   std::size_t ledgers = 1;
   std::string ledger_fault; // the last ledger node's fault (actors/core/ledger_node.hpp)
+  bool browser_workers = false; // the orchestrator admits browser nodes (actors/web/)
 };
 
 struct embedded_network {

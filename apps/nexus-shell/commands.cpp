@@ -519,19 +519,25 @@ error session::nodes() {
   auto list = api_.nodes();
   if (!list)
     return list.error();
-  out_ << std::left << std::setw(18) << "NODE" << std::setw(14) << "ROLE" << std::setw(34)
-       << "DEVICE" << std::setw(9) << "GFLOP/S" << std::setw(9) << "THREADS" << std::setw(9)
-       << "STATE" << std::setw(10) << "IN-FLIGHT" << std::setw(6) << "DONE"
+  // Names as wide as the longest (a browser node's is 24 characters), at least 18.
+  int name_width = 18;
+  for (const auto& n : *list)
+    name_width = std::max(
+        name_width, static_cast<int>(std::min<std::size_t>(n.info.name.size() + 2, 66)));
+  out_ << std::left << std::setw(name_width) << "NODE" << std::setw(14) << "ROLE"
+       << std::setw(34) << "DEVICE" << std::setw(9) << "GFLOP/S" << std::setw(9)
+       << "THREADS" << std::setw(9) << "STATE" << std::setw(10) << "IN-FLIGHT"
+       << std::setw(6) << "DONE"
        << "REJECTED\n";
   for (const auto& n : *list) {
     auto speed = n.info.gflops > 0
                      ? std::to_string(static_cast<int>(std::lround(n.info.gflops)))
                      : std::string{"-"};
-    out_ << std::setw(18) << n.info.name << std::setw(14) << to_string(n.info.role)
-         << std::setw(34) << n.info.device.substr(0, 33) << std::setw(9) << speed
-         << std::setw(9) << n.info.threads << std::setw(9) << to_string(n.state)
-         << std::setw(10) << in_flight(n) << std::setw(6) << n.shards_done
-         << n.shards_rejected << "\n";
+    out_ << std::setw(name_width) << n.info.name.substr(0, 64) << std::setw(14)
+         << to_string(n.info.role) << std::setw(34) << n.info.device.substr(0, 33)
+         << std::setw(9) << speed << std::setw(9) << n.info.threads << std::setw(9)
+         << to_string(n.state) << std::setw(10) << in_flight(n) << std::setw(6)
+         << n.shards_done << n.shards_rejected << "\n";
   }
   return {};
 }

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -22,6 +24,7 @@
 #include "actors/runtime/network.hpp"
 #include "actors/runtime/node.hpp"
 #include "actors/runtime/remote.hpp"
+#include "actors/web/server.hpp"
 #include "apps/nexus-shell/commands.hpp"
 #include "apps/nexus-shell/detail.hpp"
 #include "chain/membership.hpp"
@@ -64,6 +67,11 @@ options:
   --device SPEC        the workers' device: auto (a GPU through OpenCL if there is one,
                        else the CPU), cpu, opencl, opencl:N; a list such as opencl:0,cpu
                        gives the workers those devices in turn (default auto)
+  --web PORT           also serve the network's dashboard and browser workers on PORT
+                       (0: any free port; the shell says which): open
+                       http://127.0.0.1:PORT/ in a browser, /?contribute to lend it
+  --web-bind ADDR      the address --web listens on (default 127.0.0.1; 0.0.0.0 for
+                       every interface)
   -c, --command LINE   run LINE (may be repeated), then exit
   -h, --help           this text
 
@@ -77,6 +85,8 @@ struct options {
   std::vector<std::string> commands;
   std::string topology;
   std::string connect; // HOST:PORT
+  std::optional<uint16_t> web_port;
+  std::string web_bind = "127.0.0.1";
 };
 
 // Where the embedded network keeps its ledger between runs.
@@ -90,16 +100,17 @@ std::filesystem::path default_data_dir() {
 
 // Parses our own flags; CAF never sees argv.
 bool parse(int argc, char** argv, options& opts) {
-  auto count = [&](int& i, const std::string& name, std::size_t& out) {
+  auto count = [&](int& i, const std::string& name, std::size_t& out,
+                   std::size_t most = 1024) {
     if (i + 1 >= argc) {
       std::cerr << "nexus-shell: " << name << " needs a number\n";
       return false;
     }
     char* end = nullptr;
     auto value = std::strtoul(argv[++i], &end, 10);
-    if (*argv[i] == '\0' || *end != '\0' || value > 1024) {
-      std::cerr << "nexus-shell: " << name << " expects a number up to 1024, got '"
-                << argv[i] << "'\n";
+    if (*argv[i] == '\0' || *end != '\0' || value > most) {
+      std::cerr << "nexus-shell: " << name << " expects a number up to " << most
+                << ", got '" << argv[i] << "'\n";
       return false;
     }
     out = value;
@@ -184,6 +195,18 @@ bool parse(int argc, char** argv, options& opts) {
         return false;
       }
       (arg == "--topology" ? opts.topology : opts.connect) = argv[++i];
+    } else if (arg == "--web") {
+      std::size_t port = 0;
+      if (!count(i, arg, port, 65535))
+        return false;
+      opts.web_port = static_cast<uint16_t>(port);
+      opts.network.browser_workers = true;
+    } else if (arg == "--web-bind") {
+      if (i + 1 >= argc) {
+        std::cerr << "nexus-shell: --web-bind needs an address\n";
+        return false;
+      }
+      opts.web_bind = argv[++i];
     } else if (arg == "-c" || arg == "--command") {
       if (i + 1 >= argc) {
         std::cerr << "nexus-shell: " << arg << " needs a command line\n";
@@ -194,6 +217,11 @@ bool parse(int argc, char** argv, options& opts) {
       std::cerr << "nexus-shell: unknown option '" << arg << "' (try --help)\n";
       return false;
     }
+  }
+  if (opts.web_port && !(opts.topology.empty() && opts.connect.empty())) {
+    std::cerr << "nexus-shell: --web serves the embedded network; a network of processes "
+                 "serves its pages from a hub whose topology entry names a web port\n";
+    return false;
   }
   if (opts.network.data_dir.empty())
     opts.network.data_dir = default_data_dir();
@@ -259,6 +287,20 @@ int main(int argc, char** argv) {
       return 1;
     }
     auto& net = *started;
+    std::unique_ptr<nexus::web::endpoint> web;
+    if (opts.web_port) {
+      auto served =
+          nexus::web::endpoint::start(sys, net.orchestrator, net.store,
+                                      {.port = *opts.web_port, .bind = opts.web_bind});
+      if (!served) {
+        std::cerr << "nexus-shell: --web: " << nexus::describe(served.error()) << "\n";
+        net.stop();
+        return 1;
+      }
+      web = std::move(*served);
+      std::cout << "web: the dashboard is at " << web->url() << "; " << web->url()
+                << "?contribute lends a browser to the network" << std::endl;
+    }
     nexus::client api{sys, net.orchestrator, net.store};
     if (net.hub_key) // the ledger counts this hub's records of its tasks, and no other's
       api.set_hub_keys({*net.hub_key});
@@ -270,6 +312,7 @@ int main(int argc, char** argv) {
                         + " validators (" + std::to_string(opts.network.lying_validators)
                         + " lying), " + std::to_string(opts.network.ledgers)
                         + " ledger node" + (opts.network.ledgers == 1 ? "" : "s"));
+    web.reset(); // browser workers leave before the network stops
     net.stop();
     return ok ? 0 : 1;
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "chain/identity.hpp"
+#include "chain/membership.hpp"
 #include "compute/errc.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -65,4 +66,22 @@ TEST_CASE("public keys round-trip through hex", "[identity]") {
   CHECK(*back == key->public_bytes());
   CHECK_FALSE(chain::public_key_from_hex(hex.substr(1)));
   CHECK_FALSE(chain::public_key_from_hex(std::string(64, 'g')));
+}
+
+TEST_CASE("a browser node's name is bound only to the key it is made from",
+          "[chain][membership][web]") {
+  using namespace nexus::chain;
+  auto browser = node_key::generate().value();
+  auto squatter = node_key::generate().value();
+  auto name = browser_name(browser.public_bytes());
+  CHECK(name.starts_with("browser-"));
+  CHECK(name.size() == 8 + 16);
+  CHECK(browser_named(name));
+  membership m;
+  // Someone else binding the name first (as a submitter, say) would keep the browser
+  // out for good: refused.
+  auto err = m.bind({name, squatter.public_bytes(), chain::bit(chain::role::submitter)});
+  CHECK(err == errc::rejected);
+  CHECK_THAT(describe(err), Catch::Contains("belongs to the key it is made from"));
+  CHECK_FALSE(m.bind({name, browser.public_bytes(), chain::bit(chain::role::worker)}));
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/core/membership.hpp"
+#include "chain/membership.hpp"
 #include "messages/codec.hpp"
 
 using namespace nexus;
@@ -89,4 +90,37 @@ TEST_CASE("an open network admits nodes without keys, and checks a key that is n
   auto nonce = open.challenge(now());
   CHECK(open.admit(w.answering(nonce, &forger.key), now()) == errc::rejected);
   CHECK_FALSE(open.admit(w.answering(nonce), now()));
+}
+
+TEST_CASE("a browser node joins as a worker under the name its key gives, and only so",
+          "[core][membership][web]") {
+  membership m{
+      {{"w1", chain::node_key::generate().value().public_bytes(), {node_role::worker}}}};
+  candidate b{"", node_role::worker};
+  b.info.name = chain::browser_name(b.key.public_bytes());
+  CHECK(b.info.name.size() == std::string{"browser-"}.size() + 16);
+  auto nonce = m.challenge(now());
+  // Browsers are off unless the network serves them.
+  CHECK_THAT(describe(m.admit(b.answering(nonce), now())),
+             Catch::Contains("takes no browser nodes"));
+  m.allow_browsers(true);
+  CHECK_FALSE(m.admit(b.answering(nonce), now())); // no topology entry needed
+  auto refused = [&](const node_info& info, const std::string& why) {
+    auto err = m.admit(info, now());
+    CHECK(err == errc::rejected);
+    CHECK_THAT(describe(err), Catch::Contains(why));
+  };
+  // Another key's browser name: the name says which key it must prove.
+  candidate squatter{b.info.name, node_role::worker};
+  refused(squatter.answering(nonce), "the one its key gives");
+  // Only as a worker.
+  candidate validator{"", node_role::validator};
+  validator.info.name = chain::browser_name(validator.key.public_bytes());
+  refused(validator.answering(nonce), "may only be a worker");
+  // Never without its proof, even on a network open to anyone.
+  refused(b.info, "requires a node key");
+  membership open;
+  open.allow_browsers(true);
+  CHECK(open.admit(b.info, now()) == errc::rejected);
+  CHECK_FALSE(open.admit(b.answering(open.challenge(now())), now()));
 }

@@ -1,0 +1,196 @@
+// A browser worker: this Web Worker joins the network through the hub's /worker socket
+// under the tab's Ed25519 key, computes the shards it is given with the project's GEMM
+// kernel compiled to WebAssembly (compute/kernels/sgemm_wasm.cpp), signs each result as a
+// native worker does, and sends it back. The page (app.js) starts it with
+// {start: {url, keys, publicKey, fault}} and stops it by terminating it, which closes the
+// socket: the hub hands the shards it held to other workers at once.
+import {
+  blobId, browserName, bytesOf, frame, hex, joinStatement, outputDigest, readFrame,
+  resultStatement, schema, setData, signStatement, writeFrame,
+} from './protocol.js';
+
+let kernels = null; // the WebAssembly module's exports
+let socket = null;
+let keys = null;
+let name = '';
+let fault = '';
+const blobs = new Map(); // id (hex) -> {shape, values: Float32Array}
+const queue = [];        // assignments waiting for the one computing
+let busy = false;
+const stats = { shards: 0, flops: 0, seconds: 0, gflops: 0 };
+
+const say = (line) => postMessage({ log: line });
+
+async function loadKernels() {
+  const imports = {
+    wasi_snapshot_preview1: { proc_exit: (code) => { throw new Error(`kernel exit ${code}`); } },
+    env: { emscripten_notify_memory_growth: () => {} },
+  };
+  const { instance } = await WebAssembly.instantiateStreaming(fetch('/nexus_kernels.wasm'), imports);
+  instance.exports._initialize();
+  return instance.exports;
+}
+
+const f32 = () => new Float32Array(kernels.memory.buffer);
+
+/// C = A B on this thread, A m x k and B k x n as Float32Arrays; returns C's values.
+export function gemm(a, b, m, n, k) {
+  const pa = kernels.nexus_alloc(m * k), pb = kernels.nexus_alloc(k * n),
+        pc = kernels.nexus_alloc(m * n);
+  if (!pa || !pb || !pc) throw new Error('the kernel is out of memory');
+  f32().set(a, pa / 4);
+  f32().set(b, pb / 4);
+  kernels.nexus_sgemm_wasm(0, 0, m, n, k, 1, pa, k, pb, n, 0, pc, n);
+  const c = f32().slice(pc / 4, pc / 4 + m * n);
+  kernels.nexus_free(pa); kernels.nexus_free(pb); kernels.nexus_free(pc);
+  return c;
+}
+
+// What this tab computes: its speed on a 256^3 product, as a native worker calibrates.
+function calibrate() {
+  const n = 256, a = new Float32Array(n * n).fill(0.5), b = new Float32Array(n * n).fill(0.25);
+  gemm(a, b, n, n, n);
+  const t0 = performance.now();
+  const reps = 4;
+  for (let i = 0; i < reps; ++i) gemm(a, b, n, n, n);
+  return (2 * n * n * n * reps) / ((performance.now() - t0) / 1e3) / 1e9;
+}
+
+function send(bytes) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(bytes);
+}
+
+async function onChallenge(msg) {
+  const nonce = bytesOf(msg.as(schema.Challenge).nonce);
+  const statement = joinStatement(name, 'worker', nonce);
+  const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', keys.privateKey, statement));
+  send(writeFrame(frame.join, schema.NodeInfo, (info) => {
+    info.name = name;
+    info.role = schema.Role.WORKER;
+    info.device = 'browser:wasm-simd128';
+    info.threads = 1;
+    info.gflops = stats.gflops;
+    info.slots = 2;
+    setData(info, 'publicKey', keys.publicRaw);
+    setData(info, 'nonce', nonce);
+    setData(info, 'signature', signature);
+  }));
+}
+
+async function onBlob(msg) {
+  const payload = msg.as(schema.BlobPayload);
+  const shape = Array.from(payload.ref.shape, Number);
+  const id = bytesOf(payload.ref.id);
+  const bytes = bytesOf(payload.tensor.data);
+  // The hub is trusted for nothing either: an operand must be what its address says.
+  const actual = await blobId(shape, bytes);
+  if (hex(actual) !== hex(id)) {
+    say(`an operand does not match its address ${hex(id).slice(0, 16)}...; ignored`);
+    return;
+  }
+  blobs.set(hex(id), { shape, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) });
+}
+
+function matmul(task) {
+  const a = blobs.get(hex(bytesOf(task.matmul.a.id)));
+  const b = blobs.get(hex(bytesOf(task.matmul.b.id)));
+  if (!a || !b) throw new Error('an operand of the shard never arrived');
+  const begin = Number(task.rowBegin), end = Number(task.rowEnd);
+  const [, k] = a.shape, [, n] = b.shape;
+  if (end <= begin || end > a.shape[0] || b.shape[0] !== k) throw new Error('rows or shapes out of range');
+  if (end - begin >= 2 && n * 4 >= 64 << 10)
+    throw new Error('a browser worker commits to rows below 64 KiB only');
+  const c = gemm(a.values.subarray(begin * k, end * k), b.values, end - begin, n, k);
+  stats.flops += 2 * (end - begin) * n * k;
+  return { shape: [end - begin, n], values: c };
+}
+
+async function compute(task) {
+  const r = { taskId: task.taskId, shardId: task.shardId, attempt: task.attempt, worker: name, error: '' };
+  const t0 = performance.now();
+  let out = null;
+  try {
+    if (task.workload !== schema.Workload.MATMUL) throw new Error('a browser worker computes matmul shards only');
+    out = matmul(task);
+    if (fault === 'corrupt') out.values[0] += 1; // tests: a wrong block, honestly signed
+  } catch (e) {
+    r.error = `browser worker: ${e.message}`;
+    out = null;
+  }
+  const seconds = (performance.now() - t0) / 1e3;
+  const bytes = out ? new Uint8Array(out.values.buffer, out.values.byteOffset, out.values.byteLength) : new Uint8Array(0);
+  const digest = await outputDigest(bytes);
+  const signature = await signStatement(keys.privateKey, await resultStatement(r, digest));
+  send(writeFrame(frame.result, schema.ShardOutput, (o) => {
+    o.taskId = r.taskId;
+    o.shardId = r.shardId;
+    o.attempt = r.attempt;
+    o.worker = r.worker;
+    o.error = r.error;
+    o.computeNanos = BigInt(Math.round(seconds * 1e9));
+    if (out) {
+      const t = o._initOutput();
+      const shape = t._initShape(2);
+      shape.set(0, BigInt(out.shape[0]));
+      shape.set(1, BigInt(out.shape[1]));
+      setData(t, 'data', bytes);
+    }
+    setData(o, 'signature', signature);
+  }));
+  if (!r.error) {
+    stats.shards += 1;
+    stats.seconds += seconds;
+  }
+  postMessage({ stats: { ...stats, last: `task ${r.taskId} shard ${r.shardId}${r.error ? ': ' + r.error : ''}` } });
+}
+
+async function drain() {
+  if (busy) return;
+  busy = true;
+  while (queue.length) await compute(queue.shift());
+  busy = false;
+}
+
+async function onFrame(data) {
+  const msg = readFrame(data);
+  switch (msg.kind) {
+    case frame.challenge: return onChallenge(msg);
+    case frame.blob: return onBlob(msg);
+    case frame.assign:
+      if (fault === 'stall') return; // tests: a tab that holds its shards and never answers
+      queue.push(msg.as(schema.ShardTask));
+      return drain();
+    case frame.self: {
+      const nodes = msg.as(schema.NodeReports).nodes;
+      if (nodes.length) postMessage({ self: { state: nodes.get(0).state, done: nodes.get(0).shardsDone, rejected: nodes.get(0).shardsRejected } });
+      return;
+    }
+    case frame.balance: {
+      const balances = msg.as(schema.LedgerAnswer).balances;
+      postMessage({ balance: balances.length ? Number(balances.get(0).microMcc) : 0 });
+      return;
+    }
+    default: say(`a frame of kind ${msg.kind}, ignored`);
+  }
+}
+
+// Frames are handled one at a time, in order: an operand is stored before the shard
+// that names it is read.
+let chain = Promise.resolve();
+
+onmessage = async (event) => {
+  const start = event.data.start;
+  if (!start) return;
+  keys = start.keys;
+  keys.publicRaw = start.publicKey;
+  fault = start.fault || '';
+  name = browserName(start.publicKey);
+  kernels = await loadKernels();
+  stats.gflops = calibrate();
+  postMessage({ joined: name, gflops: stats.gflops });
+  socket = new WebSocket(start.url);
+  socket.binaryType = 'arraybuffer';
+  socket.onmessage = (e) => { chain = chain.then(() => onFrame(e.data)).catch((err) => say(`${err}`)); };
+  socket.onclose = (e) => postMessage({ closed: { code: e.code, reason: e.reason } });
+  socket.onerror = () => say('the socket failed');
+};
