@@ -8,6 +8,7 @@
 #include "actors/core/workload.hpp"
 #include "actors/ledger.hpp"
 #include "chain/block.hpp"
+#include "chain/membership.hpp"
 
 namespace nexus {
 
@@ -80,6 +81,10 @@ expected<node_id> admit(self_pointer self, const wire::node_info& msg, const Han
                                                + to_string(info->role) + " through the "
                                                + to_string(expected) + " interface");
   auto err = self->state.members.admit(*info, clock_type::now());
+  // Browser nodes come through this hub's web endpoint, whose worker actors live here; a
+  // remote process naming itself so would skip the topology's list of members.
+  if (!err && chain::browser_named(info->name) && handle.node() != self->node())
+    err = make_error(errc::rejected, "browser nodes join through a hub's web endpoint");
   // A name keeps the key the chain bound it to: a node with another key would work unpaid.
   auto bound = self->state.bindings.find(info->name);
   if (!err && bound != self->state.bindings.end()

@@ -274,7 +274,9 @@ private:
       fail(n["name"], ctx + "a name has only letters, digits, '-' and '_'");
     if (chain::browser_named(spec.name))
       fail(n["name"], ctx + "names that begin with \"browser-\" are the browser nodes'");
-    keys(n, {"name", "host", "port", "roles", "resources", "data", "tls", "fault", "key"},
+    keys(n,
+         {"name", "host", "port", "roles", "resources", "data", "tls", "fault", "key",
+          "web"},
          ctx);
     if (n["host"])
       spec.host = text(n["host"], ctx + "host: ");
@@ -327,6 +329,13 @@ private:
       spec.key = text(k, ctx + "key: ");
       if (spec.key_is_file())
         spec.key = file(k); // relative to the topology file
+    }
+    if (auto w = n["web"]) {
+      if (!spec.has(node_role::orchestrator))
+        fail(w, ctx
+                    + "web: only a hub (a node with the orchestrator role) serves the web "
+                      "endpoint");
+      spec.web_port = static_cast<uint16_t>(number(w, 1, 65535));
     }
     if (auto f = n["fault"]) {
       // Hubs: what they state falsely; workers: parse_worker_fault's choices; validators:

@@ -45,6 +45,10 @@ struct node_spec {
   // Bytes of fetched and uploaded blobs its store keeps beyond those in use (blob_store).
   uint64_t blob_cache = blob_store::default_budget;
   std::chrono::milliseconds upload_grace = blob_store::default_grace; // see blob_store
+  // A hub's web endpoint (actors/web/server.hpp): the dashboard and browser workers on
+  // this port of `host`, over HTTPS with the node's certificate when the network has TLS;
+  // 0: none.
+  uint16_t web_port = 0;
 
   bool has(node_role r) const;
 

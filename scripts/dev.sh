@@ -23,7 +23,7 @@ packages=(g++ meson ninja-build pkg-config libcaf-dev capnproto libcapnp-dev lib
   libleveldb-dev libsodium-dev libeigen3-dev libtbb-dev catch2 ocl-icd-opencl-dev opencl-headers
   opencl-clhpp-headers pocl-opencl-icd libyaml-cpp-dev libedit-dev zlib1g-dev
   nlohmann-json3-dev dataset-fashion-mnist clang-format python3-pytest python3-plyvel
-  python3-cryptography iproute2 libcivetweb-dev emscripten chromium)
+  python3-cryptography iproute2 libboost-dev emscripten chromium)
 
 install_packages() {
   local missing=()

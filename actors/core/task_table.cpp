@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "chain/contract.hpp"
+#include "chain/membership.hpp"
 #include "compute/errc.hpp"
 #include "compute/gemm.hpp"
 
@@ -171,6 +172,10 @@ std::optional<node_id> task_table::pick_worker(const shard_entry& shard) const {
     if (!n.alive || n.info.role != node_role::worker || n.in_flight >= window_of(n)
         || shard.failed_on.contains(id))
       continue;
+    // A browser node costs nothing to make: each shard goes to one at most once, so
+    // that throwaway keys cannot use up a shard's attempts and fail its task.
+    if (shard.browser_attempts > 0 && chain::browser_named(n.info.name))
+      continue;
     bool running_here = std::any_of(shard.running.begin(), shard.running.end(),
                                     [&](auto& kv) { return kv.second.worker == id; });
     if (running_here)
@@ -212,7 +217,10 @@ bool task_table::chance(double p) {
 bool task_table::trusted(const task_entry& task, node_id worker) {
   const auto& w = nodes_[worker];
   // Results summed into an output cannot be taken back out: such steps are always checked.
-  if (workload_of(task.request).always_checked() || w.streak < limits_.trust_after)
+  // A browser node's record is never enough: a new key costs nothing, so a streak
+  // earned under one could be spent on a lie and the key thrown away.
+  if (workload_of(task.request).always_checked() || w.streak < limits_.trust_after
+      || chain::browser_named(w.info.name))
     return false;
   auto p = std::max(limits_.check_floor, static_cast<double>(limits_.trust_after)
                                              / static_cast<double>(w.streak));
@@ -261,6 +269,7 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
     validators.clear();
   }
   ++shard->attempts;
+  shard->browser_attempts += chain::browser_named(nodes_[*worker].info.name);
   if (shard->running.empty())
     shard->round = shard->attempts;
   shard->running[shard->attempts] = {*worker, validators};
@@ -443,7 +452,7 @@ verdict_effect task_table::on_judgment(const judgment& j) {
   }
   if (!shard.running.empty())
     return verdict_effect::reissue; // another attempt is still under way
-  if (shard.attempts >= task.request.max_attempts) {
+  if (shard.attempts - shard.browser_attempts >= task.request.max_attempts) {
     finish(task, task_state::failed,
            "shard " + std::to_string(v.shard_id) + " rejected "
                + std::to_string(shard.attempts) + " times (last from " + v.worker + ": "
@@ -501,7 +510,7 @@ std::size_t task_table::expire(clock_type::time_point now) {
         for (auto v : where.validators)
           nodes_[v].suspect = true;
       }
-      if (shard.attempts >= task.request.max_attempts)
+      if (shard.attempts - shard.browser_attempts >= task.request.max_attempts)
         continue;
       // Speculative re-issue: the late attempt keeps running; the first valid wins.
       shard.state = shard_state::pending;

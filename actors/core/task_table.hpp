@@ -208,7 +208,9 @@ private:
   struct shard_entry {
     compute::matmul::shard_range range;
     shard_state state = shard_state::pending;
-    uint32_t attempts = 0;                    // issues so far
+    uint32_t attempts = 0; // issues so far
+    uint32_t browser_attempts =
+        0; // of them, to a browser node (at most one, never counted)
     std::map<uint32_t, placement> running;    // by attempt
     std::set<node_id> failed_on;              // workers whose result was rejected
     std::optional<node_id> unchecked_from;    // its result was accepted unchecked from

@@ -511,6 +511,28 @@ chain::genesis genesis_of(const node_options& opts, const chain::node_key& key) 
 
 } // namespace
 
+namespace {
+
+// The hub's web endpoint on its host and web port: over HTTPS with the node's own
+// certificate and key when the network has TLS.
+expected<std::unique_ptr<web::endpoint>>
+serve_web(caf::actor_system& sys, const node_options& opts,
+          const orchestrator_actor& orchestrator,
+          const std::shared_ptr<blob_store>& store) {
+  web::web_options options{.port = opts.spec.web_port, .bind = opts.spec.host};
+  if (opts.tls) {
+    options.certificate = opts.spec.tls.cert;
+    options.private_key = opts.spec.tls.key;
+  }
+  auto served = web::endpoint::start(sys, orchestrator, store, std::move(options));
+  if (!served)
+    return make_error(served.error().code(),
+                      "node " + opts.spec.name + ": web: " + describe(served.error()));
+  return served;
+}
+
+} // namespace
+
 expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts) {
   // A ledger that cannot be opened (another process holds it, a format this build does
   // not read) stops the node before it listens: running without its ledger, the network
@@ -551,14 +573,16 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
     if (!opts.spec.data_dir.empty())
       outputs = std::filesystem::path{opts.spec.data_dir} / "outputs";
     n->orchestrator_ =
-        sys.spawn(nexus::orchestrator, orchestrator_config{.limits = limits,
-                                                           .members = opts.members,
-                                                           .key = opts.key,
-                                                           .store = n->store_,
-                                                           .bulk = n->bulk_,
-                                                           .outputs_dir = outputs,
-                                                           .faults = opts.spec.hub_faults,
-                                                           .name = opts.spec.name});
+        sys.spawn(nexus::orchestrator,
+                  orchestrator_config{.limits = limits,
+                                      .members = opts.members,
+                                      .key = opts.key,
+                                      .store = n->store_,
+                                      .bulk = n->bulk_,
+                                      .outputs_dir = outputs,
+                                      .faults = opts.spec.hub_faults,
+                                      .name = opts.spec.name,
+                                      .browser_workers = opts.spec.web_port != 0});
   }
   n->gateway_ = sys.spawn(nexus::gateway, n->store_, n->orchestrator_,
                           n->bulk_ ? n->bulk_->port() : uint16_t{0});
@@ -575,6 +599,18 @@ expected<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options
                                              + sys.render(port.error()));
   }
   n->port_ = *port;
+  if (opts.spec.web_port != 0) {
+    auto web = serve_web(sys, opts, n->orchestrator_, n->store_);
+    if (!web) {
+      n->stop();
+      if (ledger)
+        caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
+      return web.error();
+    }
+    n->web_ = std::move(*web);
+    std::printf("%s: the web dashboard is at %s\n", opts.spec.name.c_str(),
+                n->web_->url().c_str());
+  }
   n->agent_ = sys.spawn<caf::detached>(agent, std::move(opts), n->store_, n->bulk_,
                                        n->orchestrator_, std::move(ledger));
   return n;
@@ -585,6 +621,7 @@ node::~node() {
 }
 
 void node::stop() {
+  web_.reset(); // its browser workers leave first
   if (agent_)
     caf::anon_send_exit(agent_, caf::exit_reason::user_shutdown);
   if (gateway_)

@@ -27,6 +27,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/transport/bulk.hpp"
+#include "actors/web/server.hpp"
 #include "config/topology.hpp"
 
 namespace nexus {
@@ -110,6 +111,11 @@ public:
     return port_;
   }
 
+  /// The web endpoint's address (http(s)://HOST:PORT/), or empty without one.
+  std::string web_url() const {
+    return web_ ? web_->url() : std::string{};
+  }
+
   const std::shared_ptr<blob_store>& store() const noexcept {
     return store_;
   }
@@ -127,6 +133,7 @@ private:
 
   std::shared_ptr<blob_store> store_;
   std::shared_ptr<bulk_service> bulk_; // on the orchestrator's and aggregators' nodes
+  std::unique_ptr<web::endpoint> web_; // on a hub whose topology entry names a web port
   orchestrator_actor orchestrator_;
   gateway_actor gateway_;
   caf::actor agent_;

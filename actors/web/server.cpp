@@ -7,9 +7,17 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <caf/all.hpp>
-#include <civetweb.h>
 
 #include "actors/web/assets.hpp"
 #include "actors/web/browser_worker.hpp"
@@ -19,98 +27,486 @@ namespace nexus::web {
 
 namespace {
 
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
 using clock = std::chrono::steady_clock;
+using feed_atom = caf::atom_constant<caf::atom("webfeed")>;
 
-// A line in the hub's log, at once (stdout is a pipe under nexus-node and in tests).
-void log_line(const std::string& line) {
+// A line in the hub's log, at once (stdout is a pipe under nexus-node and in tests), with
+// what a browser chose (a name, a reason) cut short and made printable.
+void log_line(std::string line) {
+  if (line.size() > 400)
+    line.resize(400);
+  for (auto& c : line)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = '?';
   std::fputs(("web: " + line + "\n").c_str(), stdout);
   std::fflush(stdout);
 }
-using feed_atom = caf::atom_constant<caf::atom("webfeed")>;
 
-// A WebSocket as CivetWeb's threads and the actors share it. CivetWeb frees the
-// connection once its close handler returns, so every use of `conn` holds `mutex` and
-// checks that the handler has not cleared it.
-class socket_link final : public browser_socket {
+// The most a socket may have waiting to be written before it counts as not reading: a
+// dashboard gets small frames; a browser worker gets operands.
+constexpr std::size_t live_backlog = std::size_t{16} << 20;
+constexpr std::size_t worker_backlog = std::size_t{1} << 30;
+// What a dashboard may send (it sends nothing): a little, then the socket closes.
+constexpr std::size_t live_frame = 1024;
+
+// One WebSocket, as the actors see it: send() and close() from any thread, each posted to
+// the socket's strand; once `stopped` (the socket closed, or the endpoint is going),
+// they do nothing, so a worker actor outliving its socket touches nothing that is gone.
+class socket_base : public browser_socket,
+                    public std::enable_shared_from_this<socket_base> {
 public:
-  socket_link(mg_connection* conn, std::string address)
-      : conn_(conn)
-      , address_(std::move(address)) {}
+  socket_base(std::string address, bool worker)
+      : address_(std::move(address))
+      , worker_(worker) {}
+
+  const std::string& address() const override {
+    return address_;
+  }
+
+  bool worker() const noexcept {
+    return worker_;
+  }
+
+  /// Ends the socket from the endpoint's side: a close frame, then nothing more.
+  virtual void stop() = 0;
+
+  /// Drops the connection at once (the endpoint stops and the page did not close).
+  virtual void abort() = 0;
+
+  caf::actor actor;     // the browser worker, for worker sockets
+  bool counted = false; // counted in its address's worker sockets
+
+protected:
+  std::string address_;
+  bool worker_;
+};
+
+// What a worker actor holds: the socket while it is open, never the socket's life. The
+// sockets belong to the endpoint's I/O threads and die with them; an actor may outlive
+// them (it is told the socket closed and quits when it reads that).
+class socket_handle final : public browser_socket {
+public:
+  explicit socket_handle(const std::shared_ptr<socket_base>& s)
+      : socket_(s)
+      , address_(s->address()) {}
 
   bool send(std::span<const uint8_t> frame) override {
-    std::lock_guard lock{mutex_};
-    if (!conn_)
-      return false;
-    return mg_websocket_write(conn_, MG_WEBSOCKET_OPCODE_BINARY,
-                              reinterpret_cast<const char*>(frame.data()), frame.size())
-           > 0;
+    auto s = socket_.lock();
+    return s && s->send(frame);
   }
 
   void close(uint16_t code, const std::string& reason) override {
-    std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
-    payload += reason.substr(0, 120); // a control frame holds at most 125 bytes
-    std::lock_guard lock{mutex_};
-    if (conn_)
-      mg_websocket_write(conn_, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, payload.data(),
-                         payload.size());
-  }
-
-  void pong(const char* data, std::size_t size) {
-    std::lock_guard lock{mutex_};
-    if (conn_)
-      mg_websocket_write(conn_, MG_WEBSOCKET_OPCODE_PONG, data, size);
+    if (auto s = socket_.lock())
+      s->close(code, reason);
   }
 
   const std::string& address() const override {
     return address_;
   }
 
-  // CivetWeb's close handler: nothing may touch the connection after this.
-  void detach() {
-    std::lock_guard lock{mutex_};
-    conn_ = nullptr;
+private:
+  std::weak_ptr<socket_base> socket_;
+  std::string address_;
+};
+
+struct feed_board;
+
+// What every socket needs of the endpoint, shared so that a socket's last handler may run
+// after the endpoint began to stop.
+struct shared_state {
+  caf::actor_system* sys = nullptr;
+  orchestrator_actor orchestrator;
+  std::shared_ptr<blob_store> store;
+  web_options options;
+  std::shared_ptr<feed_board> board;
+
+  std::mutex mutex; // guards what follows
+  bool stopping = false;
+  std::set<std::shared_ptr<socket_base>> sockets;
+  std::map<std::string, std::size_t> workers_at;                 // address -> sockets
+  std::map<std::string, std::deque<clock::time_point>> joins_at; // address -> recent
+
+  // Why a worker socket from `address` may not open now, or empty; counts it if it may.
+  std::string admit_worker(const std::string& address) {
+    std::lock_guard lock{mutex};
+    auto now = clock::now();
+    // Forget addresses whose joins are all over a minute old.
+    for (auto i = joins_at.begin(); i != joins_at.end();) {
+      auto& times = i->second;
+      while (!times.empty() && now - times.front() > std::chrono::minutes{1})
+        times.pop_front();
+      i = times.empty() && i->first != address ? joins_at.erase(i) : std::next(i);
+    }
+    auto& times = joins_at[address];
+    auto at = workers_at.find(address);
+    if (at != workers_at.end() && at->second >= options.workers_per_address)
+      return "too many browser workers from " + address + " at once (the limit is "
+             + std::to_string(options.workers_per_address) + ")";
+    if (times.size() >= options.joins_per_minute)
+      return "too many joins from " + address + " in a minute (the limit is "
+             + std::to_string(options.joins_per_minute) + ")";
+    times.push_back(now);
+    ++workers_at[address];
+    return {};
   }
 
-  std::vector<uint8_t> partial; // a message arriving in fragments (CivetWeb's thread)
-  bool dropping = false;        // the rest of an oversized message is ignored
-  bool worker = false;
-  caf::actor actor; // the browser worker, for worker sockets
-
-private:
-  std::mutex mutex_;
-  mg_connection* conn_;
-  std::string address_;
+  void closed(const std::shared_ptr<socket_base>& s);
 };
 
 // The dashboard's latest frames, and the sockets that watch them.
 struct feed_board {
   std::mutex mutex;
-  std::set<std::shared_ptr<socket_link>> watchers;
+  std::set<std::shared_ptr<socket_base>> watchers;
   std::map<frame, std::vector<uint8_t>> latest;
+
+  bool watched() {
+    std::lock_guard lock{mutex};
+    return !watchers.empty();
+  }
 
   void publish(frame kind, std::span<const uint8_t> bytes) {
     auto out = frame_of(kind, bytes);
     std::lock_guard lock{mutex};
     for (const auto& w : watchers)
-      w->send(out);
+      w->send(out); // queued: never blocks
     latest[kind] = std::move(out);
   }
 
-  void watch(const std::shared_ptr<socket_link>& w) {
+  void watch(const std::shared_ptr<socket_base>& w) {
     std::lock_guard lock{mutex};
     for (const auto& [kind, bytes] : latest)
       w->send(bytes);
     watchers.insert(w);
   }
 
-  void forget(const std::shared_ptr<socket_link>& w) {
+  void forget(const std::shared_ptr<socket_base>& w) {
     std::lock_guard lock{mutex};
     watchers.erase(w);
   }
 };
 
-// Asks the orchestrator for the dashboard's state: nodes and tasks every second, balances
-// and the latest blocks every two, the chain's audit every ten.
+void shared_state::closed(const std::shared_ptr<socket_base>& s) {
+  if (s->actor)
+    caf::anon_send(s->actor, closed_atom::value);
+  if (!s->worker())
+    board->forget(s);
+  std::lock_guard lock{mutex};
+  sockets.erase(s);
+  if (s->counted)
+    if (auto i = workers_at.find(s->address()); i != workers_at.end() && --i->second == 0)
+      workers_at.erase(i);
+}
+
+template <class Stream>
+class ws_socket final : public socket_base {
+public:
+  ws_socket(Stream&& stream, std::string address, bool worker,
+            std::shared_ptr<shared_state> shared)
+      : socket_base(std::move(address), worker)
+      , ws_(std::move(stream))
+      , shared_(std::move(shared)) {}
+
+  // Completes the handshake of `request`, then reads until the socket closes.
+  void start(http::request<http::string_body> request) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(worker_ ? max_browser_frame : live_frame);
+    ws_.binary(true);
+    ws_.async_accept(request, [self = me()](beast::error_code ec) {
+      if (ec)
+        return self->finish();
+      self->opened();
+    });
+  }
+
+  bool send(std::span<const uint8_t> frame) override {
+    std::lock_guard lock{mutex_};
+    if (stopped_)
+      return false;
+    if (backlog_ + frame.size() > (worker_ ? worker_backlog : live_backlog)) {
+      close_locked(policy, "the page does not read what it is sent");
+      return false;
+    }
+    backlog_ += frame.size();
+    auto bytes = std::make_shared<std::vector<uint8_t>>(frame.begin(), frame.end());
+    net::post(ws_.get_executor(), [self = me(), bytes] { self->queue(bytes); });
+    return true;
+  }
+
+  void close(uint16_t code, const std::string& reason) override {
+    std::lock_guard lock{mutex_};
+    close_locked(code, reason);
+  }
+
+  void stop() override {
+    std::lock_guard lock{mutex_};
+    if (!stopped_)
+      close_locked(going_away, "the hub stops");
+  }
+
+  void abort() override {
+    net::post(ws_.get_executor(), [self = me()] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    });
+  }
+
+private:
+  std::shared_ptr<ws_socket> me() {
+    return std::static_pointer_cast<ws_socket>(shared_from_this());
+  }
+
+  // Under mutex_: stops taking frames, and closes once what is queued was written.
+  void close_locked(uint16_t code, const std::string& reason) {
+    if (stopped_)
+      return;
+    stopped_ = true;
+    websocket::close_reason why{static_cast<websocket::close_code>(code),
+                                reason.substr(0, 120)};
+    net::post(ws_.get_executor(), [self = me(), why] {
+      self->closing_ = why;
+      if (!self->writing_)
+        self->write_close();
+    });
+  }
+
+  void opened() {
+    if (worker_) {
+      if (auto why = shared_->admit_worker(address_); !why.empty()) {
+        log_line("refused a browser worker at " + address_ + ": " + why + " (closing with "
+                 + std::to_string(policy) + ")");
+        close(policy, why);
+      } else {
+        counted = true;
+        actor = caf::actor_cast<caf::actor>(
+            spawn_browser_worker(*shared_->sys, std::make_shared<socket_handle>(me()),
+                                 shared_->orchestrator, shared_->store));
+      }
+    } else {
+      shared_->board->watch(me());
+    }
+    read();
+  }
+
+  void read() {
+    ws_.async_read(in_, [self = me()](beast::error_code ec, std::size_t) {
+      if (ec) {
+        if (ec == websocket::error::message_too_big)
+          log_line(self->address_ + " sent a message above "
+                   + std::to_string(self->ws_.read_message_max()) + " bytes (closing with "
+                   + std::to_string(too_big) + ")");
+        return self->finish();
+      }
+      self->received();
+    });
+  }
+
+  void received() {
+    if (!ws_.got_binary()) {
+      log_line(address_ + " sent a text frame (closing with " + std::to_string(unsupported)
+               + ")");
+      close(unsupported, "frames are binary Cap'n Proto messages");
+    } else if (actor) {
+      std::vector<uint8_t> bytes(in_.size());
+      net::buffer_copy(net::buffer(bytes), in_.data());
+      caf::anon_send(actor, frame_atom::value, std::move(bytes));
+    }
+    in_.consume(in_.size());
+    read();
+  }
+
+  void queue(const std::shared_ptr<std::vector<uint8_t>>& bytes) {
+    out_.push_back(bytes);
+    if (!writing_)
+      write();
+  }
+
+  void write() {
+    if (out_.empty()) {
+      writing_ = false;
+      if (closing_)
+        write_close();
+      return;
+    }
+    writing_ = true;
+    auto next = out_.front();
+    ws_.async_write(net::buffer(*next),
+                    [self = me(), next](beast::error_code ec, std::size_t) {
+                      {
+                        std::lock_guard lock{self->mutex_};
+                        self->backlog_ -= next->size();
+                      }
+                      self->out_.pop_front();
+                      if (ec)
+                        return; // the read side sees the socket go
+                      self->write();
+                    });
+  }
+
+  void write_close() {
+    if (close_sent_)
+      return;
+    close_sent_ = true;
+    ws_.async_close(*closing_, [self = me()](beast::error_code) {});
+  }
+
+  // The socket is gone: nothing may use it from now on.
+  void finish() {
+    {
+      std::lock_guard lock{mutex_};
+      stopped_ = true;
+    }
+    shared_->closed(me());
+  }
+
+  websocket::stream<Stream> ws_;
+  std::shared_ptr<shared_state> shared_;
+  beast::flat_buffer in_;
+  // On the strand:
+  std::deque<std::shared_ptr<std::vector<uint8_t>>> out_;
+  bool writing_ = false;
+  std::optional<websocket::close_reason> closing_;
+  bool close_sent_ = false;
+  // Any thread, under mutex_:
+  std::mutex mutex_;
+  bool stopped_ = false;
+  std::size_t backlog_ = 0;
+};
+
+std::string_view type_of(std::string_view path) {
+  auto ends = [&](std::string_view s) { return path.ends_with(s); };
+  if (ends(".html"))
+    return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs"))
+    return "text/javascript; charset=utf-8";
+  if (ends(".css"))
+    return "text/css; charset=utf-8";
+  if (ends(".wasm"))
+    return "application/wasm";
+  return "application/octet-stream";
+}
+
+// The answer to a plain HTTP request: a built-in file, or an error.
+http::response<http::string_body> answer(const http::request<http::string_body>& req) {
+  auto reply = [&](http::status status, std::string_view type, std::string body) {
+    http::response<http::string_body> res{status, req.version()};
+    res.set(http::field::server, "nexuschain");
+    res.set(http::field::content_type, beast::string_view{type.data(), type.size()});
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  };
+  if (req.method() != http::verb::get && req.method() != http::verb::head)
+    return reply(http::status::method_not_allowed, "text/plain", "GET or HEAD\n");
+  std::string_view path{req.target().data(), req.target().size()};
+  path = path.substr(0, path.find('?'));
+  if (path == "/")
+    path = "/index.html";
+  for (const auto& a : assets()) {
+    if (a.path != path)
+      continue;
+    auto res = reply(http::status::ok, type_of(path), std::string{a.bytes});
+    if (req.method() == http::verb::head) {
+      res.body().clear();
+      res.content_length(a.bytes.size());
+    }
+    return res;
+  }
+  return reply(http::status::not_found, "text/plain", "Not found\n");
+}
+
+// Whether a WebSocket's page comes from this endpoint: a browser names the page's origin,
+// which must be the host it asked for (another site's page may not drive a visitor's
+// browser against the hub). Programs that name no origin may connect.
+bool same_origin(const http::request<http::string_body>& req) {
+  auto origin = req[http::field::origin];
+  if (origin.empty())
+    return true;
+  auto host = req[http::field::host];
+  auto scheme = origin.find("://");
+  return scheme != std::string_view::npos && origin.substr(scheme + 3) == host;
+}
+
+// One connection: HTTP requests, one after another, until one asks for a WebSocket.
+template <class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
+public:
+  http_session(Stream&& stream, std::string address, std::shared_ptr<shared_state> shared)
+      : stream_(std::move(stream))
+      , address_(std::move(address))
+      , shared_(std::move(shared)) {}
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(16 * 1024);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds{30});
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (!ec)
+                         self->handle(self->parser_->release());
+                     });
+  }
+
+private:
+  void handle(http::request<http::string_body> req) {
+    if (websocket::is_upgrade(req)) {
+      auto target = req.target();
+      bool worker = target == "/worker";
+      if ((!worker && target != "/live") || (worker && !shared_->options.browser_workers)
+          || !same_origin(req)) {
+        if (!same_origin(req))
+          log_line("refused a WebSocket from " + address_
+                   + " for a page of another origin");
+        return respond(
+            http::response<http::string_body>{http::status::forbidden, req.version()});
+      }
+      beast::get_lowest_layer(stream_).expires_never();
+      auto s = std::make_shared<ws_socket<Stream>>(std::move(stream_), address_, worker,
+                                                   shared_);
+      {
+        std::lock_guard lock{shared_->mutex};
+        if (shared_->stopping
+            || shared_->sockets.size() >= shared_->options.max_connections)
+          return; // the connection closes as the socket goes
+        shared_->sockets.insert(s);
+      }
+      s->start(std::move(req));
+      return;
+    }
+    respond(answer(req));
+  }
+
+  void respond(http::response<http::string_body> res) {
+    auto kept = std::make_shared<http::response<http::string_body>>(std::move(res));
+    http::async_write(
+        stream_, *kept,
+        [self = this->shared_from_this(), kept](beast::error_code ec, std::size_t) {
+          if (!ec && kept->keep_alive() && ++self->served_ < 100)
+            self->read();
+        });
+  }
+
+  Stream stream_;
+  std::string address_;
+  std::shared_ptr<shared_state> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  int served_ = 0;
+};
+
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// Asks the orchestrator for the dashboard's state while someone watches: nodes and tasks
+// every second, balances and the latest blocks every two, the chain's audit every ten.
 caf::behavior feed(caf::event_based_actor* self, orchestrator_actor orchestrator,
                    std::shared_ptr<feed_board> board) {
   auto ask_ledger = [=](ledger_query q, frame kind) {
@@ -123,6 +519,9 @@ caf::behavior feed(caf::event_based_actor* self, orchestrator_actor orchestrator
   self->send(self, feed_atom::value);
   return {
       [=](feed_atom) {
+        self->delayed_send(self, std::chrono::seconds{1}, feed_atom::value);
+        if (!board->watched() && *round > 0)
+          return; // nobody to tell; the first round fills what a new watcher gets
         self->request(orchestrator, std::chrono::seconds{5}, nodes_atom::value)
             .then(
                 [=](const wire::node_reports& r) {
@@ -142,239 +541,100 @@ caf::behavior feed(caf::event_based_actor* self, orchestrator_actor orchestrator
         if (*round % 10 == 0)
           ask_ledger({.question = ledger_question::verify}, frame::audit);
         ++*round;
-        self->delayed_send(self, std::chrono::seconds{1}, feed_atom::value);
       },
   };
-}
-
-std::string_view type_of(std::string_view path) {
-  auto ends = [&](std::string_view s) { return path.ends_with(s); };
-  if (ends(".html"))
-    return "text/html; charset=utf-8";
-  if (ends(".js") || ends(".mjs"))
-    return "text/javascript; charset=utf-8";
-  if (ends(".css"))
-    return "text/css; charset=utf-8";
-  if (ends(".wasm"))
-    return "application/wasm";
-  return "application/octet-stream";
 }
 
 } // namespace
 
 struct endpoint::impl {
-  caf::actor_system* sys = nullptr;
-  orchestrator_actor orchestrator;
-  std::shared_ptr<blob_store> store;
-  web_options options;
-  std::shared_ptr<feed_board> board = std::make_shared<feed_board>();
+  std::shared_ptr<shared_state> shared = std::make_shared<shared_state>();
+  net::io_context io{2};
+  std::optional<net::ssl::context> tls;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
   caf::actor feeder;
-  mg_context* ctx = nullptr;
   uint16_t port = 0;
 
-  std::mutex mutex; // guards what follows
-  std::size_t open = 0;
-  std::map<std::string, std::size_t> workers_at; // address -> worker sockets
-  std::map<std::string, std::deque<clock::time_point>> joins_at; // address -> recent opens
-
-  // Why a worker socket from `address` may not open now, or empty; counts it if it may.
-  std::string admit_worker(const std::string& address) {
-    std::lock_guard lock{mutex};
-    auto now = clock::now();
-    auto& times = joins_at[address];
-    while (!times.empty() && now - times.front() > std::chrono::minutes{1})
-      times.pop_front();
-    if (workers_at[address] >= options.workers_per_address)
-      return "too many browser workers from " + address + " at once (the limit is "
-             + std::to_string(options.workers_per_address) + ")";
-    if (times.size() >= options.joins_per_minute)
-      return "too many joins from " + address + " in a minute (the limit is "
-             + std::to_string(options.joins_per_minute) + ")";
-    times.push_back(now);
-    ++workers_at[address];
-    return {};
-  }
-
-  void worker_left(const std::string& address) {
-    std::lock_guard lock{mutex};
-    if (auto i = workers_at.find(address); i != workers_at.end() && --i->second == 0)
-      workers_at.erase(i);
+  void accept() {
+    acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec,
+                                                       tcp::socket socket) {
+      if (ec == net::error::operation_aborted)
+        return; // the endpoint stops
+      if (!ec) {
+        beast::error_code ignored;
+        auto peer = socket.remote_endpoint(ignored);
+        auto address = ignored ? std::string{"unknown"} : peer.address().to_string();
+        beast::tcp_stream stream{std::move(socket)};
+        if (tls) {
+          auto secure = std::make_shared<tls_stream>(std::move(stream), *tls);
+          beast::get_lowest_layer(*secure).expires_after(std::chrono::seconds{10});
+          secure->async_handshake(net::ssl::stream_base::server,
+                                  [secure, address, shared = shared](beast::error_code ec) {
+                                    if (!ec)
+                                      std::make_shared<http_session<tls_stream>>(
+                                          std::move(*secure), address, shared)
+                                          ->read();
+                                  });
+        } else {
+          std::make_shared<http_session<plain_stream>>(std::move(stream), address, shared)
+              ->read();
+        }
+      }
+      accept();
+    });
   }
 };
-
-namespace {
-
-using impl = endpoint::impl;
-
-int serve_asset(mg_connection* conn, void*) {
-  const auto* info = mg_get_request_info(conn);
-  std::string_view path = info->local_uri ? info->local_uri : "/";
-  if (path == "/")
-    path = "/index.html";
-  for (const auto& a : assets()) {
-    if (a.path != path)
-      continue;
-    mg_printf(conn,
-              "HTTP/1.1 200 OK\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
-              "Connection: close\r\n\r\n",
-              static_cast<int>(type_of(path).size()), type_of(path).data(), a.bytes.size());
-    if (std::string_view{info->request_method} != "HEAD")
-      mg_write(conn, a.bytes.data(), a.bytes.size());
-    return 200;
-  }
-  mg_send_http_error(conn, 404, "%s", "Not found");
-  return 404;
-}
-
-std::string address_of(const mg_connection* conn) {
-  const auto* info = mg_get_request_info(conn);
-  return info && info->remote_addr[0] ? info->remote_addr : "unknown";
-}
-
-int on_connect(const mg_connection* conn, void* data) {
-  auto* self = static_cast<impl*>(data);
-  std::lock_guard lock{self->mutex};
-  if (self->open >= self->options.max_connections)
-    return 1; // refused before the handshake: CivetWeb answers with an HTTP error
-  ++self->open;
-  return 0;
-}
-
-template <bool Worker>
-void on_ready(mg_connection* conn, void* data) {
-  auto* self = static_cast<impl*>(data);
-  auto link = std::make_shared<socket_link>(conn, address_of(conn));
-  link->worker = Worker;
-  mg_set_user_connection_data(conn, new std::shared_ptr<socket_link>(link));
-  if constexpr (Worker) {
-    if (auto why = self->admit_worker(link->address()); !why.empty()) {
-      log_line("refused a browser worker at " + link->address() + ": " + why
-               + " (closing with " + std::to_string(policy) + ")");
-      link->worker = false; // not counted
-      link->close(policy, why);
-      return;
-    }
-    link->actor = caf::actor_cast<caf::actor>(
-        spawn_browser_worker(*self->sys, link, self->orchestrator, self->store));
-  } else {
-    self->board->watch(link);
-  }
-}
-
-template <bool Worker>
-int on_data(mg_connection* conn, int bits, char* bytes, std::size_t size, void*) {
-  auto* holder =
-      static_cast<std::shared_ptr<socket_link>*>(mg_get_user_connection_data(conn));
-  if (!holder)
-    return 0;
-  auto& link = **holder;
-  int opcode = bits & 0x0f;
-  bool fin = (bits & 0x80) != 0;
-  switch (opcode) {
-  case MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE:
-    return 0;
-  case MG_WEBSOCKET_OPCODE_PING:
-    link.pong(bytes, size);
-    return 1;
-  case MG_WEBSOCKET_OPCODE_PONG:
-    return 1;
-  case MG_WEBSOCKET_OPCODE_TEXT:
-    log_line(link.address() + " sent a text frame (closing with "
-             + std::to_string(unsupported) + ")");
-    link.close(unsupported, "frames are binary Cap'n Proto messages");
-    return 1;
-  default:
-    break;
-  }
-  if (!Worker || !link.actor)
-    return 1; // a dashboard only listens
-  if (link.partial.size() + size > max_browser_frame) {
-    log_line(link.address() + " sent a message above " + std::to_string(max_browser_frame)
-             + " bytes (closing with " + std::to_string(too_big) + ")");
-    link.partial.clear();
-    link.close(too_big, "a message above " + std::to_string(max_browser_frame) + " bytes");
-    return 1;
-  }
-  link.partial.insert(link.partial.end(), bytes, bytes + size);
-  if (fin) {
-    caf::anon_send(link.actor, frame_atom::value, std::move(link.partial));
-    link.partial = {};
-  }
-  return 1;
-}
-
-template <bool Worker>
-void on_close(const mg_connection* conn, void* data) {
-  auto* self = static_cast<impl*>(data);
-  auto* holder =
-      static_cast<std::shared_ptr<socket_link>*>(mg_get_user_connection_data(conn));
-  {
-    std::lock_guard lock{self->mutex};
-    --self->open;
-  }
-  if (!holder)
-    return;
-  auto link = std::move(*holder);
-  delete holder;
-  link->detach();
-  if (link->actor)
-    caf::anon_send(link->actor, closed_atom::value);
-  if (Worker && link->worker)
-    self->worker_left(link->address());
-  if (!Worker)
-    self->board->forget(link);
-}
-
-} // namespace
 
 expected<std::unique_ptr<endpoint>> endpoint::start(caf::actor_system& sys,
                                                     orchestrator_actor orchestrator,
                                                     std::shared_ptr<blob_store> store,
                                                     web_options options) {
   auto p = std::make_unique<impl>();
-  p->sys = &sys;
-  p->orchestrator = std::move(orchestrator);
-  p->store = std::move(store);
-  p->options = std::move(options);
-  bool tls = !p->options.certificate.empty();
-  if (tls && !std::filesystem::exists(p->options.certificate))
-    return make_error(errc::invalid_input,
-                      "no certificate at " + p->options.certificate.string());
-  mg_init_library(tls ? MG_FEATURES_SSL : 0);
-  auto ports = p->options.bind + ":" + std::to_string(p->options.port) + (tls ? "s" : "");
-  // Each WebSocket keeps one of CivetWeb's threads while it is open.
-  auto threads = std::to_string(p->options.max_connections + 16);
-  auto cert = p->options.certificate.string();
-  std::vector<const char*> opts{
-      "listening_ports",          ports.c_str(), "num_threads",          threads.c_str(),
-      "enable_directory_listing", "no",          "websocket_timeout_ms", "3600000"};
-  if (tls) {
-    opts.insert(opts.end(), {"ssl_certificate", cert.c_str(), "ssl_protocol_version", "4"});
+  auto& shared = *p->shared;
+  shared.sys = &sys;
+  shared.orchestrator = std::move(orchestrator);
+  shared.store = std::move(store);
+  shared.options = std::move(options);
+  shared.board = std::make_shared<feed_board>();
+  const auto& opts = shared.options;
+  if (!opts.certificate.empty()) {
+    try {
+      p->tls.emplace(net::ssl::context::tls_server);
+      p->tls->set_options(net::ssl::context::default_workarounds
+                          | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3
+                          | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+      p->tls->use_certificate_chain_file(opts.certificate.string());
+      p->tls->use_private_key_file(opts.private_key.string(), net::ssl::context::pem);
+    } catch (const boost::system::system_error& e) {
+      return make_error(errc::invalid_input, "the web endpoint's certificate "
+                                                 + opts.certificate.string() + " and key "
+                                                 + opts.private_key.string() + ": "
+                                                 + e.code().message());
+    }
   }
-  opts.push_back(nullptr);
-  mg_callbacks callbacks{};
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = p.get();
-  init.configuration_options = opts.data();
-  char text[256] = {};
-  unsigned code = 0;
-  mg_error_data err{&code, text, sizeof(text)};
-  p->ctx = mg_start2(&init, &err);
-  if (!p->ctx)
-    return make_error(errc::unavailable, "the web endpoint cannot serve on " + ports + ": "
-                                             + (text[0] ? text : "CivetWeb did not start"));
-  mg_server_port bound[4] = {};
-  if (mg_get_server_ports(p->ctx, 4, bound) > 0)
-    p->port = static_cast<uint16_t>(bound[0].port);
-  mg_set_request_handler(p->ctx, "/", serve_asset, nullptr);
-  mg_set_websocket_handler(p->ctx, "/live", on_connect, on_ready<false>, on_data<false>,
-                           on_close<false>, p.get());
-  if (p->options.browser_workers)
-    mg_set_websocket_handler(p->ctx, "/worker", on_connect, on_ready<true>, on_data<true>,
-                             on_close<true>, p.get());
-  p->feeder = sys.spawn(feed, p->orchestrator, p->board);
+  beast::error_code ec;
+  auto address = net::ip::make_address(opts.bind, ec);
+  if (ec)
+    return make_error(errc::invalid_input,
+                      "the web endpoint's address '" + opts.bind + "' is no IP address");
+  tcp::endpoint at{address, opts.port};
+  auto where = opts.bind + ":" + std::to_string(opts.port);
+  p->acceptor.open(at.protocol(), ec);
+  if (!ec)
+    p->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    p->acceptor.bind(at, ec);
+  if (!ec)
+    p->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(errc::unavailable,
+                      "the web endpoint cannot serve on " + where + ": " + ec.message());
+  p->port = p->acceptor.local_endpoint().port();
+  p->accept();
+  for (int i = 0; i < 2; ++i)
+    p->threads.emplace_back([io = &p->io] { io->run(); });
+  p->feeder = sys.spawn(feed, shared.orchestrator, shared.board);
   return std::unique_ptr<endpoint>{new endpoint{std::move(p)}};
 }
 
@@ -384,9 +644,53 @@ endpoint::endpoint(std::unique_ptr<impl> p)
 endpoint::~endpoint() {
   if (!impl_)
     return;
-  // mg_stop closes every socket and runs their close handlers: the browser workers quit.
-  mg_stop(impl_->ctx);
+  auto& shared = *impl_->shared;
   caf::anon_send_exit(impl_->feeder, caf::exit_reason::user_shutdown);
+  // Stop accepting, tell every page the hub goes (their workers give their shards back),
+  // give the close frames a moment to leave, then drop what is still open; the I/O
+  // threads end when nothing is left to do.
+  net::post(impl_->io, [p = impl_.get()] {
+    beast::error_code ignored;
+    p->acceptor.close(ignored);
+  });
+  std::set<std::shared_ptr<socket_base>> open;
+  {
+    std::lock_guard lock{shared.mutex};
+    shared.stopping = true;
+    open = shared.sockets;
+  }
+  for (const auto& s : open)
+    s->stop();
+  auto all_closed = [&] {
+    std::lock_guard lock{shared.mutex};
+    return shared.sockets.empty();
+  };
+  for (int i = 0; i < 10 && !all_closed(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  for (const auto& s : open)
+    s->abort();
+  std::vector<std::weak_ptr<socket_base>> gone(open.begin(), open.end());
+  open.clear();
+  for (int i = 0; i < 40 && !all_closed(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  impl_->io.stop();
+  for (auto& t : impl_->threads)
+    t.join();
+  {
+    std::lock_guard lock{shared.mutex};
+    shared.sockets.clear();
+  }
+  {
+    std::lock_guard lock{shared.board->mutex};
+    shared.board->watchers.clear();
+  }
+  // A worker actor may be in a call on its socket: it holds it only for that call. The
+  // sockets must go before the I/O context they were made on.
+  for (int i = 0; i < 100; ++i) {
+    if (std::all_of(gone.begin(), gone.end(), [](auto& w) { return w.expired(); }))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
 }
 
 uint16_t endpoint::port() const noexcept {
@@ -394,10 +698,10 @@ uint16_t endpoint::port() const noexcept {
 }
 
 std::string endpoint::url() const {
-  auto host =
-      impl_->options.bind == "0.0.0.0" ? std::string{"127.0.0.1"} : impl_->options.bind;
-  return std::string{impl_->options.certificate.empty() ? "http" : "https"} + "://" + host
-         + ":" + std::to_string(impl_->port) + "/";
+  const auto& opts = impl_->shared->options;
+  auto host = opts.bind == "0.0.0.0" ? std::string{"127.0.0.1"} : opts.bind;
+  return std::string{opts.certificate.empty() ? "http" : "https"} + "://" + host + ":"
+         + std::to_string(impl_->port) + "/";
 }
 
 } // namespace nexus::web

@@ -1,5 +1,5 @@
-// The web endpoint: a hub's pages and WebSockets, served by CivetWeb (Debian's
-// libcivetweb; docs/ARCHITECTURE.md, "Browser nodes", says why that library).
+// The web endpoint: a hub's pages and WebSockets, served with Boost.Beast over Asio
+// (Debian's libboost-dev; docs/ARCHITECTURE.md, "Browser nodes", says why that library).
 //
 //   GET /            the dashboard; `/?contribute` makes the tab a browser worker
 //   GET /...         the page's scripts, the WebAssembly kernels, capnp-es (all built in)
@@ -25,10 +25,11 @@
 namespace nexus::web {
 
 struct web_options {
-  uint16_t port = 0;                   // 0: one the system picks (port() says which)
-  std::string bind = "0.0.0.0";        // the address it listens on
-  std::filesystem::path certificate;   // PEM, certificate then key: HTTPS/WSS; empty: HTTP
-  bool browser_workers = true;         // serves /worker
+  uint16_t port = 0;                 // 0: one the system picks (port() says which)
+  std::string bind = "0.0.0.0";      // the address it listens on
+  std::filesystem::path certificate; // PEM certificate (chain): HTTPS and WSS; empty: HTTP
+  std::filesystem::path private_key; // its PEM key
+  bool browser_workers = true;       // serves /worker
   std::size_t workers_per_address = 8; // browser workers connected at once from one address
   std::size_t joins_per_minute = 30;   // worker connections one address may open a minute
   std::size_t max_connections = 200;   // WebSockets of all kinds at once

@@ -1,5 +1,7 @@
 #include "apps/nexus-node/certs.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -71,9 +73,10 @@ error write_cert(X509* cert, const std::string& path) {
 }
 
 // A certificate for `subject_key` named `cn`, signed by `issuer_key` (self-signed when
-// `issuer` is null).
+// `issuer` is null), for the hosts `alt_names` lists ("DNS:hub,IP:127.0.0.1": what a
+// browser checks the address it opened against, as for a hub's web endpoint).
 cert_ptr make_cert(const std::string& cn, EVP_PKEY* subject_key, X509* issuer,
-                   EVP_PKEY* issuer_key, long serial) {
+                   EVP_PKEY* issuer_key, long serial, const std::string& alt_names = {}) {
   cert_ptr cert{X509_new()};
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
@@ -93,6 +96,16 @@ cert_ptr make_cert(const std::string& cn, EVP_PKEY* subject_key, X509* issuer,
       X509_add_ext(cert.get(), ext, -1);
       X509_EXTENSION_free(ext);
     }
+  }
+  if (!alt_names.empty()) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer ? issuer : cert.get(), cert.get(), nullptr, nullptr, 0);
+    auto* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, alt_names.c_str());
+    if (!ext)
+      return nullptr;
+    X509_add_ext(cert.get(), ext, -1);
+    X509_EXTENSION_free(ext);
   }
   if (X509_sign(cert.get(), issuer_key, EVP_sha256()) == 0)
     return nullptr;
@@ -152,13 +165,14 @@ error make_tls_material(const topology& t, std::ostream& log) {
     log << "created the CA " << t.ca << "\n";
   }
   long serial = 2;
-  auto issue = [&](const std::string& cn, const tls_files& files) -> error {
+  auto issue = [&](const std::string& cn, const tls_files& files,
+                   const std::string& alt_names = {}) -> error {
     if (files.cert.empty())
       return error{};
     key_ptr key{EVP_EC_gen("P-256")};
     if (!key)
       return failed("cannot generate a key");
-    auto cert = make_cert(cn, key.get(), ca_cert.get(), ca_key.get(), serial++);
+    auto cert = make_cert(cn, key.get(), ca_cert.get(), ca_key.get(), serial++, alt_names);
     if (!cert)
       return failed("cannot sign the certificate of " + cn);
     if (auto err = write_key(key.get(), files.key))
@@ -168,9 +182,15 @@ error make_tls_material(const topology& t, std::ostream& log) {
     log << "created " << files.cert << " and " << files.key << " for " << cn << "\n";
     return error{};
   };
-  for (const auto& n : t.nodes)
-    if (auto err = issue(n.name, n.tls))
+  for (const auto& n : t.nodes) {
+    // The node's name, and the host it serves on, as an address or a name.
+    unsigned char ip[16];
+    bool numeric = inet_pton(AF_INET, n.host.c_str(), ip) == 1
+                   || inet_pton(AF_INET6, n.host.c_str(), ip) == 1;
+    auto alt = "DNS:" + n.name + "," + (numeric ? "IP:" : "DNS:") + n.host;
+    if (auto err = issue(n.name, n.tls, alt))
       return err;
+  }
   return issue("shell", t.client);
 }
 

@@ -170,7 +170,7 @@ async function contribute() {
     }
   };
   worker.postMessage({ start: { url: `${wsBase}/worker`, keys: { privateKey: keys.privateKey },
-                                publicKey: keys.publicRaw, fault: params.get('fault') } });
+                                publicKey: keys.publicRaw, fault: globalThis.nexusTestFault } });
 }
 
 function stop() {

@@ -76,7 +76,8 @@ export const joinStatement = (name, role, nonce) => concat(text(`nexus-join\n${n
 export async function blobId(shape, bytes) {
   const chunk = 128 << 10;
   const parts = [u64(shape.length), ...shape.map(u64)];
-  for (let at = 0; at < bytes.byteLength; at += chunk)
+  // An empty blob is one empty chunk, as sha256_pieces cuts it.
+  for (let at = 0; at < Math.max(bytes.byteLength, 1); at += chunk)
     parts.push(await sha256(bytes.subarray(at, Math.min(bytes.byteLength, at + chunk))));
   return sha256(concat(...parts));
 }

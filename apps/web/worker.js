@@ -3,7 +3,10 @@
 // kernel compiled to WebAssembly (compute/kernels/sgemm_wasm.cpp), signs each result as a
 // native worker does, and sends it back. The page (app.js) starts it with
 // {start: {url, keys, publicKey, fault}} and stops it by terminating it, which closes the
-// socket: the hub hands the shards it held to other workers at once.
+// socket: the hub hands the shards it held to other workers at once. `fault` is for
+// tests only (corrupt: wrong blocks, honestly signed; stall: shards held unanswered): the
+// page passes what a test harness set as globalThis.nexusTestFault, which no link or
+// other site can set.
 import {
   blobId, browserName, bytesOf, frame, hex, joinStatement, outputDigest, readFrame,
   resultStatement, schema, setData, signStatement, writeFrame,

@@ -78,7 +78,7 @@ try {
 
   // 2 and 3. A tab that takes shards and never answers holds a task running: the
   // dashboard shows its progress; then the tab is closed, and the others finish it.
-  const staller = await openTab(browser, `${shell.url}?contribute&fault=stall`, 'staller');
+  const staller = await openTab(browser, `${shell.url}?contribute`, 'staller', 'stall');
   const stallerName = await until('the stalling tab to join', async () =>
     (await browserRows(shell)).find((r) => !names.includes(r.NODE))?.NODE);
   const second = operands('tab-closed', 240, 300, 200, 11);
@@ -108,7 +108,7 @@ try {
   check(!after.some((r) => r.NODE === stallerName && r.STATE === 'alive'), 'the closed tab left the network');
 
   // 4. A browser worker that corrupts its blocks.
-  const liar = await openTab(browser, `${shell.url}?contribute&fault=corrupt`, 'liar');
+  const liar = await openTab(browser, `${shell.url}?contribute`, 'liar', 'corrupt');
   const liarName = await until('the corrupting tab to join', async () =>
     (await browserRows(shell)).find((r) => ![...names, stallerName].includes(r.NODE))?.NODE);
   const fourth = operands('corrupt', 120, 150, 100, 17);
@@ -176,6 +176,34 @@ try {
   check(/done/.test(await shell.run('wait last', 60000)), 'the task the forger held shards of finished');
   await shell.run(`result last --out ${forged.c}`);
   forged.check();
+  // A frame above the limit, and a page that joins again and again from one address.
+  const big = await rogue.page.evaluate(async () => {
+    const ws = new WebSocket(`ws://${location.host}/worker`);
+    ws.binaryType = 'arraybuffer';
+    const closed = new Promise((resolve) => { ws.onclose = (e) => resolve(`${e.code} ${e.reason}`); });
+    await new Promise((resolve) => { ws.onmessage = resolve; });
+    const frame = new Uint8Array((64 << 20) + 8192);
+    frame[0] = 17;
+    ws.send(frame);
+    return closed;
+  });
+  // The hub closes with 1009 at once; a browser still sending then sees the connection
+  // drop (1006), so the hub's log is what tells.
+  check(big.startsWith('1009') || big.startsWith('1006'), `a frame above the limit closes the socket (${big})`);
+  check(/sent a message above \d+ bytes \(closing with 1009\)/.test(shell.out), "the hub's log says it was too big");
+  const flood = await rogue.page.evaluate(async () => {
+    for (let i = 0; i < 40; ++i) {
+      const ws = new WebSocket(`ws://${location.host}/worker`);
+      const code = await new Promise((resolve) => {
+        ws.onmessage = () => { ws.close(); resolve(0); };
+        ws.onclose = (e) => resolve(e.code === 1008 ? `${e.code} ${e.reason}` : 0);
+      });
+      if (code) return `${code} after ${i} joins`;
+    }
+    return 'never refused';
+  });
+  check(flood.startsWith('1008 too many joins'), `a page joining again and again is refused (${flood})`);
+  check(/done/.test(await shell.run('submit matmul --m 64 --k 64 --n 64')), 'the hub goes on');
 } catch (e) {
   failed = true;
   console.log(`FAILED: ${e.stack || e}`);

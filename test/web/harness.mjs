@@ -91,10 +91,12 @@ export async function launchBrowser() {
 }
 
 /// A tab of its own browser context (its own storage, so its own key) at `url`; its
-/// console goes to ours, prefixed with `name`.
-export async function openTab(browser, url, name) {
+/// console goes to ours, prefixed with `name`. `fault` makes its worker misbehave
+/// (apps/web/worker.js): set in the page before its scripts run, as only a test can.
+export async function openTab(browser, url, name, fault) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  if (fault) await page.addInitScript((f) => { globalThis.nexusTestFault = f; }, fault);
   page.on('console', (m) => console.log(`[${name}] ${m.text()}`));
   page.on('pageerror', (e) => console.log(`[${name}] page error: ${e.message}`));
   await page.goto(url);

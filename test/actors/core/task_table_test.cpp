@@ -355,3 +355,49 @@ TEST_CASE("a training run gives its steps the same ids at any hub, and ids alrea
   REQUIRE(twice);
   CHECK(twice->task_id != step.task_id);
 }
+
+TEST_CASE("browser nodes cannot spend a shard's attempts, and are never trusted unchecked",
+          "[actors][table][web]") {
+  task_table table;
+  auto now = clock_type::now();
+  // Three throwaway browser keys and one native worker; one attempt per shard allowed.
+  std::vector<node_id> browsers;
+  for (auto name :
+       {"browser-00000000000000a1", "browser-00000000000000a2", "browser-00000000000000a3"})
+    browsers.push_back(table.add_node(worker(name)));
+  table.add_node(validator("v1"));
+  auto ack = table.add_task(matmul_request(10, 1, 1), now).value();
+  auto first = table.schedule(now);
+  REQUIRE(first.size() == 1);
+  CHECK(std::count(browsers.begin(), browsers.end(), first[0].worker) == 1);
+  // A browser's bad result leaves the task alive with its one attempt unspent ...
+  CHECK(table.on_judgment(verdict_for(first[0], false)) == verdict_effect::reissue);
+  // ... and the shard goes to no other browser: it waits for a native worker.
+  CHECK(table.schedule(now).empty());
+  auto native = table.add_node(worker("w1"));
+  auto second = table.schedule(now);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].worker == native);
+  CHECK(table.on_judgment(verdict_for(second[0], true)) == verdict_effect::accepted);
+  CHECK(table.all_validated(ack.task_id));
+
+  // A browser with a long streak is still checked every time; a native one is not.
+  task_table trust;
+  auto browser = trust.add_node(worker("browser-00000000000000b1"));
+  auto other = trust.add_node(worker("w2"));
+  trust.add_node(validator("v1"));
+  trust.set_streaks({{"browser-00000000000000b1", 1000}, {"w2", 1000}});
+  std::size_t unchecked_browser = 0, unchecked_native = 0, browser_shards = 0;
+  for (int i = 0; i < 40; ++i) {
+    trust.add_task(matmul_request(10, 2), now).value();
+    for (const auto& d : trust.schedule(now)) {
+      bool unchecked = d.mode == check_mode::trust;
+      browser_shards += d.worker == browser;
+      (d.worker == other ? unchecked_native : unchecked_browser) += unchecked;
+      trust.on_judgment(verdict_for(d, true));
+    }
+  }
+  CHECK(browser_shards >= 20);
+  CHECK(unchecked_browser == 0);
+  CHECK(unchecked_native > 0);
+}
