@@ -158,7 +158,10 @@ uint32_t task_table::window_of(const node_entry& n) const {
   return static_cast<uint32_t>(std::lround(limits_.window_per_worker * factor));
 }
 
-std::optional<node_id> task_table::pick_worker(const shard_entry& shard) const {
+std::optional<node_id> task_table::pick_worker(const shard_entry& shard,
+                                               workload_kind kind) const {
+  // What a browser node computes (apps/web/worker.js): no training steps.
+  bool browsers = kind == workload_kind::matmul || kind == workload_kind::infer;
   std::optional<node_id> best;
   auto score = [&](node_id id) {
     const auto& n = nodes_[id];
@@ -174,7 +177,7 @@ std::optional<node_id> task_table::pick_worker(const shard_entry& shard) const {
       continue;
     // A browser node costs nothing to make: each shard goes to one at most once, so
     // that throwaway keys cannot use up a shard's attempts and fail its task.
-    if (shard.browser_attempts > 0 && chain::browser_named(n.info.name))
+    if ((shard.browser_attempts > 0 || !browsers) && chain::browser_named(n.info.name))
       continue;
     bool running_here = std::any_of(shard.running.begin(), shard.running.end(),
                                     [&](auto& kv) { return kv.second.worker == id; });
@@ -233,7 +236,7 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
                             [](auto& s) { return s.state == shard_state::pending; });
   if (shard == task.shards.end())
     return std::nullopt;
-  auto worker = pick_worker(*shard);
+  auto worker = pick_worker(*shard, task.request.workload);
   if (!worker) {
     // Fail only when no worker that has not failed this shard could ever take it.
     bool any_eligible = false;

@@ -36,14 +36,15 @@ async function loadKernels() {
 
 const f32 = () => new Float32Array(kernels.memory.buffer);
 
-/// C = A B on this thread, A m x k and B k x n as Float32Arrays; returns C's values.
-export function gemm(a, b, m, n, k) {
+/// C = A op(B) on this thread, A m x k as a Float32Array, and B k x n (or n x k when
+/// `transB`); returns C's values.
+export function gemm(a, b, m, n, k, transB = false) {
   const pa = kernels.nexus_alloc(m * k), pb = kernels.nexus_alloc(k * n),
         pc = kernels.nexus_alloc(m * n);
   if (!pa || !pb || !pc) throw new Error('the kernel is out of memory');
   f32().set(a, pa / 4);
   f32().set(b, pb / 4);
-  kernels.nexus_sgemm_wasm(0, 0, m, n, k, 1, pa, k, pb, n, 0, pc, n);
+  kernels.nexus_sgemm_wasm(0, transB ? 1 : 0, m, n, k, 1, pa, k, pb, transB ? k : n, 0, pc, n);
   const c = f32().slice(pc / 4, pc / 4 + m * n);
   kernels.nexus_free(pa); kernels.nexus_free(pb); kernels.nexus_free(pc);
   return c;
@@ -108,13 +109,57 @@ function matmul(task) {
   return { shape: [end - begin, n], values: c };
 }
 
+// Class probabilities of samples [rowBegin, rowEnd) of X under an MLP's weights, as
+// compute/nn/model.cpp's mlp::probabilities: each layer's weights (out x in) then its
+// bias in the one row of parameters, ReLU between layers, softmax on top.
+function infer(task) {
+  const spec = /^mlp:(\d+(?:-\d+)+)$/.exec(task.model.spec);
+  if (!spec) throw new Error(`a browser worker runs plain MLPs (mlp:784-256-10), not ${task.model.spec}`);
+  const sizes = spec[1].split('-').map(Number);
+  const weights = blobs.get(hex(bytesOf(task.model.weights.id)));
+  const x = blobs.get(hex(bytesOf(task.model.x.id)));
+  if (!weights || !x) throw new Error('an operand of the shard never arrived');
+  const begin = Number(task.rowBegin), end = Number(task.rowEnd), rows = end - begin;
+  let params = 0;
+  for (let i = 0; i + 1 < sizes.length; ++i) params += sizes[i] * sizes[i + 1] + sizes[i + 1];
+  if (x.shape[1] !== sizes[0] || weights.values.length !== params || end <= begin || end > x.shape[0])
+    throw new Error('the samples or weights do not fit the model');
+  let input = x.values.subarray(begin * sizes[0], end * sizes[0]);
+  let at = 0;
+  for (let i = 0; i + 1 < sizes.length; ++i) {
+    const inputs = sizes[i], outputs = sizes[i + 1];
+    const w = weights.values.subarray(at, at + inputs * outputs);
+    const bias = weights.values.subarray(at + inputs * outputs, at + inputs * outputs + outputs);
+    at += inputs * outputs + outputs;
+    const z = gemm(input, w, rows, outputs, inputs, true);
+    const hidden = i + 2 < sizes.length;
+    for (let r = 0; r < rows; ++r)
+      for (let c = 0; c < outputs; ++c) {
+        const v = z[r * outputs + c] + bias[c];
+        z[r * outputs + c] = hidden && v < 0 ? 0 : v;
+      }
+    stats.flops += 2 * rows * inputs * outputs;
+    input = z;
+  }
+  const classes = sizes[sizes.length - 1];
+  for (let r = 0; r < rows; ++r) {
+    const row = input.subarray(r * classes, (r + 1) * classes);
+    const top = Math.max(...row);
+    let sum = 0;
+    for (let c = 0; c < classes; ++c) { row[c] = Math.exp(row[c] - top); sum += row[c]; }
+    for (let c = 0; c < classes; ++c) row[c] /= sum;
+  }
+  return { shape: [rows, classes], values: input };
+}
+
 async function compute(task) {
   const r = { taskId: task.taskId, shardId: task.shardId, attempt: task.attempt, worker: name, error: '' };
   const t0 = performance.now();
   let out = null;
   try {
-    if (task.workload !== schema.Workload.MATMUL) throw new Error('a browser worker computes matmul shards only');
-    out = matmul(task);
+    if (task.workload === schema.Workload.MATMUL) out = matmul(task);
+    else if (task.workload === schema.Workload.INFER) out = infer(task);
+    else throw new Error('a browser worker computes matmul and inference shards only');
     if (fault === 'corrupt') out.values[0] += 1; // tests: a wrong block, honestly signed
   } catch (e) {
     r.error = `browser worker: ${e.message}`;

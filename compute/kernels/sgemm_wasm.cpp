@@ -5,8 +5,11 @@
 // Eigen 3.4 has no WebAssembly packets, so its product runs scalar there (~2 GFLOP/s in
 // Chromium); this is the classic blocked GEMM instead (Goto's: panels of B and A packed
 // into contiguous buffers, a register-blocked micro-kernel over them). The micro-kernel
-// keeps a 6 x 8 tile of C in twelve 4-lane registers, which with the two B vectors and
-// one broadcast A value fits the 16 SIMD registers V8 has on x86-64.
+// keeps a 4 x 8 tile of C in eight 4-lane registers; per step of k it loads the four A
+// values of its rows as one vector, spreads each over a register with a lane shuffle,
+// and loads two vectors of B. Measured in Chromium (docs/BENCHMARKS.md): 27-28 GFLOP/s
+// against 22-23 for 4 x 12 and 6 x 8 tiles, whose twelve accumulators left V8 too few of
+// x86-64's 16 SIMD registers and spilled.
 //
 // Rounding: every element of C is one ascending sum over k (per KC block, then added to
 // C), the same order for every element, so a result does not depend on where the tile
@@ -20,10 +23,10 @@
 
 namespace {
 
-constexpr std::size_t mr = 6;    // rows of a micro-tile
+constexpr std::size_t mr = 4;    // rows of a micro-tile (one 4-lane vector of A)
 constexpr std::size_t nr = 8;    // columns of a micro-tile (two 4-lane vectors)
 constexpr std::size_t kc = 256;  // depth of a packed block: A's panel stays in L1
-constexpr std::size_t mc = 96;   // rows of A packed at once (L2)
+constexpr std::size_t mc = 128;  // rows of A packed at once (L2)
 constexpr std::size_t nc = 2048; // columns of B packed at once
 
 // op(X)[i][j] of a row-major matrix with row stride ld, transposed or not.
@@ -65,36 +68,30 @@ void pack_a(const float* a, std::size_t lda, bool trans, std::size_t i0, std::si
   }
 }
 
-// tile = A panel (kb x mr) times B panel (kb x nr), into a 6 x 8 row-major buffer.
+// tile = A panel (kb x mr) times B panel (kb x nr), into a 4 x 8 row-major buffer.
 void micro_kernel(std::size_t kb, const float* ap, const float* bp, float* tile) {
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+         c30 = c00, c31 = c00;
   for (std::size_t p = 0; p < kb; ++p) {
     v128_t b0 = wasm_v128_load(bp);
     v128_t b1 = wasm_v128_load(bp + 4);
-    v128_t a;
-    a = wasm_f32x4_splat(ap[0]);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(ap[1]);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(ap[2]);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(ap[3]);
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(ap[4]);
-    c40 = wasm_f32x4_add(c40, wasm_f32x4_mul(a, b0));
-    c41 = wasm_f32x4_add(c41, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(ap[5]);
-    c50 = wasm_f32x4_add(c50, wasm_f32x4_mul(a, b0));
-    c51 = wasm_f32x4_add(c51, wasm_f32x4_mul(a, b1));
+    v128_t a = wasm_v128_load(ap);
+    v128_t x = wasm_i32x4_shuffle(a, a, 0, 0, 0, 0);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x, b0));
+    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x, b1));
+    x = wasm_i32x4_shuffle(a, a, 1, 1, 1, 1);
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x, b0));
+    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x, b1));
+    x = wasm_i32x4_shuffle(a, a, 2, 2, 2, 2);
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x, b0));
+    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x, b1));
+    x = wasm_i32x4_shuffle(a, a, 3, 3, 3, 3);
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x, b0));
+    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
     ap += mr;
     bp += nr;
   }
-  v128_t rows[] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  v128_t rows[] = {c00, c01, c10, c11, c20, c21, c30, c31};
   for (std::size_t i = 0; i < 2 * mr; ++i)
     wasm_v128_store(tile + 4 * i, rows[i]);
 }

@@ -47,6 +47,8 @@ TEST_CASE("config/local.yaml loads", "[topology]") {
   REQUIRE(w1 != nullptr);
   CHECK(w1->has(node_role::worker));
   CHECK(w1->tls.cert.ends_with("config/certs/w1.pem"));
+  CHECK(t->orchestrator().web_port == 47180);
+  CHECK(w1->web_port == 0);
 }
 
 TEST_CASE("a valid topology gives every field", "[topology]") {
@@ -123,6 +125,14 @@ TEST_CASE("topology errors name the file, line and column", "[topology]") {
   SECTION("a share out of range") {
     text = "scheduler: {check_floor: 1.5}\n" + text;
     CHECK_THAT(error_of(text), Catch::Contains("\"1.5\" is not a number from 0 to 1"));
+  }
+  SECTION("a web port on a node that is no hub") {
+    text += "    web: 8080\n";
+    CHECK_THAT(error_of(text), Catch::Contains("only a hub"));
+  }
+  SECTION("a browser node's name") {
+    text.replace(text.find("name: w1"), 8, "name: browser-0123456789abcdef");
+    CHECK_THAT(error_of(text), Catch::Contains("are the browser nodes'"));
   }
   SECTION("a fault a worker cannot have") {
     text += "    fault: corupt\n";

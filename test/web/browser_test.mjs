@@ -4,7 +4,8 @@
 //   node test/web/browser_test.mjs SHELL ARTIFACTS_DIR
 //
 // 1. A matmul on two browser workers and one native worker is exact against a direct
-//    product, both browsers computed shards, and the ledger pays both.
+//    product, both browsers computed shards, and the ledger pays both. Inference shards
+//    computed by browsers give the accuracy the (native) training run measured.
 // 2. The dashboard lists the nodes (browser nodes marked so) and a running task's
 //    progress, read from the page's DOM; a screenshot is kept in ARTIFACTS_DIR. A tab
 //    that holds its shards without answering keeps the task running meanwhile.
@@ -75,6 +76,20 @@ try {
     return names.every((n) => b[n] > 0) && b;
   });
   check(true, `the ledger pays ${names.map((n) => `${n}: ${paid[n]} MCC`).join(', ')}`);
+
+  // 1b. Inference: the browsers compute shards of it; its accuracy on the test set is the
+  // one the training run measured (natives only: browsers take no training steps).
+  const model = path.join(dir, 'model.safetensors');
+  const trained = await shell.run(`submit train --model mlp:784-64-10 --data fashion-mnist --epochs 1 --out ${model}`);
+  const testAccuracy = Number(/test (0\.\d+)/.exec(trained)?.[1]);
+  check(testAccuracy > 0.5, `a model trained on the native worker (test accuracy ${testAccuracy})`);
+  const before = Object.fromEntries((await browserRows(shell)).map((r) => [r.NODE, Number(r.DONE)]));
+  const inferred = await shell.run(`submit infer --model ${model} --data fashion-mnist:test --out ${path.join(dir, 'p.npy')} --shards 24`);
+  const accuracy = Number(/accuracy (0\.\d+)/.exec(inferred)?.[1]);
+  check(Math.abs(accuracy - testAccuracy) <= 0.0005, `inference with browser workers gives accuracy ${accuracy}, as the training run measured`);
+  const after1b = await browserRows(shell);
+  check(after1b.some((r) => Number(r.DONE) > before[r.NODE]), `browsers computed inference shards (${after1b.map((r) => `${r.NODE}: ${before[r.NODE]} -> ${r.DONE}`).join(', ')})`);
+  check(after1b.every((r) => r.REJECTED === '0'), 'no browser result was rejected');
 
   // 2 and 3. A tab that takes shards and never answers holds a task running: the
   // dashboard shows its progress; then the tab is closed, and the others finish it.
