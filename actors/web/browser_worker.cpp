@@ -1,8 +1,9 @@
 #include "actors/web/browser_worker.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
-#include <set>
 #include <tuple>
 
 #include <caf/all.hpp>
@@ -20,6 +21,9 @@ using browser_actor = browser_worker_actor::extend<caf::reacts_to<status_tick_at
 
 constexpr auto request_timeout = std::chrono::seconds{30};
 constexpr auto status_every = std::chrono::seconds{2};
+// What a tab keeps of the operands it was sent (apps/web/worker.js keeps the same).
+constexpr std::size_t tab_blob_budget = std::size_t{512} << 20;
+constexpr std::size_t tab_blobs_kept = 3;
 
 struct browser_state {
   std::shared_ptr<browser_socket> socket;
@@ -32,7 +36,10 @@ struct browser_state {
   bool closed = false;
   // Attempts assigned and not answered: (task, shard, attempt) -> its aggregator.
   std::map<std::tuple<uint64_t, uint32_t, uint32_t>, aggregator_actor> pending;
-  std::set<chain::digest> sent; // blobs the tab holds (it keeps them while it is open)
+  // Blobs the tab holds, oldest first, and their bytes: both sides forget by the same
+  // rule (forget_oldest), so the hub knows what the tab still has.
+  std::deque<std::pair<chain::digest, std::size_t>> sent;
+  std::size_t sent_bytes = 0;
   chain::statement_verifier verify{result_tag};
 };
 
@@ -66,14 +73,23 @@ error send_operands(self_pointer self, const shard_task& task) {
   auto& st = self->state;
   for (const blob_ref* ref : {&task.matmul.a, &task.matmul.b, &task.model.weights,
                               &task.model.x, &task.model.y}) {
-    if (ref->shape.empty() || st.sent.contains(ref->id))
+    if (ref->shape.empty()
+        || std::any_of(st.sent.begin(), st.sent.end(),
+                       [&](const auto& s) { return s.first == ref->id; }))
       continue;
     auto blob = st.store->get(*ref);
     if (!blob)
       return blob.error();
     auto msg = wire::encode(*ref, **blob);
     send_frame(self, frame::blob, msg.bytes());
-    st.sent.insert(ref->id);
+    st.sent.emplace_back(ref->id, (*blob)->size() * sizeof(float));
+    st.sent_bytes += st.sent.back().second;
+    // The tab's rule (apps/web/worker.js): past the budget, the oldest go, but never
+    // the newest few, which a shard being sent may name.
+    while (st.sent_bytes > tab_blob_budget && st.sent.size() > tab_blobs_kept) {
+      st.sent_bytes -= st.sent.front().second;
+      st.sent.pop_front();
+    }
   }
   return {};
 }

@@ -17,7 +17,13 @@ let socket = null;
 let keys = null;
 let name = '';
 let fault = '';
-const blobs = new Map(); // id (hex) -> {shape, values: Float32Array}
+const blobs = new Map(); // id (hex) -> {shape, values: Float32Array}, oldest first
+// What it keeps of the operands it is sent: past 512 MiB the oldest go, but never the
+// newest three, which a shard on its way may name. The hub's worker actor applies the
+// same rule to what it sent (actors/web/browser_worker.cpp), so it sends again what
+// this forgot.
+const blobBudget = 512 * 2 ** 20, blobsKept = 3;
+let blobBytes = 0;
 const queue = [];        // assignments waiting for the one computing
 let busy = false;
 const stats = { shards: 0, flops: 0, seconds: 0, gflops: 0 };
@@ -92,7 +98,18 @@ async function onBlob(msg) {
     say(`an operand does not match its address ${hex(id).slice(0, 16)}...; ignored`);
     return;
   }
-  blobs.set(hex(id), { shape, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) });
+  const key = hex(id);
+  if (blobs.has(key)) { // sent again: it becomes the newest
+    blobBytes -= blobs.get(key).values.byteLength;
+    blobs.delete(key);
+  }
+  blobs.set(key, { shape, values: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) });
+  blobBytes += bytes.byteLength;
+  while (blobBytes > blobBudget && blobs.size > blobsKept) {
+    const [oldest, blob] = blobs.entries().next().value;
+    blobBytes -= blob.values.byteLength;
+    blobs.delete(oldest);
+  }
 }
 
 function matmul(task) {
