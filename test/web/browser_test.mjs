@@ -226,6 +226,13 @@ try {
   console.log(shell.out.slice(-6000));
 } finally {
   await browser.close();
-  await shell.stop();
+}
+// The shell ran commands that fail on purpose (the marker after each), so its status is
+// 1; anything else (a crash, a sanitizer's report) fails the test.
+const status = await shell.stop();
+if (status !== 1) {
+  failed = true;
+  console.log(`FAILED: the shell ended with ${status}`);
+  console.log(shell.out.slice(-4000));
 }
 process.exit(failed ? 1 : 0);

@@ -60,11 +60,14 @@ export class Shell {
     return text.slice(0, text.lastIndexOf('\n') + 1);
   }
 
+  /// Ends the session; returns the shell's exit status (0: every command succeeded and
+  /// the sanitizers, in their build, found nothing at exit), or the signal that ended it.
   async stop() {
     this.proc.stdin.end('quit\n');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15000);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 30000);
     await this.exited;
     clearTimeout(timer);
+    return this.proc.exitCode ?? this.proc.signalCode;
   }
 }
 
