@@ -158,10 +158,26 @@ uint32_t task_table::window_of(const node_entry& n) const {
   return static_cast<uint32_t>(std::lround(limits_.window_per_worker * factor));
 }
 
+namespace {
+
+// What a browser node computes (apps/web/worker.js): matmul and inference of plain MLPs,
+// with output rows below 64 KiB (wider ones are committed to by row commitments, which it
+// does not make); never training steps. Anything else it could only refuse, which would
+// count against it.
+bool browsers_can(const task_request& req) {
+  constexpr std::size_t widest = (std::size_t{64} << 10) / sizeof(float);
+  if (req.workload == workload_kind::matmul)
+    return req.matmul.b.shape.size() == 2 && req.matmul.b.shape[1] < widest;
+  if (req.workload != workload_kind::infer || !req.model.spec.starts_with("mlp:"))
+    return false;
+  return req.model.spec.find_first_not_of("0123456789-", 4) == std::string::npos;
+}
+
+} // namespace
+
 std::optional<node_id> task_table::pick_worker(const shard_entry& shard,
-                                               workload_kind kind) const {
-  // What a browser node computes (apps/web/worker.js): no training steps.
-  bool browsers = kind == workload_kind::matmul || kind == workload_kind::infer;
+                                               const task_request& req) const {
+  bool browsers = browsers_can(req);
   std::optional<node_id> best;
   auto score = [&](node_id id) {
     const auto& n = nodes_[id];
@@ -236,7 +252,7 @@ std::optional<shard_dispatch> task_table::place_one(task_entry& task,
                             [](auto& s) { return s.state == shard_state::pending; });
   if (shard == task.shards.end())
     return std::nullopt;
-  auto worker = pick_worker(*shard, task.request.workload);
+  auto worker = pick_worker(*shard, task.request);
   if (!worker) {
     // Fail only when no worker that has not failed this shard could ever take it.
     bool any_eligible = false;

@@ -254,7 +254,8 @@ private:
   };
 
   std::optional<shard_dispatch> place_one(task_entry& task, clock_type::time_point now);
-  std::optional<node_id> pick_worker(const shard_entry& shard, workload_kind kind) const;
+  std::optional<node_id> pick_worker(const shard_entry& shard,
+                                     const task_request& req) const;
   uint32_t window_of(const node_entry& n) const;
   std::vector<node_id> pick_validators(node_id worker, std::size_t count) const;
   bool trusted(const task_entry& task, node_id worker); // may go unchecked this time

@@ -36,8 +36,8 @@ struct browser_state {
   bool closed = false;
   // Attempts assigned and not answered: (task, shard, attempt) -> its aggregator.
   std::map<std::tuple<uint64_t, uint32_t, uint32_t>, aggregator_actor> pending;
-  // Blobs the tab holds, oldest first, and their bytes: both sides forget by the same
-  // rule (forget_oldest), so the hub knows what the tab still has.
+  // Blobs the tab holds, oldest first, and their bytes: the tab forgets by the same rule
+  // (send_operands), so the hub knows what the tab still has.
   std::deque<std::pair<chain::digest, std::size_t>> sent;
   std::size_t sent_bytes = 0;
   chain::statement_verifier verify{result_tag};
@@ -53,8 +53,11 @@ std::string who(self_pointer self) {
 
 // Ends the worker: says why in the log and to the tab, and lets the orchestrator know
 // (its monitor sees the actor go and hands the shards to others).
-void end(self_pointer self, uint16_t code, const std::string& why) {
+void end(self_pointer self, uint16_t code, std::string why) {
   auto& st = self->state;
+  for (auto& c : why) // what a page chose to send (a name) stays on one line of the log
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = '?';
   if (!st.closed) {
     caf::aout(self) << who(self) << ": " << why << " (closing with " << code << ")\n";
     st.socket->close(code, why);
@@ -250,7 +253,7 @@ browser_worker_actor spawn_browser_worker(caf::actor_system& sys,
                                           std::shared_ptr<browser_socket> socket,
                                           orchestrator_actor orchestrator,
                                           std::shared_ptr<blob_store> store) {
-  // Detached: passing an operand on blocks while the tab reads it.
+  // Detached: the store blocks while it fetches an operand the hub does not hold.
   auto actor = sys.spawn<caf::detached>(browser_worker, std::move(socket),
                                         std::move(orchestrator), std::move(store));
   return caf::actor_cast<browser_worker_actor>(actor);

@@ -401,3 +401,23 @@ TEST_CASE("browser nodes cannot spend a shard's attempts, and are never trusted 
   CHECK(unchecked_browser == 0);
   CHECK(unchecked_native > 0);
 }
+
+TEST_CASE("browser nodes get only what they compute: matmul rows below 64 KiB and plain "
+          "MLPs' inference",
+          "[actors][table][web]") {
+  task_table table;
+  auto now = clock_type::now();
+  auto browser = table.add_node(worker("browser-00000000000000c1"));
+  table.add_node(validator("v1"));
+  auto wide = matmul_request(4, 1);
+  wide.matmul.b.shape = {8, 16384}; // a row of C is 64 KiB: committed to piece by piece
+  table.add_task(wide, now).value();
+  CHECK(table.schedule(now).empty()); // waits for a native worker
+  auto narrow = matmul_request(4, 1);
+  narrow.matmul.b.shape = {8, 16383};
+  table.add_task(narrow, now).value();
+  auto sent = table.schedule(now);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].worker == browser);
+  CHECK(sent[0].shard.matmul.b.shape[1] == 16383);
+}
