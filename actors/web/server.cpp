@@ -11,6 +11,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -53,6 +54,8 @@ constexpr std::size_t live_backlog = std::size_t{16} << 20;
 constexpr std::size_t worker_backlog = std::size_t{1} << 30;
 // What a dashboard may send (it sends nothing): a little, then the socket closes.
 constexpr std::size_t live_frame = 1024;
+// How long a socket being closed may take to write what it queued and close.
+constexpr auto close_within = std::chrono::seconds{10};
 
 // One WebSocket, as the actors see it: send() and close() from any thread, each posted to
 // the socket's strand; once `stopped` (the socket closed, or the endpoint is going),
@@ -86,22 +89,32 @@ protected:
   bool worker_;
 };
 
-// What a worker actor holds: the socket while it is open, never the socket's life. The
-// sockets belong to the endpoint's I/O threads and die with them; an actor may outlive
-// them (it is told the socket closed and quits when it reads that).
+// What a worker actor holds: a way to the socket while it is open, never the socket's
+// life. The sockets belong to the endpoint's I/O threads and die with them; an actor may
+// outlive them. Each call holds the control's lock, and the endpoint, before it goes,
+// marks every control stopped under that lock: no call is then in a socket, and none
+// starts.
+struct socket_control {
+  std::mutex mutex;
+  bool stopped = false;
+  std::weak_ptr<socket_base> socket;
+};
+
 class socket_handle final : public browser_socket {
 public:
-  explicit socket_handle(const std::shared_ptr<socket_base>& s)
-      : socket_(s)
-      , address_(s->address()) {}
+  socket_handle(std::shared_ptr<socket_control> control, std::string address)
+      : control_(std::move(control))
+      , address_(std::move(address)) {}
 
   bool send(std::span<const uint8_t> frame) override {
-    auto s = socket_.lock();
+    std::lock_guard lock{control_->mutex};
+    auto s = control_->stopped ? nullptr : control_->socket.lock();
     return s && s->send(frame);
   }
 
   void close(uint16_t code, const std::string& reason) override {
-    if (auto s = socket_.lock())
+    std::lock_guard lock{control_->mutex};
+    if (auto s = control_->stopped ? nullptr : control_->socket.lock())
       s->close(code, reason);
   }
 
@@ -110,7 +123,7 @@ public:
   }
 
 private:
-  std::weak_ptr<socket_base> socket_;
+  std::shared_ptr<socket_control> control_;
   std::string address_;
 };
 
@@ -129,7 +142,29 @@ struct shared_state {
   bool stopping = false;
   std::set<std::shared_ptr<socket_base>> sockets;
   std::map<std::string, std::size_t> workers_at;                 // address -> sockets
+  std::map<std::string, std::size_t> watchers_at;                // address -> dashboards
   std::map<std::string, std::deque<clock::time_point>> joins_at; // address -> recent
+  std::vector<std::weak_ptr<socket_control>> controls;           // handed to actors
+
+  // Keeps `c` to be stopped with the endpoint; forgets controls nobody holds.
+  void handed(const std::shared_ptr<socket_control>& c) {
+    std::lock_guard lock{mutex};
+    std::erase_if(controls, [](const auto& w) { return w.expired(); });
+    controls.push_back(c);
+  }
+
+  // Why a dashboard from `address` may not open now, or empty; counts it if it may.
+  std::string admit_watcher(const std::string& address) {
+    std::lock_guard lock{mutex};
+    auto& n = watchers_at[address];
+    if (n >= live_per_address)
+      return "too many dashboards from " + address + " at once (the limit is "
+             + std::to_string(live_per_address) + ")";
+    ++n;
+    return {};
+  }
+
+  static constexpr std::size_t live_per_address = 16;
 
   // Why a worker socket from `address` may not open now, or empty; counts it if it may.
   std::string admit_worker(const std::string& address) {
@@ -197,9 +232,11 @@ void shared_state::closed(const std::shared_ptr<socket_base>& s) {
     board->forget(s);
   std::lock_guard lock{mutex};
   sockets.erase(s);
-  if (s->counted)
-    if (auto i = workers_at.find(s->address()); i != workers_at.end() && --i->second == 0)
-      workers_at.erase(i);
+  if (s->counted) {
+    auto& counts = s->worker() ? workers_at : watchers_at;
+    if (auto i = counts.find(s->address()); i != counts.end() && --i->second == 0)
+      counts.erase(i);
+  }
 }
 
 template <class Stream>
@@ -260,33 +297,54 @@ private:
     return std::static_pointer_cast<ws_socket>(shared_from_this());
   }
 
-  // Under mutex_: stops taking frames, and closes once what is queued was written.
+  // Under mutex_: stops taking frames, and closes once what is queued was written, within
+  // close_within; a socket still in its handshake is dropped.
   void close_locked(uint16_t code, const std::string& reason) {
     if (stopped_)
       return;
     stopped_ = true;
+    // At most 120 bytes of the reason (a control frame holds 125), cut where no UTF-8
+    // character is cut in two.
+    auto cut = std::min<std::size_t>(reason.size(), 120);
+    while (cut > 0 && cut < reason.size()
+           && (static_cast<unsigned char>(reason[cut]) & 0xc0) == 0x80)
+      --cut;
     websocket::close_reason why{static_cast<websocket::close_code>(code),
-                                reason.substr(0, 120)};
+                                reason.substr(0, cut)};
     net::post(ws_.get_executor(), [self = me(), why] {
+      // A page that does not read would hold a write, and so the close, for ever.
+      beast::get_lowest_layer(self->ws_).expires_after(close_within);
       self->closing_ = why;
-      if (!self->writing_)
+      if (!self->opened_) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      } else if (!self->writing_) {
         self->write_close();
+      }
     });
   }
 
   void opened() {
-    if (worker_) {
-      if (auto why = shared_->admit_worker(address_); !why.empty()) {
-        log_line("refused a browser worker at " + address_ + ": " + why + " (closing with "
-                 + std::to_string(policy) + ")");
-        close(policy, why);
-      } else {
-        counted = true;
-        actor = caf::actor_cast<caf::actor>(
-            spawn_browser_worker(*shared_->sys, std::make_shared<socket_handle>(me()),
-                                 shared_->orchestrator, shared_->store));
-      }
+    opened_ = true;
+    if (closing_) { // the endpoint stops, or the page was refused, during the handshake
+      write_close();
+      return read();
+    }
+    auto why = worker_ ? shared_->admit_worker(address_) : shared_->admit_watcher(address_);
+    if (!why.empty()) {
+      log_line("refused a " + std::string{worker_ ? "browser worker" : "dashboard"} + " at "
+               + address_ + ": " + why + " (closing with " + std::to_string(policy) + ")");
+      close(policy, why);
+    } else if (worker_) {
+      counted = true;
+      auto control = std::make_shared<socket_control>();
+      control->socket = me();
+      shared_->handed(control);
+      actor = caf::actor_cast<caf::actor>(spawn_browser_worker(
+          *shared_->sys, std::make_shared<socket_handle>(control, address_),
+          shared_->orchestrator, shared_->store));
     } else {
+      counted = true;
       shared_->board->watch(me());
     }
     read();
@@ -316,6 +374,8 @@ private:
       caf::anon_send(actor, frame_atom::value, std::move(bytes));
     }
     in_.consume(in_.size());
+    if (in_.capacity() > (std::size_t{1} << 20))
+      in_ = beast::flat_buffer{}; // a large result came: its room goes with it
     read();
   }
 
@@ -368,6 +428,7 @@ private:
   beast::flat_buffer in_;
   // On the strand:
   std::deque<std::shared_ptr<std::vector<uint8_t>>> out_;
+  bool opened_ = false;
   bool writing_ = false;
   std::optional<websocket::close_reason> closing_;
   bool close_sent_ = false;
@@ -460,32 +521,45 @@ private:
     if (websocket::is_upgrade(req)) {
       auto target = req.target();
       bool worker = target == "/worker";
-      if ((!worker && target != "/live") || (worker && !shared_->options.browser_workers)
-          || !same_origin(req)) {
-        if (!same_origin(req))
-          log_line("refused a WebSocket from " + address_
-                   + " for a page of another origin");
-        return respond(
-            http::response<http::string_body>{http::status::forbidden, req.version()});
-      }
-      beast::get_lowest_layer(stream_).expires_never();
-      auto s = std::make_shared<ws_socket<Stream>>(std::move(stream_), address_, worker,
-                                                   shared_);
+      auto refuse = [&](http::status status, const std::string& why) {
+        log_line("refused a WebSocket from " + address_ + ": " + why);
+        http::response<http::string_body> res{status, req.version()};
+        res.set(http::field::content_type, "text/plain");
+        res.body() = why + "\n";
+        res.keep_alive(false);
+        res.prepare_payload();
+        respond(std::move(res));
+      };
+      if ((!worker && target != "/live") || (worker && !shared_->options.browser_workers))
+        return refuse(http::status::not_found, "no WebSocket at that address");
+      if (!same_origin(req))
+        return refuse(http::status::forbidden, "its page is of another origin");
+      std::shared_ptr<ws_socket<Stream>> s;
       {
         std::lock_guard lock{shared_->mutex};
-        if (shared_->stopping
-            || shared_->sockets.size() >= shared_->options.max_connections)
-          return; // the connection closes as the socket goes
-        shared_->sockets.insert(s);
+        if (!shared_->stopping
+            && shared_->sockets.size() < shared_->options.max_connections) {
+          beast::get_lowest_layer(stream_).expires_never();
+          s = std::make_shared<ws_socket<Stream>>(std::move(stream_), address_, worker,
+                                                  shared_);
+          shared_->sockets.insert(s);
+        }
       }
+      if (!s)
+        return refuse(http::status::service_unavailable,
+                      "the hub holds as many WebSockets as it takes");
       s->start(std::move(req));
       return;
     }
-    respond(answer(req));
+    auto res = answer(req);
+    if (served_ + 1 >= 100)
+      res.keep_alive(false);
+    respond(std::move(res));
   }
 
   void respond(http::response<http::string_body> res) {
     auto kept = std::make_shared<http::response<http::string_body>>(std::move(res));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds{30});
     http::async_write(
         stream_, *kept,
         [self = this->shared_from_this(), kept](beast::error_code ec, std::size_t) {
@@ -551,17 +625,32 @@ struct endpoint::impl {
   std::shared_ptr<shared_state> shared = std::make_shared<shared_state>();
   net::io_context io{2};
   std::optional<net::ssl::context> tls;
-  tcp::acceptor acceptor{io};
+  // The acceptor and its retry timer on one strand: accepting and stopping never race.
+  net::strand<net::io_context::executor_type> accepting = net::make_strand(io);
+  tcp::acceptor acceptor{accepting};
+  net::steady_timer retry{accepting};
   std::vector<std::thread> threads;
   caf::actor feeder;
   uint16_t port = 0;
 
   void accept() {
+    if (!acceptor.is_open())
+      return; // the endpoint stops
     acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec,
                                                        tcp::socket socket) {
-      if (ec == net::error::operation_aborted)
+      if (ec == net::error::operation_aborted || !acceptor.is_open())
         return; // the endpoint stops
-      if (!ec) {
+      if (ec) {
+        // Out of descriptors, say: try again in a moment rather than at once.
+        log_line("cannot accept a connection: " + ec.message());
+        retry.expires_after(std::chrono::milliseconds{200});
+        retry.async_wait([this](beast::error_code e) {
+          if (!e)
+            accept();
+        });
+        return;
+      }
+      {
         beast::error_code ignored;
         auto peer = socket.remote_endpoint(ignored);
         auto address = ignored ? std::string{"unknown"} : peer.address().to_string();
@@ -631,7 +720,7 @@ expected<std::unique_ptr<endpoint>> endpoint::start(caf::actor_system& sys,
     return make_error(errc::unavailable,
                       "the web endpoint cannot serve on " + where + ": " + ec.message());
   p->port = p->acceptor.local_endpoint().port();
-  p->accept();
+  net::post(p->accepting, [q = p.get()] { q->accept(); });
   for (int i = 0; i < 2; ++i)
     p->threads.emplace_back([io = &p->io] { io->run(); });
   p->feeder = sys.spawn(feed, shared.orchestrator, shared.board);
@@ -647,11 +736,11 @@ endpoint::~endpoint() {
   auto& shared = *impl_->shared;
   caf::anon_send_exit(impl_->feeder, caf::exit_reason::user_shutdown);
   // Stop accepting, tell every page the hub goes (their workers give their shards back),
-  // give the close frames a moment to leave, then drop what is still open; the I/O
-  // threads end when nothing is left to do.
-  net::post(impl_->io, [p = impl_.get()] {
+  // give the close frames a moment to leave, then drop what is still open.
+  net::post(impl_->accepting, [p = impl_.get()] {
     beast::error_code ignored;
     p->acceptor.close(ignored);
+    p->retry.cancel();
   });
   std::set<std::shared_ptr<socket_base>> open;
   {
@@ -669,28 +758,36 @@ endpoint::~endpoint() {
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   for (const auto& s : open)
     s->abort();
-  std::vector<std::weak_ptr<socket_base>> gone(open.begin(), open.end());
   open.clear();
   for (int i = 0; i < 40 && !all_closed(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  // From here no actor reaches a socket: each call holds its control's lock, and every
+  // control is marked stopped under it.
+  std::vector<std::weak_ptr<socket_control>> controls;
+  {
+    std::lock_guard lock{shared.mutex};
+    controls = shared.controls;
+  }
+  for (const auto& w : controls)
+    if (auto c = w.lock()) {
+      std::lock_guard lock{c->mutex};
+      c->stopped = true;
+    }
   impl_->io.stop();
   for (auto& t : impl_->threads)
     t.join();
+  // Sockets that never finished: their workers still learn that they are gone.
+  std::set<std::shared_ptr<socket_base>> left;
   {
     std::lock_guard lock{shared.mutex};
-    shared.sockets.clear();
+    left.swap(shared.sockets);
   }
-  {
-    std::lock_guard lock{shared.board->mutex};
-    shared.board->watchers.clear();
-  }
-  // A worker actor may be in a call on its socket: it holds it only for that call. The
-  // sockets must go before the I/O context they were made on.
-  for (int i = 0; i < 100; ++i) {
-    if (std::all_of(gone.begin(), gone.end(), [](auto& w) { return w.expired(); }))
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
+  for (const auto& s : left)
+    if (s->actor)
+      caf::anon_send(s->actor, closed_atom::value);
+  left.clear();
+  std::lock_guard lock{shared.board->mutex};
+  shared.board->watchers.clear();
 }
 
 uint16_t endpoint::port() const noexcept {
