@@ -141,15 +141,28 @@ let worker = null;
 
 async function contribute() {
   if (worker) return;
+  if (!globalThis.crypto?.subtle) {
+    $('my-state').textContent = 'this page needs a secure context (https://, or http://127.0.0.1) to make its key';
+    return;
+  }
   $('contribute').disabled = true;
   $('stop').disabled = false;
   $('my-state').textContent = 'starting';
-  const keys = await nodeKey();
+  let keys;
+  try {
+    keys = await nodeKey();
+  } catch (e) {
+    $('my-state').textContent = `cannot make or keep this browser's key: ${e.message ?? e}`;
+    $('contribute').disabled = false;
+    $('stop').disabled = true;
+    return;
+  }
   $('my-name').textContent = browserName(keys.publicRaw);
   worker = new Worker('/worker.js', { type: 'module' });
   worker.onmessage = (e) => {
     const m = e.data;
     if (m.log) console.log(`worker: ${m.log}`);
+    if (m.failed) $('my-state').textContent = m.failed;
     if (m.joined) {
       $('my-speed').textContent = `${m.gflops.toFixed(1)} GFLOP/s`;
       $('my-state').textContent = 'joining';

@@ -250,7 +250,12 @@ onmessage = async (event) => {
   keys.publicRaw = start.publicKey;
   fault = start.fault || '';
   name = browserName(start.publicKey);
-  kernels = await loadKernels();
+  try {
+    kernels = await loadKernels();
+  } catch (e) {
+    postMessage({ failed: `this browser cannot run the WebAssembly kernels: ${e.message ?? e}` });
+    return;
+  }
   stats.gflops = calibrate();
   postMessage({ joined: name, gflops: stats.gflops });
   socket = new WebSocket(start.url);
