@@ -10,6 +10,20 @@ std::vector<uint8_t> frame_of(frame kind, std::span<const uint8_t> bytes) {
   return out;
 }
 
+namespace {
+
+// The frame's message read as `Envelope`, kept with what it decodes to, as `Frame`.
+template <class Frame, class Envelope>
+expected<browser_frame> read_as(std::vector<uint8_t> body) {
+  Envelope raw{std::move(body)};
+  auto value = wire::decode(raw);
+  if (!value)
+    return value.error();
+  return Frame{std::move(raw), std::move(*value)};
+}
+
+} // namespace
+
 expected<browser_frame> read_browser_frame(std::span<const uint8_t> bytes) {
   if (bytes.empty())
     return make_error(errc::invalid_input, "an empty frame");
@@ -19,20 +33,10 @@ expected<browser_frame> read_browser_frame(std::span<const uint8_t> bytes) {
                                                + std::to_string(max_browser_frame));
   std::vector<uint8_t> body(bytes.begin() + 1, bytes.end());
   switch (static_cast<frame>(bytes[0])) {
-  case frame::join: {
-    wire::node_info raw{std::move(body)};
-    auto info = wire::decode(raw);
-    if (!info)
-      return info.error();
-    return join_frame{std::move(raw), std::move(*info)};
-  }
-  case frame::result: {
-    wire::shard_output raw{std::move(body)};
-    auto result = wire::decode(raw);
-    if (!result)
-      return result.error();
-    return result_frame{std::move(raw), std::move(*result)};
-  }
+  case frame::join:
+    return read_as<join_frame, wire::node_info>(std::move(body));
+  case frame::result:
+    return read_as<result_frame, wire::shard_output>(std::move(body));
   default:
     return make_error(errc::invalid_input, "a frame of kind " + std::to_string(bytes[0])
                                                + ", which is none a browser sends");

@@ -55,9 +55,7 @@ std::string who(self_pointer self) {
 // (its monitor sees the actor go and hands the shards to others).
 void end(self_pointer self, uint16_t code, std::string why) {
   auto& st = self->state;
-  for (auto& c : why) // what a page chose to send (a name) stays on one line of the log
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      c = '?';
+  why = printable(std::move(why)); // what a page chose to send (a name) stays on one line
   if (!st.closed) {
     caf::aout(self) << who(self) << ": " << why << " (closing with " << code << ")\n";
     st.socket->close(code, why);
@@ -248,6 +246,13 @@ browser_actor::behavior_type browser_worker(self_pointer self,
 }
 
 } // namespace
+
+std::string printable(std::string text) {
+  for (auto& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = '?';
+  return text;
+}
 
 browser_worker_actor spawn_browser_worker(caf::actor_system& sys,
                                           std::shared_ptr<browser_socket> socket,

@@ -27,6 +27,10 @@ namespace nexus::web {
 using frame_atom = caf::atom_constant<caf::atom("webframe")>;
 using closed_atom = caf::atom_constant<caf::atom("webclosed")>;
 
+/// `text` for one line of the hub's log: control characters (what a page may put in a
+/// name or a reason) become '?'.
+std::string printable(std::string text);
+
 /// WebSocket close codes the endpoint uses (RFC 6455 section 7.4, and 4000-4999 ours).
 enum close_code : uint16_t {
   going_away = 1001,   // the hub stops

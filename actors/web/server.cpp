@@ -41,10 +41,7 @@ using feed_atom = caf::atom_constant<caf::atom("webfeed")>;
 void log_line(std::string line) {
   if (line.size() > 400)
     line.resize(400);
-  for (auto& c : line)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      c = '?';
-  std::fputs(("web: " + line + "\n").c_str(), stdout);
+  std::fputs(("web: " + printable(std::move(line)) + "\n").c_str(), stdout);
   std::fflush(stdout);
 }
 
