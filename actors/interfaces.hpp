@@ -37,6 +37,7 @@ using assign_atom = caf::atom_constant<caf::atom("assign")>;
 using check_atom = caf::atom_constant<caf::atom("check")>;
 using merge_atom = caf::atom_constant<caf::atom("merge")>;
 using drop_atom = caf::atom_constant<caf::atom("drop")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using tasks_atom = caf::atom_constant<caf::atom("tasks")>;
@@ -122,6 +123,8 @@ using worker_actor =
 using orchestrator_actor = caf::typed_actor<
     caf::replies_to<submit_atom, wire::task_request>::with<wire::task_ack>,
     caf::replies_to<status_atom, uint64_t>::with<wire::task_report>,
+    // The submitter's cancel of its task: the task's report afterwards.
+    caf::replies_to<cancel_atom, wire::cancel_request>::with<wire::task_report>,
     caf::replies_to<tasks_atom>::with<wire::task_reports>,
     caf::replies_to<nodes_atom>::with<wire::node_reports>,
     caf::replies_to<result_atom, uint64_t>::with<wire::task_output>,

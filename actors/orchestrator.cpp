@@ -20,13 +20,14 @@ using self_pointer = orchestrator_actor::stateful_pointer<orchestrator_state>;
 // partial outputs of tasks that failed.
 void issue_run_tasks(self_pointer self, training_run& run);
 
-// A failed run takes its tasks under way with it.
+// A run that failed or was cancelled takes its tasks under way with it.
 void end_failed_runs(self_pointer self) {
   auto& st = self->state;
   for (auto& [id, run] : st.runs)
     if (run->finished())
       for (auto task_id : run->open_tasks())
-        st.table.fail(task_id, "its training run failed", clock_type::now());
+        st.table.fail(task_id, "its training run " + to_string(run->state()),
+                      clock_type::now());
 }
 
 void dispatch(self_pointer self) {
@@ -469,9 +470,9 @@ error no_output(orchestrator_state& st, uint64_t task_id) {
                                      : st.table.report(task_id, clock_type::now());
   if (!report)
     return unknown_task(st, task_id);
-  if (report->state == task_state::failed)
-    return make_error(errc::failed,
-                      "task " + std::to_string(task_id) + " failed: " + report->reason);
+  if (report->state == task_state::failed || report->state == task_state::cancelled)
+    return make_error(errc::failed, "task " + std::to_string(task_id) + " "
+                                        + to_string(report->state) + ": " + report->reason);
   return make_error(errc::unavailable,
                     "task " + std::to_string(task_id) + " is " + to_string(report->state));
 }
@@ -646,6 +647,34 @@ caf::result<wire::task_report> status_of(self_pointer self, uint64_t task_id) {
   return wire::encode(*report);
 }
 
+// A submitter's cancel: only the key that signed the task's submission may cancel it.
+caf::result<wire::task_report> cancel(self_pointer self, const wire::cancel_request& msg) {
+  auto& st = self->state;
+  auto req = wire::decode(msg);
+  if (!req)
+    return to_caf(req.error());
+  auto now = clock_type::now();
+  auto run = st.runs.find(req->task_id);
+  const task_request* task =
+      run != st.runs.end() ? &run->second->request() : st.table.request(req->task_id);
+  if (!task)
+    return to_caf(unknown_task(st, req->task_id));
+  if (task->internal || task->submitter_key == chain::public_key{}
+      || !chain::verify(task->submitter_key, wire::cancel_statement(req->task_id),
+                        req->signature))
+    return to_caf(
+        make_error(errc::invalid_input, "a cancel of task " + std::to_string(req->task_id)
+                                            + " that its submitter's key did not sign"));
+  const std::string why = "cancelled by its submitter";
+  if (run != st.runs.end())
+    run->second->cancel(why, now);
+  else
+    st.table.cancel(req->task_id, why, now);
+  end_failed_runs(self);
+  dispatch(self); // the aggregator drops what it holds of the task
+  return status_of(self, req->task_id);
+}
+
 wire::task_reports task_list(self_pointer self) {
   auto now = clock_type::now();
   auto reports = self->state.table.reports(now);
@@ -791,6 +820,7 @@ orchestrator_actor::behavior_type orchestrator(self_pointer self,
   return {
       [self](submit_atom, const wire::task_request& msg) { return submit(self, msg); },
       [self](status_atom, uint64_t task_id) { return status_of(self, task_id); },
+      [self](cancel_atom, const wire::cancel_request& msg) { return cancel(self, msg); },
       [self](tasks_atom) { return task_list(self); },
       [self](nodes_atom) { return wire::encode(self->state.table.node_reports()); },
       [self](result_atom, uint64_t task_id) { return output_of(self, task_id); },

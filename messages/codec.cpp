@@ -131,6 +131,7 @@ namespace nexus::wire {
   }
 NEXUS_ENVELOPE_NAME(task_request)
 NEXUS_ENVELOPE_NAME(task_ack)
+NEXUS_ENVELOPE_NAME(cancel_request)
 NEXUS_ENVELOPE_NAME(shard_task)
 NEXUS_ENVELOPE_NAME(shard_output)
 NEXUS_ENVELOPE_NAME(verdict)
@@ -156,6 +157,7 @@ NEXUS_ENVELOPE_NAME(consensus_message)
 void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<task_request>(task_request::type_name());
   cfg.add_message_type<task_ack>(task_ack::type_name());
+  cfg.add_message_type<cancel_request>(cancel_request::type_name());
   cfg.add_message_type<shard_task>(shard_task::type_name());
   cfg.add_message_type<shard_output>(shard_output::type_name());
   cfg.add_message_type<verdict>(verdict::type_name());

@@ -22,6 +22,7 @@ namespace nexus::wire {
 
 using task_request = envelope<schema::TaskRequest>;
 using task_ack = envelope<schema::TaskAck>;
+using cancel_request = envelope<schema::CancelRequest>;
 using shard_task = envelope<schema::ShardTask>;
 using shard_output = envelope<schema::ShardOutput>;
 using verdict = envelope<schema::Verdict>;
@@ -48,6 +49,7 @@ constexpr std::size_t max_tensor_elements = std::size_t{1} << 29;
 
 task_request encode(const nexus::task_request& x);
 task_ack encode(const nexus::task_ack& x);
+cancel_request encode(const nexus::cancel_request& x);
 shard_task encode(const nexus::shard_task& x);
 shard_output encode(const nexus::shard_output& x);
 verdict encode(const nexus::verdict& x);
@@ -70,6 +72,7 @@ expected<nexus::task_request> decode(const task_request& x);
 /// the request without its signature fields.
 chain::digest request_digest(const nexus::task_request& x);
 expected<nexus::task_ack> decode(const task_ack& x);
+expected<nexus::cancel_request> decode(const cancel_request& x);
 expected<nexus::shard_task> decode(const shard_task& x);
 expected<nexus::shard_output> decode(const shard_output& x);
 
@@ -116,6 +119,10 @@ expected<consensus_item> decode(const consensus_message& x);
 
 ledger_answer encode(const nexus::ledger_answer& x);
 expected<nexus::ledger_answer> decode(const ledger_answer& x);
+
+/// What a submitter signs to cancel its task: "nexus/cancel/1" and the task's id (8 bytes,
+/// little-endian), so that the signature cancels that task and nothing else.
+std::vector<uint8_t> cancel_statement(uint64_t task_id);
 
 /// What a node signs with its key to join: its name, the role, and the orchestrator's
 /// challenge, so that a signature proves one join and cannot be replayed for another.

@@ -2,6 +2,7 @@
 // final outputs.
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "chain/contract.hpp"
 #include "compute/pages.hpp"
@@ -120,6 +121,34 @@ expected<nexus::task_ack> decode(const task_ack& x) {
   return x.read([](schema::TaskAck::Reader in) -> expected<nexus::task_ack> {
     return nexus::task_ack{in.getTaskId(), in.getShardCount()};
   });
+}
+
+cancel_request encode(const nexus::cancel_request& x) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::CancelRequest>();
+  out.setTaskId(x.task_id);
+  out.setSignature(capnp::Data::Reader{x.signature.data(), x.signature.size()});
+  return cancel_request{builder};
+}
+
+expected<nexus::cancel_request> decode(const cancel_request& x) {
+  return x.read([](schema::CancelRequest::Reader in) -> expected<nexus::cancel_request> {
+    nexus::cancel_request out{.task_id = in.getTaskId(), .signature = {}};
+    auto sig = in.getSignature();
+    if (sig.size() != out.signature.size())
+      return corrupted("cancel of task " + std::to_string(out.task_id)
+                       + " with a signature of " + std::to_string(sig.size()) + " bytes");
+    std::copy(sig.begin(), sig.end(), out.signature.begin());
+    return out;
+  });
+}
+
+std::vector<uint8_t> cancel_statement(uint64_t task_id) {
+  static constexpr std::string_view tag = "nexus/cancel/1";
+  std::vector<uint8_t> out(tag.begin(), tag.end());
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<uint8_t>(task_id >> (8 * i)));
+  return out;
 }
 
 task_output encode(const nexus::task_output& x) {

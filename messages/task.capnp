@@ -107,6 +107,13 @@ struct TaskAck {
   shardCount @1 :UInt32;
 }
 
+# A submitter cancels its task: the task's id, signed with the key that signed its
+# submission (the signature of wire::cancel_statement, 64 bytes).
+struct CancelRequest {
+  taskId @0 :UInt64;
+  signature @1 :Data;
+}
+
 struct ShardTask {
   taskId @0 :UInt64;
   shardId @1 :UInt32;

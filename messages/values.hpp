@@ -129,6 +129,13 @@ struct task_ack {
   uint32_t shard_count = 0;
 };
 
+/// A submitter cancels its task: signed with the key that signed the submission
+/// (wire::cancel_statement).
+struct cancel_request {
+  uint64_t task_id = 0;
+  std::array<uint8_t, 64> signature{};
+};
+
 /// What a ledger query asks (messages/task.capnp, LedgerQuestion).
 enum class ledger_question : uint8_t {
   balance,

@@ -582,13 +582,24 @@ void task_table::fail(uint64_t task_id, std::string reason, clock_type::time_poi
     finish(t->second, task_state::failed, std::move(reason), now);
 }
 
+void task_table::cancel(uint64_t task_id, std::string reason, clock_type::time_point now) {
+  auto t = tasks_.find(task_id);
+  if (t != tasks_.end() && open(t->second))
+    finish(t->second, task_state::cancelled, std::move(reason), now);
+}
+
+const task_request* task_table::request(uint64_t task_id) const {
+  auto t = tasks_.find(task_id);
+  return t == tasks_.end() ? nullptr : &t->second.request;
+}
+
 void task_table::finish(task_entry& task, task_state state, std::string reason,
                         clock_type::time_point now) {
   if (open(task) && !task.request.internal)
     --queued_;
   task.state = state;
   task.reason = std::move(reason);
-  if (state == task_state::failed)
+  if (state == task_state::failed || state == task_state::cancelled)
     failed_.push_back(task.id);
   task.finished = now;
   for (auto& shard : task.shards)

@@ -179,11 +179,19 @@ public:
   /// Fails a task with `reason` (e.g. its operands could not be read).
   void fail(uint64_t task_id, std::string reason, clock_type::time_point now);
 
+  /// Cancels a task its submitter no longer wants: no more of its shards run, and its
+  /// partial output goes (take_failed). Nothing if it already finished.
+  void cancel(uint64_t task_id, std::string reason, clock_type::time_point now);
+
+  /// The request of a task the table still holds whole; null if none.
+  const task_request* request(uint64_t task_id) const;
+
   std::optional<task_report> report(uint64_t task_id, clock_type::time_point now) const;
 
   std::vector<task_report> reports(clock_type::time_point now) const;
 
-  /// Tasks that failed since the last call, for whoever holds their partial state.
+  /// Tasks that failed or were cancelled since the last call, for whoever holds their
+  /// partial state.
   std::vector<uint64_t> take_failed();
 
   /// A shard's rows and their work units, from the planner: its MFLOP, at least 1 (all 0
@@ -239,7 +247,8 @@ private:
   };
 
   static bool open(const task_entry& t) {
-    return t.state != task_state::done && t.state != task_state::failed;
+    return t.state != task_state::done && t.state != task_state::failed
+           && t.state != task_state::cancelled;
   }
 
   struct node_entry {

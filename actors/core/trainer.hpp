@@ -91,13 +91,30 @@ public:
       fail(reason, now);
   }
 
+  /// Ends the run as cancelled (its submitter asked), unless it already ended.
+  void cancel(const std::string& reason, clock::time_point now) {
+    if (!finished()) {
+      reason_ = reason;
+      end(task_state::cancelled, now);
+    }
+  }
+
   /// Fails the run past its time-out; true if it did.
   bool expire(clock::time_point now);
 
   task_report report(clock::time_point now) const;
 
+  const task_request& request() const noexcept {
+    return request_;
+  }
+
+  task_state state() const noexcept {
+    return state_;
+  }
+
   bool finished() const noexcept {
-    return state_ == task_state::done || state_ == task_state::failed;
+    return state_ == task_state::done || state_ == task_state::failed
+           || state_ == task_state::cancelled;
   }
 
   /// The trained weights (1 x parameters), once done.

@@ -336,6 +336,22 @@ expected<task_report> client::status(uint64_t task_id) {
   });
 }
 
+expected<task_report> client::cancel(uint64_t task_id) {
+  cancel_request req{.task_id = task_id,
+                     .signature = key_.sign(wire::cancel_statement(task_id))};
+  return failing_over([&]() -> expected<task_report> {
+    auto reply = ask<wire::task_report>(cancel_atom::value, wire::encode(req));
+    if (!reply)
+      return reply.error();
+    auto r = wire::decode(*reply);
+    if (!r)
+      return r;
+    note_finished(*r);
+    annotate(*r);
+    return r;
+  });
+}
+
 expected<std::vector<task_report>> client::tasks() {
   return failing_over([&]() -> expected<std::vector<task_report>> {
     auto reply = ask<wire::task_reports>(tasks_atom::value);

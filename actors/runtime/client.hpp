@@ -145,6 +145,11 @@ public:
 
   expected<task_report> status(uint64_t task_id);
 
+  /// Cancels a task of this client's (signed with its key: no other may): no more of its
+  /// shards run, and what was validated stays paid. The report afterwards (a task that
+  /// had already finished keeps its state).
+  expected<task_report> cancel(uint64_t task_id);
+
   expected<std::vector<task_report>> tasks();
 
   expected<std::vector<node_report>> nodes();

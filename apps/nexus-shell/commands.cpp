@@ -91,6 +91,11 @@ const std::vector<command_spec>& specs() {
        {},
        "result TASK --out FILE write a finished task's output (.npy)"},
       {"wait", {}, {}, "wait TASK              block until a task finishes"},
+      {"cancel",
+       {},
+       {},
+       "cancel TASK            stop a task this shell's account submitted (what was\n"
+       "                       validated stays paid)"},
       {"ledger",
        {},
        {},
@@ -239,6 +244,8 @@ error session::execute(std::string_view line) {
     return result(*cmd);
   } else if (name == "wait") {
     return wait(*cmd);
+  } else if (name == "cancel") {
+    return cancel(*cmd);
   } else if (name == "ledger") {
     return ledger(*cmd);
   }
@@ -569,6 +576,19 @@ error session::wait(const command_line& cmd) {
              ? error{}
              : make_error(errc::failed,
                           "task " + std::to_string(*id) + " " + to_string(report->state));
+}
+
+error session::cancel(const command_line& cmd) {
+  auto id = task_arg(cmd, "cancel", api_.last_task());
+  if (!id)
+    return id.error();
+  auto report = api_.cancel(*id);
+  if (!report)
+    return report.error();
+  out_ << "task " << *id << " " << to_string(report->state) << ": "
+       << report->shards_validated << "/" << report->shard_count << " shards validated"
+       << std::endl;
+  return {};
 }
 
 } // namespace nexus::shell

@@ -44,8 +44,10 @@ private:
   error submit_train(const command_line& cmd); // ai_commands.cpp
   error submit_infer(const command_line& cmd); // ai_commands.cpp
   error follow_training(uint64_t task_id, const std::string& out_path,
-                        const compute::nn::model_spec& spec);
+                        const compute::nn::model_spec& spec,
+                        const compute::nn::dataset& trained_on);
   error status(const command_line& cmd);
+  error cancel(const command_line& cmd);
   error tasks();
   error nodes();
   error result(const command_line& cmd);

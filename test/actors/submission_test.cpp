@@ -7,6 +7,7 @@
 #include "actors/worker.hpp"
 #include "chain/block.hpp"
 #include "chain/contract.hpp"
+#include "compute/gemm.hpp"
 #include "compute/tensor.hpp"
 #include "messages/codec.hpp"
 #include "test/support/embedded.hpp"
@@ -228,4 +229,64 @@ TEST_CASE("a name bound on the chain cannot join with another key",
                [&](const caf::error& err) { why = describe(from_caf(err)); });
   CHECK_THAT(why, Catch::Contains("worker-9 is bound on the ledger to another key"));
   caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("only a task's submitter can cancel it, and only that task", "[actors][cancel]") {
+  temp_dir dir;
+  embedded_options opts{2, 1};
+  opts.data_dir = dir.path();
+  fixture f{opts};
+  auto alice = chain::node_key::generate().value();
+  f.api->sign_as("alice", alice);
+  task_request big;
+  big.shards = 80; // under way for a while on two workers
+  auto ack = f.api->submit_matmul(compute::random_tensor({2000, 2000}, 1),
+                                  compute::random_tensor({2000, 2000}, 2), big);
+  REQUIRE(ack);
+  auto cancel_as = [&](uint64_t task_id, const chain::signature& sig) {
+    caf::scoped_actor self{f.sys};
+    expected<task_report> out{errc::failed};
+    self->request(f.net.orchestrator, 10s, cancel_atom::value,
+                  wire::encode(cancel_request{.task_id = task_id, .signature = sig}))
+        .receive([&](const wire::task_report& r) { out = wire::decode(r); },
+                 [&](const caf::error& err) { out = from_caf(err); });
+    return out;
+  };
+
+  // Another submitter's key, alice's signature of another task's cancel, and no signature.
+  client mallory{f.sys, f.net.orchestrator, f.net.store, 10s};
+  auto refused = mallory.cancel(ack->task_id);
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), errc::invalid_input));
+  CHECK_THAT(describe(refused.error()), Catch::Contains("did not sign"));
+  refused = cancel_as(ack->task_id, alice.sign(wire::cancel_statement(ack->task_id + 1)));
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("did not sign"));
+  refused = cancel_as(ack->task_id, chain::signature{});
+  REQUIRE_FALSE(refused);
+  auto running = f.api->status(ack->task_id);
+  REQUIRE(running);
+  CHECK(running->state != task_state::cancelled);
+  CHECK_FALSE(mallory.cancel(ack->task_id + 12345)); // no such task
+
+  // Alice's own: cancelled at once, its output never comes, and the network goes on.
+  auto cancelled = f.api->cancel(ack->task_id);
+  REQUIRE(cancelled);
+  CHECK(cancelled->state == task_state::cancelled);
+  CHECK(cancelled->reason == "cancelled by its submitter");
+  CHECK(cancelled->shards_validated < cancelled->shard_count);
+  auto output = f.api->result(ack->task_id);
+  REQUIRE_FALSE(output);
+  CHECK_THAT(describe(output.error()), Catch::Contains("cancelled"));
+  auto again = f.api->cancel(ack->task_id); // already over: stays as it is
+  REQUIRE(again);
+  CHECK(again->state == task_state::cancelled);
+  auto a = compute::random_tensor({60, 40}, 3);
+  auto b = compute::random_tensor({40, 30}, 4);
+  auto [report, c] = f.run(a, b);
+  CHECK(report.state == task_state::done);
+  CHECK(compute::max_relative_difference(c, compute::multiply(a, b)) < 1e-5);
+  auto audit = f.api->ledger({.question = ledger_question::verify});
+  REQUIRE(audit);
+  CHECK(audit->audit_ok);
 }

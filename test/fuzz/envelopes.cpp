@@ -22,7 +22,7 @@ void decode_as(const uint8_t* data, std::size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (size == 0)
     return 0;
-  auto pick = data[0] % 20;
+  auto pick = data[0] % 21;
   ++data;
   --size;
   switch (pick) {
@@ -83,8 +83,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   case 18:
     decode_as<wire::expectation>(data, size);
     break;
-  default:
+  case 19:
     decode_as<wire::judgment>(data, size);
+    break;
+  default:
+    decode_as<wire::cancel_request>(data, size);
     break;
   }
   return 0;

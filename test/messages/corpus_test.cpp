@@ -27,7 +27,7 @@ std::string decode_as_fuzzed(const std::vector<uint8_t>& file) {
   if (file.empty())
     return "empty";
   std::vector<uint8_t> b(file.begin() + 1, file.end());
-  switch (file[0] % 20) {
+  switch (file[0] % 21) {
   case 0:
     return outcome<wire::task_request>(b);
   case 1:
@@ -66,8 +66,10 @@ std::string decode_as_fuzzed(const std::vector<uint8_t>& file) {
     return outcome<wire::fingerprint_query>(b);
   case 18:
     return outcome<wire::expectation>(b);
-  default:
+  case 19:
     return outcome<wire::judgment>(b);
+  default:
+    return outcome<wire::cancel_request>(b);
   }
 }
 
