@@ -66,23 +66,10 @@ build() {
   ninja -C build >&2
 }
 
-# Prints "N passed, N failed" over meson's JSON test logs (each BUILD_DIR's): OK and
-# EXPECTEDFAIL count as passed, SKIP as neither, everything else as failed; a log that is
-# missing counts as one failure.
+# Prints "N passed, N failed" over the test logs of each BUILD_DIR, each failed test named
+# above it (scripts/summarize.py).
 summarize() {
-  local passed=0 failed=0 result dir log
-  for dir in "$@"; do
-    log=$dir/meson-logs/testlog.json
-    [ -f "$log" ] || { failed=$((failed + 1)); continue; }
-    while read -r result; do
-      case "$result" in
-        OK|EXPECTEDFAIL) passed=$((passed + 1)) ;;
-        SKIP) ;;
-        *) failed=$((failed + 1)) ;;
-      esac
-    done < <(grep -o '"result": *"[A-Z]*"' "$log" | sed 's/.*"\([A-Z]*\)"$/\1/')
-  done
-  echo "$passed passed, $failed failed"
+  /usr/bin/python3 scripts/summarize.py "$@"
 }
 
 # The suite built with AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/.

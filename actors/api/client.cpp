@@ -27,6 +27,31 @@ expected<std::unique_ptr<client>> client::connect(caf::actor_system& sys,
   return std::unique_ptr<client>{new client{std::make_unique<impl>(std::move(*c))}};
 }
 
+expected<std::unique_ptr<client>> client::connect_to(caf::actor_system& sys,
+                                                     const std::string& host_port,
+                                                     const std::string& tls_topology,
+                                                     std::chrono::milliseconds timeout) {
+  hub_address base;
+  if (!tls_topology.empty()) {
+    auto hub = hub_of(tls_topology);
+    if (!hub)
+      return hub.error();
+    base = std::move(*hub);
+    base.name.clear();
+    base.key.reset(); // another node's key: this one is not known
+  }
+  auto where = hub_at(host_port, std::move(base));
+  if (!where)
+    return where.error();
+  auto c = attach(
+      sys, *where,
+      [](const std::string& line) { std::fprintf(stderr, "nexus: %s\n", line.c_str()); },
+      timeout);
+  if (!c)
+    return c.error();
+  return std::unique_ptr<client>{new client{std::make_unique<impl>(std::move(*c))}};
+}
+
 void client::sign_as(const identity& who) {
   impl_->c->sign_as(who.name(), who.internals().key);
 }
@@ -56,21 +81,50 @@ expected<task_ack> client::submit_infer(compute::tensor weights, compute::tensor
 
 expected<task_ack> client::submit_train(compute::tensor x, std::vector<int32_t> y,
                                         task_request options) {
-  if (x.shape().size() != 2 || x.rows() != y.size())
-    return make_error(errc::invalid_input, "training needs one label per sample: samples "
-                                               + compute::to_string(x.shape()) + ", "
-                                               + std::to_string(y.size()) + " labels");
-  compute::nn::dataset train{.name = "samples", .x = std::move(x), .y = std::move(y)};
-  for (auto label : train.y) {
-    if (label < 0)
-      return make_error(errc::invalid_input, "a label below 0");
-    train.classes = std::max(train.classes, static_cast<std::size_t>(label) + 1);
+  return submit_train(
+      labelled_data{.name = "samples", .x = std::move(x), .y = std::move(y)}, nullptr,
+      std::move(options));
+}
+
+expected<task_ack> client::submit_train(const labelled_data& train,
+                                        const labelled_data* test, task_request options) {
+  // Checked here, for every caller: one label per sample, none below 0.
+  auto checked = [](const labelled_data& d,
+                    const char* what) -> expected<compute::nn::dataset> {
+    if (d.x.shape().size() != 2 || d.x.rows() != d.y.size())
+      return make_error(errc::invalid_input, std::string{what}
+                                                 + " needs one label per sample: samples "
+                                                 + compute::to_string(d.x.shape()) + ", "
+                                                 + std::to_string(d.y.size()) + " labels");
+    compute::nn::dataset x{.name = d.name, .x = d.x, .y = d.y, .classes = d.classes};
+    for (auto label : x.y) {
+      if (label < 0)
+        return make_error(errc::invalid_input, std::string{what} + " has a label below 0");
+      x.classes = std::max(x.classes, static_cast<std::size_t>(label) + 1);
+    }
+    x.input_mean = d.input_mean;
+    x.input_std = d.input_std;
+    return x;
+  };
+  auto t = checked(train, "training");
+  if (!t)
+    return t.error();
+  std::optional<compute::nn::dataset> tested;
+  if (test) {
+    auto x = checked(*test, "the test set");
+    if (!x)
+      return x.error();
+    tested = std::move(*x);
   }
-  return impl_->c->submit_train(train, nullptr, std::move(options));
+  return impl_->c->submit_train(*t, tested ? &*tested : nullptr, std::move(options));
 }
 
 expected<task_report> client::status(uint64_t task_id) {
   return impl_->c->status(task_id);
+}
+
+expected<task_report> client::cancel(uint64_t task_id) {
+  return impl_->c->cancel(task_id);
 }
 
 expected<std::vector<task_report>> client::tasks() {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/api/identity.hpp"
+#include "actors/api/models.hpp"
 #include "compute/errc.hpp"
 #include "compute/tensor.hpp"
 #include "messages/values.hpp"
@@ -36,6 +37,14 @@ public:
   static expected<std::unique_ptr<client>>
   connect(caf::actor_system& sys, const std::string& topology_path,
           std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+  /// A client of the node at "HOST:PORT" alone (it does not move to another hub): over
+  /// plain TCP, or with `tls_topology`, over that topology's TLS with its client
+  /// certificate (configure the actor_system with settings_of(tls_topology) first).
+  static expected<std::unique_ptr<client>>
+  connect_to(caf::actor_system& sys, const std::string& host_port,
+             const std::string& tls_topology = {},
+             std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
   ~client();
   client(const client&) = delete;
@@ -69,7 +78,18 @@ public:
   expected<task_ack> submit_train(compute::tensor x, std::vector<int32_t> y,
                                   task_request options);
 
+  /// The same from data sets (load_data), with a test set whose accuracy each epoch
+  /// reports (none: null).
+  expected<task_ack> submit_train(const labelled_data& train, const labelled_data* test,
+                                  task_request options);
+
   expected<task_report> status(uint64_t task_id);
+
+  /// Cancels a task this client submitted (only the key that signed a submission may):
+  /// no more of its shards run, and what was validated stays paid and charged. The report
+  /// afterwards; a task that had already finished keeps its state.
+  expected<task_report> cancel(uint64_t task_id);
+
   expected<std::vector<task_report>> tasks();
   expected<std::vector<node_report>> nodes();
   expected<ledger_answer> ledger(const ledger_query& q);

@@ -15,7 +15,9 @@
 
 #include "actors/api/client.hpp"
 #include "actors/api/identity.hpp"
+#include "actors/api/ledger.hpp"
 #include "actors/api/local_network.hpp"
+#include "actors/api/models.hpp"
 #include "actors/api/node.hpp"
 #include "actors/api/settings.hpp"
 #include "compute/errc.hpp"

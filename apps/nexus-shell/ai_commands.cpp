@@ -132,11 +132,12 @@ error session::submit_train(const command_line& cmd) {
        << req.train.lr << " " << req.train.schedule << std::endl;
   if (cmd.flags.contains("detach"))
     return {};
-  return follow_training(ack->task_id, out_path, *spec);
+  return follow_training(ack->task_id, out_path, *spec, *data);
 }
 
 error session::follow_training(uint64_t task_id, const std::string& out_path,
-                               const compute::nn::model_spec& spec) {
+                               const compute::nn::model_spec& spec,
+                               const compute::nn::dataset& trained_on) {
   std::size_t printed = 0; // epochs already shown
   auto show_epochs = [&](const task_report& r) {
     for (; printed < r.epochs.size(); ++printed) {
@@ -175,7 +176,9 @@ error session::follow_training(uint64_t task_id, const std::string& out_path,
   auto model = compute::model_workload::with_weights(spec, *weights);
   if (!model)
     return model.error();
-  if (auto err = compute::nn::write_safetensors(out_path, model->to_safetensors()))
+  auto file = model->to_safetensors();
+  compute::nn::note_standardization(file.metadata, trained_on);
+  if (auto err = compute::nn::write_safetensors(out_path, file))
     return err;
   auto csv = beside(out_path, ".csv");
   auto svg = beside(out_path, ".svg");

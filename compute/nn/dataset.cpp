@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -167,7 +168,9 @@ expected<dataset> load_dataset(const std::string& spec) {
       return d.error();
     }
     d->name = spec;
-    for (auto& v : d->x.values()) // standardized with the training images' statistics
+    d->input_mean = fashion_mnist_mean; // standardized with the training images' statistics
+    d->input_std = fashion_mnist_std;
+    for (auto& v : d->x.values())
       v = (v - fashion_mnist_mean) / fashion_mnist_std;
     return d;
   }
@@ -197,12 +200,24 @@ dataset slice(const dataset& d, std::size_t begin, std::size_t end) {
   dataset out;
   out.name = d.name;
   out.classes = d.classes;
+  out.input_mean = d.input_mean;
+  out.input_std = d.input_std;
   auto cols = d.x.cols();
   out.x = tensor{shape_t{end - begin, cols},
                  {d.x.data() + begin * cols, d.x.data() + end * cols}};
   out.y.assign(d.y.begin() + static_cast<long>(begin),
                d.y.begin() + static_cast<long>(end));
   return out;
+}
+
+void note_standardization(std::map<std::string, std::string>& metadata, const dataset& d) {
+  if (d.input_mean == 0 && d.input_std == 1)
+    return;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(d.input_mean));
+  metadata["nexus.input_mean"] = text;
+  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(d.input_std));
+  metadata["nexus.input_std"] = text;
 }
 
 } // namespace nexus::compute::nn

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ struct dataset {
   tensor x;                // N x features
   std::vector<int32_t> y;  // N labels in [0, classes)
   std::size_t classes = 0; // 1 + the largest label
+  // How the samples were standardized, x = (raw - input_mean) / input_std, where raw is
+  // what the files hold (Fashion-MNIST's: pixels / 255); 0 and 1: they were not.
+  float input_mean = 0;
+  float input_std = 1;
 
   std::size_t size() const noexcept {
     return y.size();
@@ -52,6 +57,10 @@ expected<dataset> read_idx_pair(const std::string& images, const std::string& la
 
 /// Loads a data set from its spec (see above).
 expected<dataset> load_dataset(const std::string& spec);
+
+/// Says in a weights file's metadata how the model's inputs were standardized, when they
+/// were: "nexus.input_mean" and "nexus.input_std" (docs/python.md applies them in PyTorch).
+void note_standardization(std::map<std::string, std::string>& metadata, const dataset& d);
 
 /// Rows [begin, end) of a data set, copied.
 dataset slice(const dataset& d, std::size_t begin, std::size_t end);
