@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks that each folder includes only the folders below it (docs/ARCHITECTURE.md,
-"Layers"), that compute/, chain/, actors/core/ and config/ include no CAF header, and that
-the public API's headers reach no internal header. Prints every breach as FILE:LINE and
-exits 1 if there was one."""
+"Layers"), that compute/, chain/, actors/core/ and config/ include no CAF header, that the
+public API's headers reach no internal header, and that the programs built over the
+public API alone (the Python module, the embedding example) include nothing else. Prints
+every breach as FILE:LINE and exits 1 if there was one."""
 import os
 import re
 import sys
@@ -73,6 +74,13 @@ for path in sorted(sources()):
             continue
         if target not in below[folder]:
             breaches.append(f'{path}:{n}: {folder}/ includes {name}, a layer above it or beside it')
+
+# Programs built over the public API alone: they include nothing of the project but it.
+public_users = ['apps/python/core.cpp', 'apps/embed-example/main.cpp']
+for path in public_users:
+    for n, kind, name in includes(path):
+        if kind == '"' and not public_allowed.match(name):
+            breaches.append(f'{path}:{n}: includes {name}; it may use the public API only')
 
 # Every header the public API reaches, transitively.
 seen, todo = set(), list(public)

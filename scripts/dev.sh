@@ -23,7 +23,8 @@ packages=(g++ meson ninja-build pkg-config libcaf-dev capnproto libcapnp-dev lib
   libleveldb-dev libsodium-dev libeigen3-dev libtbb-dev catch2 ocl-icd-opencl-dev opencl-headers
   opencl-clhpp-headers pocl-opencl-icd libyaml-cpp-dev libedit-dev zlib1g-dev
   nlohmann-json3-dev dataset-fashion-mnist clang-format python3-pytest python3-plyvel
-  python3-cryptography iproute2 libboost-dev emscripten chromium)
+  python3-cryptography iproute2 libboost-dev emscripten chromium pybind11-dev python3-numpy
+  python3-tqdm)
 
 install_packages() {
   local missing=()
@@ -125,6 +126,8 @@ case "$cmd" in
     exec build/apps/nexus-shell "$@"
     ;;
   test)
+    # The Python package's tests load the trained weights into PyTorch too.
+    packages+=(python3-torch)
     build
     rc=0
     POCL_CACHE_DIR="$PWD/build/pocl-cache" meson test -C build --print-errorlogs "$@" || rc=$?

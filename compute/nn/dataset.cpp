@@ -1,8 +1,8 @@
 #include "compute/nn/dataset.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -213,11 +213,13 @@ dataset slice(const dataset& d, std::size_t begin, std::size_t end) {
 void note_standardization(std::map<std::string, std::string>& metadata, const dataset& d) {
   if (d.input_mean == 0 && d.input_std == 1)
     return;
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(d.input_mean));
-  metadata["nexus.input_mean"] = text;
-  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(d.input_std));
-  metadata["nexus.input_std"] = text;
+  auto shortest = [](float x) { // "0.286": the shortest text that reads back as x
+    char text[32];
+    auto end = std::to_chars(text, text + sizeof text, x).ptr;
+    return std::string(text, end);
+  };
+  metadata["nexus.input_mean"] = shortest(d.input_mean);
+  metadata["nexus.input_std"] = shortest(d.input_std);
 }
 
 } // namespace nexus::compute::nn

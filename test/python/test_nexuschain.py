@@ -2,9 +2,11 @@
 in this process (honest, and with a faulty worker), and one of separate `nexus-node`
 processes over mutual TLS. Results are compared with numpy; bad input must raise the
 documented exception and leave the interpreter and the network usable."""
+import gzip
 import os
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -278,3 +280,75 @@ nodes:
         up.send_signal(signal.SIGTERM)
         up.wait(30)
         log.close()
+
+
+def torchvision_test_images():
+    """Fashion-MNIST's test images as torchvision's ToTensor gives them (pixel / 255),
+    read from Debian's files here, apart from NexusChain's reader."""
+    directory = os.environ.get("NEXUS_FASHION_MNIST") or "/usr/share/datasets/fashion-mnist"
+    path = os.path.join(directory, "t10k-images-idx3-ubyte.gz")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} is not there (Debian's dataset-fashion-mnist)")
+    with gzip.open(path, "rb") as f:
+        magic, n, rows, cols = struct.unpack(">IIII", f.read(16))
+        assert magic == 2051
+        pixels = np.frombuffer(f.read(n * rows * cols), dtype=np.uint8)
+    return pixels.reshape(n, rows * cols).astype(np.float32) / 255.0
+
+
+def torch_probabilities(torch, weights, metadata, images):
+    """The docs' recipe (docs/python.md): the state_dict into nn.Sequential, the inputs
+    standardized as the metadata says."""
+    layers = sorted({int(k.split(".")[0]) for k in weights})
+    modules = []
+    for i, k in enumerate(layers):
+        out_features, in_features = weights[f"{k}.weight"].shape
+        modules.append(torch.nn.Linear(in_features, out_features))
+        if i + 1 < len(layers):
+            modules.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*modules)
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    mean = float(metadata.get("nexus.input_mean", 0))
+    std = float(metadata.get("nexus.input_std", 1))
+    with torch.no_grad():
+        x = (torch.from_numpy(images) - mean) / std
+        return torch.softmax(model(x), dim=1).numpy()
+
+
+def same_predictions(ours, theirs):
+    assert ours.shape == theirs.shape
+    assert (ours.argmax(axis=1) == theirs.argmax(axis=1)).mean() >= 0.999
+    assert np.abs(ours - theirs).max() < 1e-4
+
+
+def test_pytorch_reproduces_the_predictions_of_weights_trained_here(net):
+    torch = pytest.importorskip("torch", reason="python3-torch is not installed")
+    images = torchvision_test_images()
+    train = nx.load_data("fashion-mnist")
+    subset = nx.Dataset(train.x[:6000], train.y[:6000], train.input_mean, train.input_std)
+    result = net.train("mlp:784-64-10", subset, epochs=1, lr=0.002)
+    assert result.metadata["nexus.input_mean"] == "0.286"
+    assert result.metadata["nexus.input_std"] == "0.353"
+    test = nx.load_data("fashion-mnist:test")
+    ours = net.infer(result, test.x)
+    assert (ours.argmax(axis=1) == test.y).mean() > 0.7
+    same_predictions(ours, torch_probabilities(torch, result.weights, result.metadata, images))
+
+
+def test_pytorch_reproduces_the_predictions_of_nexus_shells_files(tmp_path):
+    torch = pytest.importorskip("torch", reason="python3-torch is not installed")
+    shell = os.environ.get("NEXUS_SHELL")
+    if not shell:
+        pytest.skip("NEXUS_SHELL names nexus-shell (meson test sets it)")
+    images = torchvision_test_images()
+    model, preds = tmp_path / "m.safetensors", tmp_path / "p.npy"
+    run = subprocess.run(
+        [shell, "--data", str(tmp_path / "data"), "--workers", "2", "--validators", "1", "-c",
+         f"submit train --model mlp:784-32-10 --data fashion-mnist --epochs 1 --out {model}",
+         "-c", f"submit infer --model {model} --data fashion-mnist:test --out {preds}"],
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    saved = nx.load_weights(model)
+    assert saved.metadata["nexus.input_std"] == "0.353"
+    same_predictions(np.load(preds), torch_probabilities(torch, saved.weights, saved.metadata,
+                                                         images))

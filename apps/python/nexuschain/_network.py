@@ -140,6 +140,16 @@ def _common(opts, *, label=None, verify=None, rounds=None, tolerance=None, shard
     return opts
 
 
+def _shortest(x):
+    """The shortest text that reads back as float32 x (as the C++ side writes it)."""
+    f = np.float32(x)
+    for digits in range(1, 10):
+        text = f"{float(f):.{digits}g}"
+        if np.float32(text) == f:
+            return text
+    return repr(float(f))
+
+
 def _interactive():
     if "ipykernel" in sys.modules:
         return True
@@ -485,8 +495,8 @@ class Network:
             opts["sample_rate"] = _number("sample_rate", sample_rate, 0, 1)
         metadata = {"nexus.model": spec}
         if train[2] != 0.0 or train[3] != 1.0:
-            metadata["nexus.input_mean"] = f"{train[2]:.9g}"
-            metadata["nexus.input_std"] = f"{train[3]:.9g}"
+            metadata["nexus.input_mean"] = _shortest(train[2])
+            metadata["nexus.input_std"] = _shortest(train[3])
 
         def convert(flat, report):
             w = _core.unflatten(spec, flat)
