@@ -4,10 +4,12 @@ processes over mutual TLS. Results are compared with numpy; bad input must raise
 documented exception and leave the interpreter and the network usable."""
 import gzip
 import os
+import re
 import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -352,3 +354,23 @@ def test_pytorch_reproduces_the_predictions_of_nexus_shells_files(tmp_path):
     assert saved.metadata["nexus.input_std"] == "0.353"
     same_predictions(np.load(preds), torch_probabilities(torch, saved.weights, saved.metadata,
                                                          images))
+
+
+def test_the_docs_session(tmp_path):
+    """docs/python.md's Python blocks, in order, as one session in a fresh interpreter."""
+    pytest.importorskip("torch", reason="python3-torch is not installed")
+    root = os.environ.get("NEXUS_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..",
+                                                            ".."))
+    with open(os.path.join(root, "docs", "python.md"), encoding="utf-8") as f:
+        blocks = re.findall(r"^```python\n(.*?)^```", f.read(), re.S | re.M)
+    assert len(blocks) >= 3
+    script = tmp_path / "session.py"
+    script.write_text("\n".join(blocks))
+    env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=600, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert "['0.bias', '0.weight', '2.bias', '2.weight']" in lines
+    assert "1.0" in lines  # PyTorch's predictions are the network's
+    assert any(line.startswith("ledger OK") for line in lines)

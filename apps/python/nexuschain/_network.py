@@ -159,7 +159,7 @@ def _interactive():
         return False
 
 
-def _progress_bar(progress, total, desc):
+def _progress_bar(progress, total, desc, unit="shard"):
     """A tqdm bar when asked for (True), or by default where tqdm is installed and the
     session is interactive; None otherwise."""
     if progress is False or (progress is None and not _interactive()):
@@ -173,7 +173,7 @@ def _progress_bar(progress, total, desc):
         if progress:
             raise ValueError("progress=True needs tqdm (Debian's python3-tqdm)") from None
         return None
-    return tqdm(total=total, desc=desc, unit="shard", leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
 
 
 # ---- values ----------------------------------------------------------------------------
@@ -311,7 +311,9 @@ class Task:
             return self._report
         deadline = None if timeout is None else time.monotonic() + _number(
             "timeout", timeout, 0, float("inf"))
-        bar = _progress_bar(self._progress, self.shards, f"task {self.id} {self.kind}")
+        training = self.kind.startswith("train")
+        bar = _progress_bar(self._progress, self.shards, f"task {self.id} {self.kind}",
+                            "step" if training else "shard")
         session = self._net._session()
         try:
             while True:
@@ -323,6 +325,12 @@ class Task:
                 if bar is not None and r is not None:
                     bar.total = r["shards"]
                     bar.n = r["shards_validated"]
+                    if r["epochs"]:  # a training run's last finished epoch
+                        e = r["epochs"][-1]
+                        test = e["test_accuracy"]
+                        bar.set_postfix_str(f"epoch {e['epoch']} loss {e['loss']:.4f}"
+                                            + (f" test {test:.4f}" if test is not None else ""),
+                                            refresh=False)
                     bar.refresh()
                 if r is not None and r["finished"]:
                     self._report = r
