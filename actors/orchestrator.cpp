@@ -659,17 +659,23 @@ caf::result<wire::task_report> cancel(self_pointer self, const wire::cancel_requ
       run != st.runs.end() ? &run->second->request() : st.table.request(req->task_id);
   if (!task)
     return to_caf(unknown_task(st, req->task_id));
-  if (task->internal || task->submitter_key == chain::public_key{}
-      || !chain::verify(task->submitter_key, wire::cancel_statement(req->task_id),
-                        req->signature))
+  auto id = std::to_string(req->task_id);
+  if (task->internal || task->submitter_key == chain::public_key{})
     return to_caf(
-        make_error(errc::invalid_input, "a cancel of task " + std::to_string(req->task_id)
-                                            + " that its submitter's key did not sign"));
+        make_error(errc::invalid_input,
+                   "task " + id + " has no submitter's key: nobody can cancel it"));
+  if (!chain::verify(task->submitter_key, wire::cancel_statement(req->task_id, task->nonce),
+                     req->signature))
+    return to_caf(make_error(errc::invalid_input, "a cancel of task " + id
+                                                      + " that its submitter's key did not "
+                                                        "sign"));
   const std::string why = "cancelled by its submitter";
   if (run != st.runs.end())
     run->second->cancel(why, now);
-  else
+  else if (!st.table.all_validated(req->task_id)) // else its output is being merged
     st.table.cancel(req->task_id, why, now);
+  if (!st.table.is_open(req->task_id))
+    st.early_outputs.erase(req->task_id);
   end_failed_runs(self);
   dispatch(self); // the aggregator drops what it holds of the task
   return status_of(self, req->task_id);

@@ -120,9 +120,10 @@ expected<consensus_item> decode(const consensus_message& x);
 ledger_answer encode(const nexus::ledger_answer& x);
 expected<nexus::ledger_answer> decode(const ledger_answer& x);
 
-/// What a submitter signs to cancel its task: "nexus/cancel/1" and the task's id (8 bytes,
-/// little-endian), so that the signature cancels that task and nothing else.
-std::vector<uint8_t> cancel_statement(uint64_t task_id);
+/// What a submitter signs to cancel its task: "nexus/cancel/1", the task's id and its
+/// submission's nonce (8 bytes each, little-endian), so that the signature cancels that
+/// submission and nothing else, not even a later one under the same id.
+std::vector<uint8_t> cancel_statement(uint64_t task_id, uint64_t nonce);
 
 /// What a node signs with its key to join: its name, the role, and the orchestrator's
 /// challenge, so that a signature proves one join and cannot be replayed for another.

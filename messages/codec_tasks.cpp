@@ -143,11 +143,12 @@ expected<nexus::cancel_request> decode(const cancel_request& x) {
   });
 }
 
-std::vector<uint8_t> cancel_statement(uint64_t task_id) {
+std::vector<uint8_t> cancel_statement(uint64_t task_id, uint64_t nonce) {
   static constexpr std::string_view tag = "nexus/cancel/1";
   std::vector<uint8_t> out(tag.begin(), tag.end());
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<uint8_t>(task_id >> (8 * i)));
+  for (auto x : {task_id, nonce})
+    for (int i = 0; i < 8; ++i)
+      out.push_back(static_cast<uint8_t>(x >> (8 * i)));
   return out;
 }
 

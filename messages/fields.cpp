@@ -225,6 +225,7 @@ void set_report(schema::TaskReport::Builder out, const nexus::task_report& x) {
   out.setResultsRejected(x.results_rejected);
   out.setResultsUnchecked(x.results_unchecked);
   out.setVerdictsOverturned(x.verdicts_overturned);
+  out.setSubmissionNonce(x.submission_nonce);
   out.setShardsReissued(x.shards_reissued);
   out.setReason(x.reason);
   out.setElapsedNanos(x.elapsed_ns);
@@ -266,6 +267,7 @@ expected<nexus::task_report> get_report(schema::TaskReport::Reader in) {
   out.results_rejected = in.getResultsRejected();
   out.results_unchecked = in.getResultsUnchecked();
   out.verdicts_overturned = in.getVerdictsOverturned();
+  out.submission_nonce = in.getSubmissionNonce();
   out.shards_reissued = in.getShardsReissued();
   out.reason = get_text(in.getReason());
   out.elapsed_ns = in.getElapsedNanos();

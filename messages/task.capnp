@@ -108,7 +108,8 @@ struct TaskAck {
 }
 
 # A submitter cancels its task: the task's id, signed with the key that signed its
-# submission (the signature of wire::cancel_statement, 64 bytes).
+# submission, with the submission's nonce (the signature of wire::cancel_statement, 64
+# bytes).
 struct CancelRequest {
   taskId @0 :UInt64;
   signature @1 :Data;
@@ -312,6 +313,7 @@ struct TaskReport {
   lossCurve @15 :List(Float32); # a training run's mean loss over each stretch of steps
   resultsUnchecked @16 :UInt32; # accepted unchecked, on their workers' records
   verdictsOverturned @17 :UInt32; # validators' verdicts an audit overturned
+  submissionNonce @18 :UInt64; # the nonce its submitter signed (a cancel signs it too)
 }
 
 struct TaskReports {

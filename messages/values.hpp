@@ -220,6 +220,7 @@ struct task_report {
   std::vector<float> loss_curve;    // a training run's loss, a point per stretch of steps
   uint32_t results_unchecked = 0;   // accepted unchecked, on their workers' records
   uint32_t verdicts_overturned = 0; // validators' verdicts an audit overturned
+  uint64_t submission_nonce = 0; // what its submitter signed it with (and signs a cancel)
   // Filled by the client, not sent: the hub it asked, and the one the task moved from.
   std::string hub;
   std::string moved_from;

@@ -675,6 +675,7 @@ task_report task_table::make_report(const task_entry& task,
   r.results_rejected = task.rejected;
   r.results_unchecked = task.unchecked;
   r.verdicts_overturned = task.overturned;
+  r.submission_nonce = task.request.nonce;
   r.shards_reissued = task.reissued;
   r.reason = task.reason;
   if (r.reason.empty() && !r.finished()) {

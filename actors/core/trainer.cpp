@@ -358,6 +358,7 @@ task_report training_run::report(clock::time_point now) const {
   task_report r;
   r.task_id = id_;
   r.label = request_.label;
+  r.submission_nonce = request_.nonce;
   r.state = state_;
   r.workload = workload_kind::train;
   r.shard_count = static_cast<uint32_t>(total_steps());

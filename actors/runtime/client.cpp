@@ -337,8 +337,19 @@ expected<task_report> client::status(uint64_t task_id) {
 }
 
 expected<task_report> client::cancel(uint64_t task_id) {
+  // The statement names the submission's nonce: this client's own record of it, or what
+  // the hub reports (a task submitted by an earlier session with this key).
+  uint64_t nonce = 0;
+  if (auto open = open_.find(task_id); open != open_.end()) {
+    nonce = open->second.nonce;
+  } else {
+    auto r = status(task_id);
+    if (!r || r->finished())
+      return r;
+    nonce = r->submission_nonce;
+  }
   cancel_request req{.task_id = task_id,
-                     .signature = key_.sign(wire::cancel_statement(task_id))};
+                     .signature = key_.sign(wire::cancel_statement(task_id, nonce))};
   return failing_over([&]() -> expected<task_report> {
     auto reply = ask<wire::task_report>(cancel_atom::value, wire::encode(req));
     if (!reply)

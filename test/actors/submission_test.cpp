@@ -259,7 +259,15 @@ TEST_CASE("only a task's submitter can cancel it, and only that task", "[actors]
   REQUIRE_FALSE(refused);
   CHECK(is(refused.error(), errc::invalid_input));
   CHECK_THAT(describe(refused.error()), Catch::Contains("did not sign"));
-  refused = cancel_as(ack->task_id, alice.sign(wire::cancel_statement(ack->task_id + 1)));
+  auto nonce = f.api->status(ack->task_id)->submission_nonce;
+  CHECK(nonce != 0);
+  // Alice's cancel of another submission under this id (another nonce) does not hold.
+  refused =
+      cancel_as(ack->task_id, alice.sign(wire::cancel_statement(ack->task_id, nonce + 1)));
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(describe(refused.error()), Catch::Contains("did not sign"));
+  refused =
+      cancel_as(ack->task_id, alice.sign(wire::cancel_statement(ack->task_id + 1, nonce)));
   REQUIRE_FALSE(refused);
   CHECK_THAT(describe(refused.error()), Catch::Contains("did not sign"));
   refused = cancel_as(ack->task_id, chain::signature{});
