@@ -44,6 +44,9 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
           return to_caf(make_error(errc::corrupted,
                                    "blob " + chain::to_hex(payload->ref.id).substr(0, 12)
                                        + " does not match its digest"));
+        if (auto err = compute::check_finite(
+                payload->tensor, "blob " + chain::to_hex(payload->ref.id).substr(0, 12)))
+          return to_caf(err);
         return wire::encode(self->state.store->put_upload(std::move(payload->tensor)));
       },
   };

@@ -67,4 +67,15 @@ double max_relative_difference(const tensor& a, const tensor& b) {
   return worst / scale;
 }
 
+error check_finite(const tensor& x, const std::string& what) {
+  auto v = x.values();
+  auto bad = std::find_if(v.begin(), v.end(), [](float f) { return !std::isfinite(f); });
+  if (bad == v.end())
+    return {};
+  return make_error(errc::invalid_input,
+                    what + " holds " + (std::isnan(*bad) ? "NaN" : "an infinity")
+                        + " (element " + std::to_string(bad - v.begin())
+                        + "): operands must be finite numbers");
+}
+
 } // namespace nexus::compute

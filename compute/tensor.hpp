@@ -13,6 +13,8 @@
 
 #include <Eigen/Core>
 
+#include "compute/errc.hpp"
+
 namespace nexus::compute {
 
 using shape_t = std::vector<std::size_t>;
@@ -108,6 +110,11 @@ std::size_t element_count(const shape_t& shape) noexcept;
 
 /// Uniform values in [-1, 1) from a fixed seed: the same seed gives the same tensor.
 tensor random_tensor(shape_t shape, uint64_t seed);
+
+/// Errors (errc::invalid_input, naming `what` and the first bad element) if `x` holds a
+/// NaN or an infinity: work on such operands cannot be checked, and would cost honest
+/// workers penalties.
+error check_finite(const tensor& x, const std::string& what);
 
 /// Largest |a - b| over all elements, relative to max(1, largest |b|). Shapes must match.
 double max_relative_difference(const tensor& a, const tensor& b);

@@ -247,6 +247,9 @@ expected<std::pair<blob_ref, blob_ref>> client::put_pair(compute::tensor x,
 }
 
 expected<blob_ref> client::put(compute::tensor x) {
+  if (auto err =
+          compute::check_finite(x, "an operand of shape " + compute::to_string(x.shape())))
+    return err;
   auto ref = store_->put_upload(std::move(x));
   auto up = failing_over([&]() -> expected<blob_ref> {
     if (!hub_.gateway || uploaded_.contains(ref.id))

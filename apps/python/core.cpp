@@ -11,6 +11,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -19,10 +20,12 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/logger.hpp>
 
 #include "actors/api/nexus.hpp"
 
@@ -41,6 +44,16 @@ struct failure : std::runtime_error {
       , code(c) {}
   errc code;
 };
+
+// Text from the network as Python text: bytes that are not UTF-8 (an account name, a
+// label) become U+FFFD instead of an error in every later call that meets them.
+py::str text(const std::string& s) {
+  PyObject* o =
+      PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+  if (!o)
+    throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
 
 [[noreturn]] void raise(const error& err) {
   throw failure{static_cast<errc>(err.code()), describe(err)};
@@ -80,7 +93,7 @@ py::array to_array(compute::tensor t) {
 py::dict report_dict(const task_report& r) {
   py::dict d;
   d["task_id"] = r.task_id;
-  d["label"] = r.label;
+  d["label"] = text(r.label);
   d["state"] = to_string(r.state);
   d["workload"] = to_string(r.workload);
   d["shards"] = r.shard_count;
@@ -90,13 +103,13 @@ py::dict report_dict(const task_report& r) {
   d["shards_reissued"] = r.shards_reissued;
   d["results_unchecked"] = r.results_unchecked;
   d["verdicts_overturned"] = r.verdicts_overturned;
-  d["reason"] = r.reason;
+  d["reason"] = text(r.reason);
   d["elapsed_s"] = static_cast<double>(r.elapsed_ns) / 1e9;
   d["verify_s"] = static_cast<double>(r.verify_ns) / 1e9;
   d["gflop"] = r.flops / 1e9;
   d["output_shape"] = py::tuple(py::cast(r.output_shape));
-  d["hub"] = r.hub;
-  d["moved_from"] = r.moved_from;
+  d["hub"] = text(r.hub);
+  d["moved_from"] = text(r.moved_from);
   d["finished"] = r.finished();
   py::list epochs;
   for (const auto& e : r.epochs) {
@@ -145,13 +158,6 @@ task_request request_of(const py::dict& opts) {
   return req;
 }
 
-// f(xs...) with the GIL held again, inside a call that released it.
-template <class F, class... Ts>
-auto with_gil(F&& f, Ts&&... xs) {
-  py::gil_scoped_acquire gil;
-  return f(std::forward<Ts>(xs)...);
-}
-
 py::dict ack_dict(const task_ack& a) {
   py::dict d;
   d["task_id"] = a.task_id;
@@ -176,6 +182,31 @@ api::labelled_data data_of(const f32_array& x,
   return d;
 }
 
+// Every call that talks to the network holds one: the GIL released, then the session's
+// lock (never the other way round: nothing takes the lock while holding the GIL). On the
+// way out it drops the reference CAF 0.17 keeps, in each thread that used a client, to
+// the actor system's logger: the actor system's destructor waits for every such
+// reference, so a thread of a pool that once called the network would keep close() from
+// ever returning.
+class network_call {
+public:
+  explicit network_call(std::mutex& mu)
+      : lock_(mu) {}
+
+  ~network_call() {
+    caf::logger::set_current_actor_system(nullptr);
+  }
+
+  network_call(const network_call&) = delete;
+  network_call& operator=(const network_call&) = delete;
+
+private:
+  py::gil_scoped_release nogil_; // first in, last out
+  std::lock_guard<std::mutex> lock_;
+};
+
+// Python objects are made only after the call let go of the lock: code Python runs while
+// making them (a finalizer) may call the session again.
 class session {
 public:
   ~session() {
@@ -195,12 +226,19 @@ public:
     o.ledgers = option<std::size_t>(opts, "ledgers", o.ledgers);
     auto timeout = std::chrono::milliseconds{option<int64_t>(opts, "timeout_ms", 30'000)};
     auto s = std::unique_ptr<session>(new session);
-    py::gil_scoped_release nogil;
-    s->cfg_ = std::make_unique<caf::actor_system_config>();
-    api::configure_local(*s->cfg_);
-    s->sys_ = std::make_unique<caf::actor_system>(*s->cfg_);
-    s->local_ = take(api::local_network::start(*s->sys_, o));
-    s->client_ = s->local_->connect(timeout);
+    auto started = s->call_unlocked([&]() -> error {
+      s->cfg_ = std::make_unique<caf::actor_system_config>();
+      api::configure_local(*s->cfg_);
+      s->sys_ = std::make_unique<caf::actor_system>(*s->cfg_);
+      auto net = api::local_network::start(*s->sys_, o);
+      if (!net)
+        return net.error();
+      s->local_ = std::move(*net);
+      s->client_ = s->local_->connect(timeout);
+      return {};
+    });
+    if (started)
+      raise(started); // `s` goes with the GIL held: its destructor stops what started
     return s;
   }
 
@@ -210,39 +248,52 @@ public:
   static std::unique_ptr<session> connect(const std::string& topology,
                                           const std::string& address, int64_t timeout_ms) {
     auto s = std::unique_ptr<session>(new session);
-    py::gil_scoped_release nogil;
-    api::network_settings settings;
-    if (!topology.empty())
-      settings = take(api::settings_of(topology));
-    s->cfg_ = std::make_unique<caf::actor_system_config>();
-    api::configure(*s->cfg_, settings);
-    s->sys_ = std::make_unique<caf::actor_system>(*s->cfg_);
-    auto timeout = std::chrono::milliseconds{timeout_ms};
-    s->client_ = !address.empty()
-                     ? take(api::client::connect_to(*s->sys_, address, topology, timeout))
-                     : take(api::client::connect(*s->sys_, topology, timeout));
+    auto attached = s->call_unlocked([&]() -> error {
+      api::network_settings settings;
+      if (!topology.empty()) {
+        auto found = api::settings_of(topology);
+        if (!found)
+          return found.error();
+        settings = std::move(*found);
+      }
+      s->cfg_ = std::make_unique<caf::actor_system_config>();
+      api::configure(*s->cfg_, settings);
+      s->sys_ = std::make_unique<caf::actor_system>(*s->cfg_);
+      auto timeout = std::chrono::milliseconds{timeout_ms};
+      auto c = !address.empty()
+                   ? api::client::connect_to(*s->sys_, address, topology, timeout)
+                   : api::client::connect(*s->sys_, topology, timeout);
+      if (!c)
+        return c.error();
+      s->client_ = std::move(*c);
+      return {};
+    });
+    if (attached)
+      raise(attached);
     return s;
   }
 
   void sign_as(const std::string& name, const std::string& dir) {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    auto who = take(api::identity::load_or_create(name, dir));
-    live().sign_as(who);
+    auto err = call([&](api::client& c) -> error {
+      auto who = api::identity::load_or_create(name, dir);
+      if (!who)
+        return who.error();
+      c.sign_as(*who);
+      return {};
+    });
+    if (err)
+      raise(err);
   }
 
-  std::string account() {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    return live().account();
+  py::str account() {
+    return text(
+        take(call([](api::client& c) { return expected<std::string>{c.account()}; })));
   }
 
-  std::string upload(const f32_array& x) {
+  py::str upload(const f32_array& x) {
     auto t = to_tensor(x, "the array");
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    auto ref = take(live().upload(std::move(t)));
-    return remember(std::move(ref));
+    auto ref = take(call([&](api::client& c) { return c.upload(std::move(t)); }));
+    return text(remember(std::move(ref)));
   }
 
   py::dict submit_matmul(const py::object& a, const py::object& b, const py::dict& opts) {
@@ -250,87 +301,76 @@ public:
     if (py::isinstance<py::str>(a) && py::isinstance<py::str>(b)) {
       auto ia = a.cast<std::string>();
       auto ib = b.cast<std::string>();
-      py::gil_scoped_release nogil;
-      std::lock_guard lock{mu_};
-      auto ra = known(ia);
-      auto rb = known(ib);
-      return with_gil(ack_dict, take(live().submit_matmul(ra, rb, std::move(req))));
+      return ack_dict(take(call([&](api::client& c) -> expected<task_ack> {
+        auto ra = known(ia);
+        auto rb = known(ib);
+        if (!ra || !rb)
+          return !ra ? ra.error() : rb.error();
+        return c.submit_matmul(*ra, *rb, std::move(req));
+      })));
     }
     auto ta = to_tensor(a.cast<f32_array>(), "a");
     auto tb = to_tensor(b.cast<f32_array>(), "b");
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    return with_gil(
-        ack_dict, take(live().submit_matmul(std::move(ta), std::move(tb), std::move(req))));
+    return ack_dict(take(call([&](api::client& c) {
+      return c.submit_matmul(std::move(ta), std::move(tb), std::move(req));
+    })));
   }
 
   py::dict submit_infer(const std::string& spec, const f32_array& weights,
-                        const f32_array& x, py::dict opts) {
+                        const f32_array& x, const py::dict& opts) {
     auto req = request_of(opts);
     req.model.spec = spec;
     auto w = to_tensor(weights, "weights");
     auto t = to_tensor(x, "samples");
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    return with_gil(ack_dict,
-                    take(live().submit_infer(std::move(w), std::move(t), std::move(req))));
+    return ack_dict(take(call([&](api::client& c) {
+      return c.submit_infer(std::move(w), std::move(t), std::move(req));
+    })));
   }
 
   py::dict submit_train(const std::string& spec, const py::object& train,
-                        const py::object& test, py::dict opts) {
+                        const py::object& test, const py::dict& opts) {
     auto req = request_of(opts);
     req.model.spec = spec;
     auto t = as_data(train);
     std::optional<api::labelled_data> v;
     if (!test.is_none())
       v = as_data(test);
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    return with_gil(ack_dict,
-                    take(live().submit_train(t, v ? &*v : nullptr, std::move(req))));
+    return ack_dict(take(call([&](api::client& c) {
+      return c.submit_train(t, v ? &*v : nullptr, std::move(req));
+    })));
   }
 
   py::dict status(uint64_t task) {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    return with_gil(report_dict, take(live().status(task)));
+    return report_dict(take(call([&](api::client& c) { return c.status(task); })));
   }
 
   py::dict cancel(uint64_t task) {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    return with_gil(report_dict, take(live().cancel(task)));
+    return report_dict(take(call([&](api::client& c) { return c.cancel(task); })));
   }
 
   // The task's report once it finished, or None after `seconds`.
   py::object wait(uint64_t task, double seconds) {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
+    if (!(seconds >= 0 && seconds <= 3600))
+      invalid("a wait of 0 to 3600 s, not " + std::to_string(seconds));
     auto limit = std::chrono::milliseconds{static_cast<int64_t>(seconds * 1000)};
-    auto r = live().wait(task, {}, limit);
+    auto r = call([&](api::client& c) { return c.wait(task, {}, limit); });
     if (!r && is(r.error(), errc::timeout))
-      return with_gil([] { return py::object(py::none()); });
-    return with_gil([&] { return py::object(report_dict(take(std::move(r)))); });
+      return py::none();
+    return report_dict(take(std::move(r)));
   }
 
   py::array result(uint64_t task) {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    auto t = take(live().result(task));
-    return with_gil(to_array, std::move(t));
+    return to_array(take(call([&](api::client& c) { return c.result(task); })));
   }
 
   py::list nodes() {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    auto all = take(live().nodes());
-    py::gil_scoped_acquire gil;
+    auto all = take(call([](api::client& c) { return c.nodes(); }));
     py::list out;
     for (const auto& n : all) {
       py::dict d;
-      d["name"] = n.info.name;
+      d["name"] = text(n.info.name);
       d["role"] = to_string(n.info.role);
-      d["device"] = n.info.device;
+      d["device"] = text(n.info.device);
       d["threads"] = n.info.threads;
       d["gflops"] = n.info.gflops;
       d["state"] = to_string(n.state);
@@ -345,79 +385,86 @@ public:
 
   // Micro-MCC by account (every account, or one).
   py::dict balances(const std::string& account) {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    auto a =
-        take(live().ledger({.question = ledger_question::balance, .account = account}));
-    py::gil_scoped_acquire gil;
+    auto a = take(call([&](api::client& c) {
+      return c.ledger({.question = ledger_question::balance, .account = account});
+    }));
     py::dict out;
     for (const auto& b : a.balances)
-      out[py::str(b.account)] = b.micro_mcc;
+      out[text(b.account)] = b.micro_mcc;
     return out;
   }
 
   py::list history(const std::string& account) {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    auto a =
-        take(live().ledger({.question = ledger_question::history, .account = account}));
-    auto events = api::events_of(a);
-    py::gil_scoped_acquire gil;
+    auto a = take(call([&](api::client& c) {
+      return c.ledger({.question = ledger_question::history, .account = account});
+    }));
     py::list out;
-    for (const auto& e : events) {
+    for (const auto& e : api::events_of(a)) {
       py::dict d;
       d["height"] = e.height;
       d["kind"] = e.kind;
       d["task_id"] = e.task_id;
       d["shard"] = e.shard_id;
-      d["account"] = e.account;
-      d["worker"] = e.worker;
-      d["validator"] = e.validator;
+      d["account"] = text(e.account);
+      d["worker"] = text(e.worker);
+      d["validator"] = text(e.validator);
       d["micro_mcc"] = e.micro_mcc;
       d["valid"] = e.valid;
       d["time_ms"] = e.time_ms;
-      d["text"] = e.text;
+      d["text"] = text(e.text);
       out.append(d);
     }
     return out;
   }
 
   py::dict verify() {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    auto a = take(live().ledger({.question = ledger_question::verify}));
-    py::gil_scoped_acquire gil;
+    auto a = take(call(
+        [](api::client& c) { return c.ledger({.question = ledger_question::verify}); }));
     py::dict d;
     d["ok"] = a.audit_ok;
     d["blocks"] = a.audit_blocks;
     d["transactions"] = a.audit_transactions;
-    d["problem"] = a.audit_problem;
-    d["report"] = a.audit_report;
+    d["problem"] = text(a.audit_problem);
+    d["report"] = text(a.audit_report);
     return d;
   }
 
+  // Stops an embedded network (waiting for its actors) or detaches; once a call in flight
+  // in another thread returned.
   void close() {
-    py::gil_scoped_release nogil;
-    std::lock_guard lock{mu_};
-    client_.reset();
-    if (local_)
-      local_->stop();
-    local_.reset();
-    sys_.reset(); // waits for every actor
-    cfg_.reset();
+    call_unlocked([&] {
+      client_.reset();
+      if (local_)
+        local_->stop();
+      local_.reset();
+      sys_.reset(); // waits for every actor
+      cfg_.reset();
+      closed_ = true;
+      return 0;
+    });
   }
 
   bool closed() const noexcept {
-    return !client_;
+    return closed_;
   }
 
 private:
   session() = default;
 
-  api::client& live() {
+  // f(client) as a network_call; errc::unavailable once closed.
+  template <class F>
+  auto call(F&& f) -> decltype(f(std::declval<api::client&>())) {
+    network_call guard{mu_};
     if (!client_)
-      throw failure{errc::unavailable, "this network was closed"};
-    return *client_;
+      return make_error(errc::unavailable, "this network was closed");
+    return f(*client_);
+  }
+
+  // f() as a network_call (for what makes or unmakes the client).
+  template <class F>
+  std::invoke_result_t<F> call_unlocked(F&& f) {
+    network_call guard{mu_};
+    return f();
   }
 
   // Blobs uploaded through this session, by their id's hex text.
@@ -428,16 +475,16 @@ private:
       id += hex[byte >> 4];
       id += hex[byte & 15];
     }
+    std::lock_guard lock{blobs_mu_};
     blobs_.insert_or_assign(id, std::move(ref));
     return id;
   }
 
-  // Under mu_. (No lock is taken with the GIL held: a holder of mu_ may wait for the
-  // GIL.)
-  blob_ref known(const std::string& id) {
+  expected<blob_ref> known(const std::string& id) {
+    std::lock_guard lock{blobs_mu_};
     auto it = blobs_.find(id);
     if (it == blobs_.end())
-      throw failure{errc::not_found, "no array uploaded as " + id + " in this session"};
+      return make_error(errc::not_found, "no array uploaded as " + id + " in this session");
     return it->second;
   }
 
@@ -448,12 +495,14 @@ private:
                    t[2].cast<float>(), t[3].cast<float>());
   }
 
-  std::mutex mu_; // one client call at a time
+  std::mutex mu_;       // one client call at a time
+  std::mutex blobs_mu_; // blobs_, taken with or without the GIL, never waiting for either
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<api::local_network> local_;
   std::unique_ptr<api::client> client_;
   std::map<std::string, blob_ref> blobs_;
+  std::atomic<bool> closed_ = false;
 };
 
 py::dict weights_dict(const api::model_weights& w) {
@@ -497,11 +546,12 @@ PYBIND11_MODULE(_nexuschain, m) {
       default:
         break;
       }
+      auto what = text(f.what());
       if (type) {
-        PyErr_SetString(type, f.what());
+        PyErr_SetObject(type, what.ptr());
         return;
       }
-      auto e = py::reinterpret_borrow<py::object>(nexus_error.ptr())(f.what());
+      auto e = py::reinterpret_borrow<py::object>(nexus_error.ptr())(what);
       e.attr("code") = to_string(f.code);
       PyErr_SetObject(nexus_error.ptr(), e.ptr());
     }

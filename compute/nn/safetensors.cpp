@@ -209,17 +209,27 @@ error write_safetensors(const std::string& path, const safetensors_file& f) {
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
     out.flush();
-    if (!out)
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored); // nothing half-written stays behind
       return make_error(errc::unavailable, "cannot write " + tmp);
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec)
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
     return make_error(errc::unavailable, "cannot write " + path + ": " + ec.message());
+  }
   return {};
 }
 
 expected<safetensors_file> read_safetensors(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return make_error(errc::invalid_input,
+                      path + " is a directory, not a safetensors file");
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return make_error(errc::not_found, "cannot open " + path);

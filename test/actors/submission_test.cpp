@@ -3,7 +3,10 @@
 // node's key across sessions so that its name keeps the key the ledger bound it to.
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "actors/core/submission.hpp"
+#include "actors/gateway.hpp"
 #include "actors/worker.hpp"
 #include "chain/block.hpp"
 #include "chain/contract.hpp"
@@ -297,4 +300,37 @@ TEST_CASE("only a task's submitter can cancel it, and only that task", "[actors]
   auto audit = f.api->ledger({.question = ledger_question::verify});
   REQUIRE(audit);
   CHECK(audit->audit_ok);
+}
+
+TEST_CASE("operands with NaN or infinities are refused before any work, by the client "
+          "and by a hub's gateway",
+          "[actors][submission]") {
+  fixture f{embedded_options{2, 1}};
+  auto b = compute::random_tensor({20, 10}, 2);
+  for (float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    auto a = compute::random_tensor({40, 20}, 1);
+    a.values()[57] = bad;
+    auto refused = f.api->submit_matmul(a, b);
+    REQUIRE_FALSE(refused);
+    CHECK(is(refused.error(), errc::invalid_input));
+    CHECK_THAT(describe(refused.error()), Catch::Contains("(element 57)"));
+    // Sent straight to a gateway, as a client of another make would.
+    auto store = std::make_shared<blob_store>();
+    auto gw = f.sys.spawn(gateway, store, f.net.orchestrator, uint16_t{0});
+    caf::scoped_actor self{f.sys};
+    blob_ref ref{blob_store::id_of(a), a.shape()};
+    bool stored = true;
+    std::string why;
+    self->request(gw, 10s, store_atom::value, wire::encode(ref, a))
+        .receive([&](const wire::blob_ref&) { stored = true; },
+                 [&](const caf::error& err) {
+                   stored = false;
+                   why = describe(from_caf(err));
+                 });
+    CHECK_FALSE(stored);
+    CHECK_THAT(why, Catch::Contains("operands must be finite"));
+    CHECK(store->size() == 0);
+    self->send_exit(gw, caf::exit_reason::user_shutdown);
+  }
 }

@@ -102,6 +102,15 @@ def test_bad_input_raises_the_documented_exceptions(net):
         net.matmul(a, a.T, shards=-1)
     with pytest.raises(ValueError, match="budget must be above 0"):
         net.matmul(a, a.T, budget=0)
+    # Operands no one can check (they would cost honest workers penalties).
+    with pytest.raises(ValueError, match="NaN or an infinity"):
+        net.matmul(np.full((4, 3), np.nan), a.T)
+    with pytest.raises(ValueError, match="NaN or an infinity"):
+        net.matmul(np.full((4, 3), 1e300), a.T)  # beyond float32
+    with pytest.raises(IsADirectoryError):
+        nx.load_weights(os.path.dirname(__file__))
+    with pytest.raises(ValueError, match="account must be"):
+        nx.local(workers=1, validators=1, account="../elsewhere")
     with pytest.raises(ValueError, match="model|mlp"):
         net.train("mlp:4-", (a, [0, 1, 0, 1]))
     with pytest.raises(ValueError, match="one label per sample"):
@@ -141,6 +150,19 @@ def test_ctrl_c_cancels_the_task_and_leaves_the_network_usable(net):
     with pytest.raises(nx.NexusError, match="cancelled"):
         t.result()
     assert close(net.matmul(np.eye(3), np.ones((3, 2))), np.ones((3, 2), np.float32))
+
+
+def test_a_network_closes_while_other_threads_that_used_it_live():
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as pool:
+        net = nx.local(workers=2, validators=1, account="pytest")
+        assert pool.submit(net.matmul, np.ones((4, 4)), np.ones((4, 4))).result().shape == (4, 4)
+        closer = threading.Thread(target=net.close)  # from yet another thread
+        closer.start()
+        closer.join(30)
+        assert not closer.is_alive()
+    with pytest.raises(nx.NexusError, match="closed"):
+        net.matmul(np.ones((2, 2)), np.ones((2, 2)))
 
 
 def test_nodes_and_ledger_are_plain_values(net):

@@ -71,7 +71,12 @@ def _float32(name, x, ndim=None):
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{name} is empty (shape {a.shape})")
-    return np.ascontiguousarray(a, dtype=np.float32)
+    x = np.ascontiguousarray(a, dtype=np.float32)
+    if not np.isfinite(x).all():  # float64 beyond float32's range becomes an infinity here
+        bad = int(np.flatnonzero(~np.isfinite(x.ravel()))[0])
+        raise ValueError(f"{name} holds NaN or an infinity as float32 (element {bad}): the "
+                         "network takes finite numbers only")
+    return x
 
 
 def _labels(name, y, rows):
@@ -92,10 +97,22 @@ def _labels(name, y, rows):
 
 
 def _path(name, p):
+    """An existing regular file's path, as bytes for C++ (any name the OS allows)."""
     p = os.fspath(p)
-    if not os.path.exists(p):
+    if isinstance(p, bytes):
+        p = os.fsdecode(p)
+    if not p or not os.path.exists(p):
         raise FileNotFoundError(2, f"{name}: no such file", p)
-    return p
+    if os.path.isdir(p):
+        raise IsADirectoryError(21, f"{name}: a directory, not a file", p)
+    return os.fsencode(p)
+
+
+def _directory(name, p):
+    p = os.fsdecode(os.fspath(p))
+    if not p:
+        raise ValueError(f"{name} names a directory; it cannot be empty")
+    return os.fsencode(p)
 
 
 def _micro_mcc(budget):
@@ -198,10 +215,12 @@ class Dataset(NamedTuple):
 def load_data(spec):
     """"fashion-mnist" (60,000 training images), "fashion-mnist:test" (10,000 test images)
     or "X.npy,y.npy", as a Dataset."""
+    if not isinstance(spec, str):
+        raise ValueError(f"a data set spec is text, not {type(spec).__name__}")
     if "," in spec:
         for p in spec.split(",", 1):
             _path("load_data", p)
-    x, y, mean, std = _core.load_data(spec)
+    x, y, mean, std = _core.load_data(os.fsencode(spec))
     return Dataset(x, y, float(mean), float(std))
 
 
@@ -259,7 +278,10 @@ def load_weights(path):
 def save_weights(path, weights, metadata=None, spec=""):
     """Writes a state_dict of numpy arrays (or torch tensors) as safetensors, checked
     against the model they make."""
-    _core.write_weights(os.fspath(path), spec, _as_state_dict("weights", weights),
+    path = os.fsdecode(os.fspath(path))
+    if not path or os.path.isdir(path):
+        raise IsADirectoryError(21, "save_weights: a file's path is needed", path)
+    _core.write_weights(os.fsencode(path), spec, _as_state_dict("weights", weights),
                         {str(k): str(v) for k, v in (metadata or {}).items()})
 
 
@@ -372,6 +394,12 @@ class Task:
 
 # ---- the network -----------------------------------------------------------------------
 
+def _finish(session, cleanup):
+    session.close()
+    if cleanup:
+        cleanup()
+
+
 class Ledger:
     """The network's ledger: balances, a node's history, and the audit. Amounts are in MCC
     (floats, exact to the micro-MCC below 9 * 10^9 MCC); history entries also carry
@@ -407,8 +435,9 @@ class Network:
     def __init__(self, session, description, cleanup=None):
         self._s = session
         self.description = description
-        self._cleanup = cleanup
         self.ledger = Ledger(self)
+        # Run by close(), or when the network is collected unclosed, or at exit.
+        self._finalizer = weakref.finalize(self, _finish, session, cleanup)
         _open_networks.add(self)
 
     def __repr__(self):
@@ -422,12 +451,8 @@ class Network:
 
     def close(self):
         """Stops an embedded network (waiting for its actors); detaches from a running one."""
-        s, self._s = self._s, None
-        if s is not None:
-            s.close()
-        if self._cleanup:
-            self._cleanup()
-            self._cleanup = None
+        self._s = None
+        self._finalizer()
         _open_networks.discard(self)
 
     def _session(self):
@@ -491,7 +516,7 @@ class Network:
         opts = _common({}, **options)
         opts["epochs"] = _count("epochs", epochs, 1, 10_000)
         opts["batch"] = _count("batch", batch, 1, 65_536)
-        opts["lr"] = _number("lr", lr, 1e-9, 10)
+        opts["lr"] = _number("lr", lr, 1e-9, 10, hi_open=True)
         opts["optimizer"] = str(optimizer)
         opts["schedule"] = str(schedule)
         opts["seed"] = _count("seed", seed, 1, 2**64 - 1)
@@ -519,7 +544,7 @@ class Network:
         """Trains `model` ("mlp:784-256-128-10" or a YAML model file) on `data` ((X, y)
         arrays, a Dataset, or "fashion-mnist"; its test images are then the test set) and
         returns a TrainResult: `weights, history = net.train(...)`. Options: epochs,
-        batch, lr, optimizer (adam, sgd), schedule (constant, cosine, step:N:F), seed,
+        batch, lr, optimizer (adam, sgd), schedule (constant, cosine), seed,
         test ((X, y) or a spec), local_steps, micro_batch, sample_rate, and the options
         every submission takes (see matmul)."""
         return self.submit_train(model, data, **options).result()
@@ -569,8 +594,9 @@ def _data(name, data):
         data = load_data(os.fspath(data))
     if isinstance(data, Dataset):
         x = _float32(f"{name} samples", data.x, ndim=2)
-        return (x, _labels(f"{name} labels", data.y, x.shape[0]), float(data.input_mean),
-                float(data.input_std))
+        mean = _number(f"{name} input_mean", data.input_mean, -1e6, 1e6)
+        std = _number(f"{name} input_std", data.input_std, 0, 1e6, lo_open=True)
+        return x, _labels(f"{name} labels", data.y, x.shape[0]), mean, std
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(f"{name} is (X, y) arrays, a Dataset or a data set spec such as "
                          f"'fashion-mnist', not {type(data).__name__}")
@@ -594,7 +620,10 @@ def _flat_weights(weights):
 
 def _account(session, account, data_dir):
     name = account or getpass.getuser() or "python"
-    session.sign_as(name, os.path.join(data_dir, "users", name))
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}", name):
+        raise ValueError(f"account must be a name of letters, digits, '_', '.', '@' and '-' "
+                         f"(up to 64, not starting with '.' or '-'), not {name!r}")
+    session.sign_as(name, os.fsencode(os.path.join(os.fsdecode(data_dir), "users", name)))
 
 
 def _default_data():
@@ -622,7 +651,7 @@ def local(workers=4, validators=2, *, faulty_workers=0, fault="corrupt", lying_v
         "lie_rate": _number("lie_rate", lie_rate, 0, 1, lo_open=True),
         "device": str(device),
         "ledgers": _count("ledgers", ledgers, 1, 64),
-        "timeout_ms": int(_number("timeout", timeout, 0, 86400, lo_open=True) * 1000),
+        "timeout_ms": int(_number("timeout", timeout, 1, 86400) * 1000),
     }
     if faulty_workers > workers:
         raise ValueError(f"faulty_workers ({faulty_workers}) cannot exceed workers ({workers})")
@@ -633,7 +662,7 @@ def local(workers=4, validators=2, *, faulty_workers=0, fault="corrupt", lying_v
     if data is None:
         data = tempfile.mkdtemp(prefix="nexuschain-")
         cleanup = lambda d=data: shutil.rmtree(d, ignore_errors=True)
-    opts["data"] = os.fspath(data)
+    opts["data"] = _directory("data", data)
     try:
         session = _core.Session.local(opts)
         _account(session, account, opts["data"])
@@ -652,7 +681,7 @@ def connect(where, *, tls=None, account=None, data=None, timeout=30):
     signed as `account` (default: the user's name) with its key in DATA/users/NAME
     (DATA: $XDG_DATA_HOME/nexuschain, as nexus-shell's)."""
     where = os.fspath(where)
-    timeout_ms = int(_number("timeout", timeout, 0, 86400, lo_open=True) * 1000)
+    timeout_ms = int(_number("timeout", timeout, 1, 86400) * 1000)
     if tls is not None:
         tls = _path("tls", tls)
     if re.fullmatch(r"[^/\s]+:\d{1,5}", where) and not os.path.exists(where):
@@ -664,7 +693,8 @@ def connect(where, *, tls=None, account=None, data=None, timeout=30):
         session = _core.Session.connect(_path("topology", where), "", timeout_ms)
         description = f"topology {where}"
     try:
-        _account(session, account, os.fspath(data) if data else _default_data())
+        _account(session, account, _directory("data", data) if data is not None
+                 else _default_data())
     except BaseException:
         session.close()
         raise
