@@ -282,10 +282,15 @@ TEST_CASE("a hub that states more work, pays its own node or charges a submitter
   std::smatch hub;
   if (std::regex_search(out, hub, std::regex{"\nhub  (-?[0-9.]+) MCC"}))
     CHECK(std::stod(hub[1].str()) == 0);
+  // 600 x 200 x 100 x 2 FLOP: 24 work units at 0.001 MCC. Alice is charged only for rows
+  // whose records the ledger took; when the faults struck every record (they strike at
+  // random), she has no balance at all.
   std::smatch charged;
-  REQUIRE(std::regex_search(out, charged, std::regex{"\nalice  -([0-9.]+) MCC"}));
-  // 600 x 200 x 100 x 2 FLOP: 24 work units at 0.001 MCC.
-  CHECK(std::stod(charged[1].str()) <= 0.024 + 1e-9);
+  if (std::regex_search(out, charged, std::regex{"\nalice  (-?[0-9.]+) MCC"}))
+    CHECK(
+        (std::stod(charged[1].str()) <= 0 && std::stod(charged[1].str()) >= -0.024 - 1e-9));
+  else
+    CHECK_THAT(run.output(), !Catch::Contains("alice "));
   for (auto& p : nodes)
     p->signal(SIGTERM);
   for (auto& p : nodes)

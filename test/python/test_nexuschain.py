@@ -128,6 +128,27 @@ def test_bad_input_raises_the_documented_exceptions(net):
     assert close(net.matmul(a, a.T), reference(a, a.T))
 
 
+def test_python_threads_run_while_the_network_works(net):
+    """The GIL is released while a call waits on the network: a pure-Python loop in the
+    main thread keeps counting while another thread waits for a product, at a good share
+    of its idle pace (holding the GIL through each 0.2 s wait would leave it ~2 %)."""
+    def pace(seconds, busy=lambda: True):
+        counted, start = 0, time.perf_counter()
+        while busy() and time.perf_counter() - start < seconds:
+            counted += 1
+        return counted / (time.perf_counter() - start)
+
+    idle = pace(0.3)
+    t = net.submit_matmul(np.ones((2000, 2000)), np.ones((2000, 2000)), shards=80)
+    waiter = threading.Thread(target=t.result)
+    waiter.start()
+    time.sleep(0.05)
+    busy = pace(2.0, waiter.is_alive)
+    waiter.join()
+    assert t.done()
+    assert busy > 0.1 * idle, f"{busy:.0f} counts/s while waiting, {idle:.0f} idle"
+
+
 def test_a_task_past_its_wait_raises_timeout_and_goes_on(net):
     t = net.submit_matmul(np.ones((1500, 1500)), np.ones((1500, 1500)), shards=60)
     with pytest.raises(TimeoutError, match="did not finish within"):
@@ -248,6 +269,16 @@ def test_train_and_infer_on_a_small_data_set(net, tmp_path):
     assert np.allclose(net.infer(dict(weights), x), probs, atol=1e-6)
     with pytest.raises(ValueError, match="features|takes"):
         net.infer(result, np.ones((3, 5)))
+
+
+def test_a_model_from_a_yaml_file(net, tmp_path):
+    model = tmp_path / "model.yaml"
+    model.write_text("model: mlp\ninputs: 8\nlayers:\n  - {units: 12, activation: relu}\n"
+                     "  - {units: 2}\n")
+    result = net.train(model, blobs(), epochs=2, batch=32, lr=0.01)
+    assert result.spec == "mlp:8-12-2" and result.weights["0.weight"].shape == (12, 8)
+    with pytest.raises(FileNotFoundError):
+        net.train(tmp_path / "missing.yaml", blobs())
 
 
 def free_ports(n):
