@@ -325,17 +325,20 @@ expected<task_ack> client::submit_once(const task_request& req) {
   return ack;
 }
 
+expected<task_report> client::take_report(expected<wire::task_report> reply) {
+  if (!reply)
+    return reply.error();
+  auto r = wire::decode(*reply);
+  if (!r)
+    return r;
+  note_finished(*r);
+  annotate(*r);
+  return r;
+}
+
 expected<task_report> client::status(uint64_t task_id) {
   return failing_over([&]() -> expected<task_report> {
-    auto reply = ask<wire::task_report>(status_atom::value, task_id);
-    if (!reply)
-      return reply.error();
-    auto r = wire::decode(*reply);
-    if (!r)
-      return r;
-    note_finished(*r);
-    annotate(*r);
-    return r;
+    return take_report(ask<wire::task_report>(status_atom::value, task_id));
   });
 }
 
@@ -354,15 +357,7 @@ expected<task_report> client::cancel(uint64_t task_id) {
   cancel_request req{.task_id = task_id,
                      .signature = key_.sign(wire::cancel_statement(task_id, nonce))};
   return failing_over([&]() -> expected<task_report> {
-    auto reply = ask<wire::task_report>(cancel_atom::value, wire::encode(req));
-    if (!reply)
-      return reply.error();
-    auto r = wire::decode(*reply);
-    if (!r)
-      return r;
-    note_finished(*r);
-    annotate(*r);
-    return r;
+    return take_report(ask<wire::task_report>(cancel_atom::value, wire::encode(req)));
   });
 }
 

@@ -186,6 +186,8 @@ private:
   error move_on(); // to another hub, with this client's open tasks
   void watch();    // the hub, to say at once that it was lost
   void note_finished(const task_report& r);
+  // A hub's report of a task: decoded, noted (note_finished) and annotated.
+  expected<task_report> take_report(expected<wire::task_report> reply);
   void annotate(task_report& r) const;
 
   expected<blob_ref> put(compute::tensor x);
