@@ -82,21 +82,25 @@ expected<task_ack> client::submit_infer(compute::tensor weights, compute::tensor
 expected<task_ack> client::submit_train(compute::tensor x, std::vector<int32_t> y,
                                         task_request options) {
   return submit_train(
-      labelled_data{.name = "samples", .x = std::move(x), .y = std::move(y)}, nullptr,
+      labelled_data{.name = "samples", .x = std::move(x), .y = std::move(y)}, std::nullopt,
       std::move(options));
 }
 
-expected<task_ack> client::submit_train(const labelled_data& train,
-                                        const labelled_data* test, task_request options) {
-  // Checked here, for every caller: one label per sample, none below 0.
-  auto checked = [](const labelled_data& d,
-                    const char* what) -> expected<compute::nn::dataset> {
+expected<task_ack> client::submit_train(labelled_data train,
+                                        std::optional<labelled_data> test,
+                                        task_request options) {
+  // Checked here, for every caller: one label per sample, none below 0. The samples move
+  // into the runtime's data set: a training set can be hundreds of MiB.
+  auto checked = [](labelled_data& d, const char* what) -> expected<compute::nn::dataset> {
     if (d.x.shape().size() != 2 || d.x.rows() != d.y.size())
       return make_error(errc::invalid_input, std::string{what}
                                                  + " needs one label per sample: samples "
                                                  + compute::to_string(d.x.shape()) + ", "
                                                  + std::to_string(d.y.size()) + " labels");
-    compute::nn::dataset x{.name = d.name, .x = d.x, .y = d.y, .classes = d.classes};
+    compute::nn::dataset x{.name = std::move(d.name),
+                           .x = std::move(d.x),
+                           .y = std::move(d.y),
+                           .classes = d.classes};
     for (auto label : x.y) {
       if (label < 0)
         return make_error(errc::invalid_input, std::string{what} + " has a label below 0");

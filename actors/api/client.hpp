@@ -80,7 +80,7 @@ public:
 
   /// The same from data sets (load_data), with a test set whose accuracy each epoch
   /// reports (none: null).
-  expected<task_ack> submit_train(const labelled_data& train, const labelled_data* test,
+  expected<task_ack> submit_train(labelled_data train, std::optional<labelled_data> test,
                                   task_request options);
 
   expected<task_report> status(uint64_t task_id);

@@ -25,13 +25,6 @@ compute::nn::safetensors_file to_file(const model_weights& w) {
   return f;
 }
 
-compute::nn::dataset as_dataset(const labelled_data& d) {
-  compute::nn::dataset x;
-  x.input_mean = d.input_mean;
-  x.input_std = d.input_std;
-  return x;
-}
-
 } // namespace
 
 expected<labelled_data> load_data(const std::string& spec) {
@@ -102,7 +95,7 @@ error write_weights(const std::string& path, const model_weights& w) {
 }
 
 void note_standardization(model_weights& w, const labelled_data& data) {
-  compute::nn::note_standardization(w.metadata, as_dataset(data));
+  compute::nn::note_standardization(w.metadata, data.input_mean, data.input_std);
 }
 
 } // namespace nexus::api

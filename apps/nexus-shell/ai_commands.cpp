@@ -177,7 +177,8 @@ error session::follow_training(uint64_t task_id, const std::string& out_path,
   if (!model)
     return model.error();
   auto file = model->to_safetensors();
-  compute::nn::note_standardization(file.metadata, trained_on);
+  compute::nn::note_standardization(file.metadata, trained_on.input_mean,
+                                    trained_on.input_std);
   if (auto err = compute::nn::write_safetensors(out_path, file))
     return err;
   auto csv = beside(out_path, ".csv");

@@ -336,7 +336,7 @@ public:
     if (!test.is_none())
       v = as_data(test);
     return ack_dict(take(call([&](api::client& c) {
-      return c.submit_train(t, v ? &*v : nullptr, std::move(req));
+      return c.submit_train(std::move(t), std::move(v), std::move(req));
     })));
   }
 
@@ -588,8 +588,12 @@ PYBIND11_MODULE(_nexuschain, m) {
     return py::make_tuple(to_array(std::move(d.x)), y, d.input_mean, d.input_std);
   });
   m.def("model_text", [](const std::string& spec) { return take(api::model_text(spec)); });
-  m.def("unflatten", [](const std::string& spec, const f32_array& flat) {
-    return weights_dict(take(api::unflatten(spec, to_tensor(flat, "weights"))));
+  // A training run's weights, with how its samples were standardized in the metadata.
+  m.def("unflatten", [](const std::string& spec, const f32_array& flat, float input_mean,
+                        float input_std) {
+    auto w = take(api::unflatten(spec, to_tensor(flat, "weights")));
+    api::note_standardization(w, {.input_mean = input_mean, .input_std = input_std});
+    return weights_dict(w);
   });
   m.def("flatten", [](const std::string& spec, const py::dict& tensors) {
     auto [text, flat] = take(api::flatten(weights_of(spec, tensors, {})));

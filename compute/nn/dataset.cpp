@@ -210,16 +210,17 @@ dataset slice(const dataset& d, std::size_t begin, std::size_t end) {
   return out;
 }
 
-void note_standardization(std::map<std::string, std::string>& metadata, const dataset& d) {
-  if (d.input_mean == 0 && d.input_std == 1)
+void note_standardization(std::map<std::string, std::string>& metadata, float input_mean,
+                          float input_std) {
+  if (input_mean == 0 && input_std == 1)
     return;
   auto shortest = [](float x) { // "0.286": the shortest text that reads back as x
     char text[32];
     auto end = std::to_chars(text, text + sizeof text, x).ptr;
     return std::string(text, end);
   };
-  metadata["nexus.input_mean"] = shortest(d.input_mean);
-  metadata["nexus.input_std"] = shortest(d.input_std);
+  metadata["nexus.input_mean"] = shortest(input_mean);
+  metadata["nexus.input_std"] = shortest(input_std);
 }
 
 } // namespace nexus::compute::nn

@@ -60,7 +60,8 @@ expected<dataset> load_dataset(const std::string& spec);
 
 /// Says in a weights file's metadata how the model's inputs were standardized, when they
 /// were: "nexus.input_mean" and "nexus.input_std" (docs/python.md applies them in PyTorch).
-void note_standardization(std::map<std::string, std::string>& metadata, const dataset& d);
+void note_standardization(std::map<std::string, std::string>& metadata, float input_mean,
+                          float input_std);
 
 /// Rows [begin, end) of a data set, copied.
 dataset slice(const dataset& d, std::size_t begin, std::size_t end);

@@ -154,16 +154,6 @@ def _common(opts, *, label=None, verify=None, rounds=None, tolerance=None, shard
     return opts
 
 
-def _shortest(x):
-    """The shortest text that reads back as float32 x (as the C++ side writes it)."""
-    f = np.float32(x)
-    for digits in range(1, 10):
-        text = f"{float(f):.{digits}g}"
-        if np.float32(text) == f:
-            return text
-    return repr(float(f))
-
-
 def _interactive():
     if "ipykernel" in sys.modules:
         return True
@@ -523,16 +513,11 @@ class Network:
             opts["micro_batch"] = _count("micro_batch", micro_batch, 1, 65_536)
         if sample_rate is not None:
             opts["sample_rate"] = _number("sample_rate", sample_rate, 0, 1)
-        metadata = {"nexus.model": spec}
-        if train[2] != 0.0 or train[3] != 1.0:
-            metadata["nexus.input_mean"] = _shortest(train[2])
-            metadata["nexus.input_std"] = _shortest(train[3])
-
         def convert(flat, report):
-            w = _core.unflatten(spec, flat)
+            w = _core.unflatten(spec, flat, train[2], train[3])
             history = [dict(e) for e in report["epochs"]]
-            return TrainResult(spec, dict(w["tensors"]), history,
-                               {**dict(w["metadata"]), **metadata}, report["task_id"])
+            return TrainResult(spec, dict(w["tensors"]), history, dict(w["metadata"]),
+                               report["task_id"])
 
         ack = self._session().submit_train(spec, train, tested, opts)
         return Task(self, ack, "train " + spec, convert, progress)
